@@ -1,0 +1,50 @@
+# fundaudit developer commands. Each target creates .venv on first use and reinstalls only when
+# pyproject.toml changes, so repeated runs are fast.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+OUT    ?= report
+
+.PHONY: demo test lint typecheck bench samples clean help
+
+help:
+	@echo "make demo   - install into .venv, audit samples/, write $(OUT)/"
+	@echo "make test   - install fundaudit[test] into .venv and run lint, types and the test suite"
+	@echo "make lint   - ruff and mypy"
+	@echo "make bench  - load/run benchmarks against pandera and Great Expectations (bench/)"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e ".[test]"
+	@touch $(VENV)/.installed $@
+
+$(VENV)/.installed-bench: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e ".[test,bench]"
+	@touch $(VENV)/.installed $(VENV)/.installed-test $@
+
+demo: $(VENV)/.installed
+	$(BIN)/fundaudit audit samples/ --profile anhui-2016 --period 2016 --out $(OUT) --fail-on never
+
+test: $(VENV)/.installed-test lint
+	$(BIN)/pytest -n auto -q
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check fundaudit tests bench samples
+	$(BIN)/mypy
+
+bench: $(VENV)/.installed-bench
+	$(PY) -m bench
+
+samples: $(VENV)/.installed-test
+	$(PY) samples/generate.py
+
+clean:
+	rm -rf $(VENV) $(OUT) fundaudit-report .pytest_cache .mypy_cache .ruff_cache .hypothesis

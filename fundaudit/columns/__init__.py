@@ -1,0 +1,232 @@
+"""The column catalogue (canonical columns, types and Chinese header aliases per input kind) and
+header mapping: which physical column of a sheet is which canonical column.
+
+The catalogue is data (``catalogue.yaml``); everything here derives from it.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, Literal
+
+ColumnType = Literal[
+    "text", "name", "money", "rate", "int", "date", "bool", "enum",
+    "resident_id", "taxpayer_id", "account", "phone", "period", "code",
+]
+PERSONAL_TYPES = frozenset({"resident_id", "account", "phone"})
+
+__all__ = [
+    "Column",
+    "HeaderMapping",
+    "KindSpec",
+    "catalogue",
+    "detect_kind",
+    "header_unit_scale",
+    "kinds",
+    "map_headers",
+    "normalize_header",
+]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One canonical column of one input kind."""
+
+    name: str
+    type: ColumnType
+    aliases: tuple[str, ...]
+    essential: bool = False
+    personal: bool = False
+    values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    strict: bool = False
+
+    @property
+    def synonyms(self) -> dict[str, str]:
+        """For enums: spelling -> canonical value (canonical values spell themselves)."""
+        out: dict[str, str] = {}
+        for canonical, spellings in self.values.items():
+            out[canonical] = canonical
+            for s in spellings:
+                out[s] = canonical
+        return out
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """One input kind: its canonical columns and how to recognise and reconcile it."""
+
+    name: str
+    title_zh: str
+    title_en: str
+    ledger: bool
+    amount: str | None
+    identity: tuple[str, ...]
+    signature: tuple[str, ...]
+    columns: Mapping[str, Column]
+
+    @functools.cached_property
+    def alias_index(self) -> dict[str, str]:
+        """Normalised header text -> canonical column name."""
+        index: dict[str, str] = {}
+        for col in self.columns.values():
+            index[normalize_header(col.name)] = col.name
+            for alias in col.aliases:
+                index.setdefault(normalize_header(alias), col.name)
+        return index
+
+
+@functools.cache
+def catalogue() -> Mapping[str, KindSpec]:
+    """All input kinds, in catalogue order (ledgers first)."""
+    from ruamel.yaml import YAML
+
+    text = resources.files("fundaudit.columns").joinpath("catalogue.yaml").read_text("utf-8")
+    raw = YAML(typ="safe", pure=True).load(text)
+    return {name: _kind(name, spec) for name, spec in raw["kinds"].items()}
+
+
+def kinds() -> tuple[str, ...]:
+    """Names of every input kind."""
+    return tuple(catalogue())
+
+
+def _kind(name: str, spec: Mapping[str, Any]) -> KindSpec:
+    columns = {}
+    for col_name, c in spec["columns"].items():
+        ctype = c["type"]
+        columns[col_name] = Column(
+            name=col_name,
+            type=ctype,
+            aliases=tuple(str(a) for a in c.get("aliases", ())),
+            essential=bool(c.get("essential", False)),
+            personal=bool(c.get("personal", ctype in PERSONAL_TYPES)),
+            values={str(k): tuple(str(s) for s in v) for k, v in (c.get("values") or {}).items()},
+            strict=bool(c.get("strict", False)),
+        )
+    return KindSpec(
+        name=name,
+        title_zh=spec["title"]["zh"],
+        title_en=spec["title"]["en"],
+        ledger=bool(spec["ledger"]),
+        amount=spec.get("amount"),
+        identity=tuple(spec.get("identity", ())),
+        signature=tuple(spec.get("signature", ())),
+        columns=columns,
+    )
+
+
+# --- header normalisation ---------------------------------------------------------------------
+
+_UNIT_WORDS = r"(?:人民币)?(?:万元|元|千元|万|人|%|天|日|月|个|户|次|yuan|rmb)"
+_UNIT_BRACKET = re.compile(r"\(\s*(?:单位[:：]?\s*)?" + _UNIT_WORDS + r"\s*\)")
+_SPACE = re.compile(r"[\s\u200b\ufeff]+")
+_SCALE = {"万元": 10000, "万": 10000, "千元": 1000}
+
+
+def normalize_header(text: str) -> str:
+    """Normalise a header cell for alias matching.
+
+    NFKC (full-width to half-width, so （元） and (元) agree), all whitespace and line breaks removed,
+    unit brackets such as （元） dropped, other brackets kept as plain text (应补（退）税额 → 应补退税额),
+    a leading/trailing ``*`` (required-field marker) and a trailing colon removed, ASCII lower-cased.
+    """
+    t = unicodedata.normalize("NFKC", str(text))
+    t = _SPACE.sub("", t)
+    t = _UNIT_BRACKET.sub("", t)
+    t = t.replace("(", "").replace(")", "").replace("[", "").replace("]", "")
+    t = t.strip("*:：")
+    return t.lower()
+
+
+def header_unit_scale(text: str) -> int:
+    """The multiplier a header's unit implies: 10000 for 金额（万元）, 1000 for （千元）, else 1."""
+    t = _SPACE.sub("", unicodedata.normalize("NFKC", str(text)))
+    m = re.search(r"\((?:单位[:：]?)?(万元|万|千元)\)", t)
+    return _SCALE[m.group(1)] if m else 1
+
+
+# --- mapping headers to canonical columns -------------------------------------------------------
+
+@dataclass(frozen=True)
+class HeaderMapping:
+    """How one sheet's header maps onto one kind's canonical columns."""
+
+    kind: str
+    columns: Mapping[int, str]              # physical position -> canonical name
+    headers: Mapping[int, str]              # physical position -> header text as found
+    unmapped: tuple[tuple[int, str], ...]   # non-empty headers that map to nothing
+    duplicates: Mapping[str, tuple[int, ...]]  # canonical name -> positions, when >1 map to it
+    scales: Mapping[str, int]               # canonical money column -> unit multiplier (万元 → 10000)
+
+    @property
+    def by_header(self) -> dict[str, str]:
+        """Header text as found -> canonical name (for reports: findings.json ``inputs[].columns``)."""
+        return {self.headers[pos]: name for pos, name in self.columns.items()}
+
+
+def map_headers(kind: str, headers: Sequence[str]) -> HeaderMapping:
+    """Map a header row onto ``kind``'s canonical columns.
+
+    Each header is tried whole, then, for flattened multi-row headers written ``上/下``, by its last
+    part alone. When several physical columns claim one canonical column the first wins and the
+    clash is reported in ``duplicates`` (the loader decides whether that is an error).
+    """
+    spec = catalogue()[kind]
+    index = spec.alias_index
+    columns: dict[int, str] = {}
+    found: dict[int, str] = {}
+    unmapped: list[tuple[int, str]] = []
+    claims: dict[str, list[int]] = {}
+    scales: dict[str, int] = {}
+    for pos, header in enumerate(headers):
+        if not str(header).strip():
+            continue
+        found[pos] = str(header)
+        canonical = _lookup(index, str(header))
+        if canonical is None:
+            unmapped.append((pos, str(header)))
+            continue
+        claims.setdefault(canonical, []).append(pos)
+        if canonical in columns.values():
+            continue
+        columns[pos] = canonical
+        scale = header_unit_scale(str(header))
+        if scale != 1 and spec.columns[canonical].type == "money":
+            scales[canonical] = scale
+    duplicates = {k: tuple(v) for k, v in claims.items() if len(v) > 1}
+    return HeaderMapping(kind, columns, found, tuple(unmapped), duplicates, scales)
+
+
+def _lookup(index: Mapping[str, str], header: str) -> str | None:
+    key = normalize_header(header)
+    if key in index:
+        return index[key]
+    if "/" in key:  # flattened two-row header: 公示情况/公示开始日期
+        parts = [p for p in key.split("/") if p]
+        for candidate in (parts[-1], "".join(parts), parts[0]):
+            if candidate in index:
+                return index[candidate]
+    return None
+
+
+def detect_kind(headers: Sequence[str]) -> list[tuple[str, float]]:
+    """Score every kind against a header row, best first.
+
+    Score = mapped columns + 2 × mapped signature columns; kinds with fewer than two mapped columns
+    score 0. The loader treats the best kind as detected when it clearly beats the runner-up.
+    """
+    scores: list[tuple[str, float]] = []
+    for name, spec in catalogue().items():
+        mapped = set(map_headers(name, headers).columns.values())
+        if len(mapped) < 2:
+            scores.append((name, 0.0))
+            continue
+        sig = len(mapped & set(spec.signature))
+        scores.append((name, float(len(mapped) + 2 * sig)))
+    scores.sort(key=lambda kv: -kv[1])
+    return scores

@@ -1,0 +1,108 @@
+"""The exception tree and the message catalogue.
+
+Every message a user can see comes from ``catalogue/messages.yaml`` by a stable code, in Chinese
+(the default) and English. Exceptions carry the code and its fields, so callers can match on
+``err.code`` and render in either language::
+
+    FundauditError                 base of everything fundaudit raises on purpose
+    ├── InputError (ValueError)    an input cannot be used as given
+    │   ├── UnreadableFileError    the bytes are not what they claim, damaged, encrypted, unsafe
+    │   ├── LimitExceededError     the file is larger than the configured limits allow
+    │   └── LayoutError            no header, unknown kind, ambiguous columns
+    ├── RuleError (ValueError)     a rule pack or parameter is invalid
+    └── ConfigError (ValueError)   a command-line or API argument is invalid
+
+Bad *rows* are never exceptions: they go to the rejected-rows ledger with a reason code from the
+``reasons`` section of the same catalogue.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any, Literal
+
+Lang = Literal["zh", "en"]
+
+__all__ = [
+    "ConfigError",
+    "FundauditError",
+    "InputError",
+    "LayoutError",
+    "LimitExceededError",
+    "RuleError",
+    "UnreadableFileError",
+    "catalogue",
+    "render",
+]
+
+
+@functools.cache
+def catalogue() -> Mapping[str, Mapping[str, Mapping[str, str]]]:
+    """The message catalogue as data: ``{"errors": {code: {zh, en}}, "reasons": {...}}``."""
+    from ruamel.yaml import YAML
+
+    text = resources.files("fundaudit").joinpath("catalogue/messages.yaml").read_text("utf-8")
+    data = YAML(typ="safe", pure=True).load(text)
+    return {section: dict(entries) for section, entries in data.items()}
+
+
+def render(section: str, code: str, lang: Lang = "zh", **fields: Any) -> str:
+    """Render catalogue entry ``section.code`` in ``lang``; missing fields show as ``{name}``."""
+    entry = catalogue()[section][code]
+    return entry[lang].format_map(_Lenient(fields))
+
+
+class _Lenient(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+class FundauditError(Exception):
+    """Base class of every error fundaudit raises deliberately.
+
+    ``code`` names the catalogue entry; ``fields`` fill its template. ``str(err)`` is the Chinese
+    message; ``err.message("en")`` the English one.
+    """
+
+    section = "errors"
+
+    def __init__(self, code: str, **fields: Any) -> None:
+        self.code = code
+        self.fields = fields
+        super().__init__(self.message("zh"))
+
+    def message(self, lang: Lang = "zh") -> str:
+        """The message in ``lang``, from the catalogue."""
+        return render(self.section, self.code, lang, **self.fields)
+
+
+class InputError(FundauditError, ValueError):
+    """An input (file, sheet or DataFrame) cannot be used as given."""
+
+    @property
+    def file(self) -> str | None:
+        """The file the problem is in, when there is one."""
+        value = self.fields.get("file")
+        return None if value is None else str(value)
+
+
+class UnreadableFileError(InputError):
+    """The file's bytes are not a readable ledger: wrong format, damaged, encrypted or unsafe."""
+
+
+class LimitExceededError(InputError):
+    """The file is larger than the configured limits (size, rows, columns, expansion ratio)."""
+
+
+class LayoutError(InputError):
+    """The sheet has no recognisable header, an unknown kind, or ambiguous columns."""
+
+
+class RuleError(FundauditError, ValueError):
+    """A rule pack, rule or parameter is invalid."""
+
+
+class ConfigError(FundauditError, ValueError):
+    """A command-line or API argument is invalid (period, --ledger, unknown kind…)."""

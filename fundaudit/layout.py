@@ -1,0 +1,224 @@
+"""Layout recognition: where the header is, which rows are data, and which are not.
+
+Real exports put title rows above the header, split headers over two rows with merged group cells,
+repeat the header on every printed page, and end with 合计/小计 rows and sign-off lines. This module
+finds the header (scoring rows against the column catalogue), flattens multi-row headers, and
+classifies every row below it as data or as one of the non-data types, keeping the declared totals
+of 合计/小计 rows for the ``LEDGER-TOTAL`` rule. Nothing here drops a row: non-data rows are
+classified and counted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from fundaudit.columns import catalogue, normalize_header
+from fundaudit.errors import LayoutError
+from fundaudit.io import Grid
+
+MAX_HEADER_SCAN = 30
+
+NonDataType = str  # 'blank' | 'total' | 'subtotal' | 'carried' | 'repeated_header' | 'note'
+
+_TOTAL = re.compile(r"^(?:本页|本月|本季|本季度|本年|全年)?(合计|小计|总计|累计|共计)(?:[:：(（].*)?$")
+_CARRIED = re.compile(r"^(承前页|过次页|转下页|承上页|期初余额|期末余额)")
+_NOTE = re.compile(
+    r"^(制表人|制表|审核人|审核|复核人|负责人|填报人|填表人|注[:：]|说明[:：]|备注[:：]|单位[:：]|编制单位|填报单位"
+    r"|打印时间|打印日期|制表日期|领导签字|财务负责人|经办人[:：]|会计[:：]|出纳[:：]|主管[:：])"
+)
+_WS = re.compile(r"[\s\u200b\ufeff]+")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a grid's header and data are."""
+
+    header_rows: tuple[int, ...]   # positions (0-based into grid.cells) of the header row(s)
+    headers: tuple[str, ...]       # flattened header text per column position ('上/下' for two-row headers)
+    title: str                     # text above the header (title rows), joined with ' | '
+
+    @property
+    def data_start(self) -> int:
+        """Position of the first row below the header."""
+        return self.header_rows[-1] + 1
+
+
+def _alias_keys(kind: str | None) -> set[str]:
+    specs = catalogue().values() if kind is None else [catalogue()[kind]]
+    keys: set[str] = set()
+    for spec in specs:
+        keys.update(spec.alias_index)
+    return keys
+
+
+def _norm_cells(values: Iterable[str]) -> list[str]:
+    return [normalize_header(v) if str(v).strip() else "" for v in values]
+
+
+def find_header(grid: Grid, kind: str | None = None) -> Layout:
+    """Find the header row(s) of ``grid`` by scoring the first rows against the alias catalogue.
+
+    The row with the most cells that are known header spellings wins (ties: the upper row); at least
+    two must match. A neighbouring row completes a two-row header when its labels sit under (or
+    over) merged group cells, as in ``公示情况`` over ``开始日期 | 结束日期``.
+    """
+    cells = grid.cells
+    if grid.named_columns:
+        return Layout((0,), tuple(str(v) for v in cells.iloc[0].tolist()), "")
+    keys = _alias_keys(kind)
+    scan = min(MAX_HEADER_SCAN, len(cells))
+    norm = [_norm_cells(cells.iloc[i].tolist()) for i in range(scan)]
+    scores = [sum(1 for v in row if v and v in keys) for row in norm]
+    if not scores or max(scores) < 2:
+        found = next((" | ".join(v for v in cells.iloc[i].tolist() if str(v).strip())
+                      for i in range(scan) if any(str(v).strip() for v in cells.iloc[i].tolist())), "")
+        where = grid.file if grid.sheet is None else f"{grid.file} [{grid.sheet}]"
+        raise LayoutError("header_not_found", where=where, rows=scan, found=found[:200] or "（空）")
+    best = int(np.argmax(scores))
+    rows: tuple[int, ...] = (best,)
+    if best + 1 < scan and _is_sub_header(norm[best], norm[best + 1], keys, grid, best):
+        rows = (best, best + 1)
+    elif best > 0 and _is_sub_header(norm[best - 1], norm[best], keys, grid, best - 1):
+        rows = (best - 1, best)
+    headers = _flatten(grid, rows)
+    title = " | ".join(
+        " ".join(v.strip() for v in cells.iloc[i].tolist() if str(v).strip()) for i in range(rows[0])
+    ).strip(" |")
+    return Layout(rows, headers, title)
+
+
+def _h_merged_cols(grid: Grid, row: int) -> set[int]:
+    """Columns of ``row`` covered by a merged range spanning several columns."""
+    cols: set[int] = set()
+    for r0, r1, c0, c1 in grid.merged:
+        if r0 <= row <= r1 and c1 > c0:
+            cols.update(range(c0, c1 + 1))
+    return cols
+
+
+def _is_sub_header(upper: list[str], lower: list[str], keys: set[str], grid: Grid, upper_pos: int) -> bool:
+    """True when ``lower`` is the second row of a header whose first row is ``upper``."""
+    lower_filled = [i for i, v in enumerate(lower) if v]
+    if not lower_filled or not any(lower[i] in keys for i in lower_filled):
+        return False
+    if len(lower_filled) >= len([v for v in upper if v]):
+        return False
+    grouped = _h_merged_cols(grid, upper_pos)
+    for i in lower_filled:
+        above = upper[i] if i < len(upper) else ""
+        if above and i not in grouped:
+            return False
+    return True
+
+
+def _flatten(grid: Grid, rows: tuple[int, ...]) -> tuple[str, ...]:
+    """Header text per column; two-row headers become ``上/下`` with group labels carried across
+    their merged range."""
+    cells = grid.cells
+    top = [str(v).strip() for v in cells.iloc[rows[0]].tolist()]
+    if len(rows) == 1:
+        return tuple(top)
+    for r0, r1, c0, c1 in grid.merged:
+        if r0 <= rows[0] <= r1 and c1 > c0:
+            label = top[c0]
+            for c in range(c0, min(c1 + 1, len(top))):
+                top[c] = top[c] or label
+    bottom = [str(v).strip() for v in cells.iloc[rows[1]].tolist()]
+    out = []
+    for t, b in zip(top, bottom, strict=True):
+        if t and b and t != b:
+            out.append(f"{t}/{b}")
+        else:
+            out.append(b or t)
+    return tuple(out)
+
+
+def classify_rows(grid: Grid, layout: Layout, amount_positions: Iterable[int] = ()) -> pd.Series:
+    """Classify every row below the header: '' for data, else the non-data type.
+
+    Vectorised over the grid: blank rows; 合计/小计/累计 rows (``total``/``subtotal``); 承前页/过次页
+    carry-overs (``carried``); repeated header rows (page breaks); sign-off and note lines
+    (``note``: 制表人：…, 注：…, with at most two filled cells).
+    """
+    data = grid.cells.iloc[layout.data_start:]
+    if data.empty:
+        return pd.Series([], dtype="str", index=data.index)
+    compact = data.apply(lambda col: col.str.replace(_WS, "", regex=True))  # column-wise, vectorised
+    filled = compact.ne("")
+    n_filled = filled.sum(axis=1)
+    kind = pd.Series("", index=data.index, dtype="str")
+    kind[n_filled == 0] = "blank"
+
+    first_text = _first_filled(compact, filled)
+    is_total = pd.Series(False, index=data.index)
+    is_sub = pd.Series(False, index=data.index)
+    for c in compact.columns:
+        col = compact[c]
+        m = col.str.extract(_TOTAL, expand=False)
+        hit = m.notna()
+        if hit.any():
+            sub = hit & (col.str.contains("小计|本页|本月|本季", regex=True))
+            is_total |= hit & ~sub
+            is_sub |= sub
+    carried = first_text.str.contains(_CARRIED, regex=True)
+    kind[(kind == "") & carried] = "carried"
+    kind[(kind == "") & is_sub] = "subtotal"
+    kind[(kind == "") & is_total] = "total"
+
+    for hrow in layout.header_rows:
+        header = [_WS.sub("", str(v)) for v in grid.cells.iloc[hrow].tolist()]
+        h_filled = [i for i, v in enumerate(header) if v]
+        if len(h_filled) < 2:
+            continue
+        matches = pd.Series(0, index=data.index)
+        for i in h_filled:
+            matches += compact[i].eq(header[i]).astype(int)
+        repeated = (matches >= 2) & (matches >= 0.6 * n_filled)
+        kind[(kind == "") & repeated] = "repeated_header"
+
+    is_note = first_text.str.contains(_NOTE, regex=True) & (n_filled <= 2)
+    kind[(kind == "") & is_note] = "note"
+    return kind
+
+
+def _first_filled(compact: pd.DataFrame, filled: pd.DataFrame) -> pd.Series:
+    """The first non-empty cell of each row ('' for blank rows)."""
+    values = compact.to_numpy(dtype=object)
+    mask = filled.to_numpy()
+    has = mask.any(axis=1)
+    first = mask.argmax(axis=1)
+    out = np.where(has, values[np.arange(len(values)), first], "")
+    return pd.Series(out, index=compact.index, dtype="str")
+
+
+def totals_coverage(non_data: pd.DataFrame, first_row: int) -> pd.DataFrame:
+    """For each 合计/小计 row, the span of rows it declares a total for.
+
+    ``non_data`` has columns ``row`` and ``type`` (the non-data rows of one sheet, in order) and
+    ``first_row`` is the first row below the header. A ``subtotal`` (小计, 本页合计) covers the rows
+    since the previous subtotal, total or repeated header (a page break); a ``total`` (合计, 总计,
+    本年累计) covers every row since the header. Returns columns ``row``, ``type``, ``covers_from``,
+    ``covers_to`` (user row numbers, inclusive).
+    """
+    out = []
+    section_start = first_row
+    for typ, row in zip(non_data["type"].tolist(), non_data["row"].tolist(), strict=True):
+        if typ == "total":
+            out.append((int(row), typ, first_row, int(row) - 1))
+            section_start = int(row) + 1
+        elif typ == "subtotal":
+            out.append((int(row), typ, section_start, int(row) - 1))
+            section_start = int(row) + 1
+        elif typ == "repeated_header":
+            section_start = int(row) + 1
+    return pd.DataFrame(out, columns=["row", "type", "covers_from", "covers_to"])
+
+
+def header_positions(layout: Layout) -> Mapping[int, str]:
+    """Column position -> flattened header text, for non-empty headers."""
+    return {i: h for i, h in enumerate(layout.headers) if h}

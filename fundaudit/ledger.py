@@ -1,0 +1,495 @@
+"""Loading: files or DataFrames in, canonical frames out, with every row accounted for.
+
+``load(kind, source)`` reads every sheet (``fundaudit.io``), finds the header and the non-data rows
+(``fundaudit.layout``), maps headers to canonical columns (``fundaudit.columns``), normalises each
+column (``fundaudit.normalize``) and validates the result (``fundaudit.schemas``). For every sheet::
+
+    rows_read = rows_loaded + rows_rejected + rows_non_data
+
+A row whose essential field (its amount) is present but unreadable, or which identifies nobody, is
+rejected whole; any other unreadable field is blanked and listed. Nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fundaudit import normalize as nz
+from fundaudit.columns import Column, HeaderMapping, KindSpec, catalogue, detect_kind, kinds, map_headers
+from fundaudit.errors import ConfigError, FundauditError, InputError, LayoutError, render
+from fundaudit.io import Grid, Limits, read_grids
+from fundaudit.layout import Layout, classify_rows, find_header, totals_coverage
+from fundaudit.schemas import CANONICAL_DTYPES, TEXT, validate
+
+Source = str | os.PathLike[str] | pd.DataFrame
+
+__all__ = ["InputSummary", "Ledger", "load", "load_grid", "read_sources"]
+
+REJECTED_COLUMNS = ["kind", "file", "sheet", "row", "column", "field", "value", "reason", "message",
+                    "message_en", "action", "personal"]
+NON_DATA_COLUMNS = ["kind", "file", "sheet", "row", "type", "text"]
+TOTALS_COLUMNS = ["kind", "file", "sheet", "row", "type", "label", "column", "declared", "covers_from",
+                  "covers_to"]
+
+
+@dataclass
+class InputSummary:
+    """What was read from one sheet (or CSV/parquet file, or DataFrame): the load report."""
+
+    kind: str
+    file: str
+    sheet: str | None
+    format: str
+    sha256: str | None
+    encoding: str | None
+    header_row: int | None
+    title: str
+    rows_read: int
+    rows_loaded: int
+    rows_rejected: int
+    rows_non_data: int
+    amount_column: str | None
+    amount_total: int | None        # fen, loaded rows
+    amount_rejected: int | None     # fen, readable amounts on rejected rows
+    columns: dict[str, str]         # header as found -> canonical name
+    unmapped_columns: list[str]
+    hidden: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def conserved(self) -> bool:
+        """Row conservation holds for this input."""
+        return self.rows_read == self.rows_loaded + self.rows_rejected + self.rows_non_data
+
+    def to_dict(self) -> dict[str, Any]:
+        """The findings.json ``inputs[]`` entry (CONTRACT.md §4), plus load-report extras."""
+        return {
+            "kind": self.kind, "file": self.file, "sheet": self.sheet, "sha256": self.sha256,
+            "format": self.format, "encoding": self.encoding,
+            "header_row": self.header_row, "rows_read": self.rows_read, "rows_loaded": self.rows_loaded,
+            "rows_rejected": self.rows_rejected, "rows_non_data": self.rows_non_data,
+            "amount_total": None if self.amount_total is None else nz.format_fen(self.amount_total),
+            "columns": dict(self.columns), "unmapped_columns": list(self.unmapped_columns),
+            "title": self.title, "hidden": self.hidden, "notes": list(self.notes),
+        }
+
+
+@dataclass
+class Ledger:
+    """One input kind, loaded: the canonical frame plus everything that did not make it in."""
+
+    kind: str
+    frame: pd.DataFrame        # canonical columns present in the inputs + file, sheet, row
+    rejected: pd.DataFrame     # one entry per rejected row or blanked field (REJECTED_COLUMNS)
+    non_data: pd.DataFrame     # blank, total, subtotal, repeated-header and note rows
+    totals: pd.DataFrame       # declared 合计/小计 amounts with the rows they cover
+    inputs: list[InputSummary]
+
+    @property
+    def spec(self) -> KindSpec:
+        """The catalogue entry of this kind."""
+        return catalogue()[self.kind]
+
+    @property
+    def columns_present(self) -> frozenset[str]:
+        """Canonical columns some input of this ledger supplied."""
+        return frozenset(c for c in self.frame.columns if c in self.spec.columns)
+
+    def __repr__(self) -> str:
+        return (f"<Ledger {self.kind}: {len(self.frame)} rows loaded, "
+                f"{sum(i.rows_rejected for i in self.inputs)} rejected, "
+                f"{sum(i.rows_non_data for i in self.inputs)} non-data, from {len(self.inputs)} input(s)>")
+
+
+# --- public entry point -------------------------------------------------------------------------
+
+def load(kind: str, source: Source | Sequence[Source], *, sheet: str | None = None,
+         encoding: str | None = None, name: str | None = None, limits: Limits | None = None,
+         validate_schema: bool = True) -> Ledger:
+    """Load one kind of input from a file, a DataFrame, or several of them.
+
+    ``sheet`` picks one worksheet (default: every sheet with a recognisable header; sheets without
+    one are skipped and noted). ``encoding`` overrides CSV encoding detection. ``name`` is the file
+    name shown in provenance (default: the path as given, or ``<DataFrame>``).
+    """
+    if kind not in catalogue():
+        raise ConfigError("unknown_kind", kind=kind, kinds=", ".join(kinds()))
+    sources: list[Source] = list(source) if isinstance(source, list | tuple) else [source]  # type: ignore[arg-type]
+    parts: list[Ledger] = []
+    for src in sources:
+        grids = read_grids(src, name=name, sheet=sheet, encoding=encoding, limits=limits or Limits())
+        parts.extend(_load_grids(kind, grids, explicit_sheet=sheet is not None))
+    return combine(kind, parts, validate_schema=validate_schema)
+
+
+def read_sources(source: Source, *, name: str | None = None, sheet: str | None = None,
+                 encoding: str | None = None, limits: Limits | None = None) -> list[tuple[str, Grid, Layout]]:
+    """Read a source and detect, per sheet, its kind and header (what ``fundaudit inspect`` shows).
+
+    Sheets without a recognisable header are returned with kind ``''``.
+    """
+    out = []
+    for grid in read_grids(source, name=name, sheet=sheet, encoding=encoding, limits=limits or Limits()):
+        try:
+            layout = find_header(grid)
+        except LayoutError:
+            out.append(("", grid, Layout((), (), "")))
+            continue
+        ranking = detect_kind(list(layout.headers))
+        best = ranking[0][0] if ranking and ranking[0][1] > 0 else ""
+        if best:
+            layout = find_header(grid, best)
+        out.append((best, grid, layout))
+    return out
+
+
+def _load_grids(kind: str, grids: list[Grid], *, explicit_sheet: bool) -> list[Ledger]:
+    parts: list[Ledger] = []
+    skipped: list[str] = []
+    for grid in grids:
+        try:
+            layout = find_header(grid, kind)
+        except LayoutError:
+            if explicit_sheet or len(grids) == 1:
+                raise
+            skipped.append(str(grid.sheet))
+            continue
+        parts.append(load_grid(kind, grid, layout))
+    if not parts:
+        raise LayoutError("header_not_found", where=grids[0].file if grids else "?", rows=30,
+                          found="; ".join(skipped))
+    if skipped:
+        parts[0].inputs[0].notes.append(f"sheets without a recognisable header, not loaded: {', '.join(skipped)}")
+    return parts
+
+
+# --- one sheet -----------------------------------------------------------------------------------
+
+def load_grid(kind: str, grid: Grid, layout: Layout) -> Ledger:
+    """Turn one grid with a known layout into a canonical frame, rejections and non-data rows."""
+    spec = catalogue()[kind]
+    mapping = map_headers(kind, list(layout.headers))
+    _check_duplicates(grid, mapping)
+    notes = list(grid.notes)
+    cells = _fill_merged_body(grid, layout, notes)
+    body = cells.iloc[layout.data_start:]
+    rows = pd.Series(grid.rows[layout.data_start:], index=body.index, dtype="int64")
+    provenance = _dataframe_provenance(grid, mapping, body)
+    if provenance is not None:
+        rows = provenance[2]
+
+    amount_pos = [p for p, c in mapping.columns.items() if spec.columns[c].type == "money"]
+    row_type = classify_rows(Grid_like(grid, cells), layout, amount_pos)
+    is_data = row_type.eq("")
+    data = body[is_data]
+    data_rows = rows[is_data]
+
+    values: dict[str, pd.Series] = {}
+    problems: list[pd.DataFrame] = []
+    essential_bad = pd.Series(False, index=data.index)
+    for pos, canonical in mapping.columns.items():
+        col = spec.columns[canonical]
+        parsed = _normalise(col, data[pos], grid.datemode, mapping.scales.get(canonical, 1))
+        values[canonical] = parsed.values
+        bad = parsed.invalid
+        if bad.any():
+            problems.append(_problem_frame(kind, grid, data_rows[bad], mapping.headers[pos], canonical,
+                                           data[pos][bad], parsed.reason[bad], col.personal))
+            if col.essential:
+                essential_bad |= bad
+        if col.essential:
+            missing = parsed.values.isna() & ~bad
+            if missing.any():
+                problems.append(_problem_frame(kind, grid, data_rows[missing], mapping.headers[pos],
+                                               canonical, data[pos][missing],
+                                               pd.Series("missing_required", index=data.index[missing]),
+                                               col.personal))
+                essential_bad |= missing
+
+    header_of = {c: mapping.headers[p] for p, c in mapping.columns.items()}
+    identity = [c for c in spec.identity if c in values]
+    no_identity = pd.Series(bool(identity), index=data.index)
+    for c in identity:
+        no_identity &= values[c].isna()
+    if identity and no_identity.any():
+        problems.append(_problem_frame(
+            kind, grid, data_rows[no_identity], "", identity[0],
+            pd.Series("", index=data.index[no_identity]),
+            pd.Series("no_identity", index=data.index[no_identity]), False,
+            fields={"columns": "、".join(header_of[c] for c in identity)}))
+    reject_row = essential_bad | no_identity
+
+    rejected = pd.concat(problems, ignore_index=True) if problems else _empty(REJECTED_COLUMNS)
+    if len(rejected):
+        rej_rows = set(data_rows[reject_row].tolist())
+        rejected["action"] = np.where(rejected["row"].isin(rej_rows), "row_rejected", "field_blanked")
+
+    keep = ~reject_row
+    frame = pd.DataFrame({c: v[keep] for c, v in values.items()})
+    for c in frame.columns:
+        frame[c] = frame[c].astype(CANONICAL_DTYPES[spec.columns[c].type])
+    if provenance is not None:
+        frame.insert(0, "file", provenance[0][is_data][keep].astype(TEXT))
+        frame.insert(1, "sheet", provenance[1][is_data][keep].astype(TEXT))
+    else:
+        frame.insert(0, "file", pd.Series(grid.file, index=frame.index, dtype=TEXT))
+        frame.insert(1, "sheet", pd.Series(grid.sheet, index=frame.index, dtype=TEXT))
+    frame.insert(2, "row", data_rows[keep].astype("int64"))
+    frame = frame.reset_index(drop=True)
+
+    nd_mask = ~is_data
+    non_data = pd.DataFrame({
+        "kind": kind, "file": grid.file, "sheet": grid.sheet, "row": rows[nd_mask].to_numpy(),
+        "type": row_type[nd_mask].to_numpy(),
+        "text": _row_text(body[nd_mask]),
+    }, columns=NON_DATA_COLUMNS)
+    totals = _declared_totals(kind, grid, spec, mapping, body, rows, row_type, int(data_rows.iloc[0])
+                              if len(data_rows) else int(rows.iloc[0]) if len(rows) else 0)
+
+    read_level = _read_level_rejections(kind, grid, layout)
+    if len(read_level):
+        rejected = pd.concat([rejected, read_level], ignore_index=True) if len(rejected) else read_level
+
+    amount_col = spec.amount if spec.amount in values else None
+    amount_total = amount_rej = None
+    if amount_col is not None:
+        amounts = values[amount_col]
+        amount_total = int(amounts[keep].sum(skipna=True))
+        amount_rej = int(amounts[reject_row].sum(skipna=True))
+    header_row = int(grid.rows[layout.header_rows[-1]]) if len(grid.rows) and not grid.named_columns else (
+        1 if grid.named_columns else None)
+    summary = InputSummary(
+        kind=kind, file=grid.file, sheet=grid.sheet, format=grid.format, sha256=grid.sha256,
+        encoding=grid.encoding, header_row=header_row, title=layout.title,
+        rows_read=len(body) + len(grid.rejected),
+        rows_loaded=int(keep.sum()),
+        rows_rejected=int(reject_row.sum()) + len(grid.rejected),
+        rows_non_data=int(nd_mask.sum()),
+        amount_column=amount_col, amount_total=amount_total, amount_rejected=amount_rej,
+        columns=mapping.by_header, unmapped_columns=[h for _, h in mapping.unmapped],
+        hidden=grid.hidden, notes=notes,
+    )
+    if grid.hidden_rows:
+        summary.notes.append(f"hidden rows (loaded like any other): {_ranges(grid.hidden_rows)}")
+    assert summary.conserved, f"row conservation broken for {grid.file} [{grid.sheet}]"
+    return Ledger(kind, frame, rejected[REJECTED_COLUMNS], non_data, totals, [summary])
+
+
+def Grid_like(grid: Grid, cells: pd.DataFrame) -> Grid:  # noqa: N802 - reads as a constructor
+    """A copy of ``grid`` with other cells (after merged-cell filling)."""
+    from dataclasses import replace
+
+    return replace(grid, cells=cells)
+
+
+def _normalise(col: Column, raw: pd.Series, datemode: int, scale: int) -> nz.Parsed:
+    """Dispatch a raw text column to its normaliser by canonical type."""
+    t = col.type
+    if t == "money":
+        parsed = nz.parse_money(raw)
+        if scale != 1:
+            parsed = nz.Parsed(parsed.values * scale, parsed.reason)
+        return parsed
+    if t == "rate":
+        return nz.parse_rate(raw)
+    if t == "int":
+        return nz.parse_int(raw)
+    if t == "date":
+        return nz.parse_date(raw, datemode=datemode)
+    if t == "bool":
+        return nz.parse_bool(raw)
+    if t == "enum":
+        return nz.parse_enum(raw, col.synonyms, strict=col.strict)
+    if t == "period":
+        return nz.parse_period(raw)
+    cleaners: dict[str, Callable[[pd.Series], nz.Parsed]] = {
+        "resident_id": nz.clean_id, "taxpayer_id": nz.clean_taxpayer_id,
+        "account": nz.clean_account, "phone": nz.clean_phone,
+    }
+    if t in cleaners:
+        return cleaners[t](raw)
+    text = nz.clean_text(raw)
+    text = text.where(text.ne(""), other=np.nan)
+    return nz.Parsed(text.astype(TEXT), pd.Series(None, index=raw.index, dtype=object))
+
+
+def _problem_frame(kind: str, grid: Grid, rows: pd.Series, header: str, canonical: str, raw: pd.Series,
+                   reasons: pd.Series, personal: bool, fields: dict[str, str] | None = None) -> pd.DataFrame:
+    """Rejection entries for one column (vectorised); messages rendered once per distinct reason."""
+    reasons = reasons.astype(str)
+    extra = {"column": header or canonical, **(fields or {})}
+    zh = {r: render("reasons", r, "zh", **extra) for r in reasons.unique()}
+    en = {r: render("reasons", r, "en", **extra) for r in reasons.unique()}
+    return pd.DataFrame({
+        "kind": kind, "file": grid.file, "sheet": grid.sheet, "row": rows.to_numpy(dtype="int64"),
+        "column": header or canonical, "field": canonical, "value": raw.astype(str).to_numpy(),
+        "reason": reasons.to_numpy(), "message": reasons.map(zh).to_numpy(),
+        "message_en": reasons.map(en).to_numpy(), "action": "field_blanked", "personal": personal,
+    })
+
+
+def _read_level_rejections(kind: str, grid: Grid, layout: Layout) -> pd.DataFrame:
+    """Rows the reader itself could not split into cells (ragged CSV lines)."""
+    if not grid.rejected:
+        return _empty(REJECTED_COLUMNS)
+    entries = grid.rejected  # a handful of lines the reader could not split
+    return pd.DataFrame({
+        "kind": kind, "file": grid.file, "sheet": grid.sheet,
+        "row": [int(e["row"]) for e in entries], "column": "", "field": "",
+        "value": [str(e.get("value", "")) for e in entries],
+        "reason": [str(e["reason"]) for e in entries],
+        "message": [render("reasons", str(e["reason"]), "zh", **_extra(e)) for e in entries],
+        "message_en": [render("reasons", str(e["reason"]), "en", **_extra(e)) for e in entries],
+        "action": "row_rejected", "personal": True,
+    })[REJECTED_COLUMNS]
+
+
+def _extra(entry: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in entry.items() if k not in {"row", "reason", "value", "column"}}
+
+
+def _check_duplicates(grid: Grid, mapping: HeaderMapping) -> None:
+    """Identical headers that map to a canonical column are ambiguous: refuse rather than guess."""
+    from fundaudit.columns import normalize_header
+
+    for canonical, positions in mapping.duplicates.items():
+        texts = {normalize_header(mapping.headers[p]) for p in positions}
+        if len(texts) < len(positions):
+            where = grid.file if grid.sheet is None else f"{grid.file} [{grid.sheet}]"
+            raise LayoutError("duplicate_header", where=where, column=mapping.headers[positions[0]],
+                              positions=", ".join(_col_letter(p) for p in positions))
+
+
+def _fill_merged_body(grid: Grid, layout: Layout, notes: list[str]) -> pd.DataFrame:
+    """Fill merged ranges inside the data area with their top-left value (only inside recorded
+    ranges, never a blanket forward fill)."""
+    ranges = [m for m in grid.merged if m[0] >= layout.data_start and (m[1] > m[0] or m[3] > m[2])]
+    if not ranges:
+        return grid.cells
+    cells = grid.cells.copy()
+    for r0, r1, c0, c1 in ranges:
+        value = cells.iat[r0, c0]
+        for c in range(c0, c1 + 1):
+            cells.iloc[r0:r1 + 1, c] = value
+    notes.append(f"{len(ranges)} merged cell range(s) in the data area filled from their first cell")
+    return cells
+
+
+def _dataframe_provenance(grid: Grid, mapping: HeaderMapping,
+                          body: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series] | None:
+    """A DataFrame that already carries file/sheet/row keeps them (a caller's own provenance)."""
+    if grid.format != "dataframe":
+        return None
+    pos = {h: p for p, h in mapping.headers.items()}
+    if not {"file", "row"} <= pos.keys():
+        return None
+    row = pd.to_numeric(body[pos["row"]], errors="coerce")
+    if row.isna().any() or (row <= 0).any():
+        return None
+    sheet = body[pos["sheet"]] if "sheet" in pos else pd.Series("", index=body.index)
+    return body[pos["file"]], sheet.where(sheet.ne(""), np.nan), row.astype("int64")
+
+
+def _declared_totals(kind: str, grid: Grid, spec: KindSpec, mapping: HeaderMapping, body: pd.DataFrame,
+                     rows: pd.Series, row_type: pd.Series, first_row: int) -> pd.DataFrame:
+    """Amounts declared on 合计/小计 rows, per money column, with the rows they cover."""
+    mask = row_type.isin(["total", "subtotal", "repeated_header"])
+    if not mask.any():
+        return _empty(TOTALS_COLUMNS)
+    nd = pd.DataFrame({"row": rows[mask].to_numpy(), "type": row_type[mask].to_numpy()})
+    cov = totals_coverage(nd, first_row)
+    if cov.empty:
+        return _empty(TOTALS_COLUMNS)
+    by_row = pd.Series(body.index, index=rows.to_numpy())
+    out = []
+    label_text = _row_text(body.loc[by_row[cov["row"]].to_numpy()])
+    for pos, canonical in mapping.columns.items():
+        if spec.columns[canonical].type != "money":
+            continue
+        raw = body.loc[by_row[cov["row"]].to_numpy(), pos]
+        parsed = nz.parse_money(raw)
+        scale = mapping.scales.get(canonical, 1)
+        vals = parsed.values.to_numpy()
+        for i in range(len(cov)):  # one step per declared total, not per ledger row
+            if pd.isna(vals[i]):
+                continue
+            out.append((kind, grid.file, grid.sheet, int(cov.at[i, "row"]), cov.at[i, "type"], label_text[i],
+                        canonical, int(vals[i]) * scale, int(cov.at[i, "covers_from"]),
+                        int(cov.at[i, "covers_to"])))
+    return pd.DataFrame(out, columns=TOTALS_COLUMNS)
+
+
+def _row_text(frame: pd.DataFrame) -> list[str]:
+    """Non-empty cells of each row joined with ' | ' (for non-data rows, a handful per sheet)."""
+    if frame.empty:
+        return []
+    joined = frame.astype(str).agg(lambda r: " | ".join(v.strip() for v in r if v.strip()), axis=1)
+    return [t[:200] for t in joined.tolist()]
+
+
+def _ranges(rows: list[int]) -> str:
+    rows = sorted(rows)
+    parts, start, prev = [], rows[0], rows[0]
+    for r in rows[1:]:
+        if r != prev + 1:
+            parts.append(f"{start}-{prev}" if start != prev else str(start))
+            start = r
+        prev = r
+    parts.append(f"{start}-{prev}" if start != prev else str(start))
+    return ", ".join(parts)
+
+
+def _col_letter(pos: int) -> str:
+    letters = ""
+    n = pos + 1
+    while n:
+        n, rem = divmod(n - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def _empty(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+
+
+# --- several inputs of one kind -----------------------------------------------------------------
+
+def combine(kind: str, parts: Sequence[Ledger], *, validate_schema: bool = True) -> Ledger:
+    """Concatenate ledgers of one kind (several files or sheets) into one, provenance kept."""
+    if not parts:
+        raise InputError("no_inputs", what=kind)
+    frames = [p.frame for p in parts]
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    spec = catalogue()[kind]
+    for c in frame.columns:  # concat of a column missing in some parts gives object: restore dtype
+        if c in spec.columns:
+            frame[c] = frame[c].astype(CANONICAL_DTYPES[spec.columns[c].type])
+    frame["file"] = frame["file"].astype(TEXT)
+    frame["sheet"] = frame["sheet"].astype(TEXT)
+    if validate_schema:
+        try:
+            frame = validate(kind, frame)
+        except Exception as exc:  # pandera's SchemaErrors: a bug in normalisation, never bad data
+            raise FundauditError("schema_violation", kind=kind, what=str(exc)[:500]) from exc
+    return Ledger(
+        kind=kind,
+        frame=frame,
+        rejected=_concat([p.rejected for p in parts], REJECTED_COLUMNS),
+        non_data=_concat([p.non_data for p in parts], NON_DATA_COLUMNS),
+        totals=_concat([p.totals for p in parts], TOTALS_COLUMNS),
+        inputs=[i for p in parts for i in p.inputs],
+    )
+
+
+def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return _empty(columns)
+    return pd.concat(frames, ignore_index=True)[columns]
+
