@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
+from enum import IntEnum
 from importlib import resources
 from typing import Any, Literal
 
@@ -27,6 +28,7 @@ Lang = Literal["zh", "en"]
 
 __all__ = [
     "ConfigError",
+    "ExitCode",
     "FundauditError",
     "InputError",
     "LayoutError",
@@ -57,6 +59,15 @@ def render(section: str, code: str, lang: Lang = "zh", **fields: Any) -> str:
 class _Lenient(dict[str, Any]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
+
+
+class ExitCode(IntEnum):
+    """Exit status of the ``fundaudit`` command (CONTRACT.md §3); when several apply, the highest wins."""
+
+    OK = 0           # no finding at or above --fail-on
+    FINDINGS = 1     # findings at or above --fail-on
+    USAGE = 2        # the audit could not run as asked: bad input, argument or rule pack
+    INTERNAL = 3     # a bug: traceback logged in the output directory
 
 
 class FundauditError(Exception):

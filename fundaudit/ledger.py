@@ -21,7 +21,16 @@ import numpy as np
 import pandas as pd
 
 from fundaudit import normalize as nz
-from fundaudit.columns import Column, HeaderMapping, KindSpec, catalogue, detect_kind, kinds, map_headers
+from fundaudit.columns import (
+    Column,
+    HeaderMapping,
+    KindSpec,
+    catalogue,
+    detect_kind,
+    kinds,
+    map_headers,
+    normalize_header,
+)
 from fundaudit.errors import ConfigError, FundauditError, InputError, LayoutError, render
 from fundaudit.io import Grid, Limits, read_grids
 from fundaudit.layout import Layout, classify_rows, find_header, totals_coverage
@@ -356,9 +365,7 @@ def _extra(entry: dict[str, Any]) -> dict[str, Any]:
 
 def _check_duplicates(grid: Grid, mapping: HeaderMapping) -> None:
     """Identical headers that map to a canonical column are ambiguous: refuse rather than guess."""
-    from fundaudit.columns import normalize_header
-
-    for canonical, positions in mapping.duplicates.items():
+    for positions in mapping.duplicates.values():
         texts = {normalize_header(mapping.headers[p]) for p in positions}
         if len(texts) < len(positions):
             where = grid.file if grid.sheet is None else f"{grid.file} [{grid.sheet}]"

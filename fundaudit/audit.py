@@ -1,0 +1,132 @@
+"""The audit run: inputs in, an :class:`AuditResult` out (CONTRACT.md §6).
+
+This release loads and reconciles every input (row conservation, rejected rows, declared totals);
+the rule engine and the shipped rule packs arrive with the rule issues, so ``rules`` and
+``findings`` are empty and the result says so.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from fundaudit._version import __version__
+from fundaudit.columns import catalogue
+from fundaudit.errors import ConfigError
+from fundaudit.inputs import LedgerArg, Progress, collect
+from fundaudit.io import Limits
+from fundaudit.ledger import Ledger, Source
+from fundaudit.period import Period, parse_period
+from fundaudit.report.masking import mask_account, mask_id, mask_text
+
+__all__ = ["FINDING_COLUMNS", "SEVERITIES", "AuditResult", "audit"]
+
+SEVERITIES = ("error", "warning", "info")
+FINDING_COLUMNS = ["id", "fingerprint", "rule", "severity", "kind", "message", "message_en", "amount",
+                   "values", "refs"]
+
+
+@dataclass
+class AuditResult:
+    """Everything one audit produced: inputs, rejected rows, rule statuses and findings."""
+
+    ledgers: dict[str, Ledger]
+    run: dict[str, Any]
+    rules: list[dict[str, Any]] = field(default_factory=list)
+    findings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FINDING_COLUMNS))
+    masked: bool = True
+    version: str = __version__
+    generated_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    @property
+    def inputs(self) -> list[dict[str, Any]]:
+        """Per-input summaries, as findings.json ``inputs``."""
+        return [i.to_dict() for ledger in self.ledgers.values() for i in ledger.inputs]
+
+    @property
+    def rejected_rows(self) -> pd.DataFrame:
+        """Every rejected row or blanked field of every input; personal values masked unless the
+        run was unmasked."""
+        frames = [led.rejected for led in self.ledgers.values() if len(led.rejected)]
+        if not frames:
+            return pd.DataFrame(columns=next(iter(self.ledgers.values())).rejected.columns
+                                if self.ledgers else [])
+        out = pd.concat(frames, ignore_index=True)
+        if self.masked:
+            out["value"] = _mask_rejected(out)
+        return out
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """Counts by severity and rule, and the money at issue."""
+        f = self.findings
+        by_sev = {s: int((f["severity"] == s).sum()) for s in SEVERITIES} if len(f) else {s: 0 for s in SEVERITIES}
+        by_rule = {str(k): int(v) for k, v in f["rule"].value_counts().items()} if len(f) else {}
+        return {"findings": len(f), "by_severity": by_sev, "by_rule": by_rule, "amount_at_issue": "0.00"}
+
+    def findings_records(self) -> list[dict[str, Any]]:
+        """Findings as findings.json records."""
+        return [dict(r) for r in self.findings.to_dict("records")]
+
+    def exit_code(self, fail_on: str = "error") -> int:
+        """0 when no finding is at or above ``fail_on`` (``error|warning|info|never``), else 1."""
+        if fail_on == "never":
+            return 0
+        if fail_on not in SEVERITIES:
+            raise ConfigError("bad_fail_on", value=fail_on)
+        worse = SEVERITIES[: SEVERITIES.index(fail_on) + 1]
+        return 1 if len(self.findings) and self.findings["severity"].isin(worse).any() else 0
+
+    def to_json(self, path: str | os.PathLike[str]) -> Path:
+        """Write findings.json (CONTRACT.md §4)."""
+        from fundaudit.report.json import write_json
+
+        return write_json(self, path)
+
+
+def _mask_rejected(rej: pd.DataFrame) -> pd.Series:
+    """Rejected raw values: personal columns masked by their type; in any other value, ID-like
+    digit runs masked (a raw CSV line can hold an ID)."""
+    types = {(k, c): col.type for k, s in catalogue().items() for c, col in s.columns.items()}
+    col_type = pd.Series([types.get(kf, "text") for kf in zip(rej["kind"], rej["field"], strict=True)],
+                         index=rej.index)
+    out = rej["value"].astype("str")
+    ids = col_type.eq("resident_id")
+    accounts = col_type.isin(["account", "phone"])
+    out = out.where(~ids, mask_id(out))
+    out = out.where(~accounts, mask_account(out))
+    rest = ~ids & ~accounts
+    return out.where(~rest, out.map(mask_text))
+
+
+def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
+          paths: Iterable[str | os.PathLike[str]] = (), ledgers: Iterable[LedgerArg] = (),
+          profile: str = "national", period: str | Period | None = None,
+          rules: Iterable[str | os.PathLike[str]] = (), params: Mapping[str, Mapping[str, Any]] | None = None,
+          unmask: bool = False, limits: Limits | None = None, progress: Progress | None = None,
+          argv: list[str] | None = None) -> AuditResult:
+    """Load every input and run the rule packs over them.
+
+    ``inputs`` maps a kind to a path, a DataFrame or a list of them (the Python API form); ``paths``
+    are files or directories whose kinds are detected from their headers; ``ledgers`` are parsed
+    ``--ledger`` arguments.
+    """
+    per = parse_period(period) if isinstance(period, str) else period
+    loaded = collect(paths, ledgers, inputs, limits=limits, progress=progress)
+    run = {
+        "argv": list(argv if argv is not None else sys.argv),
+        "profile": profile,
+        "period": per.to_dict() if per else None,
+        "rule_packs": [],
+        "params": {k: dict(v) for k, v in (params or {}).items()},
+        "masked": not unmask,
+        "rule_files": [str(r) for r in rules],
+    }
+    return AuditResult(ledgers=loaded, run=run, masked=not unmask)

@@ -1,0 +1,221 @@
+"""The ``fundaudit`` command: argument parsing, terminal output and exit codes only. It calls the
+same functions the Python API offers.
+
+Exit codes (CONTRACT.md §3): 0 no finding at or above ``--fail-on``; 1 such findings exist; 2 the
+audit could not run as asked (unreadable or unknown input, invalid argument); 3 internal error
+(traceback in ``DIR/fundaudit-error.log``, one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from fundaudit._version import __version__
+from fundaudit.errors import ExitCode, FundauditError, Lang
+
+__all__ = ["main"]
+
+
+EPILOG_AUDIT = """\
+examples:
+  fundaudit audit samples/ --profile anhui-2016 --period 2016
+  fundaudit audit --ledger disbursements=送温暖2016.xlsx#明细 --ledger register=档案.csv --period 2016Q4
+  fundaudit audit ledgers/ --format json --fail-on warning --out report/
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="fundaudit",
+        description="Audit trade-union funds: tax-collected union dues, hardship aid and 送温暖 payments.",
+    )
+    p.add_argument("--version", action="version", version=f"fundaudit {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    a = sub.add_parser("audit", help="audit ledgers and write reports", epilog=EPILOG_AUDIT,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    a.add_argument("paths", nargs="*", metavar="PATH", help="ledger files or directories (kinds detected)")
+    a.add_argument("--ledger", action="append", default=[], metavar="KIND=PATH[#SHEET]",
+                   help="an input with its kind stated (repeatable)")
+    a.add_argument("--rules", action="append", default=[], metavar="PACK.yaml", help="extra rule pack")
+    a.add_argument("--profile", default="national", help="parameter profile (default: national)")
+    a.add_argument("--period", help="2016 | 2016Q1 | 2016-03 | 2016-01-01..2016-06-30")
+    a.add_argument("--param", action="append", default=[], metavar="RULE.KEY=VALUE", help="override a parameter")
+    a.add_argument("--out", default="fundaudit-report", metavar="DIR", help="report directory")
+    a.add_argument("--format", default="html,xlsx,json", help="comma-separated: html,xlsx,json,junit")
+    a.add_argument("--fail-on", default="error", choices=["error", "warning", "info", "never"])
+    a.add_argument("--lang", default="zh", choices=["zh", "en"])
+    a.add_argument("--unmask", action="store_true", help="show personal data unmasked (recorded in reports)")
+    a.add_argument("--quiet", action="store_true", help="no summary, only errors")
+
+    i = sub.add_parser("inspect", help="show how a file is read: kind, header row, column mapping, counts")
+    i.add_argument("paths", nargs="+", metavar="PATH")
+    i.add_argument("--lang", default="zh", choices=["zh", "en"])
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``fundaudit`` command; returns the exit code."""
+    args = _parser().parse_args(argv)
+    lang: Lang = args.lang
+    try:
+        if args.command == "inspect":
+            return _inspect(args.paths, lang, sys.stdout)
+        return _audit(args, list(argv) if argv is not None else sys.argv[1:], lang)
+    except FundauditError as exc:
+        print(f"fundaudit: {exc.message(lang)}", file=sys.stderr)
+        return ExitCode.USAGE
+    except KeyboardInterrupt:
+        print("fundaudit: interrupted", file=sys.stderr)
+        return ExitCode.INTERNAL
+    except Exception:
+        out = Path(getattr(args, "out", ".") or ".")
+        log = _write_crash_log(out)
+        msg = "内部错误" if lang == "zh" else "internal error"
+        print(f"fundaudit: {msg}; traceback: {log}", file=sys.stderr)
+        return ExitCode.INTERNAL
+
+
+def _write_crash_log(out: Path) -> Path:
+    from fundaudit.report.masking import mask_text
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        log = out / "fundaudit-error.log"
+    except OSError:
+        import tempfile
+
+        log = Path(tempfile.gettempdir()) / "fundaudit-error.log"
+    log.write_text(mask_text(traceback.format_exc()), encoding="utf-8")
+    return log
+
+
+def _progress(quiet: bool):  # type: ignore[no-untyped-def]
+    if quiet or not sys.stderr.isatty():
+        return None
+    return lambda msg: print(f"… {msg}", file=sys.stderr, flush=True)
+
+
+def _audit(args: argparse.Namespace, argv: list[str], lang: Lang) -> int:
+    from fundaudit.audit import audit
+    from fundaudit.inputs import parse_ledger_arg
+
+    ledgers = [parse_ledger_arg(x) for x in args.ledger]
+    if not args.paths and not ledgers:
+        from fundaudit.errors import ConfigError
+
+        raise ConfigError("no_inputs", what="give PATH or --ledger KIND=PATH")
+    result = audit(paths=args.paths, ledgers=ledgers, profile=args.profile, period=args.period,
+                   rules=args.rules, unmask=args.unmask, progress=_progress(args.quiet), argv=["fundaudit", *argv])
+    out = Path(args.out)
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    written = []
+    if "json" in formats:
+        written.append(result.to_json(out / "findings.json"))
+    pending = [f for f in formats if f != "json"]
+    if not args.quiet:
+        _print_summary(result, lang, sys.stdout)
+        for path in written:
+            print(("报告：" if lang == "zh" else "report: ") + str(path))
+        if pending:
+            note = ("尚未提供的报告格式（随报告功能发布）：" if lang == "zh"
+                    else "report formats not available yet (they come with the reports release): ")
+            print(note + ", ".join(pending), file=sys.stderr)
+    return result.exit_code(args.fail_on)
+
+
+def _print_summary(result, lang: Lang, out: TextIO) -> None:  # type: ignore[no-untyped-def]
+    from fundaudit.normalize import format_fen
+
+    zh = lang == "zh"
+    head = ("类型", "文件", "工作表", "表头行", "读取", "载入", "拒收", "非数据", "金额合计") if zh else (
+        "kind", "file", "sheet", "header", "read", "loaded", "rejected", "non-data", "amount total")
+    rows = []
+    for ledger in result.ledgers.values():
+        for i in ledger.inputs:
+            rows.append((i.kind, i.file, i.sheet or "-", str(i.header_row or "-"), str(i.rows_read),
+                         str(i.rows_loaded), str(i.rows_rejected), str(i.rows_non_data),
+                         "-" if i.amount_total is None else format_fen(i.amount_total)))
+    _table(head, rows, out)
+    n_rules = len(result.rules)
+    if n_rules == 0:
+        print("规则：尚无（规则引擎与规则包随后续版本提供）；本次只做了载入与核对。" if zh else
+              "rules: none yet (the rule engine and packs come in a later release); inputs loaded and reconciled only.",
+              file=out)
+
+
+def _table(head: Sequence[str], rows: Sequence[Sequence[str]], out: TextIO) -> None:
+    import unicodedata
+
+    def width(s: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
+
+    cols = list(zip(head, *rows, strict=True)) if rows else [(h,) for h in head]
+    widths = [max(width(v) for v in col) for col in cols]
+    for r in [head, *rows]:
+        print("  ".join(v + " " * (w - width(v)) for v, w in zip(r, widths, strict=True)).rstrip(), file=out)
+
+
+def _inspect(paths: Sequence[str], lang: Lang, out: TextIO) -> int:
+    from fundaudit.columns import detect_kind
+    from fundaudit.inputs import discover_files
+    from fundaudit.ledger import load_grid, read_sources
+    from fundaudit.normalize import format_fen
+
+    zh = lang == "zh"
+    files: list[tuple[Path, str]] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            files.extend((f, f.relative_to(p).as_posix()) for f in discover_files(p))
+        else:
+            files.append((p, raw))
+    status = ExitCode.OK
+    for path, name in files:
+        try:
+            sheets = read_sources(path, name=name)
+        except FundauditError as exc:
+            print(f"{name}: {exc.message(lang)}", file=out)
+            status = ExitCode.USAGE
+            continue
+        for kind, grid, layout in sheets:
+            where = name if grid.sheet is None else f"{name} [{grid.sheet}]"
+            print(f"== {where}", file=out)
+            fmt = f"{grid.format}" + (f", {grid.encoding}" if grid.encoding else "")
+            print(("  格式：" if zh else "  format: ") + fmt, file=out)
+            if not kind:
+                print("  未找到可识别的表头；不会载入" if zh else "  no recognisable header; not loaded", file=out)
+                continue
+            ranking = detect_kind(list(layout.headers))
+            runner = ", ".join(f"{k} {s:g}" for k, s in ranking[1:3] if s > 0)
+            print(("  类型：" if zh else "  kind: ") + f"{kind} (score {ranking[0][1]:g}; {runner or '-'})", file=out)
+            header_rows = [int(grid.rows[r]) for r in layout.header_rows] if not grid.named_columns else [1]
+            print(("  表头行：" if zh else "  header row: ") + ", ".join(map(str, header_rows)), file=out)
+            if layout.title:
+                print(("  标题：" if zh else "  title: ") + layout.title[:120], file=out)
+            ledger = load_grid(kind, grid, layout)
+            s = ledger.inputs[0]
+            print("  列映射：" if zh else "  column mapping:", file=out)
+            for header, canonical in s.columns.items():
+                print(f"    {header} → {canonical}", file=out)
+            if s.unmapped_columns:
+                print(("  未映射列：" if zh else "  unmapped columns: ") + ", ".join(s.unmapped_columns), file=out)
+            counts = (f"读取 {s.rows_read} = 载入 {s.rows_loaded} + 拒收 {s.rows_rejected} + 非数据 {s.rows_non_data}"
+                      if zh else f"read {s.rows_read} = loaded {s.rows_loaded} + rejected {s.rows_rejected}"
+                      f" + non-data {s.rows_non_data}")
+            print("  " + counts, file=out)
+            if s.amount_total is not None:
+                print(("  金额合计：" if zh else "  amount total: ") + format_fen(s.amount_total)
+                      + f" ({s.amount_column})", file=out)
+            for note in s.notes:
+                print(("  注：" if zh else "  note: ") + note, file=out)
+    return status
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

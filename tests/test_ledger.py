@@ -1,0 +1,260 @@
+"""Loading real .xls/.xlsx/CSV files end to end: header found below titles, two-row merged headers,
+non-data rows counted, values normalised, rejections exact, and row conservation on every input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import fundaudit
+from fundaudit.errors import LayoutError
+
+HEADER = [
+    "序号",
+    "姓名",
+    "身份证号码",
+    "帮扶项目",
+    "金额（元）",
+    "发放方式",
+    "银行账号",
+    "发放日期",
+    "公示情况",
+    None,
+    "备注",
+]
+SUB = [None, None, None, None, None, None, None, None, "公示开始日期", "公示结束日期", None]
+
+
+def _rows() -> list[list[object]]:
+    return [
+        [
+            1,
+            "张三",
+            "34100319800101001X",
+            "送温暖",
+            "¥1,200.00",
+            "打卡",
+            "6222020200112233445",
+            "2016-01-20",
+            "2016-01-10",
+            "2016-01-15",
+            "",
+        ],
+        [2, "李四", "341003198502020021", "生活救助", 800, "现金", "", "2016年2月3日", "2016-01-20", "2016-01-26", ""],
+        [None] * 11,  # blank row in the middle
+        [
+            3,
+            "王五",
+            "1.10101199003078E+17",
+            "送温暖",
+            "（100.00）",
+            "转账",
+            "6222 0202 0011 2233",
+            "20160301",
+            "2016-02-20",
+            "2016-02-30",
+            "红字冲回",
+        ],  # damaged ID, impossible date
+        HEADER,  # page break: header repeated
+        SUB,
+        [
+            4,
+            "赵六",
+            "341003199001010012",
+            "送温暖",
+            "abc",
+            "打卡",
+            "6222020200112233",
+            "2016-03-02",
+            "",
+            "",
+            "",
+        ],  # unreadable amount -> rejected
+        [5, None, None, "送温暖", 300, "打卡", "6222020200112233", "2016-03-03", "", "", ""],  # nobody
+        [None, "合计", None, None, "2,000.00", None, None, None, None, None, None],
+        ["制表人：孙七", None, None, None, None, None, None, None, None, None, None],
+    ]
+
+
+def _write_xlsx(path: Path) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "送温暖"
+    ws.append(["2016年送温暖发放明细表"])
+    ws.merge_cells("A1:K1")
+    ws.append(["编制单位：黄山区总工会"])
+    ws.append(HEADER)
+    ws.append(SUB)
+    for col in "ABCDEFGHK":
+        ws.merge_cells(f"{col}3:{col}4")
+    ws.merge_cells("I3:J3")
+    for r in _rows():
+        ws.append(r)
+    notes = wb.create_sheet("说明")
+    notes["A1"] = "本表由财务系统导出"
+    wb.save(path)
+
+
+def _write_xls(path: Path) -> None:
+    import xlwt
+
+    wb = xlwt.Workbook(encoding="utf-8")
+    ws = wb.add_sheet("送温暖")
+    ws.write_merge(0, 0, 0, 10, "2016年送温暖发放明细表")
+    ws.write(1, 0, "编制单位：黄山区总工会")
+    for c, h in enumerate(HEADER):
+        if c in (8, 9):
+            continue
+        ws.write_merge(2, 3, c, c, h)
+    ws.write_merge(2, 2, 8, 9, "公示情况")
+    ws.write(3, 8, "公示开始日期")
+    ws.write(3, 9, "公示结束日期")
+    for r, row in enumerate(_rows(), start=4):
+        for c, v in enumerate(row):
+            if v is None:
+                continue
+            if isinstance(v, str) and v.startswith("1.10101199003078E+17"):
+                ws.write(r, c, 110101199003077777.0)  # an ID typed as a number in Excel
+            else:
+                ws.write(r, c, v)
+    wb.save(str(path))
+
+
+@pytest.fixture(params=["xlsx", "xls"])
+def ledger_file(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    path = tmp_path / f"送温暖2016.{request.param}"
+    (_write_xlsx if request.param == "xlsx" else _write_xls)(path)
+    return path
+
+
+def test_real_workbook_loads_with_exact_accounting(ledger_file: Path) -> None:
+    ledger = fundaudit.load("disbursements", ledger_file)
+    [summary] = ledger.inputs
+    assert summary.sheet == "送温暖"
+    assert summary.header_row == 4
+    assert summary.title.startswith("2016年送温暖发放明细表")
+    # rows 5..14 below the header: 3 loaded, 2 rejected, blank + 2 repeated header + total + note
+    assert (summary.rows_read, summary.rows_loaded, summary.rows_rejected, summary.rows_non_data) == (10, 3, 2, 5)
+    assert summary.conserved
+    f = ledger.frame
+    assert f["row"].tolist() == [5, 6, 8]
+    assert f["recipient_name"].tolist() == ["张三", "李四", "王五"]
+    assert f["amount"].tolist() == [120000, 80000, -10000]
+    assert f["payment_method"].tolist() == ["打卡", "现金", "银行转账"]
+    assert str(f["payment_date"].iloc[1].date()) == "2016-02-03"
+    assert str(f["payment_date"].iloc[2].date()) == "2016-03-01"
+    assert f["bank_account"].iloc[2] == "6222020200112233"
+    assert pd.isna(f["recipient_id_no"].iloc[2])
+    assert pd.isna(f["disclosure_end"].iloc[2])
+    assert summary.amount_total == 120000 + 80000 - 10000
+    assert set(ledger.non_data["type"]) == {"blank", "repeated_header", "total", "note"}
+    assert ledger.non_data.set_index("row")["type"].to_dict() == {
+        7: "blank",
+        9: "repeated_header",
+        10: "repeated_header",
+        13: "total",
+        14: "note",
+    }
+
+
+def test_rejections_name_row_column_value_and_reason(ledger_file: Path) -> None:
+    rej = fundaudit.load("disbursements", ledger_file).rejected
+    got = sorted(zip(rej["row"], rej["column"], rej["reason"], rej["action"], strict=True))
+    assert got == [
+        (8, "公示情况/公示结束日期", "date_impossible", "field_blanked"),
+        (8, "身份证号码", "id_scientific", "field_blanked"),
+        (11, "金额（元）", "amount_unparseable", "row_rejected"),
+        (12, "姓名", "no_identity", "row_rejected"),
+    ]
+    assert rej.set_index("row").loc[11, "value"] == "abc"
+
+
+def test_declared_total_kept_with_its_span(ledger_file: Path) -> None:
+    totals = fundaudit.load("disbursements", ledger_file).totals
+    [t] = totals.to_dict("records")
+    assert (t["row"], t["type"], t["column"], t["declared"], t["covers_from"], t["covers_to"]) == (
+        13,
+        "total",
+        "amount",
+        200000,
+        5,
+        12,
+    )
+
+
+def test_sheet_without_header_is_skipped_with_a_note(tmp_path: Path) -> None:
+    path = tmp_path / "x.xlsx"
+    _write_xlsx(path)
+    ledger = fundaudit.load("disbursements", path)
+    assert len(ledger.inputs) == 1
+    assert any("说明" in n for n in ledger.inputs[0].notes)
+    with pytest.raises(LayoutError) as exc:
+        fundaudit.load("disbursements", path, sheet="说明")
+    assert exc.value.code == "header_not_found"
+
+
+def test_gbk_csv_with_title_line(tmp_path: Path) -> None:
+    text = (
+        "困难职工档案（2016）\n"
+        "档案编号,职工姓名,身份证号,困难类别,家庭人口,家庭年度总收入,建档日期,是否会员\n"
+        'HS001,刘䶮,34100319800101001X,深度困难,3,"12,000.00",2015-06-01,是\n'
+        "\n"
+        "HS002,陈二,341003198502020021,相对困难,四,9000,2015/7/1,否\n"
+    )
+    path = tmp_path / "register.csv"
+    path.write_bytes(text.encode("gb18030"))
+    ledger = fundaudit.load("register", path)
+    [s] = ledger.inputs
+    assert s.encoding == "gb18030"
+    assert s.header_row == 2
+    assert (s.rows_read, s.rows_loaded, s.rows_rejected, s.rows_non_data) == (3, 2, 0, 1)
+    f = ledger.frame
+    assert f["name"].tolist() == ["刘䶮", "陈二"]
+    assert f["row"].tolist() == [3, 5]
+    assert f["household_income_annual"].tolist() == [1200000, 900000]
+    assert f["is_member"].tolist() == [True, False]
+    assert pd.isna(f["household_size"].iloc[1])
+    assert ledger.rejected[["row", "reason", "action"]].values.tolist() == [[5, "int_unparseable", "field_blanked"]]
+
+
+def test_dataframe_input_and_caller_provenance() -> None:
+    df = pd.DataFrame(
+        {"姓名": ["甲", "乙"], "金额": ["100", "200.5"], "file": ["a.xls", "a.xls"], "sheet": ["S", "S"], "row": [7, 9]}
+    )
+    ledger = fundaudit.load("disbursements", df)
+    assert ledger.frame[["file", "sheet", "row", "amount"]].values.tolist() == [
+        ["a.xls", "S", 7, 10000],
+        ["a.xls", "S", 9, 20050],
+    ]
+    plain = fundaudit.load("disbursements", df[["姓名", "金额"]])
+    assert plain.frame["row"].tolist() == [2, 3]
+    assert plain.frame["file"].tolist() == ["<DataFrame>", "<DataFrame>"]
+
+
+def test_several_files_of_one_kind_form_one_ledger(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("姓名,金额\n甲,1\n", encoding="utf-8")
+    b.write_text("姓名,金额,发放方式\n乙,2,现金\n丙,3,打卡\n", encoding="utf-8")
+    ledger = fundaudit.load("disbursements", [a, b])
+    assert ledger.frame[["file", "row"]].values.tolist() == [[str(a), 2], [str(b), 2], [str(b), 3]]
+    assert ledger.frame["payment_method"].isna().tolist() == [True, False, False]
+    assert len(ledger.inputs) == 2
+
+
+def test_identical_duplicate_headers_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "dup.csv"
+    path.write_text("姓名,金额,金额\n甲,1,2\n", encoding="utf-8")
+    with pytest.raises(LayoutError) as exc:
+        fundaudit.load("disbursements", path)
+    assert exc.value.code == "duplicate_header"
+    assert "dup.csv" in str(exc.value)
+
+
+def test_wan_yuan_header_scales_amounts(tmp_path: Path) -> None:
+    path = tmp_path / "w.csv"
+    path.write_text("姓名,金额（万元）\n甲,1.2\n", encoding="utf-8")
+    assert fundaudit.load("disbursements", path).frame["amount"].tolist() == [1_200_000]
