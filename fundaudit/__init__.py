@@ -12,7 +12,7 @@ The whole public API is listed in ``__all__`` (pinned by ``tests/test_public_api
 """
 
 from fundaudit._version import __version__
-from fundaudit.audit import AuditResult, audit
+from fundaudit.run import AuditResult, audit
 from fundaudit.errors import (
     ConfigError,
     ExitCode,

@@ -102,7 +102,7 @@ def _progress(quiet: bool):  # type: ignore[no-untyped-def]
 
 
 def _audit(args: argparse.Namespace, argv: list[str], lang: Lang) -> int:
-    from fundaudit.audit import audit
+    from fundaudit.run import audit
     from fundaudit.inputs import parse_ledger_arg
 
     ledgers = [parse_ledger_arg(x) for x in args.ledger]

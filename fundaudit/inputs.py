@@ -77,7 +77,7 @@ def collect(paths: Iterable[str | os.PathLike[str]] = (), ledgers: Iterable[Ledg
         if kind not in catalogue():
             raise ConfigError("unknown_kind", kind=kind, kinds=", ".join(kinds()))
         say(f"{kind}: {src if isinstance(src, str | os.PathLike) else type(src).__name__}")
-        parts.setdefault(kind, []).append(load(kind, src, limits=limits, validate_schema=False))  # type: ignore[arg-type]
+        parts.setdefault(kind, []).append(load(kind, src, limits=limits, validate_schema=False))
     for raw in paths:
         path = Path(raw)
         if path.is_dir():

@@ -25,10 +25,10 @@ MAX_HEADER_SCAN = 30
 
 NonDataType = str  # 'blank' | 'total' | 'subtotal' | 'carried' | 'repeated_header' | 'note'
 
-_TOTAL = re.compile(r"^(?:本页|本月|本季|本季度|本年|全年)?(合计|小计|总计|累计|共计)(?:[:：(（].*)?$")
-_CARRIED = re.compile(r"^(承前页|过次页|转下页|承上页|期初余额|期末余额)")
+_TOTAL = re.compile(r"^(?:本页|本月|本季|本季度|本年|全年)?(?:合计|小计|总计|累计|共计)(?:[:：(（].*)?$")
+_CARRIED = re.compile(r"^(?:承前页|过次页|转下页|承上页|期初余额|期末余额)")
 _NOTE = re.compile(
-    r"^(制表人|制表|审核人|审核|复核人|负责人|填报人|填表人|注[:：]|说明[:：]|备注[:：]|单位[:：]|编制单位|填报单位"
+    r"^(?:制表人|制表|审核人|审核|复核人|负责人|填报人|填表人|注[:：]|说明[:：]|备注[:：]|单位[:：]|编制单位|填报单位"
     r"|打印时间|打印日期|制表日期|领导签字|财务负责人|经办人[:：]|会计[:：]|出纳[:：]|主管[:：])"
 )
 _WS = re.compile(r"[\s\u200b\ufeff]+")
@@ -159,8 +159,7 @@ def classify_rows(grid: Grid, layout: Layout, amount_positions: Iterable[int] = 
     is_sub = pd.Series(False, index=data.index)
     for c in compact.columns:
         col = compact[c]
-        m = col.str.extract(_TOTAL, expand=False)
-        hit = m.notna()
+        hit = col.str.contains(_TOTAL, regex=True)
         if hit.any():
             sub = hit & (col.str.contains("小计|本页|本月|本季", regex=True))
             is_total |= hit & ~sub

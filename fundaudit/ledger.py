@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -36,7 +36,7 @@ from fundaudit.io import Grid, Limits, read_grids
 from fundaudit.layout import Layout, classify_rows, find_header, totals_coverage
 from fundaudit.schemas import CANONICAL_DTYPES, TEXT, validate
 
-Source = str | os.PathLike[str] | pd.DataFrame
+Source: TypeAlias = str | os.PathLike[str] | pd.DataFrame
 
 __all__ = ["InputSummary", "Ledger", "load", "load_grid", "read_sources"]
 
@@ -129,7 +129,7 @@ def load(kind: str, source: Source | Sequence[Source], *, sheet: str | None = No
     """
     if kind not in catalogue():
         raise ConfigError("unknown_kind", kind=kind, kinds=", ".join(kinds()))
-    sources: list[Source] = list(source) if isinstance(source, list | tuple) else [source]  # type: ignore[arg-type]
+    sources: list[Source] = list(source) if isinstance(source, list | tuple) else [source]
     parts: list[Ledger] = []
     for src in sources:
         grids = read_grids(src, name=name, sheet=sheet, encoding=encoding, limits=limits or Limits())
@@ -228,7 +228,7 @@ def load_grid(kind: str, grid: Grid, layout: Layout) -> Ledger:
         no_identity &= values[c].isna()
     if identity and no_identity.any():
         problems.append(_problem_frame(
-            kind, grid, data_rows[no_identity], "", identity[0],
+            kind, grid, data_rows[no_identity], header_of[identity[0]], identity[0],
             pd.Series("", index=data.index[no_identity]),
             pd.Series("no_identity", index=data.index[no_identity]), False,
             fields={"columns": "、".join(header_of[c] for c in identity)}))

@@ -57,7 +57,8 @@ def model(kind: str) -> type[pa.DataFrameModel]:
         "row": pa.Field(gt=0),
     }
     for name, col in spec.columns.items():
-        annotations[name] = Series[CANONICAL_DTYPES[col.type]]  # type: ignore[misc]
+        dtype = CANONICAL_DTYPES[col.type]
+        annotations[name] = Series[dtype]  # type: ignore[valid-type]
         attrs[name] = pa.Field(nullable=True)
     if spec.amount:
         attrs[spec.amount] = pa.Field(nullable=True)

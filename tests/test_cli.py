@@ -107,12 +107,12 @@ def test_unreadable_file_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[st
 def test_internal_error_exit_3_with_log(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import fundaudit.audit
+    import fundaudit.run
 
     def boom(*_a: object, **_k: object) -> None:
         raise RuntimeError("bug 34100319800101001X")
 
-    monkeypatch.setattr(fundaudit.audit, "collect", boom)
+    monkeypatch.setattr(fundaudit.run, "collect", boom)
     src = tmp_path / "a.csv"
     src.write_text("姓名,金额\n甲,1\n", encoding="utf-8")
     out = tmp_path / "out"

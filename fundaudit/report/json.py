@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from fundaudit.audit import AuditResult
+    from fundaudit.run import AuditResult
 
 __all__ = ["result_to_dict", "write_atomic", "write_json"]
 
@@ -24,7 +24,7 @@ def result_to_dict(result: AuditResult) -> dict[str, Any]:
         for rec in rejected[cols].to_dict("records")
     ] if len(rejected) else []
     for r in rejected_rows:
-        r["row"] = int(r["row"])
+        r["row"] = int(r["row"] or 0)
     return {
         "schema_version": 1,
         "fundaudit_version": result.version,

@@ -10,8 +10,8 @@ import pandas as pd
 
 __all__ = ["mask_account", "mask_id", "mask_text", "mask_value"]
 
-_ID_LIKE = re.compile(r"(?<![0-9A-Za-z])\d{6}\d{5,8}\d{3}[0-9Xx](?![0-9A-Za-z])")
-_LONG_DIGITS = re.compile(r"(?<![0-9*])\d{7,}(?![0-9])")
+_ID_LIKE = re.compile(r"(?<![0-9A-Za-z])[0-9]{14,17}[0-9Xx](?![0-9A-Za-z])")
+_LONG_DIGITS = re.compile(r"(?<![0-9*])[0-9]{7,}(?![0-9])")
 
 
 def _mask(values: pd.Series, keep_head: int, keep_tail: int) -> pd.Series:

@@ -1,0 +1,164 @@
+"""Readers that turn files and DataFrames into raw text grids (see :class:`Grid`).
+
+Everything is read as text first; conversions are ours, exact and predictable (``fundaudit.io._text``). The
+true format comes from the bytes (:func:`sniff`), never from the extension. Every failure of a third-party
+reader arrives as a :class:`fundaudit.errors.InputError` subclass with a catalogue code and the file's name::
+
+    grids = read_grids("台账.xls")                  # one Grid per worksheet, hidden ones flagged
+    grids = read_grids("明细.csv", encoding="gbk")   # one Grid; gbk is read as GB18030
+    grids = read_grids(df, name="送温暖")            # a DataFrame: row 0 of cells holds its column names
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from fundaudit.errors import FundauditError, InputError, LimitExceededError, UnreadableFileError
+from fundaudit.io.grid import DEFAULT_LIMITS, Grid, Limits
+from fundaudit.io.sniff import OLE2_MAGIC, FormatInfo, sniff
+
+__all__ = ["DEFAULT_LIMITS", "FormatInfo", "Grid", "Limits", "read_grids", "sniff"]
+
+_HASH_CHUNK = 1 << 20
+
+
+def read_grids(
+    source: str | os.PathLike[str] | pd.DataFrame,
+    *,
+    name: str | None = None,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> list[Grid]:
+    """Read ``source`` into text grids: one per worksheet of a workbook, one for CSV, parquet or a DataFrame.
+
+    ``name`` is the display name used in grids and messages (default: the path as given, or
+    ``'<DataFrame>'``); ``sheet`` selects one worksheet (``sheet_not_found`` lists the others); ``encoding``
+    overrides detection for delimited text. Raises :class:`InputError` (``file_not_found``, ``file_empty``,
+    ``bad_source``, ``sheet_not_found``), :class:`UnreadableFileError` (wrong, damaged, encrypted or unsafe
+    bytes) or :class:`LimitExceededError`.
+    """
+    if isinstance(source, pd.DataFrame):
+        from fundaudit.io.tabular import read_frame
+
+        if sheet is not None:
+            raise InputError("sheet_not_found", file=name or "<DataFrame>", sheet=sheet, sheets="(a DataFrame)")
+        return _guarded(lambda: [read_frame(source, name=name, limits=limits)], name or "<DataFrame>", "")
+    if not isinstance(source, str | os.PathLike):
+        raise InputError("bad_source", what=type(source).__name__)
+    display = name if name is not None else os.fspath(source)
+    path = Path(source)
+    ext = path.suffix.lower() or "(none)"
+    try:
+        if path.is_dir():
+            raise InputError("bad_source", what=f"{display} (a directory)", file=display)
+        size = path.stat().st_size
+    except FileNotFoundError as exc:
+        raise InputError("file_not_found", file=display) from exc
+    except OSError as exc:
+        raise UnreadableFileError("unreadable", file=display, what=exc.strerror or str(exc), ext=ext) from exc
+    if size > limits.max_file_bytes:
+        raise LimitExceededError(
+            "limit_exceeded",
+            file=display,
+            limit=_size(limits.max_file_bytes),
+            what=f"the file is {_size(size)}",
+        )
+    data = _read_bytes(path, display, ext) if _is_ole2(path) else None  # read once: sniff and xlrd need it all
+    info = sniff(path, name=display, data=data)
+    notes = list(info.notes)
+    if sheet is not None and info.format in ("csv", "parquet"):
+        raise InputError("sheet_not_found", file=display, sheet=sheet, sheets=f"(a {info.description} has none)")
+    return _guarded(
+        lambda: _dispatch(
+            path, info, data, display=display, sheet=sheet, encoding=encoding, limits=limits, notes=notes
+        ),
+        display,
+        ext,
+    )
+
+
+def _dispatch(
+    path: Path,
+    info: FormatInfo,
+    data: bytes | None,
+    *,
+    display: str,
+    sheet: str | None,
+    encoding: str | None,
+    limits: Limits,
+    notes: list[str],
+) -> list[Grid]:
+    if info.format in ("xls", "csv"):
+        data = _read_bytes(path, display, info.ext) if data is None else data
+        sha = hashlib.sha256(data).hexdigest()
+        if info.format == "xls":
+            from fundaudit.io.xls import read_xls
+
+            return read_xls(data, file=display, ext=info.ext, sheet=sheet, limits=limits, sha256=sha, notes=notes)
+        from fundaudit.io.delimited import read_delimited
+
+        return [
+            read_delimited(data, file=display, ext=info.ext, encoding=encoding, limits=limits, sha256=sha, notes=notes)
+        ]
+    sha = _sha256_file(path, display, info.ext)
+    if info.format == "xlsx":
+        from fundaudit.io.xlsx import read_xlsx
+
+        return read_xlsx(path, file=display, ext=info.ext, sheet=sheet, limits=limits, sha256=sha, notes=notes)
+    from fundaudit.io.tabular import read_parquet
+
+    return [read_parquet(path, file=display, ext=info.ext, limits=limits, sha256=sha, notes=notes)]
+
+
+def _guarded(read: Callable[[], list[Grid]], display: str, ext: str) -> list[Grid]:
+    """Run a reader; anything that is not one of our errors becomes ``unreadable`` naming the file."""
+    try:
+        return read()
+    except FundauditError:
+        raise
+    except (KeyboardInterrupt, SystemExit, MemoryError, GeneratorExit):
+        raise
+    except BaseException as exc:  # a native reader's panic arrives as a BaseException
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        what = f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__
+        raise UnreadableFileError("unreadable", file=display, what=what, ext=ext or "(none)") from exc
+
+
+def _size(n: int) -> str:
+    return f"{n / (1 << 20):.0f} MiB" if n >= 1 << 20 else f"{n} bytes"
+
+
+def _is_ole2(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(len(OLE2_MAGIC)) == OLE2_MAGIC
+    except OSError:
+        return False  # sniff reports it
+
+
+def _read_bytes(path: Path, display: str, ext: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UnreadableFileError(
+            "unreadable", file=display, what=exc.strerror or str(exc), ext=ext or "(none)"
+        ) from exc
+
+
+def _sha256_file(path: Path, display: str, ext: str) -> str:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(_HASH_CHUNK):
+                digest.update(chunk)
+    except OSError as exc:
+        raise UnreadableFileError(
+            "unreadable", file=display, what=exc.strerror or str(exc), ext=ext or "(none)"
+        ) from exc
+    return digest.hexdigest()

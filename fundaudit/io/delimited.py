@@ -1,0 +1,487 @@
+"""Delimited text (``.csv``/``.txt``/``.tsv``, and text saved under an Excel name) into a text grid.
+
+Encoding: a BOM decides (UTF-8-sig, UTF-16, UTF-32); otherwise strict UTF-8, then strict GB18030 (a superset
+of GBK/GB2312); never latin-1 and never ``errors='replace'``. ``encoding=`` overrides
+(``gbk``/``gb2312``/``cp936`` are read as GB18030, their superset).
+
+Delimiter: comma or tab, whichever splits the first 64 KiB most consistently; if both give one column,
+semicolon, full-width comma ``，``, full-width semicolon ``；`` or ``|`` (reliability B7).
+
+Structure: a first pass finds every record's physical start line and field count. Without any quote character
+in the file every line is a record and the pass is vectorised with numpy; with quotes the ``csv`` module walks
+the text (quoted newlines make records span lines). The file's width is that of the first record (among the
+first 1,000) at least as wide as the most common field count: the header. Records with more fields are
+rejected as ``csv_ragged`` unless the extra fields are all empty (then they are trimmed, with a note); shorter
+records are padded with ``''``. The data are then parsed by pandas' C engine (every field as text, blank lines
+kept) and checked record-for-record against the first pass.
+"""
+
+from __future__ import annotations
+
+import codecs
+import collections
+import csv
+import io
+from array import array
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow.compute as pc
+
+from fundaudit.errors import ConfigError, LimitExceededError, UnreadableFileError
+from fundaudit.io.grid import (
+    Grid,
+    Limits,
+    arrow_of,
+    make_cells,
+    strip_nuls_and_check,
+    text_series,
+    warnings_as_notes,
+)
+
+__all__ = ["read_delimited"]
+
+_SAMPLE = 64 * 1024
+_WIDTH_SAMPLE = 1000
+_RAW_CHARS = 200
+_PRIMARY = (",", "\t")
+_SECONDARY = (";", "，", "；", "|")
+_PLACEHOLDERS = (b"\x1f", b"\x1e", b"\x1d", b"\x1c", b"\x01")
+_GB_ALIASES = {"gbk", "gb2312", "cp936", "ms936", "euc_cn", "gb18030"}
+_DELIMITER_NAMES = {
+    ",": "commas",
+    "\t": "tabs",
+    ";": "semicolons",
+    "，": "full-width commas （，）",
+    "；": "full-width semicolons （；）",
+    "|": "vertical bars (|)",
+}
+
+
+@dataclass
+class _Structure:
+    starts: np.ndarray  # int64, physical start line of each record (1-based)
+    counts: np.ndarray  # int64, fields in each record (a blank line counts as 1)
+    line_offsets: np.ndarray  # int64, byte offset where each physical line starts (plus one past the end)
+
+
+def read_delimited(
+    data: bytes, *, file: str, ext: str, encoding: str | None, limits: Limits, sha256: str, notes: list[str]
+) -> Grid:
+    """Read delimited text into one :class:`Grid` (``sheet`` is ``None``)."""
+    notes = list(notes)
+    used, u8 = _decode(data, file=file, ext=ext, encoding=encoding, notes=notes)
+    nuls = u8.count(b"\x00")
+    if nuls:
+        u8 = u8.replace(b"\x00", b"")
+        notes.append(f"{nuls} NUL byte(s) (\\x00) were removed from the text")
+    if not u8.strip(b"\r\n"):
+        return Grid(
+            file=file,
+            sheet=None,
+            cells=make_cells([], 0),
+            rows=np.zeros(0, dtype=np.int64),
+            format="csv",
+            sha256=sha256,
+            encoding=used,
+            notes=notes,
+        )
+    delim = _sniff_delimiter(u8)
+    if delim != ",":
+        notes.append(f"fields are separated by {_DELIMITER_NAMES[delim]}")
+    work, placeholder = _work_bytes(u8, delim)
+    sep = placeholder.decode() if placeholder else delim
+    structure = _structure(work, sep, file=file, ext=ext)
+    n_records = len(structure.starts)
+    if n_records > limits.max_rows:
+        raise LimitExceededError(
+            "limit_exceeded", file=file, limit=limits.max_rows, what=f"{file} has {n_records} records"
+        )
+    width = _width(structure.counts)
+    if width > limits.max_columns:
+        raise LimitExceededError(
+            "limit_exceeded", file=file, limit=limits.max_columns, what=f"{file} has {width} columns"
+        )
+    ragged = np.flatnonzero(structure.counts > width)
+    rejected: list[dict[str, object]] = []
+    trimmed_rows: list[int] = []
+    trimmed_fields: list[list[str]] = []
+    for i in ragged.tolist():
+        raw = _raw_record(work, structure, i, sep, delim)
+        fields = next(csv.reader(io.StringIO(raw, newline=""), delimiter=delim, strict=False), [])
+        if len(fields) > width and not any(fields[width:]):
+            trimmed_rows.append(int(structure.starts[i]))
+            trimmed_fields.append(fields[:width])
+            continue
+        rejected.append(
+            {
+                "row": int(structure.starts[i]),
+                "reason": "csv_ragged",
+                "value": raw[:_RAW_CHARS],
+                "column": None,
+                "found": int(structure.counts[i]),
+                "expected": width,
+            }
+        )
+    kept = structure.counts <= width
+    cells = _parse(work, sep, width, expected=int(kept.sum()), has_ragged=bool(len(ragged)), notes=notes)
+    rows = structure.starts[kept]
+    if cells is None:  # pandas disagreed with the first pass: build from the csv module (the reference)
+        cells, rows = _parse_reference(work, sep, width, structure)
+        trimmed_rows, trimmed_fields = [], []
+        parsed = set(rows.tolist())
+        rejected = [r for r in rejected if r["row"] not in parsed]
+    if trimmed_rows:
+        extra = make_cells([[f[j] for f in trimmed_fields] for j in range(width)], len(trimmed_rows))
+        all_rows = np.concatenate([rows, np.asarray(trimmed_rows, dtype=np.int64)])
+        order = np.argsort(all_rows, kind="stable")
+        cells = pd.concat([cells, extra], ignore_index=True).iloc[order].reset_index(drop=True)
+        rows = all_rows[order]
+        notes.append(
+            f"{len(trimmed_rows)} record(s) had extra empty fields beyond the {width} columns "
+            "(stray trailing delimiters); the empty fields were dropped"
+        )
+    if placeholder:
+        cells = _restore_delimiter(cells, sep, delim)
+    if width > 1 and len(cells) and bool((cells[width - 1] == "").all()):
+        cells = cells.drop(columns=width - 1)
+        notes.append(
+            "every row ends with an extra delimiter, giving an empty last column without a header; "
+            "that empty column was dropped"
+        )
+    if rejected:
+        notes.append(
+            f"{len(rejected)} record(s) have more fields than the file's {width} columns; they were "
+            "set aside as rejected rows (csv_ragged)"
+        )
+    cells = strip_nuls_and_check(
+        cells.reset_index(drop=True), rows, file=file, where=file, limits=limits, notes=notes, nuls=False
+    )
+    return Grid(
+        file=file,
+        sheet=None,
+        cells=cells,
+        rows=np.asarray(rows, dtype=np.int64),
+        format="csv",
+        sha256=sha256,
+        encoding=used,
+        notes=notes,
+        rejected=rejected,
+    )
+
+
+# --- encoding ----------------------------------------------------------------------------------------------
+
+
+def _decode(data: bytes, *, file: str, ext: str, encoding: str | None, notes: list[str]) -> tuple[str, bytes]:
+    """``(encoding used, the text as UTF-8 bytes without BOM)``."""
+    if encoding is not None:
+        return _decode_as(data, encoding, file=file, ext=ext, notes=notes)
+    for bom, name in (
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if data.startswith(bom):
+            u8 = _strict(data, name, file=file, ext=ext, given=None)
+            notes.append(f"text encoding {name.upper()} (from the byte-order mark)")
+            return name, u8
+    bomless = _utf16_without_bom(data)
+    if bomless:
+        u8 = _strict(data, bomless, file=file, ext=ext, given=None)
+        notes.append(f"text encoding {bomless.upper()} (no byte-order mark; recognised by its zero bytes)")
+        return bomless, u8
+    if _is_utf8(data):
+        notes.append("text encoding UTF-8")
+        return "utf-8", data
+    try:
+        u8 = data.decode("gb18030").encode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnreadableFileError(
+            "encoding_undetected", file=file, ext=ext, line=_line_of(data, exc.start, "gb18030")
+        ) from exc
+    notes.append("text encoding GB18030 (GBK-compatible; the file is not valid UTF-8)")
+    return "gb18030", u8
+
+
+def _decode_as(data: bytes, encoding: str, *, file: str, ext: str, notes: list[str]) -> tuple[str, bytes]:
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError as exc:
+        raise ConfigError("unknown_encoding", encoding=encoding) from exc
+    if name.replace("-", "_") in _GB_ALIASES:
+        if name != "gb18030":
+            notes.append(
+                f"encoding {encoding} was read as GB18030, its superset (rare characters such as 䶮 "
+                "are only in GB18030)"
+            )
+        name = "gb18030"
+    if name == "utf-8" and data.startswith(codecs.BOM_UTF8):
+        name = "utf-8-sig"
+    u8 = _strict(data, name, file=file, ext=ext, given=encoding)
+    notes.append(f"text encoding {name.upper()} (as given)")
+    return name, u8
+
+
+def _strict(data: bytes, name: str, *, file: str, ext: str, given: str | None) -> bytes:
+    if name == "utf-8" and _is_utf8(data):
+        return data
+    try:
+        text = data.decode(name)
+    except UnicodeDecodeError as exc:
+        line = _line_of(data, exc.start, name)
+        raise UnreadableFileError("bad_encoding", file=file, ext=ext, encoding=given or name, line=line) from exc
+    return text.encode("utf-8")
+
+
+def _is_utf8(data: bytes) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    step = 16 << 20
+    try:
+        for i in range(0, len(data), step):
+            decoder.decode(data[i : i + step], final=i + step >= len(data))
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    sample = data[:4096]
+    half = max(len(sample) // 2, 1)
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if odd > 0.3 * half and even < 0.05 * half:
+        return "utf-16-le"
+    if even > 0.3 * half and odd < 0.05 * half:
+        return "utf-16-be"
+    return None
+
+
+def _line_of(data: bytes, offset: int, encoding: str) -> int:
+    prefix = data[:offset].decode(encoding, errors="replace")
+    return prefix.count("\n") + prefix.count("\r") - prefix.count("\r\n") + 1
+
+
+# --- delimiter and structure -------------------------------------------------------------------------------
+
+
+def _sniff_delimiter(u8: bytes) -> str:
+    sample = u8[:_SAMPLE]
+    if len(u8) > _SAMPLE:
+        cut = max(sample.rfind(b"\n"), sample.rfind(b"\r"))
+        if cut > 0:
+            sample = sample[:cut]
+    text = sample.decode("utf-8", errors="ignore")
+    for candidates in (_PRIMARY, _SECONDARY):
+        best: tuple[float, int] | None = None
+        choice = None
+        for d in candidates:
+            if d not in text:
+                continue
+            counts = _field_counts(text, d)
+            if not counts:
+                continue
+            mode, freq = collections.Counter(counts).most_common(1)[0]
+            if mode < 2:
+                continue
+            score = (freq / len(counts), mode)
+            if best is None or score > best:
+                best, choice = score, d
+        if choice is not None:
+            return choice
+    return ","
+
+
+def _field_counts(text: str, delim: str) -> list[int]:
+    counts: list[int] = []
+    try:
+        for record in csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=False):
+            if record:
+                counts.append(len(record))
+    except csv.Error:
+        pass  # a huge or unclosed field in the sample: judge by the records before it
+    return counts
+
+
+def _work_bytes(u8: bytes, delim: str) -> tuple[bytes, bytes | None]:
+    """The bytes pandas parses: a multi-byte delimiter is swapped for an unused control byte."""
+    encoded = delim.encode("utf-8")
+    if len(encoded) == 1:
+        return u8, None
+    for placeholder in _PLACEHOLDERS:
+        if placeholder not in u8:
+            return u8.replace(encoded, placeholder), placeholder
+    raise UnreadableFileError("unreadable", file="", what="no free control character for the delimiter")
+
+
+def _line_offsets(arr: np.ndarray, *, has_cr: bool) -> np.ndarray:
+    """Start offset of every physical line (``\\n``, ``\\r\\n`` or a lone ``\\r`` ends one), plus the end."""
+    is_nl = arr == 10
+    if has_cr:
+        lone_cr = arr == 13
+        lone_cr[:-1] &= ~is_nl[1:]
+        ends = np.flatnonzero(is_nl | lone_cr)
+    else:
+        ends = np.flatnonzero(is_nl)
+    starts = np.concatenate([[0], ends + 1]).astype(np.int64)
+    if starts[-1] == len(arr):  # the text ends with a line break: no empty line after it
+        return starts
+    return np.concatenate([starts, [len(arr)]]).astype(np.int64)
+
+
+def _structure(work: bytes, sep: str, *, file: str, ext: str) -> _Structure:
+    arr = np.frombuffer(work, dtype=np.uint8)
+    offsets = _line_offsets(arr, has_cr=b"\r" in work)
+    n_lines = len(offsets) - 1
+    if b'"' not in work:
+        sep_pos = np.flatnonzero(arr == ord(sep))
+        line_of = np.searchsorted(offsets, sep_pos, side="right") - 1
+        counts = np.bincount(line_of, minlength=n_lines).astype(np.int64) + 1
+        return _Structure(starts=np.arange(1, n_lines + 1, dtype=np.int64), counts=counts, line_offsets=offsets)
+    text = work.decode("utf-8")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=False)
+    record_starts, record_counts = array("q"), array("q")
+    previous = 0
+    try:
+        for record in reader:
+            record_starts.append(previous + 1)
+            record_counts.append(max(len(record), 1))
+            previous = reader.line_num
+    except csv.Error as exc:  # a field beyond the csv module's size limit: an unclosed quote, or a huge cell
+        _check_quotes(work, offsets, previous + 1, sep, file=file, ext=ext)
+        raise LimitExceededError(
+            "limit_exceeded",
+            file=file,
+            limit=csv.field_size_limit(),
+            what=f"{file}: a field starting on line {previous + 1} is too long",
+        ) from exc
+    structure = _Structure(
+        starts=np.frombuffer(record_starts, dtype=np.int64).copy(),
+        counts=np.frombuffer(record_counts, dtype=np.int64).copy(),
+        line_offsets=offsets,
+    )
+    if len(structure.starts):
+        _check_quotes(work, offsets, int(structure.starts[-1]), sep, file=file, ext=ext)
+    return structure
+
+
+def _check_quotes(work: bytes, offsets: np.ndarray, line: int, sep: str, *, file: str, ext: str) -> None:
+    """Raise ``csv_unterminated_quote`` if the record starting on ``line`` opens a quote it never closes."""
+    tail = work[int(offsets[line - 1]) :].decode("utf-8")
+    opened = _unclosed_quote(tail, sep)
+    if opened is not None:
+        before = tail[:opened]
+        line += before.count("\n") + before.count("\r") - before.count("\r\n")
+        raise UnreadableFileError("csv_unterminated_quote", file=file, line=line, ext=ext)
+
+
+def _unclosed_quote(record: str, sep: str) -> int | None:
+    """Offset of a quote that opens a field and is never closed (``csv`` module rules), else ``None``."""
+    i, n = 0, len(record)
+    while i < n:
+        if record[i] == '"':  # a quoted field
+            j = i + 1
+            while True:
+                k = record.find('"', j)
+                if k < 0:
+                    return i
+                if record.startswith('""', k):
+                    j = k + 2
+                    continue
+                break
+            i = k + 1
+        # the rest of an unquoted field (or what follows a closing quote) runs to a delimiter or line end
+        ends = [p for p in (record.find(sep, i), record.find("\n", i), record.find("\r", i)) if p >= 0]
+        if not ends:
+            return None
+        stop = min(ends)
+        if record[stop] != sep:
+            return None  # the record ended at a line break outside quotes
+        i = stop + 1
+    return None
+
+
+def _width(counts: np.ndarray) -> int:
+    """The file's width: the first early record at least as wide as the most common width (the header).
+
+    The most common field count (ties → the smaller) among the first records with two or more fields is the
+    data width; the first record at least that wide is taken as the header, so a header wider than rows
+    whose trailing empty fields were trimmed keeps its width, while a title line above it does not count.
+    """
+    head = counts[:_WIDTH_SAMPLE]
+    wide = head[head >= 2]
+    if not len(wide):
+        return 1
+    values, freq = np.unique(wide, return_counts=True)
+    mode = int(values[freq == freq.max()].min())
+    return int(head[np.flatnonzero(head >= mode)[0]])
+
+
+def _raw_record(work: bytes, structure: _Structure, i: int, sep: str, delim: str) -> str:
+    first = int(structure.starts[i]) - 1
+    last = int(structure.starts[i + 1]) - 1 if i + 1 < len(structure.starts) else len(structure.line_offsets) - 1
+    raw = work[int(structure.line_offsets[first]) : int(structure.line_offsets[last])].decode("utf-8")
+    raw = raw.rstrip("\r\n") if raw.endswith(("\n", "\r")) else raw
+    return raw.replace(sep, delim) if sep != delim else raw
+
+
+# --- parsing -----------------------------------------------------------------------------------------------
+
+
+def _parse(
+    work: bytes, sep: str, width: int, *, expected: int, has_ragged: bool, notes: list[str]
+) -> pd.DataFrame | None:
+    try:
+        with warnings_as_notes(notes, "pandas"):
+            frame = pd.read_csv(
+                io.BytesIO(work),
+                header=None,
+                names=list(range(width)),
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                skip_blank_lines=False,
+                index_col=False,
+                engine="c",
+                sep=sep,
+                quotechar='"',
+                encoding="utf-8",
+                on_bad_lines="skip" if has_ragged else "error",
+            )
+    except (pd.errors.ParserError, ValueError, UnicodeDecodeError, MemoryError) as exc:
+        if isinstance(exc, MemoryError):
+            raise
+        notes.append(f"pandas could not parse the text ({str(exc).strip()[:120]}); the csv module was used")
+        return None
+    if len(frame) != expected:
+        notes.append(
+            f"pandas found {len(frame)} records where the first pass found {expected}; "
+            "the csv module's reading was used"
+        )
+        return None
+    return frame.reset_index(drop=True)
+
+
+def _parse_reference(work: bytes, sep: str, width: int, structure: _Structure) -> tuple[pd.DataFrame, np.ndarray]:
+    """The slow exact reading with the ``csv`` module (used only if pandas disagrees with the first pass)."""
+    text = work.decode("utf-8")
+    records = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=False)
+    columns: list[list[str]] = [[] for _ in range(width)]
+    rows = []
+    for i, record in enumerate(records):
+        if len(record) > width and any(record[width:]):
+            continue
+        rows.append(int(structure.starts[i]))
+        for j in range(width):
+            columns[j].append(record[j] if j < len(record) else "")
+    return make_cells(columns, len(rows)), np.asarray(rows, dtype=np.int64)
+
+
+def _restore_delimiter(cells: pd.DataFrame, placeholder: str, delim: str) -> pd.DataFrame:
+    for j in cells.columns:
+        arr = arrow_of(cells[j])
+        if pc.any(pc.match_substring(arr, placeholder)).as_py():
+            cells[j] = text_series(pc.replace_substring(arr, placeholder, delim)).set_axis(cells.index)
+    return cells

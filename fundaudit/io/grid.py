@@ -1,0 +1,185 @@
+"""The raw text grid every reader produces, the limits readers enforce, and the helpers that build grids."""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from fundaudit.errors import LimitExceededError
+
+__all__ = ["DEFAULT_LIMITS", "Grid", "Limits"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Upper bounds a reader enforces before and while parsing; exceeding one raises ``limit_exceeded``.
+
+    ``max_compression_ratio`` applies to each zip member of an ``.xlsx`` that expands to more than
+    ``ratio_floor_bytes`` (small parts such as ``styles.xml`` compress far better than 200:1 and are
+    harmless).
+    """
+
+    max_file_bytes: int = 1 << 30
+    max_uncompressed_bytes: int = 2 << 30
+    max_compression_ratio: float = 200.0
+    max_rows: int = 5_000_000
+    max_columns: int = 1_000
+    max_cell_chars: int = 32_767
+    max_zip_members: int = 10_000
+    ratio_floor_bytes: int = 1 << 20
+
+
+DEFAULT_LIMITS = Limits()
+
+
+@dataclass
+class Grid:
+    """One worksheet (or one CSV/parquet file, or one DataFrame) as a grid of text, with provenance.
+
+    ``cells`` holds every cell as text (pandas ``str`` dtype, ``''`` for an empty cell, never NaN); its
+    columns are the positions ``0..n-1``. For ``.xls``/``.xlsx`` column ``j`` is Excel column ``j + 1`` (A =
+    0) and ``cells`` starts at Excel row 1, so leading empty rows and columns are kept. ``rows[i]`` is the row
+    number the user sees for ``cells`` row ``i``: the 1-based Excel row, or for CSV the 1-based physical line
+    on which the record starts (the header line counts; blank lines are kept as rows of ``''``). For parquet
+    and DataFrames row 0 of ``cells`` holds the column names (``named_columns``) and ``rows`` is ``1, 2, 3…``
+    as if the table had been exported to CSV.
+
+    Row conservation: every record of the source is either a row of ``cells`` or an entry of ``rejected`` (CSV
+    records with more fields than the file's width, reason ``csv_ragged``); so ``records_read = len(cells) +
+    len(rejected)`` and the row numbers of ``rejected`` are absent from ``rows``. ``rejected`` entries are
+    ``{"row", "reason", "value" (the raw record, at most 200 characters), "column": None, "found",
+    "expected"}``.
+
+    ``merged`` lists merged ranges as inclusive 0-based ``(first_row, last_row, first_col, last_col)``
+    positions into ``cells``, clipped to its shape. ``hidden_rows`` lists user-visible row numbers of hidden
+    rows (they are still in ``cells``: a filter left on in Excel must not shrink the population). ``notes``
+    are plain-language lines for the run log (format detected, encoding, tolerance used, what was fixed).
+    """
+
+    file: str
+    sheet: str | None
+    cells: pd.DataFrame
+    rows: np.ndarray
+    format: str
+    sha256: str | None
+    encoding: str | None = None
+    datemode: int = 0
+    merged: list[tuple[int, int, int, int]] = field(default_factory=list)
+    hidden: bool = False
+    hidden_rows: list[int] = field(default_factory=list)
+    named_columns: bool = False
+    notes: list[str] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def where(self) -> str:
+        """``file`` or ``file [sheet]``, for messages."""
+        return self.file if self.sheet is None else f"{self.file} [{self.sheet}]"
+
+
+# --- building helpers (used by the readers) -------------------------------------------------------------
+
+TextColumn: TypeAlias = Sequence[str] | np.ndarray | pa.Array | pa.ChunkedArray
+
+
+def text_series(col: TextColumn) -> pd.Series:
+    """One column of text as a pandas ``str`` Series (pyarrow-backed)."""
+    if isinstance(col, pa.ChunkedArray | pa.Array):
+        return pd.Series(pd.array(col, dtype="str"))
+    if isinstance(col, np.ndarray):
+        return pd.Series(col, dtype="str")
+    return pd.Series(np.asarray(col, dtype=object), dtype="str")
+
+
+def arrow_of(series: pd.Series) -> pa.ChunkedArray:
+    """The pyarrow data behind a ``str`` Series (zero-copy)."""
+    arr = pa.array(series.array)
+    return arr if isinstance(arr, pa.ChunkedArray) else pa.chunked_array([arr])
+
+
+def make_cells(columns: Sequence[TextColumn], nrows: int) -> pd.DataFrame:
+    """A ``cells`` frame from text columns (all of length ``nrows``); columns are named ``0..n-1``."""
+    if not columns:
+        return pd.DataFrame(index=pd.RangeIndex(nrows))
+    frame = pd.DataFrame({j: text_series(col) for j, col in enumerate(columns)})
+    frame.index = pd.RangeIndex(nrows)
+    return frame
+
+
+def strip_nuls_and_check(
+    cells: pd.DataFrame,
+    rows: np.ndarray,
+    *,
+    file: str,
+    where: str,
+    limits: Limits,
+    notes: list[str],
+    nuls: bool = True,
+) -> pd.DataFrame:
+    """Remove NUL characters (with a note; ``nuls=False`` when the reader already removed them) and enforce
+    ``max_cell_chars``; returns the (possibly new) frame."""
+    nul_cells = 0
+    for j in cells.columns:
+        arr = arrow_of(cells[j])
+        if len(arr) == 0:
+            continue
+        count = (pc.sum(pc.match_substring(arr, "\x00")).as_py() or 0) if nuls else 0
+        if count:
+            nul_cells += count
+            cells[j] = pd.Series(pd.array(pc.replace_substring(arr, "\x00", ""), dtype="str"), index=cells.index)
+            arr = arrow_of(cells[j])
+        lengths = pc.utf8_length(arr)
+        longest = pc.max(lengths).as_py() or 0
+        if longest > limits.max_cell_chars:
+            i = int(np.argmax(lengths.to_numpy(zero_copy_only=False)))
+            raise LimitExceededError(
+                "limit_exceeded",
+                file=file,
+                limit=limits.max_cell_chars,
+                what=f"{where}: row {int(rows[i])}, column {column_letter(int(j))} has {longest} characters",
+            )
+    if nul_cells:
+        notes.append(f"{nul_cells} cell(s) contained NUL characters (\\x00); they were removed")
+    return cells
+
+
+def column_letter(j: int) -> str:
+    """Excel column letters for 0-based position ``j`` (0 → A, 27 → AB)."""
+    letters = ""
+    j += 1
+    while j:
+        j, rem = divmod(j - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def clip_merged(ranges: Sequence[tuple[int, int, int, int]], nrows: int, ncols: int) -> list[tuple[int, int, int, int]]:
+    """Merged ranges clipped to the grid; ranges lying wholly outside it are dropped."""
+    out: list[tuple[int, int, int, int]] = []
+    for r0, r1, c0, c1 in sorted(set(ranges)):
+        if r0 >= nrows or c0 >= ncols or r1 < r0 or c1 < c0:
+            continue
+        out.append((r0, min(r1, nrows - 1), c0, min(c1, ncols - 1)))
+    return out
+
+
+@contextlib.contextmanager
+def warnings_as_notes(notes: list[str], engine: str) -> Iterator[None]:
+    """Collect a third-party reader's warnings as run-log notes instead of letting them reach the caller."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    seen: set[str] = set()
+    for w in caught:
+        text = f"{engine}: {str(w.message).strip()}"
+        if text not in seen:
+            seen.add(text)
+            notes.append(text)

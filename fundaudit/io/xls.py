@@ -1,0 +1,223 @@
+"""``.xls`` (OLE2/BIFF) workbooks through xlrd, every cell typed and turned into text by our own rules."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import xlrd
+
+from fundaudit.errors import FundauditError, InputError, LimitExceededError, UnreadableFileError
+from fundaudit.io._text import excel_serial_text, floats_text
+from fundaudit.io.grid import (
+    Grid,
+    Limits,
+    clip_merged,
+    column_letter,
+    make_cells,
+    strip_nuls_and_check,
+    warnings_as_notes,
+)
+from fundaudit.io.sniff import OLE2_MAGIC, ole2_damage
+
+__all__ = ["read_xls"]
+
+# xlrd cell types (xlrd.biffh): EMPTY 0, TEXT 1, NUMBER 2, DATE 3, BOOLEAN 4, ERROR 5, BLANK 6
+_TEXT, _NUMBER, _DATE, _BOOLEAN, _ERROR = 1, 2, 3, 4, 5
+_MAX_LOG_NOTES = 10
+
+_ATTEMPTS: tuple[tuple[dict[str, Any], str | None], ...] = (
+    ({"formatting_info": True}, None),
+    (
+        {"formatting_info": False},
+        "xlrd could not read the formatting records, so merged cells and hidden rows are not known",
+    ),
+    (
+        {"formatting_info": False, "ignore_workbook_corruption": True},
+        "xlrd reported the workbook as corrupt; it was read with corruption tolerance "
+        "(Excel and LibreOffice usually open such files), so check the figures against the original",
+    ),
+)
+
+
+def read_xls(
+    data: bytes, *, file: str, ext: str, sheet: str | None, limits: Limits, sha256: str, notes: list[str]
+) -> list[Grid]:
+    """Read every worksheet of an ``.xls`` (or the one named ``sheet``) into text grids."""
+    last_exc: BaseException | None = None
+    for kwargs, note in _ATTEMPTS:
+        try:
+            grids = _read(
+                data,
+                kwargs,
+                file=file,
+                sheet=sheet,
+                limits=limits,
+                sha256=sha256,
+                notes=[*notes, *([note] if note else [])],
+            )
+        except FundauditError:
+            raise
+        except (KeyboardInterrupt, SystemExit, MemoryError):
+            raise
+        except Exception as exc:
+            if "encrypted" in str(exc).lower():
+                raise UnreadableFileError("encrypted", file=file, ext=ext or "(none)") from exc
+            last_exc = exc
+            continue
+        return grids
+    assert last_exc is not None
+    raise _damaged(data, file, ext, last_exc) from last_exc
+
+
+def _damaged(data: bytes, file: str, ext: str, exc: BaseException) -> UnreadableFileError:
+    shown_ext = ext or "(none)"
+    if data.startswith(OLE2_MAGIC):
+        damage = ole2_damage(data)
+        if "cut short" in damage or isinstance(exc, IndexError | EOFError):
+            return UnreadableFileError("truncated", file=file, what=damage, ext=shown_ext)
+        text = str(exc) or type(exc).__name__
+        if "compdoc" in type(exc).__module__ or "corrupt" in text.lower():
+            return UnreadableFileError("truncated", file=file, what=f"{damage}: {text}", ext=shown_ext)
+        return UnreadableFileError("unreadable", file=file, what=f"xlrd: {text}", ext=shown_ext)
+    return UnreadableFileError("unreadable", file=file, what=f"xlrd: {exc or type(exc).__name__}", ext=shown_ext)
+
+
+def _read(
+    data: bytes,
+    kwargs: dict[str, Any],
+    *,
+    file: str,
+    sheet: str | None,
+    limits: Limits,
+    sha256: str,
+    notes: list[str],
+) -> list[Grid]:
+    log = io.StringIO()
+    notes = list(notes)
+    with warnings_as_notes(notes, "xlrd"):
+        book = xlrd.open_workbook(file_contents=data, logfile=log, on_demand=True, **kwargs)
+    try:
+        if "No CODEPAGE record" in log.getvalue():
+            book.release_resources()
+            log = io.StringIO()
+            book = xlrd.open_workbook(
+                file_contents=data, logfile=log, on_demand=True, encoding_override="gb18030", **kwargs
+            )
+            notes = [
+                *notes,
+                "the workbook (Excel 95 or older) declares no code page; its text was decoded "
+                "as GB18030 (Chinese), so check that names read correctly",
+            ]
+        names = list(book.sheet_names())
+        if not names:
+            raise UnreadableFileError("no_sheets", file=file)
+        if sheet is not None and sheet not in names:
+            raise InputError("sheet_not_found", file=file, sheet=sheet, sheets="、".join(names))
+        grids = []
+        for index, name in enumerate(names):
+            if sheet is not None and name != sheet:
+                continue
+            sh = book.sheet_by_index(index)
+            grids.append(
+                _sheet_grid(
+                    book,
+                    sh,
+                    file=file,
+                    limits=limits,
+                    sha256=sha256,
+                    notes=list(notes),
+                    formatting=bool(kwargs.get("formatting_info")),
+                )
+            )
+            book.unload_sheet(index)
+        log_notes = _log_notes(log.getvalue())
+        for grid in grids:
+            grid.notes.extend(log_notes)
+        return grids
+    finally:
+        book.release_resources()
+
+
+def _log_notes(text: str) -> list[str]:
+    lines: list[str] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line and f"xlrd: {line}" not in lines:
+            lines.append(f"xlrd: {line}")
+    if len(lines) > _MAX_LOG_NOTES:
+        lines = [*lines[:_MAX_LOG_NOTES], f"xlrd: … {len(lines) - _MAX_LOG_NOTES} more warning line(s)"]
+    return lines
+
+
+def _sheet_grid(
+    book: Any, sh: Any, *, file: str, limits: Limits, sha256: str, notes: list[str], formatting: bool
+) -> Grid:
+    where = f"{file} [{sh.name}]"
+    nrows, ncols = sh.nrows, sh.ncols
+    if nrows > limits.max_rows:
+        raise LimitExceededError("limit_exceeded", file=file, limit=limits.max_rows, what=f"{where} has {nrows} rows")
+    if ncols > limits.max_columns:
+        raise LimitExceededError(
+            "limit_exceeded", file=file, limit=limits.max_columns, what=f"{where} has {ncols} columns"
+        )
+    types = np.zeros((nrows, ncols), dtype=np.uint8)
+    values = np.empty((nrows, ncols), dtype=object)
+    for r in range(nrows):
+        row_types = sh.row_types(r)
+        width = len(row_types)
+        types[r, :width] = np.frombuffer(row_types, dtype=np.uint8) if width else ()
+        values[r, :width] = sh.row_values(r)
+    datemode = int(book.datemode)
+    errors: dict[int, str] = xlrd.error_text_from_code
+    columns = []
+    for j in range(ncols):
+        t, v = types[:, j], values[:, j]
+        out = np.full(nrows, "", dtype=object)
+        _fill(out, t == _TEXT, v, lambda x: x)
+        mask = t == _NUMBER
+        if mask.any():
+            out[mask] = floats_text(v[mask].astype(np.float64))
+        _fill(out, t == _DATE, v, lambda x: excel_serial_text(float(x), datemode))
+        _fill(out, t == _BOOLEAN, v, lambda x: "TRUE" if x else "FALSE")
+        _fill(out, t == _ERROR, v, lambda x: errors.get(int(x), f"#ERROR({int(x)})"))
+        columns.append(out)
+    rows = np.arange(1, nrows + 1, dtype=np.int64)
+    cells = make_cells(columns, nrows)
+    cells = strip_nuls_and_check(cells, rows, file=file, where=where, limits=limits, notes=notes)
+    merged = clip_merged([(r0, r1 - 1, c0, c1 - 1) for r0, r1, c0, c1 in sh.merged_cells], nrows, ncols)
+    hidden_rows = sorted(r + 1 for r, info in sh.rowinfo_map.items() if getattr(info, "hidden", 0) and r < nrows)
+    hidden_cols = sorted(c for c, info in sh.colinfo_map.items() if getattr(info, "hidden", 0) and c < ncols)
+    visibility = int(getattr(sh, "visibility", 0))
+    if visibility:
+        notes.append(f"sheet {sh.name} is {'very hidden' if visibility == 2 else 'hidden'} in the workbook")
+    if hidden_rows:
+        notes.append(f"sheet {sh.name} has {len(hidden_rows)} hidden row(s); they are read like any other")
+    if hidden_cols:
+        letters = ", ".join(column_letter(c) for c in hidden_cols[:20])
+        notes.append(f"sheet {sh.name} has hidden column(s) {letters}; they are read like any other")
+    if not formatting:
+        notes.append(f"sheet {sh.name}: merged cells and hidden rows could not be read")
+    if datemode == 1:
+        notes.append("the workbook uses the 1904 date system; dates were converted accordingly")
+    return Grid(
+        file=file,
+        sheet=sh.name,
+        cells=cells,
+        rows=rows,
+        format="xls",
+        sha256=sha256,
+        encoding=None,
+        datemode=datemode,
+        merged=merged,
+        hidden=bool(visibility),
+        hidden_rows=hidden_rows,
+        notes=notes,
+    )
+
+
+def _fill(out: np.ndarray, mask: np.ndarray, values: np.ndarray, convert: Callable[[Any], str]) -> None:
+    if mask.any():
+        out[mask] = [convert(x) for x in values[mask]]

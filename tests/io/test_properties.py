@@ -1,0 +1,120 @@
+"""Properties: a workbook written then read recovers every value at its row; CSV start lines are exact."""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fundaudit.io import read_grids
+from fundaudit.io._text import float_text
+from tests.io import fixtures as fx
+
+# text an export could hold; no control characters (illegal in XML), no '=' start (a formula to openpyxl),
+# no '_x' (OOXML's escape syntax)
+_TEXT = st.text(
+    alphabet=st.sampled_from(list("甲乙丙丁张三李四王五·（）()，,. -/0123456789abcXYZ\u3000")), min_size=1, max_size=12
+).filter(lambda s: not s.startswith("=") and s.strip() != "")
+_AMOUNT = st.decimals(min_value=-(10**9), max_value=10**9, places=2, allow_nan=False).map(float)
+_INT = st.integers(min_value=-(10**14), max_value=10**14)
+_CELL = st.one_of(st.none(), _TEXT, _AMOUNT, _INT, st.booleans())
+_TABLE = st.lists(st.lists(_CELL, min_size=1, max_size=5), min_size=1, max_size=8)
+
+_WORKBOOK_SETTINGS = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+
+
+def _expected(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return float_text(value)
+    return str(value)
+
+
+def _check_round_trip(path: Path, table: list[list[object]]) -> None:
+    [grid] = read_grids(path)
+    assert not any("instead" in n for n in grid.notes), "the main engine read it"
+    nrows, ncols = grid.cells.shape
+    assert grid.rows.tolist() == list(range(1, nrows + 1)), "row i of cells is Excel row i + 1"
+    for r, row in enumerate(table):
+        for c, value in enumerate(row):
+            got = grid.cells.iat[r, c] if r < nrows and c < ncols else ""
+            assert got == _expected(value), f"cell {r + 1},{c + 1}: {value!r} read back as {got!r}"
+    # nothing invented beyond what was written
+    written = {(r, c) for r, row in enumerate(table) for c, v in enumerate(row) if v is not None}
+    for r in range(nrows):
+        for c in range(ncols):
+            if (r, c) not in written:
+                assert grid.cells.iat[r, c] == ""
+
+
+_OFFSET = st.integers(min_value=0, max_value=3)
+
+
+@_WORKBOOK_SETTINGS
+@given(table=_TABLE, top=_OFFSET, left=_OFFSET)
+def test_openpyxl_workbook_round_trip(table: list[list[object]], top: int, left: int) -> None:
+    table = [[] for _ in range(top)] + [[None] * left + row for row in table]  # the table may start at D4
+    with tempfile.TemporaryDirectory() as d:
+        _check_round_trip(fx.xlsx_table(Path(d), table), table)
+
+
+@_WORKBOOK_SETTINGS
+@given(table=_TABLE)
+def test_xlwt_workbook_round_trip(table: list[list[object]]) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        _check_round_trip(fx.xls_table(Path(d), table), table)
+
+
+# --- CSV ---------------------------------------------------------------------------------------------------
+
+_FIELD = st.text(alphabet=st.sampled_from(list('ab张三 ,"\n\r;|')), max_size=6)
+
+
+def _reference(text: str) -> list[tuple[int, list[str]]]:
+    """The slow reference: the csv module, start line = previous record's last line + 1."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    out = []
+    previous = 0
+    for record in reader:
+        out.append((previous + 1, record))
+        previous = reader.line_num
+    return out
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    width=st.integers(min_value=2, max_value=4),
+    data=st.data(),
+    terminator=st.sampled_from(["\n", "\r\n"]),
+)
+def test_csv_start_lines_match_the_csv_module(width: int, data: st.DataObject, terminator: str) -> None:
+    header = [f"列{j}" for j in range(width)]
+    body = data.draw(st.lists(st.one_of(st.none(), st.lists(_FIELD, min_size=width, max_size=width)), max_size=12))
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf, lineterminator=terminator)
+    writer.writerow(header)
+    for record in body:
+        if record is None:
+            buf.write(terminator)  # a blank line
+        else:
+            writer.writerow(record)
+    text = buf.getvalue()
+    expected = _reference(text)
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "t.csv"
+        path.write_bytes(text.encode("utf-8"))
+        [grid] = read_grids(path)
+    assert grid.rows.tolist() == [line for line, _ in expected]
+    assert grid.cells.values.tolist() == [record + [""] * (width - len(record)) for _, record in expected]
+    assert not grid.rejected
