@@ -12,7 +12,6 @@ The whole public API is listed in ``__all__`` (pinned by ``tests/test_public_api
 """
 
 from fundaudit._version import __version__
-from fundaudit.run import AuditResult, audit
 from fundaudit.errors import (
     ConfigError,
     ExitCode,
@@ -26,6 +25,7 @@ from fundaudit.errors import (
 from fundaudit.io import Limits
 from fundaudit.ledger import InputSummary, Ledger, load
 from fundaudit.period import Period
+from fundaudit.run import AuditResult, audit
 
 __all__ = [
     "AuditResult",

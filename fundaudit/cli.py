@@ -70,6 +70,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FundauditError as exc:
         print(f"fundaudit: {exc.message(lang)}", file=sys.stderr)
         return ExitCode.USAGE
+    except BrokenPipeError:  # output piped into `head` and closed: not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitCode.OK
     except KeyboardInterrupt:
         print("fundaudit: interrupted", file=sys.stderr)
         return ExitCode.INTERNAL
@@ -102,8 +107,8 @@ def _progress(quiet: bool):  # type: ignore[no-untyped-def]
 
 
 def _audit(args: argparse.Namespace, argv: list[str], lang: Lang) -> int:
-    from fundaudit.run import audit
     from fundaudit.inputs import parse_ledger_arg
+    from fundaudit.run import audit
 
     ledgers = [parse_ledger_arg(x) for x in args.ledger]
     if not args.paths and not ledgers:

@@ -25,13 +25,16 @@ MAX_HEADER_SCAN = 30
 
 NonDataType = str  # 'blank' | 'total' | 'subtotal' | 'carried' | 'repeated_header' | 'note'
 
-_TOTAL = re.compile(r"^(?:本页|本月|本季|本季度|本年|全年)?(?:合计|小计|总计|累计|共计)(?:[:：(（].*)?$")
-_CARRIED = re.compile(r"^(?:承前页|过次页|转下页|承上页|期初余额|期末余额)")
-_NOTE = re.compile(
+# Patterns are plain strings (not compiled) so pandas hands them to pyarrow's vectorised RE2 kernels.
+_TOTAL = r"^(?:本页|本月|本季|本季度|本年|全年)?(?:合计|小计|总计|累计|共计)(?:[:：(（].*)?$"
+_CARRIED = r"^(?:承前页|过次页|转下页|承上页|期初余额|期末余额)"
+_NOTE = (
     r"^(?:制表人|制表|审核人|审核|复核人|负责人|填报人|填表人|注[:：]|说明[:：]|备注[:：]|单位[:：]|编制单位|填报单位"
     r"|打印时间|打印日期|制表日期|领导签字|财务负责人|经办人[:：]|会计[:：]|出纳[:：]|主管[:：])"
 )
-_WS = re.compile(r"[\s\u200b\ufeff]+")
+from fundaudit.normalize._common import _WS_RUN as _WS_PATTERN  # noqa: E402 - RE2-safe whitespace class
+
+_WS = re.compile(_WS_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -148,7 +151,7 @@ def classify_rows(grid: Grid, layout: Layout, amount_positions: Iterable[int] = 
     data = grid.cells.iloc[layout.data_start:]
     if data.empty:
         return pd.Series([], dtype="str", index=data.index)
-    compact = data.apply(lambda col: col.str.replace(_WS, "", regex=True))  # column-wise, vectorised
+    compact = data.apply(lambda col: col.str.replace(_WS_PATTERN, "", regex=True))  # column-wise, vectorised
     filled = compact.ne("")
     n_filled = filled.sum(axis=1)
     kind = pd.Series("", index=data.index, dtype="str")
@@ -186,13 +189,11 @@ def classify_rows(grid: Grid, layout: Layout, amount_positions: Iterable[int] = 
 
 
 def _first_filled(compact: pd.DataFrame, filled: pd.DataFrame) -> pd.Series:
-    """The first non-empty cell of each row ('' for blank rows)."""
-    values = compact.to_numpy(dtype=object)
-    mask = filled.to_numpy()
-    has = mask.any(axis=1)
-    first = mask.argmax(axis=1)
-    out = np.where(has, values[np.arange(len(values)), first], "")
-    return pd.Series(out, index=compact.index, dtype="str")
+    """The first non-empty cell of each row ('' for blank rows), one vectorised step per column."""
+    first = pd.Series("", index=compact.index, dtype="str")
+    for c in reversed(list(compact.columns)):
+        first = compact[c].where(filled[c], first)
+    return first
 
 
 def totals_coverage(non_data: pd.DataFrame, first_row: int) -> pd.DataFrame:
