@@ -18,9 +18,30 @@ from pathlib import Path
 
 DATA = Path(__file__).parent / "data"
 RESULTS = Path(__file__).parent / "results"
+CHILD = Path(__file__).parent / "_child.py"
 
-HEADER = ["序号", "姓名", "身份证号码", "档案编号", "工作单位", "基层工会", "帮扶项目", "困难类别", "金额", "发放方式",
-          "开户银行", "银行账号", "账户名", "发放日期", "公示开始日期", "公示结束日期", "审批人", "审批日期", "经办人", "备注"]
+HEADER = [
+    "序号",
+    "姓名",
+    "身份证号码",
+    "档案编号",
+    "工作单位",
+    "基层工会",
+    "帮扶项目",
+    "困难类别",
+    "金额",
+    "发放方式",
+    "开户银行",
+    "银行账号",
+    "账户名",
+    "发放日期",
+    "公示开始日期",
+    "公示结束日期",
+    "审批人",
+    "审批日期",
+    "经办人",
+    "备注",
+]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华"
 PROGRAMS = ["送温暖", "生活救助", "医疗救助", "助学救助", "金秋助学", "夏送清凉"]
@@ -39,11 +60,30 @@ def _rows(n: int, seed: int = 1) -> list[list[str]]:
         name = rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN)
         m, d = rng.randint(1, 12), rng.randint(1, 28)
         amount = rng.choice(["500", "800.00", "1,200.00", "¥2,000.00", "300.5"])
-        out.append([str(i + 1), name, _id(rng), f"HS{rng.randint(1, 99999):05d}", "黄山某公司", "某基层工会",
-                    rng.choice(PROGRAMS), rng.choice(["深度困难", "相对困难"]), amount,
-                    rng.choice(["打卡", "银行代发", "现金"]), "徽商银行", f"6222{rng.randint(10**11, 10**12 - 1)}",
-                    name, f"2016-{m:02d}-{d:02d}", f"2016/{m}/1", f"2016年{m}月{min(d, 28)}日", "审批人甲",
-                    f"2016{m:02d}{d:02d}", "经办人乙", ""])
+        out.append(
+            [
+                str(i + 1),
+                name,
+                _id(rng),
+                f"HS{rng.randint(1, 99999):05d}",
+                "黄山某公司",
+                "某基层工会",
+                rng.choice(PROGRAMS),
+                rng.choice(["深度困难", "相对困难"]),
+                amount,
+                rng.choice(["打卡", "银行代发", "现金"]),
+                "徽商银行",
+                f"6222{rng.randint(10**11, 10**12 - 1)}",
+                name,
+                f"2016-{m:02d}-{d:02d}",
+                f"2016/{m}/1",
+                f"2016年{m}月{min(d, 28)}日",
+                "审批人甲",
+                f"2016{m:02d}{d:02d}",
+                "经办人乙",
+                "",
+            ]
+        )
     return out
 
 
@@ -76,35 +116,8 @@ def make_xlsx(rows: int) -> Path:
     return path
 
 
-CHILD = r"""
-import json, resource, sys, time
-tool, path = sys.argv[1], sys.argv[2]
-t0 = time.perf_counter()
-if tool == "fundaudit":
-    import fundaudit
-    led = fundaudit.load("disbursements", path)
-    n = len(led.frame)
-elif tool == "pandas-text":
-    import pandas as pd
-    df = pd.read_csv(path, dtype=str, keep_default_na=False) if path.endswith(".csv") else \
-        pd.read_excel(path, dtype=str, header=1, engine="calamine")
-    n = len(df)
-elif tool == "pandera-coerce":
-    import pandas as pd, pandera.pandas as pa
-    df = pd.read_csv(path, dtype=str, keep_default_na=False) if path.endswith(".csv") else \
-        pd.read_excel(path, dtype=str, header=1, engine="calamine")
-    df["金额"] = df["金额"].str.replace(r"[¥,]", "", regex=True)
-    schema = pa.DataFrameSchema({"金额": pa.Column(float, coerce=True), "发放日期": pa.Column("datetime64[ns]", coerce=True),
-                                 "身份证号码": pa.Column(str, pa.Check.str_length(18, 18))})
-    df = schema.validate(df, lazy=True)
-    n = len(df)
-secs = time.perf_counter() - t0
-print(json.dumps({"rows": n, "seconds": secs, "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
-"""
-
-
 def run(tool: str, path: Path) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-c", CHILD, tool, str(path)], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, str(CHILD), tool, str(path)], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -121,11 +134,15 @@ def main(argv: list[str] | None = None) -> None:
             base = base or r["seconds"]
             r.update(input=f"{label} {path.name}", tool=tool)
             results.append(r)
-            print(f"{label:5} {tool:15} rows={r['rows']:>9,}  {r['seconds']:7.2f} s  "
-                  f"peak {r['max_rss_mib']:7.0f} MiB  ×{r['seconds'] / base:4.1f} of plain pandas")
+            print(
+                f"{label:5} {tool:15} rows={r['rows']:>9,}  {r['seconds']:7.2f} s  "
+                f"peak {r['max_rss_mib']:7.0f} MiB  ×{r['seconds'] / base:4.1f} of plain pandas"
+            )
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps({"when": time.strftime("%Y-%m-%d %H:%M"), "results": results},
-                                                    ensure_ascii=False, indent=2), encoding="utf-8")
+    (RESULTS / "latest.json").write_text(
+        json.dumps({"when": time.strftime("%Y-%m-%d %H:%M"), "results": results}, ensure_ascii=False, indent=2),
+        encoding="utf-8",
+    )
 
 
 if __name__ == "__main__":

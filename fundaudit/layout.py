@@ -10,7 +10,6 @@ classified and counted.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -20,6 +19,7 @@ import pandas as pd
 from fundaudit.columns import catalogue, normalize_header
 from fundaudit.errors import LayoutError
 from fundaudit.io import Grid
+from fundaudit.normalize import WHITESPACE_RUN as _WS_PATTERN  # RE2-safe: no \s, so pyarrow runs it
 
 MAX_HEADER_SCAN = 30
 
@@ -32,9 +32,6 @@ _NOTE = (
     r"^(?:制表人|制表|审核人|审核|复核人|负责人|填报人|填表人|注[:：]|说明[:：]|备注[:：]|单位[:：]|编制单位|填报单位"
     r"|打印时间|打印日期|制表日期|领导签字|财务负责人|经办人[:：]|会计[:：]|出纳[:：]|主管[:：])"
 )
-from fundaudit.normalize._common import _WS_RUN as _WS_PATTERN  # noqa: E402 - RE2-safe whitespace class
-
-_WS = re.compile(_WS_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -141,59 +138,54 @@ def _flatten(grid: Grid, rows: tuple[int, ...]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def classify_rows(grid: Grid, layout: Layout, amount_positions: Iterable[int] = ()) -> pd.Series:
+def classify_rows(grid: Grid, layout: Layout) -> pd.Series:
     """Classify every row below the header: '' for data, else the non-data type.
 
-    Vectorised over the grid: blank rows; 合计/小计/累计 rows (``total``/``subtotal``); 承前页/过次页
-    carry-overs (``carried``); repeated header rows (page breaks); sign-off and note lines
-    (``note``: 制表人：…, 注：…, with at most two filled cells).
+    Vectorised over the grid: blank rows; 合计/小计/累计 rows (``total``/``subtotal``, recognised in
+    the first two filled cells); 承前页/过次页 carry-overs (``carried``); repeated header rows (page
+    breaks: at least two cells, and 60% of the row's filled cells, equal to the header's); sign-off and
+    note lines (``note``: 制表人：…, 注：…, with at most two filled cells).
     """
     data = grid.cells.iloc[layout.data_start:]
     if data.empty:
         return pd.Series([], dtype="str", index=data.index)
-    compact = data.apply(lambda col: col.str.replace(_WS_PATTERN, "", regex=True))  # column-wise, vectorised
-    filled = compact.ne("")
+    stripped = data.apply(lambda col: col.str.strip())  # pyarrow utf8 trim: one kernel per column
+    filled = stripped.ne("")
     n_filled = filled.sum(axis=1)
     kind = pd.Series("", index=data.index, dtype="str")
     kind[n_filled == 0] = "blank"
 
-    first_text = _first_filled(compact, filled)
-    is_total = pd.Series(False, index=data.index)
-    is_sub = pd.Series(False, index=data.index)
-    for c in compact.columns:
-        col = compact[c]
-        hit = col.str.contains(_TOTAL, regex=True)
-        if hit.any():
-            sub = hit & (col.str.contains("小计|本页|本月|本季", regex=True))
-            is_total |= hit & ~sub
-            is_sub |= sub
-    carried = first_text.str.contains(_CARRIED, regex=True)
+    first = pd.Series("", index=data.index, dtype="str")
+    second = pd.Series("", index=data.index, dtype="str")
+    for c in reversed(list(data.columns)):
+        second = first.where(filled[c], second)
+        first = stripped[c].where(filled[c], first)
+    first = first.str.replace(_WS_PATTERN, "", regex=True)
+    second = second.str.replace(_WS_PATTERN, "", regex=True)
+
+    first_total = first.str.contains(_TOTAL, regex=True)
+    is_total = first_total | second.str.contains(_TOTAL, regex=True)
+    label = first.where(first_total, second)
+    is_sub = is_total & label.str.contains("小计|本页|本月|本季", regex=True)
+    carried = first.str.contains(_CARRIED, regex=True)
     kind[(kind == "") & carried] = "carried"
     kind[(kind == "") & is_sub] = "subtotal"
     kind[(kind == "") & is_total] = "total"
 
     for hrow in layout.header_rows:
-        header = [_WS.sub("", str(v)) for v in grid.cells.iloc[hrow].tolist()]
+        header = [str(v).strip() for v in grid.cells.iloc[hrow].tolist()]
         h_filled = [i for i, v in enumerate(header) if v]
         if len(h_filled) < 2:
             continue
         matches = pd.Series(0, index=data.index)
         for i in h_filled:
-            matches += compact[i].eq(header[i]).astype(int)
+            matches += stripped[i].eq(header[i]).astype(int)
         repeated = (matches >= 2) & (matches >= 0.6 * n_filled)
         kind[(kind == "") & repeated] = "repeated_header"
 
-    is_note = first_text.str.contains(_NOTE, regex=True) & (n_filled <= 2)
+    is_note = first.str.contains(_NOTE, regex=True) & (n_filled <= 2)
     kind[(kind == "") & is_note] = "note"
     return kind
-
-
-def _first_filled(compact: pd.DataFrame, filled: pd.DataFrame) -> pd.Series:
-    """The first non-empty cell of each row ('' for blank rows), one vectorised step per column."""
-    first = pd.Series("", index=compact.index, dtype="str")
-    for c in reversed(list(compact.columns)):
-        first = compact[c].where(filled[c], first)
-    return first
 
 
 def totals_coverage(non_data: pd.DataFrame, first_row: int) -> pd.DataFrame:

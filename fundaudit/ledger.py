@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeAlias
 
 import numpy as np
@@ -193,8 +193,7 @@ def load_grid(kind: str, grid: Grid, layout: Layout) -> Ledger:
     if provenance is not None:
         rows = provenance[2]
 
-    amount_pos = [p for p, c in mapping.columns.items() if spec.columns[c].type == "money"]
-    row_type = classify_rows(Grid_like(grid, cells), layout, amount_pos)
+    row_type = classify_rows(replace(grid, cells=cells), layout)
     is_data = row_type.eq("")
     data = body[is_data]
     data_rows = rows[is_data]
@@ -288,13 +287,6 @@ def load_grid(kind: str, grid: Grid, layout: Layout) -> Ledger:
         summary.notes.append(f"hidden rows (loaded like any other): {_ranges(grid.hidden_rows)}")
     assert summary.conserved, f"row conservation broken for {grid.file} [{grid.sheet}]"
     return Ledger(kind, frame, rejected[REJECTED_COLUMNS], non_data, totals, [summary])
-
-
-def Grid_like(grid: Grid, cells: pd.DataFrame) -> Grid:  # noqa: N802 - reads as a constructor
-    """A copy of ``grid`` with other cells (after merged-cell filling)."""
-    from dataclasses import replace
-
-    return replace(grid, cells=cells)
 
 
 def _normalise(col: Column, raw: pd.Series, datemode: int, scale: int) -> nz.Parsed:

@@ -10,6 +10,7 @@ NaN, a float or 1970 silently.
 
 from __future__ import annotations
 
+from ._common import _WS_RUN as WHITESPACE_RUN
 from ._common import BLANK_TOKENS, EXCEL_ERRORS
 from ._result import Parsed
 from .dates import parse_date, parse_period
@@ -38,6 +39,7 @@ __all__ = [
     "BLANK_TOKENS",
     "EXCEL_ERRORS",
     "MAX_FEN",
+    "WHITESPACE_RUN",
     "Parsed",
     "address_key",
     "check_length",
