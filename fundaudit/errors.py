@@ -112,7 +112,22 @@ class LayoutError(InputError):
 
 
 class RuleError(FundauditError, ValueError):
-    """A rule pack, rule or parameter is invalid."""
+    """A rule pack, rule or parameter is invalid. ``problems`` (when given) lists every problem with
+    its file, line, column and key path; they are rendered in the message's language."""
+
+    def message(self, lang: Lang = "zh") -> str:
+        """The message in ``lang``, each listed problem rendered in the same language."""
+        problems = self.fields.get("problems")
+        if isinstance(problems, list):
+            text = "\n".join(p.render(lang) if hasattr(p, "render") else str(p) for p in problems)
+            return render(self.section, self.code, lang, **{**self.fields, "problems": text})
+        return super().message(lang)
+
+    @property
+    def problems(self) -> list[Any]:
+        """The located problems (``fundaudit.rules.located.Problem``), if any."""
+        value = self.fields.get("problems")
+        return list(value) if isinstance(value, list) else []
 
 
 class ConfigError(FundauditError, ValueError):

@@ -1,0 +1,191 @@
+"""The engine: how rules run. Inputs are registered on an in-process DuckDB (zero-copy through
+Arrow), each rule's check type renders one SQL query (``fundaudit.engine.checks``), and the small
+result sets become findings with provenance, exact money, messages and stable fingerprints
+(``fundaudit.engine.findings``). A rule whose columns or tables are missing is *skipped* with the
+reason; a rule that crashes is reported with ``status: error`` and the others still run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from fundaudit.columns import catalogue
+from fundaudit.engine.checks import load_builtin
+from fundaudit.engine.context import CheckContext, Skip
+from fundaudit.engine.findings import FINDING_COLUMNS, Tables, build_findings
+from fundaudit.engine.sql import ROW_ID
+from fundaudit.errors import render
+from fundaudit.ledger import Ledger
+from fundaudit.normalize import resident_id_facts, taxpayer_id_facts
+from fundaudit.period import Period
+from fundaudit.rules.model import Rule
+
+__all__ = ["FINDING_COLUMNS", "EngineResult", "RuleStatus", "run_rules"]
+
+TOTALS = "ledger_totals"
+Progress = Callable[[str], None]
+
+
+@dataclass
+class RuleStatus:
+    """How one rule went: ran (with a count), skipped (with the reason) or error."""
+
+    id: str
+    title: Mapping[str, str]
+    ledger: str
+    severity: str
+    check_type: str
+    params: Mapping[str, Any]
+    status: str
+    findings: int = 0
+    reason: str | None = None
+    reason_en: str | None = None
+    seconds: float = 0.0
+    sql: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """findings.json ``rules[]`` entry."""
+        return {
+            "id": self.id,
+            "title": self.title.get("zh"),
+            "title_en": self.title.get("en"),
+            "ledger": self.ledger,
+            "severity": self.severity,
+            "status": self.status,
+            "reason": self.reason,
+            "reason_en": self.reason_en,
+            "findings": self.findings,
+            "params": dict(self.params),
+        }
+
+
+@dataclass
+class EngineResult:
+    """Findings of every rule and each rule's status."""
+
+    findings: pd.DataFrame
+    statuses: list[RuleStatus] = field(default_factory=list)
+
+
+def run_rules(
+    ledgers: Mapping[str, Ledger],
+    rules: Sequence[Rule],
+    *,
+    period: Period | None = None,
+    region_code: str | None = None,
+    masked: bool = True,
+    lang_progress: Progress | None = None,
+) -> EngineResult:
+    """Run ``rules`` over ``ledgers`` on a fresh in-process DuckDB connection."""
+    import duckdb
+
+    impls = load_builtin()
+    con = duckdb.connect(config={"enable_external_access": False, "threads": 2})
+    tables = _register(con, ledgers, period)
+    present = {name: frozenset(t.columns) for name, t in tables.frames.items()}
+    extra = {"total_kinds": tables.total_kinds, "total_columns": tables.total_columns}
+    statuses: list[RuleStatus] = []
+    parts: list[pd.DataFrame] = []
+    for i, rule in enumerate(rules, start=1):
+        if lang_progress:
+            lang_progress(f"[{i}/{len(rules)}] {rule.id}")
+        st = RuleStatus(rule.id, rule.title, rule.ledger, rule.severity, rule.check_type, rule.params, "ran")
+        t0 = time.perf_counter()
+        try:
+            if rule.ledger != "*" and rule.ledger not in present:
+                raise Skip("skip_no_table", table=rule.ledger)
+            ctx = CheckContext(rule, rule.args, present, period, region_code, extra)
+            query = impls[rule.check_type](ctx)
+            st.sql = query.sql(dialect="duckdb")
+            result = con.execute(st.sql).df()
+            found = build_findings(rule, result, tables, masked=masked, units=ctx.units)
+            st.findings = len(found)
+            parts.append(found)
+        except Skip as s:
+            st.status = "skipped"
+            st.reason = render("errors", s.code, "zh", **s.fields)
+            st.reason_en = render("errors", s.code, "en", **s.fields)
+        except Exception as exc:  # a crashing rule must not stop the others
+            st.status = "error"
+            st.reason = st.reason_en = f"{type(exc).__name__}: {exc}"[:500]
+        st.seconds = time.perf_counter() - t0
+        statuses.append(st)
+    con.close()
+    findings = (
+        pd.concat([p for p in parts if len(p)], ignore_index=True)
+        if any(len(p) for p in parts)
+        else pd.DataFrame(columns=FINDING_COLUMNS)
+    )
+    findings["id"] = [f"F{i:06d}" for i in range(1, len(findings) + 1)]
+    return EngineResult(findings[FINDING_COLUMNS], statuses)
+
+
+def _register(con: Any, ledgers: Mapping[str, Ledger], period: Period | None) -> Tables:
+    """Register every input (plus row ids, in-period flags and ID check facts) and the declared totals."""
+    frames: dict[str, pd.DataFrame] = {}
+    for kind, ledger in ledgers.items():
+        df = ledger.frame.copy(deep=False)
+        df[ROW_ID] = np.arange(len(df), dtype="int64")
+        df["_in_period"] = in_period(kind, df, period)
+        for name, spec in catalogue()[kind].columns.items():
+            if name not in df.columns:
+                continue
+            if spec.type == "resident_id":
+                facts = resident_id_facts(df[name])
+                df[f"{name}__status"] = facts["status"].to_numpy()
+                df[f"{name}__birth"] = facts["birth_date"].to_numpy()
+            elif spec.type == "taxpayer_id":
+                facts = taxpayer_id_facts(df[name])
+                df[f"{name}__status"] = facts["status"].to_numpy()
+                df[f"{name}__org_ok"] = facts["org_code_valid"].astype("boolean").to_numpy()
+        frames[kind] = df
+        con.register(kind, pa.Table.from_pandas(df, preserve_index=False))
+    totals = [led.totals for led in ledgers.values() if len(led.totals)]
+    total_kinds: list[str] = []
+    total_columns: dict[str, list[str]] = {}
+    if totals:
+        t = pd.concat(totals, ignore_index=True)
+        t["sheet"] = t["sheet"].astype("str")
+        t[ROW_ID] = np.arange(len(t), dtype="int64")
+        t["_in_period"] = True
+        t["declared"] = t["declared"].astype("int64")
+        frames[TOTALS] = t
+        con.register(TOTALS, pa.Table.from_pandas(t, preserve_index=False))
+        total_kinds = sorted(t["kind"].unique())
+        total_columns = {k: sorted(t.loc[t["kind"] == k, "column"].unique()) for k in total_kinds}
+    return Tables(frames, total_kinds, total_columns)
+
+
+def in_period(kind: str, df: pd.DataFrame, period: Period | None) -> np.ndarray:
+    """Which rows of ``kind`` belong to the audit period: dues whose 所属期 overlaps it (else the
+    treasury or payment date), disbursements paid in it; register and reference rows always."""
+    n = len(df)
+    if period is None:
+        return np.ones(n, dtype=bool)
+    start, end = pd.Timestamp(period.start), pd.Timestamp(period.end)
+    if kind == "dues":
+        if "period_start" in df and "period_end" in df:
+            s, e = df["period_start"], df["period_end"]
+            known = s.notna() & e.notna()
+            inside = (s <= end) & (e >= start)
+            fallback = _date_in(df, ("treasury_date", "payment_date", "filing_date"), start, end)
+            return np.where(known, inside, fallback)
+        return _date_in(df, ("treasury_date", "payment_date", "filing_date"), start, end)
+    if kind == "disbursements":
+        return _date_in(df, ("payment_date", "approval_date"), start, end)
+    return np.ones(n, dtype=bool)
+
+
+def _date_in(df: pd.DataFrame, columns: Sequence[str], start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
+    for c in columns:
+        if c in df:
+            d = df[c]
+            return np.asarray(d.isna() | ((d >= start) & (d <= end)), dtype=bool)
+    return np.ones(len(df), dtype=bool)

@@ -1,0 +1,267 @@
+"""From a check's result rows to findings: provenance (file, sheet, row) for every ref, groups that
+share a row merged, the audit-period filter, exact money, messages rendered from the rule's
+templates, personal data masked, and fingerprints that stay the same while the rows' content does."""
+
+from __future__ import annotations
+
+import hashlib
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from fundaudit.columns import catalogue
+from fundaudit.engine.sql import ROW_ID, unit_of
+from fundaudit.normalize import format_fen_series
+from fundaudit.report.masking import mask_account, mask_id
+from fundaudit.rules.model import Rule
+
+__all__ = ["FINDING_COLUMNS", "Tables", "build_findings"]
+
+FINDING_COLUMNS = [
+    "id",
+    "fingerprint",
+    "rule",
+    "severity",
+    "kind",
+    "message",
+    "message_en",
+    "amount",
+    "amount_fen",
+    "values",
+    "refs",
+]
+PROVENANCE = ("file", "sheet", "row")
+_FORMATTER = string.Formatter()
+
+
+@dataclass
+class Tables:
+    """The registered inputs: frames by table name, and which ledgers carry declared totals."""
+
+    frames: dict[str, pd.DataFrame]
+    total_kinds: list[str] = field(default_factory=list)
+    total_columns: dict[str, list[str]] = field(default_factory=dict)
+
+    def kind_of(self, table: str) -> str | None:
+        """The input kind behind a table (None for the totals table, whose rows carry their own)."""
+        return table if table in catalogue() else None
+
+
+def build_findings(
+    rule: Rule, res: pd.DataFrame, tables: Tables, *, masked: bool, units: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """One row per finding (FINDING_COLUMNS), in order of first ref."""
+    if res.empty:
+        return pd.DataFrame(columns=FINDING_COLUMNS)
+    res = res.reset_index(drop=True)
+    if "_table" not in res:
+        res["_table"] = rule.ledger
+    res["_table"] = res["_table"].astype(str)
+    if "_finding" in res:
+        res["_fkey"] = res["_table"] + "|" + res["_finding"].astype(str)
+        res["_fkey"] = _merge_groups(res)
+    else:
+        res["_fkey"] = res["_table"] + "|" + res[ROW_ID].astype(str)
+    res = _attach_provenance(res, tables)
+    res = _add_template_columns(rule, res, tables)
+    keep = res.groupby("_fkey")["_in_period"].transform("any").astype(bool)
+    res = res[keep]
+    if res.empty:
+        return pd.DataFrame(columns=FINDING_COLUMNS)
+    res = res.sort_values(["_fkey", "file", "sheet", "row"], na_position="first", kind="stable")
+    refs = res.drop_duplicates(["_fkey", "_table", ROW_ID])
+    first = refs.drop_duplicates("_fkey").set_index("_fkey")
+    order = first.sort_values(["file", "sheet", "row"], na_position="first", kind="stable").index
+
+    value_cols = [
+        c for c in res.columns if not c.startswith("_") and c not in PROVENANCE and "__" not in c and c != "kind"
+    ]
+    kind_for_values = rule.ledger if rule.ledger in catalogue() else None
+    formatted = {c: _format(first[c], c, kind_for_values, masked, units or {}) for c in value_cols}
+
+    amount = None
+    if "_amount" in refs:
+        amount = refs.groupby("_fkey")["_amount"].sum(min_count=1).reindex(first.index)
+    severity = (
+        first["_severity"].fillna(rule.severity)
+        if "_severity" in first
+        else pd.Series(rule.severity, index=first.index)
+    )
+    amount_fen = (
+        amount.round().astype("Int64") if amount is not None else pd.Series(pd.NA, index=first.index, dtype="Int64")
+    )
+    amount_txt = format_fen_series(amount_fen)
+    fields = dict(formatted)
+    fields["amount"] = amount_txt
+    for name in ("file", "sheet", "row"):
+        fields[name] = first[name].astype(str)
+    params = {k: _param_text(v) for k, v in rule.params.items()}
+    msg_zh = _render(rule.message.get("zh", rule.id), fields, params, first.index)
+    msg_en = _render(rule.message.get("en", rule.message.get("zh", rule.id)), fields, params, first.index)
+
+    ref_lists = _ref_lists(refs)
+    values = pd.DataFrame({c: formatted[c] for c in value_cols}, index=first.index)
+    value_dicts = (
+        values.astype(object).where(values.notna(), None).to_dict("records")
+        if value_cols
+        else [{} for _ in range(len(first))]
+    )
+    out = pd.DataFrame(
+        {
+            "id": "",
+            "fingerprint": _fingerprints(rule, refs, tables).reindex(first.index).to_numpy(),
+            "rule": rule.id,
+            "severity": severity.to_numpy(),
+            "kind": first["kind"].to_numpy(),
+            "message": msg_zh.to_numpy(),
+            "message_en": msg_en.to_numpy(),
+            "amount": amount_txt.where(amount_fen.notna(), None).to_numpy() if amount is not None else None,
+            "amount_fen": amount_fen.to_numpy(),
+            "values": value_dicts,
+            "refs": ref_lists.reindex(first.index).to_numpy(),
+        },
+        index=first.index,
+    )
+    return out.loc[order].reset_index(drop=True)
+
+
+def _merge_groups(res: pd.DataFrame) -> pd.Series:
+    """Findings that share a row become one (union-find over the few result rows of group rules)."""
+    key = res["_table"] + "#" + res[ROW_ID].astype(str)
+    if not key.duplicated().any():
+        return res["_fkey"]
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    first_group: dict[str, str] = {}
+    for fk, k in zip(res["_fkey"].tolist(), key.tolist(), strict=True):
+        if k in first_group:
+            a, b = find(first_group[k]), find(fk)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+        else:
+            first_group[k] = fk
+            find(fk)
+    return res["_fkey"].map(find)
+
+
+def _attach_provenance(res: pd.DataFrame, tables: Tables) -> pd.DataFrame:
+    parts = []
+    for tname, sub in res.groupby("_table", sort=False):
+        frame = tables.frames[str(tname)]
+        rows = frame.iloc[sub[ROW_ID].to_numpy()]
+        prov = pd.DataFrame(
+            {
+                "file": rows["file"].to_numpy(),
+                "sheet": rows["sheet"].to_numpy(),
+                "row": rows["row"].to_numpy(),
+                "_in_period": rows["_in_period"].to_numpy(),
+            },
+            index=sub.index,
+        )
+        if "kind" not in sub:
+            prov["kind"] = rows["kind"].to_numpy() if tables.kind_of(str(tname)) is None else str(tname)
+        parts.append(prov)
+    prov = pd.concat(parts).reindex(res.index)
+    res = res.drop(columns=[c for c in ("file", "sheet", "row") if c in res.columns])
+    out = pd.concat([res, prov], axis=1)
+    out["sheet"] = out["sheet"].where(out["sheet"].notna() & (out["sheet"].astype(str) != "nan"), None)
+    return out
+
+
+def _add_template_columns(rule: Rule, res: pd.DataFrame, tables: Tables) -> pd.DataFrame:
+    """Columns a message names but the query did not return, fetched from the ref rows."""
+    names = {n for t in rule.message.values() for _, n, _, _ in _FORMATTER.parse(t) if n}
+    frame = tables.frames.get(rule.ledger)
+    if frame is None:
+        return res
+    wanted = [n for n in sorted(names) if n in frame.columns and n not in res.columns and n not in PROVENANCE]
+    if not wanted:
+        return res
+    own = res["_table"] == rule.ledger
+    fetched = frame.iloc[res.loc[own, ROW_ID].to_numpy()][wanted]
+    fetched.index = res.index[own]
+    return pd.concat([res, fetched.reindex(res.index)], axis=1)
+
+
+def _ref_lists(refs: pd.DataFrame) -> pd.Series:
+    recs = refs[["_fkey", "kind", "file", "sheet", "row"]].copy()
+    recs["row"] = recs["row"].astype("int64")
+    recs["sheet"] = recs["sheet"].astype(object).where(recs["sheet"].notna(), None)
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for fk, kind, file, sheet, row in recs.itertuples(index=False, name=None):  # one step per ref, not per ledger row
+        grouped.setdefault(fk, []).append({"kind": kind, "file": file, "sheet": sheet, "row": int(row)})
+    return pd.Series(grouped, dtype=object)
+
+
+def _fingerprints(rule: Rule, refs: pd.DataFrame, tables: Tables) -> pd.Series:
+    """sha256 of the rule id and the content of its rows (provenance excluded, so moving rows keeps it)."""
+    hashes = pd.Series(0, index=refs.index, dtype="uint64")
+    for tname, sub in refs.groupby("_table", sort=False):
+        frame = tables.frames[str(tname)]
+        content = [c for c in frame.columns if not c.startswith("_") and c not in PROVENANCE and "__" not in c]
+        rows = frame.iloc[sub[ROW_ID].to_numpy()][content]
+        hashes.loc[sub.index] = pd.util.hash_pandas_object(rows, index=False).to_numpy()
+    out: dict[str, str] = {}
+    for fk, group in hashes.groupby(refs["_fkey"]):
+        h = hashlib.sha256(rule.id.encode())
+        for v in sorted(group.tolist()):
+            h.update(int(v).to_bytes(8, "little"))
+        out[str(fk)] = h.hexdigest()[:20]
+    return pd.Series(out)
+
+
+def _format(values: pd.Series, name: str, kind: str | None, masked: bool, units: Mapping[str, str]) -> pd.Series:
+    """Display text of a value column: yuan for money, YYYY-MM-DD for dates, masked personal data."""
+    ctype = catalogue()[kind].columns[name].type if kind and name in catalogue()[kind].columns else None
+    unit = units.get(name) or (unit_of(kind, name) if kind else "text")
+    if ctype == "resident_id" and masked:
+        return mask_id(values.astype("str"))
+    if ctype in ("account", "phone") and masked:
+        return mask_account(values.astype("str"))
+    if unit == "money":
+        nums = pd.to_numeric(values, errors="coerce").round()
+        return format_fen_series(nums.astype("Int64")).where(nums.notna(), None)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.dt.strftime("%Y-%m-%d").where(values.notna(), None)
+    if unit == "rate":
+        return values.map(lambda v: None if pd.isna(v) else f"{float(v):g}")
+    if pd.api.types.is_bool_dtype(values):
+        return values.astype(object).where(values.notna(), None)
+    if pd.api.types.is_numeric_dtype(values):
+        return values.astype(object).where(values.notna(), None)
+    return values.astype(object).where(values.notna(), None)
+
+
+def _param_text(v: Any) -> str:
+    if isinstance(v, list):
+        return "、".join(str(x) for x in v)
+    if isinstance(v, dict):
+        return "; ".join(f"{k}: {x}" for k, x in v.items())
+    return str(v)
+
+
+def _render(template: str, fields: Mapping[str, pd.Series], params: Mapping[str, str], index: pd.Index) -> pd.Series:
+    """Fill ``{name}`` placeholders column-wise: one vectorised concatenation per template part."""
+    out = pd.Series("", index=index, dtype="str")
+    for literal, name, _spec, _conv in _FORMATTER.parse(template):
+        if literal:
+            out = out + literal
+        if name is None:
+            continue
+        if name in fields:
+            part = fields[name].astype(object).where(fields[name].notna(), "—").astype(str)
+            out = out + part.to_numpy()
+        elif name in params:
+            out = out + params[name]
+        else:
+            out = out + "{" + name + "}"
+    return out

@@ -1,0 +1,230 @@
+"""What each check type accepts: the argument schema a rule's ``check:`` block is validated against.
+
+This is the *spec* half of every check type (what a rule may say); the engine's
+``fundaudit/engine/checks/`` holds the *impl* half (how it runs, as SQL), registered under the same
+names. ``tests/rules/test_signatures.py`` keeps the two registries equal.
+
+Argument kinds: ``column`` / ``columns`` (canonical columns of the rule's ledger), ``kind`` (an input
+kind), ``value`` / ``values`` (literals, typed by the column they are compared with: money in yuan,
+dates as YYYY-MM-DD, rates as 0.02 or "2%"), ``number``, ``int``, ``bool``, ``str``, ``condition``
+(see ``conditions``), ``operand`` (a column, a number, or ``{add|sub|mul|div|min|max: [..]}``,
+``{abs: x}``, ``{round_fen: x}``, ``{value: literal}``), ``mapping`` (free-form, checked by the check
+type), and ``choice`` (one of ``choices``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["CHECK_TYPES", "Arg", "Signature"]
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One argument of a check type."""
+
+    kind: str
+    required: bool = False
+    default: Any = None
+    choices: tuple[str, ...] = ()
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A check type: its name, what it checks, and its arguments."""
+
+    name: str
+    doc: str
+    args: dict[str, Arg]
+    group: bool = False  # one finding per group of rows rather than per row
+
+
+def _sig(name: str, doc: str, group: bool = False, **args: Arg) -> Signature:
+    return Signature(name, doc, dict(args), group)
+
+
+def _sig_args(name: str, doc: str, args: dict[str, Arg]) -> Signature:
+    return Signature(name, doc, args)
+
+
+_WINDOWS = ("all", "year", "quarter", "month")
+
+CHECK_TYPES: dict[str, Signature] = {
+    s.name: s
+    for s in [
+        # --- generic: a user can write a rule with these and no Python --------------------------------
+        _sig(
+            "not_null",
+            "Are the columns filled in? Fires when any (mode: any) or all (mode: all) are empty.",
+            columns=Arg("columns", True),
+            mode=Arg("choice", default="any", choices=("any", "all")),
+        ),
+        _sig(
+            "in_set",
+            "Is the value one of the allowed values? (negate: must not be one of them)",
+            column=Arg("column", True),
+            values=Arg("values", True),
+            negate=Arg("bool", default=False),
+            tolerance=Arg("number", default=0),
+        ),
+        _sig(
+            "range",
+            "Is the value within [min, max]?",
+            column=Arg("column", True),
+            min=Arg("value"),
+            max=Arg("value"),
+            inclusive=Arg("bool", default=True),
+        ),
+        _sig(
+            "regex",
+            "Does the text match the pattern (RE2 syntax)? (negate: must not match)",
+            column=Arg("column", True),
+            pattern=Arg("str", True),
+            negate=Arg("bool", default=False),
+        ),
+        _sig(
+            "unique",
+            "Is the key unique? One finding per set of rows sharing a key.",
+            group=True,
+            columns=Arg("columns", True),
+        ),
+        _sig(
+            "compare",
+            "Does `left op right` hold (within tolerance)? Rows where a side is empty are skipped.",
+            left=Arg("operand", True),
+            op=Arg("choice", True, choices=("eq", "ne", "lt", "le", "gt", "ge")),
+            right=Arg("operand", True),
+            tolerance=Arg("number", default=0),
+        ),
+        _sig_args(
+            "conditional",
+            "When `if` holds, does `then` hold too?",
+            {"if": Arg("condition", True), "then": Arg("condition", True)},
+        ),
+        _sig(
+            "date_order",
+            "Are the dates in order (each on or before the next, plus grace days)?",
+            columns=Arg("columns", True),
+            strict=Arg("bool", default=False),
+            grace_days=Arg("int", default=0),
+        ),
+        _sig(
+            "group_cap",
+            "Does a group's sum, count or distinct count within a window stay within the cap? "
+            "One finding per group over the cap, listing its rows.",
+            group=True,
+            group_by=Arg("columns", True),
+            measure=Arg("choice", True, choices=("sum", "count", "count_distinct")),
+            column=Arg("column"),
+            cap=Arg("number", True),
+            date=Arg("column"),
+            window=Arg("choice", default="all", choices=_WINDOWS),
+        ),
+        _sig(
+            "lookup",
+            "Does a matching row exist in another input (optionally as of a date)? "
+            "mode exists: fires when none matches; not_exists: fires when one does.",
+            table=Arg("kind", True),
+            on=Arg("mapping", True),
+            mode=Arg("choice", default="exists", choices=("exists", "not_exists")),
+            date=Arg("column"),
+            valid_from=Arg("str"),
+            valid_to=Arg("str"),
+            where=Arg("condition"),
+        ),
+        # --- dues (tax-collected union funds) ---------------------------------------------------------
+        _sig(
+            "dues_period",
+            "Is the levy period well formed: start ≤ end, on month boundaries, an allowed "
+            "length, and money not in the treasury before the period starts?",
+            allowed_lengths_months=Arg("values", default=[1, 3, 12]),
+        ),
+        _sig(
+            "dues_deadline",
+            "Was the return filed, paid and in the treasury by the deadline (day N of the "
+            "month after the period ends, plus grace days)?",
+            deadline_day=Arg("int", default=15),
+            grace_days=Arg("int", default=0),
+            dates=Arg("columns", default=["filing_date", "payment_date", "treasury_date"]),
+        ),
+        _sig(
+            "dues_duplicate",
+            "Is one taxpayer, fund type and overlapping period paid more than once (net of "
+            "correction pairs), or one e-voucher number used twice?",
+            group=True,
+            ignore_correction_pairs=Arg("bool", default=True),
+        ),
+        _sig(
+            "dues_gap",
+            "Does an employer with earlier payments skip a period within the audit window?",
+            group=True,
+            min_prior_payments=Arg("int", default=2),
+            cadence=Arg("choice", default="infer", choices=("infer", "monthly", "quarterly")),
+        ),
+        _sig(
+            "dues_base_min",
+            "Is the wage base at least the minimum wage × headcount for the period?",
+            use_headcount=Arg("bool", default=True),
+            region_code=Arg("str"),
+        ),
+        _sig(
+            "dues_base_drop",
+            "Does the wage base fall far below the employer's recent median?",
+            drop_ratio=Arg("number", default=0.5),
+            lookback=Arg("int", default=6),
+            min_history=Arg("int", default=3),
+        ),
+        _sig(
+            "taxpayer_id",
+            "Does the taxpayer ID pass GB 32100 (and its embedded GB 11714 check)?",
+            column=Arg("column", default="taxpayer_id"),
+            accept_legacy=Arg("bool", default=True),
+            check_embedded_org_code=Arg("choice", default="warn", choices=("error", "warn", "off")),
+        ),
+        _sig(
+            "dues_refund",
+            "Does a refund (negative payment) trace to an earlier payment of the same taxpayer, fund type and period?",
+            match_window_months=Arg("int", default=24),
+        ),
+        _sig(
+            "dues_split_sum",
+            "Do the applied ratios add up to 1, and the shares plus fee to the basis?",
+            ratio_tol=Arg("number", default=0.0001),
+            tol_yuan_per_share=Arg("number", default=0.01),
+        ),
+        _sig(
+            "dues_split_ratio",
+            "Are the applied shares those of the ratio schedule in force for the period?",
+            grassroots_share=Arg("number", default=0.6),
+            ratio_tol=Arg("number", default=0.0001),
+        ),
+        _sig(
+            "dues_fee",
+            "Is the handling fee basis × fee ratio (half-up to the fen), and none kept on refunds?",
+            fee_ratio=Arg("number", default=0.02),
+            tol_yuan=Arg("number", default=0.01),
+        ),
+        _sig(
+            "dues_remittance",
+            "Was the grassroots share settled in time, not stuck in error, not too long in custody?",
+            max_days_to_settle=Arg("int", default=30),
+            max_days_in_custody=Arg("int", default=180),
+        ),
+        _sig(
+            "dues_sme_refund",
+            "In policy years, is the small/micro refund due and paid in full and on time; "
+            "are refunds paid only where due?",
+            policy_years=Arg("values", default=[2020, 2021, 2022]),
+            refund_share=Arg("choice", default="upper_level", choices=("upper_level", "all")),
+            refund_deadline_days=Arg("int", default=365),
+        ),
+        # --- every ledger ------------------------------------------------------------------------------
+        _sig(
+            "ledger_total",
+            "Does each 合计/小计 row's declared amount equal the sum of the rows it covers?",
+            tol_yuan=Arg("number", default=0.01),
+        ),
+    ]
+}
