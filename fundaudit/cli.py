@@ -53,6 +53,16 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--unmask", action="store_true", help="show personal data unmasked (recorded in reports)")
     a.add_argument("--quiet", action="store_true", help="no summary, only errors")
 
+    r = sub.add_parser("rules", help="list the rules, or check a rule pack")
+    rsub = r.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
+    rl = rsub.add_parser("list", help="id, ledger, severity, title and parameters of every rule")
+    rl.add_argument("--profile", default="national")
+    rl.add_argument("--rules", action="append", default=[], metavar="PACK.yaml", help="also a user pack")
+    rl.add_argument("--lang", default="zh", choices=["zh", "en"])
+    rc = rsub.add_parser("check", help="validate rule packs; errors name file:line and key")
+    rc.add_argument("packs", nargs="+", metavar="PACK.yaml")
+    rc.add_argument("--lang", default="zh", choices=["zh", "en"])
+
     i = sub.add_parser("inspect", help="show how a file is read: kind, header row, column mapping, counts")
     i.add_argument("paths", nargs="+", metavar="PATH")
     i.add_argument("--lang", default="zh", choices=["zh", "en"])
@@ -66,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "inspect":
             return _inspect(args.paths, lang, sys.stdout)
+        if args.command == "rules":
+            return _rules(args, lang, sys.stdout)
         return _audit(args, list(argv) if argv is not None else sys.argv[1:], lang)
     except FundauditError as exc:
         print(f"fundaudit: {exc.message(lang)}", file=sys.stderr)
@@ -107,18 +119,24 @@ def _progress(quiet: bool):  # type: ignore[no-untyped-def]
 
 
 def _audit(args: argparse.Namespace, argv: list[str], lang: Lang) -> int:
+    from fundaudit.errors import ConfigError
     from fundaudit.inputs import parse_ledger_arg
     from fundaudit.run import audit
 
     ledgers = [parse_ledger_arg(x) for x in args.ledger]
     if not args.paths and not ledgers:
-        from fundaudit.errors import ConfigError
-
         raise ConfigError("no_inputs", what="give PATH or --ledger KIND=PATH")
-    result = audit(paths=args.paths, ledgers=ledgers, profile=args.profile, period=args.period,
-                   rules=args.rules, unmask=args.unmask, progress=_progress(args.quiet), argv=["fundaudit", *argv])
-    out = Path(args.out)
+    from fundaudit.rules.model import params_from_args
+
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    unknown = [f for f in formats if f not in ("html", "xlsx", "json", "junit")]
+    if unknown or not formats:
+        raise ConfigError("bad_format", value=args.format)
+    params = params_from_args(args.param)
+    result = audit(paths=args.paths, ledgers=ledgers, profile=args.profile, period=args.period,
+                   rules=args.rules, params=params, unmask=args.unmask, progress=_progress(args.quiet),
+                   argv=["fundaudit", *argv])
+    out = Path(args.out)
     written = []
     if "json" in formats:
         written.append(result.to_json(out / "findings.json"))
@@ -147,11 +165,31 @@ def _print_summary(result, lang: Lang, out: TextIO) -> None:  # type: ignore[no-
                          str(i.rows_loaded), str(i.rows_rejected), str(i.rows_non_data),
                          "-" if i.amount_total is None else format_fen(i.amount_total)))
     _table(head, rows, out)
-    n_rules = len(result.rules)
-    if n_rules == 0:
-        print("规则：尚无（规则引擎与规则包随后续版本提供）；本次只做了载入与核对。" if zh else
-              "rules: none yet (the rule engine and packs come in a later release); inputs loaded and reconciled only.",
+    print(file=out)
+    if not result.rules:
+        print("规则：没有可运行的规则。" if zh else "rules: none to run.", file=out)
+        return
+    ran = sum(1 for r in result.rules if r["status"] == "ran")
+    skipped = [r for r in result.rules if r["status"] == "skipped"]
+    errors = [r for r in result.rules if r["status"] == "error"]
+    s = result.summary
+    sev = s["by_severity"]
+    if zh:
+        print(f"规则：运行 {ran} 条，跳过 {len(skipped)} 条，出错 {len(errors)} 条；疑点 {s['findings']} 个"
+              f"（错误 {sev['error']}，警告 {sev['warning']}，提示 {sev['info']}），涉及金额 {s['amount_at_issue']} 元",
               file=out)
+    else:
+        print(f"rules: {ran} ran, {len(skipped)} skipped, {len(errors)} failed; {s['findings']} findings "
+              f"(error {sev['error']}, warning {sev['warning']}, info {sev['info']}), amount at issue "
+              f"{s['amount_at_issue']}", file=out)
+    fired = [(r["id"], r["severity"], str(r["findings"]), (r["title"] if zh else r["title_en"]) or "")
+             for r in result.rules if r["status"] == "ran" and r["findings"]]
+    if fired:
+        _table(("规则", "级别", "疑点", "名称") if zh else ("rule", "severity", "findings", "title"), fired, out)
+    for r in [*skipped, *errors]:
+        reason = r["reason"] if zh else r["reason_en"]
+        label = {"skipped": "跳过" if zh else "skipped", "error": "出错" if zh else "error"}[r["status"]]
+        print(f"  {label} {r['id']}: {reason}", file=out)
 
 
 def _table(head: Sequence[str], rows: Sequence[Sequence[str]], out: TextIO) -> None:
@@ -164,6 +202,36 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]], out: TextIO) -> N
     widths = [max(width(v) for v in col) for col in cols]
     for r in [head, *rows]:
         print("  ".join(v + " " * (w - width(v)) for v, w in zip(r, widths, strict=True)).rstrip(), file=out)
+
+
+def _rules(args: argparse.Namespace, lang: Lang, out: TextIO) -> int:
+    from fundaudit.rules.model import RuleSet, apply_params, load_pack
+    from fundaudit.rules.profiles import load_profile
+    from fundaudit.rules.shipped import shipped_packs
+
+    zh = lang == "zh"
+    if args.rules_command == "check":
+        total = 0
+        for path in args.packs:
+            pack = load_pack(path)
+            total += len(pack.rules)
+            print((f"{path}：有效（{len(pack.rules)} 条规则）" if zh else f"{path}: valid ({len(pack.rules)} rules)"),
+                  file=out)
+        RuleSet.build([*shipped_packs(), *[load_pack(p) for p in args.packs]])  # overrides resolve
+        return ExitCode.OK
+    prof = load_profile(args.profile)
+    ruleset = RuleSet.build([*shipped_packs(), *[load_pack(p) for p in args.rules]])
+    ruleset = apply_params(ruleset, {k: v for k, v in prof.params.items() if k in ruleset.rules},
+                           source=f"profile {prof.name}")
+    rows = []
+    for rule in ruleset.rules.values():
+        params = ", ".join(f"{k}={v}" for k, v in rule.params.items())
+        state = "" if rule.id not in ruleset.disabled else (" (停用)" if zh else " (disabled)")
+        rows.append((rule.id, rule.ledger, rule.severity, (rule.title.get(lang) or rule.title.get("zh", "")) + state,
+                     params))
+    _table(("编号", "台账", "级别", "名称", "参数") if zh else ("id", "ledger", "severity", "title", "parameters"),
+           rows, out)
+    return ExitCode.OK
 
 
 def _inspect(paths: Sequence[str], lang: Lang, out: TextIO) -> int:

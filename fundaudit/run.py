@@ -1,8 +1,8 @@
 """The audit run: inputs in, an :class:`AuditResult` out (CONTRACT.md §6).
 
-This release loads and reconciles every input (row conservation, rejected rows, declared totals);
-the rule engine and the shipped rule packs arrive with the rule issues, so ``rules`` and
-``findings`` are empty and the result says so.
+Loads and reconciles every input (row conservation, rejected rows, declared totals), applies the
+profile's parameters and reference tables, runs the rule packs on the engine, and keeps everything a
+report needs.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from fundaudit.errors import ConfigError
 from fundaudit.inputs import LedgerArg, Progress, collect
 from fundaudit.io import Limits
 from fundaudit.ledger import Ledger, Source
+from fundaudit.normalize import format_fen
 from fundaudit.period import Period, parse_period
 from fundaudit.report.masking import mask_account, mask_id, mask_text
 
@@ -30,7 +31,7 @@ __all__ = ["FINDING_COLUMNS", "SEVERITIES", "AuditResult", "audit"]
 
 SEVERITIES = ("error", "warning", "info")
 FINDING_COLUMNS = ["id", "fingerprint", "rule", "severity", "kind", "message", "message_en", "amount",
-                   "values", "refs"]
+                   "values", "refs"]  # findings.json fields (the frame also carries amount_fen)
 
 
 @dataclass
@@ -40,7 +41,7 @@ class AuditResult:
     ledgers: dict[str, Ledger]
     run: dict[str, Any]
     rules: list[dict[str, Any]] = field(default_factory=list)
-    findings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FINDING_COLUMNS))
+    findings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=[*FINDING_COLUMNS, "amount_fen"]))
     masked: bool = True
     version: str = __version__
     generated_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
@@ -69,11 +70,14 @@ class AuditResult:
         f = self.findings
         by_sev = {s: int((f["severity"] == s).sum()) for s in SEVERITIES} if len(f) else {s: 0 for s in SEVERITIES}
         by_rule = {str(k): int(v) for k, v in f["rule"].value_counts().items()} if len(f) else {}
-        return {"findings": len(f), "by_severity": by_sev, "by_rule": by_rule, "amount_at_issue": "0.00"}
+        total = int(f["amount_fen"].sum(skipna=True)) if len(f) and "amount_fen" in f else 0
+        return {"findings": len(f), "by_severity": by_sev, "by_rule": by_rule,
+                "amount_at_issue": format_fen(total)}
 
     def findings_records(self) -> list[dict[str, Any]]:
         """Findings as findings.json records."""
-        return [dict(r) for r in self.findings.to_dict("records")]
+        cols = [c for c in FINDING_COLUMNS if c in self.findings.columns]
+        return [dict(r) for r in self.findings[cols].to_dict("records")]
 
     def exit_code(self, fail_on: str = "error") -> int:
         """0 when no finding is at or above ``fail_on`` (``error|warning|info|never``), else 1."""
@@ -112,21 +116,53 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
           rules: Iterable[str | os.PathLike[str]] = (), params: Mapping[str, Mapping[str, Any]] | None = None,
           unmask: bool = False, limits: Limits | None = None, progress: Progress | None = None,
           argv: list[str] | None = None) -> AuditResult:
-    """Load every input and run the rule packs over them.
+    """Load every input and run the shipped rule packs (plus ``rules``) over them.
 
     ``inputs`` maps a kind to a path, a DataFrame or a list of them (the Python API form); ``paths``
     are files or directories whose kinds are detected from their headers; ``ledgers`` are parsed
-    ``--ledger`` arguments.
+    ``--ledger`` arguments. ``profile`` supplies parameter values and reference tables (an input of
+    the same kind replaces the profile's table); ``params`` overrides parameters
+    (``{"DISB-SPLIT": {"window_days": 15}}``). Rule packs and parameters are validated before any
+    input is read.
     """
+    from importlib import resources
+
+    from fundaudit.engine import run_rules
+    from fundaudit.ledger import load
+    from fundaudit.rules.model import RuleSet, apply_params, load_pack
+    from fundaudit.rules.profiles import load_profile
+    from fundaudit.rules.shipped import shipped_packs
+
     per = parse_period(period) if isinstance(period, str) else period
+    prof = load_profile(profile)
+    packs = [*shipped_packs(), *[load_pack(Path(r)) for r in rules]]
+    ruleset = RuleSet.build(packs)
+    ruleset = apply_params(ruleset, {k: v for k, v in prof.params.items() if k in ruleset.rules},
+                           source=f"profile {prof.name}")
+    ruleset = apply_params(ruleset, params or {}, source="--param")
+
     loaded = collect(paths, ledgers, inputs, limits=limits, progress=progress)
+    for kind, table in prof.tables.items():
+        if kind in loaded:
+            continue
+        with resources.as_file(table) as path:
+            loaded[kind] = load(kind, path, name=f"profile:{prof.name}/{table.name}")
+    active = ruleset.active()
+    engine = run_rules(loaded, active, period=per, region_code=prof.region_code, masked=not unmask,
+                       lang_progress=progress)
+    statuses = [st.to_dict() for st in engine.statuses]
+    for rid, by in ruleset.disabled.items():
+        r = ruleset.rules[rid]
+        statuses.append({"id": rid, "title": r.title.get("zh"), "title_en": r.title.get("en"), "ledger": r.ledger,
+                         "severity": r.severity, "status": "skipped", "reason": f"已被规则包 {by} 停用",
+                         "reason_en": f"disabled by pack {by}", "findings": 0, "params": dict(r.params)})
     run = {
         "argv": list(argv if argv is not None else sys.argv),
-        "profile": profile,
+        "profile": prof.name,
+        "region_code": prof.region_code,
         "period": per.to_dict() if per else None,
-        "rule_packs": [],
-        "params": {k: dict(v) for k, v in (params or {}).items()},
+        "rule_packs": [p.manifest() for p in packs],
+        "params": {r.id: dict(r.params) for r in active},
         "masked": not unmask,
-        "rule_files": [str(r) for r in rules],
     }
-    return AuditResult(ledgers=loaded, run=run, masked=not unmask)
+    return AuditResult(ledgers=loaded, run=run, rules=statuses, findings=engine.findings, masked=not unmask)

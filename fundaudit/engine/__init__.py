@@ -23,7 +23,7 @@ from fundaudit.engine.findings import FINDING_COLUMNS, Tables, build_findings
 from fundaudit.engine.sql import ROW_ID
 from fundaudit.errors import render
 from fundaudit.ledger import Ledger
-from fundaudit.normalize import resident_id_facts, taxpayer_id_facts
+from fundaudit.normalize import address_key, name_key, resident_id_facts, taxpayer_id_facts
 from fundaudit.period import Period
 from fundaudit.rules.model import Rule
 
@@ -141,6 +141,10 @@ def _register(con: Any, ledgers: Mapping[str, Ledger], period: Period | None) ->
                 facts = resident_id_facts(df[name])
                 df[f"{name}__status"] = facts["status"].to_numpy()
                 df[f"{name}__birth"] = facts["birth_date"].to_numpy()
+            elif spec.type == "name":
+                df[f"{name}__key"] = name_key(df[name]).to_numpy()
+            elif name == "address":
+                df[f"{name}__key"] = address_key(df[name]).to_numpy()
             elif spec.type == "taxpayer_id":
                 facts = taxpayer_id_facts(df[name])
                 df[f"{name}__status"] = facts["status"].to_numpy()

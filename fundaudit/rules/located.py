@@ -88,7 +88,7 @@ def _plain(
     node: Any, path: str, source: str, marks: dict[str, tuple[int, int]], problems: list[Problem], seen: set[int]
 ) -> Any:
     line, col = node.start_mark.line + 1, node.start_mark.column + 1
-    marks[path] = (line, col)
+    marks.setdefault(path, (line, col))
     if getattr(node, "anchor", None) or id(node) in seen:
         problems.append(Problem(source, line, col, path, "pack_alias", {}))
         return None

@@ -68,6 +68,7 @@ RULE_KEYS = {
     "basis",
 }
 OVERRIDE_KEYS = {"severity", "params", "message", "where"}
+EVERY_LEDGER_CHECKS = {"ledger_total"}  # check types that may declare ledger: "*" (they cover every ledger)
 
 
 @dataclass(frozen=True)
@@ -289,8 +290,10 @@ def _validate_rule(doc: Located, path: str, raw: Any, problems: list[Problem]) -
     if "id" in raw and (not isinstance(rid, str) or not RULE_ID.match(rid)):
         problems.append(doc.problem(f"{path}.id", "pack_bad_value", value=rid, expected="an id like DISB-CASH"))
     ledger = raw.get("ledger")
-    if "ledger" in raw and ledger not in catalogue():
-        problems.append(doc.problem(f"{path}.ledger", "pack_bad_value", value=ledger, expected=", ".join(catalogue())))
+    every_ledger = isinstance(raw.get("check"), dict) and raw["check"].get("type") in EVERY_LEDGER_CHECKS
+    if "ledger" in raw and ledger not in catalogue() and not (ledger == "*" and every_ledger):
+        expected = ", ".join(catalogue()) + (", *" if every_ledger else "")
+        problems.append(doc.problem(f"{path}.ledger", "pack_bad_value", value=ledger, expected=expected))
     severity = raw.get("severity")
     if "severity" in raw and severity not in SEVERITIES:
         problems.append(

@@ -228,3 +228,8 @@ CHECK_TYPES: dict[str, Signature] = {
         ),
     ]
 }
+
+# The hardship-aid, register and cross-ledger check types live in their own module (one family per file).
+from fundaudit.rules.signatures_aid import AID_CHECK_TYPES  # noqa: E402 - needs Arg and Signature above
+
+CHECK_TYPES.update(AID_CHECK_TYPES)

@@ -39,6 +39,6 @@ def implements(name: str) -> Callable[[Impl], Impl]:
 
 def load_builtin() -> dict[str, Impl]:
     """Import the built-in check modules (the one place they are listed) and return the registry."""
-    from fundaudit.engine.checks import dues, generic, totals  # noqa: F401 - registration by import
+    from fundaudit.engine.checks import aid, dues, generic, totals  # noqa: F401 - registration by import
 
     return IMPLS

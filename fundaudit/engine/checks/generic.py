@@ -137,11 +137,11 @@ def date_order(ctx: CheckContext) -> exp.Select:
     grace = int(ctx.args["grace_days"] or 0)
     wrong = []
     for a, b in itertools.pairwise(cols):
-        left: exp.Expression = col(a)
+        later: exp.Expression = col(b)
         if grace:
-            left = exp.DateAdd(this=left, expression=sql.number(grace), unit=exp.var("DAY"))
+            later = exp.DateAdd(this=later, expression=sql.number(grace), unit=exp.var("DAY"))
         cls = exp.GTE if ctx.args["strict"] else exp.GT
-        wrong.append(exp.and_(_not_null(a), _not_null(b), cls(this=left, expression=col(b))))
+        wrong.append(exp.and_(_not_null(a), _not_null(b), cls(this=col(a), expression=later)))
     return _row_query(ctx, exp.Paren(this=exp.or_(*wrong)), cols)
 
 
