@@ -17,3 +17,10 @@ def test_readme_gives_the_two_commands() -> None:
     assert "make demo" in readme
     assert "make test" in readme
     assert "make test" in (ROOT / ".ci" / "run").read_text("utf-8")
+
+
+def test_rules_page_is_generated_from_the_packs() -> None:
+    from fundaudit.rules import docs as rule_docs
+
+    assert (ROOT / "docs" / "rules.md").read_text("utf-8") == rule_docs.render(), (
+        "docs/rules.md is stale: run `python -m fundaudit.rules.docs > docs/rules.md`")
