@@ -133,23 +133,51 @@ def _audit(args: argparse.Namespace, argv: list[str], lang: Lang) -> int:
     if unknown or not formats:
         raise ConfigError("bad_format", value=args.format)
     params = params_from_args(args.param)
+    out = prepare_out(Path(args.out))
     result = audit(paths=args.paths, ledgers=ledgers, profile=args.profile, period=args.period,
                    rules=args.rules, params=params, unmask=args.unmask, progress=_progress(args.quiet),
                    argv=["fundaudit", *argv])
-    out = Path(args.out)
     written = []
-    if "json" in formats:
-        written.append(result.to_json(out / "findings.json"))
-    pending = [f for f in formats if f != "json"]
+    for fmt in formats:
+        target = out / REPORT_FILES[fmt]
+        if fmt == "json":
+            written.append(result.to_json(target))
+        elif fmt == "xlsx":
+            written.append(result.to_excel(target, lang=lang))
+        elif fmt == "junit":
+            written.append(result.to_junit(target, fail_on=args.fail_on if args.fail_on != "never" else "error"))
+        elif fmt == "html":
+            written.append(result.to_html(target, lang=lang))
     if not args.quiet:
         _print_summary(result, lang, sys.stdout)
         for path in written:
             print(("报告：" if lang == "zh" else "report: ") + str(path))
-        if pending:
-            note = ("尚未提供的报告格式（随报告功能发布）：" if lang == "zh"
-                    else "report formats not available yet (they come with the reports release): ")
-            print(note + ", ".join(pending), file=sys.stderr)
     return result.exit_code(args.fail_on)
+
+
+REPORT_FILES = {"html": "index.html", "xlsx": "findings.xlsx", "json": "findings.json", "junit": "junit.xml"}
+MARKER = ".fundaudit-report"
+
+
+def prepare_out(out: Path) -> Path:
+    """Create or reuse the report directory; refuse one that holds other files or report files that
+    are symlinks (so a report never overwrites something unrelated)."""
+    from fundaudit.errors import ConfigError
+
+    if out.exists() and not out.is_dir():
+        raise ConfigError("out_dir_unsafe", path=str(out), what="it is a file")
+    if out.is_dir():
+        ours = {*REPORT_FILES.values(), MARKER, "fundaudit-error.log"}
+        others = sorted(p.name for p in out.iterdir() if p.name not in ours and not p.name.endswith(".tmp"))
+        if others and not (out / MARKER).exists():
+            raise ConfigError("out_dir_unsafe", path=str(out),
+                              what="it holds other files (" + ", ".join(others[:5]) + "); choose a new or empty directory")
+        for name in REPORT_FILES.values():
+            if (out / name).is_symlink():
+                raise ConfigError("out_dir_unsafe", path=str(out), what=f"{name} is a symbolic link")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text(f"reports written by fundaudit {__version__}\n", encoding="utf-8")
+    return out
 
 
 def _print_summary(result, lang: Lang, out: TextIO) -> None:  # type: ignore[no-untyped-def]

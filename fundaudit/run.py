@@ -94,6 +94,24 @@ class AuditResult:
 
         return write_json(self, path)
 
+    def to_excel(self, path: str | os.PathLike[str], *, lang: str = "zh") -> Path:
+        """Write findings.xlsx (sheets 汇总, 疑点明细, 拒收行, 输入, 规则)."""
+        from fundaudit.report.excel import write_excel
+
+        return write_excel(self, path, lang=lang)
+
+    def to_junit(self, path: str | os.PathLike[str], *, fail_on: str = "error") -> Path:
+        """Write junit.xml: one test case per rule, failing at or above ``fail_on``."""
+        from fundaudit.report.junit import write_junit
+
+        return write_junit(self, path, fail_on=fail_on)
+
+    def to_html(self, path: str | os.PathLike[str], *, lang: str = "zh") -> Path:
+        """Write the self-contained HTML report."""
+        from fundaudit.report.html import write_html
+
+        return write_html(self, path, lang=lang)
+
 
 def _mask_rejected(rej: pd.DataFrame) -> pd.Series:
     """Rejected raw values: personal columns masked by their type; in any other value, ID-like

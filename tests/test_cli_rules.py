@@ -128,6 +128,25 @@ def test_unknown_profile_and_format_exit_2(
     setup: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     src, _pack = setup
-    assert main(["audit", str(src), "--profile", "mars", "--out", str(tmp_path)]) == 2
+    assert main(["audit", str(src), "--profile", "mars", "--out", str(tmp_path / "o")]) == 2
     assert "mars" in capsys.readouterr().err
-    assert main(["audit", str(src), "--format", "pdf", "--out", str(tmp_path)]) == 2
+    assert main(["audit", str(src), "--format", "pdf", "--out", str(tmp_path / "o")]) == 2
+
+
+def test_out_dir_with_unrelated_files_is_refused(setup: tuple[Path, Path], tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    src, _pack = setup
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "工资表.xlsx").write_bytes(b"precious")
+    assert main(["audit", str(src), "--format", "json", "--out", str(busy), "--lang", "en"]) == 2
+    assert "holds other files" in capsys.readouterr().err
+    assert (busy / "工资表.xlsx").read_bytes() == b"precious"
+    again = tmp_path / "again"
+    assert main(["audit", str(src), "--format", "json,xlsx,junit", "--out", str(again), "--quiet"]) == 0
+    assert main(["audit", str(src), "--format", "json,xlsx,junit", "--out", str(again), "--quiet"]) == 0
+    assert sorted(p.name for p in again.iterdir()) == [".fundaudit-report", "findings.json", "findings.xlsx",
+                                                        "junit.xml"]
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert main(["audit", str(src), "--format", "json", "--out", str(afile)]) == 2

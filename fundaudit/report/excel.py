@@ -1,0 +1,249 @@
+"""findings.xlsx: the workbook the committee files with its working papers and works through.
+
+Sheets 汇总 / 疑点明细 / 拒收行 / 输入 / 规则 (Summary / Findings / Rejected rows / Inputs / Rules with
+``lang="en"``), header rows frozen, filters on, widths set, money as numbers with two decimals. Every
+text cell is written as a string (never a formula or link: ``strings_to_formulas`` and
+``strings_to_urls`` off), and text that a spreadsheet would run if re-entered (starting with ``=``,
+``+``, ``-``, ``@``, tab, CR, or their full-width forms) is prefixed with ``'``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+
+if TYPE_CHECKING:
+    from fundaudit.run import AuditResult
+
+__all__ = ["neutralise", "write_excel"]
+
+_DANGEROUS = ("=", "+", "-", "@", "\t", "\r", "\n", "\0", "＝", "＋", "－", "＠")
+MAX_CELL = 32_000
+
+SHEETS = {"zh": ("汇总", "疑点明细", "拒收行", "输入", "规则"), "en": ("Summary", "Findings", "Rejected rows", "Inputs", "Rules")}
+T = {
+    "zh": {
+        "title": "经费审查疑点报告", "version": "fundaudit 版本", "generated": "生成时间", "period": "审计期间",
+        "profile": "参数配置", "masked": "个人信息", "masked_yes": "已脱敏", "masked_no": "未脱敏（含完整身份证号、账号）",
+        "findings": "疑点数", "amount": "涉及金额（元）", "by_severity": "按级别", "by_rule": "按规则",
+        "severity": "级别", "rule": "规则", "count": "个数", "id": "编号", "kind": "台账", "message": "说明",
+        "file": "文件", "sheet": "工作表", "row": "行号", "refs": "全部出处", "values": "相关数值", "fingerprint": "指纹",
+        "assignee": "责任人", "response": "处理意见", "status": "处理状态", "column": "列", "value": "原值",
+        "reason": "原因", "action": "处理", "header_row": "表头行", "rows_read": "读取行", "rows_loaded": "载入行",
+        "rows_rejected": "拒收行", "rows_non_data": "非数据行", "amount_total": "金额合计（元）", "sha256": "SHA-256",
+        "conserved": "行数核对", "title_col": "名称", "ledger": "台账", "rule_status": "状态", "params": "参数",
+        "error": "错误", "warning": "警告", "info": "提示", "ran": "已运行", "skipped": "跳过", "rule_error": "出错",
+        "packs": "规则包",
+    },
+    "en": {
+        "title": "Funds audit exception report", "version": "fundaudit version", "generated": "generated at",
+        "period": "audit period", "profile": "profile", "masked": "personal data", "masked_yes": "masked",
+        "masked_no": "UNMASKED (full ID and account numbers)", "findings": "findings", "amount": "amount at issue (yuan)",
+        "by_severity": "by severity", "by_rule": "by rule", "severity": "severity", "rule": "rule", "count": "count",
+        "id": "id", "kind": "ledger", "message": "message", "file": "file", "sheet": "sheet", "row": "row",
+        "refs": "all refs", "values": "values", "fingerprint": "fingerprint", "assignee": "assignee",
+        "response": "response", "status": "status", "column": "column", "value": "raw value", "reason": "reason",
+        "action": "action", "header_row": "header row", "rows_read": "rows read", "rows_loaded": "loaded",
+        "rows_rejected": "rejected", "rows_non_data": "non-data", "amount_total": "amount total (yuan)",
+        "sha256": "SHA-256", "conserved": "rows reconcile", "title_col": "title", "ledger": "ledger",
+        "rule_status": "status", "params": "parameters", "error": "error", "warning": "warning", "info": "info",
+        "ran": "ran", "skipped": "skipped", "rule_error": "error", "packs": "rule packs",
+    },
+}
+
+
+def neutralise(value: Any) -> Any:
+    """Text a spreadsheet could evaluate gets a leading ``'``; numbers and None pass unchanged."""
+    if not isinstance(value, str):
+        return value
+    text = value[:MAX_CELL]
+    stripped = text.lstrip(" \u3000")
+    if stripped.startswith(_DANGEROUS) or text.startswith(_DANGEROUS):
+        return "'" + text
+    return text
+
+
+def write_excel(result: AuditResult, path: str | os.PathLike[str], *, lang: str = "zh") -> Path:
+    """Write findings.xlsx under a temporary name, then rename it into place."""
+    import xlsxwriter
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    t = T[lang]
+    try:
+        wb = xlsxwriter.Workbook(tmp, {"strings_to_formulas": False, "strings_to_urls": False,
+                                       "strings_to_numbers": False, "constant_memory": True})
+        fmt = {
+            "head": wb.add_format({"bold": True, "bg_color": "#DDE4EE", "border": 1, "text_wrap": True}),
+            "money": wb.add_format({"num_format": "#,##0.00"}),
+            "title": wb.add_format({"bold": True, "font_size": 14}),
+            "warn": wb.add_format({"bold": True, "font_color": "#B00020"}),
+            "wrap": wb.add_format({"text_wrap": True, "valign": "top"}),
+        }
+        names = SHEETS[lang]
+        _summary(wb.add_worksheet(names[0]), result, t, fmt)
+        _findings(wb.add_worksheet(names[1]), result, t, fmt, lang)
+        _rejected(wb.add_worksheet(names[2]), result, t, fmt)
+        _inputs(wb.add_worksheet(names[3]), result, t, fmt)
+        _rules(wb.add_worksheet(names[4]), result, t, fmt, lang)
+        wb.set_properties({"title": t["title"], "comments": f"fundaudit {result.version}"})
+        wb.close()
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _header(ws: Any, columns: Sequence[tuple[str, int]], fmt: dict[str, Any], row: int = 0) -> None:
+    for c, (name, width) in enumerate(columns):
+        ws.write_string(row, c, neutralise(name), fmt["head"])
+        ws.set_column(c, c, width)
+    ws.freeze_panes(row + 1, 0)
+
+
+def _cell(ws: Any, r: int, c: int, value: Any, fmt: dict[str, Any], money: bool = False) -> None:
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
+        ws.write_blank(r, c, None)
+    elif money:
+        ws.write_number(r, c, int(value) / 100, fmt["money"])
+    elif isinstance(value, bool):
+        ws.write_boolean(r, c, value)
+    elif isinstance(value, int | float):
+        ws.write_number(r, c, value)
+    else:
+        ws.write_string(r, c, neutralise(str(value)))
+
+
+def _summary(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, Any]) -> None:
+    s = result.summary
+    run = result.run
+    period = run.get("period") or {}
+    ws.set_column(0, 0, 22)
+    ws.set_column(1, 1, 60)
+    ws.write_string(0, 0, t["title"], fmt["title"])
+    rows: list[tuple[str, Any]] = [
+        (t["version"], result.version), (t["generated"], result.generated_at),
+        (t["period"], f"{period.get('start', '')} .. {period.get('end', '')}" if period else "—"),
+        (t["profile"], run.get("profile", "")),
+        (t["masked"], t["masked_yes"] if result.masked else t["masked_no"]),
+        (t["findings"], s["findings"]),
+    ]
+    r = 2
+    for label, value in rows:
+        ws.write_string(r, 0, label)
+        _cell(ws, r, 1, value, fmt)
+        if label == t["masked"] and not result.masked:
+            ws.write_string(r, 1, neutralise(str(value)), fmt["warn"])
+        r += 1
+    ws.write_string(r, 0, t["amount"])
+    fen = int(result.findings["amount_fen"].sum(skipna=True)) if len(result.findings) else 0
+    ws.write_number(r, 1, fen / 100, fmt["money"])
+    r += 2
+    ws.write_string(r, 0, t["by_severity"], fmt["head"])
+    ws.write_string(r, 1, t["count"], fmt["head"])
+    for sev, n in s["by_severity"].items():
+        r += 1
+        ws.write_string(r, 0, t.get(sev, sev))
+        ws.write_number(r, 1, n)
+    r += 2
+    ws.write_string(r, 0, t["by_rule"], fmt["head"])
+    ws.write_string(r, 1, t["count"], fmt["head"])
+    for rule, n in sorted(s["by_rule"].items()):
+        r += 1
+        ws.write_string(r, 0, neutralise(rule))
+        ws.write_number(r, 1, n)
+    r += 2
+    ws.write_string(r, 0, t["packs"], fmt["head"])
+    for p in run.get("rule_packs", []):
+        r += 1
+        ws.write_string(r, 0, neutralise(f"{p['name']} {p['version']}"))
+        ws.write_string(r, 1, neutralise(p["sha256"]))
+
+
+def _findings(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, Any], lang: str) -> None:
+    cols = [(t["id"], 10), (t["rule"], 20), (t["severity"], 8), (t["kind"], 14), (t["message"], 60),
+            (t["amount"], 14), (t["file"], 24), (t["sheet"], 12), (t["row"], 7), (t["refs"], 30),
+            (t["values"], 40), (t["assignee"], 10), (t["response"], 24), (t["status"], 10), (t["fingerprint"], 22)]
+    _header(ws, cols, fmt)
+    f = result.findings
+    msg_col = "message" if lang == "zh" else "message_en"
+    for i, rec in enumerate(f.to_dict("records"), start=1):  # one step per finding (the report is its rows)
+        refs = rec["refs"] or [{}]
+        first = refs[0]
+        _cell(ws, i, 0, rec["id"], fmt)
+        _cell(ws, i, 1, rec["rule"], fmt)
+        _cell(ws, i, 2, t.get(rec["severity"], rec["severity"]), fmt)
+        _cell(ws, i, 3, rec["kind"], fmt)
+        _cell(ws, i, 4, rec[msg_col], fmt)
+        fen = rec.get("amount_fen")
+        _cell(ws, i, 5, None if fen is None or pd.isna(fen) else int(fen), fmt, money=True)
+        _cell(ws, i, 6, first.get("file"), fmt)
+        _cell(ws, i, 7, first.get("sheet"), fmt)
+        _cell(ws, i, 8, first.get("row"), fmt)
+        _cell(ws, i, 9, "; ".join(_ref_text(r) for r in refs) if len(refs) > 1 else "", fmt)
+        _cell(ws, i, 10, json.dumps(rec["values"], ensure_ascii=False) if rec["values"] else "", fmt)
+        _cell(ws, i, 14, rec["fingerprint"], fmt)
+    ws.autofilter(0, 0, max(len(f), 1), len(cols) - 1)
+
+
+def _ref_text(r: dict[str, Any]) -> str:
+    where = r.get("file", "")
+    if r.get("sheet"):
+        where += f"[{r['sheet']}]"
+    return f"{where}:{r.get('row')}"
+
+
+def _rejected(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, Any]) -> None:
+    cols = [(t["kind"], 14), (t["file"], 24), (t["sheet"], 12), (t["row"], 7), (t["column"], 16), (t["value"], 24),
+            (t["reason"], 50), (t["action"], 14)]
+    _header(ws, cols, fmt)
+    rej = result.rejected_rows
+    msg = "message" if t is T["zh"] else "message_en"
+    for i, rec in enumerate(rej.to_dict("records") if len(rej) else [], start=1):
+        for c, key in enumerate(["kind", "file", "sheet", "row", "column", "value", msg, "action"]):
+            value = rec.get(key)
+            _cell(ws, i, c, int(value) if key == "row" and value is not None else value, fmt)
+    ws.autofilter(0, 0, max(len(rej), 1), len(cols) - 1)
+
+
+def _inputs(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, Any]) -> None:
+    cols = [(t["kind"], 14), (t["file"], 30), (t["sheet"], 12), (t["header_row"], 8), (t["rows_read"], 9),
+            (t["rows_loaded"], 9), (t["rows_rejected"], 9), (t["rows_non_data"], 9), (t["conserved"], 9),
+            (t["amount_total"], 16), (t["sha256"], 66)]
+    _header(ws, cols, fmt)
+    for i, inp in enumerate(result.inputs, start=1):
+        ok = inp["rows_read"] == inp["rows_loaded"] + inp["rows_rejected"] + inp["rows_non_data"]
+        values = [inp["kind"], inp["file"], inp["sheet"], inp["header_row"], inp["rows_read"], inp["rows_loaded"],
+                  inp["rows_rejected"], inp["rows_non_data"], "✓" if ok else "✗"]
+        for c, v in enumerate(values):
+            _cell(ws, i, c, v, fmt)
+        total = inp["amount_total"]
+        if total is not None:
+            ws.write_number(i, 9, float(total), fmt["money"])
+        _cell(ws, i, 10, inp["sha256"], fmt)
+    ws.autofilter(0, 0, max(len(result.inputs), 1), len(cols) - 1)
+
+
+def _rules(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, Any], lang: str) -> None:
+    cols = [(t["rule"], 20), (t["title_col"], 30), (t["ledger"], 14), (t["severity"], 8), (t["rule_status"], 10),
+            (t["findings"], 8), (t["reason"], 40), (t["params"], 50)]
+    _header(ws, cols, fmt)
+    for i, r in enumerate(result.rules, start=1):
+        status = {"ran": t["ran"], "skipped": t["skipped"], "error": t["rule_error"]}.get(r["status"], r["status"])
+        values = [r["id"], r["title"] if lang == "zh" else r.get("title_en"), r["ledger"], t.get(r["severity"]),
+                  status, r["findings"], r["reason"] if lang == "zh" else r.get("reason_en"),
+                  json.dumps(r.get("params", {}), ensure_ascii=False)]
+        for c, v in enumerate(values):
+            _cell(ws, i, c, v, fmt)
+    ws.autofilter(0, 0, max(len(result.rules), 1), len(cols) - 1)
+
