@@ -170,8 +170,9 @@ def prepare_out(out: Path) -> Path:
         ours = {*REPORT_FILES.values(), MARKER, "fundaudit-error.log"}
         others = sorted(p.name for p in out.iterdir() if p.name not in ours and not p.name.endswith(".tmp"))
         if others and not (out / MARKER).exists():
+            listed = ", ".join(others[:5])
             raise ConfigError("out_dir_unsafe", path=str(out),
-                              what="it holds other files (" + ", ".join(others[:5]) + "); choose a new or empty directory")
+                              what=f"it holds other files ({listed}); choose a new or empty directory")
         for name in REPORT_FILES.values():
             if (out / name).is_symlink():
                 raise ConfigError("out_dir_unsafe", path=str(out), what=f"{name} is a symbolic link")

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-
 if TYPE_CHECKING:
     from fundaudit.run import AuditResult
 
@@ -27,34 +26,114 @@ __all__ = ["neutralise", "write_excel"]
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r", "\n", "\0", "＝", "＋", "－", "＠")
 MAX_CELL = 32_000
 
-SHEETS = {"zh": ("汇总", "疑点明细", "拒收行", "输入", "规则"), "en": ("Summary", "Findings", "Rejected rows", "Inputs", "Rules")}
+SHEETS = {
+    "zh": ("汇总", "疑点明细", "拒收行", "输入", "规则"),
+    "en": ("Summary", "Findings", "Rejected rows", "Inputs", "Rules"),
+}
 T = {
     "zh": {
-        "title": "经费审查疑点报告", "version": "fundaudit 版本", "generated": "生成时间", "period": "审计期间",
-        "profile": "参数配置", "masked": "个人信息", "masked_yes": "已脱敏", "masked_no": "未脱敏（含完整身份证号、账号）",
-        "findings": "疑点数", "amount": "涉及金额（元）", "by_severity": "按级别", "by_rule": "按规则",
-        "severity": "级别", "rule": "规则", "count": "个数", "id": "编号", "kind": "台账", "message": "说明",
-        "file": "文件", "sheet": "工作表", "row": "行号", "refs": "全部出处", "values": "相关数值", "fingerprint": "指纹",
-        "assignee": "责任人", "response": "处理意见", "status": "处理状态", "column": "列", "value": "原值",
-        "reason": "原因", "action": "处理", "header_row": "表头行", "rows_read": "读取行", "rows_loaded": "载入行",
-        "rows_rejected": "拒收行", "rows_non_data": "非数据行", "amount_total": "金额合计（元）", "sha256": "SHA-256",
-        "conserved": "行数核对", "title_col": "名称", "ledger": "台账", "rule_status": "状态", "params": "参数",
-        "error": "错误", "warning": "警告", "info": "提示", "ran": "已运行", "skipped": "跳过", "rule_error": "出错",
+        "title": "经费审查疑点报告",
+        "version": "fundaudit 版本",
+        "generated": "生成时间",
+        "period": "审计期间",
+        "profile": "参数配置",
+        "masked": "个人信息",
+        "masked_yes": "已脱敏",
+        "masked_no": "未脱敏（含完整身份证号、账号）",
+        "findings": "疑点数",
+        "amount": "涉及金额（元）",
+        "by_severity": "按级别",
+        "by_rule": "按规则",
+        "severity": "级别",
+        "rule": "规则",
+        "count": "个数",
+        "id": "编号",
+        "kind": "台账",
+        "message": "说明",
+        "file": "文件",
+        "sheet": "工作表",
+        "row": "行号",
+        "refs": "全部出处",
+        "values": "相关数值",
+        "fingerprint": "指纹",
+        "assignee": "责任人",
+        "response": "处理意见",
+        "status": "处理状态",
+        "column": "列",
+        "value": "原值",
+        "reason": "原因",
+        "action": "处理",
+        "header_row": "表头行",
+        "rows_read": "读取行",
+        "rows_loaded": "载入行",
+        "rows_rejected": "拒收行",
+        "rows_non_data": "非数据行",
+        "amount_total": "金额合计（元）",
+        "sha256": "SHA-256",
+        "conserved": "行数核对",
+        "title_col": "名称",
+        "ledger": "台账",
+        "rule_status": "状态",
+        "params": "参数",
+        "error": "错误",
+        "warning": "警告",
+        "info": "提示",
+        "ran": "已运行",
+        "skipped": "跳过",
+        "rule_error": "出错",
         "packs": "规则包",
     },
     "en": {
-        "title": "Funds audit exception report", "version": "fundaudit version", "generated": "generated at",
-        "period": "audit period", "profile": "profile", "masked": "personal data", "masked_yes": "masked",
-        "masked_no": "UNMASKED (full ID and account numbers)", "findings": "findings", "amount": "amount at issue (yuan)",
-        "by_severity": "by severity", "by_rule": "by rule", "severity": "severity", "rule": "rule", "count": "count",
-        "id": "id", "kind": "ledger", "message": "message", "file": "file", "sheet": "sheet", "row": "row",
-        "refs": "all refs", "values": "values", "fingerprint": "fingerprint", "assignee": "assignee",
-        "response": "response", "status": "status", "column": "column", "value": "raw value", "reason": "reason",
-        "action": "action", "header_row": "header row", "rows_read": "rows read", "rows_loaded": "loaded",
-        "rows_rejected": "rejected", "rows_non_data": "non-data", "amount_total": "amount total (yuan)",
-        "sha256": "SHA-256", "conserved": "rows reconcile", "title_col": "title", "ledger": "ledger",
-        "rule_status": "status", "params": "parameters", "error": "error", "warning": "warning", "info": "info",
-        "ran": "ran", "skipped": "skipped", "rule_error": "error", "packs": "rule packs",
+        "title": "Funds audit exception report",
+        "version": "fundaudit version",
+        "generated": "generated at",
+        "period": "audit period",
+        "profile": "profile",
+        "masked": "personal data",
+        "masked_yes": "masked",
+        "masked_no": "UNMASKED (full ID and account numbers)",
+        "findings": "findings",
+        "amount": "amount at issue (yuan)",
+        "by_severity": "by severity",
+        "by_rule": "by rule",
+        "severity": "severity",
+        "rule": "rule",
+        "count": "count",
+        "id": "id",
+        "kind": "ledger",
+        "message": "message",
+        "file": "file",
+        "sheet": "sheet",
+        "row": "row",
+        "refs": "all refs",
+        "values": "values",
+        "fingerprint": "fingerprint",
+        "assignee": "assignee",
+        "response": "response",
+        "status": "status",
+        "column": "column",
+        "value": "raw value",
+        "reason": "reason",
+        "action": "action",
+        "header_row": "header row",
+        "rows_read": "rows read",
+        "rows_loaded": "loaded",
+        "rows_rejected": "rejected",
+        "rows_non_data": "non-data",
+        "amount_total": "amount total (yuan)",
+        "sha256": "SHA-256",
+        "conserved": "rows reconcile",
+        "title_col": "title",
+        "ledger": "ledger",
+        "rule_status": "status",
+        "params": "parameters",
+        "error": "error",
+        "warning": "warning",
+        "info": "info",
+        "ran": "ran",
+        "skipped": "skipped",
+        "rule_error": "error",
+        "packs": "rule packs",
     },
 }
 
@@ -80,8 +159,15 @@ def write_excel(result: AuditResult, path: str | os.PathLike[str], *, lang: str 
     os.close(fd)
     t = T[lang]
     try:
-        wb = xlsxwriter.Workbook(tmp, {"strings_to_formulas": False, "strings_to_urls": False,
-                                       "strings_to_numbers": False, "constant_memory": True})
+        wb = xlsxwriter.Workbook(
+            tmp,
+            {
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+                "strings_to_numbers": False,
+                "constant_memory": True,
+            },
+        )
         fmt = {
             "head": wb.add_format({"bold": True, "bg_color": "#DDE4EE", "border": 1, "text_wrap": True}),
             "money": wb.add_format({"num_format": "#,##0.00"}),
@@ -132,7 +218,8 @@ def _summary(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, Any
     ws.set_column(1, 1, 60)
     ws.write_string(0, 0, t["title"], fmt["title"])
     rows: list[tuple[str, Any]] = [
-        (t["version"], result.version), (t["generated"], result.generated_at),
+        (t["version"], result.version),
+        (t["generated"], result.generated_at),
         (t["period"], f"{period.get('start', '')} .. {period.get('end', '')}" if period else "—"),
         (t["profile"], run.get("profile", "")),
         (t["masked"], t["masked_yes"] if result.masked else t["masked_no"]),
@@ -171,9 +258,23 @@ def _summary(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, Any
 
 
 def _findings(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, Any], lang: str) -> None:
-    cols = [(t["id"], 10), (t["rule"], 20), (t["severity"], 8), (t["kind"], 14), (t["message"], 60),
-            (t["amount"], 14), (t["file"], 24), (t["sheet"], 12), (t["row"], 7), (t["refs"], 30),
-            (t["values"], 40), (t["assignee"], 10), (t["response"], 24), (t["status"], 10), (t["fingerprint"], 22)]
+    cols = [
+        (t["id"], 10),
+        (t["rule"], 20),
+        (t["severity"], 8),
+        (t["kind"], 14),
+        (t["message"], 60),
+        (t["amount"], 14),
+        (t["file"], 24),
+        (t["sheet"], 12),
+        (t["row"], 7),
+        (t["refs"], 30),
+        (t["values"], 40),
+        (t["assignee"], 10),
+        (t["response"], 24),
+        (t["status"], 10),
+        (t["fingerprint"], 22),
+    ]
     _header(ws, cols, fmt)
     f = result.findings
     msg_col = "message" if lang == "zh" else "message_en"
@@ -204,8 +305,16 @@ def _ref_text(r: dict[str, Any]) -> str:
 
 
 def _rejected(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, Any]) -> None:
-    cols = [(t["kind"], 14), (t["file"], 24), (t["sheet"], 12), (t["row"], 7), (t["column"], 16), (t["value"], 24),
-            (t["reason"], 50), (t["action"], 14)]
+    cols = [
+        (t["kind"], 14),
+        (t["file"], 24),
+        (t["sheet"], 12),
+        (t["row"], 7),
+        (t["column"], 16),
+        (t["value"], 24),
+        (t["reason"], 50),
+        (t["action"], 14),
+    ]
     _header(ws, cols, fmt)
     rej = result.rejected_rows
     msg = "message" if t is T["zh"] else "message_en"
@@ -217,14 +326,33 @@ def _rejected(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, An
 
 
 def _inputs(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, Any]) -> None:
-    cols = [(t["kind"], 14), (t["file"], 30), (t["sheet"], 12), (t["header_row"], 8), (t["rows_read"], 9),
-            (t["rows_loaded"], 9), (t["rows_rejected"], 9), (t["rows_non_data"], 9), (t["conserved"], 9),
-            (t["amount_total"], 16), (t["sha256"], 66)]
+    cols = [
+        (t["kind"], 14),
+        (t["file"], 30),
+        (t["sheet"], 12),
+        (t["header_row"], 8),
+        (t["rows_read"], 9),
+        (t["rows_loaded"], 9),
+        (t["rows_rejected"], 9),
+        (t["rows_non_data"], 9),
+        (t["conserved"], 9),
+        (t["amount_total"], 16),
+        (t["sha256"], 66),
+    ]
     _header(ws, cols, fmt)
     for i, inp in enumerate(result.inputs, start=1):
         ok = inp["rows_read"] == inp["rows_loaded"] + inp["rows_rejected"] + inp["rows_non_data"]
-        values = [inp["kind"], inp["file"], inp["sheet"], inp["header_row"], inp["rows_read"], inp["rows_loaded"],
-                  inp["rows_rejected"], inp["rows_non_data"], "✓" if ok else "✗"]
+        values = [
+            inp["kind"],
+            inp["file"],
+            inp["sheet"],
+            inp["header_row"],
+            inp["rows_read"],
+            inp["rows_loaded"],
+            inp["rows_rejected"],
+            inp["rows_non_data"],
+            "✓" if ok else "✗",
+        ]
         for c, v in enumerate(values):
             _cell(ws, i, c, v, fmt)
         total = inp["amount_total"]
@@ -235,15 +363,29 @@ def _inputs(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, Any]
 
 
 def _rules(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, Any], lang: str) -> None:
-    cols = [(t["rule"], 20), (t["title_col"], 30), (t["ledger"], 14), (t["severity"], 8), (t["rule_status"], 10),
-            (t["findings"], 8), (t["reason"], 40), (t["params"], 50)]
+    cols = [
+        (t["rule"], 20),
+        (t["title_col"], 30),
+        (t["ledger"], 14),
+        (t["severity"], 8),
+        (t["rule_status"], 10),
+        (t["findings"], 8),
+        (t["reason"], 40),
+        (t["params"], 50),
+    ]
     _header(ws, cols, fmt)
     for i, r in enumerate(result.rules, start=1):
         status = {"ran": t["ran"], "skipped": t["skipped"], "error": t["rule_error"]}.get(r["status"], r["status"])
-        values = [r["id"], r["title"] if lang == "zh" else r.get("title_en"), r["ledger"], t.get(r["severity"]),
-                  status, r["findings"], r["reason"] if lang == "zh" else r.get("reason_en"),
-                  json.dumps(r.get("params", {}), ensure_ascii=False)]
+        values = [
+            r["id"],
+            r["title"] if lang == "zh" else r.get("title_en"),
+            r["ledger"],
+            t.get(r["severity"]),
+            status,
+            r["findings"],
+            r["reason"] if lang == "zh" else r.get("reason_en"),
+            json.dumps(r.get("params", {}), ensure_ascii=False),
+        ]
         for c, v in enumerate(values):
             _cell(ws, i, c, v, fmt)
     ws.autofilter(0, 0, max(len(result.rules), 1), len(cols) - 1)
-

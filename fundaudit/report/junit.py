@@ -40,14 +40,16 @@ def write_junit(result: AuditResult, path: str | os.PathLike[str], *, fail_on: s
             failures += 1
             lines = [
                 f"{r['id']} [{r['severity']}] {r['message_en']} @ "
-                + "; ".join(f"{x['file']}{'[' + x['sheet'] + ']' if x.get('sheet') else ''}:{x['row']}"
-                            for x in r["refs"])
+                + "; ".join(
+                    f"{x['file']}{'[' + x['sheet'] + ']' if x.get('sheet') else ''}:{x['row']}" for x in r["refs"]
+                )
                 for r in mine.head(MAX_LISTED).to_dict("records")
             ]
             if len(mine) > MAX_LISTED:
                 lines.append(f"... and {len(mine) - MAX_LISTED} more (see findings.json)")
-            fail = ET.SubElement(case, "failure", message=f"{len(mine)} finding(s) at or above {fail_on}",
-                                 type=rule["severity"])
+            fail = ET.SubElement(
+                case, "failure", message=f"{len(mine)} finding(s) at or above {fail_on}", type=rule["severity"]
+            )
             fail.text = "\n".join(lines)
     suite.set("tests", str(len(result.rules)))
     suite.set("failures", str(failures))
