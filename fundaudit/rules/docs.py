@@ -24,7 +24,8 @@ def render() -> str:
            "do not edit. How to write your own rules: [rule-language.md](rule-language.md).", ""]
     for pack in shipped_packs():
         out += [f"## Pack `{pack.name}` ({pack.source}, version {pack.version})", "",
-                "| id | ledger | severity | check | parameters (defaults) | what it checks |", "|---|---|---|---|---|---|"]
+                "| id | ledger | severity | check | parameters (defaults) | what it checks |",
+                "|---|---|---|---|---|---|"]
         for r in pack.rules:
             params = "<br>".join(f"`{k}`: {_value(v)}" for k, v in r.params.items()) or "—"
             title = r.title.get("zh", "") + (f" / {r.title['en']}" if r.title.get("en") else "")

@@ -13,23 +13,39 @@ from fundaudit.engine import run_rules
 from fundaudit.period import parse_period
 from fundaudit.rules.model import parse_pack
 
-AID = pd.DataFrame({
-    "姓名": ["甲", "乙", "丙", "丁", "戊", "己"],
-    "身份证号码": ["34100319800101001X", "341003198001010012", "34100319800101001X", "", "341003198001010012",
-              "341003199001010015"],
-    "金额": ["100", "2,000", "300", "1000", "1000.01", "50"],
-    "发放方式": ["现金", "打卡", "打卡", "打卡", "银行代发", "实物"],
-    "银行账号": ["", "6222000011112222", "6222000011112222", "", "6222000033334444", ""],
-    "发放日期": ["2016-01-05", "2016-02-01", "2016-02-03", "2016-12-31", "2016-02-01", "2015-12-31"],
-    "审批日期": ["2016-01-05", "2016-01-31", "2016-02-04", "2016-12-30", "2016-02-01", "2015-12-30"],
-    "帮扶项目": ["送温暖", "生活救助", "送温暖", "送温暖", "生活救助", "送温暖"],
-})
+AID = pd.DataFrame(
+    {
+        "姓名": ["甲", "乙", "丙", "丁", "戊", "己"],
+        "身份证号码": [
+            "34100319800101001X",
+            "341003198001010012",
+            "34100319800101001X",
+            "",
+            "341003198001010012",
+            "341003199001010015",
+        ],
+        "金额": ["100", "2,000", "300", "1000", "1000.01", "50"],
+        "发放方式": ["现金", "打卡", "打卡", "打卡", "银行代发", "实物"],
+        "银行账号": ["", "6222000011112222", "6222000011112222", "", "6222000033334444", ""],
+        "发放日期": ["2016-01-05", "2016-02-01", "2016-02-03", "2016-12-31", "2016-02-01", "2015-12-31"],
+        "审批日期": ["2016-01-05", "2016-01-31", "2016-02-04", "2016-12-30", "2016-02-01", "2015-12-30"],
+        "帮扶项目": ["送温暖", "生活救助", "送温暖", "送温暖", "生活救助", "送温暖"],
+    }
+)
 
 
-def fired(check: str, *, ledgers: dict[str, Any] | None = None, period: str | None = "2016",
-          extra: str = "", message: str = "x") -> list[list[int]]:
-    text = (f"pack: t\nrules:\n  - id: T-RULE\n    ledger: disbursements\n    severity: error\n"
-            f"    check: {check}\n    message: \"{message}\"\n{extra}")
+def fired(
+    check: str,
+    *,
+    ledgers: dict[str, Any] | None = None,
+    period: str | None = "2016",
+    extra: str = "",
+    message: str = "x",
+) -> list[list[int]]:
+    text = (
+        f"pack: t\nrules:\n  - id: T-RULE\n    ledger: disbursements\n    severity: error\n"
+        f'    check: {check}\n    message: "{message}"\n{extra}'
+    )
     rule = parse_pack(text, source="t.yaml").rules[0]
     loaded = ledgers or {"disbursements": fundaudit.load("disbursements", AID)}
     res = run_rules(loaded, [rule], period=parse_period(period) if period else None)
@@ -38,49 +54,80 @@ def fired(check: str, *, ledgers: dict[str, Any] | None = None, period: str | No
     return [[r["row"] for r in refs] for refs in res.findings["refs"]]
 
 
-@pytest.mark.parametrize(("check", "extra", "rows"), [
-    ("{type: in_set, column: payment_method, values: [现金], negate: true}", "", [[2]]),
-    ("{type: in_set, column: payment_method, values: [打卡, 银行代发, 实物]}", "", [[2]]),
-    ("{type: range, column: amount, max: 1000}", "", [[3], [6]]),             # 1000 itself passes, 1000.01 fires
-    ("{type: range, column: amount, max: 1000, inclusive: false}", "", [[3], [5], [6]]),
-    ("{type: range, column: payment_date, min: '2016-02-02'}", "", [[2], [3], [6]]),
-    ("{type: regex, column: bank_account, pattern: '^6222\\d{12}$'}", "", []),
-    ("{type: regex, column: bank_account, pattern: '3333', negate: true}", "", [[6]]),
-    ("{type: not_null, columns: [bank_account]}", "    where: {column: payment_method, in: [打卡, 银行代发]}\n",
-     [[5]]),
-    ("{type: unique, columns: [bank_account]}", "", [[3, 4]]),
-    ("{type: compare, left: approval_date, op: le, right: payment_date}", "", [[4]]),
-    ("{type: compare, left: amount, op: eq, right: 1000, tolerance: 0.01}", "    where: {column: amount, gt: 900}\n",
-     [[3]]),
-    ("{type: conditional, if: {column: payment_method, in: [打卡]}, then: {column: bank_account, is_null: false}}", "",
-     [[5]]),
-    ("{type: date_order, columns: [approval_date, payment_date]}", "", [[4]]),
-    ("{type: date_order, columns: [approval_date, payment_date], grace_days: 1}", "", []),
-    ("{type: group_cap, group_by: [recipient_id_no], measure: sum, column: amount, cap: 400, date: payment_date,"
-     " window: year}", "", [[3, 6]]),                                         # 2000 + 1000.01 (2016); 100 + 300 = 400 passes
-    ("{type: group_cap, group_by: [bank_account], measure: count_distinct, column: recipient_id_no, cap: 1}", "",
-     [[3, 4]]),
-    ("{type: group_cap, group_by: [program], measure: count, cap: 1, date: payment_date, window: month}", "",
-     [[3, 6]]),
-])
+@pytest.mark.parametrize(
+    ("check", "extra", "rows"),
+    [
+        ("{type: in_set, column: payment_method, values: [现金], negate: true}", "", [[2]]),
+        ("{type: in_set, column: payment_method, values: [打卡, 银行代发, 实物]}", "", [[2]]),
+        ("{type: range, column: amount, max: 1000}", "", [[3], [6]]),  # 1000 itself passes, 1000.01 fires
+        ("{type: range, column: amount, max: 1000, inclusive: false}", "", [[3], [5], [6]]),
+        ("{type: range, column: payment_date, min: '2016-02-02'}", "", [[2], [3], [6]]),
+        ("{type: regex, column: bank_account, pattern: '^6222\\d{12}$'}", "", []),
+        ("{type: regex, column: bank_account, pattern: '3333', negate: true}", "", [[6]]),
+        (
+            "{type: not_null, columns: [bank_account]}",
+            "    where: {column: payment_method, in: [打卡, 银行代发]}\n",
+            [[5]],
+        ),
+        ("{type: unique, columns: [bank_account]}", "", [[3, 4]]),
+        ("{type: compare, left: approval_date, op: le, right: payment_date}", "", [[4]]),
+        (
+            "{type: compare, left: amount, op: eq, right: 1000, tolerance: 0.01}",
+            "    where: {column: amount, gt: 900}\n",
+            [[3]],
+        ),
+        (
+            "{type: conditional, if: {column: payment_method, in: [打卡]},"
+            " then: {column: bank_account, is_null: false}}",
+            "",
+            [[5]],
+        ),
+        ("{type: date_order, columns: [approval_date, payment_date]}", "", [[4]]),
+        ("{type: date_order, columns: [approval_date, payment_date], grace_days: 1}", "", []),
+        (
+            "{type: group_cap, group_by: [recipient_id_no], measure: sum, column: amount, cap: 400, date: payment_date,"
+            " window: year}",
+            "",
+            [[3, 6]],
+        ),  # 2000 + 1000.01 (2016); 100 + 300 = 400 passes
+        (
+            "{type: group_cap, group_by: [bank_account], measure: count_distinct, column: recipient_id_no, cap: 1}",
+            "",
+            [[3, 4]],
+        ),
+        (
+            "{type: group_cap, group_by: [program], measure: count, cap: 1, date: payment_date, window: month}",
+            "",
+            [[3, 6]],
+        ),
+    ],
+)
 def test_generic_check_fires_on_exact_rows(check: str, extra: str, rows: list[list[int]]) -> None:
     assert sorted(fired(check, extra=extra)) == rows
 
 
 def test_period_filter_keeps_history_out_of_findings() -> None:
     check = "{type: in_set, column: program, values: [生活救助]}"
-    assert sorted(fired(check)) == [[2], [4], [5]]               # 2015-12-31 row (7) is history
+    assert sorted(fired(check)) == [[2], [4], [5]]  # 2015-12-31 row (7) is history
     assert sorted(fired(check, period=None)) == [[2], [4], [5], [7]]
 
 
 def test_lookup_exists_and_as_of() -> None:
-    reg = pd.DataFrame({"档案编号": ["H1", "H2"], "身份证号": ["34100319800101001X", "341003198001010012"],
-                        "建档日期": ["2016-01-10", "2015-01-01"], "脱困日期": ["", "2016-02-01"]})
+    reg = pd.DataFrame(
+        {
+            "档案编号": ["H1", "H2"],
+            "身份证号": ["34100319800101001X", "341003198001010012"],
+            "建档日期": ["2016-01-10", "2015-01-01"],
+            "脱困日期": ["", "2016-02-01"],
+        }
+    )
     ledgers = {"disbursements": fundaudit.load("disbursements", AID), "register": fundaudit.load("register", reg)}
     exists = "{type: lookup, table: register, on: {recipient_id_no: id_no}}"
-    assert sorted(fired(exists, ledgers=ledgers)) == []                  # row 5 has no ID: not checked
-    as_of = ("{type: lookup, table: register, on: {recipient_id_no: id_no}, date: payment_date, "
-             "valid_from: filed_date, valid_to: exit_date}")
+    assert sorted(fired(exists, ledgers=ledgers)) == []  # row 5 has no ID: not checked
+    as_of = (
+        "{type: lookup, table: register, on: {recipient_id_no: id_no}, date: payment_date, "
+        "valid_from: filed_date, valid_to: exit_date}"
+    )
     # 甲 paid 01-05 before filing 01-10; 丙 paid 02-03 after filing: fine; 乙/戊 paid 02-01 on the exit day: fine
     assert sorted(fired(as_of, ledgers=ledgers)) == [[2]]
     not_exists = "{type: lookup, table: register, on: {recipient_id_no: id_no}, mode: not_exists}"
@@ -88,8 +135,11 @@ def test_lookup_exists_and_as_of() -> None:
 
 
 def test_missing_column_is_skipped_not_fired() -> None:
-    rule = parse_pack("pack: t\nrules:\n  - id: T-X\n    ledger: disbursements\n    severity: error\n"
-                      "    check: {type: not_null, columns: [approver]}\n    message: x\n", source="t").rules[0]
+    rule = parse_pack(
+        "pack: t\nrules:\n  - id: T-X\n    ledger: disbursements\n    severity: error\n"
+        "    check: {type: not_null, columns: [approver]}\n    message: x\n",
+        source="t",
+    ).rules[0]
     res = run_rules({"disbursements": fundaudit.load("disbursements", AID)}, [rule])
     [st] = res.statuses
     assert (st.status, st.findings) == ("skipped", 0)
@@ -101,11 +151,14 @@ def test_missing_column_is_skipped_not_fired() -> None:
 def test_crashing_rule_reported_and_others_run(monkeypatch: pytest.MonkeyPatch) -> None:
     from fundaudit.engine import checks
 
-    pack = parse_pack("pack: t\nrules:\n"
-                      "  - {id: T-A, ledger: disbursements, severity: error, message: a,"
-                      " check: {type: regex, column: recipient_name, pattern: x}}\n"
-                      "  - {id: T-B, ledger: disbursements, severity: error, message: b,"
-                      " check: {type: in_set, column: payment_method, values: [现金], negate: true}}\n", source="t")
+    pack = parse_pack(
+        "pack: t\nrules:\n"
+        "  - {id: T-A, ledger: disbursements, severity: error, message: a,"
+        " check: {type: regex, column: recipient_name, pattern: x}}\n"
+        "  - {id: T-B, ledger: disbursements, severity: error, message: b,"
+        " check: {type: in_set, column: payment_method, values: [现金], negate: true}}\n",
+        source="t",
+    )
     checks.load_builtin()
 
     def boom(ctx: object) -> None:
@@ -120,10 +173,12 @@ def test_crashing_rule_reported_and_others_run(monkeypatch: pytest.MonkeyPatch) 
 
 def test_findings_carry_values_messages_money_and_masking() -> None:
     check = "{type: in_set, column: payment_method, values: [现金], negate: true}"
-    rule = parse_pack("pack: t\nrules:\n  - id: T-CASH\n    ledger: disbursements\n    severity: error\n"
-                      f"    check: {check}\n    amount: amount\n"
-                      "    message: {zh: '现金 {amount} 元给 {recipient_name}（{recipient_id_no}）', en: 'cash {amount}'}\n",
-                      source="t").rules[0]
+    rule = parse_pack(
+        "pack: t\nrules:\n  - id: T-CASH\n    ledger: disbursements\n    severity: error\n"
+        f"    check: {check}\n    amount: amount\n"
+        "    message: {zh: '现金 {amount} 元给 {recipient_name}（{recipient_id_no}）', en: 'cash {amount}'}\n",
+        source="t",
+    ).rules[0]
     res = run_rules({"disbursements": fundaudit.load("disbursements", AID)}, [rule], period=parse_period("2016"))
     [f] = res.findings.to_dict("records")
     assert f["message"] == "现金 100.00 元给 甲（341003********001X）"
@@ -137,8 +192,10 @@ def test_findings_carry_values_messages_money_and_masking() -> None:
 
 def test_fingerprint_stable_when_rows_move() -> None:
     check = "{type: in_set, column: payment_method, values: [现金], negate: true}"
-    rule = parse_pack(f"pack: t\nrules:\n  - {{id: T-C, ledger: disbursements, severity: error, message: x,"
-                      f" check: {check}}}\n", source="t").rules[0]
+    rule = parse_pack(
+        f"pack: t\nrules:\n  - {{id: T-C, ledger: disbursements, severity: error, message: x, check: {check}}}\n",
+        source="t",
+    ).rules[0]
     a = run_rules({"disbursements": fundaudit.load("disbursements", AID)}, [rule])
     moved = pd.concat([AID.iloc[[3]], AID.drop(index=3)], ignore_index=True)
     b = run_rules({"disbursements": fundaudit.load("disbursements", moved)}, [rule])
@@ -154,11 +211,16 @@ def test_every_generic_query_transpiles_to_spark() -> None:
 
     load_builtin()
     ledger = fundaudit.load("disbursements", AID)
-    present = {"disbursements": frozenset([*ledger.frame.columns, "_rid"]),
-               "register": frozenset(["id_no", "filed_date", "exit_date"])}
+    present = {
+        "disbursements": frozenset([*ledger.frame.columns, "_rid"]),
+        "register": frozenset(["id_no", "filed_date", "exit_date"]),
+    }
     for check, extra, _rows in [(c, e, r) for c, e, r in test_generic_check_fires_on_exact_rows.pytestmark[0].args[1]]:
-        rule = parse_pack(f"pack: t\nrules:\n  - id: T-R\n    ledger: disbursements\n    severity: error\n"
-                          f"    check: {check}\n    message: x\n{extra}", source="t").rules[0]
+        rule = parse_pack(
+            f"pack: t\nrules:\n  - id: T-R\n    ledger: disbursements\n    severity: error\n"
+            f"    check: {check}\n    message: x\n{extra}",
+            source="t",
+        ).rules[0]
         q = IMPLS[rule.check_type](CheckContext(rule, rule.args, present, None))
         spark = q.sql(dialect="spark")
         sqlglot.parse_one(spark, read="spark")

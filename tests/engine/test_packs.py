@@ -40,18 +40,25 @@ def test_good_pack_parses() -> None:
     assert rule.args["tolerance"] == 0  # default filled in
 
 
-@pytest.mark.parametrize(("edit", "expected"), [
-    (("    amount: amount\n", "    amount: amount\n    treshold: 3\n"),
-     "p.yaml:12:5 rules[0].treshold: unknown key treshold"),
-    (("severity: error", "severity: eror"), "p.yaml:6:5 rules[0].severity: invalid value eror"),
-    (("column: payment_method", "column: payment_methd"),
-     "p.yaml:9:27 rules[0].check.column: disbursements has no column payment_methd (→ payment_method?)"),
-    (("negate: true", "negate: 3"), "p.yaml:9:72 rules[0].check.negate: wrong type: expected true or false, got 3"),
-    (("type: in_set", "type: in_sett"), "p.yaml:9:13 rules[0].check.type: unknown check type in_sett (→ in_set?)"),
-    (("values: $cash_words", "values: $cash"), "p.yaml:9:51 rules[0].check.values: refers to undefined parameter"),
-    (("ledger: disbursements", "ledger: payments"), "p.yaml:5:5 rules[0].ledger: invalid value payments"),
-    (("    title: {zh: 现金发放, en: Cash payment}\n", ""), None),
-])
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (
+            ("    amount: amount\n", "    amount: amount\n    treshold: 3\n"),
+            "p.yaml:12:5 rules[0].treshold: unknown key treshold",
+        ),
+        (("severity: error", "severity: eror"), "p.yaml:6:5 rules[0].severity: invalid value eror"),
+        (
+            ("column: payment_method", "column: payment_methd"),
+            "p.yaml:9:27 rules[0].check.column: disbursements has no column payment_methd (→ payment_method?)",
+        ),
+        (("negate: true", "negate: 3"), "p.yaml:9:72 rules[0].check.negate: wrong type: expected true or false, got 3"),
+        (("type: in_set", "type: in_sett"), "p.yaml:9:13 rules[0].check.type: unknown check type in_sett (→ in_set?)"),
+        (("values: $cash_words", "values: $cash"), "p.yaml:9:51 rules[0].check.values: refers to undefined parameter"),
+        (("ledger: disbursements", "ledger: payments"), "p.yaml:5:5 rules[0].ledger: invalid value payments"),
+        (("    title: {zh: 现金发放, en: Cash payment}\n", ""), None),
+    ],
+)
 def test_each_problem_names_file_line_and_key(edit: tuple[str, str], expected: str | None) -> None:
     text = GOOD.replace(*edit)
     if expected is None:
@@ -77,7 +84,8 @@ def test_bad_yaml_syntax_is_located() -> None:
 
 def test_alias_bomb_refused_before_expansion() -> None:
     bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
-        f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefg", "bcdefgh", strict=True))
+        f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefg", "bcdefgh", strict=True)
+    )
     bomb = "pack: bomb\n" + bomb
     found = problems_of(bomb)
     assert any("anchors and aliases" in p for p in found)
@@ -107,8 +115,10 @@ def test_load_pack_from_file_names_the_file(tmp_path: Path) -> None:
 
 def test_override_disable_and_duplicates() -> None:
     base = parse_pack(GOOD, source="a.yaml")
-    user = parse_pack("pack: u\noverride: {MY-CASH: {severity: warning, params: {cash_words: [现金, 现付]}}}\n"
-                      "disable: []\n", source="u.yaml")
+    user = parse_pack(
+        "pack: u\noverride: {MY-CASH: {severity: warning, params: {cash_words: [现金, 现付]}}}\ndisable: []\n",
+        source="u.yaml",
+    )
     rs = RuleSet.build([base, user])
     assert rs.rules["MY-CASH"].severity == "warning"
     assert rs.rules["MY-CASH"].args["values"] == ["现金", "现付"]
