@@ -30,7 +30,7 @@ def test_audit_directory_writes_findings_json(
 ) -> None:
     out = tmp_path / "out"
     code = main(["audit", str(ledger_dir), "--period", "2016", "--format", "json", "--out", str(out)])
-    assert code == 0
+    assert code == 1  # the shipped DISB-CASH rule finds the cash payment (an error)
     doc = json.loads((out / "findings.json").read_text("utf-8"))
     assert doc["schema_version"] == 1
     assert doc["run"]["period"] == {"start": "2016-01-01", "end": "2016-12-31"}
@@ -62,7 +62,11 @@ def test_audit_directory_writes_findings_json(
             "action": "row_rejected",
         }
     ]
-    assert doc["findings"] == [] and doc["rules"] == []
+    status = {r["id"]: r for r in doc["rules"]}
+    assert status["DISB-CASH"]["status"] == "ran" and status["DISB-CASH"]["findings"] == 1
+    [cash] = [f for f in doc["findings"] if f["rule"] == "DISB-CASH"]
+    assert cash["refs"] == [{"kind": "disbursements", "file": "aid.csv", "sheet": None, "row": 2}]
+    assert status["DUES-RATE"]["status"] == "skipped"  # no dues input: skipped with a reason, never fired
     printed = capsys.readouterr().out
     assert "aid.csv" in printed and "findings.json" in printed
 
