@@ -222,6 +222,8 @@ def _fingerprints(rule: Rule, refs: pd.DataFrame, tables: Tables) -> pd.Series:
 def _format(values: pd.Series, name: str, kind: str | None, masked: bool, units: Mapping[str, str]) -> pd.Series:
     """Display text of a value column: yuan for money, YYYY-MM-DD for dates, masked personal data."""
     ctype = catalogue()[kind].columns[name].type if kind and name in catalogue()[kind].columns else None
+    if ctype is None:  # a computed or joined column: personal by its name (registry_account, staff_id_no…)
+        ctype = _personal_by_name(name) or units.get(name)
     unit = units.get(name) or (unit_of(kind, name) if kind else "text")
     if ctype == "resident_id" and masked:
         return mask_id(values.astype("str"))
@@ -239,6 +241,15 @@ def _format(values: pd.Series, name: str, kind: str | None, masked: bool, units:
     if pd.api.types.is_numeric_dtype(values):
         return values.astype(object).where(values.notna(), None)
     return values.astype(object).where(values.notna(), None)
+
+
+def _personal_by_name(name: str) -> str | None:
+    n = name.lower()
+    if n.endswith(("id_no", "id_number")):
+        return "resident_id"
+    if n.endswith(("account", "account_no", "phone", "mobile")):
+        return "account"
+    return None
 
 
 def _param_text(v: Any) -> str:
