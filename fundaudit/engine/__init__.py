@@ -90,7 +90,9 @@ def run_rules(
     con = duckdb.connect(config={"enable_external_access": False, "threads": 2})
     tables = _register(con, ledgers, period)
     present = {name: frozenset(t.columns) for name, t in tables.frames.items()}
-    extra = {"total_kinds": tables.total_kinds, "total_columns": tables.total_columns}
+    extra = {"total_kinds": tables.total_kinds, "total_columns": tables.total_columns,
+             "region_codes": {name: sorted(str(v) for v in frame["region_code"].dropna().unique())
+                              for name, frame in tables.frames.items() if "region_code" in frame.columns}}
     statuses: list[RuleStatus] = []
     parts: list[pd.DataFrame] = []
     for i, rule in enumerate(rules, start=1):

@@ -118,7 +118,7 @@ def build_findings(
             "kind": first["kind"].to_numpy(),
             "message": msg_zh.to_numpy(),
             "message_en": msg_en.to_numpy(),
-            "amount": amount_txt.where(amount_fen.notna(), None).to_numpy() if amount is not None else None,
+            "amount": amount_txt.astype(object).where(amount_fen.notna(), None).to_numpy(),
             "amount_fen": amount_fen.to_numpy(),
             "values": value_dicts,
             "refs": ref_lists.reindex(first.index).to_numpy(),

@@ -9,6 +9,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 if TYPE_CHECKING:
     from fundaudit.run import AuditResult
 
@@ -38,13 +40,30 @@ def result_to_dict(result: AuditResult) -> dict[str, Any]:
     }
 
 
+def _clean(v: Any) -> Any:
+    """Strict JSON: NaN/NA become null, numpy scalars plain Python."""
+    if isinstance(v, dict):
+        return {str(k): _clean(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_clean(x) for x in v]
+    if v is None or isinstance(v, str | bool):
+        return v
+    if hasattr(v, "item") and not isinstance(v, int | float):
+        v = v.item()
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if v is pd.NA or v is pd.NaT:
+        return None
+    return v
+
+
 def _isna(v: Any) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v))
 
 
 def write_json(result: AuditResult, path: str | os.PathLike[str]) -> Path:
     """Write findings.json atomically."""
-    text = json.dumps(result_to_dict(result), ensure_ascii=False, indent=2)
+    text = json.dumps(_clean(result_to_dict(result)), ensure_ascii=False, indent=2, allow_nan=False)
     return write_atomic(Path(path), text.encode("utf-8"))
 
 

@@ -147,6 +147,7 @@ CHECK_TYPES: dict[str, Signature] = {
             "month after the period ends, plus grace days)?",
             deadline_day=Arg("int", default=15),
             grace_days=Arg("int", default=0),
+            holiday_calendar=Arg("choice", default="none", choices=("none",), doc="no holiday shift yet"),
             dates=Arg("columns", default=["filing_date", "payment_date", "treasury_date"]),
         ),
         _sig(
@@ -154,6 +155,7 @@ CHECK_TYPES: dict[str, Signature] = {
             "Is one taxpayer, fund type and overlapping period paid more than once (net of "
             "correction pairs), or one e-voucher number used twice?",
             group=True,
+            key=Arg("columns", default=["taxpayer_id", "fund_type", "period_start", "period_end"]),
             ignore_correction_pairs=Arg("bool", default=True),
         ),
         _sig(
@@ -211,6 +213,7 @@ CHECK_TYPES: dict[str, Signature] = {
             "Was the grassroots share settled in time, not stuck in error, not too long in custody?",
             max_days_to_settle=Arg("int", default=30),
             max_days_in_custody=Arg("int", default=180),
+            custody_values=Arg("values", default=["代管"], doc="custody_flag values meaning 'held in custody'"),
         ),
         _sig(
             "dues_sme_refund",

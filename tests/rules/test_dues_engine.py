@@ -1,0 +1,185 @@
+"""The shipped dues and ledger packs as a whole: what they declare, how their queries render (DuckDB
+and Spark SQL), and how rules behave when columns or tables are missing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import sqlglot
+
+from fundaudit.columns import catalogue
+from fundaudit.engine.checks import load_builtin
+from fundaudit.engine.context import CheckContext, Skip
+from fundaudit.period import parse_period
+from fundaudit.rules.model import Rule
+from fundaudit.rules.signatures import CHECK_TYPES
+from tests.rules.helpers import DUES_PACK, LEDGER_PACK, dues_row, frame, pack, rule, run, uscc
+
+DUES_RULES = [
+    ("DUES-RATE", "error"), ("DUES-CALC", "error"), ("DUES-PERIOD", "error"), ("DUES-LATE", "warning"),
+    ("DUES-DUP", "error"), ("DUES-GAP", "warning"), ("DUES-BASE-MIN", "warning"), ("DUES-BASE-DROP", "warning"),
+    ("DUES-TAXPAYER-ID", "error"), ("DUES-REFUND", "warning"), ("DUES-SPLIT-SUM", "error"),
+    ("DUES-SPLIT-RATIO", "error"), ("DUES-FEE", "warning"), ("DUES-REMIT-LATE", "warning"),
+    ("DUES-SME-REFUND", "warning"),
+]
+# domain.md §7.1 defaults, as parameters of the shipped pack (reference tables are inputs, not parameters)
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "DUES-RATE": {"allowed_rates": [0.02], "rate_tol": 1e-9},
+    "DUES-CALC": {"tol_yuan": 0.01},
+    "DUES-PERIOD": {"allowed_lengths_months": [1, 3, 12]},
+    "DUES-LATE": {"deadline_day": 15, "holiday_calendar": "none", "grace_days": 0},
+    "DUES-DUP": {"key": ["taxpayer_id", "fund_type", "period_start", "period_end"], "ignore_correction_pairs": True},
+    "DUES-GAP": {"min_prior_payments": 2, "cadence": "infer"},
+    "DUES-BASE-MIN": {"use_headcount": True, "region_code": None},
+    "DUES-BASE-DROP": {"drop_ratio": 0.5, "lookback": 6, "min_history": 3},
+    "DUES-TAXPAYER-ID": {"accept_legacy": True, "check_embedded_org_code": "warn"},
+    "DUES-REFUND": {"match_window_months": 24},
+    "DUES-SPLIT-SUM": {"ratio_tol": 0.0001, "tol_yuan_per_share": 0.01},
+    "DUES-SPLIT-RATIO": {"grassroots_share": 0.6},
+    "DUES-FEE": {"fee_ratio": 0.02, "tol_yuan": 0.01},
+    "DUES-REMIT-LATE": {"max_days_to_settle": 30, "max_days_in_custody": 180},
+    "DUES-SME-REFUND": {"policy_years": [2020, 2021, 2022], "refund_share": "upper_level", "refund_deadline_days": 365},
+}
+DERIVED = {"_rid", "_in_period", "taxpayer_id__status", "taxpayer_id__org_ok"}
+
+
+def all_rules() -> list[Rule]:
+    return [*pack(DUES_PACK).rules, *pack(LEDGER_PACK).rules]
+
+
+class TestPacks:
+    def test_dues_pack(self) -> None:
+        p = pack(DUES_PACK)
+        assert (p.name, p.version) == ("fundaudit-dues", "1.0")
+        assert [(r.id, r.severity) for r in p.rules] == DUES_RULES
+        for r in p.rules:
+            assert r.ledger == "dues"
+            assert dict(r.params) == DEFAULTS[r.id], r.id
+            assert set(r.title) == {"zh", "en"} and set(r.message) == {"zh", "en"}, r.id
+            assert r.basis and "domain" in r.basis, r.id
+
+    def test_ledger_pack(self) -> None:
+        p = pack(LEDGER_PACK)
+        (r,) = p.rules
+        assert (p.name, p.version, r.id, r.ledger, r.severity, r.check_type) == (
+            "fundaudit-ledger", "1.0", "LEDGER-TOTAL", "*", "error", "ledger_total")
+        assert r.params == {"tol_yuan": 0.01}
+
+    def test_signatures_and_implementations_agree(self) -> None:
+        assert set(load_builtin()) == set(CHECK_TYPES)
+
+    def test_every_param_is_used(self) -> None:
+        """A parameter a user can set must reach the check (no decorative parameters)."""
+        for r in all_rules():
+            text = repr(r.check)
+            for name in r.params:
+                assert f"${name}" in text, (r.id, name)
+
+
+def _present(columns: dict[str, set[str]]) -> dict[str, frozenset[str]]:
+    return {k: frozenset(v | DERIVED) for k, v in columns.items()}
+
+
+FULL = _present({k: set(catalogue()[k].columns) for k in ("dues", "min_wage", "ratios", "unions", "employers")}
+                | {"ledger_totals": {"kind", "column", "declared", "covers_from", "covers_to", "file", "sheet", "row"}})
+MINIMAL = _present({"dues": {"taxpayer_id", "taxpayer_name", "amount_paid", "period_start", "period_end", "fund_type",
+                             "wage_base", "fee_amount", "refund_paid", "settlement_flag"},
+                    "min_wage": {"effective_from", "monthly"}})
+
+
+@pytest.mark.parametrize("present", [FULL, MINIMAL], ids=["all columns", "few columns"])
+@pytest.mark.parametrize("period", ["2016", None])
+def test_every_query_renders_for_duckdb_and_spark(present: dict[str, frozenset[str]], period: str | None) -> None:
+    impls = load_builtin()
+    extra = {"total_kinds": ["dues"], "total_columns": {"dues": ["amount_paid", "wage_base"]}}
+    rendered = 0
+    for r in all_rules():
+        ctx = CheckContext(r, r.args, present, parse_period(period) if period else None, "341003", extra)
+        try:
+            query = impls[r.check_type](ctx)
+        except Skip:
+            continue
+        for dialect in ("duckdb", "spark"):
+            text = query.sql(dialect=dialect)
+            sqlglot.parse_one(text, read=dialect)  # it parses back
+        rendered += 1
+    assert rendered >= 10
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "drop", "reason"),
+    [
+        ("DUES-FEE", ["fee_amount"], "fee_amount"),
+        ("DUES-CALC", ["relief_amount"], "relief_amount"),
+        ("DUES-RATE", ["rate"], "rate"),
+        ("DUES-PERIOD", ["period_start"], "period_start"),
+        ("DUES-DUP", ["fund_type"], "fund_type"),
+        ("DUES-SME-REFUND", ["refund_paid"], "refund_paid"),
+        ("DUES-REMIT-LATE", ["settlement_flag", "settlement_date", "custody_flag"], "settlement_flag"),
+        ("DUES-SPLIT-SUM", [c for c in dues_row() if c.startswith(("share_", "fee_"))], "share_grassroots_ratio"),
+    ],
+)
+def test_missing_column_is_a_skip_with_the_reason(rule_id: str, drop: list[str], reason: str) -> None:
+    rows = frame([dues_row(uscc(1), 1, rate="0.008")], drop=drop)
+    res = run(rule_id, {"dues": rows}, expect_status="skipped")
+    st = res.statuses[0]
+    assert reason in (st.reason_en or "") and st.reason
+    assert res.findings.empty
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "ledgers", "period", "reason"),
+    [
+        ("DUES-BASE-MIN", {}, "2016", "min_wage"),
+        ("DUES-GAP", {}, None, "period"),
+        ("DUES-SPLIT-RATIO", {"ratios": [{"effective_from": "2015-01-01", "share_grassroots_ratio": "0.6"}]}, "2016",
+         "fund_type"),
+    ],
+)
+def test_missing_reference_or_period_is_a_skip(rule_id: str, ledgers: dict[str, Any], period: str | None,
+                                               reason: str) -> None:
+    res = run(rule_id, {"dues": [dues_row()], **ledgers}, period=period, expect_status="skipped")
+    assert reason in (res.statuses[0].reason_en or "")
+
+
+def test_rule_without_its_ledger_is_skipped() -> None:
+    res = run("DUES-RATE", {"min_wage": [{"region_code": "341003", "effective_from": "2015-11-01",
+                                          "monthly": "1150"}]}, expect_status="skipped")
+    assert "dues" in (res.statuses[0].reason_en or "")
+
+
+def test_bare_ledger_runs_or_skips_every_rule_and_fires_nothing() -> None:
+    """Only identity, amount and period: every rule either runs clean or says why it cannot run."""
+    rows = frame([dues_row(uscc(i), i) for i in range(1, 4)],
+                 drop=[c for c in dues_row() if c not in ("taxpayer_id", "taxpayer_name", "amount_paid", "period_start",
+                                                          "period_end")])
+    for r in all_rules():
+        res = run(r.id, {"dues": rows}, expect_status="ran" if r.id in RUN_ON_BARE else "skipped")
+        assert res.findings.empty, r.id
+
+
+RUN_ON_BARE = {"DUES-PERIOD", "DUES-TAXPAYER-ID", "DUES-REFUND", "DUES-GAP"}  # the rest say what they lack
+
+
+def test_ambiguous_region_is_a_skip_when_the_engine_lists_regions() -> None:
+    r = rule("DUES-BASE-MIN")
+    impl = load_builtin()["dues_base_min"]
+    present = FULL
+    ctx = CheckContext(r, r.args, present, parse_period("2016"), None, {"region_codes": {"min_wage": ["341003",
+                                                                                                    "340102"]}})
+    with pytest.raises(Skip) as info:
+        impl(ctx)
+    assert info.value.code == "skip_ambiguous_region" and info.value.fields == {"table": "min_wage"}
+    one = CheckContext(r, r.args, present, parse_period("2016"), None, {"region_codes": {"min_wage": ["341003"]}})
+    assert "'341003'" in impl(one).sql(dialect="duckdb")
+
+
+def test_pack_values_are_literals_not_sql() -> None:
+    """A parameter holding SQL text stays a string literal."""
+    res = run("DUES-BASE-MIN", {"dues": [dues_row(uscc(1), 3, base="100.00", headcount=1)],
+                                "min_wage": [{"region_code": "341003", "effective_from": "2015-11-01",
+                                              "monthly": "1150"}]},
+              region_code="x' OR 1=1 --")
+    assert res.findings.empty
+    assert "'x'' OR 1=1 --'" in (res.statuses[0].sql or "")

@@ -1,0 +1,267 @@
+"""XL-* rules, one table-driven test each: findings point at the row of the table named in refs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.rules_aid.helpers import fired, rid, rows_of, run, values
+
+CHAIR = rid("341002", "19820216", "897")
+SISTER = rid("341023", "19831230", "474")
+A = rid("341003", "19800101", "001")
+B = rid("341003", "19810202", "002")
+
+STAFF = [
+    {
+        "name": "汪建华",
+        "id_no": CHAIR,
+        "role": "主席",
+        "bank_account": "6222021421771422539",
+        "phone": "18227957754",
+        "address": "黄山区太平湖镇平湖东路182号",
+    },
+    {
+        "name": "吴斌",
+        "id_no": rid("341024", "19800902", "167"),
+        "role": "经办",
+        "bank_account": "6210987522769340257",
+        "phone": "17763363115",
+        "address": "黄山区甘棠镇太平路134号",
+    },
+    {
+        "name": "汪建英",
+        "id_no": SISTER,
+        "role": "亲属",
+        "bank_account": "6222027045199384353",
+        "phone": "18391450617",
+        "address": "黄山区耿城镇桃源村4组41号",
+        "relation_of": "汪建华",
+        "relation": "姐妹",
+    },
+    {"name": "程敏", "id_no": rid("341004", "19641010", "748"), "role": "经审", "bank_account": "6230590978243878907"},
+]
+
+
+def pay(who: str, name: str, account: str, **kw: Any) -> dict[str, Any]:
+    row = {
+        "recipient_name": name,
+        "recipient_id_no": who,
+        "program": "送温暖",
+        "amount": "500",
+        "payment_date": "2016-01-20",
+        "bank_account": account,
+    }
+    row.update(kw)
+    return row
+
+
+def reg(who: str, name: str, **kw: Any) -> dict[str, Any]:
+    row = {
+        "file_no": "F",
+        "name": name,
+        "id_no": who,
+        "phone": "13900000000",
+        "address": "黄山区某地",
+        "bank_account": "6222000000000000",
+        "status": "在档",
+        "filed_date": "2015-01-01",
+    }
+    row.update(kw)
+    return row
+
+
+def test_xl_staff_relative() -> None:
+    payments = [
+        pay(SISTER, "汪建英", "6222027045199384353"),  # 2 the chairman's sister: ID and card
+        pay(A, "甲", "6210987522769340257"),  # 3 paid into the handler's card
+        pay(B, "程敏", "6222000000000001"),  # 4 shares the 经审 member's name only
+        pay(A, "甲", "6222000000000002", payment_date="2015-12-20"),  # 5 (no match anyway)
+    ]
+    register = [
+        reg(A, "舒琳月", phone="17763363115"),  # 2 the handler's phone
+        reg(SISTER, "汪建英"),  # 3 the sister's file
+        reg(B, "乙", address="黄山区 太平湖镇 平湖东路182号"),  # 4 the chairman's address, spaced
+        reg(rid("341003", "19900101", "004"), "程敏"),  # 5 name only
+    ]
+    inputs = {"staff": STAFF, "disbursements": payments, "register": register}
+    assert fired("XL-STAFF-RELATIVE", inputs) == [
+        ("warning", (("disbursements", 2),)),
+        ("warning", (("disbursements", 3),)),
+        ("warning", (("register", 2),)),
+        ("warning", (("register", 3),)),
+        ("warning", (("register", 4),)),
+    ]
+    found = {
+        (f["refs"][0]["kind"], f["refs"][0]["row"]): f["values"]
+        for f in run("XL-STAFF-RELATIVE", inputs).findings.to_dict("records")
+    }
+    assert {k: v["matched_on"] for k, v in found.items()} == {
+        ("disbursements", 2): "id_no, bank_account",
+        ("disbursements", 3): "bank_account",
+        ("register", 2): "phone",
+        ("register", 3): "id_no",
+        ("register", 4): "address",
+    }
+    sister = found[("disbursements", 2)]
+    assert sister["staff_name"] == "汪建英" and sister["relation_note"] == "，汪建华的姐妹"
+    assert sister["paid"] == "500.00" and found[("register", 3)]["paid"] is None
+    assert "*" in sister["id_no"] and "*" in found[("register", 2)]["phone"]  # masked
+    only_officers = fired("XL-STAFF-RELATIVE", inputs, params={"roles": ["主席", "经审"]})
+    assert only_officers == [("warning", (("register", 4),))]
+    by_id = fired("XL-STAFF-RELATIVE", inputs, params={"match_on": ["id_no"]})
+    assert by_id == [("warning", (("disbursements", 2),)), ("warning", (("register", 3),))]
+    # the register alone is enough
+    assert len(fired("XL-STAFF-RELATIVE", {"staff": STAFF, "register": register})) == 3
+
+
+EMP = "91341003MA2A1L5UXK"
+
+
+def employer(tid: str, name: str, **kw: Any) -> dict[str, Any]:
+    row = {"taxpayer_id": tid, "name": name, "headcount": "15", "status": "存续", "period": "2016"}
+    row.update(kw)
+    return row
+
+
+def dues(tid: str, name: str, start: str, end: str, **kw: Any) -> dict[str, Any]:
+    row = {
+        "taxpayer_id": tid,
+        "taxpayer_name": name,
+        "fund_type": "工会经费",
+        "period_start": start,
+        "period_end": end,
+        "amount_paid": "1000",
+        "share_grassroots_amount": "600",
+    }
+    row.update(kw)
+    return row
+
+
+def test_xl_missing_employer() -> None:
+    roster = [
+        employer("E1", "甲公司"),  # 2 pays
+        employer("E2", "乙公司"),  # 3 no dues row
+        employer("E3", "丙公司", status="注销"),  # 4 deregistered
+        employer("E4", "丁公司", headcount="0"),  # 5 no staff
+        employer("E5", "戊公司"),  # 6 only 2015 history
+        employer("E6", "己公司"),  # 7 pays under its name, no ID on the dues row
+        employer("E7", "庚公司", period="2015"),  # 8 a 2015 roster row
+    ]
+    rows = [
+        dues("E1", "甲公司", "2016-01-01", "2016-03-31"),
+        dues("E5", "戊公司", "2015-10-01", "2015-12-31"),
+        dues("", "己公司", "2016-04-01", "2016-04-30"),
+    ]
+    result = fired("XL-MISSING-EMPLOYER", {"employers": roster, "dues": rows})
+    assert result == [("warning", (("employers", 3),)), ("warning", (("employers", 6),))]
+    assert (
+        rows_of(fired("XL-MISSING-EMPLOYER", {"employers": roster, "dues": rows}, params={"min_headcount": 20})) == []
+    )
+
+
+UNIONS = [
+    {
+        "union_code": "U1",
+        "union_name": "甲工会",
+        "employer_taxpayer_id": "EA",
+        "founded_date": "2016-07-01",
+        "bank_account": "6222 0000 1111 2222",
+    },
+    {
+        "union_code": "U2",
+        "union_name": "乙工会",
+        "employer_taxpayer_id": "EB",
+        "founded_date": "2003-08-19",
+        "bank_account": "20000199599133705371",
+    },
+    {
+        "union_code": "U3",
+        "union_name": "丙工会",
+        "employer_taxpayer_id": "EC",
+        "founded_date": "2016-10-01",
+        "bank_account": "20000616827644876382",
+    },
+    {
+        "union_code": "U4",
+        "union_name": "丁工会",
+        "employer_taxpayer_id": "EE",
+        "founded_date": "2010-01-01",
+        "dissolved_date": "2016-05-31",
+    },
+]
+
+
+def test_xl_union_status() -> None:
+    rows = [
+        dues("EA", "甲", "2016-06-01", "2016-06-30"),  # 2 工会经费 before the union: error
+        dues("EA", "甲", "2016-07-01", "2016-07-31"),  # 3 founded on period_start counts
+        dues("EB", "乙", "2016-03-01", "2016-03-31", fund_type="筹备金"),  # 4 筹备金 with a union since 2003
+        dues("EC", "丙", "2016-09-01", "2016-09-30", fund_type="筹备金"),  # 5 筹备金 before founding
+        dues("EC", "丙", "2016-10-01", "2016-10-31"),  # 6 工会经费 from founding
+        dues("EC", "丙", "2016-10-01", "2016-10-31", fund_type="筹备金"),  # 7 founded on start: not "before"
+        dues("ED", "丁", "2016-01-01", "2016-01-31"),  # 8 no union at all
+        dues("ED", "丁", "2016-01-01", "2016-01-31", fund_type="筹备金"),  # 9 no union: 筹备金 right
+        dues("EE", "戊", "2016-06-01", "2016-06-30"),  # 10 union dissolved in May
+    ]
+    assert fired("XL-UNION-STATUS", {"dues": rows, "unions": UNIONS}) == [
+        ("error", (("dues", 2),)),
+        ("error", (("dues", 8),)),
+        ("error", (("dues", 10),)),
+        ("warning", (("dues", 4),)),
+    ]
+    grace = fired("XL-UNION-STATUS", {"dues": rows, "unions": UNIONS}, params={"grace_months": 1})
+    assert grace == [("error", (("dues", 8),)), ("error", (("dues", 10),)), ("warning", (("dues", 4),))]
+
+
+def test_xl_union_account() -> None:
+    rows = [
+        dues("EA", "甲", "2016-07-01", "2016-07-31", grassroots_account="6222000011112222"),  # 2 same, grouped
+        dues("EB", "乙", "2016-07-01", "2016-07-31", grassroots_account="6217000000000001"),  # 3 a personal card
+        dues("EB", "乙", "2016-08-01", "2016-08-31", grassroots_account=""),  # 4 no account (stuck row)
+        dues("EB", "乙", "2016-08-01", "2016-08-31", fund_type="筹备金", grassroots_account="1"),  # 5 not compared
+        dues("ED", "丁", "2016-08-01", "2016-08-31", grassroots_account="2"),  # 6 no registry account
+        dues("EB", "乙", "2016-09-01", "2016-09-30", grassroots_account="2000-0199-5991-3370-5371"),  # 7 dashes
+    ]
+    assert fired("XL-UNION-ACCOUNT", {"dues": rows, "unions": UNIONS}) == [("error", (("dues", 3),))]
+    [v] = values("XL-UNION-ACCOUNT", {"dues": rows, "unions": UNIONS})
+    assert v["registry_account"].endswith("5371") and "*" in v["registry_account"]  # masked by the engine
+
+
+def test_xl_fund_overspend() -> None:
+    def paid(program: str, amount: str, day: str = "2016-06-01", union: str = "甲") -> dict[str, Any]:
+        return {
+            "recipient_name": "某",
+            "recipient_id_no": A,
+            "program": program,
+            "amount": amount,
+            "payment_date": day,
+            "grassroots_union": union,
+        }
+
+    payments = [
+        paid("送温暖", "600"),
+        paid("送温暖", "500", union="乙"),
+        paid("生活救助", "600"),
+        paid("医疗救助", "400"),
+        paid("医疗救助", "5000", day="2015-06-01"),
+        paid("金秋助学", "500"),
+    ]
+    budget = [
+        {"program": "送温暖", "year": "2016", "allocated": "1000"},  # 2 1,100 spent: over
+        {"program": "生活救助", "year": "2016", "allocated": "1000"},  # 3 60%
+        {"program": "医疗救助", "year": "2016", "allocated": "1000"},  # 4 40%: under half
+        {"program": "金秋助学", "year": "2016", "allocated": "500"},  # 5 exactly spent
+        {"program": "医疗救助", "year": "2015", "allocated": "1000"},  # 6 outside the period
+        {"program": "送温暖", "year": "2016", "allocated": "500", "grassroots_union": "乙"},  # 7 one union: exact
+        {"program": "送温暖", "year": "2016", "allocated": "1000", "grassroots_union": "乙"},  # 8 50%: not under
+        {"program": "夏送清凉", "year": "2016", "allocated": "1000"},  # 9 nothing paid
+    ]
+    inputs = {"budget": budget, "disbursements": payments}
+    assert fired("XL-FUND-OVERSPEND", inputs) == [
+        ("error", (("budget", 2),)),
+        ("info", (("budget", 4),)),
+        ("info", (("budget", 9),)),
+    ]
+    found = values("XL-FUND-OVERSPEND", inputs)
+    assert (found[0]["spent"], found[0]["allocated"], found[0]["difference"]) == ("1100.00", "1000.00", "100.00")
+    assert rows_of(fired("XL-FUND-OVERSPEND", inputs, params={"min_spend_ratio": 0.3})) == [[2], [9]]
