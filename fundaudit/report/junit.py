@@ -55,5 +55,5 @@ def write_junit(result: AuditResult, path: str | os.PathLike[str], *, fail_on: s
     suite.set("failures", str(failures))
     suite.set("errors", str(errors))
     suite.set("skipped", str(skipped))
-    data = ET.tostring(ET.ElementTree(suite).getroot(), encoding="utf-8", xml_declaration=True)
+    data = ET.tostring(suite, encoding="utf-8", xml_declaration=True)
     return write_atomic(Path(path), data)
