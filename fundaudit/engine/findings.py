@@ -98,9 +98,10 @@ def build_findings(
     fields["amount"] = amount_txt
     for name in ("file", "sheet", "row"):
         fields[name] = first[name].astype(str)
-    params = {k: _param_text(v) for k, v in rule.params.items()}
+    params = {k: _param_text(v, "、") for k, v in rule.params.items()}
+    params_en = {k: _param_text(v, ", ") for k, v in rule.params.items()}
     msg_zh = _render(rule.message.get("zh", rule.id), fields, params, first.index)
-    msg_en = _render(rule.message.get("en", rule.message.get("zh", rule.id)), fields, params, first.index)
+    msg_en = _render(rule.message.get("en", rule.message.get("zh", rule.id)), fields, params_en, first.index)
 
     ref_lists = _ref_lists(refs)
     values = pd.DataFrame({c: formatted[c] for c in value_cols}, index=first.index)
@@ -252,9 +253,9 @@ def _personal_by_name(name: str) -> str | None:
     return None
 
 
-def _param_text(v: Any) -> str:
+def _param_text(v: Any, sep: str) -> str:
     if isinstance(v, list):
-        return "、".join(str(x) for x in v)
+        return sep.join(str(x) for x in v)
     if isinstance(v, dict):
         return "; ".join(f"{k}: {x}" for k, x in v.items())
     return str(v)

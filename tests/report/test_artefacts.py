@@ -1,0 +1,135 @@
+"""Every artefact of a real run: snapshots of findings.json and junit.xml (volatile fields removed),
+and a scan of every file the CLI writes for unmasked resident IDs, account numbers and phones."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import xml.etree.ElementTree as ET
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import fundaudit
+from fundaudit.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "samples"
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+UPDATE = os.environ.get("UPDATE_SNAPSHOTS") == "1"
+
+
+@pytest.fixture(scope="module")
+def samples_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("run") / "report"
+    code = main(["audit", str(SAMPLES), "--profile", "anhui-2016", "--period", "2016", "--out", str(out),
+                 "--format", "html,xlsx,json,junit", "--fail-on", "never", "--quiet"])
+    assert code == 0
+    return out
+
+
+def _stable_json(doc: dict[str, Any]) -> dict[str, Any]:
+    doc = json.loads(json.dumps(doc))
+    doc.pop("generated_at")
+    doc.pop("fundaudit_version")
+    doc["run"].pop("argv")
+    for pack in doc["run"]["rule_packs"]:
+        pack.pop("sha256")
+        pack.pop("source")
+    for inp in doc["inputs"]:
+        inp["file"] = inp["file"].replace("\\", "/")
+    return doc
+
+
+def _check_snapshot(name: str, text: str) -> None:
+    path = SNAPSHOTS / name
+    if UPDATE or not path.exists():
+        path.write_text(text, encoding="utf-8")
+        if not UPDATE:
+            pytest.fail(f"snapshot {name} created; run again (UPDATE_SNAPSHOTS=1 regenerates on purpose)")
+    assert path.read_text("utf-8") == text, f"{name} differs; if intended: UPDATE_SNAPSHOTS=1 pytest {__file__}"
+
+
+def test_findings_json_snapshot(samples_run: Path) -> None:
+    doc = json.loads((samples_run / "findings.json").read_text("utf-8"))
+    _check_snapshot("samples-findings.json", json.dumps(_stable_json(doc), ensure_ascii=False, indent=1,
+                                                        sort_keys=True) + "\n")
+
+
+def test_junit_snapshot(samples_run: Path) -> None:
+    root = ET.parse(samples_run / "junit.xml").getroot()
+    root.attrib.pop("timestamp")
+    ET.indent(root)
+    _check_snapshot("samples-junit.xml", ET.tostring(root, encoding="unicode") + "\n")
+
+
+def _texts(out: Path) -> dict[str, str]:
+    texts = {}
+    for path in out.rglob("*"):
+        if path.suffix == ".xlsx":
+            with zipfile.ZipFile(path) as z:
+                texts[path.name] = "".join(z.read(n).decode("utf-8", "replace") for n in z.namelist())
+        elif path.is_file():
+            texts[path.name] = path.read_text("utf-8", "replace")
+    return texts
+
+
+def _personal_values() -> set[str]:
+    """Every raw ID, account and phone the samples hold (what must never appear in a masked report)."""
+    led = fundaudit.inputs.collect([SAMPLES])
+    out: set[str] = set()
+    for ledger in led.values():
+        for name, col in ledger.spec.columns.items():
+            if col.type in ("resident_id", "account", "phone") and name in ledger.frame:
+                out |= {v for v in ledger.frame[name].dropna().astype(str) if len(v) >= 11}
+    return out
+
+
+def test_no_unmasked_personal_data_in_any_artefact(samples_run: Path) -> None:
+    secrets = _personal_values()
+    assert len(secrets) > 100
+    texts = _texts(samples_run)
+    assert set(texts) >= {"index.html", "findings.xlsx", "findings.json", "junit.xml"}
+    for name, text in texts.items():
+        leaked = sorted(s for s in secrets if s in text)
+        assert not leaked, (name, leaked[:5])
+        assert not re.search(r"(?<![0-9A-Za-z])[1-9]\d{5}(19|20)\d{2}(0[1-9]|1[0-2])\d{5}[\dX](?![0-9A-Za-z])", text), name
+
+
+def test_unmasked_run_shows_data_and_says_so(tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    assert main(["audit", str(SAMPLES), "--profile", "anhui-2016", "--period", "2016", "--out", str(out),
+                 "--format", "html,json", "--fail-on", "never", "--quiet", "--unmask"]) == 0
+    doc = json.loads((out / "findings.json").read_text("utf-8"))
+    assert doc["run"]["masked"] is False
+    secrets = _personal_values()
+    assert any(s in (out / "findings.json").read_text("utf-8") for s in secrets)
+    assert "未脱敏" in (out / "index.html").read_text("utf-8")
+
+
+def test_rejected_raw_lines_masked_too(tmp_path: Path) -> None:
+    src = tmp_path / "aid.csv"
+    src.write_text("姓名,身份证号码,金额\n甲,34100319800101001X,abc\n乙,34100319800101001X,1,extra,fields\n",
+                   encoding="utf-8")
+    out = tmp_path / "r"
+    main(["audit", "--ledger", f"disbursements={src}", "--out", str(out), "--format", "html,xlsx,json,junit",
+          "--fail-on", "never", "--quiet"])
+    for name, text in _texts(out).items():
+        assert "34100319800101001X" not in text, name
+
+
+def test_hundred_thousand_findings_reports_written(tmp_path: Path) -> None:
+    """Not a timing assertion (speed lives in bench/): four writers cope with 100k findings."""
+    result = fundaudit.audit(paths=[SAMPLES], profile="anhui-2016", period="2016")
+    base = result.findings
+    big = pd.concat([base] * (100_000 // len(base) + 1), ignore_index=True).head(100_000)
+    big["id"] = [f"F{i:06d}" for i in range(1, len(big) + 1)]
+    result.findings = big
+    for writer, name in ((result.to_json, "f.json"), (result.to_junit, "j.xml"), (result.to_excel, "f.xlsx"),
+                         (result.to_html, "i.html")):
+        path = writer(tmp_path / name)
+        assert path.stat().st_size > 0
