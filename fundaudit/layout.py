@@ -15,11 +15,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from fundaudit.columns import catalogue, normalize_header
 from fundaudit.errors import LayoutError
 from fundaudit.io import Grid
 from fundaudit.normalize import WHITESPACE_RUN as _WS_PATTERN  # RE2-safe: no \s, so pyarrow runs it
+from fundaudit.normalize._common import WS, may_hold, utf8_bytes
+from fundaudit.normalize._common import _lead_bytes as lead_bytes
 
 MAX_HEADER_SCAN = 30
 
@@ -138,6 +142,11 @@ def _flatten(grid: Grid, rows: tuple[int, ...]) -> tuple[str, ...]:
     return tuple(out)
 
 
+_ROW_TYPES = ("", "blank", "carried", "subtotal", "total", "repeated_header", "note")
+_SUB_LABEL = "小计|本页|本月|本季"
+_WS_LEADS = lead_bytes(WS)
+
+
 def classify_rows(grid: Grid, layout: Layout) -> pd.Series:
     """Classify every row below the header: '' for data, else the non-data type.
 
@@ -145,7 +154,118 @@ def classify_rows(grid: Grid, layout: Layout) -> pd.Series:
     the first two filled cells); 承前页/过次页 carry-overs (``carried``); repeated header rows (page
     breaks: at least two cells, and 60% of the row's filled cells, equal to the header's); sign-off and
     note lines (``note``: 制表人：…, 注：…, with at most two filled cells).
+
+    A cell is filled when its text, with Unicode whitespace trimmed from both ends, is not empty; labels are
+    compared trimmed and with all whitespace removed. Only the first two filled cells of each row are
+    trimmed and matched, and a cell is compared with the header only where it contains the header's text.
     """
+    data = grid.cells.iloc[layout.data_start:]
+    if data.empty:
+        return pd.Series([], dtype="str", index=data.index)
+    texts = [_column_text(data[c]) for c in data.columns]
+    if list(data.columns) != list(range(len(texts))) or any(t is None for t in texts):
+        return _classify_rows_general(grid, layout)  # not positional Arrow text without missing values
+    columns: list[pa.Array] = [t for t in texts if t is not None]
+    n = len(data)
+    headers: list[list[str] | None] = []
+    for hrow in layout.header_rows:
+        labels = [str(v).strip() for v in grid.cells.iloc[hrow].tolist()]
+        headers.append(labels if len([v for v in labels if v]) >= 2 else None)
+    # one trim per column gives both "filled" and the exact header matches (page breaks repeat the header)
+    filled = np.empty((len(columns), n), dtype=bool)
+    header_hits = [np.zeros(n, dtype=np.int64) for _ in headers]
+    for k, t in enumerate(columns):
+        trimmed = pc.utf8_trim_whitespace(t)
+        filled[k] = lengths_np(trimmed) > 0
+        for header, hits in zip(headers, header_hits, strict=True):
+            if header is not None and header[k]:
+                np.add(hits, _bools(pc.equal(trimmed, header[k])), out=hits)
+        del trimmed
+    n_filled = filled.sum(axis=0)
+
+    # position of the first and second filled cell of each row (-1 when there is none)
+    first = np.full(n, -1, dtype=np.int64)
+    second = np.full(n, -1, dtype=np.int64)
+    for k in reversed(range(len(columns))):
+        second = np.where(filled[k], first, second)
+        first = np.where(filled[k], k, first)
+    first_total, first_sub, carried, noted = _label_matches(columns, first, (_TOTAL, _SUB_LABEL, _CARRIED, _NOTE))
+    second_total, second_sub = _label_matches(columns, second, (_TOTAL, _SUB_LABEL))
+    is_total = first_total | second_total
+    is_sub = is_total & np.where(first_total, first_sub, second_sub)
+
+    code = np.zeros(n, dtype=np.int8)
+    code[n_filled == 0] = 1
+    for mask, value in ((carried, 2), (is_sub, 3), (is_total, 4)):
+        code[(code == 0) & mask] = value
+    for header, matches in zip(headers, header_hits, strict=True):
+        if header is not None:
+            repeated = (matches >= 2) & (matches >= 0.6 * n_filled)
+            code[(code == 0) & repeated] = 5
+    code[(code == 0) & noted & (n_filled <= 2)] = 6
+    kinds = pc.take(pa.array(_ROW_TYPES, type=pa.large_string()), pa.array(code))
+    return pd.Series(pd.array(kinds, dtype="str"), index=data.index)
+
+
+def _column_text(col: pd.Series) -> pa.Array | None:
+    """The Arrow text of a ``str`` column as one array, or ``None`` for other dtypes or missing values."""
+    if not (isinstance(col.dtype, pd.StringDtype) and col.dtype.storage == "pyarrow"):
+        return None
+    arr = pa.array(col.array)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if arr.type != pa.large_string():
+        arr = arr.cast(pa.large_string())
+    return None if arr.null_count else arr
+
+
+def _label_matches(columns: list[pa.Array], position: np.ndarray, patterns: tuple[str, ...]) -> list[np.ndarray]:
+    """For each row, whether the cell at ``position`` (trimmed, whitespace removed) matches each pattern
+    (RE2 search); False where ``position`` is -1.
+
+    Every pattern here starts with a Chinese character, so a cell whose first byte is printable ASCII
+    (a serial number, an amount) cannot match and is not looked at.
+    """
+    n = len(position)
+    out = [np.zeros(n, dtype=bool) for _ in patterns]
+    for k in np.flatnonzero(np.bincount(position + 1, minlength=len(columns) + 1)[1:]).tolist():
+        rows = np.flatnonzero((position == k) & ~_starts_printable_ascii(columns[k]))
+        if len(rows) == 0:
+            continue
+        cells = columns[k] if len(rows) == n else pc.take(columns[k], pa.array(rows))
+        label = pc.utf8_trim_whitespace(cells)
+        if may_hold(label, _WS_LEADS):
+            label = pc.replace_substring_regex(label, _WS_PATTERN, "")
+        for result, pattern in zip(out, patterns, strict=True):
+            result[rows] = _bools(pc.match_substring_regex(label, pattern))
+    return out
+
+
+def _starts_printable_ascii(t: pa.Array) -> np.ndarray:
+    """Mask of texts whose first byte is printable ASCII other than space ('!'..'~'); such a character is
+    neither trimmed nor removed as whitespace, so it is the label's first character."""
+    data = utf8_bytes(t)
+    if data is None or len(t) == 0:
+        return np.zeros(len(t), dtype=bool)
+    offsets = np.frombuffer(t.buffers()[1], dtype=np.int64, count=t.offset + len(t) + 1)[t.offset :]
+    starts = offsets[:-1] - offsets[0]
+    nonempty = offsets[1:] > offsets[:-1]
+    first = data[np.minimum(starts, max(len(data) - 1, 0))] if len(data) else np.zeros(len(t), dtype=np.uint8)
+    return nonempty & (first >= 0x21) & (first <= 0x7E)
+
+
+def lengths_np(t: pa.Array) -> np.ndarray:
+    """Byte length of each string."""
+    return np.asarray(pc.binary_length(t).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _bools(arr: pa.Array) -> np.ndarray:
+    """An Arrow boolean array without nulls as numpy."""
+    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _classify_rows_general(grid: Grid, layout: Layout) -> pd.Series:
+    """``classify_rows`` for cells that are not all Arrow text (one pandas string operation per column)."""
     data = grid.cells.iloc[layout.data_start:]
     if data.empty:
         return pd.Series([], dtype="str", index=data.index)

@@ -195,8 +195,9 @@ def load_grid(kind: str, grid: Grid, layout: Layout) -> Ledger:
 
     row_type = classify_rows(replace(grid, cells=cells), layout)
     is_data = row_type.eq("")
-    data = body[is_data]
-    data_rows = rows[is_data]
+    all_data = bool(is_data.all())
+    data = body if all_data else body[is_data]  # no copy of the whole grid when every row is data
+    data_rows = rows if all_data else rows[is_data]
 
     values: dict[str, pd.Series] = {}
     problems: list[pd.DataFrame] = []
@@ -239,7 +240,8 @@ def load_grid(kind: str, grid: Grid, layout: Layout) -> Ledger:
         rejected["action"] = np.where(rejected["row"].isin(rej_rows), "row_rejected", "field_blanked")
 
     keep = ~reject_row
-    frame = pd.DataFrame({c: v[keep] for c, v in values.items()})
+    keep_all = bool(keep.all())
+    frame = pd.DataFrame({c: v if keep_all else v[keep] for c, v in values.items()})
     for c in frame.columns:
         frame[c] = frame[c].astype(CANONICAL_DTYPES[spec.columns[c].type])
     if provenance is not None:
@@ -316,7 +318,9 @@ def _normalise(col: Column, raw: pd.Series, datemode: int, scale: int) -> nz.Par
     if t in cleaners:
         return cleaners[t](raw)
     text = nz.clean_text(raw)
-    text = text.where(text.ne(""), other=np.nan)
+    empty = text.eq("")
+    if empty.any():
+        text = text.where(~empty, other=np.nan)
     return nz.Parsed(text.astype(TEXT), pd.Series(None, index=raw.index, dtype=object))
 
 

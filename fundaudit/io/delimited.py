@@ -7,13 +7,22 @@ of GBK/GB2312); never latin-1 and never ``errors='replace'``. ``encoding=`` over
 Delimiter: comma or tab, whichever splits the first 64 KiB most consistently; if both give one column,
 semicolon, full-width comma ``，``, full-width semicolon ``；`` or ``|`` (reliability B7).
 
-Structure: a first pass finds every record's physical start line and field count. Without any quote character
-in the file every line is a record and the pass is vectorised with numpy; with quotes the ``csv`` module walks
-the text (quoted newlines make records span lines). The file's width is that of the first record (among the
-first 1,000) at least as wide as the most common field count: the header. Records with more fields are
-rejected as ``csv_ragged`` unless the extra fields are all empty (then they are trimmed, with a note); shorter
-records are padded with ``''``. The data are then parsed by pandas' C engine (every field as text, blank lines
-kept) and checked record-for-record against the first pass.
+Structure: a first pass finds every record's physical start line and field count, vectorised with numpy over
+the bytes. Without any quote character every line is a record. With quotes, the pass checks that every quote
+either opens a field (first character of the field), closes it (followed by a delimiter, a line break or the
+end) or is half of a doubled ``""`` inside a quoted field; then quote parity decides which line breaks and
+delimiters are inside quoted fields (quoted newlines make records span lines). Any other use of quotes (a quote
+inside an unquoted field, text after a closing quote, an unclosed quote) sends the pass to the ``csv`` module,
+which walks the text and is the reference. The file's width is that of the first record (among the first
+1,000) at least as wide as the most common field count: the header. Records with more fields are rejected as
+``csv_ragged`` unless the extra fields are all empty (then they are trimmed, with a note); shorter records are
+padded with ``''``.
+
+Parsing: when the vectorised pass succeeded, pyarrow's CSV reader parses the records that have exactly the
+file's width (straight into Arrow text, no Python objects); blank, short and trimmed records are parsed by the
+``csv`` module and put back in place; the record counts are checked against the first pass. Otherwise (or if
+pyarrow disagrees) pandas' C engine parses the text (every field as text, blank lines kept), checked the same
+way, with the ``csv`` module as the last resort.
 """
 
 from __future__ import annotations
@@ -22,12 +31,15 @@ import codecs
 import collections
 import csv
 import io
+import re
 from array import array
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from fundaudit.errors import ConfigError, LimitExceededError, UnreadableFileError
 from fundaudit.io.grid import (
@@ -43,6 +55,9 @@ from fundaudit.io.grid import (
 __all__ = ["read_delimited"]
 
 _SAMPLE = 64 * 1024
+_ARROW_BLOCK = 1 << 24  # bytes per block of pyarrow's CSV reader
+_CHUNK = 1 << 22  # bytes per step of the vectorised passes (keeps their temporaries small)
+_NOT_A_LINE_BREAK = re.compile(rb"[^\r\n]")
 _WIDTH_SAMPLE = 1000
 _RAW_CHARS = 200
 _PRIMARY = (",", "\t")
@@ -64,6 +79,14 @@ class _Structure:
     starts: np.ndarray  # int64, physical start line of each record (1-based)
     counts: np.ndarray  # int64, fields in each record (a blank line counts as 1)
     line_offsets: np.ndarray  # int64, byte offset where each physical line starts (plus one past the end)
+    # int64, byte offset where each record starts (plus one past the end); None when the quoting is not plain
+    # enough for the vectorised pass (then the csv module found the records and pyarrow is not used)
+    record_offsets: np.ndarray | None = None
+    multiline: bool = False  # some record spans several lines (a quoted line break)
+    # False while ``counts`` holds only the first records' counts (enough for the width): the vectorised pass
+    # counts the rest only if pyarrow finds records of another width (see ``_complete``)
+    complete: bool = True
+    quotes: np.ndarray | None = None  # int64, offsets of the quote characters (vectorised pass only)
 
 
 def read_delimited(
@@ -76,7 +99,7 @@ def read_delimited(
     if nuls:
         u8 = u8.replace(b"\x00", b"")
         notes.append(f"{nuls} NUL byte(s) (\\x00) were removed from the text")
-    if not u8.strip(b"\r\n"):
+    if _NOT_A_LINE_BREAK.search(u8) is None:  # nothing but line breaks (without copying the text)
         return Grid(
             file=file,
             sheet=None,
@@ -103,15 +126,27 @@ def read_delimited(
         raise LimitExceededError(
             "limit_exceeded", file=file, limit=limits.max_columns, what=f"{file} has {width} columns"
         )
+    read = blank = None
+    if structure.record_offsets is not None:
+        read = _arrow_read(work, sep, width, structure)
+        blank = _blank_records(np.frombuffer(work, dtype=np.uint8), structure.record_offsets)
+        if read is not None and read.invalid == 0 and not structure.complete:
+            # pyarrow found every record that is not a blank line to have exactly the file's width
+            counts = np.where(blank, 1, width)
+            if np.array_equal(counts[: len(structure.counts)], structure.counts):
+                structure.counts, structure.complete = counts, True
+    _complete(structure, work, sep)
     ragged = np.flatnonzero(structure.counts > width)
     rejected: list[dict[str, object]] = []
     trimmed_rows: list[int] = []
+    trimmed_index: list[int] = []
     trimmed_fields: list[list[str]] = []
     for i in ragged.tolist():
         raw = _raw_record(work, structure, i, sep, delim)
         fields = next(csv.reader(io.StringIO(raw, newline=""), delimiter=delim, strict=False), [])
         if len(fields) > width and not any(fields[width:]):
             trimmed_rows.append(int(structure.starts[i]))
+            trimmed_index.append(i)
             trimmed_fields.append(fields[:width])
             continue
         rejected.append(
@@ -125,19 +160,19 @@ def read_delimited(
             }
         )
     kept = structure.counts <= width
-    cells = _parse(work, sep, width, expected=int(kept.sum()), has_ragged=bool(len(ragged)), notes=notes)
-    rows = structure.starts[kept]
-    if cells is None:  # pandas disagreed with the first pass: build from the csv module (the reference)
-        cells, rows = _parse_reference(work, sep, width, structure)
-        trimmed_rows, trimmed_fields = [], []
-        parsed = set(rows.tolist())
-        rejected = [r for r in rejected if r["row"] not in parsed]
+    built = None
+    if read is not None and blank is not None:
+        built = _arrow_cells(work, sep, width, structure, read, blank, trimmed_index, trimmed_fields)
+    if built is not None:
+        cells, rows = built
+    else:
+        cells, rows = _parse_pandas(work, sep, width, structure, kept, ragged, trimmed_rows, trimmed_fields, notes)
+        if cells is None:  # pandas disagreed with the first pass: build from the csv module (the reference)
+            cells, rows = _parse_reference(work, sep, width, structure)
+            trimmed_rows, trimmed_fields = [], []
+            parsed = set(rows.tolist())
+            rejected = [r for r in rejected if r["row"] not in parsed]
     if trimmed_rows:
-        extra = make_cells([[f[j] for f in trimmed_fields] for j in range(width)], len(trimmed_rows))
-        all_rows = np.concatenate([rows, np.asarray(trimmed_rows, dtype=np.int64)])
-        order = np.argsort(all_rows, kind="stable")
-        cells = pd.concat([cells, extra], ignore_index=True).iloc[order].reset_index(drop=True)
-        rows = all_rows[order]
         notes.append(
             f"{len(trimmed_rows)} record(s) had extra empty fields beyond the {width} columns "
             "(stray trailing delimiters); the empty fields were dropped"
@@ -238,12 +273,13 @@ def _strict(data: bytes, name: str, *, file: str, ext: str, given: str | None) -
 
 
 def _is_utf8(data: bytes) -> bool:
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    step = 16 << 20
+    """Whether ``data`` is well-formed UTF-8 (the same bytes Python's strict decoder accepts), checked by Arrow's
+    validator on the bytes in place, without building a Python string."""
+    offsets = pa.py_buffer(np.asarray([0, len(data)], dtype=np.int64))
+    whole = pa.LargeBinaryArray.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)])
     try:
-        for i in range(0, len(data), step):
-            decoder.decode(data[i : i + step], final=i + step >= len(data))
-    except UnicodeDecodeError:
+        whole.view(pa.large_string()).validate(full=True)
+    except pa.ArrowInvalid:
         return False
     return True
 
@@ -316,19 +352,54 @@ def _work_bytes(u8: bytes, delim: str) -> tuple[bytes, bytes | None]:
     raise UnreadableFileError("unreadable", file="", what="no free control character for the delimiter")
 
 
+def _positions(arr: np.ndarray, byte: int) -> np.ndarray:
+    """Sorted int64 offsets of every occurrence of ``byte`` (chunked: no text-sized temporary array)."""
+    found: list[np.ndarray] = []
+    if len(arr) == 0:
+        return np.zeros(0, dtype=np.int64)
+    buf = np.empty(min(_CHUNK, len(arr)), dtype=bool)
+    for i in range(0, len(arr), _CHUNK):
+        part = arr[i : i + _CHUNK]
+        hit = np.flatnonzero(np.equal(part, byte, out=buf[: len(part)]))
+        if len(hit):
+            found.append(hit.astype(np.int64) + i)
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+
+
+def _count_before(arr: np.ndarray, byte: int, points: np.ndarray) -> np.ndarray:
+    """For sorted offsets ``points`` (each in ``0..len(arr)``), how many ``byte`` occur before each one."""
+    out = np.zeros(len(points), dtype=np.int64)
+    if len(arr) == 0 or len(points) == 0:
+        return out
+    eq = np.empty(min(_CHUNK, len(arr)), dtype=bool)
+    cum = np.empty(min(_CHUNK, len(arr)), dtype=np.int64)
+    carry = 0
+    j = int(np.searchsorted(points, 0, side="right"))  # points at offset 0 have nothing before them
+    for i in range(0, len(arr), _CHUNK):
+        part = arr[i : i + _CHUNK]
+        size = len(part)
+        c = np.cumsum(np.equal(part, byte, out=eq[:size]), out=cum[:size])
+        k = int(np.searchsorted(points, i + size, side="right"))
+        if k > j:  # points in (i, i + size]: what lies before them in this chunk, plus the earlier chunks
+            out[j:k] = c[points[j:k] - i - 1] + carry
+        carry += int(c[-1])
+        j = k
+    return out
+
+
 def _line_offsets(arr: np.ndarray, *, has_cr: bool) -> np.ndarray:
     """Start offset of every physical line (``\\n``, ``\\r\\n`` or a lone ``\\r`` ends one), plus the end."""
-    is_nl = arr == 10
+    ends = _positions(arr, 10)
     if has_cr:
-        lone_cr = arr == 13
-        lone_cr[:-1] &= ~is_nl[1:]
-        ends = np.flatnonzero(is_nl | lone_cr)
-    else:
-        ends = np.flatnonzero(is_nl)
-    starts = np.concatenate([[0], ends + 1]).astype(np.int64)
+        cr = _positions(arr, 13)
+        after = cr + 1
+        lone = cr[(after >= len(arr)) | (arr[np.minimum(after, len(arr) - 1)] != 10)]
+        if len(lone):  # old Mac line breaks (disjoint from the \\n positions)
+            ends = np.sort(np.concatenate([ends, lone]))
+    starts = np.concatenate([np.zeros(1, dtype=np.int64), ends + 1]).astype(np.int64)
     if starts[-1] == len(arr):  # the text ends with a line break: no empty line after it
         return starts
-    return np.concatenate([starts, [len(arr)]]).astype(np.int64)
+    return np.concatenate([starts, np.asarray([len(arr)], dtype=np.int64)])
 
 
 def _structure(work: bytes, sep: str, *, file: str, ext: str) -> _Structure:
@@ -336,10 +407,18 @@ def _structure(work: bytes, sep: str, *, file: str, ext: str) -> _Structure:
     offsets = _line_offsets(arr, has_cr=b"\r" in work)
     n_lines = len(offsets) - 1
     if b'"' not in work:
-        sep_pos = np.flatnonzero(arr == ord(sep))
-        line_of = np.searchsorted(offsets, sep_pos, side="right") - 1
-        counts = np.bincount(line_of, minlength=n_lines).astype(np.int64) + 1
-        return _Structure(starts=np.arange(1, n_lines + 1, dtype=np.int64), counts=counts, line_offsets=offsets)
+        quotes = np.zeros(0, dtype=np.int64)
+        return _Structure(
+            starts=np.arange(1, n_lines + 1, dtype=np.int64),
+            counts=_record_widths(arr, sep, offsets, quotes, upto=_WIDTH_SAMPLE),
+            line_offsets=offsets,
+            record_offsets=offsets,
+            complete=n_lines <= _WIDTH_SAMPLE,
+            quotes=quotes,
+        )
+    plain = _plain_quoted_structure(arr, offsets, sep)
+    if plain is not None:
+        return plain
     text = work.decode("utf-8")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=False)
     record_starts, record_counts = array("q"), array("q")
@@ -365,6 +444,91 @@ def _structure(work: bytes, sep: str, *, file: str, ext: str) -> _Structure:
     if len(structure.starts):
         _check_quotes(work, offsets, int(structure.starts[-1]), sep, file=file, ext=ext)
     return structure
+
+
+def _plain_quoted_structure(arr: np.ndarray, offsets: np.ndarray, sep: str) -> _Structure | None:
+    """The structure of text whose quotes are all plain CSV quoting, vectorised; ``None`` otherwise.
+
+    Plain: quotes pair up in order; an opening quote starts a field (first byte, or after a delimiter or a line
+    break) or follows its field's previous closing quote (a doubled ``""``); a closing quote ends the field
+    (followed by a delimiter, a line break or the end) or precedes the next opening quote (``""``). For such
+    text the ``csv`` module's records and fields are exactly: line breaks and delimiters outside quotes split,
+    the quotes are removed and ``""`` is ``"``. Anything else (an unclosed quote, a quote inside an unquoted
+    field, text after a closing quote) is left to the ``csv`` module, which is the reference.
+    """
+    n = len(arr)
+    quotes = _positions(arr, 34)
+    if len(quotes) % 2:
+        return None
+    opens, closes = quotes[0::2], quotes[1::2]
+    boundary = np.zeros(256, dtype=bool)
+    boundary[[ord(sep), 10, 13]] = True
+    previous_close = np.concatenate([np.asarray([-2], dtype=np.int64), closes[:-1]])
+    opens_field = (opens == 0) | boundary[arr[np.maximum(opens - 1, 0)]] | (opens - 1 == previous_close)
+    next_open = np.concatenate([opens[1:], np.asarray([n + 2], dtype=np.int64)])
+    ends_field = (closes == n - 1) | boundary[arr[np.minimum(closes + 1, n - 1)]] | (closes + 1 == next_open)
+    if not (bool(opens_field.all()) and bool(ends_field.all())):
+        return None
+    # a line ends its record when an even number of quotes lies before its end
+    quotes_before = np.searchsorted(quotes, offsets[1:], side="left")
+    end_lines = np.flatnonzero(quotes_before % 2 == 0)
+    first_lines = np.concatenate([np.zeros(1, dtype=np.int64), end_lines[:-1] + 1]).astype(np.int64)
+    record_offsets = offsets[np.concatenate([first_lines, np.asarray([len(offsets) - 1])])]
+    return _Structure(
+        starts=first_lines + 1,
+        counts=_record_widths(arr, sep, record_offsets, quotes, upto=_WIDTH_SAMPLE),
+        line_offsets=offsets,
+        record_offsets=record_offsets,
+        multiline=len(first_lines) != len(offsets) - 1,
+        complete=len(first_lines) <= _WIDTH_SAMPLE,
+        quotes=quotes,
+    )
+
+
+def _record_widths(
+    arr: np.ndarray, sep: str, record_offsets: np.ndarray, quotes: np.ndarray, *, upto: int | None = None
+) -> np.ndarray:
+    """Fields per record (delimiters outside quoted fields, plus one) for plainly quoted text, for every
+    record or only the first ``upto``."""
+    if upto is not None and upto < len(record_offsets) - 1:
+        end = int(record_offsets[upto])
+        record_offsets = record_offsets[: upto + 1]
+        quotes = quotes[: int(np.searchsorted(quotes, end))]  # quote pairs never straddle records
+        arr = arr[:end]
+    opens, closes = quotes[0::2], quotes[1::2]
+    n_records = len(record_offsets) - 1
+    points = np.concatenate([record_offsets, opens, closes])
+    order = np.argsort(points, kind="stable")
+    before = np.empty(len(points), dtype=np.int64)
+    before[order] = _count_before(arr, ord(sep), points[order])
+    total = np.diff(before[: n_records + 1])
+    if len(opens) == 0:
+        return total + 1
+    # delimiters between an opening quote and its closing quote are text, not field breaks
+    at_opens = before[n_records + 1 : n_records + 1 + len(opens)]
+    inside = before[n_records + 1 + len(opens) :] - at_opens
+    record_of_quote = np.searchsorted(record_offsets, opens, side="right") - 1
+    quoted = np.bincount(record_of_quote, weights=inside, minlength=n_records)[:n_records].astype(np.int64)
+    return total - quoted + 1
+
+
+def _complete(structure: _Structure, work: bytes, sep: str) -> None:
+    """Count the fields of every record (the vectorised pass counted only the first ones)."""
+    if structure.complete:
+        return
+    assert structure.record_offsets is not None and structure.quotes is not None
+    arr = np.frombuffer(work, dtype=np.uint8)
+    structure.counts = _record_widths(arr, sep, structure.record_offsets, structure.quotes)
+    structure.complete = True
+
+
+def _blank_records(arr: np.ndarray, record_offsets: np.ndarray) -> np.ndarray:
+    """Mask of records that are nothing but a line break (blank lines)."""
+    ends = record_offsets[1:]
+    last = arr[ends - 1]
+    crlf = (last == 10) & (ends - 2 >= record_offsets[:-1]) & (arr[np.maximum(ends - 2, 0)] == 13)
+    breaks = ((last == 10) | (last == 13)).astype(np.int64) + crlf
+    return (ends - record_offsets[:-1]) == breaks
 
 
 def _check_quotes(work: bytes, offsets: np.ndarray, line: int, sep: str, *, file: str, ext: str) -> None:
@@ -428,6 +592,126 @@ def _raw_record(work: bytes, structure: _Structure, i: int, sep: str, delim: str
 
 
 # --- parsing -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _ArrowRead:
+    columns: list[pa.ChunkedArray]  # the records with exactly the file's width, in order
+    invalid: int  # records pyarrow set aside (another number of fields); blank lines are skipped silently
+
+
+def _arrow_read(work: bytes, sep: str, width: int, structure: _Structure) -> _ArrowRead | None:
+    """pyarrow's CSV reader over the whole text (only for text whose quoting the vectorised pass understood):
+    every field as text, straight into Arrow. ``None`` if pyarrow refuses the text."""
+    invalid = 0
+
+    def skip(_row: object) -> str:
+        nonlocal invalid
+        invalid += 1
+        return "skip"
+
+    names = [f"c{j}" for j in range(width)]
+    try:
+        table = pacsv.read_csv(
+            pa.BufferReader(pa.py_buffer(work)),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=_ARROW_BLOCK),
+            parse_options=pacsv.ParseOptions(
+                delimiter=sep,
+                quote_char='"',
+                double_quote=True,
+                escape_char=False,
+                newlines_in_values=structure.multiline,
+                ignore_empty_lines=True,
+                invalid_row_handler=skip,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={c: pa.large_string() for c in names},
+                null_values=[],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                check_utf8=False,  # the text is valid UTF-8 and fields are split at ASCII bytes
+            ),
+        )
+    except (pa.ArrowInvalid, ValueError):
+        return None
+    return _ArrowRead(columns=list(table.columns), invalid=invalid)
+
+
+def _arrow_cells(
+    work: bytes,
+    sep: str,
+    width: int,
+    structure: _Structure,
+    read: _ArrowRead,
+    blank: np.ndarray,
+    trimmed_index: list[int],
+    trimmed_fields: list[list[str]],
+) -> tuple[pd.DataFrame, np.ndarray] | None:
+    """Cells and row numbers of every kept record (trimmed ones included): pyarrow's records of the file's
+    width, plus blank records (a row of ``''``), shorter records (parsed by the ``csv`` module, padded) and
+    the trimmed records, each in its place. ``None`` if pyarrow's record counts disagree with the first pass.
+    """
+    record_offsets = structure.record_offsets
+    assert record_offsets is not None
+    counts = structure.counts
+    normal = (counts == width) & ~blank
+    short = (counts < width) & ~blank
+    n_normal = len(read.columns[0]) if read.columns else 0
+    if n_normal != int(normal.sum()) or read.invalid != int((~blank & ~normal).sum()):
+        return None
+
+    extra_fields: dict[int, list[str]] = dict(zip(trimmed_index, trimmed_fields, strict=True))
+    short_index = np.flatnonzero(short)
+    if len(short_index):
+        raw = b"".join(work[int(record_offsets[i]) : int(record_offsets[i + 1])] for i in short_index.tolist())
+        parsed = list(csv.reader(io.StringIO(raw.decode("utf-8"), newline=""), delimiter=sep, strict=False))
+        if len(parsed) != len(short_index):
+            return None
+        for i, fields in zip(short_index.tolist(), parsed, strict=True):
+            extra_fields[i] = fields + [""] * (width - len(fields))
+    extra_index = np.sort(np.concatenate([np.flatnonzero(blank | short), np.asarray(trimmed_index, dtype=np.int64)]))
+    empty = [""] * width
+    extra_rows = [extra_fields.get(i, empty) for i in extra_index.tolist()]
+    normal_index = np.flatnonzero(normal)
+    order = np.argsort(np.concatenate([normal_index, extra_index]), kind="stable") if len(extra_index) else None
+    out: list[pa.ChunkedArray] = []
+    columns: list[pa.ChunkedArray | None] = list(read.columns)
+    read.columns = []
+    for j in range(width):
+        col = columns[j]
+        columns[j] = None  # each column is released once it is rebuilt
+        assert col is not None
+        if order is None:
+            out.append(col)  # kept in pyarrow's blocks: no copy
+        else:
+            extra = pa.array([r[j] for r in extra_rows], type=pa.large_string())
+            out.append(pc.take(pa.chunked_array([*col.chunks, extra], type=pa.large_string()), pa.array(order)))
+    kept = np.sort(np.concatenate([normal_index, extra_index]))
+    return make_cells(out, len(kept)), structure.starts[kept]
+
+
+def _parse_pandas(
+    work: bytes,
+    sep: str,
+    width: int,
+    structure: _Structure,
+    kept: np.ndarray,
+    ragged: np.ndarray,
+    trimmed_rows: list[int],
+    trimmed_fields: list[list[str]],
+    notes: list[str],
+) -> tuple[pd.DataFrame | None, np.ndarray]:
+    """Cells and row numbers from pandas' C engine plus the trimmed records; ``None`` cells if pandas
+    disagrees with the first pass."""
+    cells = _parse(work, sep, width, expected=int(kept.sum()), has_ragged=bool(len(ragged)), notes=notes)
+    rows = structure.starts[kept]
+    if cells is None or not trimmed_rows:
+        return cells, rows
+    extra = make_cells([[f[j] for f in trimmed_fields] for j in range(width)], len(trimmed_rows))
+    all_rows = np.concatenate([rows, np.asarray(trimmed_rows, dtype=np.int64)])
+    order = np.argsort(all_rows, kind="stable")
+    cells = pd.concat([cells, extra], ignore_index=True).iloc[order].reset_index(drop=True)
+    return cells, all_rows[order]
 
 
 def _parse(

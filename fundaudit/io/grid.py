@@ -136,6 +136,8 @@ def strip_nuls_and_check(
             nul_cells += count
             cells[j] = pd.Series(pd.array(pc.replace_substring(arr, "\x00", ""), dtype="str"), index=cells.index)
             arr = arrow_of(cells[j])
+        if (pc.max(pc.binary_length(arr)).as_py() or 0) <= limits.max_cell_chars:
+            continue  # no cell has more bytes, so none has more characters, than the limit
         lengths = pc.utf8_length(arr)
         longest = pc.max(lengths).as_py() or 0
         if longest > limits.max_cell_chars:

@@ -8,6 +8,7 @@ ASCII-only for those), no look-arounds or back-references.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 
@@ -40,8 +41,12 @@ __all__ = [
     "lengths",
     "matches",
     "matches_where",
+    "may_hold",
     "squash",
     "str_series",
+    "text_of",
+    "text_via_uniques",
+    "utf8_bytes",
     "via_uniques",
     "ymd_to_days",
 ]
@@ -82,42 +87,139 @@ EXCEL_ERRORS: frozenset[str] = frozenset(
 
 def as_text(s: pd.Series) -> pa.LargeStringArray:
     """The Series as one non-null ``large_string`` Arrow array; NaN/None become ''."""
+    arr = text_of(s)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def text_of(s: pd.Series) -> pa.Array | pa.ChunkedArray:
+    """:func:`as_text` without joining the chunks a reader produced (no copy of the text)."""
     if not isinstance(s, pd.Series):
         raise TypeError(f"expected a pandas Series, got {type(s).__name__}")
     text = s if (isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow") else s.astype("str")
     arr = pa.array(text.array)
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
+    if isinstance(arr, pa.ChunkedArray) and arr.num_chunks == 1:
+        arr = arr.chunk(0)
     if arr.type != pa.large_string():
         arr = arr.cast(pa.large_string())
-    return pc.fill_null(arr, "")
+    return pc.fill_null(arr, "") if arr.null_count else arr
+
+
+def _chunks(t: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
+    return list(t.chunks) if isinstance(t, pa.ChunkedArray) else [t]
 
 
 def squash(arr: pa.Array, *, spaces: str = "remove") -> pa.Array:
     """NFKC, drop NUL and zero-width characters, unify minus signs, then remove whitespace.
 
     ``spaces="collapse"`` keeps single inner spaces (date-time text needs them) and strips the ends.
-    An all-ASCII array (the common case) skips the Unicode steps, which cannot change it.
+    An all-ASCII array (the common case) skips the Unicode steps, which cannot change it; any step is
+    skipped when a look at the raw bytes shows it cannot change anything (no byte that could start one of
+    the characters it replaces, or text NFKC leaves alone).
     """
-    t = pc.replace_substring(arr, "\x00", "")
+    t = pc.replace_substring(arr, "\x00", "") if may_hold(arr, _NUL_BYTE) else arr
     if all_ascii(t):
-        ws = "[\t\n\x0b\x0c\r ]+"
+        if not may_hold(t, _ASCII_WS_BYTES):
+            return t  # no whitespace to remove or collapse
+        ws = _ASCII_WS_RUN
+        edited = False
     else:
-        t = pc.utf8_normalize(t, "NFKC")
-        t = pc.replace_substring_regex(t, _INVISIBLE, "")
-        t = pc.replace_substring_regex(t, _MINUS, "-")
+        if _nfkc_may_change(t):
+            t = pc.utf8_normalize(t, "NFKC")
+        edited = False
+        for pattern, replacement, leads in ((_INVISIBLE, "", _INVISIBLE_BYTES), (_MINUS, "-", _MINUS_BYTES)):
+            if may_hold(t, leads):
+                t = pc.replace_substring_regex(t, pattern, replacement)
+                edited = True
         ws = _WS_RUN
-    if spaces == "remove":
-        t = pc.replace_substring_regex(t, ws, "")
-    else:
-        t = pc.utf8_trim(pc.replace_substring_regex(t, ws, " "), " ")
+    if may_hold(t, _WS_BYTES if ws == _WS_RUN else _ASCII_WS_BYTES):
+        edited = True
+        if spaces == "remove":
+            t = pc.replace_substring_regex(t, ws, "")
+        else:
+            t = pc.utf8_trim(pc.replace_substring_regex(t, ws, " "), " ")
     # removing a space can leave a combining mark next to a letter ('O¯' → 'O' + U+0304): recompose
-    return t if ws != _WS_RUN else pc.utf8_normalize(t, "NFKC")
+    # (text nothing was removed from is still what NFKC made it)
+    return pc.utf8_normalize(t, "NFKC") if ws == _WS_RUN and edited and _nfkc_may_change(t) else t
 
 
-def all_ascii(t: pa.Array) -> bool:
+def all_ascii(t: pa.Array | pa.ChunkedArray) -> bool:
     """Whether every string in the array is pure ASCII."""
-    return bool(pc.all(pc.string_is_ascii(t)).as_py() is not False)
+    for chunk in _chunks(t):
+        data = utf8_bytes(chunk)
+        if data is None:
+            if pc.all(pc.string_is_ascii(chunk)).as_py() is False:
+                return False
+        elif len(data) and int(data.max()) >= 0x80:
+            return False
+    return True
+
+
+def utf8_bytes(t: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
+    """The UTF-8 bytes of all the strings of ``t``, end to end (a view, no copy); ``None`` for a chunked
+    array, other types or missing values (callers then use the Arrow kernels)."""
+    if isinstance(t, pa.ChunkedArray) or t.null_count or t.type not in (pa.large_string(), pa.string()):
+        return None
+    if len(t) == 0:
+        return np.zeros(0, dtype=np.uint8)
+    buffers = t.buffers()
+    width = np.int64 if t.type == pa.large_string() else np.int32
+    offsets = np.frombuffer(buffers[1], dtype=width, count=t.offset + len(t) + 1)
+    lo, hi = int(offsets[t.offset]), int(offsets[t.offset + len(t)])
+    if hi == lo or buffers[2] is None:
+        return np.zeros(0, dtype=np.uint8)
+    return np.frombuffer(buffers[2], dtype=np.uint8, count=hi, offset=0)[lo:hi]
+
+
+def may_hold(t: pa.Array | pa.ChunkedArray, leads: frozenset[int]) -> bool:
+    """False only when no string of ``t`` contains a character whose UTF-8 encoding starts with one of the
+    ``leads`` bytes (so replacing or finding those characters cannot change anything). Leads up to 0x20
+    (whitespace, controls) are tested together as "any byte up to the largest of them", a cheap superset."""
+    low = [b for b in leads if b <= 0x20]
+    others = sorted(b for b in leads if b > 0x20)
+    for chunk in _chunks(t):
+        data = utf8_bytes(chunk)
+        if data is None:
+            return True
+        if len(data) == 0:
+            continue
+        if low and int(data.min()) <= max(low):
+            return True
+        if others and int(data.max()) >= others[0] and any(bool((data == b).any()) for b in others):
+            return True
+    return False
+
+
+def _nfkc_may_change(t: pa.Array | pa.ChunkedArray) -> bool:
+    """False only when every character is ASCII or in U+4000..U+9FFF (CJK ideographs, no compatibility or
+    combining characters), where NFKC is the identity."""
+    for chunk in _chunks(t):
+        data = utf8_bytes(chunk)
+        if data is None or bool(((data >= 0xC0) & ((data <= 0xE3) | (data >= 0xEA))).any()):
+            return True
+    return False
+
+
+def _lead_bytes(char_class: str) -> frozenset[int]:
+    """First UTF-8 bytes of the characters of a regex character-class body (``a-z`` ranges expanded)."""
+    chars: set[str] = set()
+    i = 0
+    while i < len(char_class):
+        if i + 2 < len(char_class) and char_class[i + 1] == "-":
+            chars.update(chr(c) for c in range(ord(char_class[i]), ord(char_class[i + 2]) + 1))
+            i += 3
+        else:
+            chars.add(char_class[i])
+            i += 1
+    return frozenset(c.encode("utf-8")[0] for c in chars)
+
+
+_NUL_BYTE = frozenset({0})
+_HASH_BYTE = frozenset({ord("#")})
+_ASCII_WS_RUN = "[\t\n\x0b\x0c\r ]+"
+_ASCII_WS_BYTES = _lead_bytes("\t\n\x0b\x0c\r ")
+_WS_BYTES = _lead_bytes(WS)
+_INVISIBLE_BYTES = _lead_bytes(_INVISIBLE[1:-1])
+_MINUS_BYTES = _lead_bytes(_MINUS[1:-1])
 
 
 def bool_np(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -127,12 +229,23 @@ def bool_np(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 def is_blank(t: pa.Array, tokens: Iterable[str] = BLANK_TOKENS) -> np.ndarray:
     """Mask of squashed texts that are empty or a placeholder for empty (tokens are squashed too)."""
-    value_set = squash(pa.array(sorted(set(tokens) | {""}), type=pa.large_string()))
+    value_set, longest = _blank_set(frozenset(tokens) | {""})
+    if len(t) and int(pc.min(pc.binary_length(t)).as_py()) > longest:
+        return np.zeros(len(t), dtype=bool)  # every text is longer than every token
     return bool_np(pc.is_in(t, value_set=value_set))
+
+
+@functools.lru_cache(maxsize=64)
+def _blank_set(tokens: frozenset[str]) -> tuple[pa.Array, int]:
+    """The squashed tokens and the byte length of the longest."""
+    value_set = squash(pa.array(sorted(tokens), type=pa.large_string()))
+    return value_set, int(pc.max(pc.binary_length(value_set)).as_py() or 0)
 
 
 def is_excel_error(t: pa.Array) -> np.ndarray:
     """Mask of squashed texts that are an Excel error value such as ``#DIV/0!``."""
+    if not may_hold(t, _HASH_BYTE):  # every error value starts with '#'
+        return np.zeros(len(t), dtype=bool)
     upper = pc.utf8_upper(t)
     return bool_np(pc.is_in(upper, value_set=pa.array(sorted(EXCEL_ERRORS), type=pa.large_string())))
 
@@ -237,19 +350,62 @@ def ymd_to_days(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> tuple[np.ndarray
     return days, ok
 
 
-def via_uniques(s: pd.Series, parse: Callable[[pd.Series], Parsed]) -> Parsed:
+def via_uniques(s: pd.Series, parse: Callable[[pd.Series], Parsed], *, adaptive: bool = False) -> Parsed:
     """Run ``parse`` once per distinct text and spread the result back over the rows.
 
     Dates, flags and categories repeat heavily (a million rows, a few thousand distinct dates), so
-    parsing the distinct values and taking by code is much cheaper than parsing every row.
+    parsing the distinct values and taking by code is much cheaper than parsing every row. ``parse`` must
+    treat each row on its own (its result for a text never depends on the other rows). With ``adaptive``
+    a column whose sample is mostly distinct (IDs, account numbers) is parsed directly instead: the result
+    is the same either way, only the cost differs.
     """
-    encoded = pc.dictionary_encode(as_text(s))
-    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
-    distinct = pd.Series(pd.array(encoded.dictionary, dtype="str"))
+    text = text_of(s)
+    if adaptive and not _repetitive(text):
+        return parse(s)
+    codes, distinct = _distinct(text)
     parsed = parse(distinct)
     values = pd.Series(parsed.values.array.take(codes), index=s.index)
     reason = pd.Series(parsed.reason.to_numpy(dtype=object)[codes], index=s.index, dtype=object)
     return Parsed(values, reason)
+
+
+def text_via_uniques(s: pd.Series, clean: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """:func:`via_uniques` for a row-by-row text cleaner returning a Series (used when values repeat)."""
+    text = text_of(s)
+    if not _repetitive(text):
+        return clean(s)
+    codes, distinct = _distinct(text)
+    return pd.Series(clean(distinct).array.take(codes), index=s.index)
+
+
+_SAMPLE_ROWS = 20_000
+_MIN_ROWS = 50_000
+
+
+def _repetitive(text: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether a column is worth parsing once per distinct value: long, and at most a third of its first
+    rows distinct (only the cost depends on this guess, never the result)."""
+    if len(text) < _MIN_ROWS:
+        return False
+    sample = text.slice(0, _SAMPLE_ROWS)
+    return int(pc.count_distinct(sample).as_py()) * 3 <= len(sample)
+
+
+def _distinct(text: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, pd.Series]:
+    """Codes (int64, one per row) into the distinct texts (a ``str`` Series)."""
+    encoded = pc.dictionary_encode(text)
+    if isinstance(encoded, pa.ChunkedArray):  # chunks as the reader made them: one shared dictionary
+        encoded = encoded.unify_dictionaries()
+        if encoded.num_chunks == 0:
+            return np.zeros(0, dtype=np.int64), pd.Series(pd.array([], dtype="str"))
+        dictionary = encoded.chunk(0).dictionary
+        codes = np.concatenate(
+            [np.asarray(c.indices.to_numpy(zero_copy_only=False), dtype=np.int64) for c in encoded.chunks]
+        )
+    else:
+        dictionary = encoded.dictionary
+        codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    return codes, pd.Series(pd.array(dictionary, dtype="str"))
 
 
 def build_reason(n: int, index: pd.Index, rules: Sequence[tuple[np.ndarray, str]]) -> pd.Series:

@@ -34,10 +34,14 @@ from ._common import (
     lengths,
     matches,
     matches_where,
+    may_hold,
     squash,
     str_series,
+    utf8_bytes,
+    via_uniques,
     ymd_to_days,
 )
+from ._common import _lead_bytes as lead_bytes
 from ._result import Parsed
 
 __all__ = [
@@ -75,9 +79,41 @@ _LOOKALIKE_X = "[ХΧ×]"  # Cyrillic U+0425, Greek U+03A7 (after upper-casing),
 def _unwrap(s: pd.Series) -> pa.Array:
     """NFKC, no whitespace anywhere, and no exporter wrappers (``="…"``, ``"…"``, leading ``'``)."""
     t = squash(as_text(s))
-    if pc.any(pc.starts_with(t, "=")).as_py() or pc.any(pc.starts_with(t, '"')).as_py():
+    if may_hold(t, _WRAPPER_BYTES) and (
+        pc.any(pc.starts_with(t, "=")).as_py() or pc.any(pc.starts_with(t, '"')).as_py()
+    ):
         t = pc.replace_substring_regex(t, '^=?"(.*)"$', "\\1")
-    return pc.utf8_ltrim(t, "'`")
+    return pc.utf8_ltrim(t, "'`") if may_hold(t, _APOSTROPHE_BYTES) else t
+
+
+def _upper(t: pa.Array) -> pa.Array:
+    """``utf8_upper``, skipped for ASCII text without lower-case letters (which it cannot change)."""
+    data = utf8_bytes(t)
+    ascii_text = data is not None and (len(data) == 0 or int(data.max()) < 0x80)
+    if ascii_text and data is not None and not bool(((data >= ord("a")) & (data <= ord("z"))).any()):
+        return t
+    return pc.utf8_upper(t)
+
+
+def _all_of(t: pa.Array, allowed: str) -> np.ndarray:
+    """Mask of non-empty texts made only of the ASCII characters ``allowed`` (``^[…]+$``)."""
+    data = utf8_bytes(t)
+    if data is not None:
+        codes = sorted(lead_bytes(allowed))  # ASCII: a character is its byte
+        if len(data) == 0:
+            return lengths(t) > 0
+        if int(data.min()) >= codes[0] and int(data.max()) <= codes[-1]:
+            table = np.zeros(256, dtype=bool)
+            table[codes] = True
+            if bool(table[data].all()):  # every byte allowed: only empty texts fail
+                return lengths(t) > 0
+    return matches(t, f"^[{allowed}]+$")
+
+
+_WRAPPER_BYTES = frozenset({ord("="), ord('"')})
+_APOSTROPHE_BYTES = frozenset({ord("'"), ord("`")})
+_DASH_BYTES = frozenset({ord("-")})
+_PHONE_PUNCT_BYTES = frozenset({ord("-"), ord("("), ord(")")})
 
 
 def clean_id(s: pd.Series, *, blank_tokens: Iterable[str] = BLANK_TOKENS) -> Parsed:
@@ -88,11 +124,15 @@ def clean_id(s: pd.Series, *, blank_tokens: Iterable[str] = BLANK_TOKENS) -> Par
     number in Excel, ``1.10101199003078E+17``), ``id_float_damaged`` (``110101199003078000.0``),
     ``id_bad_chars``, ``excel_error_cell``.
     """
-    t = pc.utf8_upper(_unwrap(s))
+    return via_uniques(s, lambda u: _clean_id(u, blank_tokens), adaptive=True)
+
+
+def _clean_id(s: pd.Series, blank_tokens: Iterable[str]) -> Parsed:
+    t = _upper(_unwrap(s))
     if not all_ascii(t):
         t = pc.replace_substring_regex(t, _LOOKALIKE_X, "X")
     blank = is_blank(t, blank_tokens)
-    suspect = ~matches(t, "^[0-9X]+$") & ~blank
+    suspect = ~_all_of(t, "0-9X") & ~blank
     reason = build_reason(
         len(s),
         s.index,
@@ -245,12 +285,16 @@ def clean_taxpayer_id(s: pd.Series, *, blank_tokens: Iterable[str] = BLANK_TOKEN
     can report them. Reasons: ``id_scientific``, ``id_float_damaged``, ``id_bad_chars`` (anything
     but ASCII letters and digits), ``excel_error_cell``.
     """
-    t = pc.utf8_upper(_unwrap(s))
+    return via_uniques(s, lambda u: _clean_taxpayer_id(u, blank_tokens), adaptive=True)
+
+
+def _clean_taxpayer_id(s: pd.Series, blank_tokens: Iterable[str]) -> Parsed:
+    t = _upper(_unwrap(s))
     blank = is_blank(t, blank_tokens)
     excel = is_excel_error(t)
-    t = pc.replace_substring(t, "-", "")
+    t = pc.replace_substring(t, "-", "") if may_hold(t, _DASH_BYTES) else t
     blank |= (lengths(t) == 0) & ~excel
-    suspect = ~matches(t, "^[0-9A-Z]+$") & ~blank
+    suspect = ~_all_of(t, "0-9A-Z") & ~blank
     reason = build_reason(
         len(s),
         s.index,
@@ -339,12 +383,16 @@ def clean_account(s: pd.Series, *, blank_tokens: Iterable[str] = BLANK_TOKENS) -
     as a number in Excel: ``6.22202E+18``, or a 16+-digit float ``…000.0``), ``account_bad_chars``,
     ``excel_error_cell``.
     """
-    t = pc.utf8_upper(_unwrap(s))
+    return via_uniques(s, lambda u: _clean_account(u, blank_tokens), adaptive=True)
+
+
+def _clean_account(s: pd.Series, blank_tokens: Iterable[str]) -> Parsed:
+    t = _upper(_unwrap(s))
     blank = is_blank(t, blank_tokens)
     excel = is_excel_error(t)
-    t = pc.replace_substring(t, "-", "")
+    t = pc.replace_substring(t, "-", "") if may_hold(t, _DASH_BYTES) else t
     blank |= (lengths(t) == 0) & ~excel
-    suspect = ~matches(t, "^[0-9A-Z]+$") & ~blank
+    suspect = ~_all_of(t, "0-9A-Z") & ~blank
     scientific = matches_where(t, _SCIENTIFIC_RE, suspect) | matches_where(t, "^[0-9]{16,}\\.0*$", suspect)
     reason = build_reason(
         len(s),
@@ -384,15 +432,19 @@ def clean_phone(s: pd.Series, *, blank_tokens: Iterable[str] = BLANK_TOKENS) -> 
 
     Anything left that is not a digit (an extension written as '转', letters) gives ``id_bad_chars``.
     """
+    return via_uniques(s, lambda u: _clean_phone(u, blank_tokens), adaptive=True)
+
+
+def _clean_phone(s: pd.Series, blank_tokens: Iterable[str]) -> Parsed:
     t = _unwrap(s)
     blank = is_blank(t, blank_tokens)
     excel = is_excel_error(t)
-    t = pc.replace_substring_regex(t, "[-()]", "")
+    t = pc.replace_substring_regex(t, "[-()]", "") if may_hold(t, _PHONE_PUNCT_BYTES) else t
     t = pc.replace_substring_regex(t, "^(?:\\+86|0086)", "")
     blank |= (lengths(t) == 0) & ~excel
     reason = build_reason(
         len(s),
         s.index,
-        [(blank, ""), (excel, "excel_error_cell"), (~matches(t, "^[0-9]+$"), "id_bad_chars")],
+        [(blank, ""), (excel, "excel_error_cell"), (~_all_of(t, "0-9"), "id_bad_chars")],
     )
     return _finish(t, blank, reason, s.index)

@@ -31,6 +31,7 @@ from ._common import (
     matches_where,
     squash,
     str_series,
+    via_uniques,
 )
 from ._result import Parsed
 
@@ -61,6 +62,10 @@ def parse_money(
     (``inf``/``nan`` text), ``amount_out_of_range`` (10^15 yuan or more) or ``amount_unparseable``.
     ``allow_exponent=False`` rejects scientific text such as ``1.5E+3``.
     """
+    return via_uniques(s, lambda u: _parse_money(u, blank_tokens, allow_exponent), adaptive=True)
+
+
+def _parse_money(s: pd.Series, blank_tokens: Iterable[str], allow_exponent: bool) -> Parsed:
     index = s.index
     n = len(s)
     t = squash(as_text(s))

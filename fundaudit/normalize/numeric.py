@@ -23,6 +23,7 @@ from ._common import (
     is_excel_error,
     lengths,
     squash,
+    via_uniques,
 )
 from ._result import Parsed
 
@@ -44,6 +45,10 @@ def parse_rate(
     '60' → 0.6), as clerks type it; exactly '1' stays 1.0 (100 %). '‰' divides by 1000.
     Reasons: ``excel_error_cell``, ``rate_unparseable``.
     """
+    return via_uniques(s, lambda u: _parse_rate(u, percent_if_above_one, blank_tokens), adaptive=True)
+
+
+def _parse_rate(s: pd.Series, percent_if_above_one: bool, blank_tokens: Iterable[str]) -> Parsed:
     index = s.index
     t = squash(as_text(s))
     blank = is_blank(t, blank_tokens)
@@ -75,6 +80,10 @@ def parse_int(s: pd.Series, *, blank_tokens: Iterable[str] = BLANK_TOKENS) -> Pa
     Anything else (a fraction, a unit such as '12人', more than 18 digits) is rejected with
     ``int_unparseable``; Excel error values with ``excel_error_cell``.
     """
+    return via_uniques(s, lambda u: _parse_int(u, blank_tokens), adaptive=True)
+
+
+def _parse_int(s: pd.Series, blank_tokens: Iterable[str]) -> Parsed:
     index = s.index
     t = squash(as_text(s))
     blank = is_blank(t, blank_tokens)

@@ -23,10 +23,13 @@ from ._common import (
     is_blank,
     is_excel_error,
     lengths,
+    may_hold,
     squash,
     str_series,
+    text_via_uniques,
     via_uniques,
 )
+from ._common import _lead_bytes as lead_bytes
 from ._result import Parsed
 
 __all__ = [
@@ -57,10 +60,22 @@ def clean_text(s: pd.Series) -> pd.Series:
 
     No NFKC and no inner changes, so text reads as typed. Blank cells become missing (NaN).
     """
-    t = pc.replace_substring(as_text(s), "\x00", "")
-    t = pc.replace_substring_regex(t, "[\u200b\u200c\u200d\u2060\ufeff]", "")
+    return text_via_uniques(s, _clean_text)
+
+
+def _clean_text(s: pd.Series) -> pd.Series:
+    t = as_text(s)
+    if may_hold(t, _NUL_BYTE):
+        t = pc.replace_substring(t, "\x00", "")
+    if may_hold(t, _ZERO_WIDTH_BYTES):
+        t = pc.replace_substring_regex(t, _ZERO_WIDTH, "")
     t = pc.utf8_trim_whitespace(t)
     return str_series(t, lengths(t) == 0, s.index)
+
+
+_ZERO_WIDTH = "[\u200b\u200c\u200d\u2060\ufeff]"
+_ZERO_WIDTH_BYTES = lead_bytes(_ZERO_WIDTH[1:-1])
+_NUL_BYTE = frozenset({0})
 
 
 def name_key(s: pd.Series) -> pd.Series:

@@ -7,7 +7,7 @@ import io
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from fundaudit.io import read_grids
@@ -115,6 +115,9 @@ def test_csv_start_lines_match_the_csv_module(width: int, data: st.DataObject, t
         path = Path(d) / "t.csv"
         path.write_bytes(text.encode("utf-8"))
         [grid] = read_grids(path)
+    # csv.writer quotes only the line terminator's characters, so a stray '\r' can leave ';' or '|' splitting
+    # the lines more consistently than ','; the reader then (rightly) sniffs that delimiter instead
+    assume(not any(n.startswith("fields are separated by") for n in grid.notes))
     assert grid.rows.tolist() == [line for line, _ in expected]
     assert grid.cells.values.tolist() == [record + [""] * (width - len(record)) for _, record in expected]
     assert not grid.rejected
