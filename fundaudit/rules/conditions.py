@@ -9,25 +9,41 @@ evaluated as code::
                | {add|sub|mul|div|min|max|coalesce: [operand, ...]} | {abs: operand} | {round_fen: operand}
 
 Values compared with a money column are yuan (``1500`` or ``"1,500.00"``), with a date column
-``YYYY-MM-DD``, with a rate ``0.02`` or ``"2%"``.
+``YYYY-MM-DD``, with a rate ``0.02`` or ``"2%"``: a value that cannot be read as the column's type is
+a problem on load, as are a ``matches`` pattern that RE2 cannot compile, a ``between`` whose low is
+above its high, and operands of types that cannot meet (a date compared with money, a date in a sum).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fundaudit.columns import catalogue
-from fundaudit.rules.located import Located, Problem
+from fundaudit.rules.located import Locator, Problem
+from fundaudit.rules.values import column_type, literal_expected, literal_key, re2_error, unit_class, unit_of
 
-__all__ = ["COLUMN_OPS", "COMBINE_OPS", "COMPARE_OPS", "UNARY_OPS", "validate_condition", "validate_operand"]
+__all__ = [
+    "COLUMN_OPS",
+    "COMBINE_OPS",
+    "COMPARE_OPS",
+    "UNARY_OPS",
+    "compare_problems",
+    "literal_problems",
+    "operand_unit",
+    "validate_condition",
+    "validate_operand",
+]
 
 COLUMN_OPS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "is_null", "matches", "between")
 COMPARE_OPS = ("eq", "ne", "lt", "le", "gt", "ge")
 COMBINE_OPS = ("add", "sub", "mul", "div", "min", "max", "coalesce")
 UNARY_OPS = ("abs", "round_fen")
+_ARITHMETIC = ("add", "sub", "mul", "div", "abs", "round_fen")
+_LOOSE = ("bare", "literal")  # a bare number or a {value: …}: takes the unit of what it meets
 
 
-def validate_condition(doc: Located, path: str, cond: Any, ledger: str | None) -> list[Problem]:
+def validate_condition(doc: Locator, path: str, cond: Any, ledger: str | None) -> list[Problem]:
     """Problems in a condition tree (empty when it is well formed)."""
     if not isinstance(cond, dict) or not cond:
         return [doc.problem(path, "pack_wrong_type", expected="a condition mapping", got=type(cond).__name__)]
@@ -62,16 +78,43 @@ def validate_condition(doc: Located, path: str, cond: Any, ledger: str | None) -
             problems.append(
                 doc.problem(f"{path}.compare.op", "pack_bad_value", value=c["op"], expected=", ".join(COMPARE_OPS))
             )
+        tolerance = c.get("tolerance")
+        if tolerance is not None and not _is_number(tolerance):
+            problems.append(
+                doc.problem(f"{path}.compare.tolerance", "pack_wrong_type", expected="a number", got=_show(tolerance))
+            )
+        elif tolerance is not None and not (math.isfinite(tolerance) and tolerance >= 0):
+            problems.append(
+                doc.problem(f"{path}.compare.tolerance", "pack_out_of_range", value=_show(tolerance), expected="≥ 0")
+            )
+            tolerance = None
         for key in ("left", "right"):
             if key in c:
                 problems.extend(validate_operand(doc, f"{path}.compare.{key}", c[key], ledger))
+        if not problems:
+            problems.extend(
+                compare_problems(
+                    doc,
+                    f"{path}.compare.left",
+                    c["left"],
+                    f"{path}.compare.right",
+                    c["right"],
+                    ledger,
+                    tolerance=tolerance,
+                    tolerance_path=f"{path}.compare.tolerance",
+                )
+            )
         return problems
     if "column" in cond:
         problems = []
         ops = [k for k in cond if k != "column"]
         col = cond["column"]
-        if ledger and col not in catalogue()[ledger].columns:
+        if not isinstance(col, str):
+            problems.append(doc.problem(f"{path}.column", "pack_wrong_type", expected="a column name", got=_show(col)))
+            col = None
+        elif ledger and col not in catalogue()[ledger].columns:
             problems.append(doc.problem(f"{path}.column", "pack_unknown_column", column=col, ledger=ledger, hint=""))
+            col = None
         if len(ops) != 1 or ops[0] not in COLUMN_OPS:
             bad = next((k for k in ops if k not in COLUMN_OPS), ops[0] if ops else "")
             problems.append(
@@ -84,30 +127,85 @@ def validate_condition(doc: Located, path: str, cond: Any, ledger: str | None) -
             )
             return problems
         op, value = ops[0], cond[ops[0]]
-        if op in ("in", "not_in") and not isinstance(value, list):
-            problems.append(doc.problem(f"{path}.{op}", "pack_wrong_type", expected="a list", got=type(value).__name__))
-        if op == "between" and not (isinstance(value, list) and len(value) == 2):
-            problems.append(
-                doc.problem(f"{path}.{op}", "pack_wrong_type", expected="[low, high]", got=type(value).__name__)
-            )
-        if op == "is_null" and not isinstance(value, bool):
-            problems.append(
-                doc.problem(f"{path}.{op}", "pack_wrong_type", expected="true or false", got=type(value).__name__)
-            )
-        if op == "matches" and not isinstance(value, str):
-            problems.append(
-                doc.problem(f"{path}.{op}", "pack_wrong_type", expected="a pattern", got=type(value).__name__)
-            )
+        where = f"{path}.{op}"
+        if op in ("in", "not_in"):
+            if not isinstance(value, list):
+                problems.append(doc.problem(where, "pack_wrong_type", expected="a list", got=type(value).__name__))
+            else:
+                for i, v in enumerate(value):
+                    problems.extend(literal_problems(doc, f"{where}[{i}]", v, ledger, col))
+        elif op == "between":
+            if not (isinstance(value, list) and len(value) == 2):
+                problems.append(doc.problem(where, "pack_wrong_type", expected="[low, high]", got=type(value).__name__))
+            else:
+                found = [p for i, v in enumerate(value) for p in literal_problems(doc, f"{where}[{i}]", v, ledger, col)]
+                problems.extend(found)
+                if not found and col is not None and ledger:
+                    low, high = (literal_key(v, unit_of(ledger, col)) for v in value)
+                    if low > high:
+                        problems.append(
+                            doc.problem(
+                                where,
+                                "pack_bad_order",
+                                low="low",
+                                high="high",
+                                low_value=_show(value[0]),
+                                high_value=_show(value[1]),
+                            )
+                        )
+        elif op == "is_null":
+            if not isinstance(value, bool):
+                problems.append(
+                    doc.problem(where, "pack_wrong_type", expected="true or false", got=type(value).__name__)
+                )
+        elif op == "matches":
+            if not isinstance(value, str):
+                problems.append(doc.problem(where, "pack_wrong_type", expected="a pattern", got=type(value).__name__))
+            elif (error := re2_error(value)) is not None:
+                problems.append(doc.problem(where, "pack_bad_pattern", value=_show(value), what=error))
+        else:
+            problems.extend(literal_problems(doc, where, value, ledger, col))
         return problems
     key = next(iter(cond))
     return [doc.problem(f"{path}.{key}", "pack_unknown_key", key=key, allowed="all, any, not, column, compare")]
 
 
-def validate_operand(doc: Located, path: str, op: Any, ledger: str | None) -> list[Problem]:
-    """Problems in an operand (a column, a number, or an arithmetic mapping)."""
+def literal_problems(doc: Locator, path: str, value: Any, ledger: str | None, column: str | None) -> list[Problem]:
+    """Problems with a literal compared with ``column`` of ``ledger``: it must be a single value, readable
+    as the column's type (money, date, rate, number, true/false), and finite."""
+    if isinstance(value, list | dict):
+        return [doc.problem(path, "pack_wrong_type", expected="a single value", got=type(value).__name__)]
+    if column is None or column_type(ledger, column) is None:
+        return []
+    unit = unit_of(ledger, column)
+    expected = literal_expected(value, unit)
+    if expected is None:
+        return []
+    return [
+        doc.problem(
+            path,
+            "pack_bad_literal",
+            value=_show(value),
+            target=f"{column} ({column_type(ledger, column)})",
+            expected=expected,
+        )
+    ]
+
+
+def validate_operand(doc: Locator, path: str, op: Any, ledger: str | None) -> list[Problem]:
+    """Problems in an operand (a column, a number, or an arithmetic mapping), its types included."""
+    problems = _operand_shape(doc, path, op, ledger)
+    if problems:
+        return problems
+    return operand_unit(doc, path, op, ledger)[1]
+
+
+def _operand_shape(doc: Locator, path: str, op: Any, ledger: str | None) -> list[Problem]:
     if isinstance(op, bool):
         return [doc.problem(path, "pack_wrong_type", expected="a column, number or expression", got="true/false")]
     if isinstance(op, int | float):
+        if not math.isfinite(op):
+            return [doc.problem(path, "pack_bad_value", value=_show(op), expected="a finite number")]
         return []
     if isinstance(op, str):
         if ledger and op not in catalogue()[ledger].columns:
@@ -116,6 +214,8 @@ def validate_operand(doc: Located, path: str, op: Any, ledger: str | None) -> li
     if isinstance(op, dict) and len(op) == 1:
         key, value = next(iter(op.items()))
         if key == "value":
+            if isinstance(value, list | dict):
+                return [doc.problem(f"{path}.value", "pack_wrong_type", expected="a single value", got=_show(value))]
             return []
         if key in COMBINE_OPS:
             if not isinstance(value, list) or len(value) < 2:
@@ -127,12 +227,138 @@ def validate_operand(doc: Located, path: str, op: Any, ledger: str | None) -> li
                         got=type(value).__name__,
                     )
                 ]
-            return [p for i, v in enumerate(value) for p in validate_operand(doc, f"{path}.{key}[{i}]", v, ledger)]
+            return [p for i, v in enumerate(value) for p in _operand_shape(doc, f"{path}.{key}[{i}]", v, ledger)]
         if key in UNARY_OPS:
-            return validate_operand(doc, f"{path}.{key}", value, ledger)
+            return _operand_shape(doc, f"{path}.{key}", value, ledger)
         return [
             doc.problem(
                 f"{path}.{key}", "pack_unknown_key", key=key, allowed=", ".join(("value", *COMBINE_OPS, *UNARY_OPS))
             )
         ]
     return [doc.problem(path, "pack_wrong_type", expected="a column, number or expression", got=type(op).__name__)]
+
+
+def operand_unit(doc: Locator, path: str, op: Any, ledger: str | None) -> tuple[str | None, list[Problem]]:
+    """The unit a well-formed operand computes in (money, rate, number, date, text, bool; ``bare`` for a
+    number and ``literal`` for a ``{value: …}``, which take the unit of what they meet; None when not
+    known), and the problems of parts that cannot meet: arithmetic on dates or text, a ``min``/``max``/
+    ``coalesce`` of dates and money, a literal that cannot be read as the unit of its neighbours."""
+    if isinstance(op, bool) or op is None:
+        return None, []
+    if isinstance(op, int | float):
+        return "bare", []
+    if isinstance(op, str):
+        return (unit_of(ledger, op) if column_type(ledger, op) else None), []
+    if not isinstance(op, dict) or len(op) != 1:
+        return None, []
+    key, value = next(iter(op.items()))
+    if key == "value":
+        return "literal", []
+    parts = [value] if key in UNARY_OPS else value if isinstance(value, list) else []
+    paths = [f"{path}.{key}"] if key in UNARY_OPS else [f"{path}.{key}[{i}]" for i in range(len(parts))]
+    units: list[str | None] = []
+    problems: list[Problem] = []
+    for part, where in zip(parts, paths, strict=True):
+        unit, found = operand_unit(doc, where, part, ledger)
+        units.append(unit)
+        problems.extend(found)
+    concrete = [(u, w, p) for u, w, p in zip(units, paths, parts, strict=True) if u is not None and u not in _LOOSE]
+    if key in _ARITHMETIC:
+        for unit, where, part in concrete:
+            if unit_class(unit) != "number":
+                problems.append(doc.problem(where, "pack_operand_type", op=key, what=_name(part), type=unit))
+        if key in ("mul", "div"):
+            return ("money" if "money" in units else "number"), problems
+    elif concrete:  # min, max, coalesce: one class
+        first, _, first_part = concrete[0]
+        for unit, where, part in concrete[1:]:
+            if unit_class(unit) != unit_class(first):
+                problems.append(
+                    doc.problem(
+                        where,
+                        "pack_incomparable",
+                        left=f"{_name(first_part)} ({first})",
+                        right=f"{_name(part)} ({unit})",
+                    )
+                )
+        if unit_class(first) != "number":
+            for unit, where, part in zip(units, paths, parts, strict=True):
+                if unit == "bare":
+                    problems.append(
+                        doc.problem(
+                            where,
+                            "pack_incomparable",
+                            left=f"{_name(first_part)} ({first})",
+                            right=f"{_name(part)} (number)",
+                        )
+                    )
+    result = next((u for u, _, _ in concrete if u in ("money", "rate")), None) or next(
+        (u for u, _, _ in concrete), None
+    )
+    if result is None:
+        return ("bare" if "bare" in units else "literal" if "literal" in units else None), problems
+    for unit, where, part in zip(units, paths, parts, strict=True):
+        if unit == "literal":
+            problems.extend(_literal_of_unit(doc, f"{where}.value", part["value"], result))
+    return result, problems
+
+
+def compare_problems(
+    doc: Locator,
+    left_path: str,
+    left: Any,
+    right_path: str,
+    right: Any,
+    ledger: str | None,
+    *,
+    tolerance: Any = None,
+    tolerance_path: str = "",
+) -> list[Problem]:
+    """Problems of ``left op right`` as a whole (each side already well formed): sides whose types
+    cannot be compared (a date with money, text with a number), a literal side unreadable as the other
+    side's type, a tolerance on something that is not a number."""
+    lu = operand_unit(doc, left_path, left, ledger)[0]
+    ru = operand_unit(doc, right_path, right, ledger)[0]
+    problems: list[Problem] = []
+    sides = ((lu, left_path, left), (ru, right_path, right))
+    concrete = [(u, p, v) for u, p, v in sides if u is not None and u not in _LOOSE]
+    if len(concrete) == 2 and unit_class(lu or "") != unit_class(ru or ""):
+        problems.append(
+            doc.problem(right_path, "pack_incomparable", left=f"{_name(left)} ({lu})", right=f"{_name(right)} ({ru})")
+        )
+    elif len(concrete) == 1:
+        unit, _, known = concrete[0]
+        other_unit, other_path, other = next(s for s in sides if s[2] is not known)
+        if other_unit == "bare" and unit_class(unit) != "number":
+            problems.append(
+                doc.problem(
+                    other_path, "pack_incomparable", left=f"{_name(known)} ({unit})", right=f"{_name(other)} (number)"
+                )
+            )
+        elif other_unit == "literal":
+            problems.extend(_literal_of_unit(doc, f"{other_path}.value", other["value"], unit))
+    if tolerance and concrete and unit_class(concrete[0][0]) != "number":
+        problems.append(
+            doc.problem(tolerance_path, "pack_bad_value", value=_show(tolerance), expected="0: only numbers have one")
+        )
+    return problems
+
+
+def _literal_of_unit(doc: Locator, path: str, value: Any, unit: str) -> list[Problem]:
+    expected = literal_expected(value, unit)
+    if expected is None:
+        return []
+    return [doc.problem(path, "pack_bad_literal", value=_show(value), target=unit, expected=expected)]
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _name(op: Any) -> str:
+    return op if isinstance(op, str) else _show(op)
+
+
+def _show(v: Any) -> str:
+    text = repr(v) if not isinstance(v, str) else f'"{v}"'
+    return text if len(text) <= 60 else text[:57] + "…"

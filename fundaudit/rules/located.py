@@ -8,10 +8,11 @@ aliases (a 340-byte alias bomb expands to 35 MB when walked) and duplicate keys 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-__all__ = ["Located", "Problem", "parse_located"]
+__all__ = ["Located", "Locator", "Moved", "Problem", "Unlocated", "parse_located"]
 
 MAX_PACK_BYTES = 1 << 20
 _STD = "tag:yaml.org,2002:"
@@ -59,6 +60,47 @@ class Located:
         """A :class:`Problem` located at ``path``."""
         line, col = self.at(path)
         return Problem(self.source, line, col, path, code, fields)
+
+
+class Locator(Protocol):
+    """Anything that turns a key path into a located :class:`Problem` (a :class:`Located` document,
+    or a view of one)."""
+
+    def problem(self, path: str, code: str, **fields: Any) -> Problem:
+        """A :class:`Problem` at ``path``."""
+        ...
+
+
+@dataclass
+class Unlocated:
+    """Problems in a source without lines: ``--param``, ``params=``, a profile's parameters."""
+
+    source: str
+
+    def problem(self, path: str, code: str, **fields: Any) -> Problem:
+        """A :class:`Problem` naming ``source`` and ``path``."""
+        return Problem(self.source, 0, 0, path, code, fields)
+
+
+@dataclass
+class Moved:
+    """A view of ``target`` that reports what is found under a moved path where it really is: a check
+    argument ``rules[0].check.max: $limit`` at ``rules[0].params.limit``; an overridden parameter at
+    ``override.DISB-SPLIT.params.window_days``. Paths under no move go to ``fallback`` (when set)."""
+
+    target: Locator
+    moves: Mapping[str, str]
+    fallback: str | None = None
+
+    def problem(self, path: str, code: str, **fields: Any) -> Problem:
+        """The problem at the moved path."""
+        p = path
+        while p:
+            if p in self.moves:
+                return self.target.problem(self.moves[p] + path[len(p) :], code, **fields)
+            cut = max(p.rfind("."), p.rfind("["))
+            p = p[:cut] if cut > 0 else ""
+        return self.target.problem(path if self.fallback is None else self.fallback, code, **fields)
 
 
 def parse_located(text: str, source: str) -> tuple[Located | None, list[Problem]]:

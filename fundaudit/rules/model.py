@@ -24,19 +24,30 @@ never an evaluation.
 
 from __future__ import annotations
 
+import calendar
 import difflib
 import hashlib
+import itertools
+import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import string
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from fundaudit.columns import catalogue
 from fundaudit.errors import RuleError
-from fundaudit.rules.conditions import validate_condition, validate_operand
-from fundaudit.rules.located import Located, Problem, parse_located
+from fundaudit.rules.conditions import (
+    compare_problems,
+    literal_problems,
+    operand_unit,
+    validate_condition,
+    validate_operand,
+)
+from fundaudit.rules.located import Located, Locator, Moved, Problem, Unlocated, parse_located
 from fundaudit.rules.signatures import CHECK_TYPES, Arg
+from fundaudit.rules.values import column_type, literal_key, non_finite, re2_error, unit_class, unit_of
 
 __all__ = [
     "Pack",
@@ -48,6 +59,7 @@ __all__ = [
     "params_from_args",
     "parse_pack",
     "parse_param_arg",
+    "rule_problems",
 ]
 
 SEVERITIES = ("error", "warning", "info")
@@ -69,6 +81,7 @@ RULE_KEYS = {
 }
 OVERRIDE_KEYS = {"severity", "params", "message", "where"}
 EVERY_LEDGER_CHECKS = {"ledger_total"}  # check types that may declare ledger: "*" (they cover every ledger)
+_FORMATTER = string.Formatter()
 
 
 @dataclass(frozen=True)
@@ -90,6 +103,7 @@ class Rule:
     basis: str = ""
     source: str = ""
     line: int = 0
+    path: str = ""  # key path of the rule in its pack, such as rules[3]
 
     @property
     def args(self) -> dict[str, Any]:
@@ -104,6 +118,23 @@ class Rule:
         """One finding per group of rows."""
         return CHECK_TYPES[self.check_type].group
 
+    def raw(self) -> dict[str, Any]:
+        """The rule as pack data (what :func:`rule_problems` validates)."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "ledger": self.ledger,
+            "severity": self.severity,
+            "title": dict(self.title),
+            "message": dict(self.message),
+            "check": dict(self.check),
+            "params": dict(self.params),
+        }
+        if self.where is not None:
+            out["where"] = self.where
+        if self.amount is not None:
+            out["amount"] = self.amount
+        return out
+
 
 @dataclass(frozen=True)
 class Pack:
@@ -116,10 +147,15 @@ class Pack:
     rules: tuple[Rule, ...]
     override: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     disable: tuple[str, ...] = ()
+    marks: Mapping[str, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)
 
     def manifest(self) -> dict[str, str]:
         """``{"name", "version", "sha256"}`` for findings.json ``run.rule_packs``."""
         return {"name": self.name, "version": self.version, "sha256": self.sha256, "source": self.source}
+
+    def locator(self) -> Located:
+        """Problems located in this pack's file (line and column of any key path)."""
+        return Located(None, self.source, dict(self.marks))
 
 
 @dataclass
@@ -133,46 +169,37 @@ class RuleSet:
     @classmethod
     def build(cls, packs: Sequence[Pack]) -> RuleSet:
         """Merge packs in order; later packs override, disable or add rules. A duplicate id across
-        packs without an ``override`` is an error."""
+        packs without an ``override`` is an error; so is an override or disable of an unknown rule, and
+        an override whose parameters, message or filter do not hold for the rule (each located in the
+        pack that says it)."""
         rules: dict[str, Rule] = {}
         problems: list[Problem] = []
         disabled: dict[str, str] = {}
         for pack in packs:
+            loc = pack.locator()
             for rule in pack.rules:
                 if rule.id in rules:
                     problems.append(
-                        Problem(
-                            rule.source,
-                            rule.line,
-                            1,
-                            "rules",
+                        loc.problem(
+                            f"{rule.path}.id" if rule.path else "rules",
                             "pack_duplicate_rule",
-                            {"id": rule.id, "other": rules[rule.id].source},
+                            id=rule.id,
+                            other=rules[rule.id].source,
                         )
                     )
                     continue
                 rules[rule.id] = rule
             for rid, change in pack.override.items():
                 if rid not in rules:
-                    problems.append(
-                        Problem(
-                            pack.source,
-                            0,
-                            0,
-                            f"override.{rid}",
-                            "pack_unknown_rule",
-                            {"id": rid, "hint": _hint(rid, rules)},
-                        )
-                    )
+                    problems.append(loc.problem(f"override.{rid}", "pack_unknown_rule", id=rid, hint=_hint(rid, rules)))
                     continue
-                rules[rid] = _override(rules[rid], change)
-            for rid in pack.disable:
+                try:
+                    rules[rid] = _override(rules[rid], change, loc, f"override.{rid}")
+                except RuleError as exc:
+                    problems.extend(exc.problems)
+            for i, rid in enumerate(pack.disable):
                 if rid not in rules:
-                    problems.append(
-                        Problem(
-                            pack.source, 0, 0, "disable", "pack_unknown_rule", {"id": rid, "hint": _hint(rid, rules)}
-                        )
-                    )
+                    problems.append(loc.problem(f"disable[{i}]", "pack_unknown_rule", id=rid, hint=_hint(rid, rules)))
                     continue
                 disabled[rid] = pack.name
         if problems:
@@ -266,20 +293,57 @@ def _validate_pack(doc: Located, sha256: str) -> tuple[Pack | None, list[Problem
                     f"{path}.severity", "pack_bad_value", value=change["severity"], expected=", ".join(SEVERITIES)
                 )
             )
+        if "params" in change and not isinstance(change["params"], dict):
+            problems.append(
+                doc.problem(f"{path}.params", "pack_wrong_type", expected="mapping", got=_type_name(change["params"]))
+            )
+        if "message" in change:
+            problems.extend(_text_map_problems(doc, f"{path}.message", change["message"]))
     disable = d.get("disable", []) or []
     if not isinstance(disable, list) or not all(isinstance(x, str) for x in disable):
         problems.append(doc.problem("disable", "pack_wrong_type", expected="list of rule ids", got=_type_name(disable)))
         disable = []
     if problems:
         return None, problems
-    return Pack(str(name), str(version), doc.source, sha256, tuple(rules), override, tuple(disable)), []
+    return (
+        Pack(str(name), str(version), doc.source, sha256, tuple(rules), override, tuple(disable), dict(doc.marks)),
+        [],
+    )
 
 
 def _validate_rule(doc: Located, path: str, raw: Any, problems: list[Problem]) -> Rule | None:
-    if not isinstance(raw, dict):
-        problems.append(doc.problem(path, "pack_wrong_type", expected="mapping", got=_type_name(raw)))
+    found = rule_problems(doc, path, raw)
+    problems.extend(found)
+    if found:
         return None
-    n0 = len(problems)
+    rid, check, message = raw["id"], raw["check"], raw["message"]
+    title = raw.get("title") or {"zh": rid, "en": rid}
+    return Rule(
+        id=str(rid),
+        ledger=str(raw["ledger"]),
+        severity=str(raw["severity"]),
+        title=title if isinstance(title, dict) else {"zh": title, "en": title},
+        message=message if isinstance(message, dict) else {"zh": message, "en": message},
+        check_type=check["type"],
+        check=dict(check),
+        params=dict(raw.get("params", {}) or {}),
+        where=raw.get("where"),
+        amount=raw.get("amount"),
+        tags=tuple(raw.get("tags", []) or []),
+        description=str(raw.get("description", "")),
+        basis=str(raw.get("basis", "")),
+        source=doc.source,
+        line=doc.at(path)[0],
+        path=path,
+    )
+
+
+def rule_problems(doc: Locator, path: str, raw: Any) -> list[Problem]:
+    """Every problem of one rule (``raw``, pack data at key path ``path``): keys, types, check
+    arguments and the values of its parameters, filter, amount and message templates."""
+    if not isinstance(raw, dict):
+        return [doc.problem(path, "pack_wrong_type", expected="mapping", got=_type_name(raw))]
+    problems: list[Problem] = []
     for key in raw:
         if key not in RULE_KEYS:
             problems.append(doc.problem(f"{path}.{key}", "pack_unknown_key", key=key, allowed=_allowed(RULE_KEYS, key)))
@@ -294,28 +358,26 @@ def _validate_rule(doc: Located, path: str, raw: Any, problems: list[Problem]) -
     if "ledger" in raw and ledger not in catalogue() and not (ledger == "*" and every_ledger):
         expected = ", ".join(catalogue()) + (", *" if every_ledger else "")
         problems.append(doc.problem(f"{path}.ledger", "pack_bad_value", value=ledger, expected=expected))
+    kind = str(ledger) if ledger in catalogue() else None
     severity = raw.get("severity")
     if "severity" in raw and severity not in SEVERITIES:
         problems.append(
             doc.problem(f"{path}.severity", "pack_bad_value", value=severity, expected=", ".join(SEVERITIES))
         )
     for key in ("title", "message"):
-        value = raw.get(key)
-        if value is None:
-            continue
-        if isinstance(value, str):
-            continue
-        if not isinstance(value, dict) or "zh" not in value or not all(isinstance(v, str) for v in value.values()):
-            problems.append(
-                doc.problem(f"{path}.{key}", "pack_wrong_type", expected="{zh: text, en: text}", got=_type_name(value))
-            )
-        elif set(value) - {"zh", "en"}:
-            extra = sorted(set(value) - {"zh", "en"})[0]
-            problems.append(doc.problem(f"{path}.{key}.{extra}", "pack_unknown_key", key=extra, allowed="zh, en"))
+        if raw.get(key) is not None:
+            problems.extend(_text_map_problems(doc, f"{path}.{key}", raw[key]))
     params = raw.get("params", {}) or {}
     if not isinstance(params, dict):
         problems.append(doc.problem(f"{path}.params", "pack_wrong_type", expected="mapping", got=_type_name(params)))
         params = {}
+    for name, value in params.items():
+        if non_finite(value):
+            problems.append(
+                doc.problem(
+                    f"{path}.params.{name}", "pack_bad_value", value=_describe(value), expected="a finite number"
+                )
+            )
     check = raw.get("check")
     ctype = None
     if "check" in raw:
@@ -334,50 +396,104 @@ def _validate_rule(doc: Located, path: str, raw: Any, problems: list[Problem]) -
             )
         else:
             ctype = check["type"]
-            _validate_args(
-                doc, f"{path}.check", ctype, check, params, ledger if ledger in catalogue() else None, problems
+            _validate_args(doc, f"{path}.check", ctype, check, params, f"{path}.params", kind, problems)
+    if raw.get("where") is not None and kind:
+        problems.extend(validate_condition(doc, f"{path}.where", raw["where"], kind))
+    if raw.get("amount") is not None and kind:
+        found = validate_operand(doc, f"{path}.amount", raw["amount"], kind)
+        problems.extend(found)
+        unit = operand_unit(doc, f"{path}.amount", raw["amount"], kind)[0]
+        if not found and unit not in (None, "bare", "money"):
+            problems.append(
+                doc.problem(
+                    f"{path}.amount", "pack_wrong_type", expected="money (an amount column or a sum of them)", got=unit
+                )
             )
-    if raw.get("where") is not None and ledger in catalogue():
-        problems.extend(validate_condition(doc, f"{path}.where", raw["where"], str(ledger)))
-    if raw.get("amount") is not None and ledger in catalogue():
-        problems.extend(validate_operand(doc, f"{path}.amount", raw["amount"], str(ledger)))
     tags = raw.get("tags", []) or []
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         problems.append(doc.problem(f"{path}.tags", "pack_wrong_type", expected="list of text", got=_type_name(tags)))
-        tags = []
-    if len(problems) > n0 or ctype is None:
-        return None
-    title = raw.get("title") or {"zh": rid, "en": rid}
-    message = raw["message"]
-    return Rule(
-        id=str(rid),
-        ledger=str(ledger),
-        severity=str(severity),
-        title=title if isinstance(title, dict) else {"zh": title, "en": title},
-        message=message if isinstance(message, dict) else {"zh": message, "en": message},
-        check_type=ctype,
-        check=dict(check or {}),
-        params=dict(params),
-        where=raw.get("where"),
-        amount=raw.get("amount"),
-        tags=tuple(tags),
-        description=str(raw.get("description", "")),
-        basis=str(raw.get("basis", "")),
-        source=doc.source,
-        line=doc.at(path)[0],
-    )
+    message = raw.get("message")
+    if ctype is not None and (isinstance(message, str) or (isinstance(message, dict) and "zh" in message)):
+        problems.extend(_placeholder_problems(doc, f"{path}.message", message, kind, ctype, params))
+    return _one_per_key(problems)
+
+
+def _one_per_key(problems: list[Problem]) -> list[Problem]:
+    """The first problem at each key path (a parameter used twice, or both not finite and not money, is
+    one problem); missing keys are all reported on their parent, unknown placeholders on their template."""
+    seen: set[tuple[str, str, str]] = set()
+    out = []
+    for p in problems:
+        key = (p.source, p.path, str(p.fields.get("name", "")) if p.code == "pack_unknown_placeholder" else "")
+        if p.code != "pack_missing_key" and key in seen:
+            continue
+        seen.add(key)
+        out.append(p)
+    return out
+
+
+def _text_map_problems(doc: Locator, path: str, value: Any) -> list[Problem]:
+    """A title or message: text, or ``{zh: text, en: text}``."""
+    if isinstance(value, str):
+        return []
+    if not isinstance(value, dict) or "zh" not in value or not all(isinstance(v, str) for v in value.values()):
+        return [doc.problem(path, "pack_wrong_type", expected="{zh: text, en: text}", got=_type_name(value))]
+    if set(value) - {"zh", "en"}:
+        extra = sorted(set(value) - {"zh", "en"})[0]
+        return [doc.problem(f"{path}.{extra}", "pack_unknown_key", key=extra, allowed="zh, en")]
+    return []
+
+
+MESSAGE_FIELDS = ("amount", "file", "sheet", "row")  # every finding offers these to its message
+
+
+def _placeholder_problems(
+    doc: Locator, path: str, message: Any, kind: str | None, ctype: str, params: Mapping[str, Any]
+) -> list[Problem]:
+    """Each ``{name}`` of a message must be something a finding of this rule can fill: a column of
+    its ledger, a field of its check type, a parameter, or amount/file/sheet/row."""
+    templates = message.items() if isinstance(message, dict) else [("", message)]
+    columns = catalogue()[kind].columns if kind else {}
+    fields = {*MESSAGE_FIELDS, *CHECK_TYPES[ctype].fields, *params}
+    problems = []
+    for lang, template in templates:
+        where = f"{path}.{lang}" if lang else path
+        try:
+            names = [name for _, name, _, _ in _FORMATTER.parse(template) if name is not None]
+        except ValueError as exc:
+            problems.append(doc.problem(where, "pack_bad_template", what=str(exc)))
+            continue
+        for name in dict.fromkeys(names):
+            if name not in columns and name not in fields:
+                problems.append(
+                    doc.problem(
+                        where,
+                        "pack_unknown_placeholder",
+                        name=name,
+                        ledger=kind or "*",
+                        fields=", ".join(sorted(fields)),
+                        hint=_hint(name, [*columns, *fields]),
+                    )
+                )
+    return problems
 
 
 def _validate_args(
-    doc: Located,
+    doc: Locator,
     path: str,
     ctype: str,
     check: Mapping[str, Any],
     params: Mapping[str, Any],
+    params_path: str,
     ledger: str | None,
     problems: list[Problem],
 ) -> None:
+    """Check arguments against the check type's signature, with ``$name`` replaced by the parameter's
+    value. A problem with a substituted value is reported where the value is written: at
+    ``params_path.name``, not at the ``$name`` that refers to it."""
     sig = CHECK_TYPES[ctype]
+    refs: dict[str, str] = {}
+    resolved: dict[str, Any] = {}
     for key, value in check.items():
         if key == "type":
             continue
@@ -386,24 +502,85 @@ def _validate_args(
                 doc.problem(f"{path}.{key}", "pack_unknown_key", key=key, allowed=_allowed(set(sig.args), key))
             )
             continue
-        actual = value
-        if isinstance(value, str) and value.startswith("$"):
-            if value[1:] not in params:
+        undefined = _collect_refs(value, f"{path}.{key}", params, params_path, refs)
+        for where, name in undefined:
+            problems.append(doc.problem(where, "pack_unknown_param", name=name, hint=_hint(name, params)))
+        if not undefined:
+            resolved[key] = _substitute(value, params)
+    located = Moved(doc, refs)
+    for key, value in resolved.items():
+        problems.extend(check_arg(located, f"{path}.{key}", sig.args[key], value, ledger, resolved))
+    for rel, a, b in sig.relations:
+        if resolved.get(a) is None or resolved.get(b) is None:
+            continue
+        pa, pb = f"{path}.{a}", f"{path}.{b}"
+        if rel == "le":
+            column = resolved.get(sig.args[a].typed_by) if sig.args[a].typed_by else None
+            unit = unit_of(ledger, column) if isinstance(column, str) and column_type(ledger, column) else "number"
+            try:
+                low, high = literal_key(resolved[a], unit), literal_key(resolved[b], unit)
+            except (ValueError, TypeError):
+                continue  # reported by check_arg
+            if low > high:
+                where = pb if pb in refs or pa not in refs else pa
                 problems.append(
-                    doc.problem(f"{path}.{key}", "pack_unknown_param", name=value[1:], hint=_hint(value[1:], params))
+                    located.problem(
+                        where,
+                        "pack_bad_order",
+                        low=a,
+                        high=b,
+                        low_value=_describe(resolved[a]),
+                        high_value=_describe(resolved[b]),
+                    )
                 )
-                continue
-            actual = params[value[1:]]
-        problems.extend(check_arg(doc, f"{path}.{key}", sig.args[key], actual, ledger))
+        elif rel == "comparable" and ledger:
+            if validate_operand(located, pa, resolved[a], ledger) or validate_operand(located, pb, resolved[b], ledger):
+                continue  # reported by check_arg
+            problems.extend(
+                compare_problems(
+                    located,
+                    pa,
+                    resolved[a],
+                    pb,
+                    resolved[b],
+                    ledger,
+                    tolerance=resolved.get("tolerance"),
+                    tolerance_path=f"{path}.tolerance",
+                )
+            )
     for name, arg in sig.args.items():
         if arg.required and name not in check:
             problems.append(doc.problem(path, "pack_missing_key", key=name))
 
 
-def check_arg(doc: Located, path: str, arg: Arg, value: Any, ledger: str | None) -> list[Problem]:
-    """Problems with one check argument's value (after parameter substitution)."""
+def _collect_refs(
+    value: Any, path: str, params: Mapping[str, Any], params_path: str, refs: dict[str, str]
+) -> list[tuple[str, str]]:
+    """Record where each ``$name`` in ``value`` stands (``refs``: its path → the parameter's path);
+    return the references to parameters the rule does not declare."""
+    if isinstance(value, str) and value.startswith("$"):
+        if value[1:] in params:
+            refs[path] = f"{params_path}.{value[1:]}"
+            return []
+        return [(path, value[1:])]
+    if isinstance(value, list):
+        return [u for i, v in enumerate(value) for u in _collect_refs(v, f"{path}[{i}]", params, params_path, refs)]
+    if isinstance(value, dict):
+        return [u for k, v in value.items() for u in _collect_refs(v, f"{path}.{k}", params, params_path, refs)]
+    return []
+
+
+def check_arg(
+    doc: Locator, path: str, arg: Arg, value: Any, ledger: str | None, args: Mapping[str, Any] | None = None
+) -> list[Problem]:
+    """Problems with one check argument's value (after parameter substitution): its type, and the
+    constraints its :class:`Arg` declares. ``args`` are the rule's other (substituted) arguments."""
     k = arg.kind
-    cols = catalogue()[ledger].columns if ledger else {}
+    args = args or {}
+    kind = ledger
+    if arg.table:
+        other = args.get(arg.table)
+        kind = other if isinstance(other, str) and other in catalogue() else None
 
     def bad(expected: str) -> list[Problem]:
         return [doc.problem(path, "pack_wrong_type", expected=expected, got=_describe(value))]
@@ -413,32 +590,30 @@ def check_arg(doc: Located, path: str, arg: Arg, value: Any, ledger: str | None)
     if k == "column":
         if not isinstance(value, str):
             return bad("a column name")
-        if ledger and value not in cols:
-            return [doc.problem(path, "pack_unknown_column", column=value, ledger=ledger, hint=_hint(value, cols))]
-        return []
+        return _column_problems(doc, path, value, kind, arg.types)
     if k == "columns":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             return bad("a list of column names")
-        return [
-            p
-            for v in value
-            if ledger and v not in cols
-            for p in [doc.problem(path, "pack_unknown_column", column=v, ledger=ledger, hint=_hint(v, cols))]
-        ]
+        if len(value) < arg.min_items:
+            return bad(f"a list of at least {arg.min_items} column names")
+        return [p for i, v in enumerate(value) for p in _column_problems(doc, f"{path}[{i}]", v, kind, arg.types)]
     if k == "kind":
         return (
             []
             if value in catalogue()
             else [doc.problem(path, "pack_bad_value", value=value, expected=", ".join(catalogue()))]
         )
-    if k in ("number",):
-        return [] if isinstance(value, int | float) and not isinstance(value, bool) else bad("a number")
-    if k == "int":
-        return [] if isinstance(value, int) and not isinstance(value, bool) else bad("a whole number")
+    if k in ("number", "int"):
+        return _item_problems(doc, path, value, k, arg)
     if k == "bool":
         return [] if isinstance(value, bool) else bad("true or false")
     if k == "str":
         return [] if isinstance(value, str) else bad("text")
+    if k == "pattern":
+        if not isinstance(value, str):
+            return bad("a regular expression")
+        error = re2_error(value)
+        return [] if error is None else [doc.problem(path, "pack_bad_pattern", value=_describe(value), what=error)]
     if k == "choice":
         return (
             []
@@ -446,60 +621,186 @@ def check_arg(doc: Located, path: str, arg: Arg, value: Any, ledger: str | None)
             else [doc.problem(path, "pack_bad_value", value=value, expected=", ".join(arg.choices))]
         )
     if k == "values":
-        return [] if isinstance(value, list) and all(_is_scalar(v) for v in value) else bad("a list of values")
+        if not isinstance(value, list) or not all(_is_scalar(v) for v in value):
+            return bad("a list of values")
+        if arg.length is not None and len(value) != arg.length:
+            return bad(f"a list of {arg.length} values")
+        if len(value) < arg.min_items:
+            return bad(f"a list of at least {arg.min_items} values")
+        problems = [p for i, v in enumerate(value) for p in _element_problems(doc, f"{path}[{i}]", v, arg, args, kind)]
+        if not problems and arg.ascending and any(a > b for a, b in itertools.pairwise(value)):
+            problems.append(
+                doc.problem(path, "pack_bad_value", value=_describe(value), expected="[low, high], low ≤ high")
+            )
+        return problems
     if k == "value":
-        return [] if _is_scalar(value) else bad("a value")
+        if not _is_scalar(value):
+            return bad("a value")
+        return _element_problems(doc, path, value, arg, args, kind)
     if k == "condition":
-        return validate_condition(doc, path, value, ledger) if ledger else []
+        return validate_condition(doc, path, value, kind) if kind else []
     if k == "operand":
-        return validate_operand(doc, path, value, ledger) if ledger else []
+        return validate_operand(doc, path, value, kind) if kind else []
     if k == "mapping":
-        return [] if isinstance(value, dict) else bad("a mapping")
+        if not isinstance(value, dict):
+            return bad("a mapping")
+        return [p for key, v in value.items() for p in _item_problems(doc, f"{path}.{key}", v, arg.items, arg)]
+    if k == "column_map":
+        if not isinstance(value, dict) or not value or not all(isinstance(v, str) for v in value.values()):
+            return bad("a mapping {column: column of the other input}")
+        problems = []
+        for local, remote in value.items():
+            found = _column_problems(doc, f"{path}.{local}", local, ledger, ()) + _column_problems(
+                doc, f"{path}.{local}", remote, kind, ()
+            )
+            problems.extend(found)
+            if not found and ledger and kind:
+                lu, ru = unit_of(ledger, local), unit_of(kind, remote)
+                if unit_class(lu) != unit_class(ru):
+                    problems.append(
+                        doc.problem(
+                            f"{path}.{local}",
+                            "pack_incomparable",
+                            left=f"{ledger}.{local} ({column_type(ledger, local)})",
+                            right=f"{kind}.{remote} ({column_type(kind, remote)})",
+                        )
+                    )
+        return problems
     return []
+
+
+def _column_problems(doc: Locator, path: str, name: str, kind: str | None, types: tuple[str, ...]) -> list[Problem]:
+    if not kind:
+        return []
+    cols = catalogue()[kind].columns
+    if name not in cols:
+        return [doc.problem(path, "pack_unknown_column", column=name, ledger=kind, hint=_hint(name, cols))]
+    if types and cols[name].type not in types:
+        return [
+            doc.problem(
+                path,
+                "pack_wrong_type",
+                expected=f"a column of type {' or '.join(types)}",
+                got=f"{name} ({cols[name].type})",
+            )
+        ]
+    return []
+
+
+def _element_problems(
+    doc: Locator, path: str, value: Any, arg: Arg, args: Mapping[str, Any], kind: str | None
+) -> list[Problem]:
+    """One literal of a ``value``/``values`` argument: an allowed choice, of its item kind, readable as
+    the type of the column it is compared with."""
+    if arg.choices and value not in arg.choices:
+        return [doc.problem(path, "pack_bad_value", value=_describe(value), expected=", ".join(arg.choices))]
+    if arg.items:
+        return _item_problems(doc, path, value, arg.items, arg)
+    if arg.typed_by:
+        column = args.get(arg.typed_by)
+        return literal_problems(doc, path, value, kind, column if isinstance(column, str) else None)
+    if non_finite(value):
+        return [doc.problem(path, "pack_bad_value", value=_describe(value), expected="a finite number")]
+    return []
+
+
+def _item_problems(doc: Locator, path: str, value: Any, item: str, arg: Arg) -> list[Problem]:
+    """A value of kind ``item`` (int, number, text, window; '' = anything finite) within the bounds
+    ``arg`` declares."""
+    got = _describe(value)
+    if item in ("int", "number"):
+        whole = item == "int"
+        if isinstance(value, bool) or not isinstance(value, int | float) or (whole and isinstance(value, float)):
+            return [doc.problem(path, "pack_wrong_type", expected="a whole number" if whole else "a number", got=got)]
+        if not math.isfinite(value):
+            return [doc.problem(path, "pack_bad_value", value=got, expected="a finite number")]
+        if (arg.low is not None and value < arg.low) or (arg.high is not None and value > arg.high):
+            return [doc.problem(path, "pack_out_of_range", value=got, expected=_bounds(arg))]
+        return []
+    if item == "text":
+        return [] if isinstance(value, str) else [doc.problem(path, "pack_wrong_type", expected="text", got=got)]
+    if item == "window":
+        return (
+            []
+            if _is_window(value)
+            else [doc.problem(path, "pack_bad_value", value=got, expected="same_day, month, year or MM-DD..MM-DD")]
+        )
+    return [doc.problem(path, "pack_bad_value", value=got, expected="a finite number")] if non_finite(value) else []
+
+
+def _bounds(arg: Arg) -> str:
+    def n(x: float) -> str:
+        return f"{x:g}"
+
+    if arg.low is not None and arg.high is not None:
+        return f"{n(arg.low)} to {n(arg.high)}"
+    return f"≥ {n(arg.low)}" if arg.low is not None else f"≤ {n(arg.high or 0)}"
+
+
+_WINDOW = re.compile(r"(\d{1,2})-(\d{1,2})\s*\.\.\s*(\d{1,2})-(\d{1,2})")
+
+
+def _is_window(value: Any) -> bool:
+    """A DISB-DUP window: same_day, month, year, or a season MM-DD..MM-DD of real days (leap year)."""
+    text = str(value).strip()
+    if text in ("same_day", "month", "year"):
+        return True
+    m = _WINDOW.fullmatch(text)
+    if not isinstance(value, str) or not m:
+        return False
+    a, b, c, d = (int(g) for g in m.groups())
+    return all(1 <= mo <= 12 and 1 <= day <= calendar.monthrange(2000, mo)[1] for mo, day in ((a, b), (c, d)))
 
 
 # --- overrides and parameters -------------------------------------------------------------------
 
 
-def _override(rule: Rule, change: Mapping[str, Any]) -> Rule:
+def _override(rule: Rule, change: Mapping[str, Any], loc: Locator, path: str) -> Rule:
+    """``rule`` changed by a user pack's ``override`` at ``path`` (located by ``loc``); raises
+    :class:`RuleError` when the changed rule does not hold."""
     kw: dict[str, Any] = {}
     if "severity" in change:
         kw["severity"] = change["severity"]
     if "params" in change:
-        kw["params"] = _merged_params(rule, change["params"], source="override")
+        kw["params"] = _merged_params(rule, change["params"], lambda key: (loc, f"{path}.params.{key}"))
     if "message" in change:
         msg = change["message"]
         kw["message"] = msg if isinstance(msg, dict) else {"zh": msg, "en": msg}
     if "where" in change:
         kw["where"] = change["where"]
-    return replace(rule, **kw)
+    new = replace(rule, **kw)
+    moves = {f"_rule.{key}": f"{path}.{key}" for key in ("params", "message", "where", "severity") if key in change}
+    _revalidate(new, Moved(loc, moves, fallback=path))
+    return new
 
 
-def _merged_params(rule: Rule, new: Mapping[str, Any], *, source: str) -> dict[str, Any]:
+def _revalidate(rule: Rule, loc: Locator) -> None:
+    """Validate a changed rule as if it were written in a pack (at ``_rule``); problems go where
+    ``loc`` moves them."""
+    problems = rule_problems(loc, "_rule", rule.raw())
+    if problems:
+        raise pack_error(problems)
+
+
+def _merged_params(rule: Rule, new: Mapping[str, Any], where: Callable[[str], tuple[Locator, str]]) -> dict[str, Any]:
+    """``rule``'s parameters with ``new`` values; an unknown key or a value of another shape than the
+    default is a problem, located by ``where(key)``."""
     out = dict(rule.params)
     problems = []
     for key, value in new.items():
+        loc, path = where(key)
         if key not in rule.params:
-            problems.append(
-                Problem(
-                    source,
-                    0,
-                    0,
-                    "",
-                    "param_unknown_key",
-                    {"rule": rule.id, "key": key, "hint": _hint(key, rule.params)},
-                )
-            )
+            problems.append(loc.problem(path, "param_unknown_key", rule=rule.id, key=key, hint=_hint(key, rule.params)))
             continue
         if not _same_shape(rule.params[key], value):
             problems.append(
-                Problem(
-                    source,
-                    0,
-                    0,
-                    "",
+                loc.problem(
+                    path,
                     "param_bad_value",
-                    {"rule": rule.id, "key": key, "value": _describe(value), "expected": _describe(rule.params[key])},
+                    rule=rule.id,
+                    key=key,
+                    value=_describe(value),
+                    expected=_describe(rule.params[key]),
                 )
             )
             continue
@@ -510,24 +811,35 @@ def _merged_params(rule: Rule, new: Mapping[str, Any], *, source: str) -> dict[s
 
 
 def apply_params(ruleset: RuleSet, params: Mapping[str, Mapping[str, Any]], *, source: str = "--param") -> RuleSet:
-    """Override parameters (``{"DISB-SPLIT": {"window_days": 15}}``); unknown rules, unknown keys and
-    values of the wrong shape are :class:`RuleError`."""
+    """Override parameters (``{"DISB-SPLIT": {"window_days": 15}}``); unknown rules, unknown keys,
+    values of the wrong shape and values the rule's check does not accept (out of range, not
+    finite, a column its ledger lacks…) are :class:`RuleError`, each named ``RULE.KEY``."""
     rules = dict(ruleset.rules)
     problems: list[Problem] = []
+    loc = Unlocated(source)
     for rid, values in params.items():
         if rid not in rules:
-            problems.append(Problem(source, 0, 0, "", "param_unknown_rule", {"rule": rid, "hint": _hint(rid, rules)}))
+            problems.append(loc.problem(rid, "param_unknown_rule", rule=rid, hint=_hint(rid, rules)))
             continue
         if not isinstance(values, Mapping):
-            problems.append(Problem(source, 0, 0, "", "param_syntax", {"value": f"{rid}: {values!r}"}))
+            problems.append(loc.problem(rid, "param_syntax", value=f"{rid}: {values!r}"))
+            continue
+        if not values:
             continue
         try:
-            rules[rid] = replace(rules[rid], params=_merged_params(rules[rid], values, source=source))
+            rule = replace(rules[rid], params=_merged_params(rules[rid], values, _at_key(loc, rid)))
+            moves = {f"_rule.params.{key}": f"{rid}.{key}" for key in values}
+            _revalidate(rule, Moved(loc, moves, fallback=f"{rid}.{next(iter(values))}"))
+            rules[rid] = rule
         except RuleError as exc:
-            problems.extend(exc.fields["problems"])
+            problems.extend(exc.problems)
     if problems:
         raise pack_error(problems)
     return RuleSet(rules, ruleset.packs, ruleset.disabled)
+
+
+def _at_key(loc: Locator, rid: str) -> Callable[[str], tuple[Locator, str]]:
+    return lambda key: (loc, f"{rid}.{key}")
 
 
 def parse_param_arg(text: str) -> tuple[str, str, Any]:

@@ -23,7 +23,7 @@ from typing import Any
 from fundaudit.columns import catalogue
 from fundaudit.errors import ConfigError
 from fundaudit.rules.located import parse_located
-from fundaudit.rules.model import pack_error
+from fundaudit.rules.model import RuleSet, apply_params, pack_error
 
 __all__ = ["Profile", "load_profile", "profile_names"]
 
@@ -84,3 +84,14 @@ def _load(name: str, seen: set[str]) -> Profile:
     return Profile(name, dict(data.get("title") or {"zh": name, "en": name}),
                    None if region is None else str(region), params, resolved)
 
+
+
+def apply_profile(ruleset: RuleSet, profile: Profile) -> RuleSet:
+    """The profile's parameter values over the shipped defaults, under what user packs override: precedence
+    is shipped pack < profile < user pack ``override`` < ``--param``/``params=`` (docs/profiles.md)."""
+    overridden = {(rid, key) for pack in ruleset.packs for rid, change in pack.override.items()
+                  for key in (change.get("params") or {})}
+    values = {rid: {k: v for k, v in vals.items() if (rid, k) not in overridden}
+              for rid, vals in profile.params.items() if rid in ruleset.rules}
+    return apply_params(ruleset, {rid: vals for rid, vals in values.items() if vals},
+                        source=f"profile {profile.name}")

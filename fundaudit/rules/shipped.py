@@ -3,11 +3,13 @@ package as ``fundaudit/_shipped/rules`` (so nothing depends on running from a ch
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
-from fundaudit.rules.model import Pack, load_pack
+from fundaudit.errors import RuleError
+from fundaudit.rules.model import Pack, RuleSet, load_pack, pack_error
 
-__all__ = ["PACK_ORDER", "shipped_dir", "shipped_packs"]
+__all__ = ["PACK_ORDER", "check_packs", "shipped_dir", "shipped_packs"]
 
 PACK_ORDER = ("dues", "disbursements", "register", "cross", "ledger")
 
@@ -25,3 +27,24 @@ def shipped_packs() -> list[Pack]:
     files = sorted(folder.glob("*.yaml"), key=lambda p: (PACK_ORDER.index(p.stem) if p.stem in PACK_ORDER
                                                          else len(PACK_ORDER), p.stem))
     return [load_pack(p, display=f"rules/{p.name}") for p in files]
+
+
+def check_packs(paths: Sequence[str | Path]) -> list[Pack]:
+    """Load user packs and resolve them against the shipped rules as an audit would (overrides,
+    disables, duplicate ids); raises one :class:`RuleError` listing every problem of every pack. A
+    shipped pack given by its path is checked in place of its installed copy."""
+    packs: list[Pack] = []
+    problems = []
+    for path in paths:
+        try:
+            packs.append(load_pack(path))
+        except RuleError as exc:
+            if not exc.problems:
+                raise
+            problems.extend(exc.problems)
+    if problems:
+        raise pack_error(problems)
+    given = {Path(p).resolve() for p in paths}
+    shipped = [p for p in shipped_packs() if (shipped_dir() / Path(p.source).name).resolve() not in given]
+    RuleSet.build([*shipped, *packs])
+    return packs

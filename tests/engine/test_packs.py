@@ -146,3 +146,23 @@ def test_params_override_and_errors() -> None:
     assert "parameter for unknown rule NO-SUCH" in msg
     with pytest.raises(RuleError):
         parse_param_arg("no-equals-sign")
+
+
+def test_a_user_override_wins_over_the_profile_and_param_wins_over_both(tmp_path: Path) -> None:
+    """Precedence: shipped default < profile < user pack override < --param (docs/profiles.md)."""
+    import pandas as pd
+
+    import fundaudit
+
+    pack = tmp_path / "mine.yaml"
+    pack.write_text('pack: mine\nversion: "1"\noverride:\n  DUES-FEE: {params: {fee_ratio: 0.015}}\n',
+                    encoding="utf-8")
+    frame = pd.DataFrame({"纳税人识别号": ["91341003563634349C"], "实缴金额": ["100"]})
+
+    def fee_ratio(**kw: object) -> object:
+        result = fundaudit.audit({"dues": frame}, profile="anhui-2016", **kw)  # type: ignore[arg-type]
+        return result.run["params"]["DUES-FEE"]["fee_ratio"]
+
+    assert fee_ratio() == 0.02  # the profile's value
+    assert fee_ratio(rules=[pack]) == 0.015  # the user's pack over the profile
+    assert fee_ratio(rules=[pack], params={"DUES-FEE": {"fee_ratio": 0.01}}) == 0.01

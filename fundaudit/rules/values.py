@@ -1,0 +1,141 @@
+"""What a literal in a rule pack may be, judged by what it meets: a value compared with a catalogue
+column must be readable as that column's type (money in yuan, a ``YYYY-MM-DD`` date, a rate), numbers
+must be finite, and patterns must compile as RE2 (the regex engine DuckDB runs them with).
+
+These are the *load-time* halves of the conversions the engine makes when it renders SQL
+(``fundaudit.engine.sql.lit``): anything accepted here converts there without error.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from fundaudit.columns import catalogue
+
+__all__ = [
+    "column_type",
+    "literal_expected",
+    "literal_key",
+    "non_finite",
+    "re2_error",
+    "unit_class",
+    "unit_of",
+]
+
+# catalogue column type -> unit the engine computes in (as fundaudit.engine.sql.unit_of)
+_UNITS = {"money": "money", "date": "date", "rate": "rate", "int": "number", "bool": "bool"}
+# units that can meet in one comparison or expression
+_CLASSES = {"money": "number", "rate": "number", "number": "number", "date": "date", "bool": "bool", "text": "text"}
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_FEN_LIMIT = 2**63 - 1  # money is BIGINT fen in the engine
+
+_EXPECTED = {
+    "money": 'an amount in yuan (1500 or "1,500.00")',
+    "rate": 'a rate (0.02 or "2%")',
+    "number": "a number",
+    "date": 'a date ("2016-03-01")',
+    "bool": "true or false",
+}
+
+
+def column_type(kind: str | None, column: str) -> str | None:
+    """The catalogue type of ``column`` of ``kind`` (None when either is unknown)."""
+    if not kind or kind not in catalogue():
+        return None
+    spec = catalogue()[kind].columns.get(column)
+    return spec.type if spec else None
+
+
+def unit_of(kind: str | None, column: str) -> str:
+    """The unit a column is computed in: money, date, rate, number, bool or text."""
+    ctype = column_type(kind, column)
+    return _UNITS.get(ctype, "text") if ctype else "text"
+
+
+def unit_class(unit: str) -> str:
+    """Which units can be compared: number (money, rate, number), date, bool, text."""
+    return _CLASSES.get(unit, "text")
+
+
+def literal_key(value: Any, unit: str) -> Any:
+    """``value`` as the engine will compare it next to a column of ``unit`` (fen, date, rate…);
+    raises ValueError when it cannot be read so."""
+    if unit in ("money", "rate", "number", "bool") and isinstance(value, bool) != (unit == "bool"):
+        raise ValueError(value)
+    if unit == "bool":
+        return value
+    if unit == "money":
+        text = str(value).replace(",", "").replace("¥", "").replace("￥", "").strip()
+        try:
+            fen = (Decimal(text) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        except InvalidOperation as exc:
+            raise ValueError(value) from exc
+        if not fen.is_finite() or abs(fen) > _FEN_LIMIT:
+            raise ValueError(value)
+        return int(fen)
+    if unit == "rate":
+        text = str(value).strip()
+        try:
+            rate = Decimal(text[:-1]) / 100 if text.endswith(("%", "％")) else Decimal(text)
+        except InvalidOperation as exc:
+            raise ValueError(value) from exc
+        if not rate.is_finite():
+            raise ValueError(value)
+        return rate if text.endswith(("%", "％")) or rate <= 1 else rate / 100
+    if unit == "number":
+        try:
+            number = float(value) if isinstance(value, int | float) else float(Decimal(str(value).strip()))
+        except (InvalidOperation, ValueError, OverflowError) as exc:
+            raise ValueError(value) from exc
+        if not math.isfinite(number):
+            raise ValueError(value)
+        return number
+    if unit == "date":
+        text = str(value)
+        if isinstance(value, bool) or not _ISO_DATE.match(text):
+            raise ValueError(value)
+        return date.fromisoformat(text)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(value)
+    return str(value)
+
+
+def literal_expected(value: Any, unit: str) -> str | None:
+    """None when ``value`` can be compared with a column of ``unit``, else what is expected."""
+    try:
+        literal_key(value, unit)
+    except ValueError:
+        return _EXPECTED.get(unit, "text or a number")
+    return None
+
+
+def non_finite(value: Any) -> bool:
+    """Whether ``value`` is, or holds, an infinite or NaN number (``1e400`` reads as infinity)."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, list):
+        return any(non_finite(v) for v in value)
+    if isinstance(value, dict):
+        return any(non_finite(v) for v in value.values())
+    return False
+
+
+@functools.cache
+def re2_error(pattern: str) -> str | None:
+    """None when ``pattern`` compiles in DuckDB's RE2 (the engine that runs it), else RE2's complaint
+    (look-arounds, back-references and unbalanced groups are refused)."""
+    import duckdb
+
+    con = duckdb.connect(config={"enable_external_access": False})
+    try:
+        con.execute("SELECT regexp_matches('', ?)", [pattern]).fetchall()
+    except duckdb.Error as exc:
+        return str(exc).removeprefix("Invalid Input Error: ")
+    finally:
+        con.close()
+    return None
