@@ -73,9 +73,12 @@ def test_audit_directory_writes_findings_json(
 
 def test_personal_values_masked_in_rejected_rows(tmp_path: Path) -> None:
     src = tmp_path / "aid.csv"
-    src.write_text("姓名,身份证号码,金额\n甲,1.10101199003078E+17,100\n", encoding="utf-8")
+    # payment columns too, so that the ledger's rules can run (a ledger none of whose rules can run is refused)
+    src.write_text("姓名,身份证号码,金额,发放方式,发放日期\n甲,1.10101199003078E+17,100,打卡,2016-03-01\n",
+                   encoding="utf-8")
     out = tmp_path / "out"
-    assert main(["audit", "--ledger", f"disbursements={src}", "--format", "json", "--out", str(out), "--quiet"]) == 0
+    assert main(["audit", "--ledger", f"disbursements={src}", "--format", "json", "--out", str(out), "--quiet",
+                 "--fail-on", "never"]) == 0
     text = (out / "findings.json").read_text("utf-8")
     assert "1.10101199003078E+17" not in text
     assert "110101199003078" not in text
@@ -141,3 +144,137 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--version"])
     assert exc.value.code == 0
     assert capsys.readouterr().out.startswith("fundaudit ")
+
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+
+
+def test_quiet_prints_nothing_and_still_writes_reports(ledger_dir: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    code = main(["audit", str(ledger_dir), "--period", "2016", "--out", str(out), "--quiet",
+                 "--format", "html,xlsx,json,junit"])
+    assert code == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == ""
+    for name in ("index.html", "findings.xlsx", "findings.json", "junit.xml"):
+        assert (out / name).stat().st_size > 0, name
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["audit", "--help"]])
+def test_help_exits_0(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    assert text.startswith("usage: fundaudit")
+    if argv[0] == "audit":  # the audit command shows examples and every option
+        assert "examples:" in text and "fundaudit audit samples/ --profile anhui-2016 --period 2016" in text
+        for option in ("--ledger", "--profile", "--period", "--out", "--format", "--fail-on", "--lang", "--unmask",
+                       "--quiet"):
+            assert option in text, option
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_progress_on_stderr_only_when_it_is_a_terminal(
+    tty: bool, ledger_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: tty)
+    main(["audit", str(ledger_dir), "--period", "2016", "--out", str(tmp_path / "o"), "--format", "json"])
+    captured = capsys.readouterr()
+    progress = [ln for ln in captured.err.splitlines() if ln.startswith("… ")]
+    if tty:
+        assert len(progress) >= 3, captured.err  # files read, rules run
+        assert any("DISB-CASH" in ln for ln in progress)
+    else:
+        assert captured.err == ""
+    assert not [ln for ln in captured.out.splitlines() if ln.startswith("… ") and "DISB-CASH" in ln]  # never stdout
+
+
+def test_quiet_shows_no_progress_even_on_a_terminal(
+    ledger_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    main(["audit", str(ledger_dir), "--period", "2016", "--out", str(tmp_path / "o"), "--format", "json", "--quiet"])
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_summary_fits_one_screen(lang: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    assert main(["audit", str(SAMPLES), "--profile", "anhui-2016", "--period", "2016", "--out", str(out),
+                 "--lang", lang, "--fail-on", "never", "--format", "html,xlsx,json,junit"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) <= 30, "\n".join(lines)
+    doc = json.loads((out / "findings.json").read_text("utf-8"))
+    text = "\n".join(lines)
+    for inp in doc["inputs"]:  # the inputs table comes first
+        assert inp["file"] in text
+    assert lines[0].split()[:2] == (["类型", "文件"] if lang == "zh" else ["kind", "file"])
+    # the rules that found something: worst severity first, then most findings
+    fired = [r for r in doc["rules"] if r["findings"]]
+    head = next(i for i, ln in enumerate(lines) if ln.split()[:2] == (["规则", "级别"] if lang == "zh"
+                                                                        else ["rule", "severity"]))
+    listed = []
+    for ln in lines[head + 1:]:
+        first = ln.split(" ")[0]
+        if first not in {r["id"] for r in fired}:
+            break
+        listed.append(first)
+    assert len(listed) >= 5
+    rank = {"error": 0, "warning": 1, "info": 2}
+    by_id = {r["id"]: r for r in fired}
+    keys = [(rank[by_id[i]["severity"]], -by_id[i]["findings"]) for i in listed]
+    assert keys == sorted(keys)
+    assert listed[0] in {r["id"] for r in fired if r["severity"] == "error"
+                         and r["findings"] == max(x["findings"] for x in fired)}
+    # the rest on one line, with the report as the place to look
+    more = [ln for ln in lines if ln.startswith("… ")]
+    assert len(more) == 1 and str(len(fired) - len(listed)) in more[0]
+    amount = doc["summary"]["amount_at_issue"]
+    assert amount in text
+    assert text.count("index.html") == 1
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_summary_names_skipped_rules_on_one_line(lang: str, ledger_dir: Path, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    main(["audit", str(ledger_dir), "--period", "2016", "--out", str(out), "--format", "json", "--lang", lang])
+    lines = capsys.readouterr().out.splitlines()
+    doc = json.loads((out / "findings.json").read_text("utf-8"))
+    skipped = [r["id"] for r in doc["rules"] if r["status"] == "skipped"]
+    assert len(skipped) > 10
+    assert len(lines) <= 30, "\n".join(lines)
+    mentions = [ln for ln in lines if any(rid in ln for rid in skipped)]
+    assert len(mentions) == 1, mentions  # one line, not one per skipped rule
+    line = mentions[0]
+    assert str(len(skipped)) in line and skipped[0] in line
+    assert ("未运行的规则" in line) if lang == "zh" else ("Rules not run" in line)
+    assert len(line) <= 120
+    for r in doc["rules"]:
+        if r["status"] == "skipped":
+            assert (r["reason"] if lang == "zh" else r["reason_en"]) not in "\n".join(lines)
+
+
+@pytest.mark.parametrize("fail_on", ["error", "warning", "info", "never"])
+def test_junit_agrees_with_the_exit_code(fail_on: str, tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    out = tmp_path / "out"
+    code = main(["audit", str(SAMPLES), "--profile", "anhui-2016", "--period", "2016", "--out", str(out),
+                 "--format", "junit,json", "--fail-on", fail_on, "--quiet"])
+    root = ET.parse(out / "junit.xml").getroot()
+    failing = [c.get("name") for c in root.iter("testcase") if c.find("failure") is not None]
+    assert int(root.get("failures") or 0) == len(failing)
+    assert code == (1 if failing else 0), (fail_on, code, failing)
+    if fail_on == "never":
+        assert code == 0 and not failing
+        doc = json.loads((out / "findings.json").read_text("utf-8"))
+        listed = {c.get("name") for c in root.iter("testcase") if c.find("system-out") is not None}
+        assert listed == {r["id"] for r in doc["rules"] if r["findings"]}  # findings still listed

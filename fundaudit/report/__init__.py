@@ -1,2 +1,2 @@
-"""Reports: what an audit committee reads (JSON now; HTML, Excel and JUnit follow), and the
-masking of personal data that every report applies."""
+"""Reports: what an audit committee reads (findings.json, HTML, Excel, JUnit), each written atomically.
+Personal data is masked before it gets here (``fundaudit.masking``)."""

@@ -5,6 +5,10 @@ Sheets 汇总 / 疑点明细 / 拒收行 / 输入 / 规则 (Summary / Findings /
 text cell is written as a string (never a formula or link: ``strings_to_formulas`` and
 ``strings_to_urls`` off), and text that a spreadsheet would run if re-entered (starting with ``=``,
 ``+``, ``-``, ``@``, tab, CR, or their full-width forms) is prefixed with ``'``.
+
+The Chinese workbook shows input kinds by their Chinese titles and rejection actions as 整行拒收 /
+字段置空; the English one keeps the codes findings.json uses (``disbursements``, ``row_rejected``).
+The money at issue on the summary sheet is ``summary.amount_at_issue``: error and warning findings only.
 """
 
 from __future__ import annotations
@@ -41,7 +45,9 @@ T = {
         "masked_yes": "已脱敏",
         "masked_no": "未脱敏（含完整身份证号、账号）",
         "findings": "疑点数",
-        "amount": "涉及金额（元）",
+        "amount": "金额（元）",
+        "amount_at_issue": "涉及金额（元）",
+        "amount_note": "错误和警告级疑点的金额之和；提示级疑点（统计信号）的金额不计入",
         "by_severity": "按级别",
         "by_rule": "按规则",
         "severity": "级别",
@@ -82,6 +88,8 @@ T = {
         "skipped": "跳过",
         "rule_error": "出错",
         "packs": "规则包",
+        "action_row_rejected": "整行拒收",
+        "action_field_blanked": "字段置空",
     },
     "en": {
         "title": "Funds audit exception report",
@@ -93,7 +101,10 @@ T = {
         "masked_yes": "masked",
         "masked_no": "UNMASKED (full ID and account numbers)",
         "findings": "findings",
-        "amount": "amount at issue (yuan)",
+        "amount": "amount (yuan)",
+        "amount_at_issue": "amount at issue (yuan)",
+        "amount_note": "sum over error and warning findings; amounts of info findings (statistical signals) "
+        "are not counted",
         "by_severity": "by severity",
         "by_rule": "by rule",
         "severity": "severity",
@@ -178,8 +189,8 @@ def write_excel(result: AuditResult, path: str | os.PathLike[str], *, lang: str 
         names = SHEETS[lang]
         _summary(wb.add_worksheet(names[0]), result, t, fmt)
         _findings(wb.add_worksheet(names[1]), result, t, fmt, lang)
-        _rejected(wb.add_worksheet(names[2]), result, t, fmt)
-        _inputs(wb.add_worksheet(names[3]), result, t, fmt)
+        _rejected(wb.add_worksheet(names[2]), result, t, fmt, lang)
+        _inputs(wb.add_worksheet(names[3]), result, t, fmt, lang)
         _rules(wb.add_worksheet(names[4]), result, t, fmt, lang)
         wb.set_properties({"title": t["title"], "comments": f"fundaudit {result.version}"})
         wb.close()
@@ -232,9 +243,9 @@ def _summary(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, Any
         if label == t["masked"] and not result.masked:
             ws.write_string(r, 1, neutralise(str(value)), fmt["warn"])
         r += 1
-    ws.write_string(r, 0, t["amount"])
-    fen = int(result.findings["amount_fen"].sum(skipna=True)) if len(result.findings) else 0
-    ws.write_number(r, 1, fen / 100, fmt["money"])
+    ws.write_string(r, 0, t["amount_at_issue"])
+    ws.write_number(r, 1, float(s["amount_at_issue"]), fmt["money"])  # error + warning findings only
+    ws.write_string(r, 2, t["amount_note"])
     r += 2
     ws.write_string(r, 0, t["by_severity"], fmt["head"])
     ws.write_string(r, 1, t["count"], fmt["head"])
@@ -262,7 +273,7 @@ def _findings(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, An
         (t["id"], 10),
         (t["rule"], 20),
         (t["severity"], 8),
-        (t["kind"], 14),
+        (t["kind"], 24 if lang == "zh" else 14),
         (t["message"], 60),
         (t["amount"], 14),
         (t["file"], 24),
@@ -284,7 +295,7 @@ def _findings(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, An
         _cell(ws, i, 0, rec["id"], fmt)
         _cell(ws, i, 1, rec["rule"], fmt)
         _cell(ws, i, 2, t.get(rec["severity"], rec["severity"]), fmt)
-        _cell(ws, i, 3, rec["kind"], fmt)
+        _cell(ws, i, 3, _kind(rec["kind"], lang), fmt)
         _cell(ws, i, 4, rec[msg_col], fmt)
         fen = rec.get("amount_fen")
         _cell(ws, i, 5, None if fen is None or pd.isna(fen) else int(fen), fmt, money=True)
@@ -297,6 +308,17 @@ def _findings(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, An
     ws.autofilter(0, 0, max(len(f), 1), len(cols) - 1)
 
 
+def _kind(kind: Any, lang: str) -> Any:
+    """An input kind as the sheet shows it: its Chinese title in zh, the code (as ``--ledger`` takes
+    it) in en."""
+    if lang != "zh" or not isinstance(kind, str):
+        return kind
+    from fundaudit.columns import catalogue
+
+    spec = catalogue().get(kind)
+    return "多个台账" if kind == "*" else (spec.title_zh if spec is not None else kind)
+
+
 def _ref_text(r: dict[str, Any]) -> str:
     where = r.get("file", "")
     if r.get("sheet"):
@@ -304,9 +326,9 @@ def _ref_text(r: dict[str, Any]) -> str:
     return f"{where}:{r.get('row')}"
 
 
-def _rejected(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, Any]) -> None:
+def _rejected(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, Any], lang: str) -> None:
     cols = [
-        (t["kind"], 14),
+        (t["kind"], 24 if lang == "zh" else 14),
         (t["file"], 24),
         (t["sheet"], 12),
         (t["row"], 7),
@@ -317,17 +339,23 @@ def _rejected(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, An
     ]
     _header(ws, cols, fmt)
     rej = result.rejected_rows
-    msg = "message" if t is T["zh"] else "message_en"
+    msg = "message" if lang == "zh" else "message_en"
     for i, rec in enumerate(rej.to_dict("records") if len(rej) else [], start=1):
         for c, key in enumerate(["kind", "file", "sheet", "row", "column", "value", msg, "action"]):
             value = rec.get(key)
-            _cell(ws, i, c, int(value) if key == "row" and value is not None else value, fmt)
+            if key == "row" and value is not None:
+                value = int(value)
+            elif key == "kind":
+                value = _kind(value, lang)
+            elif key == "action":  # 整行拒收 / 字段置空 in zh; the findings.json code in en
+                value = t.get(f"action_{value}", value)
+            _cell(ws, i, c, value, fmt)
     ws.autofilter(0, 0, max(len(rej), 1), len(cols) - 1)
 
 
-def _inputs(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, Any]) -> None:
+def _inputs(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, Any], lang: str) -> None:
     cols = [
-        (t["kind"], 14),
+        (t["kind"], 24 if lang == "zh" else 14),
         (t["file"], 30),
         (t["sheet"], 12),
         (t["header_row"], 8),
@@ -343,7 +371,7 @@ def _inputs(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, Any]
     for i, inp in enumerate(result.inputs, start=1):
         ok = inp["rows_read"] == inp["rows_loaded"] + inp["rows_rejected"] + inp["rows_non_data"]
         values = [
-            inp["kind"],
+            _kind(inp["kind"], lang),
             inp["file"],
             inp["sheet"],
             inp["header_row"],
@@ -366,7 +394,7 @@ def _rules(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, Any],
     cols = [
         (t["rule"], 20),
         (t["title_col"], 30),
-        (t["ledger"], 14),
+        (t["ledger"], 24 if lang == "zh" else 14),
         (t["severity"], 8),
         (t["rule_status"], 10),
         (t["findings"], 8),
@@ -379,7 +407,7 @@ def _rules(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, Any],
         values = [
             r["id"],
             r["title"] if lang == "zh" else r.get("title_en"),
-            r["ledger"],
+            _kind(r["ledger"], lang),
             t.get(r["severity"]),
             status,
             r["findings"],

@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from fundaudit.masking import mask_value
 from fundaudit.report.json import write_atomic
-from fundaudit.report.masking import mask_value
 
 if TYPE_CHECKING:
     from fundaudit.run import AuditResult
@@ -51,6 +51,9 @@ MAX_TEXT = 1_000
 CHART_BARS = 15
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+# Severities whose amounts make up the money at issue (AuditResult.summary): info findings are
+# statistical signals (an under-spent allocation, a year-end rush) and their amounts are not added.
+AT_ISSUE = ("error", "warning")
 SEVERITY_COLOR = {"error": "#c0392b", "warning": "#d68910", "info": "#2e86c1"}
 NEUTRAL_COLOR = "#4a6fa5"
 OTHER_COLOR = "#9aa5b1"
@@ -73,6 +76,17 @@ def strings() -> dict[str, dict[str, str]]:
     text = resources.files("fundaudit.report").joinpath("templates/strings.yaml").read_text("utf-8")
     raw = YAML(typ="safe", pure=True).load(text)
     return {lang: {key: str(v[lang]) for key, v in raw.items()} for lang in LANGS}
+
+
+@functools.cache
+def value_labels() -> dict[str, str]:
+    """Chinese labels of derived finding values (``difference`` → 差额), from templates/value_labels.yaml."""
+    from importlib import resources
+
+    from ruamel.yaml import YAML
+
+    text = resources.files("fundaudit.report").joinpath("templates/value_labels.yaml").read_text("utf-8")
+    return {str(k): str(v) for k, v in (YAML(typ="safe", pure=True).load(text) or {}).items()}
 
 
 @functools.cache
@@ -156,10 +170,21 @@ def _count(n: int) -> str:
     return f"{n:,}"
 
 
+def _param_value(v: Any) -> str:
+    """A parameter value as the user writes it in a pack or ``--param``: JSON style (true, false,
+    null, [1, 3], {"a": 1}), strings as they are."""
+    if isinstance(v, str):
+        return v
+    try:
+        return json.dumps(v, ensure_ascii=False, default=str)
+    except ValueError:  # NaN and friends
+        return _text(v)
+
+
 def _params_text(params: Mapping[str, Any] | None) -> str:
     if not params:
         return ""
-    return "; ".join(f"{k} = {_text(v)}" for k, v in params.items())
+    return "; ".join(f"{k} = {_param_value(v)}" for k, v in params.items())
 
 
 def _refs_list(refs: Any) -> list[Mapping[str, Any]]:
@@ -215,8 +240,22 @@ class _Context:
                     out[(kind, name)] = label
         return out
 
+    @functools.cached_property
+    def any_kind_labels(self) -> dict[str, str]:
+        """Canonical column → its Chinese header in whichever input kind has one (zh only)."""
+        out: dict[str, str] = {}
+        for (_kind, name), label in self.column_labels.items():
+            out.setdefault(name, label)
+        return out
+
     def label(self, kind: str, column: str) -> str:
-        return self.column_labels.get((kind, column), column)
+        """The label of a finding value: in zh the header users know for a column of the finding's
+        kind, else the Chinese name of a derived value, else that column's header in another kind;
+        in en (or when none is known) the name itself."""
+        if self.lang != "zh":
+            return column
+        return (self.column_labels.get((kind, column)) or value_labels().get(column)
+                or self.any_kind_labels.get(column) or column)
 
     @functools.cached_property
     def findings(self) -> pd.DataFrame:
@@ -234,6 +273,13 @@ class _Context:
         if "amount_fen" not in f:
             return pd.Series(0, index=f.index, dtype="int64")
         return pd.to_numeric(f["amount_fen"], errors="coerce").fillna(0).round().astype("int64")
+
+    @functools.cached_property
+    def amount_at_issue_fen(self) -> pd.Series:
+        """Per finding, the amount that counts towards the money at issue (0 for info findings)."""
+        f = self.findings
+        counts = f["severity"].isin(AT_ISSUE) if len(f) else pd.Series(False, index=f.index)
+        return self.amount_fen.where(counts, 0)
 
     # -- first screen -----------------------------------------------------------------------------
     def meta(self) -> dict[str, Any]:
@@ -260,7 +306,7 @@ class _Context:
             "findings": _count(len(f)),
             "severities": [{"key": s, "label": self.t[s], "count": _count(int(by_sev.get(s, 0)))}
                            for s in SEVERITY_ORDER],
-            "amount": _yuan(int(self.amount_fen.sum())),
+            "amount": _yuan(int(self.amount_at_issue_fen.sum())),
             "inputs": _count(len(inputs)),
             "rows_read": _count(sum(int(i.get("rows_read") or 0) for i in inputs)),
             "rules": _count(len(self.result.rules)),
@@ -420,7 +466,8 @@ class _Context:
     def rule_summary(self) -> list[dict[str, Any]]:
         f = self.findings
         counts = f["rule"].astype(str).value_counts() if len(f) else pd.Series(dtype="int64")
-        amounts = self.amount_fen.groupby(f["rule"].astype(str)).sum() if len(f) else pd.Series(dtype="int64")
+        amounts = (self.amount_at_issue_fen.groupby(f["rule"].astype(str)).sum() if len(f)
+                   else pd.Series(dtype="int64"))
         out = []
         for i, rid in enumerate(self._ordered_rules):
             r = self.rules_by_id.get(rid, {})

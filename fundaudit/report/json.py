@@ -64,7 +64,9 @@ def _isna(v: Any) -> bool:
 def write_json(result: AuditResult, path: str | os.PathLike[str]) -> Path:
     """Write findings.json atomically."""
     text = json.dumps(_clean(result_to_dict(result)), ensure_ascii=False, indent=2, allow_nan=False)
-    return write_atomic(Path(path), text.encode("utf-8"))
+    # Control characters are \u-escaped by json.dumps; a lone surrogate (undecodable input) cannot be
+    # UTF-8 encoded, so it is written as its \uXXXX escape, which is still valid JSON.
+    return write_atomic(Path(path), text.encode("utf-8", errors="backslashreplace"))
 
 
 def write_atomic(path: Path, data: bytes) -> Path:

@@ -1,56 +1,103 @@
 """junit.xml for CI: one test case per rule, failing when the rule has findings at or above
-``--fail-on``; skipped rules are skipped test cases, crashed rules are errors."""
+``--fail-on``; skipped rules are skipped test cases, crashed rules are errors.
+
+The test cases agree with the exit code: with ``fail_on="never"`` no case fails, and a rule whose
+findings are all below ``fail_on`` passes. Findings that do not fail a case are still listed, in the
+case's ``<system-out>``.
+
+Every text and attribute is made XML 1.0-safe first: characters XML cannot carry (C0 controls other
+than tab, LF and CR, lone surrogates, U+FFFE/U+FFFF) are written as ``\\xNN`` / ``\\uNNNN`` so the file
+always parses, and each listed finding is cut at ``MAX_LINE`` characters.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fundaudit.report.json import write_atomic
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from fundaudit.run import AuditResult
 
-__all__ = ["write_junit"]
+__all__ = ["FAIL_ON", "write_junit", "xml_safe"]
 
 SEVERITIES = ("error", "warning", "info")
+FAIL_ON = (*SEVERITIES, "never")
 MAX_LISTED = 50
+MAX_LINE = 2_000
+
+# Not a Char of XML 1.0 (https://www.w3.org/TR/xml/#charsets).
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _escape_char(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def xml_safe(value: Any) -> str:
+    """``value`` as text XML 1.0 can carry: disallowed characters written as ``\\xNN``/``\\uNNNN``."""
+    text = "" if value is None else str(value)
+    return _NOT_XML.sub(_escape_char, text)
+
+
+def _cut(text: str, limit: int = MAX_LINE) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+
+
+def _ref(x: dict[str, Any]) -> str:
+    sheet = x.get("sheet")
+    return f"{x.get('file')}{'[' + str(sheet) + ']' if sheet else ''}:{x.get('row')}"
+
+
+def _lines(findings: pd.DataFrame) -> list[str]:
+    """One line per finding (at most ``MAX_LISTED``): id, severity, English message, provenance."""
+    lines = [
+        _cut(f"{r['id']} [{r['severity']}] {r['message_en']} @ " + "; ".join(_ref(x) for x in r["refs"] or []))
+        for r in findings.head(MAX_LISTED).to_dict("records")
+    ]
+    if len(findings) > MAX_LISTED:
+        lines.append(f"... and {len(findings) - MAX_LISTED} more (see findings.json)")
+    return lines
 
 
 def write_junit(result: AuditResult, path: str | os.PathLike[str], *, fail_on: str = "error") -> Path:
-    """Write junit.xml atomically."""
+    """Write junit.xml atomically; ``fail_on`` is ``error|warning|info|never`` as on the command line."""
+    if fail_on not in FAIL_ON:
+        from fundaudit.errors import ConfigError
+
+        raise ConfigError("bad_fail_on", value=fail_on)
     worse = SEVERITIES[: SEVERITIES.index(fail_on) + 1] if fail_on in SEVERITIES else ()
     f = result.findings
-    suite = ET.Element("testsuite", name="fundaudit", timestamp=result.generated_at)
+    suite = ET.Element("testsuite", name="fundaudit", timestamp=xml_safe(result.generated_at))
     failures = errors = skipped = 0
     for rule in result.rules:
-        case = ET.SubElement(suite, "testcase", classname=f"fundaudit.{rule['ledger']}", name=rule["id"])
+        case = ET.SubElement(suite, "testcase", classname=xml_safe(f"fundaudit.{rule['ledger']}"),
+                             name=xml_safe(rule["id"]))
         if rule["status"] == "skipped":
             skipped += 1
-            ET.SubElement(case, "skipped", message=rule.get("reason_en") or "")
+            ET.SubElement(case, "skipped", message=xml_safe(rule.get("reason_en") or ""))
             continue
         if rule["status"] == "error":
             errors += 1
-            ET.SubElement(case, "error", message=rule.get("reason_en") or "")
+            ET.SubElement(case, "error", message=xml_safe(rule.get("reason_en") or ""))
             continue
-        mine = f[(f["rule"] == rule["id"]) & f["severity"].isin(worse)] if len(f) else f
-        if len(mine):
+        found = f[f["rule"] == rule["id"]] if len(f) else f
+        failing = found[found["severity"].isin(worse)] if len(found) else found
+        if len(failing):
             failures += 1
-            lines = [
-                f"{r['id']} [{r['severity']}] {r['message_en']} @ "
-                + "; ".join(
-                    f"{x['file']}{'[' + x['sheet'] + ']' if x.get('sheet') else ''}:{x['row']}" for x in r["refs"]
-                )
-                for r in mine.head(MAX_LISTED).to_dict("records")
-            ]
-            if len(mine) > MAX_LISTED:
-                lines.append(f"... and {len(mine) - MAX_LISTED} more (see findings.json)")
-            fail = ET.SubElement(
-                case, "failure", message=f"{len(mine)} finding(s) at or above {fail_on}", type=rule["severity"]
-            )
-            fail.text = "\n".join(lines)
+            fail = ET.SubElement(case, "failure", type=xml_safe(rule["severity"]),
+                                 message=xml_safe(f"{len(failing)} finding(s) at or above {fail_on}"))
+            fail.text = xml_safe("\n".join(_lines(failing)))
+        elif len(found):  # findings below --fail-on: the case passes, and still lists them
+            head = f"{len(found)} finding(s), none failing at --fail-on {fail_on}:"
+            ET.SubElement(case, "system-out").text = xml_safe("\n".join([head, *_lines(found)]))
     suite.set("tests", str(len(result.rules)))
     suite.set("failures", str(failures))
     suite.set("errors", str(errors))

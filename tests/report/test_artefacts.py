@@ -136,3 +136,66 @@ def test_hundred_thousand_findings_reports_written(tmp_path: Path) -> None:
                          (result.to_html, "i.html")):
         path = writer(tmp_path / name)
         assert path.stat().st_size > 0
+
+
+def _rejected_key(r: dict[str, Any]) -> tuple[str, str, str, int]:
+    return (r["kind"], r["file"], r["sheet"] or "", int(r["row"]))
+
+
+def test_rejected_rows_sorted_alike_in_every_artefact(samples_run: Path) -> None:
+    """Sorted by kind, file, sheet and row (the samples reject 送温暖 rows 76, 158 and 84 in that order)."""
+    from openpyxl import load_workbook
+
+    doc = json.loads((samples_run / "findings.json").read_text("utf-8"))
+    rej = doc["rejected_rows"]
+    assert len(rej) >= 5
+    assert [_rejected_key(r) for r in rej] == sorted(_rejected_key(r) for r in rej)
+    expected = [(r["file"], r["row"]) for r in rej]
+    ws = load_workbook(samples_run / "findings.xlsx")["拒收行"]
+    assert [(ws.cell(row=i, column=2).value, ws.cell(row=i, column=4).value)
+            for i in range(2, ws.max_row + 1)] == expected
+    html = (samples_run / "index.html").read_text("utf-8")
+    table = html[html.index('id="rejected-rows"'):]
+    table = table[: table.index("</table>")]
+    rows = re.findall(r'<td class="wrap file">([^<]*)</td><td class="nw">[^<]*</td><td class="num">(\d+)</td>', table)
+    assert [(f, int(r)) for f, r in rows] == expected
+
+
+def test_amount_at_issue_counts_error_and_warning_findings_only(samples_run: Path) -> None:
+    from decimal import Decimal
+
+    from openpyxl import load_workbook
+
+    doc = json.loads((samples_run / "findings.json").read_text("utf-8"))
+    amounts = {s: sum(Decimal(f["amount"]) for f in doc["findings"] if f["severity"] == s and f["amount"])
+               for s in ("error", "warning", "info")}
+    assert amounts["info"] > 0  # the samples' under-spend signal (XL-FUND-OVERSPEND, info) has an amount
+    at_issue = amounts["error"] + amounts["warning"]
+    assert doc["summary"]["amount_at_issue"] == f"{at_issue:.2f}"
+    ws = load_workbook(samples_run / "findings.xlsx")["汇总"]
+    cells = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=2).value for r in range(1, ws.max_row + 1)}
+    assert Decimal(str(cells["涉及金额（元）"])).quantize(Decimal("0.01")) == at_issue
+    html = (samples_run / "index.html").read_text("utf-8")
+    q, r = divmod(int(at_issue * 100), 100)
+    assert f'<div class="v money">{q:,}.{r:02d}</div>' in html
+
+
+def test_chinese_workbook_has_no_english_codes(samples_run: Path, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(samples_run / "findings.xlsx")
+    rej = wb["拒收行"]
+    assert {rej.cell(row=r, column=8).value for r in range(2, rej.max_row + 1)} == {"整行拒收", "字段置空"}
+    kinds = {rej.cell(row=r, column=1).value for r in range(2, rej.max_row + 1)}
+    assert "困难职工档案" in kinds and not kinds & {"disbursements", "dues", "register"}
+    for ws in wb.worksheets:
+        for row in ws.iter_rows(values_only=True):
+            for v in row:
+                assert not (isinstance(v, str) and re.search(r"\b(True|False|None|nan)\b", v)), (ws.title, v)
+    # English keeps the codes findings.json uses
+    en = tmp_path / "en"
+    assert main(["audit", str(SAMPLES), "--profile", "anhui-2016", "--period", "2016", "--out", str(en),
+                 "--format", "xlsx", "--lang", "en", "--fail-on", "never", "--quiet"]) == 0
+    rej = load_workbook(en / "findings.xlsx")["Rejected rows"]
+    assert {rej.cell(row=r, column=8).value for r in range(2, rej.max_row + 1)} == {"row_rejected", "field_blanked"}
+    assert "register" in {rej.cell(row=r, column=1).value for r in range(2, rej.max_row + 1)}

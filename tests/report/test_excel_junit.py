@@ -157,3 +157,30 @@ def test_junit_one_case_per_rule(result: fundaudit.AuditResult, tmp_path: Path) 
     failure = cases["T-CASH"].find("failure")
     assert failure is not None and "<DataFrame>:2" in (failure.text or "")
     assert "34100319800101001X" not in ET.tostring(root, encoding="unicode")
+
+
+def test_junit_fail_on_never_fails_nothing_and_still_lists_findings(result: fundaudit.AuditResult,
+                                                                   tmp_path: Path) -> None:
+    root = ET.parse(result.to_junit(tmp_path / "junit.xml", fail_on="never")).getroot()
+    assert root.get("failures") == "0"
+    assert not list(root.iter("failure"))
+    cases = {c.get("name"): c for c in root.iter("testcase")}
+    for rid in ("T-CASH", "T-BIG"):
+        out = cases[rid].find("system-out")
+        assert out is not None and "--fail-on never" in (out.text or "")
+        assert sum(1 for ln in (out.text or "").splitlines() if ln.startswith("F")) == result.summary["by_rule"][rid]
+    assert cases["T-SKIP"].find("skipped") is not None
+    assert result.exit_code("never") == 0
+
+
+def test_junit_passing_case_lists_findings_below_fail_on(result: fundaudit.AuditResult, tmp_path: Path) -> None:
+    root = ET.parse(result.to_junit(tmp_path / "junit.xml", fail_on="error")).getroot()
+    big = next(c for c in root.iter("testcase") if c.get("name") == "T-BIG")
+    assert big.find("failure") is None
+    out = big.find("system-out")
+    assert out is not None and "[warning]" in (out.text or "")
+
+
+def test_junit_rejects_an_unknown_fail_on(result: fundaudit.AuditResult, tmp_path: Path) -> None:
+    with pytest.raises(fundaudit.FundauditError):
+        result.to_junit(tmp_path / "junit.xml", fail_on="sometimes")

@@ -298,9 +298,11 @@ def test_samples_report_masked_and_complete(samples: fundaudit.AuditResult, tmp_
     assert samples.run["profile"] in text and "2016-01-01" in text and samples.version in text
     for i in samples.inputs:
         assert str(i["file"]) in text
-    total = int(pd.to_numeric(samples.findings["amount_fen"], errors="coerce").fillna(0).sum())
+    at_issue = samples.findings["severity"].isin(["error", "warning"])  # info amounts are not money at issue
+    total = int(pd.to_numeric(samples.findings.loc[at_issue, "amount_fen"], errors="coerce").fillna(0).sum())
+    assert format(total / 100, ".2f") == samples.summary["amount_at_issue"]
     q, r = divmod(total, 100)
-    assert f"{q:,}.{r:02d}" in text
+    assert f'<div class="v money">{q:,}.{r:02d}</div>' in html
     assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart') == 3
     # every finding rendered (the samples are far below the cap), each with its provenance
     rows = [a for t, a in page.tags if t == "tr" and a.get("class") == "f"]
@@ -362,7 +364,9 @@ def test_rows_reconcile_and_rules_not_run(pii_pack: Path) -> None:
 
 
 def test_empty_result() -> None:
-    result = fundaudit.audit({"register": pd.DataFrame({"姓名": ["甲"], "档案编号": ["A1"]})})
+    # enough columns for one register rule to run (a ledger none of whose rules can run is refused)
+    result = fundaudit.audit({"register": pd.DataFrame({"职工姓名": ["甲"], "档案编号": ["A1"],
+                                                        "身份证号": ["34100319800101001X"]})})
     result.findings = result.findings.iloc[0:0]
     html = render_html(result)
     _check_structure(html)
@@ -429,3 +433,38 @@ def test_templates_never_mark_data_safe() -> None:
         # every attribute value quoted
         assert not re.search(r"""\s[a-z-]+=(?!["'])\{\{""", src), name
     assert all(isinstance(s, str) for s in _walk(strings()))
+
+
+def test_parameters_json_style_and_chinese_value_labels(samples: fundaudit.AuditResult) -> None:
+    """No Python reprs (True/False/None) in the manifest; in zh, derived values have Chinese labels."""
+    for lang in ("zh", "en"):
+        html = render_html(samples, lang=lang)
+        manifest = html[html.index('id="manifest"'):]
+        assert not re.search(r"\b(True|False|None)\b", manifest), re.findall(r".{40}\b(?:True|False)\b", manifest)[:3]
+        assert "ignore_correction_pairs = true" in html  # DUES-DUP, a boolean parameter
+        assert 'key = ["taxpayer_id", "fund_type", "period_start", "period_end"]' in html.replace("&#34;", '"')
+    zh = render_html(samples, lang="zh")
+    labels = set(re.findall(r'<span class="k">([^<]*)</span>', zh))
+    assert {"差额", "问题", "匹配依据"} <= labels
+    english = sorted(k for k in labels if re.fullmatch(r"[a-z_]+", k))
+    assert not english, english
+    en = render_html(samples, lang="en")
+    assert "difference" in set(re.findall(r'<span class="k">([^<]*)</span>', en))
+
+
+def test_money_at_issue_leaves_out_info_findings() -> None:
+    from fundaudit.run import AuditResult
+
+    findings = pd.DataFrame({
+        "id": ["F1", "F2", "F3"], "fingerprint": ["a", "b", "c"], "rule": ["R-E", "R-W", "R-I"],
+        "severity": ["error", "warning", "info"], "kind": ["disbursements"] * 3, "message": ["m"] * 3,
+        "message_en": ["m"] * 3, "amount": ["1.00", "2.00", "920.00"], "values": [{}] * 3, "refs": [[]] * 3,
+        "amount_fen": [100, 200, 92_000],
+    })
+    rules = [{"id": rid, "title": rid, "title_en": rid, "ledger": "disbursements", "severity": sev, "status": "ran",
+              "findings": 1, "params": {}} for rid, sev in (("R-E", "error"), ("R-W", "warning"), ("R-I", "info"))]
+    result = AuditResult(ledgers={}, run={}, rules=rules, findings=findings)
+    assert result.summary["amount_at_issue"] == "3.00"
+    html = render_html(result)
+    assert '<div class="v money">3.00</div>' in html
+    assert "920.00" in html  # the info finding still shows its own amount

@@ -226,14 +226,20 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def samples_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def samples_result() -> Any:
     import fundaudit
-    from fundaudit.report.html import write_html
 
     result = fundaudit.audit(paths=[ROOT / "samples"], profile="anhui-2016", period="2016",
                              argv=["fundaudit", "audit", "samples/"])
     assert len(result.findings), "the samples produce findings"
-    return write_html(result, tmp_path_factory.mktemp("html") / "index.html")
+    return result
+
+
+@pytest.fixture(scope="module")
+def samples_report(samples_result: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from fundaudit.report.html import write_html
+
+    return write_html(samples_result, tmp_path_factory.mktemp("html") / "index.html")
 
 
 VISIBLE = """(() => {
@@ -319,3 +325,34 @@ def test_report_first_screen_screenshot(samples_report: Path, tmp_path: Path) ->
     assert (width, height) == (1400, 1000)
     assert len(data) > 20_000  # not a blank page
 
+
+
+HEADERS_CLIPPED = """(() => {
+  document.querySelectorAll('.rule-group, .lazy').forEach(g => { g.style.contentVisibility = 'visible'; });
+  const out = [];
+  document.querySelectorAll('table').forEach(t => {
+    if (!t.tHead) return;
+    [...t.tHead.rows[0].cells].forEach(h => {
+      if (h.scrollWidth > h.clientWidth + 1) {
+        out.push([t.id || t.className, h.textContent, h.scrollWidth, h.clientWidth]);
+      }
+    });
+  });
+  return {clipped: out, findingsHeaders: document.querySelectorAll('table.findings th').length};
+})()"""
+
+
+@needs_chromium
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("width", [1400, 1000])
+def test_no_column_header_is_clipped(samples_result: Any, lang: str, width: int, tmp_path: Path) -> None:
+    """Every header (findings tables: ID, severity, message, amount, values, source) fits its column in
+    both languages, on a wide and a narrow window (the findings table is laid out with fixed widths)."""
+    from fundaudit.report.html import write_html
+
+    page_path = write_html(samples_result, tmp_path / f"{lang}.html", lang=lang)
+    with chromium(tmp_path, width=width, height=900) as page:
+        page.goto(page_path.resolve().as_uri())
+        state = page.eval(HEADERS_CLIPPED)
+    assert state["findingsHeaders"] >= 6, state
+    assert not state["clipped"], state["clipped"][:6]
