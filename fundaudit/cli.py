@@ -80,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _rules(args, lang, sys.stdout)
         return _audit(args, list(argv) if argv is not None else sys.argv[1:], lang)
     except FundauditError as exc:
-        print(f"fundaudit: {exc.message(lang)}", file=sys.stderr)
+        print(f"fundaudit: {exc.message(lang, masked=not getattr(args, 'unmask', False))}", file=sys.stderr)
         return ExitCode.USAGE
     except BrokenPipeError:  # output piped into `head` and closed: not an error
         import os
@@ -99,11 +99,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _write_crash_log(out: Path) -> Path:
-    from fundaudit.report.masking import mask_text
+    from fundaudit.masking import mask_text
 
     try:
         out.mkdir(parents=True, exist_ok=True)
-        log = out / "fundaudit-error.log"
+        log = out / CRASH_LOG
     except OSError:
         import tempfile
 
@@ -133,10 +133,11 @@ def _audit(args: argparse.Namespace, argv: list[str], lang: Lang) -> int:
     if unknown or not formats:
         raise ConfigError("bad_format", value=args.format)
     params = params_from_args(args.param)
-    out = prepare_out(Path(args.out))
+    check_out(Path(args.out))
     result = audit(paths=args.paths, ledgers=ledgers, profile=args.profile, period=args.period,
                    rules=args.rules, params=params, unmask=args.unmask, progress=_progress(args.quiet),
                    argv=["fundaudit", *argv])
+    out = prepare_out(Path(args.out))
     written = []
     for fmt in formats:
         target = out / REPORT_FILES[fmt]
@@ -145,7 +146,7 @@ def _audit(args: argparse.Namespace, argv: list[str], lang: Lang) -> int:
         elif fmt == "xlsx":
             written.append(result.to_excel(target, lang=lang))
         elif fmt == "junit":
-            written.append(result.to_junit(target, fail_on=args.fail_on if args.fail_on != "never" else "error"))
+            written.append(result.to_junit(target, fail_on=args.fail_on))
         elif fmt == "html":
             written.append(result.to_html(target, lang=lang))
     if not args.quiet:
@@ -157,46 +158,79 @@ def _audit(args: argparse.Namespace, argv: list[str], lang: Lang) -> int:
 
 REPORT_FILES = {"html": "index.html", "xlsx": "findings.xlsx", "json": "findings.json", "junit": "junit.xml"}
 MARKER = ".fundaudit-report"
+CRASH_LOG = "fundaudit-error.log"
+
+
+def check_out(out: Path) -> None:
+    """Refuse a report directory that could make a report overwrite something unrelated: a file, a directory
+    that holds anything but an earlier fundaudit report (recognised by its marker file), or a symbolic link
+    where a report file or the marker goes. Nothing is created here, so a refused or failed run leaves no
+    trace."""
+    from fundaudit.errors import ConfigError
+
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise ConfigError("out_dir_not_dir", path=str(out))
+    if not out.is_dir():
+        return
+    names = sorted(p.name for p in out.iterdir())
+    if not names:
+        return
+    marker = out / MARKER
+    if marker.is_symlink() or not marker.is_file():
+        raise ConfigError("out_dir_foreign", path=str(out), names=", ".join(names[:5]))
+    ours = {*REPORT_FILES.values(), MARKER, CRASH_LOG}
+    others = [n for n in names if n not in ours and not n.endswith(".tmp")]
+    if others:
+        raise ConfigError("out_dir_foreign", path=str(out), names=", ".join(others[:5]))
+    for name in ours:
+        if (out / name).is_symlink():
+            raise ConfigError("out_dir_symlink", path=str(out), name=name)
 
 
 def prepare_out(out: Path) -> Path:
-    """Create or reuse the report directory; refuse one that holds other files or report files that
-    are symlinks (so a report never overwrites something unrelated)."""
-    from fundaudit.errors import ConfigError
-
-    if out.exists() and not out.is_dir():
-        raise ConfigError("out_dir_unsafe", path=str(out), what="it is a file")
-    if out.is_dir():
-        ours = {*REPORT_FILES.values(), MARKER, "fundaudit-error.log"}
-        others = sorted(p.name for p in out.iterdir() if p.name not in ours and not p.name.endswith(".tmp"))
-        if others and not (out / MARKER).exists():
-            listed = ", ".join(others[:5])
-            raise ConfigError("out_dir_unsafe", path=str(out),
-                              what=f"it holds other files ({listed}); choose a new or empty directory")
-        for name in REPORT_FILES.values():
-            if (out / name).is_symlink():
-                raise ConfigError("out_dir_unsafe", path=str(out), what=f"{name} is a symbolic link")
+    """Check the report directory (:func:`check_out`), then create it with its marker file."""
+    check_out(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / MARKER).write_text(f"reports written by fundaudit {__version__}\n", encoding="utf-8")
     return out
 
 
+SUMMARY_LINES = 25  # the summary's height: with the "report:" lines printed after it, one 30-line screen
+MAX_INPUT_ROWS = 12  # inputs listed one per line; the rest summed on one line
+LINE_WIDTH = 120  # the id lists are cut to this many columns
+TITLE_WIDTH = 44
+
+
 def _print_summary(result, lang: Lang, out: TextIO) -> None:  # type: ignore[no-untyped-def]
+    """One screen: the inputs, a line of totals, the rules that found something (worst severity, then
+    most findings first; as many as fit, the rest named on one line), and one line each naming the
+    skipped and failed rules, whose reasons are in the report."""
     from fundaudit.normalize import format_fen
 
     zh = lang == "zh"
+    lines: list[str] = []
     head = ("类型", "文件", "工作表", "表头行", "读取", "载入", "拒收", "非数据", "金额合计") if zh else (
         "kind", "file", "sheet", "header", "read", "loaded", "rejected", "non-data", "amount total")
-    rows = []
-    for ledger in result.ledgers.values():
-        for i in ledger.inputs:
-            rows.append((i.kind, i.file, i.sheet or "-", str(i.header_row or "-"), str(i.rows_read),
-                         str(i.rows_loaded), str(i.rows_rejected), str(i.rows_non_data),
-                         "-" if i.amount_total is None else format_fen(i.amount_total)))
-    _table(head, rows, out)
-    print(file=out)
+    inputs = [i for ledger in result.ledgers.values() for i in ledger.inputs]
+    shown = inputs if len(inputs) <= MAX_INPUT_ROWS else inputs[: MAX_INPUT_ROWS - 1]
+    rows = [(i.kind, _cut(str(i.file), TITLE_WIDTH), i.sheet or "-", str(i.header_row or "-"), str(i.rows_read),
+             str(i.rows_loaded), str(i.rows_rejected), str(i.rows_non_data),
+             "-" if i.amount_total is None else format_fen(i.amount_total)) for i in shown]
+    lines += _table_lines(head, rows)
+    if len(shown) < len(inputs):
+        rest = inputs[len(shown):]
+        n, read, loaded = len(rest), sum(i.rows_read for i in rest), sum(i.rows_loaded for i in rest)
+        rej, non = sum(i.rows_rejected for i in rest), sum(i.rows_non_data for i in rest)
+        if zh:
+            lines.append(f"… 另有 {n} 个输入（读取 {read}，载入 {loaded}，拒收 {rej}，非数据 {non}），"
+                         "逐个列在报告“输入核对”中")
+        else:
+            lines.append(f"… and {n} more inputs (read {read}, loaded {loaded}, rejected {rej}, non-data {non}), "
+                         "each listed in the report (Input reconciliation)")
+    lines.append("")
     if not result.rules:
-        print("规则：没有可运行的规则。" if zh else "rules: none to run.", file=out)
+        lines.append("规则：没有可运行的规则。" if zh else "rules: none to run.")
+        print("\n".join(lines), file=out)
         return
     ran = sum(1 for r in result.rules if r["status"] == "ran")
     skipped = [r for r in result.rules if r["status"] == "skipped"]
@@ -204,54 +238,107 @@ def _print_summary(result, lang: Lang, out: TextIO) -> None:  # type: ignore[no-
     s = result.summary
     sev = s["by_severity"]
     if zh:
-        print(f"规则：运行 {ran} 条，跳过 {len(skipped)} 条，出错 {len(errors)} 条；疑点 {s['findings']} 个"
-              f"（错误 {sev['error']}，警告 {sev['warning']}，提示 {sev['info']}），涉及金额 {s['amount_at_issue']} 元",
-              file=out)
+        lines.append(f"规则：运行 {ran} 条，跳过 {len(skipped)} 条，出错 {len(errors)} 条")
+        lines.append(f"疑点：{s['findings']} 个（错误 {sev['error']}，警告 {sev['warning']}，提示 {sev['info']}），"
+                     f"涉及金额 {s['amount_at_issue']} 元（只计错误和警告级）")
     else:
-        print(f"rules: {ran} ran, {len(skipped)} skipped, {len(errors)} failed; {s['findings']} findings "
-              f"(error {sev['error']}, warning {sev['warning']}, info {sev['info']}), amount at issue "
-              f"{s['amount_at_issue']}", file=out)
-    fired = [(r["id"], r["severity"], str(r["findings"]), (r["title"] if zh else r["title_en"]) or "")
-             for r in result.rules if r["status"] == "ran" and r["findings"]]
+        lines.append(f"rules: {ran} ran, {len(skipped)} skipped, {len(errors)} failed")
+        lines.append(f"findings: {s['findings']} (error {sev['error']}, warning {sev['warning']}, info {sev['info']}),"
+                     f" amount at issue {s['amount_at_issue']} yuan (error and warning findings only)")
+    tail = []
+    where = "原因见报告“未运行的规则”" if zh else "reasons in the report (Rules not run)"
+    if skipped:
+        lead = f"跳过 {len(skipped)} 条规则：" if zh else f"skipped {len(skipped)} rules: "
+        tail.append(lead + _id_list([r["id"] for r in skipped], LINE_WIDTH - _width(lead + where) - 2, zh)
+                    + ("；" if zh else "; ") + where)
+    if errors:
+        lead = f"出错 {len(errors)} 条规则：" if zh else f"failed {len(errors)} rules: "
+        tail.append(lead + _id_list([r["id"] for r in errors], LINE_WIDTH - _width(lead + where) - 2, zh)
+                    + ("；" if zh else "; ") + where)
+    order = {name: n for n, name in enumerate(("error", "warning", "info"))}
+    fired = sorted((r for r in result.rules if r["status"] == "ran" and r["findings"]),
+                   key=lambda r: (order.get(r["severity"], 3), -int(r["findings"])))  # stable: pack order
     if fired:
-        _table(("规则", "级别", "疑点", "名称") if zh else ("rule", "severity", "findings", "title"), fired, out)
-    for r in [*skipped, *errors]:
-        reason = r["reason"] if zh else r["reason_en"]
-        label = {"skipped": "跳过" if zh else "skipped", "error": "出错" if zh else "error"}[r["status"]]
-        print(f"  {label} {r['id']}: {reason}", file=out)
+        room = max(SUMMARY_LINES - len(lines) - len(tail) - 1, 3)  # minus the table's header line
+        listed = fired if len(fired) <= room else fired[: room - 1]
+        labels = {"error": "错误", "warning": "警告", "info": "提示"} if zh else {}
+        lines += _table_lines(("规则", "级别", "疑点", "名称") if zh else ("rule", "severity", "findings", "title"),
+                              [(r["id"], labels.get(r["severity"], r["severity"]), str(r["findings"]),
+                                _cut((r["title"] if zh else r["title_en"]) or "", TITLE_WIDTH)) for r in listed])
+        if len(listed) < len(fired):
+            more = fired[len(listed):]
+            lead = f"… 另有 {len(more)} 条规则有疑点：" if zh else f"… and {len(more)} more rules with findings: "
+            see = "；见报告“按规则汇总”" if zh else "; see the report (By rule)"
+            lines.append(lead + _id_list([f"{r['id']} {r['findings']}" for r in more],
+                                         LINE_WIDTH - _width(lead + see), zh) + see)
+    lines += tail
+    print("\n".join(lines), file=out)
+
+
+def _width(s: str) -> int:
+    """Terminal columns of ``s`` (CJK characters take two)."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
+
+
+def _cut(s: str, width: int) -> str:
+    """``s`` cut to ``width`` terminal columns, ending with … when cut."""
+    if _width(s) <= width:
+        return s
+    out = ""
+    for ch in s:
+        if _width(out + ch) > width - 1:
+            break
+        out += ch
+    return out + "…"
+
+
+def _id_list(items: Sequence[str], width: int, zh: bool) -> str:
+    """``a, b, c`` within ``width`` columns; what does not fit is counted: ``a, b … (+5)`` / ``a、b 等 7 条``."""
+    sep = "、" if zh else ", "
+    shown: list[str] = []
+    for n, item in enumerate(items):
+        rest = len(items) - n - 1
+        more = (f" 等 {len(items)} 条" if zh else f" … (+{rest})") if rest else ""
+        if shown and _width(sep.join([*shown, item]) + more) > width:
+            break
+        shown.append(item)
+    left = len(items) - len(shown)
+    if not left:
+        return sep.join(shown)
+    return sep.join(shown) + (f" 等 {len(items)} 条" if zh else f" … (+{left})")
+
+
+def _table_lines(head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    cols = list(zip(head, *rows, strict=True)) if rows else [(h,) for h in head]
+    widths = [max(_width(v) for v in col) for col in cols]
+    return ["  ".join(v + " " * (w - _width(v)) for v, w in zip(r, widths, strict=True)).rstrip()
+            for r in [head, *rows]]
 
 
 def _table(head: Sequence[str], rows: Sequence[Sequence[str]], out: TextIO) -> None:
-    import unicodedata
-
-    def width(s: str) -> int:
-        return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
-
-    cols = list(zip(head, *rows, strict=True)) if rows else [(h,) for h in head]
-    widths = [max(width(v) for v in col) for col in cols]
-    for r in [head, *rows]:
-        print("  ".join(v + " " * (w - width(v)) for v, w in zip(r, widths, strict=True)).rstrip(), file=out)
+    for line in _table_lines(head, rows):
+        print(line, file=out)
 
 
 def _rules(args: argparse.Namespace, lang: Lang, out: TextIO) -> int:
-    from fundaudit.rules.model import RuleSet, apply_params, load_pack
-    from fundaudit.rules.profiles import load_profile
+    from fundaudit.rules.model import RuleSet, load_pack
+    from fundaudit.rules.profiles import apply_profile, load_profile
     from fundaudit.rules.shipped import shipped_packs
 
     zh = lang == "zh"
     if args.rules_command == "check":
-        total = 0
-        for path in args.packs:
-            pack = load_pack(path)
-            total += len(pack.rules)
+        from fundaudit.rules.shipped import check_packs
+
+        # every pack loaded and resolved against the shipped rules first: "valid" only when all of it is
+        for path, pack in zip(args.packs, check_packs(args.packs), strict=True):
             print((f"{path}：有效（{len(pack.rules)} 条规则）" if zh else f"{path}: valid ({len(pack.rules)} rules)"),
                   file=out)
-        RuleSet.build([*shipped_packs(), *[load_pack(p) for p in args.packs]])  # overrides resolve
         return ExitCode.OK
     prof = load_profile(args.profile)
     ruleset = RuleSet.build([*shipped_packs(), *[load_pack(p) for p in args.rules]])
-    ruleset = apply_params(ruleset, {k: v for k, v in prof.params.items() if k in ruleset.rules},
-                           source=f"profile {prof.name}")
+    ruleset = apply_profile(ruleset, prof)
     rows = []
     for rule in ruleset.rules.values():
         params = ", ".join(f"{k}={v}" for k, v in rule.params.items())
@@ -265,7 +352,7 @@ def _rules(args: argparse.Namespace, lang: Lang, out: TextIO) -> int:
 
 def _inspect(paths: Sequence[str], lang: Lang, out: TextIO) -> int:
     from fundaudit.columns import detect_kind
-    from fundaudit.inputs import discover_files
+    from fundaudit.inputs import SUPPORTED_SUFFIXES, discover_files
     from fundaudit.ledger import load_grid, read_sources
     from fundaudit.normalize import format_fen
 
@@ -275,6 +362,10 @@ def _inspect(paths: Sequence[str], lang: Lang, out: TextIO) -> int:
         p = Path(raw)
         if p.is_dir():
             files.extend((f, f.relative_to(p).as_posix()) for f in discover_files(p))
+        elif p.is_file() and p.suffix.lower() not in SUPPORTED_SUFFIXES:  # `inspect samples/*` names README.md too
+            kinds = " ".join(sorted(SUPPORTED_SUFFIXES))
+            print(f"== {raw}\n  " + (f"不是台账文件类型（支持 {kinds}），跳过" if zh
+                                      else f"not a ledger file type (supported: {kinds}); skipped"), file=out)
         else:
             files.append((p, raw))
     status = ExitCode.OK

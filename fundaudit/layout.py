@@ -72,9 +72,12 @@ def find_header(grid: Grid, kind: str | None = None) -> Layout:
     over) merged group cells, as in ``公示情况`` over ``开始日期 | 结束日期``.
     """
     cells = grid.cells
-    if grid.named_columns:
-        return Layout((0,), tuple(str(v) for v in cells.iloc[0].tolist()), "")
     keys = _alias_keys(kind)
+    if grid.named_columns:  # parquet and DataFrames: the column names are the header; one known name suffices
+        names = [str(v) for v in cells.iloc[0].tolist()]
+        if not any(v in keys for v in _norm_cells(names)):
+            raise LayoutError("columns_not_recognised", where=grid.file, found=" | ".join(names)[:200] or "-")
+        return Layout((0,), tuple(names), "")
     scan = min(MAX_HEADER_SCAN, len(cells))
     norm = [_norm_cells(cells.iloc[i].tolist()) for i in range(scan)]
     scores = [sum(1 for v in row if v and v in keys) for row in norm]

@@ -1,6 +1,7 @@
-"""Masking of personal data in every artefact (CONTRACT.md §4): resident IDs keep the first 6 and
-last 4 characters, bank accounts and phone numbers the last 4. Vectorised over Series (one pass per
-distinct value length, not per row)."""
+"""Masking of personal data in every artefact, log and error message (CONTRACT.md §4): resident IDs keep the
+first 6 and last 4 characters, bank accounts and phone numbers the last 4. Vectorised over Series (one pass per
+distinct value length, not per row). Depends on nothing in fundaudit, so every layer (errors, engine, reports,
+CLI) can use it."""
 
 from __future__ import annotations
 

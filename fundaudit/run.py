@@ -23,9 +23,9 @@ from fundaudit.errors import ConfigError
 from fundaudit.inputs import LedgerArg, Progress, collect
 from fundaudit.io import Limits
 from fundaudit.ledger import Ledger, Source
+from fundaudit.masking import mask_account, mask_id, mask_text
 from fundaudit.normalize import format_fen
 from fundaudit.period import Period, parse_period
-from fundaudit.report.masking import mask_account, mask_id, mask_text
 
 __all__ = ["FINDING_COLUMNS", "SEVERITIES", "AuditResult", "audit"]
 
@@ -53,24 +53,36 @@ class AuditResult:
 
     @property
     def rejected_rows(self) -> pd.DataFrame:
-        """Every rejected row or blanked field of every input; personal values masked unless the
-        run was unmasked."""
+        """Every rejected row or blanked field of every input, sorted by kind, file, sheet and row
+        (stable: entries of one row keep their order), so every report lists them alike; personal
+        values masked unless the run was unmasked."""
         frames = [led.rejected for led in self.ledgers.values() if len(led.rejected)]
         if not frames:
             return pd.DataFrame(columns=next(iter(self.ledgers.values())).rejected.columns
                                 if self.ledgers else [])
         out = pd.concat(frames, ignore_index=True)
+        keys = pd.DataFrame({
+            "kind": out["kind"].fillna("").astype(str), "file": out["file"].fillna("").astype(str),
+            "sheet": out["sheet"].fillna("").astype(str) if "sheet" in out else "",
+            "row": pd.to_numeric(out["row"], errors="coerce").fillna(-1),
+        })
+        out = out.loc[keys.sort_values(["kind", "file", "sheet", "row"], kind="stable").index].reset_index(drop=True)
         if self.masked:
             out["value"] = _mask_rejected(out)
         return out
 
     @property
     def summary(self) -> dict[str, Any]:
-        """Counts by severity and rule, and the money at issue."""
+        """Counts by severity and rule, and the money at issue: the amounts of error and warning
+        findings (info findings are statistical signals, such as an under-spent allocation, and
+        their amounts are never added to it)."""
         f = self.findings
         by_sev = {s: int((f["severity"] == s).sum()) for s in SEVERITIES} if len(f) else {s: 0 for s in SEVERITIES}
         by_rule = {str(k): int(v) for k, v in f["rule"].value_counts().items()} if len(f) else {}
-        total = int(f["amount_fen"].sum(skipna=True)) if len(f) and "amount_fen" in f else 0
+        total = 0
+        if len(f) and "amount_fen" in f:
+            at_issue = f.loc[f["severity"].isin(("error", "warning")), "amount_fen"]
+            total = int(pd.to_numeric(at_issue, errors="coerce").sum(skipna=True))
         return {"findings": len(f), "by_severity": by_sev, "by_rule": by_rule,
                 "amount_at_issue": format_fen(total)}
 
@@ -128,6 +140,27 @@ def _mask_rejected(rej: pd.DataFrame) -> pd.Series:
     return out.where(~rest, out.map(mask_text))
 
 
+def _refuse_unusable_ledgers(ledgers: Mapping[str, Ledger], statuses: Iterable[Any]) -> None:
+    """CONTRACT.md §3, exit 2: a ledger whose columns let no rule of its own run (every one skipped, at least
+    one for its missing columns) was not audited at all; saying "no findings" would mislead."""
+    from fundaudit.errors import InputError
+
+    by_ledger: dict[str, list[Any]] = {}
+    for st in statuses:
+        by_ledger.setdefault(st.ledger, []).append(st)
+    for kind, ledger in ledgers.items():
+        own = by_ledger.get(kind, [])
+        if not catalogue()[kind].ledger or not own or any(st.status != "skipped" for st in own):
+            continue
+        missing = sorted({c.strip() for st in own if st.skip_code == "skip_no_columns"
+                          and st.skip_fields.get("table") == kind
+                          for c in str(st.skip_fields.get("columns", "")).split(",") if c.strip()})
+        if missing:
+            files = ", ".join(dict.fromkeys(i.file for i in ledger.inputs))
+            raise InputError("ledger_unusable", kind=kind, file=files, columns=", ".join(missing),
+                             rules=len(own))
+
+
 def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
           paths: Iterable[str | os.PathLike[str]] = (), ledgers: Iterable[LedgerArg] = (),
           profile: str = "national", period: str | Period | None = None,
@@ -148,15 +181,14 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
     from fundaudit.engine import run_rules
     from fundaudit.ledger import load
     from fundaudit.rules.model import RuleSet, apply_params, load_pack
-    from fundaudit.rules.profiles import load_profile
+    from fundaudit.rules.profiles import apply_profile, load_profile
     from fundaudit.rules.shipped import shipped_packs
 
     per = parse_period(period) if isinstance(period, str) else period
     prof = load_profile(profile)
     packs = [*shipped_packs(), *[load_pack(Path(r)) for r in rules]]
     ruleset = RuleSet.build(packs)
-    ruleset = apply_params(ruleset, {k: v for k, v in prof.params.items() if k in ruleset.rules},
-                           source=f"profile {prof.name}")
+    ruleset = apply_profile(ruleset, prof)
     ruleset = apply_params(ruleset, params or {}, source="--param")
 
     loaded = collect(paths, ledgers, inputs, limits=limits, progress=progress)
@@ -168,6 +200,7 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
     active = ruleset.active()
     engine = run_rules(loaded, active, period=per, region_code=prof.region_code, masked=not unmask,
                        lang_progress=progress)
+    _refuse_unusable_ledgers(loaded, engine.statuses)
     statuses = [st.to_dict() for st in engine.statuses]
     for rid, by in ruleset.disabled.items():
         r = ruleset.rules[rid]

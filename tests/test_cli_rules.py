@@ -143,7 +143,7 @@ def test_out_dir_with_unrelated_files_is_refused(setup: tuple[Path, Path], tmp_p
     busy.mkdir()
     (busy / "工资表.xlsx").write_bytes(b"precious")
     assert main(["audit", str(src), "--format", "json", "--out", str(busy), "--lang", "en"]) == 2
-    assert "holds other files" in capsys.readouterr().err
+    assert "holds files not written by fundaudit" in capsys.readouterr().err
     assert (busy / "工资表.xlsx").read_bytes() == b"precious"
     again = tmp_path / "again"
     args = ["audit", str(src), "--format", "json,xlsx,junit", "--out", str(again), "--quiet", "--fail-on", "never"]

@@ -258,3 +258,14 @@ def test_wan_yuan_header_scales_amounts(tmp_path: Path) -> None:
     path = tmp_path / "w.csv"
     path.write_text("姓名,金额（万元）\n甲,1.2\n", encoding="utf-8")
     assert fundaudit.load("disbursements", path).frame["amount"].tolist() == [1_200_000]
+
+
+def test_parquet_or_frame_without_a_known_column_name_is_a_layout_error(tmp_path: Path) -> None:
+    """Named columns are the header: with none recognisable the error says so (not a schema dump)."""
+    path = tmp_path / "nohdr.parquet"
+    pd.DataFrame({"x": ["1", "2"]}).to_parquet(path)
+    for source in (path, pd.DataFrame({"x": ["1"]})):
+        with pytest.raises(LayoutError) as info:
+            fundaudit.load("disbursements", source)
+        assert info.value.code == "columns_not_recognised"
+        assert "x" in info.value.message("en")

@@ -49,6 +49,8 @@ class RuleStatus:
     reason_en: str | None = None
     seconds: float = 0.0
     sql: str | None = None
+    skip_code: str | None = None  # the catalogue code of the reason, when skipped
+    skip_fields: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """findings.json ``rules[]`` entry."""
@@ -112,6 +114,7 @@ def run_rules(
             parts.append(found)
         except Skip as s:
             st.status = "skipped"
+            st.skip_code, st.skip_fields = s.code, dict(s.fields)
             st.reason = render("errors", s.code, "zh", **s.fields)
             st.reason_en = render("errors", s.code, "en", **s.fields)
         except Exception as exc:  # a crashing rule must not stop the others

@@ -14,8 +14,8 @@ import pandas as pd
 
 from fundaudit.columns import catalogue
 from fundaudit.engine.sql import ROW_ID, unit_of
+from fundaudit.masking import mask_account, mask_id
 from fundaudit.normalize import format_fen_series
-from fundaudit.report.masking import mask_account, mask_id
 from fundaudit.rules.model import Rule
 
 __all__ = ["FINDING_COLUMNS", "Tables", "build_findings"]

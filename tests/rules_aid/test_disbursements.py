@@ -153,6 +153,19 @@ def test_disb_not_filed() -> None:
     assert rows_of(only_id) == [[2], [4], [5], [9], [10], [12]]
 
 
+def test_disb_not_filed_without_a_category_column_still_checks_the_unconditional_programmes() -> None:
+    """送温暖(困难职工) needs 困难类别 to decide; 生活救助/医疗救助/助学救助 do not, so they still run."""
+    x = rid("341003", "19900101", "021")
+    payments = [pay(x), pay(x, program="送温暖"), pay(A, payment_date="2016-03-01"), pay(x, program="医疗救助")]
+    for p in payments:
+        del p["aid_category"]
+    register = [file(A, "F1", filed_date="2016-03-20")]
+    assert rows_of(fired("DISB-NOT-FILED", {"disbursements": payments, "register": register})) == [[2], [4], [5]]
+    only_conditional = {"programs_requiring_file": ["送温暖(困难职工)"]}
+    fired("DISB-NOT-FILED", {"disbursements": payments, "register": register}, params=only_conditional,
+          expect_status="skipped")
+
+
 # --- DISB-AFTER-EXIT ------------------------------------------------------------------------------
 
 

@@ -343,9 +343,11 @@ def filed_before_payment(ctx: CheckContext) -> exp.Select:
     """先建档后帮扶: some matched file was filed on or before the payment date."""
     ctx.need("program")
     plain, hardship = requires_file_programs(ctx.args["programs"])
-    needs = _texts(col("program", "d"), plain)
-    if hardship:
+    if hardship and not plain:
         ctx.need("aid_category")
+    needs = _texts(col("program", "d"), plain)
+    # "送温暖(困难职工)" needs the row's 困难类别; without that column the unconditional programmes still run
+    if hardship and ctx.has("aid_category"):
         needs = _or(
             needs,
             exp.and_(

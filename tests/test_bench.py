@@ -1,0 +1,25 @@
+"""The benchmark harness keeps working (run at a tiny size; speed itself is measured only in bench/)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench import audit
+
+
+@pytest.mark.slow
+def test_audit_benchmark_runs_at_a_tiny_size_and_finds_only_what_it_planted(tmp_path: Path) -> None:
+    doc = audit.main(["--dues", "2400", "--disbursements", "4000", "--findings", "500", "--data", str(tmp_path),
+                      "--no-save"])
+    whole = doc["whole_pack"]
+    assert whole["rows"]["dues"] == 2400 and whole["rows"]["disbursements"] == 4000
+    assert {s for s in whole["statuses"].values()} <= {"ran", "skipped"}
+    assert whole["statuses"]["DISB-NOT-FILED"] == "ran" and whole["statuses"]["XL-UNION-ACCOUNT"] == "ran"
+    # the generated ledgers are clean but for the planted rows: no rule outside these fires
+    planted = {"DUES-RATE", "DUES-CALC", "DUES-LATE", "DISB-CASH", "DISB-OVER-CAP", "DISB-NOT-FILED",
+               "DISB-ACCOUNT-SHARED"}
+    assert set(whole["by_rule"]) <= planted, whole["by_rule"]
+    assert set(whole["by_rule"]) >= {"DUES-RATE", "DISB-CASH", "DISB-NOT-FILED"}
+    assert doc["reports"]["findings"] == 500 and set(doc["reports"]["seconds"]) == {"json", "junit", "xlsx", "html"}
