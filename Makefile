@@ -12,7 +12,7 @@ help:
 	@echo "make demo   - install into .venv, audit samples/, write $(OUT)/"
 	@echo "make test   - install fundaudit[test] into .venv and run lint, types and the test suite"
 	@echo "make lint   - ruff and mypy"
-	@echo "make bench  - load/run benchmarks against pandera and Great Expectations (bench/)"
+	@echo "make bench  - loading beside pandas/pandera, the whole pack at scale, report writing (bench/)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)

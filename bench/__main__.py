@@ -1,6 +1,10 @@
-"""Run every benchmark and print a table; results are also written to bench/results/latest.json."""
+"""Run every benchmark: loading (bench/load.py) and auditing at scale (bench/audit.py).
 
-from bench.load import main
+Results are written to bench/results/latest.json (loading) and bench/results/audit.json (auditing).
+"""
+
+from bench import audit, load
 
 if __name__ == "__main__":
-    main()
+    load.main([])
+    audit.main([])
