@@ -58,9 +58,10 @@ def main(argv: list[str] | None = None) -> dict:
               f"peak {r['max_rss_mib']:.0f} MiB, {r['findings']:,} findings")
         slow = sorted(r["rule_seconds"].items(), key=lambda kv: -kv[1])[:6]
         print("  slowest rules: " + ", ".join(f"{k} {v:.2f} s" for k, v in slow))
-        errors = {k: v for k, v in r["statuses"].items() if v != "ran"}
-        if errors:
-            print(f"  not ran: {errors}")
+        not_ran = sorted(k for k, v in r["statuses"].items() if v != "ran")
+        if not_ran:
+            shown = ", ".join(not_ran[:6]) + (f" and {len(not_ran) - 6} more" if len(not_ran) > 6 else "")
+            print(f"  skipped or disabled: {len(not_ran)} ({shown})")
     print(f"\nreports for {reports['findings']:,} findings: "
           + ", ".join(f"{k} {v:.2f} s" for k, v in reports["seconds"].items())
           + f", peak {reports['max_rss_mib']:.0f} MiB")

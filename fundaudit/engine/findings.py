@@ -4,6 +4,7 @@ templates, personal data masked, and fingerprints that stay the same while the r
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import string
 from collections.abc import Mapping
@@ -100,8 +101,9 @@ def build_findings(
         fields[name] = first[name].astype(str)
     params = {k: _param_text(v, "、") for k, v in rule.params.items()}
     params_en = {k: _param_text(v, ", ") for k, v in rule.params.items()}
-    msg_zh = _render(rule.message.get("zh", rule.id), fields, params, first.index)
-    msg_en = _render(rule.message.get("en", rule.message.get("zh", rule.id)), fields, params_en, first.index)
+    msg_zh = _render(rule.message.get("zh", rule.id), _labelled(fields, "zh", kind_for_values), params, first.index)
+    msg_en = _render(rule.message.get("en", rule.message.get("zh", rule.id)), _labelled(fields, "en", kind_for_values),
+                     params_en, first.index)
 
     ref_lists = _ref_lists(refs)
     values = pd.DataFrame({c: formatted[c] for c in value_cols}, index=first.index)
@@ -242,6 +244,36 @@ def _format(values: pd.Series, name: str, kind: str | None, masked: bool, units:
     if pd.api.types.is_numeric_dtype(values):
         return values.astype(object).where(values.notna(), None)
     return values.astype(object).where(values.notna(), None)
+
+
+def _labelled(fields: Mapping[str, pd.Series], lang: str, kind: str | None) -> dict[str, pd.Series]:
+    """The fields as a message shows them in ``lang``: codes with a label in the catalogue's ``values`` section
+    (``fund_type`` union_fund → 工会经费) read as the label, and in Chinese a ``column`` field naming a canonical
+    column (LEDGER-TOTAL) reads as the header users know (its first alias)."""
+    labels = _value_labels()
+    out = dict(fields)
+    for name, series in fields.items():
+        mapping = {code: text[lang] for (col, code), text in labels.items() if col == name}
+        if mapping:
+            out[name] = series.map(lambda v, m=mapping: m.get(v, v) if isinstance(v, str) else v)
+        elif name == "column" and lang == "zh":
+            out[name] = series.map(lambda v: _header_of(v, kind) if isinstance(v, str) else v)
+    return out
+
+
+@functools.cache
+def _value_labels() -> dict[tuple[str, str], dict[str, str]]:
+    from fundaudit.errors import catalogue as messages
+
+    return {tuple(key.split(".", 1)): dict(text) for key, text in messages().get("values", {}).items()}  # type: ignore[misc]
+
+
+def _header_of(column: str, kind: str | None) -> str:
+    """The first Chinese alias of a canonical column (of ``kind`` when given, else of any kind)."""
+    for k, spec in catalogue().items():
+        if (kind is None or k == kind) and column in spec.columns and spec.columns[column].aliases:
+            return str(spec.columns[column].aliases[0])
+    return column
 
 
 def _personal_by_name(name: str) -> str | None:
