@@ -48,10 +48,10 @@ def _zfill(values: np.ndarray, width: int) -> pd.Series:
     return pd.Series(values.astype(np.int64)).astype(str).str.zfill(width)
 
 
-def resident_ids(n: int, birth: pd.DatetimeIndex, *, first_seq: int = 0) -> pd.Series:
+def resident_ids(n: int, birth: pd.DatetimeIndex) -> pd.Series:
     """Valid GB 11643 IDs for district 341003 with the given birth dates, distinct by sequence number."""
     ymd = (birth.year.to_numpy() * 10000 + birth.month.to_numpy() * 100 + birth.day.to_numpy()).astype(np.int64)
-    seq = (first_seq + np.arange(n, dtype=np.int64)) % 1000
+    seq = np.arange(n, dtype=np.int64) % 1000
     body = np.concatenate([_digits(np.full(n, 341003), 6), _digits(ymd, 8), _digits(seq, 3)], axis=1)
     check = RIC_CHECK[(body @ RIC_WEIGHTS) % 11]
     return _join(pd.Series(["341003"] * n), _zfill(ymd, 8), _zfill(seq, 3), pd.Series(check))
@@ -209,9 +209,10 @@ def build(out: Path, *, dues: int, disbursements: int, seed: int = 2016) -> dict
     id_col = ids.to_numpy()[w].copy()
     account = accounts.to_numpy()[w].copy()
     unfiled = plant == 13
-    n_unfiled = int(unfiled.sum())  # DISB-NOT-FILED: valid IDs of people born after every registered worker
-    id_col[unfiled] = resident_ids(n_unfiled, pd.DatetimeIndex(
-        pd.to_datetime(np.full(n_unfiled, _day("1996-01-01")), unit="D")), first_seq=0).to_numpy()
+    n_unfiled = int(unfiled.sum())  # DISB-NOT-FILED: people born after every registered worker, own accounts
+    born = _day("1996-01-01") + np.arange(n_unfiled) // 1000
+    id_col[unfiled] = resident_ids(n_unfiled, pd.DatetimeIndex(pd.to_datetime(born, unit="D"))).to_numpy()
+    account[unfiled] = _join("6217", _zfill(np.arange(n_unfiled), 15)).to_numpy()
     shared = np.flatnonzero(plant == 17)
     account[shared] = account[np.maximum(shared - PAYMENTS_PER_WORKER * 3, 0)]  # DISB-ACCOUNT-SHARED
     disb = pd.DataFrame({

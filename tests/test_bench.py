@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import audit
+from bench import audit, scale
 
 
 @pytest.mark.slow
@@ -22,4 +22,7 @@ def test_audit_benchmark_runs_at_a_tiny_size_and_finds_only_what_it_planted(tmp_
                "DISB-ACCOUNT-SHARED"}
     assert set(whole["by_rule"]) <= planted, whole["by_rule"]
     assert set(whole["by_rule"]) >= {"DUES-RATE", "DISB-CASH", "DISB-NOT-FILED"}
+    per_plant = [sum(1 for i in range(4000) if i % scale.PLANT_EVERY == r) for r in (3, 13, 17)]
+    found = [whole["by_rule"].get(rule, 0) for rule in ("DISB-CASH", "DISB-NOT-FILED", "DISB-ACCOUNT-SHARED")]
+    assert found == per_plant  # one finding per planted row or group, nothing else
     assert doc["reports"]["findings"] == 500 and set(doc["reports"]["seconds"]) == {"json", "junit", "xlsx", "html"}
