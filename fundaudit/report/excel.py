@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -153,9 +154,19 @@ def neutralise(value: Any) -> Any:
     """Text a spreadsheet could evaluate gets a leading ``'``; numbers and None pass unchanged."""
     if not isinstance(value, str):
         return value
-    text = value[:MAX_CELL]
-    stripped = text.lstrip(" \u3000")
-    if stripped.startswith(_DANGEROUS) or text.startswith(_DANGEROUS):
+    return _neutral(value)
+
+
+# Text a spreadsheet would run: one of _DANGEROUS after any spaces (plain or ideographic).
+_RISKY = re.compile("[ \u3000]*[" + re.escape("".join(_DANGEROUS)) + "]")
+_LEAD = frozenset([*_DANGEROUS, " ", "\u3000"])  # the first characters such text can start with
+
+
+def _neutral(text: str) -> str:
+    """``neutralise`` of a str: cut at MAX_CELL, ``'`` before text a spreadsheet could evaluate."""
+    if len(text) > MAX_CELL:
+        text = text[:MAX_CELL]
+    if text[:1] in _LEAD and _RISKY.match(text):
         return "'" + text
     return text
 
@@ -289,23 +300,67 @@ def _findings(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, An
     _header(ws, cols, fmt)
     f = result.findings
     msg_col = "message" if lang == "zh" else "message_en"
-    for i, rec in enumerate(f.to_dict("records"), start=1):  # one step per finding (the report is its rows)
-        refs = rec["refs"] or [{}]
-        first = refs[0]
-        _cell(ws, i, 0, rec["id"], fmt)
-        _cell(ws, i, 1, rec["rule"], fmt)
-        _cell(ws, i, 2, t.get(rec["severity"], rec["severity"]), fmt)
-        _cell(ws, i, 3, _kind(rec["kind"], lang), fmt)
-        _cell(ws, i, 4, rec[msg_col], fmt)
-        fen = rec.get("amount_fen")
-        _cell(ws, i, 5, None if fen is None or pd.isna(fen) else int(fen), fmt, money=True)
-        _cell(ws, i, 6, first.get("file"), fmt)
-        _cell(ws, i, 7, first.get("sheet"), fmt)
-        _cell(ws, i, 8, first.get("row"), fmt)
-        _cell(ws, i, 9, "; ".join(_ref_text(r) for r in refs) if len(refs) > 1 else "", fmt)
-        _cell(ws, i, 10, json.dumps(rec["values"], ensure_ascii=False) if rec["values"] else "", fmt)
-        _cell(ws, i, 14, rec["fingerprint"], fmt)
-    ws.autofilter(0, 0, max(len(f), 1), len(cols) - 1)
+    n = len(f)
+    if n:
+        # A column at a time (the values to_dict("records") gives), then one pass writing the rows in
+        # order, as constant_memory needs.
+        keys = ["id", "rule", "severity", "kind", msg_col, "values", "refs", "fingerprint"]
+        data = f[keys].to_dict("list")
+        fen = f["amount_fen"] if "amount_fen" in f else pd.Series([None] * n, index=f.index, dtype=object)
+        money = [None if na else int(v) / 100 for v, na in zip(fen.tolist(), fen.isna().tolist(), strict=True)]
+        labels = _memo(lambda s: t.get(s, s))
+        kinds = _memo(lambda k: _kind(k, lang))
+        to_json = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(v, ensure_ascii=False), one encoder
+        refs = [r or [{}] for r in data["refs"]]
+        firsts = [r[0] for r in refs]
+        columns = [
+            data["id"],
+            data["rule"],
+            [labels(s) for s in data["severity"]],
+            [kinds(k) for k in data["kind"]],
+            data[msg_col],
+            [x.get("file") for x in firsts],
+            [x.get("sheet") for x in firsts],
+            [x.get("row") for x in firsts],
+            ["; ".join(_ref_text(r) for r in rs) if len(rs) > 1 else "" for rs in refs],
+            [to_json(v) if v else "" for v in data["values"]],
+            data["fingerprint"],
+        ]
+        _rows(ws, columns, (0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 14), fmt, money=(5, money))
+    ws.autofilter(0, 0, max(n, 1), len(cols) - 1)
+
+
+def _rows(ws: Any, columns: Sequence[list[Any]], places: Sequence[int], fmt: dict[str, Any],
+          money: tuple[int, list[float | None]] | None = None) -> None:
+    """Rows 1.. in order (as constant_memory needs), ``columns[k]`` at column ``places[k]`` as ``_cell``
+    writes them, and ``money`` (column, yuan or None) in the money format: plain text straight to
+    write_string, None skipped (a blank cell without a format writes nothing)."""
+    write_string, write_number, money_fmt = ws.write_string, ws.write_number, fmt["money"]
+    money_col, amounts = money if money is not None else (0, [None] * len(columns[0]))
+    for i, (amount, *row) in enumerate(zip(amounts, *columns, strict=True), start=1):
+        for c, value in zip(places, row, strict=True):
+            if type(value) is str:
+                write_string(i, c, _neutral(value))
+            elif value is not None:
+                _cell(ws, i, c, value, fmt)
+        if amount is not None:
+            write_number(i, money_col, amount, money_fmt)
+
+
+def _memo(fn: Any) -> Any:
+    """``fn`` remembering its results (the few distinct severities and kinds of many findings)."""
+    seen: dict[Any, Any] = {}
+
+    def get(key: Any) -> Any:
+        try:
+            return seen[key]
+        except KeyError:
+            seen[key] = out = fn(key)
+            return out
+        except TypeError:  # unhashable
+            return fn(key)
+
+    return get
 
 
 def _kind(kind: Any, lang: str) -> Any:
@@ -340,16 +395,17 @@ def _rejected(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, An
     _header(ws, cols, fmt)
     rej = result.rejected_rows
     msg = "message" if lang == "zh" else "message_en"
-    for i, rec in enumerate(rej.to_dict("records") if len(rej) else [], start=1):
-        for c, key in enumerate(["kind", "file", "sheet", "row", "column", "value", msg, "action"]):
-            value = rec.get(key)
-            if key == "row" and value is not None:
-                value = int(value)
-            elif key == "kind":
-                value = _kind(value, lang)
-            elif key == "action":  # 整行拒收 / 字段置空 in zh; the findings.json code in en
-                value = t.get(f"action_{value}", value)
-            _cell(ws, i, c, value, fmt)
+    if len(rej):
+        keys = ["kind", "file", "sheet", "row", "column", "value", msg, "action"]
+        data = rej[[k for k in keys if k in rej]].to_dict("list")  # the values of to_dict("records")
+        blank = [None] * len(rej)
+        kinds = _memo(lambda k: _kind(k, lang))
+        actions = _memo(lambda a: t.get(f"action_{a}", a))  # 整行拒收 / 字段置空 in zh; the code in en
+        columns = [data.get(k, blank) for k in keys]
+        columns[0] = [kinds(v) for v in columns[0]]
+        columns[3] = [None if v is None else int(v) for v in columns[3]]
+        columns[7] = [actions(v) for v in columns[7]]
+        _rows(ws, columns, range(len(keys)), fmt)
     ws.autofilter(0, 0, max(len(rej), 1), len(cols) - 1)
 
 

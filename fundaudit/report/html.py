@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from fundaudit.masking import mask_value
@@ -264,6 +265,29 @@ class _Context:
                                                       "amount", "amount_fen", "values", "refs"])
 
     @functools.cached_property
+    def rule_keys(self) -> pd.Series:
+        """Each finding's rule id as text, in one plain array (a findings frame put together from
+        many pieces can hold its text in thousands of chunks, slow to group again and again)."""
+        f = self.findings
+        if not len(f):
+            return pd.Series(dtype=object)
+        return pd.Series(f["rule"].astype(str).to_numpy(dtype=object), index=f.index, dtype=object)
+
+    @functools.cached_property
+    def rule_positions(self) -> dict[Any, np.ndarray]:
+        """Rule id → the positions of its findings, in order (one grouping instead of a selection per
+        rule)."""
+        keys = self.rule_keys
+        return keys.groupby(keys, sort=False).indices if len(keys) else {}
+
+    @functools.cached_property
+    def columns(self) -> dict[str, list[Any]]:
+        """The finding columns the rows show, as lists (``None`` where the frame has no such column)."""
+        f = self.findings
+        return {c: f[c].tolist() if c in f else [None] * len(f)
+                for c in ("id", "severity", "kind", "values", "refs", "amount", "message", "message_en")}
+
+    @functools.cached_property
     def rules_by_id(self) -> dict[str, dict[str, Any]]:
         return {str(r.get("id")): r for r in self.result.rules}
 
@@ -454,7 +478,7 @@ class _Context:
     def ordered_rules(self) -> list[str]:
         """Rules with findings: by severity, then as the packs list them (unknown ids last)."""
         f = self.findings
-        present = list(dict.fromkeys(f["rule"].astype(str))) if len(f) else []
+        present = list(self.rule_positions) if len(f) else []
         order = {rid: i for i, rid in enumerate(self.rules_by_id)}
 
         def key(rid: str) -> tuple[int, int, str]:
@@ -464,16 +488,19 @@ class _Context:
         return sorted(present, key=key)
 
     def rule_summary(self) -> list[dict[str, Any]]:
+        return self._rule_summary
+
+    @functools.cached_property
+    def _rule_summary(self) -> list[dict[str, Any]]:
         f = self.findings
-        counts = f["rule"].astype(str).value_counts() if len(f) else pd.Series(dtype="int64")
-        amounts = (self.amount_at_issue_fen.groupby(f["rule"].astype(str)).sum() if len(f)
+        amounts = (self.amount_at_issue_fen.groupby(self.rule_keys).sum() if len(f)
                    else pd.Series(dtype="int64"))
         out = []
         for i, rid in enumerate(self._ordered_rules):
             r = self.rules_by_id.get(rid, {})
-            raw = r.get("severity") or f.loc[f["rule"].astype(str) == rid, "severity"].iloc[0]
+            raw = r.get("severity") or self.columns["severity"][self.rule_positions[rid][0]]
             sev = _sev_key(raw)
-            n, fen = int(counts.get(rid, 0)), int(amounts.get(rid, 0))
+            n, fen = len(self.rule_positions[rid]), int(amounts.get(rid, 0))
             out.append({"anchor": f"rule-{i + 1}", "id": self.cut(rid, 200),
                         "title": self.cut(self.rule_title(rid), 300), "ledger": self.kind_title(r.get("ledger")),
                         "severity": sev, "severity_label": self.sev(raw), "severity_n": SEVERITY_ORDER.get(sev, 3),
@@ -485,30 +512,30 @@ class _Context:
         if not len(f):
             return []
         summary = self.rule_summary()
-        rules = f["rule"].astype(str)
         budget = max(total, 0)
         out = []
         for s, rid in zip(summary, self._ordered_rules, strict=True):
-            idx = f.index[rules == rid]
+            idx = self.rule_positions[rid]
             take = min(len(idx), max(per_rule, 0), budget)
             budget -= take
-            part = f.loc[idx[:take]]
             r = self.rules_by_id.get(rid, {})
             out.append({**s, "params": self.cut(_params_text(r.get("params")), 2000),
-                        "rows": self.finding_rows(part), "hidden": len(idx) - take,
+                        "rows": self.finding_rows(idx[:take]), "hidden": len(idx) - take,
                         "more": self.t["more_rows"].format(n=_count(len(idx) - take), cap=_count(per_rule),
                                                            total=_count(total))})
         return out
 
-    def finding_rows(self, part: pd.DataFrame) -> list[dict[str, Any]]:
-        fen = self.amount_fen.loc[part.index]
-        msg_col = "message_en" if self.lang == "en" and "message_en" in part else "message"
+    def finding_rows(self, positions: np.ndarray) -> list[dict[str, Any]]:
+        """The table rows of the findings at ``positions``."""
+        f = self.findings
+        fen = self.amount_fen.to_numpy()[positions]
+        msg_col = "message_en" if self.lang == "en" and "message_en" in f else "message"
         other_col = "message" if msg_col == "message_en" else None
         rows = []
-        cols = {c: part[c].tolist() if c in part else [None] * len(part)
-                for c in ("id", "severity", "kind", "values", "refs", "amount")}
-        messages = part[msg_col].tolist()
-        fallback = part[other_col].tolist() if other_col else messages
+        at = positions.tolist()
+        cols = {c: [self.columns[c][p] for p in at] for c in ("id", "severity", "kind", "values", "refs", "amount")}
+        messages = [self.columns[msg_col][p] for p in at]
+        fallback = [self.columns[other_col][p] for p in at] if other_col else messages
         for i, amount in enumerate(fen.tolist()):
             sev = _sev_key(cols["severity"][i])
             kind = _text(cols["kind"][i])

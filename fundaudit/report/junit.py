@@ -18,6 +18,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from fundaudit.report.json import write_atomic
 
 if TYPE_CHECKING:
@@ -31,6 +33,7 @@ SEVERITIES = ("error", "warning", "info")
 FAIL_ON = (*SEVERITIES, "never")
 MAX_LISTED = 50
 MAX_LINE = 2_000
+_NONE = np.zeros(0, dtype=np.intp)
 
 # Not a Char of XML 1.0 (https://www.w3.org/TR/xml/#charsets).
 _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -56,15 +59,36 @@ def _ref(x: dict[str, Any]) -> str:
     return f"{x.get('file')}{'[' + str(sheet) + ']' if sheet else ''}:{x.get('row')}"
 
 
-def _lines(findings: pd.DataFrame) -> list[str]:
-    """One line per finding (at most ``MAX_LISTED``): id, severity, English message, provenance."""
+def _lines(records: list[dict[str, Any]], total: int) -> list[str]:
+    """One line per finding (the first ``MAX_LISTED`` of ``total``): id, severity, English message,
+    provenance."""
     lines = [
         _cut(f"{r['id']} [{r['severity']}] {r['message_en']} @ " + "; ".join(_ref(x) for x in r["refs"] or []))
-        for r in findings.head(MAX_LISTED).to_dict("records")
+        for r in records[:MAX_LISTED]
     ]
-    if len(findings) > MAX_LISTED:
-        lines.append(f"... and {len(findings) - MAX_LISTED} more (see findings.json)")
+    if total > MAX_LISTED:
+        lines.append(f"... and {total - MAX_LISTED} more (see findings.json)")
     return lines
+
+
+def _by_rule(findings: pd.DataFrame, worse: tuple[str, ...]) -> tuple[dict[Any, np.ndarray], np.ndarray]:
+    """Positions of each rule's findings (in order), and which findings are at or above ``--fail-on``:
+    one pass over the frame instead of a boolean selection per rule."""
+    if not len(findings):
+        return {}, np.zeros(0, dtype=bool)
+    positions = findings.groupby("rule", sort=False).indices
+    failing = findings["severity"].isin(worse).to_numpy(dtype=bool)
+    return positions, failing
+
+
+def _records(findings: pd.DataFrame, positions: list[np.ndarray]) -> dict[int, dict[str, Any]]:
+    """The listed findings (the first ``MAX_LISTED`` of each selection) as records, by position: one
+    take for all of them."""
+    if not positions:
+        return {}
+    wanted = np.unique(np.concatenate([p[:MAX_LISTED] for p in positions]))
+    part = findings.iloc[wanted]
+    return dict(zip(wanted.tolist(), part.to_dict("records"), strict=True))
 
 
 def write_junit(result: AuditResult, path: str | os.PathLike[str], *, fail_on: str = "error") -> Path:
@@ -75,6 +99,14 @@ def write_junit(result: AuditResult, path: str | os.PathLike[str], *, fail_on: s
         raise ConfigError("bad_fail_on", value=fail_on)
     worse = SEVERITIES[: SEVERITIES.index(fail_on) + 1] if fail_on in SEVERITIES else ()
     f = result.findings
+    positions, worse_mask = _by_rule(f, worse)
+    selections: dict[str, tuple[Any, Any]] = {}  # rule id → (its findings, the failing ones), positions
+    for rule in result.rules:
+        if rule["status"] in ("skipped", "error") or rule["id"] in selections:
+            continue
+        found = positions.get(rule["id"], _NONE)
+        selections[rule["id"]] = (found, found[worse_mask[found]])
+    records = _records(f, [p for pair in selections.values() for p in pair])
     suite = ET.Element("testsuite", name="fundaudit", timestamp=xml_safe(result.generated_at))
     failures = errors = skipped = 0
     for rule in result.rules:
@@ -88,16 +120,17 @@ def write_junit(result: AuditResult, path: str | os.PathLike[str], *, fail_on: s
             errors += 1
             ET.SubElement(case, "error", message=xml_safe(rule.get("reason_en") or ""))
             continue
-        found = f[f["rule"] == rule["id"]] if len(f) else f
-        failing = found[found["severity"].isin(worse)] if len(found) else found
+        found, failing = selections[rule["id"]]
         if len(failing):
             failures += 1
             fail = ET.SubElement(case, "failure", type=xml_safe(rule["severity"]),
                                  message=xml_safe(f"{len(failing)} finding(s) at or above {fail_on}"))
-            fail.text = xml_safe("\n".join(_lines(failing)))
+            listed = [records[p] for p in failing[:MAX_LISTED].tolist()]
+            fail.text = xml_safe("\n".join(_lines(listed, len(failing))))
         elif len(found):  # findings below --fail-on: the case passes, and still lists them
             head = f"{len(found)} finding(s), none failing at --fail-on {fail_on}:"
-            ET.SubElement(case, "system-out").text = xml_safe("\n".join([head, *_lines(found)]))
+            listed = [records[p] for p in found[:MAX_LISTED].tolist()]
+            ET.SubElement(case, "system-out").text = xml_safe("\n".join([head, *_lines(listed, len(found))]))
     suite.set("tests", str(len(result.rules)))
     suite.set("failures", str(failures))
     suite.set("errors", str(errors))
