@@ -145,7 +145,7 @@ def test_missing_column_is_skipped_not_fired() -> None:
     assert (st.status, st.findings) == ("skipped", 0)
     assert st.reason_en == "disbursements lacks the columns this rule needs: approver"
     missing = run_rules({}, [rule])
-    assert missing.statuses[0].reason_en == "input disbursements is missing"
+    assert missing.statuses[0].reason_en == "input disbursements is missing (give --ledger disbursements=FILE)"
 
 
 def test_crashing_rule_reported_and_others_run(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -512,3 +512,10 @@ def test_disb_year_end() -> None:
 @pytest.mark.parametrize("rule_id", ["DISB-NOT-FILED", "DISB-AFTER-EXIT", "DISB-CATEGORY"])
 def test_register_rules_skip_without_a_register(rule_id: str) -> None:
     fired(rule_id, {"disbursements": [pay()]}, expect_status="skipped")
+
+
+def test_a_missing_register_is_reported_as_a_missing_input_not_a_profile_table() -> None:
+    from tests.rules_aid.helpers import run
+
+    [status] = run("DISB-NOT-FILED", {"disbursements": [pay()]}, expect_status="skipped").statuses
+    assert status.reason_en == "input register is missing (give --ledger register=FILE)"
