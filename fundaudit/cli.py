@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from fundaudit._version import __version__
-from fundaudit.errors import ExitCode, FundauditError, Lang
+from fundaudit.errors import ExitCode, FundauditError, Lang, render_note
 
 __all__ = ["main"]
 
@@ -406,7 +406,7 @@ def _inspect(paths: Sequence[str], lang: Lang, out: TextIO) -> int:
                 print(("  金额合计：" if zh else "  amount total: ") + format_fen(s.amount_total)
                       + f" ({s.amount_column})", file=out)
             for note in s.notes:
-                print(("  注：" if zh else "  note: ") + note, file=out)
+                print(("  注：" if zh else "  note: ") + render_note(note, lang), file=out)
     return status
 
 

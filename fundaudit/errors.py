@@ -13,7 +13,8 @@ Every message a user can see comes from ``catalogue/messages.yaml`` by a stable 
     └── ConfigError (ValueError)   a command-line or API argument is invalid
 
 Bad *rows* are never exceptions: they go to the rejected-rows ledger with a reason code from the
-``reasons`` section of the same catalogue.
+``reasons`` section of the same catalogue. What a reader noticed about an input (encoding, merged cells,
+hidden rows…) is a :class:`Note`, from the ``notes`` section.
 """
 
 from __future__ import annotations
@@ -33,10 +34,13 @@ __all__ = [
     "InputError",
     "LayoutError",
     "LimitExceededError",
+    "Note",
     "RuleError",
     "UnreadableFileError",
     "catalogue",
+    "note",
     "render",
+    "render_note",
 ]
 
 
@@ -54,6 +58,46 @@ def render(section: str, code: str, lang: Lang = "zh", **fields: Any) -> str:
     """Render catalogue entry ``section.code`` in ``lang``; missing fields show as ``{name}``."""
     entry = catalogue()[section][code]
     return entry[lang].format_map(_Lenient(fields))
+
+
+class Note(str):
+    """A reader's note about an input, from the ``notes`` section of the catalogue.
+
+    It *is* its English text (so findings.json, logs, ``in`` and ``==`` see plain English, as before), and
+    carries ``code`` and ``fields`` so a report can show it in the user's language with :meth:`render`.
+    A field that is itself a ``Note`` (a fragment such as ``delimiter.tabs``) is rendered in the same
+    language. Notes pickle and copy as notes.
+    """
+
+    code: str
+    fields: dict[str, Any]
+
+    def __new__(cls, code: str, fields: Mapping[str, Any] | None = None) -> Note:
+        fields = dict(fields or {})
+        self = super().__new__(cls, render("notes", code, "en", **fields))
+        self.code = code
+        self.fields = fields
+        return self
+
+    def render(self, lang: Lang = "zh") -> str:
+        """The note in ``lang`` (English is the note's own text)."""
+        if lang == "en":
+            return str(self)
+        return render("notes", self.code, lang, **{k: v.render(lang) if isinstance(v, Note) else v
+                                                      for k, v in self.fields.items()})
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Note, (self.code, self.fields))
+
+
+def note(code: str, **fields: Any) -> Note:
+    """The note ``notes.code`` with its fields: ``note("encoding_utf8")``, ``note("hidden_rows", sheet=…, count=3)``."""
+    return Note(code, fields)
+
+
+def render_note(n: object, lang: Lang = "zh") -> str:
+    """``n`` in ``lang`` when it is a :class:`Note`; any other note (a plain string) as its text."""
+    return n.render(lang) if isinstance(n, Note) else str(n)
 
 
 class _Lenient(dict[str, Any]):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fundaudit.columns import catalogue, detect_kind, kinds
-from fundaudit.errors import ConfigError, InputError, LayoutError
+from fundaudit.errors import ConfigError, InputError, LayoutError, note
 from fundaudit.io import Limits, read_grids
 from fundaudit.layout import find_header
 from fundaudit.ledger import Ledger, Source, combine, load, load_grid
@@ -120,4 +120,4 @@ def _detect_and_load(path: Path, name: str, limits: Limits, parts: dict[str, lis
         raise LayoutError("header_not_found", where=name, rows=30, found="; ".join(skipped))
     if skipped:
         first = next(p for ps in parts.values() for p in ps if p.inputs[0].file == name)
-        first.inputs[0].notes.append(f"sheets without a recognisable header, not loaded: {', '.join(skipped)}")
+        first.inputs[0].notes.append(note("sheets_without_header", sheets=", ".join(skipped)))

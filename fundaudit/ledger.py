@@ -31,7 +31,7 @@ from fundaudit.columns import (
     map_headers,
     normalize_header,
 )
-from fundaudit.errors import ConfigError, FundauditError, InputError, LayoutError, render
+from fundaudit.errors import ConfigError, FundauditError, InputError, LayoutError, note, render
 from fundaudit.io import Grid, Limits, read_grids
 from fundaudit.layout import Layout, classify_rows, find_header, totals_coverage
 from fundaudit.schemas import CANONICAL_DTYPES, TEXT, validate
@@ -174,7 +174,7 @@ def _load_grids(kind: str, grids: list[Grid], *, explicit_sheet: bool) -> list[L
         raise LayoutError("header_not_found", where=grids[0].file if grids else "?", rows=30,
                           found="; ".join(skipped))
     if skipped:
-        parts[0].inputs[0].notes.append(f"sheets without a recognisable header, not loaded: {', '.join(skipped)}")
+        parts[0].inputs[0].notes.append(note("sheets_without_header", sheets=", ".join(skipped)))
     return parts
 
 
@@ -286,7 +286,7 @@ def load_grid(kind: str, grid: Grid, layout: Layout) -> Ledger:
         hidden=grid.hidden, notes=notes,
     )
     if grid.hidden_rows:
-        summary.notes.append(f"hidden rows (loaded like any other): {_ranges(grid.hidden_rows)}")
+        summary.notes.append(note("hidden_rows_loaded", rows=_ranges(grid.hidden_rows)))
     assert summary.conserved, f"row conservation broken for {grid.file} [{grid.sheet}]"
     return Ledger(kind, frame, rejected[REJECTED_COLUMNS], non_data, totals, [summary])
 
@@ -380,7 +380,7 @@ def _fill_merged_body(grid: Grid, layout: Layout, notes: list[str]) -> pd.DataFr
         value = cells.iat[r0, c0]
         for c in range(c0, c1 + 1):
             cells.iloc[r0:r1 + 1, c] = value
-    notes.append(f"{len(ranges)} merged cell range(s) in the data area filled from their first cell")
+    notes.append(note("merged_filled", count=len(ranges)))
     return cells
 
 

@@ -41,7 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from fundaudit.errors import ConfigError, LimitExceededError, UnreadableFileError
+from fundaudit.errors import ConfigError, LimitExceededError, UnreadableFileError, note
 from fundaudit.io.grid import (
     Grid,
     Limits,
@@ -65,12 +65,12 @@ _SECONDARY = (";", "，", "；", "|")
 _PLACEHOLDERS = (b"\x1f", b"\x1e", b"\x1d", b"\x1c", b"\x01")
 _GB_ALIASES = {"gbk", "gb2312", "cp936", "ms936", "euc_cn", "gb18030"}
 _DELIMITER_NAMES = {
-    ",": "commas",
-    "\t": "tabs",
-    ";": "semicolons",
-    "，": "full-width commas （，）",
-    "；": "full-width semicolons （；）",
-    "|": "vertical bars (|)",
+    ",": "delimiter.commas",
+    "\t": "delimiter.tabs",
+    ";": "delimiter.semicolons",
+    "，": "delimiter.fullwidth_commas",
+    "；": "delimiter.fullwidth_semicolons",
+    "|": "delimiter.bars",
 }
 
 
@@ -98,7 +98,7 @@ def read_delimited(
     nuls = u8.count(b"\x00")
     if nuls:
         u8 = u8.replace(b"\x00", b"")
-        notes.append(f"{nuls} NUL byte(s) (\\x00) were removed from the text")
+        notes.append(note("nul_bytes_removed", count=nuls))
     if _NOT_A_LINE_BREAK.search(u8) is None:  # nothing but line breaks (without copying the text)
         return Grid(
             file=file,
@@ -112,7 +112,7 @@ def read_delimited(
         )
     delim = _sniff_delimiter(u8)
     if delim != ",":
-        notes.append(f"fields are separated by {_DELIMITER_NAMES[delim]}")
+        notes.append(note("delimiter", delimiter=note(_DELIMITER_NAMES[delim])))
     work, placeholder = _work_bytes(u8, delim)
     sep = placeholder.decode() if placeholder else delim
     structure = _structure(work, sep, file=file, ext=ext)
@@ -173,23 +173,14 @@ def read_delimited(
             parsed = set(rows.tolist())
             rejected = [r for r in rejected if r["row"] not in parsed]
     if trimmed_rows:
-        notes.append(
-            f"{len(trimmed_rows)} record(s) had extra empty fields beyond the {width} columns "
-            "(stray trailing delimiters); the empty fields were dropped"
-        )
+        notes.append(note("trailing_empty_fields", count=len(trimmed_rows), width=width))
     if placeholder:
         cells = _restore_delimiter(cells, sep, delim)
     if width > 1 and len(cells) and bool((cells[width - 1] == "").all()):
         cells = cells.drop(columns=width - 1)
-        notes.append(
-            "every row ends with an extra delimiter, giving an empty last column without a header; "
-            "that empty column was dropped"
-        )
+        notes.append(note("trailing_delimiter_column"))
     if rejected:
-        notes.append(
-            f"{len(rejected)} record(s) have more fields than the file's {width} columns; they were "
-            "set aside as rejected rows (csv_ragged)"
-        )
+        notes.append(note("ragged_records", count=len(rejected), width=width))
     cells = strip_nuls_and_check(
         cells.reset_index(drop=True), rows, file=file, where=file, limits=limits, notes=notes, nuls=False
     )
@@ -222,15 +213,15 @@ def _decode(data: bytes, *, file: str, ext: str, encoding: str | None, notes: li
     ):
         if data.startswith(bom):
             u8 = _strict(data, name, file=file, ext=ext, given=None)
-            notes.append(f"text encoding {name.upper()} (from the byte-order mark)")
+            notes.append(note("encoding_bom", encoding=name.upper()))
             return name, u8
     bomless = _utf16_without_bom(data)
     if bomless:
         u8 = _strict(data, bomless, file=file, ext=ext, given=None)
-        notes.append(f"text encoding {bomless.upper()} (no byte-order mark; recognised by its zero bytes)")
+        notes.append(note("encoding_utf16_no_bom", encoding=bomless.upper()))
         return bomless, u8
     if _is_utf8(data):
-        notes.append("text encoding UTF-8")
+        notes.append(note("encoding_utf8"))
         return "utf-8", data
     try:
         u8 = data.decode("gb18030").encode("utf-8")
@@ -238,7 +229,7 @@ def _decode(data: bytes, *, file: str, ext: str, encoding: str | None, notes: li
         raise UnreadableFileError(
             "encoding_undetected", file=file, ext=ext, line=_line_of(data, exc.start, "gb18030")
         ) from exc
-    notes.append("text encoding GB18030 (GBK-compatible; the file is not valid UTF-8)")
+    notes.append(note("encoding_gb18030"))
     return "gb18030", u8
 
 
@@ -249,15 +240,12 @@ def _decode_as(data: bytes, encoding: str, *, file: str, ext: str, notes: list[s
         raise ConfigError("unknown_encoding", encoding=encoding) from exc
     if name.replace("-", "_") in _GB_ALIASES:
         if name != "gb18030":
-            notes.append(
-                f"encoding {encoding} was read as GB18030, its superset (rare characters such as 䶮 "
-                "are only in GB18030)"
-            )
+            notes.append(note("encoding_gb_superset", encoding=encoding))
         name = "gb18030"
     if name == "utf-8" and data.startswith(codecs.BOM_UTF8):
         name = "utf-8-sig"
     u8 = _strict(data, name, file=file, ext=ext, given=encoding)
-    notes.append(f"text encoding {name.upper()} (as given)")
+    notes.append(note("encoding_given", encoding=name.upper()))
     return name, u8
 
 
@@ -737,13 +725,10 @@ def _parse(
     except (pd.errors.ParserError, ValueError, UnicodeDecodeError, MemoryError) as exc:
         if isinstance(exc, MemoryError):
             raise
-        notes.append(f"pandas could not parse the text ({str(exc).strip()[:120]}); the csv module was used")
+        notes.append(note("pandas_parse_failed", error=str(exc).strip()[:120]))
         return None
     if len(frame) != expected:
-        notes.append(
-            f"pandas found {len(frame)} records where the first pass found {expected}; "
-            "the csv module's reading was used"
-        )
+        notes.append(note("pandas_count_mismatch", found=len(frame), expected=expected))
         return None
     return frame.reset_index(drop=True)
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fundaudit.errors import LimitExceededError
+from fundaudit.errors import LimitExceededError, note
 
 __all__ = ["DEFAULT_LIMITS", "Grid", "Limits"]
 
@@ -149,7 +149,7 @@ def strip_nuls_and_check(
                 what=f"{where}: row {int(rows[i])}, column {column_letter(int(j))} has {longest} characters",
             )
     if nul_cells:
-        notes.append(f"{nul_cells} cell(s) contained NUL characters (\\x00); they were removed")
+        notes.append(note("nul_cells_removed", count=nul_cells))
     return cells
 
 
@@ -181,7 +181,7 @@ def warnings_as_notes(notes: list[str], engine: str) -> Iterator[None]:
         yield
     seen: set[str] = set()
     for w in caught:
-        text = f"{engine}: {str(w.message).strip()}"
+        text = str(w.message).strip()
         if text not in seen:
             seen.add(text)
-            notes.append(text)
+            notes.append(note("engine_warning", engine=engine, text=text))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from xlrd import compdoc
 
-from fundaudit.errors import InputError, UnreadableFileError
+from fundaudit.errors import InputError, UnreadableFileError, note
 
 __all__ = ["FormatInfo", "sniff"]
 
@@ -178,11 +178,12 @@ def sniff(path: str | os.PathLike[str], *, name: str | None = None, data: bytes 
 def _info(fmt: str, ext: str, display: str, *, zip_names: tuple[str, ...] = ()) -> FormatInfo:
     expected = _EXPECTED_BY_EXT.get(ext)
     notes: tuple[str, ...] = ()
+    content = note(f"content.{fmt}")  # the words of _DESCRIBE[fmt]
     if expected is None:
-        shown = f"extension {ext}" if ext else "no extension"
-        notes = (f"{display} has {shown}; its content is {_DESCRIBE[fmt]}, read as such",)
+        notes = (note("ext_unexpected", file=display, ext=ext, content=content) if ext
+                 else note("ext_missing", file=display, content=content),)
     elif expected != fmt:
-        notes = (f"{display} is named {ext} but its content is {_DESCRIBE[fmt]}; it was read by its content",)
+        notes = (note("ext_mismatch", file=display, ext=ext, content=content),)
     return FormatInfo(format=fmt, ext=ext, description=_DESCRIBE[fmt], notes=notes, zip_names=zip_names)
 
 

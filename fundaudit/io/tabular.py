@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from fundaudit.errors import FundauditError, LimitExceededError, UnreadableFileError
+from fundaudit.errors import FundauditError, LimitExceededError, UnreadableFileError, note
 from fundaudit.io._text import (
     datetime64_text,
     floats_text,
@@ -56,9 +56,9 @@ def read_parquet(path: Path, *, file: str, ext: str, limits: Limits, sha256: str
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         code = "truncated" if any(w in text.lower() for w in ("footer", "magic", "eof", "size")) else "unreadable"
         raise UnreadableFileError(code, file=file, what=f"parquet: {text[:200]}", ext=ext or "(none)") from exc
-    notes.append(f"parquet file with {n_rows} rows; its footer row count is the control total for this file")
+    notes.append(note("parquet_rows", rows=n_rows))
     names = [str(n) for n in table.column_names]
-    columns = [_arrow_text(table.column(j), names[j], notes, source="parquet file") for j in range(table.num_columns)]
+    columns = [_arrow_text(table.column(j), names[j], notes, source="source.parquet") for j in range(table.num_columns)]
     return _grid(names, columns, table.num_rows, file=file, fmt="parquet", sha256=sha256, limits=limits, notes=notes)
 
 
@@ -68,7 +68,7 @@ def read_frame(frame: pd.DataFrame, *, name: str | None, limits: Limits) -> Grid
     notes: list[str] = []
     _check(len(frame) + 1, frame.shape[1], file=file, limits=limits)
     if not isinstance(frame.index, pd.RangeIndex) or frame.index.name is not None:
-        notes.append("the DataFrame's index was not read; call reset_index() first if it holds data")
+        notes.append(note("dataframe_index_ignored"))
     names = [_column_name(c) for c in frame.columns]
     columns = []
     for j in range(frame.shape[1]):
@@ -135,7 +135,7 @@ def _series_text(s: pd.Series, name: str, notes: list[str]) -> pa.Array | pa.Chu
         arr = pa.array(s.array) if isinstance(s.dtype, pd.ArrowDtype) else pa.Array.from_pandas(s)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError):
         return values_text(s.astype(object).to_numpy(), excel=False)
-    return _arrow_text(arr, name, notes, source="DataFrame")
+    return _arrow_text(arr, name, notes, source="source.dataframe")
 
 
 def _arrow_text(
@@ -167,10 +167,7 @@ def _arrow_text(
         if t.tz is not None:
             local = arr.to_pandas().dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
             if t.tz not in ("Asia/Shanghai", "Asia/Chongqing", "PRC", "+08:00"):
-                notes.append(
-                    f"column {name}: times stored in time zone {t.tz} were converted to Beijing time "
-                    "(Asia/Shanghai) before taking the date"
-                )
+                notes.append(note("column_timezone", column=name, tz=t.tz))
             return datetime64_text(local.to_numpy())
         return datetime64_text(arr.to_numpy(zero_copy_only=False))
     if pa.types.is_date(t):
@@ -183,9 +180,9 @@ def _arrow_text(
         try:
             return pc.fill_null(arr.cast(pa.large_string()), "")
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            notes.append(f"column {name} holds binary data that is not UTF-8 text; it is shown as hex")
+            notes.append(note("column_binary_hex", column=name))
             return np.array([("" if v is None else v.hex()) for v in arr.to_pylist()], dtype=object)
-    notes.append(f"column {name} has the nested type {t}; its values were converted with str()")
+    notes.append(note("column_nested", column=name, type=str(t)))
     return np.array([("" if v is None else str(v)) for v in arr.to_pylist()], dtype=object)
 
 
@@ -195,8 +192,4 @@ def _note_id_like(arr: pa.Array | pa.ChunkedArray, name: str, t: pa.DataType, no
         biggest = pc.max(pc.abs(arr)).as_py()
         big = biggest is not None and abs(float(biggest)) >= _ID_MAGNITUDE
     if big or _ID_LIKE.search(name):
-        notes.append(
-            f"column {name} is stored as {t} in the {source}, not as text: an ID or account number in "
-            "it has already lost any leading zeros and a final X (source column type "
-            f"{t})"
-        )
+        notes.append(note("column_numeric_id", column=name, type=str(t), source=note(source)))

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import xlrd
 
-from fundaudit.errors import FundauditError, InputError, LimitExceededError, UnreadableFileError
+from fundaudit.errors import FundauditError, InputError, LimitExceededError, UnreadableFileError, note
 from fundaudit.io._text import excel_serial_text, floats_text
 from fundaudit.io.grid import (
     Grid,
@@ -30,15 +30,8 @@ _MAX_LOG_NOTES = 10
 
 _ATTEMPTS: tuple[tuple[dict[str, Any], str | None], ...] = (
     ({"formatting_info": True}, None),
-    (
-        {"formatting_info": False},
-        "xlrd could not read the formatting records, so merged cells and hidden rows are not known",
-    ),
-    (
-        {"formatting_info": False, "ignore_workbook_corruption": True},
-        "xlrd reported the workbook as corrupt; it was read with corruption tolerance "
-        "(Excel and LibreOffice usually open such files), so check the figures against the original",
-    ),
+    ({"formatting_info": False}, "xls_no_formatting"),  # the note's code
+    ({"formatting_info": False, "ignore_workbook_corruption": True}, "xls_corrupt_tolerated"),
 )
 
 
@@ -47,7 +40,7 @@ def read_xls(
 ) -> list[Grid]:
     """Read every worksheet of an ``.xls`` (or the one named ``sheet``) into text grids."""
     last_exc: BaseException | None = None
-    for kwargs, note in _ATTEMPTS:
+    for kwargs, code in _ATTEMPTS:
         try:
             grids = _read(
                 data,
@@ -56,7 +49,7 @@ def read_xls(
                 sheet=sheet,
                 limits=limits,
                 sha256=sha256,
-                notes=[*notes, *([note] if note else [])],
+                notes=[*notes, *([note(code)] if code else [])],
             )
         except FundauditError:
             raise
@@ -106,11 +99,7 @@ def _read(
             book = xlrd.open_workbook(
                 file_contents=data, logfile=log, on_demand=True, encoding_override="gb18030", **kwargs
             )
-            notes = [
-                *notes,
-                "the workbook (Excel 95 or older) declares no code page; its text was decoded "
-                "as GB18030 (Chinese), so check that names read correctly",
-            ]
+            notes = [*notes, note("xls_no_codepage")]
         names = list(book.sheet_names())
         if not names:
             raise UnreadableFileError("no_sheets", file=file)
@@ -146,9 +135,10 @@ def _log_notes(text: str) -> list[str]:
     for raw in text.splitlines():
         line = raw.strip()
         if line and f"xlrd: {line}" not in lines:
-            lines.append(f"xlrd: {line}")
+            lines.append(note("engine_warning", engine="xlrd", text=line))
     if len(lines) > _MAX_LOG_NOTES:
-        lines = [*lines[:_MAX_LOG_NOTES], f"xlrd: … {len(lines) - _MAX_LOG_NOTES} more warning line(s)"]
+        more = note("engine_more_warnings", engine="xlrd", count=len(lines) - _MAX_LOG_NOTES)
+        lines = [*lines[:_MAX_LOG_NOTES], more]
     return lines
 
 
@@ -192,16 +182,16 @@ def _sheet_grid(
     hidden_cols = sorted(c for c, info in sh.colinfo_map.items() if getattr(info, "hidden", 0) and c < ncols)
     visibility = int(getattr(sh, "visibility", 0))
     if visibility:
-        notes.append(f"sheet {sh.name} is {'very hidden' if visibility == 2 else 'hidden'} in the workbook")
+        notes.append(note("sheet_very_hidden" if visibility == 2 else "sheet_hidden", sheet=sh.name))
     if hidden_rows:
-        notes.append(f"sheet {sh.name} has {len(hidden_rows)} hidden row(s); they are read like any other")
+        notes.append(note("hidden_rows", sheet=sh.name, count=len(hidden_rows)))
     if hidden_cols:
         letters = ", ".join(column_letter(c) for c in hidden_cols[:20])
-        notes.append(f"sheet {sh.name} has hidden column(s) {letters}; they are read like any other")
+        notes.append(note("hidden_columns", sheet=sh.name, columns=letters))
     if not formatting:
-        notes.append(f"sheet {sh.name}: merged cells and hidden rows could not be read")
+        notes.append(note("xls_formatting_unknown", sheet=sh.name))
     if datemode == 1:
-        notes.append("the workbook uses the 1904 date system; dates were converted accordingly")
+        notes.append(note("date_1904"))
     return Grid(
         file=file,
         sheet=sh.name,

@@ -29,7 +29,7 @@ import pyarrow as pa
 from defusedxml import ElementTree
 from python_calamine import CalamineWorkbook
 
-from fundaudit.errors import FundauditError, InputError, LimitExceededError, UnreadableFileError
+from fundaudit.errors import FundauditError, InputError, LimitExceededError, UnreadableFileError, note
 from fundaudit.io._text import values_text
 from fundaudit.io.grid import (
     Grid,
@@ -122,7 +122,7 @@ def read_xlsx(
         scans = {s.name: _scan(zf, s, file=file, ext=shown_ext, limits=limits) for s in selected}
     file_notes = [*notes, *book.notes]
     for s in skipped:
-        file_notes.append(f"sheet {s.name} is a {s.kind} (no cells) and was skipped")
+        file_notes.append(note("sheet_skipped_no_cells", sheet=s.name, kind=s.kind))
     raw = _read_calamine(path, selected, scans, book, file=file, ext=shown_ext, limits=limits, notes=file_notes)
     grids = []
     for s in selected:
@@ -169,16 +169,13 @@ def _gate(zf: zipfile.ZipFile, *, file: str, ext: str, limits: Limits) -> _Workb
         if info.flag_bits & 0x1:
             raise UnreadableFileError("encrypted", file=file, ext=ext)
     by_lower = {i.filename.replace("\\", "/").lower(): i.filename for i in infos}
-    notes = []
+    notes: list[str] = []
     if any(n.startswith("xl/externallinks/") for n in by_lower):
-        notes.append(
-            "the workbook links to other files (xl/externalLinks); the links were not followed "
-            "and cached values were read as stored"
-        )
+        notes.append(note("external_links"))
     if "xl/connections.xml" in by_lower:
-        notes.append("the workbook defines external data connections (xl/connections.xml); none were opened")
+        notes.append(note("external_connections"))
     if any(n.endswith("vbaproject.bin") for n in by_lower):
-        notes.append("the workbook contains VBA macros (vbaProject.bin); they were not run")
+        notes.append(note("vba_macros"))
     strict = False
     for info in infos:
         if not info.filename.lower().endswith((".xml", ".rels", ".vml")) or info.is_dir():
@@ -189,7 +186,7 @@ def _gate(zf: zipfile.ZipFile, *, file: str, ext: str, limits: Limits) -> _Workb
         if _STRICT_NS in head:
             strict = True
     if strict:
-        notes.append("the workbook is saved as Strict Open XML; it was read with calamine")
+        notes.append(note("strict_ooxml"))
     wb_part = _workbook_part(zf, by_lower)
     if wb_part is None:
         raise UnreadableFileError(
@@ -464,11 +461,6 @@ def _read_calamine(
     if book.strict:
         what = f"calamine: {calamine_error}" if calamine_error else "calamine found no cells"
         raise UnreadableFileError("strict_ooxml", file=file, ext=ext, what=what)
-    reason = (
-        f"calamine could not read it ({_short(calamine_error)})"
-        if calamine_error
-        else "calamine returned no cells although the sheet holds values"
-    )
     try:
         out = _openpyxl_rows(path, selected, file=file, limits=limits, notes=notes)
     except (KeyboardInterrupt, SystemExit, MemoryError):
@@ -481,7 +473,11 @@ def _read_calamine(
         if any(w in text.lower() for w in ("entity", "entities", "dtd")):
             raise UnreadableFileError("xml_entities", file=file, what=text, ext=ext) from exc
         raise UnreadableFileError("unreadable", file=file, what=f"calamine: {text}", ext=ext) from exc
-    notes.append(f"{reason}; the workbook was read with openpyxl instead")
+    notes.append(
+        note("openpyxl_fallback_error", error=_short(calamine_error))
+        if calamine_error
+        else note("openpyxl_fallback_no_cells")
+    )
     return out
 
 
@@ -598,27 +594,19 @@ def _grid(
     cells = strip_nuls_and_check(cells, rows, file=file, where=where, limits=limits, notes=notes)
     hidden_rows = sorted({r for r in scan.hidden_rows if r <= nrows})
     if s.state != "visible":
-        notes.append(f"sheet {s.name} is {'very hidden' if s.state == 'veryHidden' else 'hidden'} in the workbook")
+        notes.append(note("sheet_very_hidden" if s.state == "veryHidden" else "sheet_hidden", sheet=s.name))
     if hidden_rows:
-        notes.append(f"sheet {s.name} has {len(hidden_rows)} hidden row(s); they are read like any other")
+        notes.append(note("hidden_rows", sheet=s.name, count=len(hidden_rows)))
     if scan.errors:
-        notes.append(
-            f"sheet {s.name} has {len(scan.errors)} Excel error cell(s) such as "
-            f"{_refs(sorted(scan.errors))}; their error text was kept"
-        )
+        notes.append(note("error_cells", sheet=s.name, count=len(scan.errors), cells=_refs(sorted(scan.errors))))
     if scan.no_value:
         notes.append(
-            f"sheet {s.name}: {len(scan.no_value)} formula cell(s) have no stored result "
-            f"({_refs(scan.no_value)}); the file was written by a program, not saved by Excel — open "
-            "and save it in Excel so the results are stored"
+            note("formulas_without_results", sheet=s.name, count=len(scan.no_value), cells=_refs(scan.no_value))
         )
     if scan.unlocated:
-        notes.append(
-            f"sheet {s.name}: {scan.unlocated} hidden row(s) or error cell(s) carry no cell reference "
-            "and could not be located"
-        )
+        notes.append(note("unlocated_cells", sheet=s.name, count=scan.unlocated))
     if book.datemode == 1:
-        notes.append("the workbook uses the 1904 date system; dates were converted accordingly")
+        notes.append(note("date_1904"))
     return Grid(
         file=file,
         sheet=s.name,

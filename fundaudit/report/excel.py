@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from fundaudit.errors import Lang, render_note
+
 if TYPE_CHECKING:
     from fundaudit.run import AuditResult
 
@@ -77,6 +79,7 @@ T = {
         "rows_non_data": "非数据行",
         "amount_total": "金额合计（元）",
         "sha256": "SHA-256",
+        "notes": "读取说明",
         "conserved": "行数核对",
         "title_col": "名称",
         "ledger": "台账",
@@ -134,6 +137,7 @@ T = {
         "rows_non_data": "non-data",
         "amount_total": "amount total (yuan)",
         "sha256": "SHA-256",
+        "notes": "notes",
         "conserved": "rows reconcile",
         "title_col": "title",
         "ledger": "ledger",
@@ -422,8 +426,10 @@ def _inputs(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, Any]
         (t["conserved"], 9),
         (t["amount_total"], 16),
         (t["sha256"], 66),
+        (t["notes"], 60),
     ]
     _header(ws, cols, fmt)
+    shown: Lang = "en" if lang == "en" else "zh"
     for i, inp in enumerate(result.inputs, start=1):
         ok = inp["rows_read"] == inp["rows_loaded"] + inp["rows_rejected"] + inp["rows_non_data"]
         values = [
@@ -443,6 +449,7 @@ def _inputs(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, Any]
         if total is not None:
             ws.write_number(i, 9, float(total), fmt["money"])
         _cell(ws, i, 10, inp["sha256"], fmt)
+        _cell(ws, i, 11, "; ".join(render_note(n, shown) for n in inp.get("notes") or []), fmt)
     ws.autofilter(0, 0, max(len(result.inputs), 1), len(cols) - 1)
 
 

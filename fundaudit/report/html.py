@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from fundaudit.errors import render_note
 from fundaudit.masking import mask_value
 from fundaudit.report.json import write_atomic
 
@@ -355,10 +356,14 @@ class _Context:
                 "amount_total": self.money_text(i.get("amount_total")),
                 "format": fmt,
                 "unmapped": self.cut("、".join(_text(c) for c in i.get("unmapped_columns") or []), 500),
-                "notes": self.cut("; ".join(_text(n) for n in i.get("notes") or []), 500),
+                "notes": self.cut("; ".join(self.note(n) for n in i.get("notes") or []), 500),
                 "sha256": _text(i.get("sha256")),
             })
         return out
+
+    def note(self, n: Any) -> str:
+        """A reader's note (fundaudit.errors.Note, or plain text) in the report's language."""
+        return render_note(n, "en" if self.lang == "en" else "zh") if isinstance(n, str) else _text(n)
 
     @staticmethod
     def money_text(v: Any) -> str:

@@ -199,3 +199,21 @@ def test_chinese_workbook_has_no_english_codes(samples_run: Path, tmp_path: Path
     rej = load_workbook(en / "findings.xlsx")["Rejected rows"]
     assert {rej.cell(row=r, column=8).value for r in range(2, rej.max_row + 1)} == {"row_rejected", "field_blanked"}
     assert "register" in {rej.cell(row=r, column=1).value for r in range(2, rej.max_row + 1)}
+
+
+def test_chinese_reports_show_readers_notes_in_chinese(samples_run: Path) -> None:
+    """The readers' notes (fundaudit.errors.note) are Chinese in the Chinese HTML and workbook; findings.json
+    keeps their English text."""
+    from openpyxl import load_workbook
+
+    html = (samples_run / "index.html").read_text("utf-8")
+    ws = load_workbook(samples_run / "findings.xlsx")["输入"]
+    assert ws.cell(row=1, column=12).value == "读取说明"
+    cells = "\n".join(str(ws.cell(row=r, column=12).value or "") for r in range(2, ws.max_row + 1))
+    for text in (html, cells):
+        assert "字符编码 GB18030（兼容 GBK；该文件不是有效的 UTF-8）" in text
+        assert "20 个合并单元格区域" in text
+        assert "text encoding" not in text and "merged cell range" not in text
+    notes = [n for i in json.loads((samples_run / "findings.json").read_text("utf-8"))["inputs"] for n in i["notes"]]
+    assert "text encoding GB18030 (GBK-compatible; the file is not valid UTF-8)" in notes
+    assert "20 merged cell range(s) in the data area filled from their first cell" in notes
