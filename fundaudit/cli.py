@@ -102,7 +102,10 @@ def _write_crash_log(out: Path) -> Path:
     from fundaudit.masking import mask_text
 
     try:
+        fresh = not out.exists() or (out.is_dir() and not any(out.iterdir()))
         out.mkdir(parents=True, exist_ok=True)
+        if fresh:  # the directory is fundaudit's: the next run may reuse it (check_out looks for the marker)
+            (out / MARKER).write_text(f"reports written by fundaudit {__version__}\n", encoding="utf-8")
         log = out / CRASH_LOG
     except OSError:
         import tempfile

@@ -22,8 +22,7 @@ from fundaudit.columns import catalogue, normalize_header
 from fundaudit.errors import LayoutError
 from fundaudit.io import Grid
 from fundaudit.normalize import WHITESPACE_RUN as _WS_PATTERN  # RE2-safe: no \s, so pyarrow runs it
-from fundaudit.normalize._common import WS, may_hold, utf8_bytes
-from fundaudit.normalize._common import _lead_bytes as lead_bytes
+from fundaudit.normalize._common import WS, bool_np, lead_bytes, may_hold, utf8_bytes
 
 MAX_HEADER_SCAN = 30
 
@@ -182,7 +181,7 @@ def classify_rows(grid: Grid, layout: Layout) -> pd.Series:
         filled[k] = lengths_np(trimmed) > 0
         for header, hits in zip(headers, header_hits, strict=True):
             if header is not None and header[k]:
-                np.add(hits, _bools(pc.equal(trimmed, header[k])), out=hits)
+                np.add(hits, bool_np(pc.equal(trimmed, header[k])), out=hits)
         del trimmed
     n_filled = filled.sum(axis=0)
 
@@ -240,7 +239,7 @@ def _label_matches(columns: list[pa.Array], position: np.ndarray, patterns: tupl
         if may_hold(label, _WS_LEADS):
             label = pc.replace_substring_regex(label, _WS_PATTERN, "")
         for result, pattern in zip(out, patterns, strict=True):
-            result[rows] = _bools(pc.match_substring_regex(label, pattern))
+            result[rows] = bool_np(pc.match_substring_regex(label, pattern))
     return out
 
 
@@ -260,11 +259,6 @@ def _starts_printable_ascii(t: pa.Array) -> np.ndarray:
 def lengths_np(t: pa.Array) -> np.ndarray:
     """Byte length of each string."""
     return np.asarray(pc.binary_length(t).to_numpy(zero_copy_only=False), dtype=np.int64)
-
-
-def _bools(arr: pa.Array) -> np.ndarray:
-    """An Arrow boolean array without nulls as numpy."""
-    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _classify_rows_general(grid: Grid, layout: Layout) -> pd.Series:
@@ -289,7 +283,7 @@ def _classify_rows_general(grid: Grid, layout: Layout) -> pd.Series:
     first_total = first.str.contains(_TOTAL, regex=True)
     is_total = first_total | second.str.contains(_TOTAL, regex=True)
     label = first.where(first_total, second)
-    is_sub = is_total & label.str.contains("小计|本页|本月|本季", regex=True)
+    is_sub = is_total & label.str.contains(_SUB_LABEL, regex=True)
     carried = first.str.contains(_CARRIED, regex=True)
     kind[(kind == "") & carried] = "carried"
     kind[(kind == "") & is_sub] = "subtotal"

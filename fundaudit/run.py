@@ -7,6 +7,7 @@ report needs.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Iterable, Mapping
@@ -26,6 +27,7 @@ from fundaudit.ledger import Ledger, Source
 from fundaudit.masking import mask_account, mask_id, mask_text
 from fundaudit.normalize import format_fen
 from fundaudit.period import Period, parse_period
+from fundaudit.report import AT_ISSUE
 
 __all__ = ["FINDING_COLUMNS", "SEVERITIES", "AuditResult", "audit"]
 
@@ -51,7 +53,7 @@ class AuditResult:
         """Per-input summaries, as findings.json ``inputs``."""
         return [i.to_dict() for ledger in self.ledgers.values() for i in ledger.inputs]
 
-    @property
+    @functools.cached_property
     def rejected_rows(self) -> pd.DataFrame:
         """Every rejected row or blanked field of every input, sorted by kind, file, sheet and row
         (stable: entries of one row keep their order), so every report lists them alike; personal
@@ -81,7 +83,7 @@ class AuditResult:
         by_rule = {str(k): int(v) for k, v in f["rule"].value_counts().items()} if len(f) else {}
         total = 0
         if len(f) and "amount_fen" in f:
-            at_issue = f.loc[f["severity"].isin(("error", "warning")), "amount_fen"]
+            at_issue = f.loc[f["severity"].isin(AT_ISSUE), "amount_fen"]
             total = int(pd.to_numeric(at_issue, errors="coerce").sum(skipna=True))
         return {"findings": len(f), "by_severity": by_sev, "by_rule": by_rule,
                 "amount_at_issue": format_fen(total)}
@@ -152,9 +154,8 @@ def _refuse_unusable_ledgers(ledgers: Mapping[str, Ledger], statuses: Iterable[A
         own = by_ledger.get(kind, [])
         if not catalogue()[kind].ledger or not own or any(st.status != "skipped" for st in own):
             continue
-        missing = sorted({c.strip() for st in own if st.skip_code == "skip_no_columns"
-                          and st.skip_fields.get("table") == kind
-                          for c in str(st.skip_fields.get("columns", "")).split(",") if c.strip()})
+        missing = sorted({c for st in own if st.skip_code == "skip_no_columns" and st.skip_fields.get("table") == kind
+                          for c in st.skip_fields.get("missing", ())})
         if missing:
             files = ", ".join(dict.fromkeys(i.file for i in ledger.inputs))
             raise InputError("ledger_unusable", kind=kind, file=files, columns=", ".join(missing),

@@ -84,3 +84,17 @@ def test_inspect_skips_files_that_are_not_ledgers(tmp_path: Path, capsys: pytest
     out = capsys.readouterr().out
     assert f"== {notes}\n  not a ledger file type (supported: .csv .parquet .tsv .txt .xls .xlsm .xlsx); skipped" in out
     assert "kind: disbursements" in out
+
+
+def test_a_directory_left_by_a_crash_is_reused(src: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import fundaudit.run
+
+    def boom(**_kw: object) -> None:
+        raise RuntimeError("a bug")
+
+    out = tmp_path / "crashed"
+    with monkeypatch.context() as m:
+        m.setattr(fundaudit.run, "audit", boom)
+        assert _audit(src, out) == 3
+    assert (out / "fundaudit-error.log").exists() and (out / ".fundaudit-report").is_file()
+    assert _audit(src, out) == 0

@@ -54,7 +54,7 @@ class CheckContext:
             raise Skip("skip_no_table", table=t)
         missing = [c for c in columns if c not in self.present[t]]
         if missing:
-            raise Skip("skip_no_columns", table=t, columns=", ".join(missing))
+            raise Skip("skip_no_columns", table=t, columns=", ".join(missing), missing=tuple(missing))
 
     def need_any(self, *columns: str, table: str | None = None) -> str:
         """The first of ``columns`` present, or skip."""

@@ -22,6 +22,7 @@ from ._result import Parsed
 __all__ = [
     "BLANK_TOKENS",
     "EXCEL_ERRORS",
+    "NUL_BYTE",
     "WS",
     "all_ascii",
     "as_text",
@@ -38,6 +39,7 @@ __all__ = [
     "int_series",
     "is_blank",
     "is_excel_error",
+    "lead_bytes",
     "lengths",
     "matches",
     "matches_where",
@@ -116,7 +118,7 @@ def squash(arr: pa.Array, *, spaces: str = "remove") -> pa.Array:
     skipped when a look at the raw bytes shows it cannot change anything (no byte that could start one of
     the characters it replaces, or text NFKC leaves alone).
     """
-    t = pc.replace_substring(arr, "\x00", "") if may_hold(arr, _NUL_BYTE) else arr
+    t = pc.replace_substring(arr, "\x00", "") if may_hold(arr, NUL_BYTE) else arr
     if all_ascii(t):
         if not may_hold(t, _ASCII_WS_BYTES):
             return t  # no whitespace to remove or collapse
@@ -199,7 +201,7 @@ def _nfkc_may_change(t: pa.Array | pa.ChunkedArray) -> bool:
     return False
 
 
-def _lead_bytes(char_class: str) -> frozenset[int]:
+def lead_bytes(char_class: str) -> frozenset[int]:
     """First UTF-8 bytes of the characters of a regex character-class body (``a-z`` ranges expanded)."""
     chars: set[str] = set()
     i = 0
@@ -213,13 +215,13 @@ def _lead_bytes(char_class: str) -> frozenset[int]:
     return frozenset(c.encode("utf-8")[0] for c in chars)
 
 
-_NUL_BYTE = frozenset({0})
+NUL_BYTE = frozenset({0})
 _HASH_BYTE = frozenset({ord("#")})
 _ASCII_WS_RUN = "[\t\n\x0b\x0c\r ]+"
-_ASCII_WS_BYTES = _lead_bytes("\t\n\x0b\x0c\r ")
-_WS_BYTES = _lead_bytes(WS)
-_INVISIBLE_BYTES = _lead_bytes(_INVISIBLE[1:-1])
-_MINUS_BYTES = _lead_bytes(_MINUS[1:-1])
+_ASCII_WS_BYTES = lead_bytes("\t\n\x0b\x0c\r ")
+_WS_BYTES = lead_bytes(WS)
+_INVISIBLE_BYTES = lead_bytes(_INVISIBLE[1:-1])
+_MINUS_BYTES = lead_bytes(_MINUS[1:-1])
 
 
 def bool_np(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:

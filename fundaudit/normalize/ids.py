@@ -31,6 +31,7 @@ from ._common import (
     datetime_series,
     is_blank,
     is_excel_error,
+    lead_bytes,
     lengths,
     matches,
     matches_where,
@@ -41,7 +42,6 @@ from ._common import (
     via_uniques,
     ymd_to_days,
 )
-from ._common import _lead_bytes as lead_bytes
 from ._result import Parsed
 
 __all__ = [

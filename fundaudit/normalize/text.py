@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 
 from ._common import (
     BLANK_TOKENS,
+    NUL_BYTE,
     all_ascii,
     as_text,
     bool_np,
@@ -22,6 +23,7 @@ from ._common import (
     build_reason,
     is_blank,
     is_excel_error,
+    lead_bytes,
     lengths,
     may_hold,
     squash,
@@ -29,7 +31,6 @@ from ._common import (
     text_via_uniques,
     via_uniques,
 )
-from ._common import _lead_bytes as lead_bytes
 from ._result import Parsed
 
 __all__ = [
@@ -65,7 +66,7 @@ def clean_text(s: pd.Series) -> pd.Series:
 
 def _clean_text(s: pd.Series) -> pd.Series:
     t = as_text(s)
-    if may_hold(t, _NUL_BYTE):
+    if may_hold(t, NUL_BYTE):
         t = pc.replace_substring(t, "\x00", "")
     if may_hold(t, _ZERO_WIDTH_BYTES):
         t = pc.replace_substring_regex(t, _ZERO_WIDTH, "")
@@ -75,7 +76,6 @@ def _clean_text(s: pd.Series) -> pd.Series:
 
 _ZERO_WIDTH = "[\u200b\u200c\u200d\u2060\ufeff]"
 _ZERO_WIDTH_BYTES = lead_bytes(_ZERO_WIDTH[1:-1])
-_NUL_BYTE = frozenset({0})
 
 
 def name_key(s: pd.Series) -> pd.Series:

@@ -37,6 +37,7 @@ import pandas as pd
 
 from fundaudit.errors import render_note
 from fundaudit.masking import mask_value
+from fundaudit.report import AT_ISSUE
 from fundaudit.report.json import write_atomic
 
 if TYPE_CHECKING:
@@ -55,7 +56,6 @@ CHART_BARS = 15
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 # Severities whose amounts make up the money at issue (AuditResult.summary): info findings are
 # statistical signals (an under-spent allocation, a year-end rush) and their amounts are not added.
-AT_ISSUE = ("error", "warning")
 SEVERITY_COLOR = {"error": "#c0392b", "warning": "#d68910", "info": "#2e86c1"}
 NEUTRAL_COLOR = "#4a6fa5"
 OTHER_COLOR = "#9aa5b1"

@@ -53,7 +53,6 @@ from typing import Any
 
 import sqlglot.expressions as exp
 
-from fundaudit.columns import catalogue
 from fundaudit.engine import sql
 from fundaudit.engine.checks import implements
 from fundaudit.engine.context import CheckContext, Skip
@@ -211,8 +210,8 @@ def _amount(ctx: CheckContext, alias: str | None = None) -> list[exp.Expression]
 
 def _need_ref(ctx: CheckContext, name: str, *columns: str) -> None:
     """Skip (naming the reference table) unless it is present with ``columns``."""
-    if name not in ctx.present:  # a missing ledger (the register) is an input, not a table a profile ships
-        raise Skip("skip_no_table" if catalogue()[name].ledger else "skip_no_reference", table=name)
+    if name not in ctx.present:
+        raise Skip("skip_no_reference", table=name)
     ctx.need(*columns, table=name)
 
 
@@ -284,7 +283,7 @@ def resident_id(ctx: CheckContext) -> exp.Select:
 def _register_matches(ctx: CheckContext, columns: Sequence[str]) -> exp.Expression:
     """Every (payment, file) pair: ``_rid`` of the payment, ``matched_on``, and the file's ``columns``
     (as ``r_<name>``). The first key's matches, else the fallback key's."""
-    _need_ref(ctx, REG, *columns)
+    ctx.need(*columns, table=REG)  # the register is an input, not a reference table a profile ships
     keys = [ctx.args["match_on"]]
     if ctx.args["fallback_on"] not in ("none", keys[0]):
         keys.append(ctx.args["fallback_on"])
