@@ -46,6 +46,11 @@ class Column:
     strict: bool = False
 
     @property
+    def header_zh(self) -> str | None:
+        """The header users know: the first alias written in Chinese (None when every alias is Latin)."""
+        return next((a for a in self.aliases if any("\u4e00" <= ch <= "\u9fff" for ch in a)), None)
+
+    @property
     def synonyms(self) -> dict[str, str]:
         """For enums: spelling -> canonical value (canonical values spell themselves)."""
         out: dict[str, str] = {}

@@ -249,7 +249,7 @@ def _format(values: pd.Series, name: str, kind: str | None, masked: bool, units:
 def _labelled(fields: Mapping[str, pd.Series], lang: str, kind: str | None) -> dict[str, pd.Series]:
     """The fields as a message shows them in ``lang``: codes with a label in the catalogue's ``values`` section
     (``fund_type`` union_fund → 工会经费) read as the label, and in Chinese a ``column`` field naming a canonical
-    column (LEDGER-TOTAL) reads as the header users know (its first alias)."""
+    column (LEDGER-TOTAL) reads as the header users know (``Column.header_zh``)."""
     labels = _value_labels()
     out = dict(fields)
     for name, series in fields.items():
@@ -269,10 +269,11 @@ def _value_labels() -> dict[tuple[str, str], dict[str, str]]:
 
 
 def _header_of(column: str, kind: str | None) -> str:
-    """The first Chinese alias of a canonical column (of ``kind`` when given, else of any kind)."""
+    """The Chinese header of a canonical column (of ``kind`` when given, else of any kind that has one)."""
     for k, spec in catalogue().items():
-        if (kind is None or k == kind) and column in spec.columns and spec.columns[column].aliases:
-            return str(spec.columns[column].aliases[0])
+        header = spec.columns[column].header_zh if (kind is None or k == kind) and column in spec.columns else None
+        if header:
+            return header
     return column
 
 

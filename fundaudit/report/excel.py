@@ -373,9 +373,10 @@ def _kind(kind: Any, lang: str) -> Any:
     if lang != "zh" or not isinstance(kind, str):
         return kind
     from fundaudit.columns import catalogue
+    from fundaudit.report.html import strings
 
     spec = catalogue().get(kind)
-    return "多个台账" if kind == "*" else (spec.title_zh if spec is not None else kind)
+    return strings()["zh"]["cross_ledger"] if kind == "*" else (spec.title_zh if spec is not None else kind)
 
 
 def _ref_text(r: dict[str, Any]) -> str:

@@ -237,7 +237,7 @@ class _Context:
             return out
         for kind, spec in catalogue().items():
             for name, col in spec.columns.items():
-                label = next((a for a in col.aliases if any("\u4e00" <= ch <= "\u9fff" for ch in a)), None)
+                label = col.header_zh
                 if label:
                     out[(kind, name)] = label
         return out
