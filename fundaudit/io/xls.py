@@ -132,9 +132,11 @@ def _read(
 
 def _log_notes(text: str) -> list[str]:
     lines: list[str] = []
+    seen: set[str] = set()
     for raw in text.splitlines():
         line = raw.strip()
-        if line and f"xlrd: {line}" not in lines:
+        if line and line not in seen:  # as grid.warnings_as_notes: by the line itself, not its rendered note
+            seen.add(line)
             lines.append(note("engine_warning", engine="xlrd", text=line))
     if len(lines) > _MAX_LOG_NOTES:
         more = note("engine_more_warnings", engine="xlrd", count=len(lines) - _MAX_LOG_NOTES)
