@@ -44,6 +44,31 @@ def test_a9_header_only_file_is_zero_data_rows_not_an_error(tmp_path: Path) -> N
     assert s.conserved and len(ledger.frame) == 0 and s.amount_total == 0
 
 
+def test_a12_legacy_workbook_without_a_codepage_is_reopened_as_gb18030(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """xlrd says so only in its log (BIFF5 without CODEPAGE falls back to iso-8859-1, mojibake without an error);
+    the log line makes the reader open the book again with GB18030 and say so. No BIFF5 writer exists for a
+    real fixture, so xlrd's log line is injected into a real .xls."""
+    import xlrd
+
+    real = xlrd.open_workbook
+    overrides: list[object] = []
+
+    def legacy(*args: Any, **kwargs: Any) -> Any:
+        overrides.append(kwargs.get("encoding_override"))
+        book = real(*args, **kwargs)
+        if kwargs.get("encoding_override") is None:
+            kwargs["logfile"].write("*** No CODEPAGE record, no encoding_override: will use 'iso-8859-1'\n")
+        return book
+
+    monkeypatch.setattr(xlrd, "open_workbook", legacy)
+    [grid] = read_grids(fx.xls_table(tmp_path, [["姓名", "金额"], ["张三", 1]]))
+    assert overrides == [None, "gb18030"]
+    assert grid.cells.values.tolist() == [["姓名", "金额"], ["张三", "1"]]
+    assert any("declares no code page; its text was decoded as GB18030" in n for n in grid.notes)
+
+
 def test_a16_bogus_dimension_and_a_styled_cell_far_below_add_no_rows(tmp_path: Path, engine: str) -> None:
     import openpyxl
     from openpyxl.styles import Font
