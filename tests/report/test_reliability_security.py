@@ -70,3 +70,47 @@ def test_2c_yaml_1_2_words_stay_text_and_ids_are_not_octal() -> None:
 def test_2c_yaml_1_1_yes_is_never_read_as_false() -> None:
     pack = parse_pack("%YAML 1.1\n---\n" + GOOD.replace("negate: true", "negate: yes"), source="p.yaml")
     assert pack.rules[0].args["negate"] is True
+
+
+LINK_PACK = """\
+pack: links
+rules:
+  - id: L-EVERY
+    ledger: disbursements
+    severity: error
+    title: {zh: 每一行, en: every row}
+    check: {type: range, column: amount, min: 0, max: 1}
+    message: {zh: "名字 {recipient_name}", en: "name {recipient_name}"}
+    amount: amount
+"""
+LINKS = ["external:C:\\Windows\\System32\\calc.exe", "http://evil.example/?x=1", "mailto:a@evil.example",
+         "file:///etc/passwd", "=cmd|' /C calc'!A0"]
+
+
+def test_2a_urls_stay_plain_text_and_a_negative_amount_stays_a_number(tmp_path: Path) -> None:
+    """2.A payload corpus, the parts no other test has: xlsxwriter's ``external:``/``http:``/``mailto:``/``file:``
+    link forms and the DDE payload in a findings message and name cell, next to a legitimate negative amount."""
+    import pandas as pd
+    from openpyxl import load_workbook
+
+    import fundaudit
+    from fundaudit.rules.shipped import shipped_packs
+    from tests.report._checks import assert_inert_workbook
+
+    shipped = [r.id for p in shipped_packs() for r in p.rules]
+    pack = tmp_path / "links.yaml"
+    pack.write_text(LINK_PACK + f"disable: [{', '.join(shipped)}]\n", encoding="utf-8")
+    n = len(LINKS)
+    df = pd.DataFrame({"姓名": LINKS, "金额": ["-5.25", *["100"] * (n - 1)], "发放方式": ["打卡"] * n,
+                       "发放日期": ["2016-03-01"] * n})
+    result = fundaudit.audit({"disbursements": df}, rules=[pack], period="2016")
+    assert (result.findings["rule"] == "L-EVERY").sum() == n
+    wb = load_workbook(result.to_excel(tmp_path / "findings.xlsx"))
+    assert_inert_workbook(wb)
+    cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value is not None]
+    texts = [c.value for c in cells if isinstance(c.value, str)]
+    for link in LINKS[:-1]:
+        assert any(link in t for t in texts), link
+    assert "名字 =cmd|' /C calc'!A0" in texts  # quoted inside the message, never at the start of a cell
+    negatives = [(c.data_type, c.value) for c in cells if c.value == -5.25]
+    assert negatives and set(negatives) == {("n", -5.25)}
