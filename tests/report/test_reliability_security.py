@@ -114,3 +114,41 @@ def test_2a_urls_stay_plain_text_and_a_negative_amount_stays_a_number(tmp_path: 
     assert "名字 =cmd|' /C calc'!A0" in texts  # quoted inside the message, never at the start of a cell
     negatives = [(c.data_type, c.value) for c in cells if c.value == -5.25]
     assert negatives and set(negatives) == {("n", -5.25)}
+
+
+def test_2e_zip_member_count_is_capped_before_parsing(tmp_path: Path) -> None:
+    """2.E pre-parse gate: the number of parts in an .xlsx is checked from the central directory."""
+    from fundaudit.errors import LimitExceededError
+    from fundaudit.io import Limits, read_grids
+    from tests.io import fixtures as fx
+
+    path = fx.xlsx_table(tmp_path, [["姓名"], ["张三"]])
+    with pytest.raises(LimitExceededError) as info:
+        read_grids(path, limits=Limits(max_zip_members=3))
+    assert info.value.code == "limit_exceeded" and info.value.fields["limit"] == 3
+    assert "zip container holds" in str(info.value.fields["what"])
+
+
+def test_2h_a_reader_library_warning_becomes_a_note_and_never_reaches_the_caller(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """2.H: third-party warnings (pandas, xlrd, openpyxl, pyarrow) go into the run log, not to stderr."""
+    import warnings
+
+    import xlrd
+
+    from fundaudit.io import read_grids
+    from tests.io import fixtures as fx
+
+    real = xlrd.open_workbook
+
+    def noisy(*args: object, **kwargs: object) -> object:
+        warnings.warn("PendingDeprecationWarning-like noise from xlrd", DeprecationWarning, stacklevel=1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(xlrd, "open_workbook", noisy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning that escaped would fail the read
+        [grid] = read_grids(fx.xls_table(tmp_path, [["姓名"], ["张三"]]))
+    assert grid.cells.values.tolist() == [["姓名"], ["张三"]]
+    assert sum("PendingDeprecationWarning-like noise from xlrd" in n for n in grid.notes) == 1
