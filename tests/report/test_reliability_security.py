@@ -152,3 +152,24 @@ def test_2h_a_reader_library_warning_becomes_a_note_and_never_reaches_the_caller
         [grid] = read_grids(fx.xls_table(tmp_path, [["姓名"], ["张三"]]))
     assert grid.cells.values.tolist() == [["姓名"], ["张三"]]
     assert sum("PendingDeprecationWarning-like noise from xlrd" in n for n in grid.notes) == 1
+
+
+def test_2b_html_report_is_self_contained_behind_a_restrictive_csp() -> None:
+    """2.B/2.H without a browser (tests/report/test_html_browser.py checks the same in Chromium when it is
+    installed): a Content-Security-Policy forbids every load, and no tag or style points outside the file."""
+    import re
+
+    import pandas as pd
+
+    import fundaudit
+    from fundaudit.report.html import render_html
+
+    df = pd.DataFrame({"姓名": ["<img src=http://evil.example/x.png>"], "金额": ["100"], "发放方式": ["现金"],
+                       "发放日期": ["2016-03-01"]})
+    html = render_html(fundaudit.audit({"disbursements": df}, period="2016"))
+    [csp] = re.findall(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)">', html)
+    assert csp.startswith("default-src 'none';") and "connect-src" not in csp and "http" not in csp
+    assert not re.search(r"<(?:link|iframe|object|embed|img|base)\b", html, re.I)
+    assert not re.search(r"""\b(?:src|href)\s*=\s*["'](?:https?:|//|file:)""", html, re.I)
+    assert "@import" not in html and "url(http" not in html
+    assert "&lt;img src=http://evil.example/x.png&gt;" in html
