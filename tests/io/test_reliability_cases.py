@@ -12,21 +12,11 @@ import pandas as pd
 import pytest
 
 import fundaudit
-import fundaudit.io.xlsx as xlsx_reader
 from fundaudit.io import read_grids
 from tests.io import fixtures as fx
+from tests.io import test_xlsx
 
-
-@pytest.fixture(params=["calamine", "openpyxl"])
-def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Once per .xlsx engine: 'openpyxl' makes calamine fail so that the fallback reads the file."""
-    if request.param == "openpyxl":
-
-        def broken(*args: Any, **kwargs: Any) -> Any:
-            raise RuntimeError("calamine disabled for this test")
-
-        monkeypatch.setattr(xlsx_reader, "_calamine_rows", broken)
-    return str(request.param)
+engine = test_xlsx.engine  # the fixture that runs a test once per .xlsx engine (calamine, openpyxl)
 
 
 def _rows(ledger: fundaudit.Ledger, *columns: str) -> list[list[object]]:
