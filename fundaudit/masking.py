@@ -40,9 +40,10 @@ every layer can use it.
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import date, datetime
 from types import TracebackType
 from typing import Any, TextIO
@@ -94,11 +95,17 @@ def _date(s: str, fmt: str) -> bool:
     return date(1900, 1, 1) <= d.date() <= date(2099, 12, 31)
 
 
-def _keep(chars: str) -> tuple[int, int] | None:
+def _keep(chars: str, lenient: bool = False) -> tuple[int, int] | None:
     """How many leading and trailing characters of the number ``chars`` (separators removed) stay visible, or
-    None when it is not personal data."""
+    None when it is not personal data. ``lenient`` (a value of a column known to hold codes, such as an
+    e-voucher number): only a mobile number or an ID with a real birth date is."""
     digits = "".join(str(int(c)) if c.isdecimal() else c for c in chars.translate(_TYPO_DIGIT))
     n = len(digits)
+    if lenient:
+        if _MOBILE.fullmatch(digits):
+            return 0, 4
+        born = (digits[6:14], "%Y%m%d") if n == 18 else ("19" + digits[6:12], "%Y%m%d") if n == 15 else None
+        return (6, 4) if born and digits[:17].isdecimal() and _date(*born) else None
     if not digits.isdecimal():  # a letter typed for a digit, or a final X: an ID, well formed or not
         if 14 <= n <= 20:
             return 6, 4
@@ -116,7 +123,7 @@ def _keep(chars: str) -> tuple[int, int] | None:
     return 0, 4
 
 
-def _mask_number(m: re.Match[str]) -> str:
+def _mask_number(m: re.Match[str], codes: Collection[str] = ()) -> str:
     text = m.group()
     before = m.string[max(m.start() - 80, 0): m.start()]
     after = m.string[m.end(): m.end() + 80]
@@ -125,7 +132,7 @@ def _mask_number(m: re.Match[str]) -> str:
     if (left or right) and _NOT_A_NUMBER.fullmatch(left + text + right):  # a hash or a social credit code
         return text
     at = [i for i, c in enumerate(text) if c not in _SEPARATORS and c != "."]
-    keep = _keep("".join(text[i] for i in at))
+    keep = _keep("".join(text[i] for i in at), text in codes)
     if keep is None:
         return text
     head, tail = keep
@@ -135,8 +142,12 @@ def _mask_number(m: re.Match[str]) -> str:
     return "".join(out)
 
 
-def mask_text(text: str) -> str:
-    """``text`` with every resident ID, phone, card and account number in it masked, in any written form."""
+def mask_text(text: str, *, codes: Collection[str] = ()) -> str:
+    """``text`` with every resident ID, phone, card and account number in it masked, in any written form. The
+    numbers in ``codes`` (values of code columns the text quotes, such as an e-voucher number) are masked only
+    when they are a mobile number or an ID with a real birth date."""
+    if codes:
+        return _NUMBER.sub(functools.partial(_mask_number, codes=codes), text)
     return _NUMBER.sub(_mask_number, text)
 
 
@@ -188,13 +199,17 @@ def mask_data(obj: Any, *, keep: Iterable[str] = ("sha256", "fingerprint")) -> A
     return mask_objects(pd.Series([obj], dtype=object), keep=keep).iloc[0]
 
 
-def mask_objects(values: pd.Series, *, keep: Iterable[str] = ("sha256", "fingerprint")) -> pd.Series:
+def mask_objects(values: pd.Series, *, keep: Iterable[str] = ("sha256", "fingerprint"),
+                 codes: Iterable[str] = ()) -> pd.Series:
     """:func:`mask_data` over a Series of nested values (findings' ``values`` and ``refs``): one walk collects
     the distinct strings, which are masked together; a second walk rebuilds only the values that hold one
-    that changed. The Series itself when nothing changed."""
+    that changed. The values of the keys in ``codes`` (code columns) are masked as ``mask_text(v, codes=[v])``
+    does. The Series itself when nothing changed."""
     from fundaudit.errors import Note
 
     keep = frozenset(keep)
+    code_keys = frozenset(codes)
+    lenient: dict[str, str] = {}
     found: set[str] = set()
 
     scalars = (int, float, bool, type(None))
@@ -235,6 +250,13 @@ def mask_objects(values: pd.Series, *, keep: Iterable[str] = ("sha256", "fingerp
 
     touched = changed.keys()
 
+    def code(v: Any) -> Any:
+        if type(v) is not str or v not in changed:
+            return rebuild(v)
+        if v not in lenient:
+            lenient[v] = mask_text(v, codes=(v,))
+        return v if lenient[v] == v else lenient[v]
+
     def rebuild(o: Any) -> Any:
         if type(o) is dict:
             try:
@@ -248,7 +270,7 @@ def mask_objects(values: pd.Series, *, keep: Iterable[str] = ("sha256", "fingerp
         if isinstance(o, str):
             return changed.get(o, o)
         if isinstance(o, Mapping):
-            pairs = [(rebuild(k), v if k in keep else rebuild(v)) for k, v in o.items()]
+            pairs = [(rebuild(k), v if k in keep else code(v) if k in code_keys else rebuild(v)) for k, v in o.items()]
             same = all(k2 is k and v2 is v for (k2, v2), (k, v) in zip(pairs, o.items(), strict=True))
             return o if same else dict(pairs)
         if isinstance(o, list | tuple):
