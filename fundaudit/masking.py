@@ -95,6 +95,11 @@ def _date(s: str, fmt: str) -> bool:
     return date(1900, 1, 1) <= d.date() <= date(2099, 12, 31)
 
 
+def _born(digits: str) -> bool:
+    """Whether an 18- or 15-digit number holds a birth date where a resident ID has it."""
+    return _date(digits[6:14] if len(digits) == 18 else "19" + digits[6:12], "%Y%m%d")
+
+
 def _keep(chars: str, lenient: bool = False) -> tuple[int, int] | None:
     """How many leading and trailing characters of the number ``chars`` (separators removed) stay visible, or
     None when it is not personal data. ``lenient`` (a value of a column known to hold codes, such as an
@@ -104,15 +109,14 @@ def _keep(chars: str, lenient: bool = False) -> tuple[int, int] | None:
     if lenient:
         if _MOBILE.fullmatch(digits):
             return 0, 4
-        born = (digits[6:14], "%Y%m%d") if n == 18 else ("19" + digits[6:12], "%Y%m%d") if n == 15 else None
-        return (6, 4) if born and digits[:17].isdecimal() and _date(*born) else None
+        return (6, 4) if n in (15, 18) and digits[:17].isdecimal() and _born(digits) else None
     if not digits.isdecimal():  # a letter typed for a digit, or a final X: an ID, well formed or not
         if 14 <= n <= 20:
             return 6, 4
         return (0, 4) if n >= 11 else None
     if _MOBILE.fullmatch(digits) or _LANDLINE.fullmatch(digits):
         return 0, 4
-    if n in (15, 18):
+    if n in (15, 18) and _born(digits):
         return 6, 4
     if n < 12:
         return None
