@@ -40,6 +40,7 @@ every layer can use it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import sys
@@ -66,21 +67,24 @@ __all__ = [
 
 _TYPO = "OoIl\uff2f\uff4f\uff29\uff4c"  # letters typed for 0 and 1 inside a number
 _X = "Xx\uff38\uff58"  # the check character of a resident ID
-_SEP = " \u00a0\u2000-\u200a\u202f\u205f\u3000\\-\u2010-\u2015\u2212\ufe63\uff0d"  # one space or dash
-_SEPARATORS = frozenset(")） \u00a0\u202f\u205f\u3000-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d"
-                        + "".join(chr(c) for c in range(0x2000, 0x200B)))
+_SPACES = " \u00a0\u202f\u205f\u3000" + "".join(chr(c) for c in range(0x2000, 0x200B))
+_DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d"
+_SEP = (_SPACES + _DASHES).replace("-", "\\-")  # one space or dash, in a character class (Python and RE2)
+_SEPARATORS = frozenset(_SPACES + _DASHES + ")）.")  # what a masked number keeps as written
 _NUMBER = re.compile(
     r"\d(?<!\d\d)(?<!\d\.\d)"  # a first digit not inside a run of digits, nor the decimals of a number
     rf"(?=[\d{_TYPO}{_X}{_SEP}.)）]{{9}})"  # at least 10 characters long (a quick test: most numbers are shorter)
     r"(?:(?<=1)[3-9]\d\.\d{4}\.\d{4}"  # a dotted mobile number
-    rf"|(?:[\d{_TYPO}]|(?<=[\d{_TYPO}]{{2}})(?:[{_SEP}]|[)）] ?)(?=\d[\d{_X}]))*+[{_X}]?+)"  # groups, one separator apart
+    # digit groups of two or more, one separator (or a closing bracket) apart; possessive: no backtracking
+    rf"|(?:[\d{_TYPO}]|(?<=[\d{_TYPO}]{{2}})(?:[{_SEP}]|[)）] ?)(?=\d[\d{_X}]))*+[{_X}]?+)"
     r"(?!\d)(?!\.\d)"  # not followed by decimals
 )
 _ALNUM = "".join(chr(c) for r in ((48, 58), (65, 91), (97, 123), (0xFF10, 0xFF1A), (0xFF21, 0xFF3B), (0xFF41, 0xFF5B))
                  for c in range(*r))
 # what a number glued to letters may be part of, and is then left alone: a hexadecimal hash or fingerprint, or
 # a unified social credit code (GB 32100: its alphabet has no I, O, S, V or Z) with a letter in it
-_NOT_A_NUMBER = re.compile(r"[0-9a-fA-F]{16,}|(?=.*[A-HJ-NPQRTUWY])[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}")
+_NOT_A_NUMBER = re.compile(r"[0-9a-fA-F]{16,}"
+                           r"|(?=.*[A-HJ-NPQRTUWY])[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}")
 _MOBILE = re.compile(r"(?:(?:00)?86)?1[3-9]\d{9}")
 _LANDLINE = re.compile(r"0[1-9]\d{8,10}")
 _TYPO_DIGIT = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "Ｏ": "0", "ｏ": "0", "Ｉ": "1", "ｌ": "1",
@@ -89,7 +93,7 @@ _TYPO_DIGIT = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "Ｏ": "0",
 
 def _date(s: str, fmt: str) -> bool:
     try:
-        d = datetime.strptime(s, fmt)  # noqa: DTZ007 - a calendar check, no time zone involved
+        d = datetime.strptime(s, fmt)  # a calendar check: no time zone involved
     except ValueError:
         return False
     return date(1900, 1, 1) <= d.date() <= date(2099, 12, 31)
@@ -135,7 +139,7 @@ def _mask_number(m: re.Match[str], codes: Collection[str] = ()) -> str:
     right = after[: len(after) - len(after.lstrip(_ALNUM))]
     if (left or right) and _NOT_A_NUMBER.fullmatch(left + text + right):  # a hash or a social credit code
         return text
-    at = [i for i, c in enumerate(text) if c not in _SEPARATORS and c != "."]
+    at = [i for i, c in enumerate(text) if c not in _SEPARATORS]
     keep = _keep("".join(text[i] for i in at), text in codes)
     if keep is None:
         return text
@@ -370,8 +374,8 @@ class MaskedStreams:
 
     def __enter__(self) -> MaskedStreams:
         self._saved = (sys.stdout, sys.stderr)
-        sys.stdout = _MaskingStream(sys.stdout, self)  # type: ignore[assignment]
-        sys.stderr = _MaskingStream(sys.stderr, self)  # type: ignore[assignment]
+        sys.stdout = _MaskingStream(sys.stdout, self)
+        sys.stderr = _MaskingStream(sys.stderr, self)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -381,7 +385,5 @@ class MaskedStreams:
         sys.stdout, sys.stderr = self._saved
         for stream in wrapped:
             if isinstance(stream, _MaskingStream):
-                try:
+                with contextlib.suppress(BrokenPipeError, ValueError):  # output closed early (`| head`)
                     stream.flush()
-                except (BrokenPipeError, ValueError):  # output closed early (`| head`): nothing more to show
-                    pass

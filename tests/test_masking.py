@@ -108,7 +108,7 @@ def _written(draw: st.DrawFn) -> tuple[str, str, str]:
                                    fullmatch=True))
         groups, shown = [6, 8, 4], plain[:6] + plain[-4:]
     elif kind == "id15":
-        plain = draw(st.from_regex(r"[1-6][0-9]{5}[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|1[0-9]|2[0-8])[0-9]{3}", fullmatch=True))
+        plain = draw(st.from_regex(r"[1-6][0-9]{7}(0[1-9]|1[0-2])(0[1-9]|1[0-9]|2[0-8])[0-9]{3}", fullmatch=True))
         groups, shown = [6, 6, 3], plain[:6] + plain[-4:]
     elif kind == "mobile":
         plain = draw(st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True))
@@ -157,7 +157,7 @@ def test_amounts_dates_and_hashes_survive_in_any_text(value: str, before: str, a
 
 
 def test_series_masked_once_per_distinct_value(monkeypatch: pytest.MonkeyPatch) -> None:
-    import fundaudit.masking as masking
+    from fundaudit import masking
 
     calls: list[str] = []
     real = masking.mask_text
