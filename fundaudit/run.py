@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from fundaudit._version import __version__
@@ -25,7 +24,7 @@ from fundaudit.errors import ConfigError
 from fundaudit.inputs import LedgerArg, Progress, collect
 from fundaudit.io import Limits
 from fundaudit.ledger import Ledger, Source
-from fundaudit.masking import mask_account, mask_data, mask_id, mask_objects, mask_series, mask_text
+from fundaudit.masking import mask_account, mask_data, mask_id, mask_objects, mask_series
 from fundaudit.normalize import format_fen
 from fundaudit.period import Period, parse_period
 from fundaudit.report import AT_ISSUE
@@ -156,26 +155,22 @@ def _mask_findings(f: pd.DataFrame) -> pd.DataFrame:
     message quotes from a code column of its finding (an e-voucher or batch number) stays, unless it is
     shaped like an ID with a birth date or a mobile number."""
     codes = _code_columns()
-    vals = f["values"].to_numpy(dtype=object) if "values" in f.columns else None
-    masked = {}
-    for c in ("message", "message_en"):
-        if c not in f.columns:
-            continue
-        got = mask_series(f[c])
-        if got is not f[c] and vals is not None:
-            raw = f[c].to_numpy(dtype=object)
-            shown = got.to_numpy(dtype=object).copy()
-            for i in np.flatnonzero(shown != raw):  # only the findings whose message quotes a long number
-                quoted = {v for k, v in (vals[i] or {}).items() if k in codes and isinstance(v, str)}
-                if quoted and isinstance(raw[i], str):
-                    shown[i] = mask_text(raw[i], codes=quoted)
-            got = pd.Series(shown, index=f.index, dtype=object)
-        masked[c] = got
-    masked["values"] = mask_objects(f["values"], codes=codes) if vals is not None else None
-    masked["refs"] = mask_objects(f["refs"]) if "refs" in f.columns else None
+    vals = f["values"].tolist() if "values" in f.columns else None
+
+    def quoted(i: int) -> set[str]:
+        values = vals[i] if vals is not None else None
+        if not isinstance(values, dict):
+            return set()
+        return {v for k, v in values.items() if k in codes and isinstance(v, str)}
+
+    masked = {c: mask_series(f[c], codes=quoted) for c in ("message", "message_en") if c in f.columns}
+    if "values" in f.columns:
+        masked["values"] = mask_objects(f["values"], codes=codes)
+    if "refs" in f.columns:
+        masked["refs"] = mask_objects(f["refs"])
     out = f
     for c, got in masked.items():
-        if got is not None and got is not f[c]:
+        if got is not f[c]:
             out = out.copy() if out is f else out
             out[c] = got
     return out
@@ -183,9 +178,10 @@ def _mask_findings(f: pd.DataFrame) -> pd.DataFrame:
 
 @functools.cache
 def _code_columns() -> frozenset[str]:
-    """Names of the catalogue's columns that hold codes, numbers or dates, never personal data."""
+    """Names of the catalogue's columns that hold codes (e-voucher, batch, taxpayer numbers), never personal
+    data."""
     return frozenset(name for spec in catalogue().values() for name, col in spec.columns.items()
-                     if not col.personal and col.type not in ("text", "name"))
+                     if not col.personal and col.type in ("code", "taxpayer_id"))
 
 
 def _mask_rejected(rej: pd.DataFrame) -> pd.Series:
