@@ -40,7 +40,7 @@ Where it is applied — once per layer, so that a new writer or message cannot f
 streams and error messages through as written. The module depends on nothing in fundaudit but
 :class:`fundaudit.errors.Note` (imported lazily), so every layer can use it. Cost: each distinct text once
 (an RE2 pass over all of them first picks the few that can hold a number); masking 100,000 findings takes
-about 1–2 s.
+about 1 s, 3–4 s when every message quotes an unmasked number.
 """
 
 from __future__ import annotations
