@@ -130,10 +130,10 @@ HOSTILE_SHEET = "明细 138 1234 5678"  # a phone split by spaces, in the sheet 
 HOSTILE_TITLE = "2016年送温暖发放明细表 联系人 +86 137 1111 2222 身份证 ３４１００３１９８００３０３００４１"
 HOSTILE_ROWS = [
     [HOSTILE_TITLE],
-    ["姓名", "身份证号码", "金额", "发放日期", "发放方式", "银行账号", "备注"],
+    ["姓名", "身份证号码", "金额", "发放日期", "发放方式", "银行账号", "备注", "基层工会"],
     # an ID in full-width digits in the name column; a dashed phone in the free-text 备注
     ["３４１００３１９８００１０１００１Ｘ", "341003198001010029", 500, "2016-03-01", "现金", None,
-     "电话 139-8765-4321"],
+     "电话 139-8765-4321", "莲花工会（联系 135 0000 2222）"],  # a phone in a union name (the HTML chart)
     # an ID with the letter O typed for a zero; a card grouped by 4 in 备注
     ["李四", "3410031980O4040055", 600, "2016-03-02", "银行代发", "6222020200112233445",
      "卡号 6217 0031 1664 8655 897"],
@@ -141,7 +141,7 @@ HOSTILE_ROWS = [
     ["王五", "341003198005050071", "电话 136 0000 1111", "2016-03-03", "银行代发", "6222020200112233446", "无"],
 ]
 HOSTILE_SECRETS = ["341003198002020036", "13812345678", "13711112222", "341003198003030041", "34100319800101001X",
-                   "13987654321", "3410031980O4040055", "6217003116648655897", "13600001111"]
+                   "13987654321", "3410031980O4040055", "6217003116648655897", "13600001111", "13500002222"]
 REMARK_PACK = """pack: leak-test
 version: "1"
 rules:
@@ -202,7 +202,7 @@ def test_no_personal_data_in_any_form_in_any_artefact_or_output(tmp_path: Path, 
 
     assert main([*args, "--out", "unmasked", "--unmask", "--quiet"]) == 0
     shown = _texts(tmp_path / "unmasked")
-    flat = normalised(shown["findings.json"]).replace("O", "0")
+    flat = normalised(shown["findings.json"] + shown["index.html"]).replace("O", "0")
     assert [s for s in HOSTILE_SECRETS if s.replace("O", "0") not in flat] == []
     assert "+86 137 1111 2222" in shown["findings.json"]
 
