@@ -13,10 +13,13 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from fundaudit._version import __version__
 from fundaudit.errors import ExitCode, FundauditError, Lang, render_note
+
+if TYPE_CHECKING:
+    from fundaudit.masking import MaskedStreams
 
 __all__ = ["main"]
 
@@ -70,8 +73,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``fundaudit`` command; returns the exit code."""
+    """Entry point of the ``fundaudit`` command; returns the exit code. Everything it prints, argparse's usage
+    errors included, goes through the masking streams; ``--unmask`` lets it through as it is."""
+    from fundaudit.masking import MaskedStreams
+
+    with MaskedStreams() as streams:
+        return _main(argv, streams)
+
+
+def _main(argv: Sequence[str] | None, streams: MaskedStreams) -> int:
     args = _parser().parse_args(argv)
+    streams.masked = not getattr(args, "unmask", False)
     lang: Lang = args.lang
     try:
         if args.command == "inspect":

@@ -105,11 +105,6 @@ class _Lenient(dict[str, Any]):
         return "{" + key + "}"
 
 
-# fields that say where a problem is, never quote data: shown unmasked (a file named 20161231.csv stays legible)
-_LOCATION_FIELDS = frozenset({"file", "path", "where", "sheet", "sheets", "line", "limit", "rule", "key", "table",
-                              "kind", "kinds", "ledger", "ext", "encoding", "id", "tag", "count", "rows", "names"})
-
-
 class ExitCode(IntEnum):
     """Exit status of the ``fundaudit`` command (CONTRACT.md §3); when several apply, the highest wins."""
 
@@ -134,18 +129,18 @@ class FundauditError(Exception):
         super().__init__(self.message("zh"))
 
     def message(self, lang: Lang = "zh", *, masked: bool = True) -> str:
-        """The message in ``lang``, from the catalogue. Unless ``masked`` is False, ID numbers and long digit
-        runs quoted from the data (cell values, header rows) are masked (CONTRACT.md §4); where the problem is
-        (file, sheet, line, key) is shown as it is."""
-        return render(self.section, self.code, lang, **self._shown(masked))
-
-    def _shown(self, masked: bool) -> dict[str, Any]:
+        """The message in ``lang``, from the catalogue. Unless ``masked`` is False, the personal data it quotes
+        (IDs, phones, accounts in cell values, header rows, file and sheet names) is masked (CONTRACT.md §4)."""
+        text = self._text(lang)
         if not masked:
-            return dict(self.fields)
+            return text
         from fundaudit.masking import mask_text
 
-        return {k: v if k in _LOCATION_FIELDS or not isinstance(v, str) else mask_text(v)
-                for k, v in self.fields.items()}
+        return mask_text(text)
+
+    def _text(self, lang: Lang) -> str:
+        """The message in ``lang`` as rendered, unmasked."""
+        return render(self.section, self.code, lang, **self.fields)
 
 
 class InputError(FundauditError, ValueError):
@@ -174,13 +169,13 @@ class RuleError(FundauditError, ValueError):
     """A rule pack, rule or parameter is invalid. ``problems`` (when given) lists every problem with
     its file, line, column and key path; they are rendered in the message's language."""
 
-    def message(self, lang: Lang = "zh", *, masked: bool = True) -> str:
+    def _text(self, lang: Lang) -> str:
         """The message in ``lang``, each listed problem rendered in the same language."""
         problems = self.fields.get("problems")
         if isinstance(problems, list):
             text = "\n".join(p.render(lang) if hasattr(p, "render") else str(p) for p in problems)
-            return render(self.section, self.code, lang, **{**self._shown(masked), "problems": text})
-        return super().message(lang, masked=masked)
+            return render(self.section, self.code, lang, **{**self.fields, "problems": text})
+        return super()._text(lang)
 
     @property
     def problems(self) -> list[Any]:

@@ -24,7 +24,7 @@ from fundaudit.errors import ConfigError
 from fundaudit.inputs import LedgerArg, Progress, collect
 from fundaudit.io import Limits
 from fundaudit.ledger import Ledger, Source
-from fundaudit.masking import mask_account, mask_id, mask_text
+from fundaudit.masking import mask_account, mask_data, mask_id, mask_objects, mask_series
 from fundaudit.normalize import format_fen
 from fundaudit.period import Period, parse_period
 from fundaudit.report import AT_ISSUE
@@ -38,7 +38,12 @@ FINDING_COLUMNS = ["id", "fingerprint", "rule", "severity", "kind", "message", "
 
 @dataclass
 class AuditResult:
-    """Everything one audit produced: inputs, rejected rows, rule statuses and findings."""
+    """Everything one audit produced: inputs, rejected rows, rule statuses and findings.
+
+    In a masked run (``masked``, the default) it is the outward view every report and message is built from:
+    nothing read from it but ``ledgers`` (the loaded inputs themselves) holds personal data. ``run``, ``rules``
+    and ``findings`` are masked whenever they are set, ``inputs`` and ``rejected_rows`` as they are read
+    (:mod:`fundaudit.masking`)."""
 
     ledgers: dict[str, Ledger]
     run: dict[str, Any]
@@ -48,10 +53,22 @@ class AuditResult:
     version: str = __version__
     generated_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
+    def __post_init__(self) -> None:
+        if self.masked:
+            for name in _MASKED_WHEN_SET:
+                setattr(self, name, getattr(self, name))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _MASKED_WHEN_SET and self.__dict__.get("masked"):
+            value = _mask_findings(value) if name == "findings" else mask_data(value)
+        super().__setattr__(name, value)
+
     @property
     def inputs(self) -> list[dict[str, Any]]:
-        """Per-input summaries, as findings.json ``inputs``."""
-        return [i.to_dict() for ledger in self.ledgers.values() for i in ledger.inputs]
+        """Per-input summaries, as findings.json ``inputs`` (file and sheet names, titles, headers and notes
+        masked unless the run was unmasked)."""
+        out = [i.to_dict() for ledger in self.ledgers.values() for i in ledger.inputs]
+        return mask_data(out) if self.masked else out
 
     @functools.cached_property
     def rejected_rows(self) -> pd.DataFrame:
@@ -71,6 +88,9 @@ class AuditResult:
         out = out.loc[keys.sort_values(["kind", "file", "sheet", "row"], kind="stable").index].reset_index(drop=True)
         if self.masked:
             out["value"] = _mask_rejected(out)
+            for c in ("file", "sheet", "column", "value", "message", "message_en"):
+                if c in out:
+                    out[c] = mask_series(out[c])
         return out
 
     @property
@@ -127,9 +147,46 @@ class AuditResult:
         return write_html(self, path, lang=lang)
 
 
+_MASKED_WHEN_SET = ("run", "rules", "findings")
+
+
+def _mask_findings(f: pd.DataFrame) -> pd.DataFrame:
+    """Findings as a masked run shows them: messages, values and refs' file and sheet names masked. A number a
+    message quotes from a code column of its finding (an e-voucher or batch number) stays, unless it is
+    shaped like an ID with a birth date or a mobile number."""
+    codes = _code_columns()
+    vals = f["values"].tolist() if "values" in f.columns else None
+
+    def quoted(i: int) -> set[str]:
+        values = vals[i] if vals is not None else None
+        if not isinstance(values, dict):
+            return set()
+        return {v for k, v in values.items() if k in codes and isinstance(v, str)}
+
+    masked = {c: mask_series(f[c], codes=quoted) for c in ("message", "message_en") if c in f.columns}
+    if "values" in f.columns:
+        masked["values"] = mask_objects(f["values"], codes=codes)
+    if "refs" in f.columns:
+        masked["refs"] = mask_objects(f["refs"])
+    out = f
+    for c, got in masked.items():
+        if got is not f[c]:
+            out = out.copy() if out is f else out
+            out[c] = got
+    return out
+
+
+@functools.cache
+def _code_columns() -> frozenset[str]:
+    """Names of the catalogue's columns that hold codes (e-voucher, batch, taxpayer numbers), never personal
+    data."""
+    return frozenset(name for spec in catalogue().values() for name, col in spec.columns.items()
+                     if not col.personal and col.type in ("code", "taxpayer_id"))
+
+
 def _mask_rejected(rej: pd.DataFrame) -> pd.Series:
-    """Rejected raw values: personal columns masked by their type; in any other value, ID-like
-    digit runs masked (a raw CSV line can hold an ID)."""
+    """Rejected raw values of personal columns masked by their type, whatever their shape (the recogniser
+    masks the rest, with every other text column)."""
     types = {(k, c): col.type for k, s in catalogue().items() for c, col in s.columns.items()}
     col_type = pd.Series([types.get(kf, "text") for kf in zip(rej["kind"], rej["field"], strict=True)],
                          index=rej.index)
@@ -137,9 +194,7 @@ def _mask_rejected(rej: pd.DataFrame) -> pd.Series:
     ids = col_type.eq("resident_id")
     accounts = col_type.isin(["account", "phone"])
     out = out.where(~ids, mask_id(out))
-    out = out.where(~accounts, mask_account(out))
-    rest = ~ids & ~accounts
-    return out.where(~rest, out.map(mask_text))
+    return out.where(~accounts, mask_account(out))
 
 
 def _refuse_unusable_ledgers(ledgers: Mapping[str, Ledger], statuses: Iterable[Any]) -> None:

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from fundaudit.errors import render_note
-from fundaudit.masking import mask_value
+from fundaudit.masking import mask_series, mask_value
 from fundaudit.report import AT_ISSUE
 from fundaudit.report.json import write_atomic
 
@@ -436,7 +436,7 @@ class _Context:
                     if c == "union_code" and union_names:
                         vals = vals.map(lambda x: union_names.get(x, x))
                     u = u.where(u.notna() & u.ne(""), vals.where(vals.ne(""), pd.NA))
-                look["_union"] = u
+                look["_union"] = mask_series(u) if self.result.masked else u  # read from the ledger itself
             if mcols:
                 d = pd.to_datetime(frame[mcols[0]], errors="coerce")
                 look["_month"] = d.dt.strftime("%Y-%m")

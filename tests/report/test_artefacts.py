@@ -16,6 +16,8 @@ import pytest
 
 import fundaudit
 from fundaudit.cli import main
+from tests.io.fixtures import xlsx_table
+from tests.pii import normalised, pii_found
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
@@ -89,9 +91,6 @@ def _personal_values() -> set[str]:
     return out
 
 
-_RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])[1-9]\d{5}(19|20)\d{2}(0[1-9]|1[0-2])\d{5}[\dX](?![0-9A-Za-z])")
-
-
 def test_no_unmasked_personal_data_in_any_artefact(samples_run: Path) -> None:
     secrets = _personal_values()
     assert len(secrets) > 100
@@ -100,7 +99,7 @@ def test_no_unmasked_personal_data_in_any_artefact(samples_run: Path) -> None:
     for name, text in texts.items():
         leaked = sorted(s for s in secrets if s in text)
         assert not leaked, (name, leaked[:5])
-        assert not _RESIDENT_ID.search(text), name
+        assert pii_found(text) == [], name
 
 
 def test_unmasked_run_shows_data_and_says_so(tmp_path: Path) -> None:
@@ -123,6 +122,89 @@ def test_rejected_raw_lines_masked_too(tmp_path: Path) -> None:
           "--fail-on", "never", "--quiet"])
     for name, text in _texts(out).items():
         assert "34100319800101001X" not in text, name
+
+
+# personal data in every written form, in every place an input can carry it
+HOSTILE_FILE = "送温暖_341003-19800202-0036.xlsx"  # an ID split by dashes, in the file name
+HOSTILE_SHEET = "明细 138 1234 5678"  # a phone split by spaces, in the sheet name
+HOSTILE_TITLE = "2016年送温暖发放明细表 联系人 +86 137 1111 2222 身份证 ３４１００３１９８００３０３００４１"
+HOSTILE_ROWS = [
+    [HOSTILE_TITLE],
+    ["姓名", "身份证号码", "金额", "发放日期", "发放方式", "银行账号", "备注", "基层工会"],
+    # an ID in full-width digits in the name column; a dashed phone in the free-text 备注
+    ["３４１００３１９８００１０１００１Ｘ", "341003198001010029", 500, "2016-03-01", "现金", None,
+     "电话 139-8765-4321", "莲花工会（联系 135 0000 2222）"],  # a phone in a union name (the HTML chart)
+    # an ID with the letter O typed for a zero; a card grouped by 4 in 备注
+    ["李四", "3410031980O4040055", 600, "2016-03-02", "银行代发", "6222020200112233445",
+     "卡号 6217 0031 1664 8655 897"],
+    # a phone in a rejected value
+    ["王五", "341003198005050071", "电话 136 0000 1111", "2016-03-03", "银行代发", "6222020200112233446", "无"],
+]
+HOSTILE_SECRETS = ["341003198002020036", "13812345678", "13711112222", "341003198003030041", "34100319800101001X",
+                   "13987654321", "3410031980O4040055", "6217003116648655897", "13600001111", "13500002222"]
+REMARK_PACK = """pack: leak-test
+version: "1"
+rules:
+  - id: LT-REMARK
+    ledger: disbursements
+    severity: warning
+    title: {zh: 备注, en: remark}
+    check: {type: regex, column: remark, pattern: "^无$"}
+    message: {zh: "{recipient_name} 备注 {remark}（{file} {sheet}）", en: "{recipient_name}: {remark} ({file} {sheet})"}
+"""
+
+
+def hostile_input(directory: Path) -> tuple[Path, Path]:
+    """The hostile workbook and a user pack whose message quotes the free-text 备注, file and sheet."""
+    import openpyxl
+
+    path = xlsx_table(directory, HOSTILE_ROWS, name=HOSTILE_FILE)
+    wb = openpyxl.load_workbook(path)
+    wb.active.title = HOSTILE_SHEET
+    wb.save(path)
+    pack = directory / "remark.yaml"
+    pack.write_text(REMARK_PACK, encoding="utf-8")
+    return path, pack
+
+
+def _leaks(text: str) -> list[str]:
+    flat = normalised(text).replace("O", "0")
+    return pii_found(text) + [s for s in HOSTILE_SECRETS if s.replace("O", "0") in flat]
+
+
+def test_no_personal_data_in_any_form_in_any_artefact_or_output(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """IDs, phones and cards in full-width digits, split by spaces or dashes, with a typed letter, in the file and
+    sheet names, the title row, the name and free-text columns and a rejected value: masked in every artefact,
+    in stdout and stderr, and in `inspect`; the same run unmasked shows them (the scan finds what it must)."""
+    src, pack = hostile_input(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    args = ["audit", "--ledger", f"disbursements={src.name}", "--rules", pack.name, "--format", "html,xlsx,json,junit",
+            "--fail-on", "never"]
+    assert main([*args, "--out", "masked"]) == 0
+    assert main(["inspect", src.name]) == 0
+    out = capsys.readouterr()
+    texts = {**_texts(tmp_path / "masked"), "stdout": out.out, "stderr": out.err}
+    for name, text in texts.items():
+        assert _leaks(text) == [], name
+    doc = json.loads((tmp_path / "masked" / "findings.json").read_text("utf-8"))
+    (inp,) = doc["inputs"]
+    assert inp["file"] == "送温暖_341003-********-0036.xlsx"
+    assert inp["sheet"] == "明细 *** **** 5678"
+    assert inp["title"] == "2016年送温暖发放明细表 联系人 +** *** **** 2222 身份证 ３４１００３********００４１"
+    assert [(r["column"], r["value"]) for r in doc["rejected_rows"]] == [
+        ("身份证号码", "341003********0055"), ("金额", "电话 *** **** 1111")]
+    assert [f["message"] for f in doc["findings"] if f["rule"] == "LT-REMARK"] == [
+        "３４１００３********００１Ｘ 备注 电话 ***-****-4321（送温暖_341003-********-0036.xlsx 明细 *** **** 5678）",
+        "李四 备注 卡号 **** **** **** ***5 897（送温暖_341003-********-0036.xlsx 明细 *** **** 5678）"]
+    assert "标题：2016年送温暖发放明细表 联系人 +** *** **** 2222 身份证 ３４１００３********００４１" in out.out
+    assert "== 送温暖_341003-********-0036.xlsx [明细 *** **** 5678]" in out.out
+
+    assert main([*args, "--out", "unmasked", "--unmask", "--quiet"]) == 0
+    shown = _texts(tmp_path / "unmasked")
+    flat = normalised(shown["findings.json"] + shown["index.html"]).replace("O", "0")
+    assert [s for s in HOSTILE_SECRETS if s.replace("O", "0") not in flat] == []
+    assert "+86 137 1111 2222" in shown["findings.json"]
 
 
 def test_hundred_thousand_findings_reports_written(tmp_path: Path) -> None:
