@@ -72,7 +72,7 @@ def read_grids(
     data = _read_bytes(path, display, ext) if _is_ole2(path) else None  # read once: sniff and xlrd need it all
     info = sniff(path, name=display, data=data)
     notes = list(info.notes)
-    if sheet is not None and info.format in ("csv", "parquet"):
+    if sheet is not None and info.format in ("csv", "parquet", "html"):
         raise InputError("sheet_not_found", file=display, sheet=sheet, sheets=f"(a {info.description} has none)")
     return _guarded(
         lambda: _dispatch(
@@ -94,9 +94,21 @@ def _dispatch(
     limits: Limits,
     notes: list[str],
 ) -> list[Grid]:
-    if info.format in ("xls", "csv"):
+    if info.format in ("xls", "csv", "html", "spreadsheetml"):
         data = _read_bytes(path, display, info.ext) if data is None else data
         sha = hashlib.sha256(data).hexdigest()
+        if info.format == "html":
+            from fundaudit.io.html import read_html
+
+            return [
+                read_html(data, file=display, ext=info.ext, encoding=encoding, limits=limits, sha256=sha, notes=notes)
+            ]
+        if info.format == "spreadsheetml":
+            from fundaudit.io.spreadsheetml import read_spreadsheetml
+
+            return read_spreadsheetml(
+                data, file=display, ext=info.ext, sheet=sheet, limits=limits, sha256=sha, notes=notes
+            )
         if info.format == "xls":
             from fundaudit.io.xls import read_xls
 
