@@ -20,9 +20,10 @@ import pandas as pd
 
 from fundaudit.errors import FundauditError, InputError, LimitExceededError, UnreadableFileError
 from fundaudit.io.grid import DEFAULT_LIMITS, Grid, Limits
+from fundaudit.io.names import display_name
 from fundaudit.io.sniff import OLE2_MAGIC, FormatInfo, sniff
 
-__all__ = ["DEFAULT_LIMITS", "FormatInfo", "Grid", "Limits", "read_grids", "sniff"]
+__all__ = ["DEFAULT_LIMITS", "FormatInfo", "Grid", "Limits", "display_name", "read_grids", "sniff"]
 
 _HASH_CHUNK = 1 << 20
 
@@ -51,7 +52,7 @@ def read_grids(
         return _guarded(lambda: [read_frame(source, name=name, limits=limits)], name or "<DataFrame>", "")
     if not isinstance(source, str | os.PathLike):
         raise InputError("bad_source", what=type(source).__name__)
-    display = name if name is not None else os.fspath(source)
+    display = display_name(name if name is not None else source)  # shown; the file is opened by its real name
     path = Path(source)
     ext = path.suffix.lower() or "(none)"
     try:

@@ -18,6 +18,7 @@ from pathlib import Path
 from xlrd import compdoc
 
 from fundaudit.errors import InputError, UnreadableFileError, note
+from fundaudit.io.names import display_name
 
 __all__ = ["FormatInfo", "sniff"]
 
@@ -89,7 +90,7 @@ def sniff(path: str | os.PathLike[str], *, name: str | None = None, data: bytes 
     already read the file, saves a second read.
     """
     p = Path(path)
-    display = name if name is not None else os.fspath(path)
+    display = name if name is not None else display_name(path)
     ext = p.suffix.lower()
     shown_ext = ext or "(none)"
     try:
