@@ -76,7 +76,7 @@ def read_html(
     trs = sum(1 for _ in _TR.finditer(u8))
     if trs > limits.max_rows:
         raise LimitExceededError(
-            "limit_exceeded", file=file, limit=limits.max_rows, what=f"{file} has {trs} table rows"
+            "limit_exceeded", file=file, limit=limits.max_rows, what=f"{file} has {trs} <tr> tags"
         )
     sheet = _Sheet(file=file, limits=limits)
     parser = etree.HTMLParser(
