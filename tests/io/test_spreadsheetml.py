@@ -69,7 +69,9 @@ def test_loads_with_layout_recognition_and_error_cells_rejected(tmp_path: Path) 
     s = ledger.inputs[0]
     assert (s.format, s.sheet, s.header_row, s.title) == ("spreadsheetml", "送温暖", 3, "2016年送温暖发放明细表")
     assert (s.rows_read, s.rows_loaded, s.rows_rejected, s.rows_non_data) == (4, 2, 1, 1)
-    assert ledger.frame[["row", "recipient_name", "amount"]].values.tolist() == [[4, "张三", 150000], [6, "王五", 80050]]
+    assert ledger.frame[["row", "recipient_name", "amount"]].values.tolist() == [
+        [4, "张三", 150000], [6, "王五", 80050]
+    ]
     assert ledger.rejected[["sheet", "row", "column", "value", "reason"]].values.tolist() == [
         ["送温暖", 5, "金额", "#DIV/0!", "excel_error_cell"]
     ]
@@ -106,7 +108,9 @@ def test_limits_are_checked_while_streaming(tmp_path: Path) -> None:
     far = _file(tmp_path, fx.spreadsheetml({"s": S("x", attrs='ss:Index="6000000"')}), "far.xls")
     with pytest.raises(LimitExceededError) as info:
         read_grids(far)
-    assert info.value.message("en", masked=False) == f"file {far} exceeds a limit: {far} [s] has row 6000000 (limit 5000000)"
+    assert info.value.message("en", masked=False) == (
+        f"file {far} exceeds a limit: {far} [s] has row 6000000 (limit 5000000)"
+    )
     wide = _file(tmp_path, fx.spreadsheetml({"s": S('<Cell ss:Index="1001"><Data ss:Type="String">x</Data></Cell>')}),
                  "wide.xls")
     with pytest.raises(LimitExceededError) as info:
