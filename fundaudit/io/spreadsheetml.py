@@ -1,8 +1,8 @@
 """Excel 2003 XML Spreadsheets (SpreadsheetML, ``<?mso-application progid="Excel.Sheet"?>``) into text grids.
 
-Parsed with defusedxml's ``iterparse``, streamed: a DTD (and with it every entity declaration) is refused as
-``xml_entities`` before any of it is used; external references are never followed. Each ``<Worksheet
-ss:Name>`` becomes one :class:`Grid`. Positions follow the format: a ``<Row>`` is the row after the previous
+Parsed with defusedxml's expat parser driving a target (no element tree is built), fed 1 MiB at a time: a DTD
+(and with it every entity declaration) is refused as ``xml_entities`` before any of it is used; external
+references are never followed. Each ``<Worksheet ss:Name>`` becomes one :class:`Grid`. Positions follow the format: a ``<Row>`` is the row after the previous
 one unless ``ss:Index`` names its (1-based) row, and ``ss:Span="n"`` repeats it ``n`` more times; a ``<Cell>``
 likewise, a cell with ``ss:MergeAcross="n"`` taking ``n`` more columns. ``ss:MergeAcross``/``ss:MergeDown`` are
 recorded in ``Grid.merged``; ``ss:Hidden`` rows in ``hidden_rows``; a sheet whose ``x:Visible`` is
@@ -20,15 +20,13 @@ before it is allocated.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import xml.etree.ElementTree as StdET
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
 from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import iterparse
+from defusedxml.ElementTree import DefusedXMLParser
 
 from fundaudit.errors import InputError, LimitExceededError, UnreadableFileError, note
 from fundaudit.io._text import datetime_text, floats_text, time_text
@@ -39,6 +37,7 @@ __all__ = ["read_spreadsheetml"]
 _SS = "{urn:schemas-microsoft-com:office:spreadsheet}"
 _MAX_CELLS = 50_000_000  # rows x columns of one dense grid; a far-away ss:Index must not allocate gigabytes
 _MAX_LISTED = 10
+_FEED = 1 << 20
 _TIME_ONLY_DAY = dt.date(1899, 12, 31)
 
 
@@ -63,11 +62,16 @@ def read_spreadsheetml(
     shown_ext = ext or "(none)"
     names: list[str] = []
     grids: list[Grid] = []
+    reader = _Reader(file=file, limits=limits)
+    parser = DefusedXMLParser(target=reader, forbid_dtd=True)
     try:
-        for ws in _worksheets(data, file=file, limits=limits):
-            names.append(ws.name)
-            if sheet is None or ws.name == sheet:
-                grids.append(_grid(ws, file=file, limits=limits, sha256=sha256, notes=list(notes)))
+        for start in range(0, len(data), _FEED):
+            parser.feed(data[start : start + _FEED])
+            for ws in reader.take():  # a finished worksheet becomes a grid (or is dropped) before the next piece
+                names.append(ws.name)
+                if sheet is None or ws.name == sheet:
+                    grids.append(_grid(ws, file=file, limits=limits, sha256=sha256, notes=list(notes)))
+        parser.close()
     except DefusedXmlException as exc:
         raise UnreadableFileError("xml_entities", file=file, what=type(exc).__name__, ext=shown_ext) from exc
     except StdET.ParseError as exc:
@@ -79,110 +83,142 @@ def read_spreadsheetml(
     return grids
 
 
-def _local(tag: Any) -> str:
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
 
 
-def _attr(el: Any, name: str) -> str | None:
-    value = el.get(_SS + name)
-    return el.get(name) if value is None else value
+def _attr(attrib: dict[str, str], name: str) -> str | None:
+    value = attrib.get(_SS + name)
+    return attrib.get(name) if value is None else value
 
 
-def _count(el: Any, name: str, *, file: str, where: str) -> int:
-    """A non-negative integer attribute (0 when absent); anything else makes the file unreadable."""
-    raw = _attr(el, name)
-    if raw is None or not raw.strip():
-        return 0
-    text = raw.strip()
-    if not text.isdigit() or len(text) > 12:
-        what = f"{where}: ss:{name}={raw[:40]!r} is not a count"
-        raise UnreadableFileError("unreadable", file=file, what=what, ext="")
-    return int(text)
+class _Reader:
+    """The expat target: start/end/data in document order, no element tree; limits checked as cells arrive."""
 
+    def __init__(self, *, file: str, limits: Limits) -> None:
+        self.file = file
+        self.limits = limits
+        self.done: list[_Sheet] = []
+        self.ws: _Sheet | None = None
+        self.count = 0
+        self.row = -1
+        self.col = -1
+        self.cell: tuple[int, int] | None = None
+        self.text: list[str] | None = None  # text of the open <Data>, with any rich-text markup inside it
+        self.data_type = ""
+        self.visible: list[str] | None = None
+        self.span = 0
 
-def _worksheets(data: bytes, *, file: str, limits: Limits) -> Any:
-    """Yield one filled :class:`_Sheet` per ``<Worksheet>``, streaming; limits are checked as cells arrive."""
-    ws: _Sheet | None = None
-    table: Any = None
-    row = col = -1
-    cell: tuple[int, int] | None = None
-    count = 0
-    for event, el in iterparse(io.BytesIO(data), events=("start", "end"), forbid_dtd=True):
-        tag = _local(el.tag)
-        if event == "start":
-            if tag == "Worksheet":
-                ws = _Sheet(name=_attr(el, "Name") or f"Sheet{count + 1}")
-                count += 1
-                row = -1
-            elif ws is None:
-                continue
-            elif tag == "Table":
-                table, row = el, -1
-            elif tag == "Row":
-                index = _count(el, "Index", file=file, where=f"{file} [{ws.name}] row after {row + 1}")
-                row = index - 1 if index else row + 1
-                if row + 1 > limits.max_rows:
-                    raise LimitExceededError(
-                        "limit_exceeded", file=file, limit=limits.max_rows, what=f"{file} [{ws.name}] has row {row + 1}"
-                    )
-                ws.nrows = max(ws.nrows, row + 1)
-                if (_attr(el, "Hidden") or "").strip() in ("1", "true"):
-                    ws.hidden_rows.append(row + 1)
-                col = -1
-            elif tag == "Cell" and row >= 0:
-                where = f"{file} [{ws.name}] row {row + 1}"
-                index = _count(el, "Index", file=file, where=where)
-                col = index - 1 if index else col + 1
-                across = _count(el, "MergeAcross", file=file, where=where)
-                down = _count(el, "MergeDown", file=file, where=where)
-                if col + across + 1 > limits.max_columns:
-                    raise LimitExceededError(
-                        "limit_exceeded",
-                        file=file,
-                        limit=limits.max_columns,
-                        what=f"{where} reaches column {col + across + 1}",
-                    )
-                if across or down:
-                    ws.merged.append((row, row + min(down, limits.max_rows), col, col + across))
-                cell = (row, col)
-                col += across
-            continue
-        # end events
-        if ws is None:
-            continue
-        if tag == "Data" and cell is not None:
-            text = "".join(el.itertext())
-            if len(text) > limits.max_cell_chars:
+    def take(self) -> list[_Sheet]:
+        done, self.done = self.done, []
+        return done
+
+    def _count(self, attrib: dict[str, str], name: str, where: str) -> int:
+        """A non-negative integer attribute (0 when absent); anything else makes the file unreadable."""
+        raw = _attr(attrib, name)
+        if raw is None:
+            return 0
+        text = raw.strip()
+        if not text:
+            return 0
+        if not text.isdigit() or len(text) > 12:
+            what = f"{where}: ss:{name}={raw[:40]!r} is not a count"
+            raise UnreadableFileError("unreadable", file=self.file, what=what, ext="")
+        return int(text)
+
+    def _row_limit(self, ws: _Sheet) -> None:
+        if self.row + 1 > self.limits.max_rows:
+            raise LimitExceededError(
+                "limit_exceeded", file=self.file, limit=self.limits.max_rows,
+                what=f"{self.file} [{ws.name}] has row {self.row + 1}",
+            )
+
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        if self.text is not None:
+            return  # rich-text markup inside <Data>: its text is collected by data()
+        name = _local(tag)
+        ws = self.ws
+        if name == "Worksheet":
+            self.count += 1
+            self.ws = _Sheet(name=_attr(attrib, "Name") or f"Sheet{self.count}")
+            self.row = -1
+        elif ws is None:
+            return
+        elif name == "Cell" and self.row >= 0:
+            where = f"{self.file} [{ws.name}] row {self.row + 1}"
+            index = self._count(attrib, "Index", where) if attrib else 0
+            col = index - 1 if index else self.col + 1
+            across = self._count(attrib, "MergeAcross", where) if attrib else 0
+            down = self._count(attrib, "MergeDown", where) if attrib else 0
+            if col + across + 1 > self.limits.max_columns:
                 raise LimitExceededError(
-                    "limit_exceeded",
-                    file=file,
-                    limit=limits.max_cell_chars,
-                    what=f"{file} [{ws.name}]: row {cell[0] + 1}, column {column_letter(cell[1])} has "
-                    f"{len(text)} characters",
+                    "limit_exceeded", file=self.file, limit=self.limits.max_columns,
+                    what=f"{where} reaches column {col + across + 1}",
                 )
-            ws.rows.append(cell[0])
-            ws.cols.append(cell[1])
-            ws.types.append((_attr(el, "Type") or "").strip())
+            if across or down:
+                ws.merged.append((self.row, self.row + min(down, self.limits.max_rows), col, col + across))
+            self.cell = (self.row, col)
+            self.col = col + across
+        elif name == "Data" and self.cell is not None:
+            self.text = []
+            self.data_type = (_attr(attrib, "Type") or "").strip()
+        elif name == "Row":
+            index = self._count(attrib, "Index", f"{self.file} [{ws.name}] row after {self.row + 1}") if attrib else 0
+            self.row = index - 1 if index else self.row + 1
+            self._row_limit(ws)
+            ws.nrows = max(ws.nrows, self.row + 1)
+            if attrib and (_attr(attrib, "Hidden") or "").strip() in ("1", "true"):
+                ws.hidden_rows.append(self.row + 1)
+            self.col = -1
+            self.span = self._count(attrib, "Span", f"{self.file} [{ws.name}] row {self.row + 1}") if attrib else 0
+        elif name == "Table":
+            self.row = -1
+        elif name == "Visible":
+            self.visible = []
+
+    def data(self, text: str) -> None:
+        if self.text is not None:
+            self.text.append(text)
+        elif self.visible is not None:
+            self.visible.append(text)
+
+    def end(self, tag: str) -> None:
+        name = _local(tag)
+        ws = self.ws
+        if self.text is not None:
+            if name != "Data" or ws is None or self.cell is None:
+                return
+            text = "".join(self.text)
+            self.text = None
+            r, c = self.cell
+            if len(text) > self.limits.max_cell_chars:
+                raise LimitExceededError(
+                    "limit_exceeded", file=self.file, limit=self.limits.max_cell_chars,
+                    what=f"{self.file} [{ws.name}]: row {r + 1}, column {column_letter(c)} has {len(text)} characters",
+                )
+            ws.rows.append(r)
+            ws.cols.append(c)
+            ws.types.append(self.data_type)
             ws.texts.append(text)
-            ws.ncols = max(ws.ncols, cell[1] + 1)
-        elif tag == "Cell":
-            cell = None
-        elif tag == "Row":
-            span = _count(el, "Span", file=file, where=f"{file} [{ws.name}] row {row + 1}")
-            row += span
-            ws.nrows = max(ws.nrows, row + 1) if span else ws.nrows
-            if row + 1 > limits.max_rows:
-                raise LimitExceededError(
-                    "limit_exceeded", file=file, limit=limits.max_rows, what=f"{file} [{ws.name}] has row {row + 1}"
-                )
-            if table is not None:
-                table.clear()  # the row is read: keep memory flat however long the sheet is
-        elif tag == "Visible":
-            ws.visible = (el.text or "").strip()
-        elif tag == "Worksheet":
-            yield ws
-            ws, table = None, None
-            el.clear()
+            ws.ncols = max(ws.ncols, c + 1)
+        elif ws is None:
+            return
+        elif name == "Cell":
+            self.cell = None
+        elif name == "Row":
+            if self.span:  # ss:Span="n": n more rows like this one
+                self.row += self.span
+                ws.nrows = max(ws.nrows, self.row + 1)
+                self._row_limit(ws)
+        elif name == "Visible" and self.visible is not None:
+            ws.visible = "".join(self.visible).strip()
+            self.visible = None
+        elif name == "Worksheet":
+            self.done.append(ws)
+            self.ws = None
+
+    def close(self) -> None:
+        return
 
 
 def _grid(ws: _Sheet, *, file: str, limits: Limits, sha256: str, notes: list[str]) -> Grid:
