@@ -306,8 +306,9 @@ class _Sheet:
         row = self.nrows - 1
         while self.covered.get(self.col, -1) >= row:
             self.col += 1
-        rowspan = _span(attrib.get("rowspan"))
-        colspan = _span(attrib.get("colspan"))
+        rowspan = colspan = 1
+        if attrib:  # most cells have no attributes: skip the (slow) attribute mapping
+            rowspan, colspan = _span(attrib.get("rowspan")), _span(attrib.get("colspan"))
         col = self.col
         if col + colspan > self.limits.max_columns:
             raise LimitExceededError(
@@ -329,7 +330,8 @@ class _Sheet:
         assert self.cell is not None and self.cell_at is not None
         self.cell.append("\n" if brk else _SPACES.sub(" ", text))
         self.cell_chars += len(text)
-        self._check_chars(self.cell_chars, self.cell_at[0], self.cell_at[1])
+        if self.cell_chars > self.limits.max_cell_chars:
+            self._check_chars(self.cell_chars, self.cell_at[0], self.cell_at[1])
 
     def _check_chars(self, chars: int, row: int, col: int) -> None:
         if chars > 4 * self.limits.max_cell_chars + 1024:  # collapsing spaces may shorten it; refuse long before
@@ -343,7 +345,8 @@ class _Sheet:
     def _end_cell(self) -> None:
         if self.cell is None or self.cell_at is None:
             return
-        text = _clean("".join(self.cell))
+        cell = self.cell
+        text = _clean(cell[0] if len(cell) == 1 else "".join(cell))
         if text:
             self._put(self.cell_at[0], self.cell_at[1], text)
         self.cell, self.cell_at = None, None
@@ -407,4 +410,6 @@ def _clean(text: str) -> str:
     """Collapsed text as a browser shows it: one space per run, none around line breaks, none at the ends."""
     if not text:
         return ""
+    if "\n" not in text and "  " not in text:
+        return text.strip(_STRIP)
     return _AROUND_BREAK.sub("\n", _RUNS.sub(" ", text)).strip(_STRIP)
