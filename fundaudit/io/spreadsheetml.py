@@ -2,11 +2,12 @@
 
 Parsed with defusedxml's expat parser driving a target (no element tree is built), fed 1 MiB at a time: a DTD
 (and with it every entity declaration) is refused as ``xml_entities`` before any of it is used; external
-references are never followed. Each ``<Worksheet ss:Name>`` becomes one :class:`Grid`. Positions follow the format: a ``<Row>`` is the row after the previous
-one unless ``ss:Index`` names its (1-based) row, and ``ss:Span="n"`` repeats it ``n`` more times; a ``<Cell>``
-likewise, a cell with ``ss:MergeAcross="n"`` taking ``n`` more columns. ``ss:MergeAcross``/``ss:MergeDown`` are
-recorded in ``Grid.merged``; ``ss:Hidden`` rows in ``hidden_rows``; a sheet whose ``x:Visible`` is
-``SheetHidden``/``SheetVeryHidden`` is flagged hidden. Rows are the 1-based worksheet rows Excel shows.
+references are never followed. Each ``<Worksheet ss:Name>`` becomes one :class:`Grid`. Positions follow the
+format: a ``<Row>`` is the row after the previous one unless ``ss:Index`` names its (1-based) row, and
+``ss:Span="n"`` repeats it ``n`` more times; a ``<Cell>`` likewise, a cell with ``ss:MergeAcross="n"`` taking
+``n`` more columns. ``ss:MergeAcross``/``ss:MergeDown`` are recorded in ``Grid.merged``; ``ss:Hidden`` rows in
+``hidden_rows``; a sheet whose ``x:Visible`` is ``SheetHidden``/``SheetVeryHidden`` is flagged hidden. Rows are
+the 1-based worksheet rows Excel shows.
 
 Values (``<Data ss:Type>``) become text by the same rules as the other readers (``fundaudit.io._text``):
 ``Number`` as a float (``800`` → ``'800'``; an 18-digit ID stored as a number comes out in scientific
