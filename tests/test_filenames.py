@@ -96,3 +96,13 @@ def test_names_from_a_chinese_windows_zip(tmp_path: Path, capsys: pytest.Capture
     (target / os.fsdecode(member.orig_filename.encode("cp437"))).write_bytes(data)  # as `unzip` leaves it
     assert main(["inspect", str(target)]) == 0
     assert "== 送温暖.csv\n" in capsys.readouterr().out
+
+
+def test_ledger_argument_with_a_gbk_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _folder(tmp_path) / GBK_NAME
+    out = tmp_path / "out"
+    assert main(["audit", "--ledger", f"register={path}", "--out", str(out), "--format", "json"]) == 1
+    findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert [i["file"] for i in findings["inputs"]] == [display_name(path)]
+    assert findings["inputs"][0]["file"].endswith("/in/送温暖.csv")
+    assert "送温暖.csv" in capsys.readouterr().out  # the summary table names it readably
