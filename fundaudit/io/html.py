@@ -21,7 +21,8 @@ the one sheet, one below the other, with no blank row between them unless the pa
 ``Grid.merged`` and later cells of a row move right past cells still covered from above. Where we differ from
 LibreOffice (a caption gets its own row instead of being joined to the first cell; ``<div>``s are separate
 lines) we follow Excel. Cell text has its runs of spaces and line breaks collapsed as a browser shows them;
-``<br>`` and paragraphs inside a cell become line breaks. A table inside a cell is read as that cell's text.
+``<br>`` and paragraphs inside a cell become line breaks. A ``<tr style="display:none">`` is a hidden row (Excel
+hides it; it is read like any other and listed in ``hidden_rows``). A table inside a cell is read as that cell's text.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ _TR = re.compile(rb"<tr[\s>/]", re.IGNORECASE)
 _SPACES = re.compile(r"[ \t\n\r\f]+")  # HTML's white space; a line break from <br> is added as "\n" afterwards
 _AROUND_BREAK = re.compile(r" *\n *")
 _RUNS = re.compile(r"  +")
+_HIDDEN = re.compile(r"display\s*:\s*none", re.IGNORECASE)
 _STRIP = " \t\n\r\f\xa0"
 _BLOCKS = frozenset(
     {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "dl", "dt", "dd", "pre", "blockquote",
@@ -141,6 +143,7 @@ class _Sheet:
         self.col_of: list[int] = []
         self.text_of: list[str] = []
         self.merged: list[tuple[int, int, int, int]] = []
+        self.hidden_rows: list[int] = []  # rows Excel hides: <tr style="display:none">
         self.nrows = 0
         self.ncols = 0
         self.tables = 0
@@ -186,6 +189,8 @@ class _Sheet:
             if name == "tr":
                 self._end_row()
                 self._start_row()
+                if attrib and _HIDDEN.search(attrib.get("style") or ""):
+                    self.hidden_rows.append(self.nrows)
             elif name in ("td", "th"):
                 if not self.row_open:
                     self._start_row()
@@ -380,6 +385,8 @@ class _Sheet:
         rows = np.arange(1, nrows + 1, dtype=np.int64)
         cells = make_cells(columns, nrows)
         cells = strip_nuls_and_check(cells, rows, file=self.file, where=self.file, limits=self.limits, notes=notes)
+        if self.hidden_rows:
+            notes.append(note("hidden_rows", sheet=self.file, count=len(self.hidden_rows)))
         if self.tables == 0:
             notes.append(note("html_no_table"))
         elif self.tables > 1:
@@ -394,6 +401,7 @@ class _Sheet:
             sha256=sha256,
             encoding=encoding,
             merged=clip_merged(self.merged, nrows, ncols),
+            hidden_rows=self.hidden_rows,
             notes=notes,
         )
 

@@ -105,6 +105,14 @@ def test_merged_ranges_are_recorded_as_the_xlsx_reader_records_them(tmp_path: Pa
     assert grid.merged == [(0, 0, 1, 2), (0, 1, 0, 0), (2, 2, 0, 0)]
 
 
+def test_rows_hidden_with_display_none_are_read_and_listed(tmp_path: Path) -> None:
+    body = '<table><tr><td>a</td></tr><tr style="color:red; DISPLAY: none"><td>b</td></tr><tr><td>c</td></tr></table>'
+    path = fx.write_bytes(tmp_path, "page.xls", fx.html_page(body, charset="utf-8", encoding="utf-8"))
+    [grid] = read_grids(path)
+    assert (grid.cells.values.tolist(), grid.hidden_rows) == ([["a"], ["b"], ["c"]], [2])
+    assert grid.notes[-1] == f"sheet {path} has 1 hidden row(s); they are read like any other"
+
+
 def test_two_tables_are_noted_with_their_starting_rows(tmp_path: Path) -> None:
     body = "<p>t</p><table><tr><td>A</td></tr></table><table><tr><td>B</td></tr></table>"
     path = fx.write_bytes(tmp_path, "page.xls", fx.html_page(body, charset="utf-8", encoding="utf-8"))
