@@ -106,7 +106,7 @@ def _main(argv: Sequence[str] | None, streams: MaskedStreams) -> int:
         out = Path(getattr(args, "out", ".") or ".")
         log = _write_crash_log(out)
         msg = "内部错误" if lang == "zh" else "internal error"
-        print(f"fundaudit: {msg}; traceback: {log}", file=sys.stderr)
+        print(f"fundaudit: {msg}; traceback: {_shown(log)}", file=sys.stderr)
         return ExitCode.INTERNAL
 
 
@@ -167,13 +167,20 @@ def _audit(args: argparse.Namespace, argv: list[str], lang: Lang) -> int:
     if not args.quiet:
         _print_summary(result, lang, sys.stdout)
         for path in written:
-            print(("报告：" if lang == "zh" else "report: ") + str(path))
+            print(("报告：" if lang == "zh" else "report: ") + _shown(path))
     return result.exit_code(args.fail_on)
 
 
 REPORT_FILES = {"html": "index.html", "xlsx": "findings.xlsx", "json": "findings.json", "junit": "junit.xml"}
 MARKER = ".fundaudit-report"
 CRASH_LOG = "fundaudit-error.log"
+
+
+def _shown(path: Path) -> str:
+    """A path as text for messages (``fundaudit.io.display_name``, imported late: the CLI starts light)."""
+    from fundaudit.io.names import display_name
+
+    return display_name(path)
 
 
 def check_out(out: Path) -> None:
@@ -184,7 +191,7 @@ def check_out(out: Path) -> None:
     from fundaudit.errors import ConfigError
 
     if out.is_symlink() or (out.exists() and not out.is_dir()):
-        raise ConfigError("out_dir_not_dir", path=str(out))
+        raise ConfigError("out_dir_not_dir", path=_shown(out))
     if not out.is_dir():
         return
     names = sorted(p.name for p in out.iterdir())
@@ -192,14 +199,14 @@ def check_out(out: Path) -> None:
         return
     marker = out / MARKER
     if marker.is_symlink() or not marker.is_file():
-        raise ConfigError("out_dir_foreign", path=str(out), names=", ".join(names[:5]))
+        raise ConfigError("out_dir_foreign", path=_shown(out), names=", ".join(names[:5]))
     ours = {*REPORT_FILES.values(), MARKER, CRASH_LOG}
     others = [n for n in names if n not in ours and not n.endswith(".tmp")]
     if others:
-        raise ConfigError("out_dir_foreign", path=str(out), names=", ".join(others[:5]))
+        raise ConfigError("out_dir_foreign", path=_shown(out), names=", ".join(others[:5]))
     for name in ours:
         if (out / name).is_symlink():
-            raise ConfigError("out_dir_symlink", path=str(out), name=name)
+            raise ConfigError("out_dir_symlink", path=_shown(out), name=name)
 
 
 def prepare_out(out: Path) -> Path:
@@ -368,6 +375,7 @@ def _rules(args: argparse.Namespace, lang: Lang, out: TextIO) -> int:
 def _inspect(paths: Sequence[str], lang: Lang, out: TextIO) -> int:
     from fundaudit.columns import detect_kind
     from fundaudit.inputs import SUPPORTED_SUFFIXES, discover_files
+    from fundaudit.io import display_name
     from fundaudit.ledger import load_grid, read_sources
     from fundaudit.normalize import format_fen
 
@@ -376,13 +384,13 @@ def _inspect(paths: Sequence[str], lang: Lang, out: TextIO) -> int:
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            files.extend((f, f.relative_to(p).as_posix()) for f in discover_files(p))
+            files.extend((f, display_name(f.relative_to(p).as_posix())) for f in discover_files(p))
         elif p.is_file() and p.suffix.lower() not in SUPPORTED_SUFFIXES:  # `inspect samples/*` names README.md too
             kinds = " ".join(sorted(SUPPORTED_SUFFIXES))
-            print(f"== {raw}\n  " + (f"不是台账文件类型（支持 {kinds}），跳过" if zh
+            print(f"== {display_name(raw)}\n  " + (f"不是台账文件类型（支持 {kinds}），跳过" if zh
                                       else f"not a ledger file type (supported: {kinds}); skipped"), file=out)
         else:
-            files.append((p, raw))
+            files.append((p, display_name(raw)))
     status = ExitCode.OK
     for path, name in files:
         try:

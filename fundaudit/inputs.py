@@ -15,7 +15,7 @@ from pathlib import Path
 
 from fundaudit.columns import catalogue, detect_kind, kinds
 from fundaudit.errors import ConfigError, InputError, LayoutError, note
-from fundaudit.io import Limits, read_grids
+from fundaudit.io import Limits, display_name, read_grids
 from fundaudit.layout import find_header
 from fundaudit.ledger import Ledger, Source, combine, load, load_grid
 
@@ -70,7 +70,7 @@ def collect(paths: Iterable[str | os.PathLike[str]] = (), ledgers: Iterable[Ledg
     say = progress or (lambda _msg: None)
 
     for arg in ledgers:
-        say(f"{arg.kind}: {arg.path}")
+        say(f"{arg.kind}: {display_name(arg.path)}")
         parts.setdefault(arg.kind, []).append(load(arg.kind, arg.path, sheet=arg.sheet, limits=limits,
                                                    validate_schema=False))
     for kind, src in (frames or {}).items():
@@ -83,13 +83,13 @@ def collect(paths: Iterable[str | os.PathLike[str]] = (), ledgers: Iterable[Ledg
         if path.is_dir():
             files = discover_files(path)
             if not files:
-                raise InputError("no_inputs", what=f"{raw}: no .xls/.xlsx/.csv/.parquet files")
+                raise InputError("no_inputs", what=f"{display_name(raw)}: no .xls/.xlsx/.csv/.parquet files")
             for f in files:
-                say(str(f))
-                _detect_and_load(f, f.relative_to(path).as_posix(), limits, parts)
+                say(display_name(f))
+                _detect_and_load(f, display_name(f.relative_to(path).as_posix()), limits, parts)
         else:
-            say(str(path))
-            _detect_and_load(path, str(raw), limits, parts)
+            say(display_name(path))
+            _detect_and_load(path, display_name(raw), limits, parts)
     return {kind: combine(kind, ps) for kind, ps in parts.items()}
 
 

@@ -22,7 +22,7 @@ from fundaudit._version import __version__
 from fundaudit.columns import catalogue
 from fundaudit.errors import ConfigError
 from fundaudit.inputs import LedgerArg, Progress, collect
-from fundaudit.io import Limits
+from fundaudit.io import Limits, display_name
 from fundaudit.ledger import Ledger, Source
 from fundaudit.masking import mask_account, mask_data, mask_id, mask_objects, mask_series
 from fundaudit.normalize import format_fen
@@ -264,7 +264,7 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
                          "severity": r.severity, "status": "skipped", "reason": f"已被规则包 {by} 停用",
                          "reason_en": f"disabled by pack {by}", "findings": 0, "params": dict(r.params)})
     run = {
-        "argv": list(argv if argv is not None else sys.argv),
+        "argv": [display_name(a) for a in (argv if argv is not None else sys.argv)],  # names may be raw bytes
         "profile": prof.name,
         "region_code": prof.region_code,
         "period": per.to_dict() if per else None,

@@ -105,10 +105,10 @@ def test_bad_arguments_exit_2_without_traceback(
 
 def test_unreadable_file_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     fake = tmp_path / "送温暖.xls"
-    fake.write_text("<html><body><table><tr><td>姓名</td></tr></table></body></html>", encoding="utf-8")
+    fake.write_bytes(b"MIME-Version: 1.0\r\nContent-Type: multipart/related; boundary=\"b\"\r\n\r\n--b\r\n")
     assert main(["audit", str(fake), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
-    assert "送温暖.xls" in err and "HTML" in err
+    assert "送温暖.xls" in err and "MHTML" in err
 
 
 def test_internal_error_exit_3_with_log(

@@ -20,9 +20,10 @@ import pandas as pd
 
 from fundaudit.errors import FundauditError, InputError, LimitExceededError, UnreadableFileError
 from fundaudit.io.grid import DEFAULT_LIMITS, Grid, Limits
+from fundaudit.io.names import display_name
 from fundaudit.io.sniff import OLE2_MAGIC, FormatInfo, sniff
 
-__all__ = ["DEFAULT_LIMITS", "FormatInfo", "Grid", "Limits", "read_grids", "sniff"]
+__all__ = ["DEFAULT_LIMITS", "FormatInfo", "Grid", "Limits", "display_name", "read_grids", "sniff"]
 
 _HASH_CHUNK = 1 << 20
 
@@ -51,7 +52,7 @@ def read_grids(
         return _guarded(lambda: [read_frame(source, name=name, limits=limits)], name or "<DataFrame>", "")
     if not isinstance(source, str | os.PathLike):
         raise InputError("bad_source", what=type(source).__name__)
-    display = name if name is not None else os.fspath(source)
+    display = display_name(name if name is not None else source)  # shown; the file is opened by its real name
     path = Path(source)
     ext = path.suffix.lower() or "(none)"
     try:
@@ -72,7 +73,7 @@ def read_grids(
     data = _read_bytes(path, display, ext) if _is_ole2(path) else None  # read once: sniff and xlrd need it all
     info = sniff(path, name=display, data=data)
     notes = list(info.notes)
-    if sheet is not None and info.format in ("csv", "parquet"):
+    if sheet is not None and info.format in ("csv", "parquet", "html"):
         raise InputError("sheet_not_found", file=display, sheet=sheet, sheets=f"(a {info.description} has none)")
     return _guarded(
         lambda: _dispatch(
@@ -94,9 +95,21 @@ def _dispatch(
     limits: Limits,
     notes: list[str],
 ) -> list[Grid]:
-    if info.format in ("xls", "csv"):
+    if info.format in ("xls", "csv", "html", "spreadsheetml"):
         data = _read_bytes(path, display, info.ext) if data is None else data
         sha = hashlib.sha256(data).hexdigest()
+        if info.format == "html":
+            from fundaudit.io.html import read_html
+
+            return [
+                read_html(data, file=display, ext=info.ext, encoding=encoding, limits=limits, sha256=sha, notes=notes)
+            ]
+        if info.format == "spreadsheetml":
+            from fundaudit.io.spreadsheetml import read_spreadsheetml
+
+            return read_spreadsheetml(
+                data, file=display, ext=info.ext, sheet=sheet, limits=limits, sha256=sha, notes=notes
+            )
         if info.format == "xls":
             from fundaudit.io.xls import read_xls
 

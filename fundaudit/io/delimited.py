@@ -272,6 +272,10 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
+decode_text = _decode  # HTML pages saved as ".xls" are decoded the same way (fundaudit.io.html)
+is_utf8 = _is_utf8
+
+
 def _utf16_without_bom(data: bytes) -> str | None:
     sample = data[:4096]
     half = max(len(sample) // 2, 1)

@@ -1,8 +1,9 @@
 """What a file really is, from its bytes: the extension never decides.
 
-``sniff`` returns the readable format (``xls``, ``xlsx``, ``csv``, ``parquet``) or raises the error that says
-what the file is instead: an HTML page, SpreadsheetML 2003 or MHTML saved with an Excel name, an encrypted
-workbook, a truncated file, a WPS or other unsupported format, an empty file.
+``sniff`` returns the readable format (``xls``, ``xlsx``, ``csv``, ``parquet``, and ``html`` / ``spreadsheetml``
+for the HTML tables and Excel 2003 XML that finance systems save with an ``.xls`` name) or raises the error that
+says what the file is instead: MHTML saved with an Excel name, an encrypted workbook, a truncated file, a WPS or
+other unsupported format, an empty file.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from xlrd import compdoc
 
 from fundaudit.errors import InputError, UnreadableFileError, note
+from fundaudit.io.names import display_name
 
 __all__ = ["FormatInfo", "sniff"]
 
@@ -39,12 +41,17 @@ _EXPECTED_BY_EXT = {
     ".tab": "csv",
     ".parquet": "parquet",
     ".pq": "parquet",
+    ".html": "html",
+    ".htm": "html",
+    ".xml": "spreadsheetml",
 }
 _DESCRIBE = {
     "xls": "an Excel 97-2003 workbook (.xls)",
     "xlsx": "an Excel workbook (.xlsx)",
     "csv": "delimited text (CSV/TXT)",
     "parquet": "a parquet file",
+    "html": "an HTML table",
+    "spreadsheetml": "an Excel 2003 XML Spreadsheet (SpreadsheetML)",
 }
 _OTHER_MAGIC = (
     (b"%PDF-", "a PDF document"),
@@ -83,7 +90,7 @@ def sniff(path: str | os.PathLike[str], *, name: str | None = None, data: bytes 
     already read the file, saves a second read.
     """
     p = Path(path)
-    display = name if name is not None else os.fspath(path)
+    display = name if name is not None else display_name(path)
     ext = p.suffix.lower()
     shown_ext = ext or "(none)"
     try:
@@ -159,14 +166,14 @@ def sniff(path: str | os.PathLike[str], *, name: str | None = None, data: bytes 
     start = text.lstrip("\ufeff \t\r\n\x00").lower()
     if start.startswith("<?xml"):
         if "urn:schemas-microsoft-com:office:spreadsheet" in start or 'progid="excel.sheet"' in start:
-            raise UnreadableFileError("disguised_spreadsheetml", file=display, ext=shown_ext)
+            return _info("spreadsheetml", ext, display)
         if "<html" in start:
-            raise UnreadableFileError("disguised_html", file=display, ext=shown_ext)
+            return _info("html", ext, display)
         raise unsupported("an XML document")
     if start.startswith(("<html", "<!doctype html", "<table", "<head", "<body", "<meta", "<style")) or (
         start.startswith(("<!--", "<!doctype")) and "<html" in start
     ):
-        raise UnreadableFileError("disguised_html", file=display, ext=shown_ext)
+        return _info("html", ext, display)
     first_lines = start[:2048]
     if first_lines.startswith("mime-version:") or (
         "mime-version:" in first_lines and "multipart/related" in first_lines

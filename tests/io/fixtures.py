@@ -319,6 +319,64 @@ MHTML = (
 TSV_GBK = "姓名\t金额\t身份证号\n张三\t800\t110101199003077777\n".encode("gbk")
 
 
+# --- HTML tables and SpreadsheetML 2003 saved as ".xls" (what finance and tax systems export) -------------
+
+
+def html_page(body: str, *, charset: str | None = "gbk", encoding: str = "gbk", bom: bytes = b"") -> bytes:
+    """An Excel-style HTML page around ``body``; ``charset`` is what the page declares, ``encoding`` what it is."""
+    meta = f'<meta http-equiv="Content-Type" content="text/html; charset={charset}">' if charset else ""
+    page = (
+        '<html xmlns:o="urn:schemas-microsoft-com:office:office" xmlns:x="urn:schemas-microsoft-com:office:excel">\n'
+        f"<head>{meta}<title>导出</title><style>td {{ mso-number-format:\\@; }}</style>"
+        "<script>document.write('<tr><td>x</td></tr>')</script></head>\n"
+        f"<body>\n{body}\n</body></html>\n"
+    )
+    return bom + page.encode(encoding)
+
+
+HTML_LEDGER_BODY = """<p>2016年送温暖发放明细表</p>
+<!-- exported by 财务系统 -->
+<table border="1">
+ <tr><td rowspan="2">序号</td><td rowspan="2">姓名</td><td rowspan="2">身份证号码</td><td rowspan="2">金额</td>
+     <td colspan="2">公示情况</td><td rowspan="2">发放日期</td></tr>
+ <tr><td>公示开始日期</td><td>公示结束日期</td></tr>
+ <tr><td>1</td><td>张  三</td><td>110101199003077777</td><td>1,500.00</td><td>2016-01-04</td><td>2016-01-10</td>
+     <td>2016-01-13</td></tr>
+ <tr><td>2</td><td>李四<br>（代领）</td><td>34100319641225504X</td><td>abc</td><td>2016-01-04</td><td>2016-01-10</td>
+     <td>2016-01-13</td></tr>
+ <tr><td rowspan="2">序号</td><td rowspan="2">姓名</td><td rowspan="2">身份证号码</td><td rowspan="2">金额</td>
+     <td colspan="2">公示情况</td><td rowspan="2">发放日期</td></tr>
+ <tr><td>公示开始日期</td><td>公示结束日期</td></tr>
+ <tr><td>3</td><td>王&#20116;</td><td>110101199003071234</td><td>800</td><td>2016-02-01</td><td>2016-02-05</td>
+     <td>2016-02-10</td></tr>
+ <tr><td colspan="3">合计</td><td>2300</td><td></td><td></td><td></td></tr>
+</table>
+<p>制表人：程晓燕</p>"""
+
+
+def spreadsheetml(sheets: dict[str, str], *, prolog: str = "") -> bytes:
+    """A SpreadsheetML 2003 workbook: ``sheets`` maps each worksheet name to the XML inside its ``<Table>``."""
+    worksheets = "".join(
+        f'<Worksheet ss:Name="{name}"><Table>{table}</Table></Worksheet>\n' for name, table in sheets.items()
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        + prolog
+        + '<?mso-application progid="Excel.Sheet"?>\n'
+        '<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet" '
+        'xmlns:o="urn:schemas-microsoft-com:office:office" xmlns:x="urn:schemas-microsoft-com:office:excel" '
+        'xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet">\n'
+        + worksheets
+        + "</Workbook>\n"
+    ).encode("utf-8")
+
+
+def ss_row(*cells: str, attrs: str = "") -> str:
+    """A ``<Row>`` of String cells; a cell given as ``'<Cell…'`` is used as written."""
+    inner = "".join(c if c.startswith("<Cell") else f'<Cell><Data ss:Type="String">{c}</Data></Cell>' for c in cells)
+    return f"<Row{(' ' + attrs) if attrs else ''}>{inner}</Row>"
+
+
 def parquet_file(directory: Path, name: str = "ledger.parquet") -> Path:
     """A parquet table with int64 IDs, decimal amounts, tz-aware and naive timestamps, dates and nulls."""
     import pyarrow as pa

@@ -121,3 +121,63 @@ def test_csv_start_lines_match_the_csv_module(width: int, data: st.DataObject, t
     assert grid.rows.tolist() == [line for line, _ in expected]
     assert grid.cells.values.tolist() == [record + [""] * (width - len(record)) for _, record in expected]
     assert not grid.rejected
+
+
+# --- HTML tables and SpreadsheetML saved as ".xls" ---------------------------------------------------------
+
+_HTML_TEXT = st.text(alphabet=st.sampled_from(list("甲乙张三李四·（）()，,.-/0123456789abc<>&\"'")), min_size=1,
+                     max_size=10)
+_HTML_ROWS = st.lists(st.lists(st.one_of(st.none(), _HTML_TEXT), min_size=1, max_size=5), min_size=1, max_size=8)
+
+
+@_WORKBOOK_SETTINGS
+@given(title=st.lists(_HTML_TEXT, max_size=3), table=_HTML_ROWS, charset=st.sampled_from(["gbk", "utf-8"]))
+def test_html_table_round_trip(title: list[str], table: list[list[str | None]], charset: str) -> None:
+    """Every value comes back at its row: title lines first, then one row per <tr>; nothing is invented."""
+    import html
+
+    body = "".join(f"<p>{html.escape(t)}</p>" for t in title) + "<table>" + "".join(
+        "<tr>" + "".join(f"<td>{html.escape(v) if v else ''}</td>" for v in row) + "</tr>" for row in table
+    ) + "</table>"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = fx.write_bytes(Path(tmp), "t.xls", fx.html_page(body, charset=charset, encoding=charset))
+        [grid] = read_grids(path)
+    expected = [[t] for t in title] + [[v or "" for v in row] for row in table]
+    got = grid.cells.values.tolist()
+    assert grid.rows.tolist() == list(range(1, len(expected) + 1))
+    for r, row in enumerate(expected):
+        padded = row + [""] * (len(got[r]) - len(row))
+        assert got[r] == padded[: len(got[r])], f"row {r + 1}"
+        assert all(v == "" for v in row[len(got[r]):]), f"row {r + 1} lost a value"
+    width = max((c + 1 for row in expected for c, v in enumerate(row) if v), default=0)
+    assert grid.cells.shape == (len(expected), width), "no column is invented"
+
+
+@_WORKBOOK_SETTINGS
+@given(
+    rows=st.lists(
+        st.tuples(st.integers(min_value=0, max_value=3),
+                  st.lists(st.tuples(st.integers(min_value=0, max_value=2), _HTML_TEXT), min_size=1, max_size=4)),
+        min_size=1, max_size=6,
+    )
+)
+def test_spreadsheetml_index_gaps_round_trip(rows: list[tuple[int, list[tuple[int, str]]]]) -> None:
+    """Rows and cells skipped with ss:Index land where Excel puts them."""
+    import html
+
+    expected: dict[tuple[int, int], str] = {}
+    xml_rows, r = [], 0
+    for gap, cells in rows:
+        r += gap + 1
+        xml_cells, c = [], 0
+        for cgap, value in cells:
+            c += cgap + 1
+            expected[(r, c)] = value
+            xml_cells.append(f'<Cell ss:Index="{c}"><Data ss:Type="String">{html.escape(value)}</Data></Cell>')
+        xml_rows.append(f'<Row ss:Index="{r}">' + "".join(xml_cells) + "</Row>")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = fx.write_bytes(Path(tmp), "t.xls", fx.spreadsheetml({"s": "".join(xml_rows)}))
+        [grid] = read_grids(path)
+    assert grid.cells.shape == (r, max(c for _, c in expected))
+    got = {(i + 1, j + 1): v for (i, j), v in grid.cells.stack().items() if v != ""}
+    assert got == expected

@@ -26,20 +26,31 @@ def _raises(path: Path, cls: type[Exception], code: str, **kwargs: object) -> In
     return err
 
 
+def test_mhtml_saved_as_xls_is_named_for_what_it_is(tmp_path: Path) -> None:
+    path = fx.write_bytes(tmp_path, "导出.xls", fx.MHTML)
+    err = _raises(path, UnreadableFileError, "disguised_mhtml")
+    assert err.fields.get("ext") == ".xls"
+
+
 @pytest.mark.parametrize(
-    ("data", "code"),
+    ("data", "fmt", "cells"),
     [
-        (fx.HTML_AS_XLS, "disguised_html"),
-        (b"\xef\xbb\xbf  <!DOCTYPE html><html><body><table></table></body></html>", "disguised_html"),
-        (b"<TABLE border=1><TR><TD>1</TD></TR></TABLE>", "disguised_html"),
-        (fx.SPREADSHEETML, "disguised_spreadsheetml"),
-        (fx.MHTML, "disguised_mhtml"),
+        (fx.HTML_AS_XLS, "html", [["姓名"]]),
+        (b"\xef\xbb\xbf  <!DOCTYPE html><html><body><table><tr><td>1</td></tr></table></body></html>", "html", [["1"]]),
+        (b"<TABLE border=1><TR><TD>1</TD></TR></TABLE>", "html", [["1"]]),
+        (b'<?xml version="1.0"?><html><body><table><tr><td>1</td></tr></table></body></html>', "html", [["1"]]),
+        (fx.SPREADSHEETML, "spreadsheetml", [["x"]]),
     ],
 )
-def test_web_pages_saved_as_xls_are_named_for_what_they_are(tmp_path: Path, data: bytes, code: str) -> None:
+def test_web_pages_and_xml_saved_as_xls_are_read_by_content(
+    tmp_path: Path, data: bytes, fmt: str, cells: list[list[str]]
+) -> None:
     path = fx.write_bytes(tmp_path, "导出.xls", data)
-    err = _raises(path, UnreadableFileError, code)
-    assert err.fields.get("ext") == ".xls"
+    assert sniff(path).format == fmt
+    [grid] = read_grids(path)
+    assert (grid.format, grid.cells.values.tolist()) == (fmt, cells)
+    content = {"html": "an HTML table", "spreadsheetml": "an Excel 2003 XML Spreadsheet (SpreadsheetML)"}[fmt]
+    assert grid.notes[0] == f"{path} is named .xls but its content is {content}; it was read by its content"
 
 
 def test_tab_separated_gbk_text_saved_as_xls_is_read_as_text(tmp_path: Path) -> None:
