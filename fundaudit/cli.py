@@ -3,7 +3,7 @@ same functions the Python API offers.
 
 Exit codes (CONTRACT.md §3): 0 no finding at or above ``--fail-on``; 1 such findings exist; 2 the
 audit could not run as asked (unreadable or unknown input, invalid argument); 3 internal error
-(traceback in ``DIR/fundaudit-error.log``, one line on stderr).
+(traceback in ``DIR/fundaudit-error.log`` or a new private temporary folder, named in one line on stderr).
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from typing import TextIO
 
 from fundaudit._version import __version__
 from fundaudit.errors import ExitCode, FundauditError, Lang, render_note
+from fundaudit.report.outdir import CRASH_LOG, MARKER, REPORT_FILES, ReportDir, check_out
 
-__all__ = ["main"]
+__all__ = ["CRASH_LOG", "MARKER", "REPORT_FILES", "check_out", "main"]
 
 
 EPILOG_AUDIT = """\
@@ -90,29 +91,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("fundaudit: interrupted", file=sys.stderr)
         return ExitCode.INTERNAL
-    except Exception:
-        out = Path(getattr(args, "out", ".") or ".")
-        log = _write_crash_log(out)
+    except Exception as exc:  # a bug: the traceback goes to a checked --out, else to a new private folder
+        from fundaudit.report.outdir import write_crash_log
+
+        log = getattr(exc, "crash_log", None) or write_crash_log(traceback.format_exc())
         msg = "内部错误" if lang == "zh" else "internal error"
         print(f"fundaudit: {msg}; traceback: {log}", file=sys.stderr)
         return ExitCode.INTERNAL
-
-
-def _write_crash_log(out: Path) -> Path:
-    from fundaudit.masking import mask_text
-
-    try:
-        fresh = not out.exists() or (out.is_dir() and not any(out.iterdir()))
-        out.mkdir(parents=True, exist_ok=True)
-        if fresh:  # the directory is fundaudit's: the next run may reuse it (check_out looks for the marker)
-            (out / MARKER).write_text(f"reports written by fundaudit {__version__}\n", encoding="utf-8")
-        log = out / CRASH_LOG
-    except OSError:
-        import tempfile
-
-        log = Path(tempfile.gettempdir()) / "fundaudit-error.log"
-    log.write_text(mask_text(traceback.format_exc()), encoding="utf-8")
-    return log
 
 
 def _progress(quiet: bool):  # type: ignore[no-untyped-def]
@@ -136,66 +121,26 @@ def _audit(args: argparse.Namespace, argv: list[str], lang: Lang) -> int:
     if unknown or not formats:
         raise ConfigError("bad_format", value=args.format)
     params = params_from_args(args.param)
-    check_out(Path(args.out))
-    result = audit(paths=args.paths, ledgers=ledgers, profile=args.profile, period=args.period,
-                   rules=args.rules, params=params, unmask=args.unmask, progress=_progress(args.quiet),
-                   argv=["fundaudit", *argv])
-    out = prepare_out(Path(args.out))
-    written = []
-    for fmt in formats:
-        target = out / REPORT_FILES[fmt]
-        if fmt == "json":
-            written.append(result.to_json(target))
-        elif fmt == "xlsx":
-            written.append(result.to_excel(target, lang=lang))
-        elif fmt == "junit":
-            written.append(result.to_junit(target, fail_on=args.fail_on))
-        elif fmt == "html":
-            written.append(result.to_html(target, lang=lang))
+    with ReportDir(Path(args.out)) as reports:  # checked and locked before any input is read
+        result = audit(paths=args.paths, ledgers=ledgers, profile=args.profile, period=args.period,
+                       rules=args.rules, params=params, unmask=args.unmask, progress=_progress(args.quiet),
+                       argv=["fundaudit", *argv])
+        with reports.staging() as staging:  # every report of the run, then swapped in as one set
+            for fmt in formats:
+                target = staging / REPORT_FILES[fmt]
+                if fmt == "json":
+                    result.to_json(target)
+                elif fmt == "xlsx":
+                    result.to_excel(target, lang=lang)
+                elif fmt == "junit":
+                    result.to_junit(target, fail_on=args.fail_on)
+                elif fmt == "html":
+                    result.to_html(target, lang=lang)
     if not args.quiet:
         _print_summary(result, lang, sys.stdout)
-        for path in written:
-            print(("报告：" if lang == "zh" else "report: ") + str(path))
+        for fmt in formats:
+            print(("报告：" if lang == "zh" else "report: ") + str(Path(args.out) / REPORT_FILES[fmt]))
     return result.exit_code(args.fail_on)
-
-
-REPORT_FILES = {"html": "index.html", "xlsx": "findings.xlsx", "json": "findings.json", "junit": "junit.xml"}
-MARKER = ".fundaudit-report"
-CRASH_LOG = "fundaudit-error.log"
-
-
-def check_out(out: Path) -> None:
-    """Refuse a report directory that could make a report overwrite something unrelated: a file, a directory
-    that holds anything but an earlier fundaudit report (recognised by its marker file), or a symbolic link
-    where a report file or the marker goes. Nothing is created here, so a refused or failed run leaves no
-    trace."""
-    from fundaudit.errors import ConfigError
-
-    if out.is_symlink() or (out.exists() and not out.is_dir()):
-        raise ConfigError("out_dir_not_dir", path=str(out))
-    if not out.is_dir():
-        return
-    names = sorted(p.name for p in out.iterdir())
-    if not names:
-        return
-    marker = out / MARKER
-    if marker.is_symlink() or not marker.is_file():
-        raise ConfigError("out_dir_foreign", path=str(out), names=", ".join(names[:5]))
-    ours = {*REPORT_FILES.values(), MARKER, CRASH_LOG}
-    others = [n for n in names if n not in ours and not n.endswith(".tmp")]
-    if others:
-        raise ConfigError("out_dir_foreign", path=str(out), names=", ".join(others[:5]))
-    for name in ours:
-        if (out / name).is_symlink():
-            raise ConfigError("out_dir_symlink", path=str(out), name=name)
-
-
-def prepare_out(out: Path) -> Path:
-    """Check the report directory (:func:`check_out`), then create it with its marker file."""
-    check_out(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / MARKER).write_text(f"reports written by fundaudit {__version__}\n", encoding="utf-8")
-    return out
 
 
 SUMMARY_LINES = 25  # the summary's height: with the "report:" lines printed after it, one 30-line screen
