@@ -20,6 +20,7 @@ import errno
 import os
 import secrets
 import stat
+import sys
 import tempfile
 import traceback
 from collections.abc import Iterator
@@ -108,6 +109,22 @@ def _renameat2(src: Path, dst: Path, flags: int) -> bool:
     raise OSError(code, os.strerror(code), str(src), None, str(dst))
 
 
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # POSIX; Windows has neither flag
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+def _try_lock(fd: int) -> None:
+    """Lock the open file ``fd`` exclusively without waiting; OSError when another process holds it."""
+    if sys.platform == "win32":
+        import msvcrt
+
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    else:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
 class ReportDir:
     """``--out`` held for one run: checked, locked, and replaced as a set.
 
@@ -148,19 +165,17 @@ class ReportDir:
     def _lock(self) -> None:
         """Take the lock file beside ``out`` (refusing at once when another run holds it), then tidy the
         leftovers of interrupted runs and check ``out`` again: nothing can change under the lock now."""
-        import fcntl
-
         path = self.lock_path
         while self._lock_fd is None:
             try:
-                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | _NOFOLLOW | _CLOEXEC, 0o600)
             except OSError as exc:
                 if exc.errno == errno.ELOOP:
                     raise ConfigError("out_dir_symlink", path=str(self.out), name=path.name) from None
                 raise
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+                _try_lock(fd)
+            except OSError:
                 held = os.read(fd, 32).decode("ascii", "replace").strip()
                 pid: int | str = int(held) if held.isdigit() else "?"
                 os.close(fd)
@@ -189,7 +204,7 @@ class ReportDir:
         try:
             if os.path.samestat(os.fstat(fd), os.stat(self.lock_path, follow_symlinks=False)):
                 self.lock_path.unlink()  # while still held: a waiting opener then retries on a new file
-        except FileNotFoundError:
+        except (FileNotFoundError, PermissionError):  # Windows cannot remove an open file: it stays
             pass
         finally:
             os.close(fd)
@@ -267,7 +282,7 @@ def write_crash_log(text: str, out: Path | None = None) -> Path:
         except OSError:
             pass
     log = Path(tempfile.mkdtemp(prefix="fundaudit-error-")) / CRASH_LOG  # mode 0700
-    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
     return log
