@@ -53,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--lang", default="zh", choices=["zh", "en"])
     a.add_argument("--unmask", action="store_true", help="show personal data unmasked (recorded in reports)")
     a.add_argument("--quiet", action="store_true", help="no summary, only errors")
+    a.add_argument("--strict", action="store_true",
+                   help="refuse the run (exit 2) when a ledger file found in a directory cannot be audited")
 
     r = sub.add_parser("rules", help="list the rules, or check a rule pack")
     rsub = r.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
@@ -124,7 +126,7 @@ def _audit(args: argparse.Namespace, argv: list[str], lang: Lang) -> int:
     with ReportDir(Path(args.out)) as reports:  # checked and locked before any input is read
         result = audit(paths=args.paths, ledgers=ledgers, profile=args.profile, period=args.period,
                        rules=args.rules, params=params, unmask=args.unmask, progress=_progress(args.quiet),
-                       argv=["fundaudit", *argv])
+                       argv=["fundaudit", *argv], strict=args.strict)
         with reports.staging() as staging:  # every report of the run, then swapped in as one set
             for fmt in formats:
                 target = staging / REPORT_FILES[fmt]
@@ -175,6 +177,7 @@ def _print_summary(result, lang: Lang, out: TextIO) -> None:  # type: ignore[no-
         else:
             lines.append(f"… and {n} more inputs (read {read}, loaded {loaded}, rejected {rej}, non-data {non}), "
                          "each listed in the report (Input reconciliation)")
+    lines += _skipped_lines(result, zh)
     lines.append("")
     if not result.rules:
         lines.append("规则：没有可运行的规则。" if zh else "rules: none to run.")
@@ -221,6 +224,35 @@ def _print_summary(result, lang: Lang, out: TextIO) -> None:  # type: ignore[no-
                                          LINE_WIDTH - _width(lead + see), zh) + see)
     lines += tail
     print("\n".join(lines), file=out)
+
+
+MAX_SKIPPED_LINES = 3  # files not audited shown with their reason; the rest counted on one line
+
+
+def _skipped_lines(result, zh: bool) -> list[str]:  # type: ignore[no-untyped-def]
+    """The files found and not audited: those that could not be, each with its reason (a few, the rest
+    counted), then the files of other types on one line."""
+    from fundaudit.inputs import NOT_LEDGER_TYPE
+
+    lang: Lang = "zh" if zh else "en"
+    unaudited = [s for s in result.skipped if s.reason != NOT_LEDGER_TYPE]
+    others = [s.file for s in result.skipped if s.reason == NOT_LEDGER_TYPE]
+    lines = []
+    if unaudited:
+        lines.append(f"未审计的文件 {len(unaudited)} 个（其余已审计；原因见报告“未审计的文件”）：" if zh else
+                     f"not audited: {len(unaudited)} files (the rest was audited; reasons in the report, "
+                     "Files not audited):")
+        for s in unaudited[:MAX_SKIPPED_LINES]:
+            text = s.message(lang, masked=result.masked).replace("\n", " ")
+            where = s.file if s.sheet is None else f"{s.file} [{s.sheet}]"
+            lines.append("  " + _cut(text if where in text else f"{where}: {text}", LINE_WIDTH - 2))
+        if len(unaudited) > MAX_SKIPPED_LINES:
+            more = len(unaudited) - MAX_SKIPPED_LINES
+            lines.append(f"  … 另有 {more} 个，见报告" if zh else f"  … and {more} more, listed in the report")
+    if others:
+        lead = "非台账类型的文件，未读取：" if zh else "not ledger file types, not read: "
+        lines.append(lead + _id_list(others, LINE_WIDTH - _width(lead), zh))
+    return lines
 
 
 def _width(s: str) -> int:

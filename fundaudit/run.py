@@ -21,7 +21,7 @@ import pandas as pd
 from fundaudit._version import __version__
 from fundaudit.columns import catalogue
 from fundaudit.errors import ConfigError
-from fundaudit.inputs import LedgerArg, Progress, collect
+from fundaudit.inputs import LedgerArg, Progress, SkippedInput, collect
 from fundaudit.io import Limits
 from fundaudit.ledger import Ledger, Source
 from fundaudit.masking import mask_account, mask_id, mask_text
@@ -45,6 +45,7 @@ class AuditResult:
     rules: list[dict[str, Any]] = field(default_factory=list)
     findings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=[*FINDING_COLUMNS, "amount_fen"]))
     masked: bool = True
+    skipped: list[SkippedInput] = field(default_factory=list)
     version: str = __version__
     generated_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
@@ -52,6 +53,12 @@ class AuditResult:
     def inputs(self) -> list[dict[str, Any]]:
         """Per-input summaries, as findings.json ``inputs``."""
         return [i.to_dict() for ledger in self.ledgers.values() for i in ledger.inputs]
+
+    @property
+    def skipped_inputs(self) -> list[dict[str, Any]]:
+        """Files (or sheets) found in an audited directory and not audited, each with its reason code and
+        message, as findings.json ``skipped_inputs``."""
+        return [s.to_dict(masked=self.masked) for s in self.skipped]
 
     @functools.cached_property
     def rejected_rows(self) -> pd.DataFrame:
@@ -167,7 +174,7 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
           profile: str = "national", period: str | Period | None = None,
           rules: Iterable[str | os.PathLike[str]] = (), params: Mapping[str, Mapping[str, Any]] | None = None,
           unmask: bool = False, limits: Limits | None = None, progress: Progress | None = None,
-          argv: list[str] | None = None) -> AuditResult:
+          argv: list[str] | None = None, strict: bool = False) -> AuditResult:
     """Load every input and run the shipped rule packs (plus ``rules``) over them.
 
     ``inputs`` maps a kind to a path, a DataFrame or a list of them (the Python API form); ``paths``
@@ -176,6 +183,10 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
     the same kind replaces the profile's table); ``params`` overrides parameters
     (``{"DISB-SPLIT": {"window_days": 15}}``). Rule packs and parameters are validated before any
     input is read.
+
+    A file in a directory of ``paths`` that cannot be audited is skipped and listed in
+    :attr:`AuditResult.skipped_inputs`; with ``strict`` it raises its error instead (files of other
+    types, such as a README, are listed either way and never refused).
     """
     from importlib import resources
 
@@ -192,7 +203,8 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
     ruleset = apply_profile(ruleset, prof)
     ruleset = apply_params(ruleset, params or {}, source="--param")
 
-    loaded = collect(paths, ledgers, inputs, limits=limits, progress=progress)
+    skipped: list[SkippedInput] = []
+    loaded = collect(paths, ledgers, inputs, limits=limits, progress=progress, skipped=skipped, strict=strict)
     for kind, table in prof.tables.items():
         if kind in loaded:
             continue
@@ -217,4 +229,5 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
         "params": {r.id: dict(r.params) for r in active},
         "masked": not unmask,
     }
-    return AuditResult(ledgers=loaded, run=run, rules=statuses, findings=engine.findings, masked=not unmask)
+    return AuditResult(ledgers=loaded, run=run, rules=statuses, findings=engine.findings, masked=not unmask,
+                       skipped=skipped)
