@@ -240,8 +240,8 @@ def _skipped_lines(result, zh: bool) -> list[str]:  # type: ignore[no-untyped-de
     lines = []
     if unaudited:
         lines.append(f"未审计的文件 {len(unaudited)} 个（其余已审计；原因见报告“未审计的文件”）：" if zh else
-                     f"not audited: {len(unaudited)} files (the rest was audited; reasons in the report, "
-                     "Files not audited):")
+                     f"not audited: {len(unaudited)} file{'s' if len(unaudited) > 1 else ''} (the rest was audited; "
+                     "reasons in the report, Files not audited):")
         for s in unaudited[:MAX_SKIPPED_LINES]:
             text = s.message(lang, masked=result.masked).replace("\n", " ")
             where = s.file if s.sheet is None else f"{s.file} [{s.sheet}]"

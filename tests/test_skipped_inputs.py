@@ -83,7 +83,7 @@ def test_a_folder_is_audited_as_far_as_it_can_be_and_every_skipped_file_listed(
     ])
 
     page = (out / "index.html").read_text(encoding="utf-8")
-    assert ('<strong>⚠ 3 files were not audited (unreadable, no header, or kind not recognised); the rest was '
+    assert ('<strong>⚠ Files not audited: 3 (unreadable, no header, or kind not recognised); the rest was '
             'audited</strong> <a href="#skipped-inputs">see why</a>') in page
     for file, _sheet, reason, message in EXPECTED_EN:
         assert f"<code>{reason}</code></td><td class=\"wrap\">{message.replace('>', '&gt;')}</td>" in page, file
