@@ -138,7 +138,7 @@ class ReportDir:
     """
 
     def __init__(self, out: Path) -> None:
-        self.out = out
+        self.out = Path(os.path.abspath(out))  # `--out .` has a name and a parent too
         self._prefix = f".{out.name}.fundaudit-"
         self._lock_fd: int | None = None
 
@@ -172,7 +172,7 @@ class ReportDir:
             except OSError as exc:
                 if exc.errno == errno.ELOOP:
                     raise ConfigError("out_dir_symlink", path=str(self.out), name=path.name) from None
-                raise
+                raise ConfigError("out_write_failed", path=str(self.out), error=exc.strerror or str(exc)) from exc
             try:
                 _try_lock(fd)
             except OSError:
@@ -228,11 +228,11 @@ class ReportDir:
     def staging(self) -> Iterator[Path]:
         """A new folder beside ``out`` holding the marker, to write every report of the run into; swapped in
         place of ``out`` when the block ends without an error, removed otherwise."""
-        if self._lock_fd is None:
-            self.out.parent.mkdir(parents=True, exist_ok=True)
-            self._lock()
         folder = self.out.parent / f"{self._prefix}new-{secrets.token_hex(6)}"
         try:
+            if self._lock_fd is None:
+                self.out.parent.mkdir(parents=True, exist_ok=True)
+                self._lock()
             folder.mkdir(0o777)  # the umask applies, as for any folder the user makes
             if self.out.is_dir():
                 folder.chmod(stat.S_IMODE(self.out.stat().st_mode))
@@ -243,7 +243,7 @@ class ReportDir:
             raise ConfigError("out_write_failed", path=str(self.out),
                               error=exc.strerror or str(exc)) from exc
         finally:
-            if folder.exists():
+            if folder.is_dir():
                 _remove_set(folder)
 
     def _swap(self, new: Path) -> None:
