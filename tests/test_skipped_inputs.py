@@ -156,3 +156,37 @@ def test_the_python_api_lists_skipped_inputs_or_raises_when_strict(folder: Path)
 def test_an_unmasked_run_shows_the_skipped_files_message_unmasked(folder: Path) -> None:
     result = fundaudit.audit(paths=[folder], period="2016", unmask=True)
     assert "34100319800101001X" in result.skipped_inputs[0]["message_en"]
+
+
+REGISTER = "档案编号,职工姓名,身份证号,建档日期,家庭人口\nH1,甲,34100319800101001X,2015-01-01,3\n"
+PURCHASES = "序号,品名,数量,单价,金额\n1,毛巾,10,5,50\n"  # read as disbursements (金额), with none of their columns
+UNUSABLE = ("the disbursements ledger (zz.csv) lacks the columns its rules need, so none of its 13 rules can run: "
+            "account_holder, aid_category, approver, bank_account, disclosure_end, disclosure_start, payment_date, "
+            "payment_method, program, recipient_id_no, recipient_name. Check the headers, or see the column mapping "
+            "with fundaudit inspect")
+
+
+def test_a_found_file_making_a_ledger_no_rule_can_use_is_skipped_too(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    d = tmp_path / "in"
+    d.mkdir()
+    (d / "register.csv").write_text(REGISTER, encoding="utf-8")
+    (d / "zz.csv").write_text(PURCHASES, encoding="utf-8")
+    out = tmp_path / "rep"
+    assert _audit(d, out, "--fail-on", "never") == 0
+    doc = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert [(s["file"], s["sheet"], s["reason"], s["message_en"]) for s in doc["skipped_inputs"]] == [
+        ("zz.csv", None, "ledger_unusable", UNUSABLE)]
+    assert [i["file"] for i in doc["inputs"] if not i["file"].startswith("profile:")] == ["register.csv"]
+    assert {r["status"] for r in doc["rules"] if r["id"].startswith("DISB-")} == {"skipped"}
+
+    assert _audit(d, tmp_path / "strict", "--strict") == 2
+    assert capsys.readouterr().err.endswith(f"fundaudit: {UNUSABLE}\n")
+    named = [str(d / "register.csv"), str(d / "zz.csv")]
+    assert main(["audit", *named, "--out", str(tmp_path / "named"), "--lang", "en"]) == 2
+    assert "lacks the columns its rules need" in capsys.readouterr().err
+
+    (d / "register.csv").unlink()
+    (d / "staff.csv").write_text("姓名,职务\n甲,主席\n", encoding="utf-8")  # a reference table is not a ledger
+    assert _audit(d, tmp_path / "none") == 2
+    assert capsys.readouterr().err == f"fundaudit: {UNUSABLE}\n"
