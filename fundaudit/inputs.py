@@ -109,7 +109,7 @@ def collect(paths: Iterable[str | os.PathLike[str]] = (), ledgers: Iterable[Ledg
     ``ledgers`` and ``frames`` (``{kind: path | DataFrame | [..]}``, the Python API form).
 
     With ``skipped``, a file found in a directory that cannot be audited, or one of its sheets, is appended
-    to it (and so are files of other types) and the rest loaded; when nothing at all could be loaded, the
+    to it (and so are files of other types) and the rest loaded; when no ledger could be loaded, the
     run stops (the one file's own error, or ``nothing_audited`` listing each). Without it, or with
     ``strict``, the first such file stops the run, as a file named explicitly always does (files of other
     types are still listed in ``skipped``)."""
@@ -153,9 +153,10 @@ def collect(paths: Iterable[str | os.PathLike[str]] = (), ledgers: Iterable[Ledg
     if skipped is not None:
         skipped += found
         unreadable = [s for s in found if s.reason != NOT_LEDGER_TYPE]
-        if not parts and len(unreadable) == 1:
+        no_ledger = not any(catalogue()[kind].ledger for kind in parts)  # reference tables alone are no audit
+        if no_ledger and len(unreadable) == 1:
             raise unreadable[0].error
-        if not parts and unreadable:
+        if no_ledger and unreadable:
             raise _NothingAuditedError("nothing_audited", count=len(unreadable), errors=[s.error for s in unreadable])
     return {kind: combine(kind, ps) for kind, ps in parts.items()}
 

@@ -136,6 +136,10 @@ def test_nothing_auditable_left_is_exit_2(tmp_path: Path, folder: Path, capsys: 
     assert _audit(one, tmp_path / "rep") == 2  # the one file's own message, as before
     assert capsys.readouterr().err == f"fundaudit: {EXPECTED_EN[0][3]}\n"
 
+    (one / "staff.csv").write_text("姓名,职务\n甲,主席\n", encoding="utf-8")  # a reference table is no audit
+    assert _audit(one, tmp_path / "rep") == 2
+    assert capsys.readouterr().err == f"fundaudit: {EXPECTED_EN[0][3]}\n"
+
     (one / "broken.xlsx").write_bytes((folder / "sub" / "broken.xlsx").read_bytes())
     assert _audit(one, tmp_path / "rep") == 2
     assert capsys.readouterr().err == (
