@@ -176,9 +176,13 @@ class ReportDir:
             try:
                 _try_lock(fd)
             except OSError:
-                held = os.read(fd, 32).decode("ascii", "replace").strip()
+                try:
+                    held = os.read(fd, 32).decode("ascii", "replace").strip()
+                except OSError:  # Windows: the holder's locked byte cannot be read
+                    held = ""
+                finally:
+                    os.close(fd)
                 pid: int | str = int(held) if held.isdigit() else "?"
-                os.close(fd)
                 raise ConfigError("out_dir_busy", path=str(self.out), pid=pid) from None
             try:
                 same = os.path.samestat(os.fstat(fd), os.stat(path, follow_symlinks=False))
