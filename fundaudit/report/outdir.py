@@ -139,7 +139,7 @@ class ReportDir:
 
     def __init__(self, out: Path) -> None:
         self.out = Path(os.path.abspath(out))  # `--out .` has a name and a parent too
-        self._prefix = f".{out.name}.fundaudit-"
+        self._prefix = f".{self.out.name}.fundaudit-"
         self._lock_fd: int | None = None
 
     @property
