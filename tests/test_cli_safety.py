@@ -189,14 +189,18 @@ def test_a_second_run_into_a_locked_folder_is_refused(src: Path, tmp_path: Path,
     assert _beside(out) == []  # the lock file goes with the run that held it
 
 
-def test_out_may_be_the_working_directory(src: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_out_may_not_be_the_working_directory(src: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "here"
     out.mkdir()
     monkeypatch.chdir(out)
-    assert main(["audit", str(src), "--format", "json", "--out", ".", "--quiet", "--fail-on", "never"]) == 0
-    assert main(["audit", str(src), "--format", "html", "--out", ".", "--quiet", "--fail-on", "never"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == [".fundaudit-report", "index.html"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["aid.csv", "here"]
+    assert main(["audit", str(src), "--format", "json", "--out", ".", "--quiet", "--lang", "en"]) == 2
+    assert capsys.readouterr().err == (
+        f"fundaudit: output directory {out} is (or holds) the working directory: each run replaces the folder as a "
+        "whole, which would leave your shell in a removed folder; give a folder inside it, e.g. --out report\n")
+    assert list(out.iterdir()) == []
+    assert main(["audit", str(src), "--format", "json", "--out", "report", "--quiet", "--fail-on", "never"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["report"]
 
 
 def test_leftovers_of_an_interrupted_swap_are_recovered_by_their_marker(tmp_path: Path) -> None:

@@ -149,6 +149,9 @@ class ReportDir:
 
     def __enter__(self) -> ReportDir:
         check_out(self.out)
+        with contextlib.suppress(OSError):  # the set is swapped whole: a shell left inside would see it vanish
+            if Path.cwd().resolve().is_relative_to(self.out.resolve()):
+                raise ConfigError("out_dir_is_cwd", path=str(self.out))
         if self.out.parent.is_dir():  # else taken when the folder is made (nothing can be there to race for)
             self._lock()
         return self
