@@ -17,9 +17,9 @@ from typing import TextIO
 
 from fundaudit._version import __version__
 from fundaudit.errors import ExitCode, FundauditError, Lang, render_note
-from fundaudit.report.outdir import CRASH_LOG, MARKER, REPORT_FILES, ReportDir, check_out
+from fundaudit.report.outdir import REPORT_FILES, ReportDir
 
-__all__ = ["CRASH_LOG", "MARKER", "REPORT_FILES", "check_out", "main"]
+__all__ = ["main"]
 
 
 EPILOG_AUDIT = """\
