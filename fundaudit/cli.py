@@ -96,8 +96,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: the traceback goes to a checked --out, else to a new private folder
         from fundaudit.report.outdir import write_crash_log
 
-        log = getattr(exc, "crash_log", None) or write_crash_log(traceback.format_exc())
         msg = "内部错误" if lang == "zh" else "internal error"
+        try:
+            log = getattr(exc, "crash_log", None) or write_crash_log(traceback.format_exc())
+        except OSError as failed:  # not even a temporary folder can be written (disk full)
+            print(f"fundaudit: {msg}; traceback: not written ({failed.strerror or failed})", file=sys.stderr)
+            return ExitCode.INTERNAL
         print(f"fundaudit: {msg}; traceback: {log}", file=sys.stderr)
         return ExitCode.INTERNAL
 

@@ -308,3 +308,19 @@ def test_rules_check_and_inspect_never_write_into_the_working_directory(
     assert main([*command.split(), str(given), "--lang", "en"]) == 3
     assert list(cwd.iterdir()) == []
     _assert_private_log(capsys.readouterr().err, not_in=tmp_path)
+
+
+def test_a_crash_with_nowhere_to_write_its_log_still_says_so(src: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    import errno
+    import tempfile
+
+    import fundaudit.rules.model
+
+    def full(*_a: object, **_kw: object) -> str:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(fundaudit.rules.model, "params_from_args", _boom)
+    monkeypatch.setattr(tempfile, "mkdtemp", full)
+    assert main(["audit", str(src), "--out", str(tmp_path / "rep"), "--lang", "en"]) == 3
+    assert capsys.readouterr().err == "fundaudit: internal error; traceback: not written (No space left on device)\n"

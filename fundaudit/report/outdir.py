@@ -161,7 +161,8 @@ class ReportDir:
         try:
             if isinstance(exc, Exception) and not isinstance(exc, FundauditError):
                 text = "".join(traceback.format_exception(exc))
-                exc.crash_log = write_crash_log(text, self.out)  # type: ignore[attr-defined]
+                with contextlib.suppress(OSError):  # nowhere to write: the caller says so
+                    exc.crash_log = write_crash_log(text, self.out)  # type: ignore[attr-defined]
         finally:
             self._unlock()
 
