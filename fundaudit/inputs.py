@@ -135,7 +135,7 @@ def collect(paths: Iterable[str | os.PathLike[str]] = (), ledgers: Iterable[Ledg
             if not files:
                 raise InputError("no_inputs", what=f"{raw}: no .xls/.xlsx/.csv/.parquet files")
             for f in files:
-                name = f.relative_to(path).as_posix()
+                name = _readable(f.relative_to(path).as_posix())
                 say(str(f))
                 if skipped is None or strict:
                     _detect_and_load(f, name, limits, parts, None)
@@ -146,7 +146,7 @@ def collect(paths: Iterable[str | os.PathLike[str]] = (), ledgers: Iterable[Ledg
                     found.append(SkippedInput(name, None, exc))
             kinds_text = " ".join(sorted(SUPPORTED_SUFFIXES))
             found += [SkippedInput(name, None, InputError(NOT_LEDGER_TYPE, file=name, kinds=kinds_text))
-                      for name in (o.relative_to(path).as_posix() for o in others)]
+                      for name in (_readable(o.relative_to(path).as_posix()) for o in others)]
         else:
             say(str(path))
             _detect_and_load(path, str(raw), limits, parts, None)
@@ -159,6 +159,20 @@ def collect(paths: Iterable[str | os.PathLike[str]] = (), ledgers: Iterable[Ledg
         if no_ledger and unreadable:
             raise _NothingAuditedError("nothing_audited", count=len(unreadable), errors=[s.error for s in unreadable])
     return {kind: combine(kind, ps) for kind, ps in parts.items()}
+
+
+def _readable(name: str) -> str:
+    """A file name found on disk as text every artefact can carry: a name that is not valid UTF-8 (unzipped
+    from a Chinese-Windows archive) decoded as GB18030 when it is that, else with its bytes as ``\\xNN``."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = os.fsencode(name)
+        try:
+            return raw.decode("gb18030")
+        except UnicodeDecodeError:
+            return raw.decode("utf-8", "backslashreplace")
+    return name
 
 
 class _NothingAuditedError(InputError):

@@ -194,3 +194,19 @@ def test_a_found_file_making_a_ledger_no_rule_can_use_is_skipped_too(tmp_path: P
     (d / "staff.csv").write_text("姓名,职务\n甲,主席\n", encoding="utf-8")  # a reference table is not a ledger
     assert _audit(d, tmp_path / "none") == 2
     assert capsys.readouterr().err == f"fundaudit: {UNUSABLE}\n"
+
+
+def test_names_that_are_not_utf8_are_listed_readably(tmp_path: Path) -> None:
+    import os
+
+    d = tmp_path / "in"
+    d.mkdir()
+    (d / "aid.csv").write_text(AID, encoding="utf-8")
+    for raw in (b"\xc4\xe3\xba\xc3.md", b"\xff.md"):  # 你好 in GBK, as a Chinese-Windows zip leaves it; a bad byte
+        with open(os.path.join(os.fsencode(d), raw), "wb") as fh:
+            fh.write(b"x")
+    out = tmp_path / "rep"
+    assert _audit(d, out) == 1  # every artefact written
+    doc = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert [s["file"] for s in doc["skipped_inputs"]] == ["你好.md", "\\xff.md"]
+    assert "你好.md" in (out / "index.html").read_text(encoding="utf-8")
