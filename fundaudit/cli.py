@@ -3,7 +3,7 @@ same functions the Python API offers.
 
 Exit codes (CONTRACT.md §3): 0 no finding at or above ``--fail-on``; 1 such findings exist; 2 the
 audit could not run as asked (unreadable or unknown input, invalid argument); 3 internal error
-(traceback in ``DIR/fundaudit-error.log``, one line on stderr).
+(traceback in ``DIR/fundaudit-error.log`` or a new private temporary folder, named in one line on stderr).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from fundaudit._version import __version__
 from fundaudit.errors import ExitCode, FundauditError, Lang, render_note
+from fundaudit.report.outdir import REPORT_FILES, ReportDir
 
 if TYPE_CHECKING:
     from fundaudit.masking import MaskedStreams
@@ -55,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--lang", default="zh", choices=["zh", "en"])
     a.add_argument("--unmask", action="store_true", help="show personal data unmasked (recorded in reports)")
     a.add_argument("--quiet", action="store_true", help="no summary, only errors")
+    a.add_argument("--strict", action="store_true",
+                   help="refuse the run (exit 2) when a ledger file found in a directory cannot be audited")
 
     r = sub.add_parser("rules", help="list the rules, or check a rule pack")
     rsub = r.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
@@ -102,29 +105,17 @@ def _main(argv: Sequence[str] | None, streams: MaskedStreams) -> int:
     except KeyboardInterrupt:
         print("fundaudit: interrupted", file=sys.stderr)
         return ExitCode.INTERNAL
-    except Exception:
-        out = Path(getattr(args, "out", ".") or ".")
-        log = _write_crash_log(out)
+    except Exception as exc:  # a bug: the traceback goes to a checked --out, else to a new private folder
+        from fundaudit.report.outdir import write_crash_log
+
         msg = "内部错误" if lang == "zh" else "internal error"
-        print(f"fundaudit: {msg}; traceback: {_shown(log)}", file=sys.stderr)
+        try:
+            log = getattr(exc, "crash_log", None) or write_crash_log(traceback.format_exc())
+        except OSError as failed:  # not even a temporary folder can be written (disk full)
+            print(f"fundaudit: {msg}; traceback: not written ({failed.strerror or failed})", file=sys.stderr)
+            return ExitCode.INTERNAL
+        print(f"fundaudit: {msg}; traceback: {_shown(Path(log))}", file=sys.stderr)
         return ExitCode.INTERNAL
-
-
-def _write_crash_log(out: Path) -> Path:
-    from fundaudit.masking import mask_text
-
-    try:
-        fresh = not out.exists() or (out.is_dir() and not any(out.iterdir()))
-        out.mkdir(parents=True, exist_ok=True)
-        if fresh:  # the directory is fundaudit's: the next run may reuse it (check_out looks for the marker)
-            (out / MARKER).write_text(f"reports written by fundaudit {__version__}\n", encoding="utf-8")
-        log = out / CRASH_LOG
-    except OSError:
-        import tempfile
-
-        log = Path(tempfile.gettempdir()) / "fundaudit-error.log"
-    log.write_text(mask_text(traceback.format_exc()), encoding="utf-8")
-    return log
 
 
 def _progress(quiet: bool):  # type: ignore[no-untyped-def]
@@ -148,32 +139,26 @@ def _audit(args: argparse.Namespace, argv: list[str], lang: Lang) -> int:
     if unknown or not formats:
         raise ConfigError("bad_format", value=args.format)
     params = params_from_args(args.param)
-    check_out(Path(args.out))
-    result = audit(paths=args.paths, ledgers=ledgers, profile=args.profile, period=args.period,
-                   rules=args.rules, params=params, unmask=args.unmask, progress=_progress(args.quiet),
-                   argv=["fundaudit", *argv])
-    out = prepare_out(Path(args.out))
-    written = []
-    for fmt in formats:
-        target = out / REPORT_FILES[fmt]
-        if fmt == "json":
-            written.append(result.to_json(target))
-        elif fmt == "xlsx":
-            written.append(result.to_excel(target, lang=lang))
-        elif fmt == "junit":
-            written.append(result.to_junit(target, fail_on=args.fail_on))
-        elif fmt == "html":
-            written.append(result.to_html(target, lang=lang))
+    with ReportDir(Path(args.out)) as reports:  # checked and locked before any input is read
+        result = audit(paths=args.paths, ledgers=ledgers, profile=args.profile, period=args.period,
+                       rules=args.rules, params=params, unmask=args.unmask, progress=_progress(args.quiet),
+                       argv=["fundaudit", *argv], strict=args.strict)
+        with reports.staging() as staging:  # every report of the run, then swapped in as one set
+            for fmt in formats:
+                target = staging / REPORT_FILES[fmt]
+                if fmt == "json":
+                    result.to_json(target)
+                elif fmt == "xlsx":
+                    result.to_excel(target, lang=lang)
+                elif fmt == "junit":
+                    result.to_junit(target, fail_on=args.fail_on)
+                elif fmt == "html":
+                    result.to_html(target, lang=lang)
     if not args.quiet:
         _print_summary(result, lang, sys.stdout)
-        for path in written:
-            print(("报告：" if lang == "zh" else "report: ") + _shown(path))
+        for fmt in formats:
+            print(("报告：" if lang == "zh" else "report: ") + _shown(Path(args.out) / REPORT_FILES[fmt]))
     return result.exit_code(args.fail_on)
-
-
-REPORT_FILES = {"html": "index.html", "xlsx": "findings.xlsx", "json": "findings.json", "junit": "junit.xml"}
-MARKER = ".fundaudit-report"
-CRASH_LOG = "fundaudit-error.log"
 
 
 def _shown(path: Path) -> str:
@@ -181,40 +166,6 @@ def _shown(path: Path) -> str:
     from fundaudit.io.names import display_name
 
     return display_name(path)
-
-
-def check_out(out: Path) -> None:
-    """Refuse a report directory that could make a report overwrite something unrelated: a file, a directory
-    that holds anything but an earlier fundaudit report (recognised by its marker file), or a symbolic link
-    where a report file or the marker goes. Nothing is created here, so a refused or failed run leaves no
-    trace."""
-    from fundaudit.errors import ConfigError
-
-    if out.is_symlink() or (out.exists() and not out.is_dir()):
-        raise ConfigError("out_dir_not_dir", path=_shown(out))
-    if not out.is_dir():
-        return
-    names = sorted(p.name for p in out.iterdir())
-    if not names:
-        return
-    marker = out / MARKER
-    if marker.is_symlink() or not marker.is_file():
-        raise ConfigError("out_dir_foreign", path=_shown(out), names=", ".join(names[:5]))
-    ours = {*REPORT_FILES.values(), MARKER, CRASH_LOG}
-    others = [n for n in names if n not in ours and not n.endswith(".tmp")]
-    if others:
-        raise ConfigError("out_dir_foreign", path=_shown(out), names=", ".join(others[:5]))
-    for name in ours:
-        if (out / name).is_symlink():
-            raise ConfigError("out_dir_symlink", path=_shown(out), name=name)
-
-
-def prepare_out(out: Path) -> Path:
-    """Check the report directory (:func:`check_out`), then create it with its marker file."""
-    check_out(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / MARKER).write_text(f"reports written by fundaudit {__version__}\n", encoding="utf-8")
-    return out
 
 
 SUMMARY_LINES = 25  # the summary's height: with the "report:" lines printed after it, one 30-line screen
@@ -249,6 +200,7 @@ def _print_summary(result, lang: Lang, out: TextIO) -> None:  # type: ignore[no-
         else:
             lines.append(f"… and {n} more inputs (read {read}, loaded {loaded}, rejected {rej}, non-data {non}), "
                          "each listed in the report (Input reconciliation)")
+    lines += _skipped_lines(result, zh)
     lines.append("")
     if not result.rules:
         lines.append("规则：没有可运行的规则。" if zh else "rules: none to run.")
@@ -295,6 +247,35 @@ def _print_summary(result, lang: Lang, out: TextIO) -> None:  # type: ignore[no-
                                          LINE_WIDTH - _width(lead + see), zh) + see)
     lines += tail
     print("\n".join(lines), file=out)
+
+
+MAX_SKIPPED_LINES = 3  # files not audited shown with their reason; the rest counted on one line
+
+
+def _skipped_lines(result, zh: bool) -> list[str]:  # type: ignore[no-untyped-def]
+    """The files found and not audited: those that could not be, each with its reason (a few, the rest
+    counted), then the files of other types on one line."""
+    from fundaudit.inputs import NOT_LEDGER_TYPE
+
+    lang: Lang = "zh" if zh else "en"
+    unaudited = [s for s in result.skipped if s.reason != NOT_LEDGER_TYPE]
+    others = [s.file for s in result.skipped if s.reason == NOT_LEDGER_TYPE]
+    lines = []
+    if unaudited:
+        lines.append(f"未审计的文件 {len(unaudited)} 个（其余已审计；原因见报告“未审计的文件”）：" if zh else
+                     f"not audited: {len(unaudited)} file{'s' if len(unaudited) > 1 else ''} (the rest was audited; "
+                     "reasons in the report, Files not audited):")
+        for s in unaudited[:MAX_SKIPPED_LINES]:
+            text = s.message(lang, masked=result.masked).replace("\n", " ")
+            where = s.file if s.sheet is None else f"{s.file} [{s.sheet}]"
+            lines.append("  " + _cut(text if where in text else f"{where}: {text}", LINE_WIDTH - 2))
+        if len(unaudited) > MAX_SKIPPED_LINES:
+            more = len(unaudited) - MAX_SKIPPED_LINES
+            lines.append(f"  … 另有 {more} 个，见报告" if zh else f"  … and {more} more, listed in the report")
+    if others:
+        lead = "非台账类型的文件，未读取：" if zh else "not ledger file types, not read: "
+        lines.append(lead + _id_list(others, LINE_WIDTH - _width(lead), zh))
+    return lines
 
 
 def _width(s: str) -> int:

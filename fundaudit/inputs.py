@@ -4,6 +4,11 @@ resolved into one :class:`~fundaudit.ledger.Ledger` per kind.
 A directory contributes every supported file below it (hidden files and Office lock files
 ``~$…`` skipped), each sheet's kind detected from its headers. Several files or sheets of one kind
 form one ledger, every row keeping its own file, sheet and row.
+
+A file found in a directory that cannot be audited (unreadable, no header, kind not detected) or is not a
+ledger type at all is not audited: it is listed as a :class:`SkippedInput` with its reason and the rest is
+audited. A file named explicitly (a PATH that is a file, ``--ledger``, the API's ``inputs``) must be audited:
+its problem stops the run (exit 2).
 """
 
 from __future__ import annotations
@@ -12,16 +17,18 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fundaudit.columns import catalogue, detect_kind, kinds
-from fundaudit.errors import ConfigError, InputError, LayoutError, note
+from fundaudit.errors import ConfigError, FundauditError, InputError, Lang, LayoutError, note
 from fundaudit.io import Limits, display_name, read_grids
 from fundaudit.layout import find_header
 from fundaudit.ledger import Ledger, Source, combine, load, load_grid
 
 SUPPORTED_SUFFIXES = frozenset({".xls", ".xlsx", ".xlsm", ".csv", ".txt", ".tsv", ".parquet"})
 
-__all__ = ["SUPPORTED_SUFFIXES", "LedgerArg", "collect", "discover_files", "parse_ledger_arg"]
+__all__ = ["NOT_LEDGER_TYPE", "SUPPORTED_SUFFIXES", "LedgerArg", "SkippedInput", "collect", "discover_files",
+           "parse_ledger_arg"]
 
 Progress = Callable[[str], None]
 
@@ -47,14 +54,48 @@ def parse_ledger_arg(text: str) -> LedgerArg:
     return LedgerArg(kind, path, sheet or None)
 
 
-def discover_files(directory: Path) -> list[Path]:
-    """Supported files below ``directory``, sorted, skipping hidden entries and lock files."""
+#: The reason of a file in an audited directory whose type is not a ledger's (README.md, a PDF): listed, never
+#: read, and not a reason for ``--strict`` to refuse the run.
+NOT_LEDGER_TYPE = "not_ledger_type"
+
+
+@dataclass(frozen=True)
+class SkippedInput:
+    """A file (or one sheet of a workbook) found in an audited directory and not audited: ``error`` says why
+    (its ``code`` is the reason in findings.json ``skipped_inputs``)."""
+
+    file: str
+    sheet: str | None
+    error: FundauditError
+
+    @property
+    def reason(self) -> str:
+        """The reason code: the error's catalogue code (``kind_undetected``, ``not_ledger_type`` …)."""
+        return self.error.code
+
+    def message(self, lang: Lang = "zh", *, masked: bool = True) -> str:
+        """Why it was not audited, in ``lang``."""
+        return self.error.message(lang, masked=masked)
+
+    def to_dict(self, *, masked: bool = True) -> dict[str, Any]:
+        """As findings.json ``skipped_inputs``: file, sheet, reason, message (zh), message_en."""
+        return {"file": self.file, "sheet": self.sheet, "reason": self.reason,
+                "message": self.message("zh", masked=masked), "message_en": self.message("en", masked=masked)}
+
+
+def discover_files(directory: Path, others: list[Path] | None = None) -> list[Path]:
+    """Supported files below ``directory``, sorted, skipping hidden entries and lock files; the other files
+    (of a type no reader takes) are appended to ``others`` when given."""
     found = []
     for root, dirs, files in os.walk(directory):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for f in sorted(files):
             p = Path(root) / f
-            if f.startswith((".", "~$")) or p.suffix.lower() not in SUPPORTED_SUFFIXES:
+            if f.startswith((".", "~$")):
+                continue
+            if p.suffix.lower() not in SUPPORTED_SUFFIXES:
+                if others is not None:
+                    others.append(p)
                 continue
             found.append(p)
     return found
@@ -62,12 +103,20 @@ def discover_files(directory: Path) -> list[Path]:
 
 def collect(paths: Iterable[str | os.PathLike[str]] = (), ledgers: Iterable[LedgerArg] = (),
             frames: Mapping[str, Source | list[Source]] | None = None, *, limits: Limits | None = None,
-            progress: Progress | None = None) -> dict[str, Ledger]:
+            progress: Progress | None = None, skipped: list[SkippedInput] | None = None,
+            strict: bool = False) -> dict[str, Ledger]:
     """Load every input: detected kinds for ``paths`` (files or directories), stated kinds for
-    ``ledgers`` and ``frames`` (``{kind: path | DataFrame | [..]}``, the Python API form)."""
+    ``ledgers`` and ``frames`` (``{kind: path | DataFrame | [..]}``, the Python API form).
+
+    With ``skipped``, a file found in a directory that cannot be audited, or one of its sheets, is appended
+    to it (and so are files of other types) and the rest loaded; when no ledger could be loaded, the
+    run stops (the one file's own error, or ``nothing_audited`` listing each). Without it, or with
+    ``strict``, the first such file stops the run, as a file named explicitly always does (files of other
+    types are still listed in ``skipped``)."""
     limits = limits or Limits()
     parts: dict[str, list[Ledger]] = {}
     say = progress or (lambda _msg: None)
+    found: list[SkippedInput] = []
 
     for arg in ledgers:
         say(f"{arg.kind}: {display_name(arg.path)}")
@@ -81,43 +130,84 @@ def collect(paths: Iterable[str | os.PathLike[str]] = (), ledgers: Iterable[Ledg
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files = discover_files(path)
+            others: list[Path] = []
+            files = discover_files(path, others)
             if not files:
                 raise InputError("no_inputs", what=f"{display_name(raw)}: no .xls/.xlsx/.csv/.parquet files")
             for f in files:
+                name = display_name(f.relative_to(path).as_posix())
                 say(display_name(f))
-                _detect_and_load(f, display_name(f.relative_to(path).as_posix()), limits, parts)
+                if skipped is None or strict:
+                    _detect_and_load(f, name, limits, parts, None)
+                    continue
+                try:
+                    _detect_and_load(f, name, limits, parts, found)
+                except InputError as exc:
+                    found.append(SkippedInput(name, None, exc))
+            kinds_text = " ".join(sorted(SUPPORTED_SUFFIXES))
+            found += [SkippedInput(name, None, InputError(NOT_LEDGER_TYPE, file=name, kinds=kinds_text))
+                      for name in (display_name(o.relative_to(path).as_posix()) for o in others)]
         else:
             say(display_name(path))
-            _detect_and_load(path, display_name(raw), limits, parts)
+            _detect_and_load(path, display_name(raw), limits, parts, None)
+    if skipped is not None:
+        skipped += found
+        unreadable = [s for s in found if s.reason != NOT_LEDGER_TYPE]
+        no_ledger = not any(catalogue()[kind].ledger for kind in parts)  # reference tables alone are no audit
+        if no_ledger and len(unreadable) == 1:
+            raise unreadable[0].error
+        if no_ledger and unreadable:
+            raise _NothingAuditedError("nothing_audited", count=len(unreadable), errors=[s.error for s in unreadable])
     return {kind: combine(kind, ps) for kind, ps in parts.items()}
 
 
-def _detect_and_load(path: Path, name: str, limits: Limits, parts: dict[str, list[Ledger]]) -> None:
-    """Read a file and load each sheet as the kind its headers show."""
+class _NothingAuditedError(InputError):
+    """No file found could be audited; the message lists each one's own reason in the message's language."""
+
+    def _text(self, lang: Lang) -> str:
+        """The message in ``lang``, one line per file with its reason (masked as a whole by ``message``)."""
+        from fundaudit.errors import render
+
+        lines = "\n".join("  " + e.message(lang, masked=False) for e in self.fields.get("errors") or [])
+        return render(self.section, self.code, lang, **{**self.fields, "errors": lines})
+
+
+def _detect_and_load(path: Path, name: str, limits: Limits, parts: dict[str, list[Ledger]],
+                     skipped: list[SkippedInput] | None) -> None:
+    """Read a file and load each sheet as the kind its headers show. A sheet whose kind cannot be told is
+    appended to ``skipped`` when given (the other sheets still load), else stops the run."""
     grids = read_grids(path, name=name, limits=limits)
     loaded = 0
-    skipped: list[str] = []
+    undetected: list[SkippedInput] = []
+    without_header: list[str] = []
     for grid in grids:
         try:
             layout = find_header(grid)
         except LayoutError:
             if len(grids) == 1:
                 raise
-            skipped.append(str(grid.sheet))
+            without_header.append(str(grid.sheet))
             continue
         ranking = detect_kind(list(layout.headers))
         best, score = ranking[0]
         runner = ranking[1][1] if len(ranking) > 1 else 0.0
         if score <= 0 or score < runner * 1.5:
             where = name if grid.sheet is None else f"{name} [{grid.sheet}]"
-            raise LayoutError("kind_undetected", where=where,
-                              headers=" | ".join(h for h in layout.headers if h)[:300])
+            error = LayoutError("kind_undetected", where=where,
+                                headers=" | ".join(h for h in layout.headers if h)[:300])
+            if skipped is None or len(grids) == 1:
+                raise error
+            undetected.append(SkippedInput(name, grid.sheet, error))
+            continue
         ledger = load_grid(best, grid, find_header(grid, best))
         parts.setdefault(best, []).append(ledger)
         loaded += 1
     if not loaded:
-        raise LayoutError("header_not_found", where=name, rows=30, found="; ".join(skipped))
-    if skipped:
+        if undetected:
+            raise undetected[0].error
+        raise LayoutError("header_not_found", where=name, rows=30, found="; ".join(without_header))
+    if skipped is not None:
+        skipped += undetected
+    if without_header:
         first = next(p for ps in parts.values() for p in ps if p.inputs[0].file == name)
-        first.inputs[0].notes.append(note("sheets_without_header", sheets=", ".join(skipped)))
+        first.inputs[0].notes.append(note("sheets_without_header", sheets=", ".join(without_header)))

@@ -20,8 +20,8 @@ import pandas as pd
 
 from fundaudit._version import __version__
 from fundaudit.columns import catalogue
-from fundaudit.errors import ConfigError
-from fundaudit.inputs import LedgerArg, Progress, collect
+from fundaudit.errors import ConfigError, FundauditError
+from fundaudit.inputs import LedgerArg, Progress, SkippedInput, collect
 from fundaudit.io import Limits, display_name
 from fundaudit.ledger import Ledger, Source
 from fundaudit.masking import mask_account, mask_data, mask_id, mask_objects, mask_series
@@ -50,6 +50,7 @@ class AuditResult:
     rules: list[dict[str, Any]] = field(default_factory=list)
     findings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=[*FINDING_COLUMNS, "amount_fen"]))
     masked: bool = True
+    skipped: list[SkippedInput] = field(default_factory=list)
     version: str = __version__
     generated_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
@@ -69,6 +70,12 @@ class AuditResult:
         masked unless the run was unmasked)."""
         out = [i.to_dict() for ledger in self.ledgers.values() for i in ledger.inputs]
         return mask_data(out) if self.masked else out
+
+    @property
+    def skipped_inputs(self) -> list[dict[str, Any]]:
+        """Files (or sheets) found in an audited directory and not audited, each with its reason code and
+        message, as findings.json ``skipped_inputs``."""
+        return [s.to_dict(masked=self.masked) for s in self.skipped]
 
     @functools.cached_property
     def rejected_rows(self) -> pd.DataFrame:
@@ -197,14 +204,16 @@ def _mask_rejected(rej: pd.DataFrame) -> pd.Series:
     return out.where(~accounts, mask_account(out))
 
 
-def _refuse_unusable_ledgers(ledgers: Mapping[str, Ledger], statuses: Iterable[Any]) -> None:
+def _unusable_ledgers(ledgers: Mapping[str, Ledger], statuses: Iterable[Any]) -> dict[str, FundauditError]:
     """CONTRACT.md §3, exit 2: a ledger whose columns let no rule of its own run (every one skipped, at least
-    one for its missing columns) was not audited at all; saying "no findings" would mislead."""
+    one for its missing columns) was not audited at all; saying "no findings" would mislead. Each such ledger's
+    kind with the error that says so."""
     from fundaudit.errors import InputError
 
     by_ledger: dict[str, list[Any]] = {}
     for st in statuses:
         by_ledger.setdefault(st.ledger, []).append(st)
+    unusable: dict[str, FundauditError] = {}
     for kind, ledger in ledgers.items():
         own = by_ledger.get(kind, [])
         if not catalogue()[kind].ledger or not own or any(st.status != "skipped" for st in own):
@@ -213,8 +222,19 @@ def _refuse_unusable_ledgers(ledgers: Mapping[str, Ledger], statuses: Iterable[A
                           for c in st.skip_fields.get("missing", ())})
         if missing:
             files = ", ".join(dict.fromkeys(i.file for i in ledger.inputs))
-            raise InputError("ledger_unusable", kind=kind, file=files, columns=", ".join(missing),
-                             rules=len(own))
+            unusable[kind] = InputError("ledger_unusable", kind=kind, file=files, columns=", ".join(missing),
+                                        rules=len(own))
+    return unusable
+
+
+def _found_only(unusable: Mapping[str, FundauditError], ledgers: Mapping[str, Ledger], named: set[str],
+                detected: set[str]) -> dict[str, FundauditError]:
+    """The unusable ledgers made only of files found in directories (a kind in ``detected``, none of its files
+    ``named`` on the command line), as long as another ledger remains to audit: those are skipped like any
+    other file that cannot be audited, instead of stopping the run."""
+    found = {k: e for k, e in unusable.items()
+             if k in detected and not any(i.file in named for i in ledgers[k].inputs)}
+    return found if any(catalogue()[k].ledger for k in ledgers if k not in found) else {}
 
 
 def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
@@ -222,7 +242,7 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
           profile: str = "national", period: str | Period | None = None,
           rules: Iterable[str | os.PathLike[str]] = (), params: Mapping[str, Mapping[str, Any]] | None = None,
           unmask: bool = False, limits: Limits | None = None, progress: Progress | None = None,
-          argv: list[str] | None = None) -> AuditResult:
+          argv: list[str] | None = None, strict: bool = False) -> AuditResult:
     """Load every input and run the shipped rule packs (plus ``rules``) over them.
 
     ``inputs`` maps a kind to a path, a DataFrame or a list of them (the Python API form); ``paths``
@@ -231,6 +251,10 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
     the same kind replaces the profile's table); ``params`` overrides parameters
     (``{"DISB-SPLIT": {"window_days": 15}}``). Rule packs and parameters are validated before any
     input is read.
+
+    A file in a directory of ``paths`` that cannot be audited is skipped and listed in
+    :attr:`AuditResult.skipped_inputs`; with ``strict`` it raises its error instead (files of other
+    types, such as a README, are listed either way and never refused).
     """
     from importlib import resources
 
@@ -247,7 +271,11 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
     ruleset = apply_profile(ruleset, prof)
     ruleset = apply_params(ruleset, params or {}, source="--param")
 
-    loaded = collect(paths, ledgers, inputs, limits=limits, progress=progress)
+    skipped: list[SkippedInput] = []
+    paths, ledgers = list(paths), list(ledgers)
+    loaded = collect(paths, ledgers, inputs, limits=limits, progress=progress, skipped=skipped, strict=strict)
+    detected = set(loaded) - {a.kind for a in ledgers} - set(inputs or {})  # kinds of detected files only
+    named = {str(p) for p in paths if not Path(p).is_dir()}
     for kind, table in prof.tables.items():
         if kind in loaded:
             continue
@@ -256,7 +284,16 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
     active = ruleset.active()
     engine = run_rules(loaded, active, period=per, region_code=prof.region_code, masked=not unmask,
                        lang_progress=progress)
-    _refuse_unusable_ledgers(loaded, engine.statuses)
+    unusable = _unusable_ledgers(loaded, engine.statuses)
+    found = {} if strict else _found_only(unusable, loaded, named, detected)
+    if found:  # run again without them: no rule may see a ledger the report says was not audited
+        skipped += [SkippedInput(i.file, i.sheet, err) for kind, err in found.items() for i in loaded[kind].inputs]
+        loaded = {k: v for k, v in loaded.items() if k not in found}
+        engine = run_rules(loaded, active, period=per, region_code=prof.region_code, masked=not unmask,
+                           lang_progress=progress)
+        unusable = _unusable_ledgers(loaded, engine.statuses)
+    if unusable:
+        raise next(iter(unusable.values()))
     statuses = [st.to_dict() for st in engine.statuses]
     for rid, by in ruleset.disabled.items():
         r = ruleset.rules[rid]
@@ -272,4 +309,5 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
         "params": {r.id: dict(r.params) for r in active},
         "masked": not unmask,
     }
-    return AuditResult(ledgers=loaded, run=run, rules=statuses, findings=engine.findings, masked=not unmask)
+    return AuditResult(ledgers=loaded, run=run, rules=statuses, findings=engine.findings, masked=not unmask,
+                       skipped=skipped)

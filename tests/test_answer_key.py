@@ -57,6 +57,7 @@ def test_findings_json_shape(result: fundaudit.AuditResult, tmp_path: Path) -> N
         "generated_at",
         "run",
         "inputs",
+        "skipped_inputs",
         "rejected_rows",
         "rules",
         "summary",

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from fundaudit.errors import render_note
+from fundaudit.inputs import NOT_LEDGER_TYPE
 from fundaudit.masking import mask_series, mask_value
 from fundaudit.report import AT_ISSUE
 from fundaudit.report.json import write_atomic
@@ -123,6 +124,7 @@ def render_html(result: AuditResult, *, lang: str = "zh", max_rows_per_rule: int
         kpis=ctx.kpis(),
         charts=ctx.charts(),
         inputs=ctx.inputs(),
+        skipped=ctx.skipped_inputs(),
         rule_summary=ctx.rule_summary(),
         groups=ctx.groups(max_rows_per_rule, max_rows),
         rejected=ctx.rejected(max_rejected),
@@ -360,6 +362,18 @@ class _Context:
                 "sha256": _text(i.get("sha256")),
             })
         return out
+
+    def skipped_inputs(self) -> dict[str, Any]:
+        """Files found and not audited: those that could not be (a warning on the first screen) and those of
+        other types (listed only), each with its reason code and message in the report's language."""
+        rows = [{"file": self.cut(s.get("file"), 300), "sheet": self.cut(s.get("sheet"), 300),
+                 "reason": self.cut(s.get("reason"), 100),
+                 "message": self.cut(self.pick(s.get("message"), s.get("message_en"))),
+                 "ledger_like": s.get("reason") != NOT_LEDGER_TYPE}
+                for s in self.result.skipped_inputs]
+        unaudited = sum(1 for r in rows if r["ledger_like"])
+        return {"rows": rows, "unaudited": unaudited,
+                "banner": self.t["skipped_inputs_banner"].format(n=_count(unaudited))}
 
     def note(self, n: Any) -> str:
         """A reader's note (fundaudit.errors.Note, or plain text) in the report's language."""

@@ -39,6 +39,7 @@ def _head(result: AuditResult) -> dict[str, Any]:
         "generated_at": result.generated_at,
         "run": result.run,
         "inputs": result.inputs,
+        "skipped_inputs": result.skipped_inputs,
         "rejected_rows": rejected_rows,
         "rules": result.rules,
         "summary": result.summary,

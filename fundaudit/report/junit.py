@@ -1,5 +1,6 @@
 """junit.xml for CI: one test case per rule, failing when the rule has findings at or above
-``--fail-on``; skipped rules are skipped test cases, crashed rules are errors.
+``--fail-on``; skipped rules are skipped test cases, crashed rules are errors; each file found and not
+audited is a skipped test case of classname ``fundaudit.inputs``.
 
 The test cases agree with the exit code: with ``fail_on="never"`` no case fails, and a rule whose
 findings are all below ``fail_on`` passes. Findings that do not fail a case are still listed, in the
@@ -131,7 +132,12 @@ def write_junit(result: AuditResult, path: str | os.PathLike[str], *, fail_on: s
             head = f"{len(found)} finding(s), none failing at --fail-on {fail_on}:"
             listed = [records[p] for p in found[:MAX_LISTED].tolist()]
             ET.SubElement(case, "system-out").text = xml_safe("\n".join([head, *_lines(listed, len(found))]))
-    suite.set("tests", str(len(result.rules)))
+    for skip in result.skipped_inputs:  # files found and not audited: skipped cases, so CI shows them
+        case = ET.SubElement(suite, "testcase", classname="fundaudit.inputs",
+                             name=xml_safe(skip["file"] + (f" [{skip['sheet']}]" if skip["sheet"] else "")))
+        ET.SubElement(case, "skipped", message=xml_safe(f"[{skip['reason']}] {skip['message_en']}"))
+        skipped += 1
+    suite.set("tests", str(len(result.rules) + len(result.skipped_inputs)))
     suite.set("failures", str(failures))
     suite.set("errors", str(errors))
     suite.set("skipped", str(skipped))
