@@ -190,10 +190,11 @@ AID_CHECK_TYPES: dict[str, Signature] = {
         # --- cross-ledger -----------------------------------------------------------------------------
         _sig(
             "staff_relative",
-            "Does a payment or a hardship file share an ID, bank account, phone or address with a union "
-            "officer, 经审 member, finance clerk, handler or a listed relative?",
-            fields=("matched_on", "matched_zh", "paid", "person", "relation_note", "relation_note_en", "role",
-                    "staff_name"),
+            "Does a payment (rule on disbursements: ID, bank account) or a hardship file (rule on the register: "
+            "ID, bank account, phone, address) share a value with a union officer, 经审 member, finance clerk, "
+            "handler or a listed relative?",
+            fields=("bank_account", "id_no", "matched_on", "matched_zh", "paid", "person", "phone", "relation_note",
+                    "relation_note_en", "role", "staff_name"),
             match_on=Arg(
                 "values",
                 default=["id_no", "bank_account", "phone", "address"],
