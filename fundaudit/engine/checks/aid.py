@@ -874,7 +874,7 @@ def aid_cap(ctx: CheckContext) -> exp.Select:
     """Per payment: amount > cap. Per year: the recipient's total in (programme, category, year) >
     the yearly cap, one finding listing those rows."""
     ctx.need("program", "amount", "payment_date")
-    ctx.units.update(cap="money", total="money", amount="money", excess="money")
+    ctx.units.update(cap="money", total="money", amount="money", excess="money", pay_cap="money", year_cap="money")
     value_cols = [c for c in ("recipient_id_no", "program", "aid_category", "payment_date", "amount") if ctx.has(c)]
     status = [col("recipient_id_no__status")] if ctx.has("recipient_id_no") else []
     rows = (
@@ -892,6 +892,8 @@ def aid_cap(ctx: CheckContext) -> exp.Select:
             *amount_col,
             _as(exp.Neg(this=_par(exp.Add(this=col(ROW_ID), expression=number(1)))), "_finding"),
             _as(col("pay_cap"), "cap"),
+            col("pay_cap"),
+            col("year_cap"),
             _as(col("amount"), "total"),
             _as(exp.Sub(this=col("amount"), expression=col("pay_cap")), "excess"),
             _as(string("单笔超过上限"), "problem"),
@@ -920,6 +922,8 @@ def aid_cap(ctx: CheckContext) -> exp.Select:
                 *amount_col,
                 _as(col("_g"), "_finding"),
                 _as(col("year_cap"), "cap"),
+                col("pay_cap"),
+                col("year_cap"),
                 _as(col("_total"), "total"),
                 _as(exp.Sub(this=col("_total"), expression=col("year_cap")), "excess"),
                 _as(string("年度累计超过上限"), "problem"),
@@ -1443,7 +1447,11 @@ def staff_relative(ctx: CheckContext) -> exp.Select:
             .join(table(target, "t"), on=_eq(col(ROW_ID, "t"), col(ROW_ID, "f")))
             .join(table(STAFF, "s"), on=_eq(col(ROW_ID, "s"), col("_staff", "f")))
         )
-    if not parts:
+    if not parts:  # no field both sides have: skip naming what is missing
+        for target, mapping in targets.items():
+            if target in ctx.present:
+                ctx.need(*[mapping[f].removesuffix("__key") for f in fields if f in mapping], table=target)
+        ctx.need(*[STAFF_KEY[f].removesuffix("__key") for f in fields], table=STAFF)
         raise Skip("skip_no_table", table=" / ".join(targets))
     return select(exp.Star()).from_(_from_union(parts, "u"))
 
