@@ -294,11 +294,14 @@ def load_grid(kind: str, grid: Grid, layout: Layout) -> Ledger:
 
 def _add_id_status(frame: pd.DataFrame, spec: KindSpec) -> None:
     """Next to each resident-ID column, ``<column>__status``: its GB 11643 status (``ok``, ``bad_chars``,
-    ``bad_length``, ``bad_checksum``, ``bad_birth_date``, ``legacy15``, ``excel_number``; '' when blank).
-    An invalid ID is kept as read, not blanked: saying what is wrong with it is the ID rules' job."""
+    ``bad_length``, ``bad_checksum``, ``bad_birth_date``, ``legacy15``, ``excel_number``; '' when blank),
+    and ``<column>__birth``, the birth date it holds (NaT unless real). An invalid ID is kept as read, not
+    blanked: saying what is wrong with it is the ID rules' job (the engine uses these columns as they are)."""
     for c in [c for c in frame.columns if c in spec.columns and spec.columns[c].type == "resident_id"]:
-        status = nz.resident_id_facts(frame[c])["status"].astype(TEXT)
-        frame.insert(frame.columns.get_loc(c) + 1, f"{c}__status", status)
+        facts = nz.resident_id_facts(frame[c])
+        at = frame.columns.get_loc(c) + 1
+        frame.insert(at, f"{c}__status", facts["status"].astype(TEXT))
+        frame.insert(at + 1, f"{c}__birth", facts["birth_date"])
 
 
 def _normalise(col: Column, raw: pd.Series, datemode: int, scale: int) -> nz.Parsed:
@@ -485,6 +488,8 @@ def combine(kind: str, parts: Sequence[Ledger], *, validate_schema: bool = True)
             frame[c] = frame[c].astype(CANONICAL_DTYPES[spec.columns[c].type])
         elif c.endswith("__status"):
             frame[c] = frame[c].astype(TEXT)
+        elif c.endswith("__birth"):
+            frame[c] = frame[c].astype("datetime64[ns]")
     frame["file"] = frame["file"].astype(TEXT)
     frame["sheet"] = frame["sheet"].astype(TEXT)
     if validate_schema:

@@ -170,8 +170,8 @@ def _register(con: Any, ledgers: Mapping[str, Ledger], period: Period | None) ->
         for name, spec in catalogue()[kind].columns.items():
             if name not in df.columns:
                 continue
-            if spec.type == "resident_id":
-                facts = resident_id_facts(df[name])
+            if spec.type == "resident_id" and not {f"{name}__status", f"{name}__birth"} <= set(df.columns):
+                facts = resident_id_facts(df[name])  # a frame from fundaudit.load already has them
                 df[f"{name}__status"] = facts["status"].to_numpy()
                 df[f"{name}__birth"] = facts["birth_date"].to_numpy()
             elif spec.type == "name":
