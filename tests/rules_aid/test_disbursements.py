@@ -9,9 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from stdnum.cn import ric
 
 import fundaudit
+from fundaudit.normalize import BLANK_TOKENS
 from tests.io.fixtures import xlsx_table
 from tests.rules_aid.helpers import fired, frame, rid, rows_of, run, values
 
@@ -599,3 +602,18 @@ def test_a_missing_register_is_reported_as_a_missing_input_not_a_profile_table()
 
     [status] = run("DISB-NOT-FILED", {"disbursements": [pay()]}, expect_status="skipped").statuses
     assert status.reason_en == "input register is missing (give --ledger register=FILE)"
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.text(alphabet="0123456789XxO０１２ -", min_size=1, max_size=20), min_size=1, max_size=12))
+def test_every_id_as_typed_is_kept_and_reported_exactly_when_invalid(typed: list[str]) -> None:
+    """Whatever is typed in an ID cell, the row is loaded with the ID kept (never blanked), and DISB-ID fires on
+    it exactly when its GB 11643 status is not ok (ages 0–150 allowed, so only the ID itself can fire)."""
+    rows = [pay(t, payment_date="2016-06-30") for t in typed]
+    ledger = fundaudit.load("disbursements", frame(rows))
+    assert ledger.rejected.empty
+    status = ledger.frame["recipient_id_no__status"].tolist()
+    res = run("DISB-ID", {"disbursements": rows}, params={"age_range": [0, 150]})
+    got = sorted(int(f["refs"][0]["row"]) for f in res.findings.to_dict("records"))
+    assert got == [i + 2 for i, s in enumerate(status) if s not in ("", "ok")]
+    assert [s == "" for s in status] == [t.replace(" ", "") in BLANK_TOKENS for t in typed]  # "-", "--": blank
