@@ -242,8 +242,9 @@ def load_grid(kind: str, grid: Grid, layout: Layout) -> Ledger:
     keep = ~reject_row
     keep_all = bool(keep.all())
     frame = pd.DataFrame({c: v if keep_all else v[keep] for c, v in values.items()})
-    for c in frame.columns:
+    for c in values:
         frame[c] = frame[c].astype(CANONICAL_DTYPES[spec.columns[c].type])
+    _add_id_status(frame, spec)
     if provenance is not None:
         frame.insert(0, "file", provenance[0][is_data][keep].astype(TEXT))
         frame.insert(1, "sheet", provenance[1][is_data][keep].astype(TEXT))
@@ -291,6 +292,18 @@ def load_grid(kind: str, grid: Grid, layout: Layout) -> Ledger:
     return Ledger(kind, frame, rejected[REJECTED_COLUMNS], non_data, totals, [summary])
 
 
+def _add_id_status(frame: pd.DataFrame, spec: KindSpec) -> None:
+    """Next to each resident-ID column, ``<column>__status``: its GB 11643 status (``ok``, ``bad_chars``,
+    ``bad_length``, ``bad_checksum``, ``bad_birth_date``, ``legacy15``, ``excel_number``; '' when blank),
+    and ``<column>__birth``, the birth date it holds (NaT unless real). An invalid ID is kept as read, not
+    blanked: saying what is wrong with it is the ID rules' job (the engine uses these columns as they are)."""
+    for c in [c for c in frame.columns if c in spec.columns and spec.columns[c].type == "resident_id"]:
+        facts = nz.resident_id_facts(frame[c])
+        at = frame.columns.get_loc(c) + 1
+        frame.insert(at, f"{c}__status", facts["status"].astype(TEXT))
+        frame.insert(at + 1, f"{c}__birth", facts["birth_date"])
+
+
 def _normalise(col: Column, raw: pd.Series, datemode: int, scale: int) -> nz.Parsed:
     """Dispatch a raw text column to its normaliser by canonical type."""
     t = col.type
@@ -312,7 +325,7 @@ def _normalise(col: Column, raw: pd.Series, datemode: int, scale: int) -> nz.Par
     if t == "period":
         return nz.parse_period(raw)
     cleaners: dict[str, Callable[[pd.Series], nz.Parsed]] = {
-        "resident_id": nz.clean_id, "taxpayer_id": nz.clean_taxpayer_id,
+        "resident_id": lambda r: nz.clean_id(r, keep_invalid=True), "taxpayer_id": nz.clean_taxpayer_id,
         "account": nz.clean_account, "phone": nz.clean_phone,
     }
     if t in cleaners:
@@ -473,6 +486,10 @@ def combine(kind: str, parts: Sequence[Ledger], *, validate_schema: bool = True)
     for c in frame.columns:  # concat of a column missing in some parts gives object: restore dtype
         if c in spec.columns:
             frame[c] = frame[c].astype(CANONICAL_DTYPES[spec.columns[c].type])
+        elif c.endswith("__status"):
+            frame[c] = frame[c].astype(TEXT)
+        elif c.endswith("__birth"):
+            frame[c] = frame[c].astype("datetime64[ns]")
     frame["file"] = frame["file"].astype(TEXT)
     frame["sheet"] = frame["sheet"].astype(TEXT)
     if validate_schema:

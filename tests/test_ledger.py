@@ -148,7 +148,9 @@ def test_real_workbook_loads_with_exact_accounting(ledger_file: Path) -> None:
     assert str(f["payment_date"].iloc[1].date()) == "2016-02-03"
     assert str(f["payment_date"].iloc[2].date()) == "2016-03-01"
     assert f["bank_account"].iloc[2] == "6222020200112233"
-    assert pd.isna(f["recipient_id_no"].iloc[2])
+    # an ID Excel stored as a number is kept as read, with its status, for DISB-ID to report
+    assert f["recipient_id_no"].iloc[2].startswith("1.101011990030") and "E+17" in f["recipient_id_no"].iloc[2]
+    assert f["recipient_id_no__status"].iloc[2] == "excel_number"
     assert pd.isna(f["disclosure_end"].iloc[2])
     assert summary.amount_total == 120000 + 80000 - 10000
     assert set(ledger.non_data["type"]) == {"blank", "repeated_header", "total", "note"}
@@ -166,7 +168,6 @@ def test_rejections_name_row_column_value_and_reason(ledger_file: Path) -> None:
     got = sorted(zip(rej["row"], rej["column"], rej["reason"], rej["action"], strict=True))
     assert got == [
         (8, "公示情况/公示结束日期", "date_impossible", "field_blanked"),
-        (8, "身份证号码", "id_scientific", "field_blanked"),
         (11, "金额（元）", "amount_unparseable", "row_rejected"),
         (12, "姓名", "no_identity", "row_rejected"),
     ]

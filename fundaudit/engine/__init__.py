@@ -15,8 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import sqlglot.expressions as exp
 
 from fundaudit.columns import catalogue
+from fundaudit.engine import sql
 from fundaudit.engine.checks import load_builtin
 from fundaudit.engine.context import CheckContext, Skip
 from fundaudit.engine.findings import FINDING_COLUMNS, Tables, build_findings
@@ -30,6 +32,7 @@ from fundaudit.rules.model import Rule
 __all__ = ["FINDING_COLUMNS", "EngineResult", "RuleStatus", "run_rules"]
 
 TOTALS = "ledger_totals"
+_WANTED = "_wanted_rows"  # a temporary table: the ledger rows whose declared amount is looked up
 Progress = Callable[[str], None]
 
 
@@ -109,6 +112,7 @@ def run_rules(
             query = impls[rule.check_type](ctx)
             st.sql = query.sql(dialect="duckdb")
             result = con.execute(st.sql).df()
+            result = _declared_amount(con, ctx, result)
             found = build_findings(rule, result, tables, masked=masked, units=ctx.units)
             st.findings = len(found)
             parts.append(found)
@@ -132,6 +136,30 @@ def run_rules(
     return EngineResult(findings[FINDING_COLUMNS], statuses)
 
 
+def _declared_amount(con: Any, ctx: CheckContext, result: pd.DataFrame) -> pd.DataFrame:
+    """The rule's ``amount:`` for result rows of its ledger, where the check type did not return it.
+
+    A check type that selects ``_amount`` itself (most do) decides; for the others (``group_cap``,
+    ``unique``, ``lookup``, the register checks...) the declared operand is evaluated here, on the
+    rows each finding points at, so a declared ``amount:`` is never validated and then dropped."""
+    amount = ctx.amount("t")
+    if amount is None or "_amount" in result.columns or result.empty:
+        return result
+    own = result["_table"].astype(str).eq(ctx.ledger) if "_table" in result else pd.Series(True, index=result.index)
+    con.register(_WANTED, pd.DataFrame({ROW_ID: result.loc[own, ROW_ID].unique()}))
+    try:
+        query = (
+            sql.select(sql.col(ROW_ID, "t"), exp.alias_(amount, "_amount", quoted=True))
+            .from_(sql.table(ctx.ledger, "t"))
+            .join(sql.table(_WANTED, "w"), on=exp.EQ(this=sql.col(ROW_ID, "w"), expression=sql.col(ROW_ID, "t")))
+        )
+        values = con.execute(query.sql(dialect="duckdb")).df().set_index(ROW_ID)["_amount"]
+    finally:
+        con.unregister(_WANTED)
+    result["_amount"] = result[ROW_ID].map(values).where(own)
+    return result
+
+
 def _register(con: Any, ledgers: Mapping[str, Ledger], period: Period | None) -> Tables:
     """Register every input (plus row ids, in-period flags and ID check facts) and the declared totals."""
     frames: dict[str, pd.DataFrame] = {}
@@ -142,8 +170,8 @@ def _register(con: Any, ledgers: Mapping[str, Ledger], period: Period | None) ->
         for name, spec in catalogue()[kind].columns.items():
             if name not in df.columns:
                 continue
-            if spec.type == "resident_id":
-                facts = resident_id_facts(df[name])
+            if spec.type == "resident_id" and not {f"{name}__status", f"{name}__birth"} <= set(df.columns):
+                facts = resident_id_facts(df[name])  # a frame from fundaudit.load already has them
                 df[f"{name}__status"] = facts["status"].to_numpy()
                 df[f"{name}__birth"] = facts["birth_date"].to_numpy()
             elif spec.type == "name":

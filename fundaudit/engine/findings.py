@@ -15,6 +15,7 @@ import pandas as pd
 
 from fundaudit.columns import catalogue
 from fundaudit.engine.sql import ROW_ID, unit_of
+from fundaudit.errors import render
 from fundaudit.masking import mask_account, mask_id
 from fundaudit.normalize import format_fen_series
 from fundaudit.rules.model import Rule
@@ -101,9 +102,10 @@ def build_findings(
         fields[name] = first[name].astype(str)
     params = {k: _param_text(v, "、") for k, v in rule.params.items()}
     params_en = {k: _param_text(v, ", ") for k, v in rule.params.items()}
-    msg_zh = _render(rule.message.get("zh", rule.id), _labelled(fields, "zh", kind_for_values), params, first.index)
+    msg_zh = _render(rule.message.get("zh", rule.id), _labelled(fields, "zh", kind_for_values), params, first.index,
+                     render("message_parts", "not_provided", "zh"))
     msg_en = _render(rule.message.get("en", rule.message.get("zh", rule.id)), _labelled(fields, "en", kind_for_values),
-                     params_en, first.index)
+                     params_en, first.index, render("message_parts", "not_provided", "en"))
 
     ref_lists = _ref_lists(refs)
     values = pd.DataFrame({c: formatted[c] for c in value_cols}, index=first.index)
@@ -294,8 +296,12 @@ def _param_text(v: Any, sep: str) -> str:
     return str(v)
 
 
-def _render(template: str, fields: Mapping[str, pd.Series], params: Mapping[str, str], index: pd.Index) -> pd.Series:
-    """Fill ``{name}`` placeholders column-wise: one vectorised concatenation per template part."""
+def _render(template: str, fields: Mapping[str, pd.Series], params: Mapping[str, str], index: pd.Index,
+            absent: str) -> pd.Series:
+    """Fill ``{name}`` placeholders column-wise: one vectorised concatenation per template part.
+
+    A name with no value column (an optional column the inputs lack) reads as ``absent`` (the catalogue's
+    "（未提供）" / "(not provided)"), never as the raw ``{name}``; an empty value reads as "—"."""
     out = pd.Series("", index=index, dtype="str")
     for literal, name, _spec, _conv in _FORMATTER.parse(template):
         if literal:
@@ -308,5 +314,5 @@ def _render(template: str, fields: Mapping[str, pd.Series], params: Mapping[str,
         elif name in params:
             out = out + params[name]
         else:
-            out = out + "{" + name + "}"
+            out = out + absent
     return out

@@ -116,23 +116,34 @@ _DASH_BYTES = frozenset({ord("-")})
 _PHONE_PUNCT_BYTES = frozenset({ord("-"), ord("("), ord(")")})
 
 
-def clean_id(s: pd.Series, *, blank_tokens: Iterable[str] = BLANK_TOKENS) -> Parsed:
+def clean_id(
+    s: pd.Series, *, blank_tokens: Iterable[str] = BLANK_TOKENS, keep_invalid: bool = False
+) -> Parsed:
     """Clean resident ID numbers (身份证号) into canonical text of digits and ``X``.
 
     Upper-cases ``x`` and maps look-alikes of X (Cyrillic, Greek, ``×``) to ``X``. Does not check
     length or check character (see ``resident_id_facts``). Reasons: ``id_scientific`` (the ID was a
     number in Excel, ``1.10101199003078E+17``), ``id_float_damaged`` (``110101199003078000.0``),
     ``id_bad_chars``, ``excel_error_cell``.
+
+    With ``keep_invalid`` (what the loader uses) an ID that is not digits and ``X`` is kept as its
+    cleaned text, without a reason, for the ID rules to report (its ``resident_id_facts`` status says
+    what is wrong); only an Excel error cell (``#N/A``), which holds no ID at all, is still rejected.
+    Cleaning is lossless (NFKC, whitespace and exporter wrappers removed, upper case), so the kept
+    text is the value as read.
     """
-    return via_uniques(s, lambda u: _clean_id(u, blank_tokens), adaptive=True)
+    return via_uniques(s, lambda u: _clean_id(u, blank_tokens, keep_invalid), adaptive=True)
 
 
-def _clean_id(s: pd.Series, blank_tokens: Iterable[str]) -> Parsed:
+def _clean_id(s: pd.Series, blank_tokens: Iterable[str], keep_invalid: bool = False) -> Parsed:
     t = _upper(_unwrap(s))
     if not all_ascii(t):
         t = pc.replace_substring_regex(t, _LOOKALIKE_X, "X")
     blank = is_blank(t, blank_tokens)
     suspect = ~_all_of(t, "0-9X") & ~blank
+    if keep_invalid:
+        reason = build_reason(len(s), s.index, [(blank, ""), (is_excel_error(t) & suspect, "excel_error_cell")])
+        return _finish(t, blank, reason, s.index)
     reason = build_reason(
         len(s),
         s.index,
@@ -174,7 +185,8 @@ def resident_id_facts(s: pd.Series) -> pd.DataFrame:
     """Facts about resident ID numbers (raw or cleaned text), one row per input row.
 
     Columns: ``status`` ('ok', 'bad_length', 'bad_chars', 'bad_checksum', 'bad_birth_date',
-    'legacy15' for a plausible 15-digit first-generation ID, '' for blank), ``valid`` (boolean,
+    'legacy15' for a plausible 15-digit first-generation ID, 'excel_number' for an ID Excel stored
+    as a number, whose last digits are lost, '' for blank), ``valid`` (boolean,
     True for 'ok' and 'legacy15', <NA> for blank), ``birth_date`` (NaT unless the embedded date is a
     real calendar date), ``sex`` ('M'/'F' by the parity of the 17th, or 15th, digit),
     ``check_char`` (the correct check character, for 18-character and 17-digit input). The region
@@ -226,6 +238,7 @@ def resident_id_facts(s: pd.Series) -> pd.DataFrame:
     status[is18 & checksum_ok] = np.where(birth_ok[is18 & checksum_ok], "ok", "bad_birth_date")
     status[is15] = np.where(birth_ok[is15], "legacy15", "bad_birth_date")
     status[cleaned.invalid.to_numpy(dtype=bool)] = "bad_chars"
+    status[cleaned.reason.isin(["id_scientific", "id_float_damaged"]).to_numpy(dtype=bool)] = "excel_number"
     status[blank] = ""
 
     valid = (status == "ok") | (status == "legacy15")

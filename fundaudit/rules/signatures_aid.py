@@ -57,7 +57,7 @@ AID_CHECK_TYPES: dict[str, Signature] = {
         _sig_match(
             "filed_before_payment",
             "For programmes that need a hardship file, was the recipient on file on the payment date?",
-            fields=("filed_date", "first_filed", "problem", "problem_en"),
+            fields=("filed_date", "problem", "problem_en"),
             programs=Arg("values", True, doc="programmes needing a file; 'X(困难职工)' = X for hardship categories"),
             hardship_categories=Arg("values", default=HARDSHIP_CATEGORIES),
         ),
@@ -115,7 +115,7 @@ AID_CHECK_TYPES: dict[str, Signature] = {
             "Is the payment within the per-payment cap, and the recipient's yearly total within the "
             "per-year cap, for the programme, category and year (caps table; 低保 multiples)?",
             group=True,
-            fields=("cap", "excess", "monthly_dibao", "pay_cap", "problem", "problem_en", "total", "year_cap"),
+            fields=("cap", "excess", "pay_cap", "problem", "problem_en", "total", "year_cap"),
             region_code=Arg("str", doc="region of the 低保 table; default the run's region"),
         ),
         _sig(
@@ -136,7 +136,7 @@ AID_CHECK_TYPES: dict[str, Signature] = {
             "Are payments to one recipient in one programme within a few days each under the threshold "
             "but together over it? One finding per linked set of payments.",
             group=True,
-            fields=("monthly_dibao", "pay_cap", "threshold", "total", "year_cap"),
+            fields=("threshold", "total"),
             window_days=Arg("int", default=30, low=0),
             threshold=Arg("choice", default="per_payment_cap", choices=("per_payment_cap", "fixed")),
             threshold_default=Arg("number", default=1000, low=0),
@@ -190,10 +190,11 @@ AID_CHECK_TYPES: dict[str, Signature] = {
         # --- cross-ledger -----------------------------------------------------------------------------
         _sig(
             "staff_relative",
-            "Does a payment or a hardship file share an ID, bank account, phone or address with a union "
-            "officer, 经审 member, finance clerk, handler or a listed relative?",
-            fields=("matched_on", "matched_zh", "paid", "person", "relation_note", "relation_note_en", "role",
-                    "staff_name"),
+            "Does a payment (rule on disbursements: ID, bank account) or a hardship file (rule on the register: "
+            "ID, bank account, phone, address) share a value with a union officer, 经审 member, finance clerk, "
+            "handler or a listed relative?",
+            fields=("bank_account", "id_no", "matched_on", "matched_zh", "paid", "person", "phone", "relation_note",
+                    "relation_note_en", "role", "staff_name"),
             match_on=Arg(
                 "values",
                 default=["id_no", "bank_account", "phone", "address"],

@@ -397,7 +397,7 @@ def test_shipped_rules_and_profiles_pass_every_check() -> None:
     from fundaudit.rules.profiles import load_profile, profile_names
 
     ruleset = RuleSet.build(shipped_packs())
-    assert len(ruleset.rules) == 40
+    assert len(ruleset.rules) == 41
     for name in profile_names():
         prof = load_profile(name)
         apply_params(ruleset, {k: v for k, v in prof.params.items() if k in ruleset.rules}, source=name)

@@ -87,7 +87,10 @@ def test_clean_id_idempotent(raw: list[str]) -> None:
         ("11010519491231002", "bad_length", False),
         ("1101051949123100", "bad_length", False),
         ("1101051949123100X2", "bad_chars", False),
-        ("1.10101199003078E+17", "bad_chars", False),
+        ("1.10101199003078E+17", "excel_number", False),  # digits lost: not comparable with anything
+        ("110101199003078000.0", "excel_number", False),
+        ("11010119900307803O", "bad_chars", False),  # the letter O typed for a zero
+        ("#N/A", "bad_chars", False),
         ("", "", None),
     ],
 )

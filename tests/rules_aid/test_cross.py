@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.rules_aid.helpers import fired, rid, rows_of, run, values
+import fundaudit
+from fundaudit.engine import run_rules
+from fundaudit.period import parse_period
+from tests.rules_aid.helpers import fired, frame, rid, rows_of, run, shipped, values
 
 CHAIR = rid("341002", "19820216", "897")
 SISTER = rid("341023", "19831230", "474")
@@ -70,48 +73,85 @@ def reg(who: str, name: str, **kw: Any) -> dict[str, Any]:
     return row
 
 
+STAFF_PAYMENTS = [
+    pay(SISTER, "汪建英", "6222027045199384353"),  # 2 the chairman's sister: ID and card
+    pay(A, "甲", "6210987522769340257"),  # 3 paid into the handler's card
+    pay(B, "程敏", "6222000000000001"),  # 4 shares the 经审 member's name only
+    pay(A, "甲", "6222000000000002", payment_date="2015-12-20"),  # 5 (no match anyway)
+]
+STAFF_REGISTER = [
+    reg(A, "舒琳月", phone="17763363115"),  # 2 the handler's phone
+    reg(SISTER, "汪建英"),  # 3 the sister's file
+    reg(B, "乙", address="黄山区 太平湖镇 平湖东路182号"),  # 4 the chairman's address, spaced
+    reg(rid("341003", "19900101", "004"), "程敏"),  # 5 name only
+]
+
+
+def _matched(rule: str, inputs: dict[str, Any]) -> dict[tuple[str, int], dict[str, Any]]:
+    return {
+        (f["refs"][0]["kind"], f["refs"][0]["row"]): f["values"] for f in run(rule, inputs).findings.to_dict("records")
+    }
+
+
 def test_xl_staff_relative() -> None:
-    payments = [
-        pay(SISTER, "汪建英", "6222027045199384353"),  # 2 the chairman's sister: ID and card
-        pay(A, "甲", "6210987522769340257"),  # 3 paid into the handler's card
-        pay(B, "程敏", "6222000000000001"),  # 4 shares the 经审 member's name only
-        pay(A, "甲", "6222000000000002", payment_date="2015-12-20"),  # 5 (no match anyway)
-    ]
-    register = [
-        reg(A, "舒琳月", phone="17763363115"),  # 2 the handler's phone
-        reg(SISTER, "汪建英"),  # 3 the sister's file
-        reg(B, "乙", address="黄山区 太平湖镇 平湖东路182号"),  # 4 the chairman's address, spaced
-        reg(rid("341003", "19900101", "004"), "程敏"),  # 5 name only
-    ]
-    inputs = {"staff": STAFF, "disbursements": payments, "register": register}
+    """Payments only: a register file matching staff is REG-STAFF-RELATIVE's finding, not this rule's."""
+    inputs = {"staff": STAFF, "disbursements": STAFF_PAYMENTS, "register": STAFF_REGISTER}
     assert fired("XL-STAFF-RELATIVE", inputs) == [
         ("warning", (("disbursements", 2),)),
         ("warning", (("disbursements", 3),)),
+    ]
+    found = _matched("XL-STAFF-RELATIVE", inputs)
+    assert {k: v["matched_on"] for k, v in found.items()} == {
+        ("disbursements", 2): "id_no, bank_account",
+        ("disbursements", 3): "bank_account",
+    }
+    sister = found[("disbursements", 2)]
+    assert sister["staff_name"] == "汪建英" and sister["relation_note"] == "，汪建华的姐妹"
+    assert sister["paid"] == "500.00"
+    assert "*" in sister["id_no"]  # masked
+    only_officers = fired("XL-STAFF-RELATIVE", inputs, params={"roles": ["主席", "经审"]})
+    assert only_officers == []
+    by_id = fired("XL-STAFF-RELATIVE", inputs, params={"match_on": ["id_no"]})
+    assert by_id == [("warning", (("disbursements", 2),))]
+    # without payments the rule is skipped (its findings point at payments), not fired on the register
+    res = run("XL-STAFF-RELATIVE", {"staff": STAFF, "register": STAFF_REGISTER}, expect_status="skipped")
+    assert res.findings.empty
+
+
+def test_reg_staff_relative() -> None:
+    """Register files only: a payment matching staff is XL-STAFF-RELATIVE's finding, not this rule's."""
+    inputs = {"staff": STAFF, "disbursements": STAFF_PAYMENTS, "register": STAFF_REGISTER}
+    assert fired("REG-STAFF-RELATIVE", inputs) == [
         ("warning", (("register", 2),)),
         ("warning", (("register", 3),)),
         ("warning", (("register", 4),)),
     ]
-    found = {
-        (f["refs"][0]["kind"], f["refs"][0]["row"]): f["values"]
-        for f in run("XL-STAFF-RELATIVE", inputs).findings.to_dict("records")
-    }
+    found = _matched("REG-STAFF-RELATIVE", inputs)
     assert {k: v["matched_on"] for k, v in found.items()} == {
-        ("disbursements", 2): "id_no, bank_account",
-        ("disbursements", 3): "bank_account",
         ("register", 2): "phone",
         ("register", 3): "id_no",
         ("register", 4): "address",
     }
-    sister = found[("disbursements", 2)]
-    assert sister["staff_name"] == "汪建英" and sister["relation_note"] == "，汪建华的姐妹"
-    assert sister["paid"] == "500.00" and found[("register", 3)]["paid"] is None
-    assert "*" in sister["id_no"] and "*" in found[("register", 2)]["phone"]  # masked
-    only_officers = fired("XL-STAFF-RELATIVE", inputs, params={"roles": ["主席", "经审"]})
-    assert only_officers == [("warning", (("register", 4),))]
-    by_id = fired("XL-STAFF-RELATIVE", inputs, params={"match_on": ["id_no"]})
-    assert by_id == [("warning", (("disbursements", 2),)), ("warning", (("register", 3),))]
-    # the register alone is enough
-    assert len(fired("XL-STAFF-RELATIVE", {"staff": STAFF, "register": register})) == 3
+    assert found[("register", 3)]["paid"] is None and found[("register", 3)]["staff_name"] == "汪建英"
+    assert "*" in found[("register", 2)]["phone"]  # masked
+    assert fired("REG-STAFF-RELATIVE", inputs, params={"roles": ["主席", "经审"]}) == [("warning", (("register", 4),))]
+    assert fired("REG-STAFF-RELATIVE", inputs, params={"match_on": ["id_no"]}) == [("warning", (("register", 3),))]
+    # the register alone is enough; without a staff list the rule is skipped, naming it
+    assert len(fired("REG-STAFF-RELATIVE", {"staff": STAFF, "register": STAFF_REGISTER})) == 3
+    skipped = run("REG-STAFF-RELATIVE", {"register": STAFF_REGISTER}, expect_status="skipped")
+    assert skipped.statuses[0].skip_code == "skip_no_reference"
+    assert skipped.statuses[0].skip_fields == {"table": "staff"}
+
+
+def test_staff_match_is_one_finding_under_the_rule_that_describes_it() -> None:
+    """A register row matching staff: exactly one REG-STAFF-RELATIVE finding and no XL-STAFF-RELATIVE one;
+    a payment row: the reverse (both rules run together, as in a real audit)."""
+    inputs = {"staff": STAFF, "disbursements": [STAFF_PAYMENTS[0]], "register": [STAFF_REGISTER[1]]}
+    ledgers = {kind: fundaudit.load(kind, frame(rows)) for kind, rows in inputs.items()}
+    rules = [shipped()["XL-STAFF-RELATIVE"], shipped()["REG-STAFF-RELATIVE"]]
+    found = run_rules(ledgers, rules, period=parse_period("2016")).findings
+    got = sorted((f["rule"], f["refs"][0]["kind"], f["refs"][0]["row"]) for f in found.to_dict("records"))
+    assert got == [("REG-STAFF-RELATIVE", "register", 2), ("XL-STAFF-RELATIVE", "disbursements", 2)]
 
 
 EMP = "91341003MA2A1L5UXK"

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import random
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from stdnum.cn import ric
 
-from tests.rules_aid.helpers import fired, rid, rows_of, values
+import fundaudit
+from fundaudit.normalize import BLANK_TOKENS
+from tests.io.fixtures import xlsx_table
+from tests.rules_aid.helpers import fired, frame, rid, rows_of, run, values
 
 A = rid("341003", "19800101", "001")
 B = rid("341003", "19810202", "002")
@@ -86,6 +92,83 @@ def test_disb_id_reports_the_problem_and_age() -> None:
     [v] = values("DISB-ID", {"disbursements": rows})
     assert v["age"] == 15 and v["id_status"] == "ok" and "16" in v["problem"]
     assert v["recipient_id_no"].startswith("341003********") and "2000" not in v["recipient_id_no"]
+
+
+# Every way an ID can be invalid, as typed in a ledger: (cell text, status, zh problem, en problem, the ID as
+# the message shows it, masked). The loader keeps each as read (none is blanked), and DISB-ID reports each.
+INVALID_IDS = [
+    ("11010119900307803O", "bad_chars", "身份证号含非法字符", "invalid characters", "110101********803O"),
+    ("１１０１０１１９９００３０７８０３Ｏ", "bad_chars", "身份证号含非法字符", "invalid characters",
+     "110101********803O"),
+    ("110101 19900307 803-4", "bad_chars", "身份证号含非法字符", "invalid characters", "110101*********03-4"),
+    ("34100319800101001", "bad_length", "身份证号位数不对", "wrong length", "341003*******1001"),
+    ("3410031980010100155", "bad_length", "身份证号位数不对", "wrong length", "341003*********0155"),
+    (rid("341003", "19800101", "001", check="5"), "bad_checksum", "身份证号校验码错误", "wrong check character",
+     "341003********0015"),
+    (rid("341003", "19820230", "011"), "bad_birth_date", "身份证号中的出生日期不存在", "impossible birth date",
+     "341003********0111"),
+    ("341003800101001", "legacy15", "15 位旧身份证号", "15-digit legacy ID", "341003*****1001"),
+    ("1.10101199003078E+17", "excel_number", "身份证号被 Excel 存成数字，末几位已丢失",
+     "stored by Excel as a number, its last digits lost", "1.1010**********E+17"),
+    (rid("341003", "20000615", "012"), "ok", "年龄 15 岁，不在 16–100 岁之间", "aged 15, outside 16–100",
+     "341003********0128"),
+]
+
+
+@pytest.mark.parametrize(("raw", "status", "zh", "en", "shown"), INVALID_IDS, ids=[r[1] for r in INVALID_IDS])
+def test_disb_id_reports_every_invalid_id(raw: str, status: str, zh: str, en: str, shown: str) -> None:
+    """Whatever is wrong with an ID, DISB-ID reports it, naming the problem, with the ID masked; the loader
+    kept the value (no field_blanked entry), with its status in ``recipient_id_no__status``."""
+    rows = [pay(A), pay(raw, payment_date="2016-06-14")]
+    ledger = fundaudit.load("disbursements", frame(rows))
+    assert ledger.rejected.empty
+    assert ledger.frame["recipient_id_no__status"].tolist() == ["ok", status]
+    res = run("DISB-ID", {"disbursements": rows})
+    [f] = res.findings.to_dict("records")
+    assert [(r["row"]) for r in f["refs"]] == [3]
+    assert f["values"]["id_status"] == status and f["values"]["recipient_id_no"] == shown
+    assert f["message"] == f"张三 的身份证号 {shown}：{zh}（发放日 2016-06-14）；金额 1000.00 元"
+    assert f["message_en"] == f"ID {shown} of 张三: {en} (paid 2016-06-14); 1000.00 yuan"
+
+
+def test_invalid_ids_match_only_the_same_text_and_never_a_damaged_one() -> None:
+    """An invalid ID is a matching key as written: the same typo on two payments is a duplicate, and it never
+    matches a valid ID; an ID Excel stored as a number (digits lost) matches nothing, not even its twin."""
+    valid = rid("110101", "19900307", "803")
+    typo = valid[:15] + "O" + valid[16:]  # the zero of the sequence number typed as the letter O
+    damaged = "1.10101199003078E+17"
+    rows = [
+        pay(typo, program="送温暖", payment_date="2016-01-10", bank_account="1"),  # 2 } the same typo twice
+        pay(typo, program="送温暖", payment_date="2016-01-10", bank_account="2"),  # 3 } in one window
+        pay(valid, program="送温暖", payment_date="2016-01-10", bank_account="3"),  # 4 the valid ID
+        pay(damaged, program="送温暖", payment_date="2016-01-10", bank_account="4"),  # 5 } two damaged IDs:
+        pay(damaged, program="送温暖", payment_date="2016-01-10", bank_account="5"),  # 6 } not evidence
+    ]
+    assert fired("DISB-DUP", {"disbursements": rows}) == [("error", (("disbursements", 2), ("disbursements", 3)))]
+    # the register: a file under the typo finds the payments with the typo, never the valid one; a damaged
+    # ID finds nothing (its file number is the only way to it)
+    register = [file(typo, "F1"), file(damaged, "F2")]
+    needing = [dict(r, program="生活救助", file_no="") for r in rows]
+    assert rows_of(fired("DISB-NOT-FILED", {"disbursements": needing, "register": register})) == [[4], [5], [6]]
+
+
+def test_letter_o_in_a_real_xlsx_is_reported_through_audit(tmp_path: Path) -> None:
+    """The issue's case end to end: an .xlsx whose ID has the letter O typed for a zero; the audit loads the row
+    (not field_blanked) and DISB-ID reports it, masked."""
+    header = ["姓名", "身份证号码", "帮扶项目", "金额", "发放方式", "银行账号", "发放日期"]
+    good = rid("110101", "19900307", "803")
+    bad = good[:15] + "O" + good[16:]  # the zero of the sequence number typed as the letter O
+    path = xlsx_table(tmp_path, [header, ["张三", good, "送温暖", 500, "银行代发", "6222020000000001", "2016-01-20"],
+                                 ["李四", bad, "送温暖", 600, "银行代发", "6222020000000002", "2016-01-21"]],
+                      name="送温暖.xlsx")
+    result = fundaudit.audit({"disbursements": path}, period="2016")
+    assert result.rejected_rows.empty
+    found = result.findings[result.findings["rule"] == "DISB-ID"].to_dict("records")
+    assert [(f["refs"][0]["file"], f["refs"][0]["row"]) for f in found] == [(str(path), 3)]
+    [f] = found
+    assert f["values"]["id_status"] == "bad_chars" and f["values"]["recipient_id_no"] == bad[:6] + "*" * 8 + bad[14:]
+    assert "身份证号含非法字符" in f["message"] and "invalid characters" in f["message_en"]
+    assert bad not in f["message"] + f["message_en"]
 
 
 def test_disb_id_agrees_with_stdnum() -> None:
@@ -519,3 +602,18 @@ def test_a_missing_register_is_reported_as_a_missing_input_not_a_profile_table()
 
     [status] = run("DISB-NOT-FILED", {"disbursements": [pay()]}, expect_status="skipped").statuses
     assert status.reason_en == "input register is missing (give --ledger register=FILE)"
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.text(alphabet="0123456789XxO０１２ -", min_size=1, max_size=20), min_size=1, max_size=12))
+def test_every_id_as_typed_is_kept_and_reported_exactly_when_invalid(typed: list[str]) -> None:
+    """Whatever is typed in an ID cell, the row is loaded with the ID kept (never blanked), and DISB-ID fires on
+    it exactly when its GB 11643 status is not ok (ages 0–150 allowed, so only the ID itself can fire)."""
+    rows = [pay(t, payment_date="2016-06-30") for t in typed]
+    ledger = fundaudit.load("disbursements", frame(rows))
+    assert ledger.rejected.empty
+    status = ledger.frame["recipient_id_no__status"].tolist()
+    res = run("DISB-ID", {"disbursements": rows}, params={"age_range": [0, 150]})
+    got = sorted(int(f["refs"][0]["row"]) for f in res.findings.to_dict("records"))
+    assert got == [i + 2 for i, s in enumerate(status) if s not in ("", "ok")]
+    assert [s == "" for s in status] == [t.replace(" ", "") in BLANK_TOKENS for t in typed]  # "-", "--": blank

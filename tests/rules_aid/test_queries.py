@@ -122,6 +122,7 @@ def test_shipped_packs_follow_the_catalog() -> None:
             "REG-REVIEW-OVERDUE",
             "REG-EXIT-STATE",
             "REG-DISCLOSURE",
+            "REG-STAFF-RELATIVE",
             "XL-STAFF-RELATIVE",
             "XL-MISSING-EMPLOYER",
             "XL-UNION-STATUS",
@@ -138,6 +139,7 @@ def test_shipped_packs_follow_the_catalog() -> None:
         "REG-ELIGIBILITY",
         "REG-REVIEW-OVERDUE",
         "REG-DISCLOSURE",
+        "REG-STAFF-RELATIVE",
         "XL-STAFF-RELATIVE",
         "XL-MISSING-EMPLOYER",
     }

@@ -40,11 +40,11 @@ def test_reg_id() -> None:
         reg(rid("341003", "19800230", "001")),  # 4 30 February
         reg(rid("341003", "20001231", "001")),  # 5 16 on 2016-12-31
         reg(rid("341003", "20010101", "001")),  # 6 15 at the period end
-        reg(""),  # 7 blank (e.g. blanked at load): not a REG-ID finding
-        reg("1.10101199003078E+17"),  # 8 scientific notation: blanked at load
+        reg(""),  # 7 blank: not a REG-ID finding
+        reg("1.10101199003078E+17"),  # 8 stored by Excel as a number: kept as read and reported
     ]
-    assert rows_of(fired("REG-ID", {"register": rows})) == [[3], [4], [6]]
-    assert rows_of(fired("REG-ID", {"register": rows}, period="2017")) == [[3], [4]]
+    assert rows_of(fired("REG-ID", {"register": rows})) == [[3], [4], [6], [8]]
+    assert rows_of(fired("REG-ID", {"register": rows}, period="2017")) == [[3], [4], [8]]
 
 
 def test_reg_dup_household() -> None:

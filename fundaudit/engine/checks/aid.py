@@ -21,8 +21,12 @@ Conventions shared by the queries:
 
 Readings where ``domain.md`` §7 and ``samples/README.md`` leave room:
 
-- ``resident_id``: a blank ID is not a finding (blanked-at-load values included); age is in full years
-  on the date (on the 100th birthday a person is 100).
+- ``resident_id``: every invalid ID is a finding, whatever is wrong with it (the loader keeps an invalid
+  ID as read, with its status); a blank ID is not; age is in full years on the date (on the 100th
+  birthday a person is 100).
+- IDs as matching keys (register joins, duplicates, caps, splits, staff): an invalid ID is matched as
+  written (the same typo twice is evidence; it can never equal a valid ID), except one Excel stored as
+  a number (``excel_number``: its last digits are lost), which matches nothing.
 - ``filed_before_payment``: ``X(困难职工)`` in the programme list means X paid under a hardship
   category; a matched file without a filing date cannot show the payment came after filing, so it
   neither clears nor fires the row.
@@ -78,6 +82,7 @@ ID_PROBLEMS = {
     "bad_chars": ("身份证号含非法字符", "invalid characters"),
     "bad_checksum": ("身份证号校验码错误", "wrong check character"),
     "bad_birth_date": ("身份证号中的出生日期不存在", "impossible birth date"),
+    "excel_number": ("身份证号被 Excel 存成数字，末几位已丢失", "stored by Excel as a number, its last digits lost"),
 }
 EPOCH_MONDAY = "1900-01-01"  # a Monday: working days are counted from it
 
@@ -254,7 +259,14 @@ def resident_id(ctx: CheckContext) -> exp.Select:
     out_of_range = exp.and_(
         _texts(status, usable), _nn(age), _not(exp.Between(this=age, low=number(lo), high=number(hi)))
     )
-    age_words = (string(f"年龄不在 {lo}–{hi} 岁之间"), string(f"age outside {lo}–{hi}"))
+    years = exp.cast(age, exp.DataType.build("VARCHAR"))
+    when_zh, when_en = ("", "") if ctx.args["date"] else ("期末", " at the period end")
+    age_words = (
+        exp.DPipe(this=exp.DPipe(this=string(f"{when_zh}年龄 "), expression=years),
+                  expression=string(f" 岁，不在 {lo}–{hi} 岁之间")),
+        exp.DPipe(this=exp.DPipe(this=string("aged "), expression=years),
+                  expression=string(f"{when_en}, outside {lo}–{hi}")),
+    )
     problem = _case([(c, w[0]) for c, w in whens] + [(out_of_range, age_words[0])])
     problem_en = _case([(c, w[1]) for c, w in whens] + [(out_of_range, age_words[1])])
     fails = _or(
@@ -277,6 +289,20 @@ def resident_id(ctx: CheckContext) -> exp.Select:
     )
 
 
+def _matchable(name: str, alias: str | None = None) -> exp.Expression:
+    """An ID usable as a matching key: present, and not one Excel stored as a number (its last digits
+    are lost, so two such IDs being equal says nothing). Any other invalid ID is matched as written:
+    the same text twice is evidence (the same typo in two places), and it can never equal a valid ID."""
+    return exp.and_(
+        _nn(col(name, alias)), exp.NEQ(this=col(f"{name}__status", alias), expression=string("excel_number"))
+    )
+
+
+def _key_present(key: str, name: str, alias: str | None = None) -> exp.Expression:
+    """A register-matching key is usable: a matchable ID, or a present file number."""
+    return _matchable(name, alias) if key == "id_no" else _nn(col(name, alias))
+
+
 # --- payments against the register, as of the payment date ---------------------------------------
 
 
@@ -293,12 +319,16 @@ def _register_matches(ctx: CheckContext, columns: Sequence[str]) -> exp.Expressi
         ctx.need(local)
         ctx.need(remote, table=REG)
     parts = []
-    tried: list[tuple[str, str]] = []
+    tried: list[tuple[str, str, str]] = []
     for key in usable:
         local, remote = MATCH_KEYS[key]
-        conds = [_nn(col(local, "d"))]
-        for loc, rem in tried:  # only payments the earlier keys found no file for
-            earlier = select(number(1)).from_(table(REG, "r2")).where(_eq(col(rem, "r2"), col(loc, "d")))
+        conds = [_key_present(key, local, "d")]
+        for was, loc, rem in tried:  # only payments the earlier keys found no file for
+            earlier = (
+                select(number(1))
+                .from_(table(REG, "r2"))
+                .where(exp.and_(_key_present(was, loc, "d"), _eq(col(rem, "r2"), col(loc, "d"))))
+            )
             conds.append(exp.Not(this=exp.Exists(this=earlier)))
         if tried and key == "file_no" and ctx.has("recipient_id_no") and ctx.has("id_no", table=REG):
             conds.append(  # a file number may not join two different valid IDs
@@ -306,6 +336,7 @@ def _register_matches(ctx: CheckContext, columns: Sequence[str]) -> exp.Expressi
                     _null(col("recipient_id_no", "d")),
                     exp.NEQ(this=col("recipient_id_no__status", "d"), expression=string("ok")),
                     _null(col("id_no", "r")),
+                    exp.NEQ(this=col("id_no__status", "r"), expression=string("ok")),
                 )
             )
         parts.append(
@@ -318,7 +349,7 @@ def _register_matches(ctx: CheckContext, columns: Sequence[str]) -> exp.Expressi
             .join(table(REG, "r"), on=_eq(col(remote, "r"), col(local, "d")))
             .where(exp.and_(*conds))
         )
-        tried.append((local, remote))
+        tried.append((key, local, remote))
     return _from_union(parts, "m")
 
 
@@ -604,7 +635,7 @@ def shared_account(ctx: CheckContext) -> exp.Select:
         homes = (
             select(col("id_no"), _as(exp.Min(this=col("address__key")), "_home"))
             .from_(table(REG))
-            .where(exp.and_(_nn(col("id_no")), _nn(col("address__key"))))
+            .where(exp.and_(_matchable("id_no"), _nn(col("address__key"))))
             .group_by(col("id_no"))
         )
         counted = (
@@ -712,7 +743,7 @@ def duplicate_payment(ctx: CheckContext) -> exp.Select:
     a_rows = (
         select(col(ROW_ID), *[col(c) for c in value_cols], _as(window, "_window"), *_amount(ctx))
         .from_(table(ctx.ledger))
-        .where(all_of([ctx.where(), _nn(col("recipient_id_no")), _nn(col("program")), _nn(d)]))
+        .where(all_of([ctx.where(), _matchable("recipient_id_no"), _nn(col("program")), _nn(d)]))
     )
     a = select(
         exp.Star(),
@@ -843,10 +874,11 @@ def aid_cap(ctx: CheckContext) -> exp.Select:
     """Per payment: amount > cap. Per year: the recipient's total in (programme, category, year) >
     the yearly cap, one finding listing those rows."""
     ctx.need("program", "amount", "payment_date")
-    ctx.units.update(cap="money", total="money", amount="money", excess="money")
+    ctx.units.update(cap="money", total="money", amount="money", excess="money", pay_cap="money", year_cap="money")
     value_cols = [c for c in ("recipient_id_no", "program", "aid_category", "payment_date", "amount") if ctx.has(c)]
+    status = [col("recipient_id_no__status")] if ctx.has("recipient_id_no") else []
     rows = (
-        select(col(ROW_ID), *[col(c) for c in value_cols], *_amount(ctx))
+        select(col(ROW_ID), *[col(c) for c in value_cols], *status, *_amount(ctx))
         .from_(table(ctx.ledger))
         .where(all_of([ctx.where(), _nn(col("amount")), _nn(col("payment_date")), _nn(col("program"))]))
     )
@@ -860,6 +892,8 @@ def aid_cap(ctx: CheckContext) -> exp.Select:
             *amount_col,
             _as(exp.Neg(this=_par(exp.Add(this=col(ROW_ID), expression=number(1)))), "_finding"),
             _as(col("pay_cap"), "cap"),
+            col("pay_cap"),
+            col("year_cap"),
             _as(col("amount"), "total"),
             _as(exp.Sub(this=col("amount"), expression=col("pay_cap")), "excess"),
             _as(string("单笔超过上限"), "problem"),
@@ -880,7 +914,7 @@ def aid_cap(ctx: CheckContext) -> exp.Select:
             exp.Star(),
             _as(_over(exp.Sum(this=col("amount")), *keys), "_total"),
             _as(_rank(*keys), "_g"),
-        ).from_(select(exp.Star()).from_(capped.subquery("y0")).where(_nn(col("recipient_id_no"))).subquery("y1"))
+        ).from_(select(exp.Star()).from_(capped.subquery("y0")).where(_matchable("recipient_id_no")).subquery("y1"))
         parts.append(
             select(
                 *[col(c) for c in keep if c != "_amount"],
@@ -888,6 +922,8 @@ def aid_cap(ctx: CheckContext) -> exp.Select:
                 *amount_col,
                 _as(col("_g"), "_finding"),
                 _as(col("year_cap"), "cap"),
+                col("pay_cap"),
+                col("year_cap"),
                 _as(col("_total"), "total"),
                 _as(exp.Sub(this=col("_total"), expression=col("year_cap")), "excess"),
                 _as(string("年度累计超过上限"), "problem"),
@@ -999,10 +1035,11 @@ def split_payment(ctx: CheckContext) -> exp.Select:
     ctx.need("recipient_id_no", "program", "amount", "payment_date")
     ctx.units.update(threshold="money", total="money")
     value_cols = [c for c in ("recipient_id_no", "program", "aid_category", "payment_date", "amount") if ctx.has(c)]
+    present = [_nn(col(c)) for c in ("program", "amount", "payment_date")]
     rows = (
         select(col(ROW_ID), *[col(c) for c in value_cols], *_amount(ctx))
         .from_(table(ctx.ledger))
-        .where(all_of([ctx.where(), *[_nn(col(c)) for c in ("recipient_id_no", "program", "amount", "payment_date")]]))
+        .where(all_of([ctx.where(), _matchable("recipient_id_no"), *present]))
     )
     fixed = number(sql.to_fen(ctx.args["threshold_default"]))
     names = _cols_of(rows)
@@ -1117,6 +1154,7 @@ def household_duplicate(ctx: CheckContext) -> exp.Select:
     active = _texts(col("status"), ctx.args["active_status"])
     value_cols = [c for c in ("file_no", "name", "id_no", "status") if ctx.has(c)]
     tests = [("id_no", col("id_no"), "同一身份证号有多份在档档案", "one ID in several active files")]
+    usable = {"id_no": _matchable("id_no")}
     if "normalized_address" in ctx.args["household_keys"] and ctx.has("address"):
         tests.append(
             (
@@ -1136,7 +1174,7 @@ def household_duplicate(ctx: CheckContext) -> exp.Select:
                 _as(_rank(key), "_g"),
             )
             .from_(table(ctx.ledger))
-            .where(all_of([ctx.where(), active, _nn(key)]))
+            .where(all_of([ctx.where(), active, usable.get(_name, _nn(key))]))
         )
         parts.append(
             select(
@@ -1315,11 +1353,13 @@ PERSON = {DISB: "recipient_name", REG: "name"}
 
 def _relation_note(ctx: CheckContext) -> list[exp.Expression]:
     """'，汪建华的姐妹' / ', sister of 汪建华' for a listed relative; empty for staff themselves."""
-    if not ctx.has("relation_of"):
+    if not ctx.has("relation_of", table=STAFF):
         return [_as(string(""), "relation_note"), _as(string(""), "relation_note_en")]
     of = col("relation_of", "s")
     rel = (
-        exp.Coalesce(this=col("relation", "s"), expressions=[string("亲属")]) if ctx.has("relation") else string("亲属")
+        exp.Coalesce(this=col("relation", "s"), expressions=[string("亲属")])
+        if ctx.has("relation", table=STAFF)
+        else string("亲属")
     )
     zh = exp.DPipe(
         this=exp.DPipe(this=exp.DPipe(this=string("，"), expression=of), expression=string("的")), expression=rel
@@ -1335,15 +1375,19 @@ def _relation_note(ctx: CheckContext) -> list[exp.Expression]:
 
 @implements("staff_relative")
 def staff_relative(ctx: CheckContext) -> exp.Select:
-    """Payments (ID, account) and register files (ID, account, phone, address) sharing a value with
-    anyone on the staff list. One finding per payment or file, naming the person and the field."""
-    ctx.need("name")
+    """Rows of the rule's ledger sharing a value with anyone on the staff list: payments (ID, account;
+    XL-STAFF-RELATIVE) or register files (ID, account, phone, address; REG-STAFF-RELATIVE), so each
+    match is one finding of the rule that describes it. A rule on the ``staff`` list itself checks
+    both. One finding per payment or file, naming the person and the field."""
+    _need_ref(ctx, STAFF, "name")
     ctx.units.update(paid="money")
     fields = [f for f in ctx.args["match_on"] if f in STAFF_KEY]
     roles = [str(r) for r in ctx.args["roles"]]
-    staff_where = None if "all" in roles or not ctx.has("role") else _texts(col("role", "s"), roles)
+    has_role = ctx.has("role", table=STAFF)
+    staff_where = None if "all" in roles or not has_role else _texts(col("role", "s"), roles)
+    targets = {ctx.ledger: STAFF_FIELDS[ctx.ledger]} if ctx.ledger in STAFF_FIELDS else STAFF_FIELDS
     parts = []
-    for target, mapping in STAFF_FIELDS.items():
+    for target, mapping in targets.items():
         if target not in ctx.present:
             continue
         usable = [
@@ -1351,10 +1395,11 @@ def staff_relative(ctx: CheckContext) -> exp.Select:
             for f in fields
             if f in mapping
             and ctx.has(mapping[f].removesuffix("__key"), table=target)
-            and ctx.has(STAFF_KEY[f].removesuffix("__key"))
+            and ctx.has(STAFF_KEY[f].removesuffix("__key"), table=STAFF)
         ]
         if not usable:
             continue
+        own_where = ctx.where("t") if target == ctx.ledger else None
         hits = [
             select(
                 _as(col(ROW_ID, "t"), ROW_ID),
@@ -1363,7 +1408,8 @@ def staff_relative(ctx: CheckContext) -> exp.Select:
             )
             .from_(table(target, "t"))
             .join(table(STAFF, "s"), on=_eq(col(STAFF_KEY[f], "s"), col(mapping[f], "t")))
-            .where(all_of([_nn(col(mapping[f], "t")), staff_where]))
+            .where(all_of([_matchable(mapping[f], "t") if f == "id_no" else _nn(col(mapping[f], "t")),
+                           staff_where, own_where]))
             for f in usable
         ]
         flags = (
@@ -1388,7 +1434,7 @@ def staff_relative(ctx: CheckContext) -> exp.Select:
                 _as(string(target), "_table"),
                 _as(exp.cast(person, text), "person"),
                 _as(col("name", "s"), "staff_name"),
-                _as(exp.cast(col("role", "s") if ctx.has("role") else exp.Null(), text), "role"),
+                _as(exp.cast(col("role", "s") if has_role else exp.Null(), text), "role"),
                 *_relation_note(ctx),
                 _as(matched, "matched_on"),
                 _as(matched_zh, "matched_zh"),
@@ -1401,8 +1447,12 @@ def staff_relative(ctx: CheckContext) -> exp.Select:
             .join(table(target, "t"), on=_eq(col(ROW_ID, "t"), col(ROW_ID, "f")))
             .join(table(STAFF, "s"), on=_eq(col(ROW_ID, "s"), col("_staff", "f")))
         )
-    if not parts:
-        raise Skip("skip_no_table", table=f"{DISB} / {REG}")
+    if not parts:  # no field both sides have: skip naming what is missing
+        for target, mapping in targets.items():
+            if target in ctx.present:
+                ctx.need(*[mapping[f].removesuffix("__key") for f in fields if f in mapping], table=target)
+        ctx.need(*[STAFF_KEY[f].removesuffix("__key") for f in fields], table=STAFF)
+        raise Skip("skip_no_table", table=" / ".join(targets))
     return select(exp.Star()).from_(_from_union(parts, "u"))
 
 
