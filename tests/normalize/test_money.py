@@ -387,5 +387,5 @@ def test_money_malformed_grouping_is_rejected(groups: list[int], space: str, dec
 @PROPERTY
 @given(st.decimals(min_value=-(10**6), max_value=10**6, allow_nan=False, allow_infinity=False, places=5))
 def test_money_flag_iff_not_whole_fen(d: Decimal) -> None:
-    value, flag = _flag(f"{d:f}")
+    _, flag = _flag(f"{d:f}")
     assert (flag == "more_than_two_decimals") == ((d * 100) != (d * 100).to_integral_value())
