@@ -13,7 +13,7 @@ rejected whole; any other unreadable field is blanked and listed. Nothing is dro
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeAlias
 
@@ -120,12 +120,14 @@ class Ledger:
 
 def load(kind: str, source: Source | Sequence[Source], *, sheet: str | None = None,
          encoding: str | None = None, name: str | None = None, limits: Limits | None = None,
-         validate_schema: bool = True) -> Ledger:
+         validate_schema: bool = True, columns: Mapping[str, str] | None = None) -> Ledger:
     """Load one kind of input from a file, a DataFrame, or several of them.
 
     ``sheet`` picks one worksheet (default: every sheet with a recognisable header; sheets without
     one are skipped and noted). ``encoding`` overrides CSV encoding detection. ``name`` is the file
-    name shown in provenance (default: the path as given, or ``<DataFrame>``).
+    name shown in provenance (default: the path as given, or ``<DataFrame>``). ``columns`` maps
+    header text to a canonical column, or to ``"-"`` to ignore that header (``--map``): how to settle
+    two headers that claim one column.
     """
     if kind not in catalogue():
         raise ConfigError("unknown_kind", kind=kind, kinds=", ".join(kinds()))
@@ -133,7 +135,7 @@ def load(kind: str, source: Source | Sequence[Source], *, sheet: str | None = No
     parts: list[Ledger] = []
     for src in sources:
         grids = read_grids(src, name=name, sheet=sheet, encoding=encoding, limits=limits or Limits())
-        parts.extend(_load_grids(kind, grids, explicit_sheet=sheet is not None))
+        parts.extend(_load_grids(kind, grids, explicit_sheet=sheet is not None, columns=columns))
     return combine(kind, parts, validate_schema=validate_schema)
 
 
@@ -158,7 +160,8 @@ def read_sources(source: Source, *, name: str | None = None, sheet: str | None =
     return out
 
 
-def _load_grids(kind: str, grids: list[Grid], *, explicit_sheet: bool) -> list[Ledger]:
+def _load_grids(kind: str, grids: list[Grid], *, explicit_sheet: bool,
+                columns: Mapping[str, str] | None = None) -> list[Ledger]:
     parts: list[Ledger] = []
     skipped: list[str] = []
     for grid in grids:
@@ -169,7 +172,7 @@ def _load_grids(kind: str, grids: list[Grid], *, explicit_sheet: bool) -> list[L
                 raise
             skipped.append(str(grid.sheet))
             continue
-        parts.append(load_grid(kind, grid, layout))
+        parts.append(load_grid(kind, grid, layout, columns=columns))
     if not parts:
         raise LayoutError("header_not_found", where=grids[0].file if grids else "?", rows=30,
                           found="; ".join(skipped))
@@ -180,12 +183,14 @@ def _load_grids(kind: str, grids: list[Grid], *, explicit_sheet: bool) -> list[L
 
 # --- one sheet -----------------------------------------------------------------------------------
 
-def load_grid(kind: str, grid: Grid, layout: Layout) -> Ledger:
-    """Turn one grid with a known layout into a canonical frame, rejections and non-data rows."""
+def load_grid(kind: str, grid: Grid, layout: Layout, *, columns: Mapping[str, str] | None = None) -> Ledger:
+    """Turn one grid with a known layout into a canonical frame, rejections and non-data rows.
+
+    ``columns``: header overrides, as for :func:`load`."""
     spec = catalogue()[kind]
-    mapping = map_headers(kind, list(layout.headers))
-    _check_duplicates(grid, mapping)
+    mapping = map_headers(kind, list(layout.headers), columns)
     notes = list(grid.notes)
+    _check_collisions(grid, mapping, spec, notes)
     cells = _fill_merged_body(grid, layout, notes)
     body = cells.iloc[layout.data_start:]
     rows = pd.Series(grid.rows[layout.data_start:], index=body.index, dtype="int64")
@@ -387,14 +392,26 @@ def _extra(entry: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in entry.items() if k not in {"row", "reason", "value", "column"}}
 
 
-def _check_duplicates(grid: Grid, mapping: HeaderMapping) -> None:
-    """Identical headers that map to a canonical column are ambiguous: refuse rather than guess."""
-    for positions in mapping.duplicates.values():
+def _check_collisions(grid: Grid, mapping: HeaderMapping, spec: KindSpec, notes: list[str]) -> None:
+    """Several headers claiming one canonical column. Identical headers are ambiguous: refused. Different
+    headers claiming an essential column (the amount) are refused too, naming them and the choices
+    (``--map``/``columns=``): which column is the amount is not a guess to make. For any other column the
+    first keeps it and a note names the others, which stay listed as unmapped."""
+    where = grid.file if grid.sheet is None else f"{grid.file} [{grid.sheet}]"
+    for canonical, positions in mapping.duplicates.items():
         texts = {normalize_header(mapping.headers[p]) for p in positions}
         if len(texts) < len(positions):
-            where = grid.file if grid.sheet is None else f"{grid.file} [{grid.sheet}]"
             raise LayoutError("duplicate_header", where=where, column=mapping.headers[positions[0]],
                               positions=", ".join(_col_letter(p) for p in positions))
+        headers = "、".join(f"{mapping.headers[p]}（{_col_letter(p)}）" for p in positions)
+        col = spec.columns[canonical]
+        if col.essential:
+            raise LayoutError("header_collision", where=where, canonical=canonical, title=col.header_zh or canonical,
+                              headers=headers, second=mapping.headers[positions[1]])
+        notes.append(note("header_collision", canonical=canonical, headers=headers,
+                          first=mapping.headers[positions[0]], second=mapping.headers[positions[1]]))
+    if mapping.ignored:
+        notes.append(note("headers_ignored", headers="、".join(h for _, h in mapping.ignored)))
 
 
 def _fill_merged_body(grid: Grid, layout: Layout, notes: list[str]) -> pd.DataFrame:

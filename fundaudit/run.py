@@ -167,14 +167,15 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
           profile: str = "national", period: str | Period | None = None,
           rules: Iterable[str | os.PathLike[str]] = (), params: Mapping[str, Mapping[str, Any]] | None = None,
           unmask: bool = False, limits: Limits | None = None, progress: Progress | None = None,
-          argv: list[str] | None = None) -> AuditResult:
+          argv: list[str] | None = None, columns: Mapping[str, str] | None = None) -> AuditResult:
     """Load every input and run the shipped rule packs (plus ``rules``) over them.
 
     ``inputs`` maps a kind to a path, a DataFrame or a list of them (the Python API form); ``paths``
     are files or directories whose kinds are detected from their headers; ``ledgers`` are parsed
     ``--ledger`` arguments. ``profile`` supplies parameter values and reference tables (an input of
     the same kind replaces the profile's table); ``params`` overrides parameters
-    (``{"DISB-SPLIT": {"window_days": 15}}``). Rule packs and parameters are validated before any
+    (``{"DISB-SPLIT": {"window_days": 15}}``). ``columns`` maps header text to a canonical column or
+    to ``"-"`` (ignore it), for every input (``--map``). Rule packs and parameters are validated before any
     input is read.
     """
     from importlib import resources
@@ -192,7 +193,7 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
     ruleset = apply_profile(ruleset, prof)
     ruleset = apply_params(ruleset, params or {}, source="--param")
 
-    loaded = collect(paths, ledgers, inputs, limits=limits, progress=progress)
+    loaded = collect(paths, ledgers, inputs, limits=limits, progress=progress, columns=columns)
     for kind, table in prof.tables.items():
         if kind in loaded:
             continue
