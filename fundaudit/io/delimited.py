@@ -2,7 +2,11 @@
 
 Encoding: a BOM decides (UTF-8-sig, UTF-16, UTF-32); otherwise strict UTF-8, then strict GB18030 (a superset
 of GBK/GB2312); never latin-1 and never ``errors='replace'``. ``encoding=`` overrides
-(``gbk``/``gb2312``/``cp936`` are read as GB18030, their superset).
+(``gbk``/``gb2312``/``cp936`` are read as GB18030, their superset). A file that is not UTF-8 as a whole is
+checked line by line (numpy over the bytes): a line that is valid UTF-8 and holds a character of three or
+more UTF-8 bytes (CJK, full-width forms) is a UTF-8 line pasted into a GBK file and is read as UTF-8 (GBK
+text is almost never valid UTF-8 with such a character); the other lines are GB18030; a line that is neither
+is rejected (``encoding_bad_line``, with its bytes escaped), never decoded with replacement characters.
 
 Delimiter: comma or tab, whichever splits the first 64 KiB most consistently; if both give one column,
 semicolon, full-width comma ``，``, full-width semicolon ``；`` or ``|`` (reliability B7).
@@ -94,7 +98,8 @@ def read_delimited(
 ) -> Grid:
     """Read delimited text into one :class:`Grid` (``sheet`` is ``None``)."""
     notes = list(notes)
-    used, u8 = _decode(data, file=file, ext=ext, encoding=encoding, notes=notes)
+    bad_lines: dict[int, bytes] = {}
+    used, u8 = _decode(data, file=file, ext=ext, encoding=encoding, notes=notes, bad_lines=bad_lines)
     nuls = u8.count(b"\x00")
     if nuls:
         u8 = u8.replace(b"\x00", b"")
@@ -181,6 +186,8 @@ def read_delimited(
         notes.append(note("trailing_delimiter_column"))
     if rejected:
         notes.append(note("ragged_records", count=len(rejected), width=width))
+    if bad_lines:
+        cells, rows = _drop_bad_lines(cells, np.asarray(rows, dtype=np.int64), bad_lines, rejected, file=file, ext=ext)
     cells = strip_nuls_and_check(
         cells.reset_index(drop=True), rows, file=file, where=file, limits=limits, notes=notes, nuls=False
     )
@@ -200,8 +207,11 @@ def read_delimited(
 # --- encoding ----------------------------------------------------------------------------------------------
 
 
-def _decode(data: bytes, *, file: str, ext: str, encoding: str | None, notes: list[str]) -> tuple[str, bytes]:
-    """``(encoding used, the text as UTF-8 bytes without BOM)``."""
+def _decode(
+    data: bytes, *, file: str, ext: str, encoding: str | None, notes: list[str], bad_lines: dict[int, bytes]
+) -> tuple[str, bytes]:
+    """``(encoding used, the text as UTF-8 bytes without BOM)``; lines that no encoding reads are blanked
+    and put in ``bad_lines`` (line number -> raw bytes)."""
     if encoding is not None:
         return _decode_as(data, encoding, file=file, ext=ext, notes=notes)
     for bom, name in (
@@ -223,14 +233,165 @@ def _decode(data: bytes, *, file: str, ext: str, encoding: str | None, notes: li
     if _is_utf8(data):
         notes.append(note("encoding_utf8"))
         return "utf-8", data
-    try:
-        u8 = data.decode("gb18030").encode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UnreadableFileError(
-            "encoding_undetected", file=file, ext=ext, line=_line_of(data, exc.start, "gb18030")
-        ) from exc
-    notes.append(note("encoding_gb18030"))
+    starts, ends = _lines(data)
+    utf8 = _utf8_lines(np.frombuffer(data, dtype=np.uint8), starts, ends)
+    if not utf8.any():
+        try:
+            u8 = data.decode("gb18030").encode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            notes.append(note("encoding_gb18030"))
+            return "gb18030", u8
+    u8 = _decode_mixed(data, starts, ends, utf8, bad_lines, file=file, ext=ext)
+    if utf8.any():
+        notes.append(note("encoding_mixed", rows=_line_ranges(np.flatnonzero(utf8) + 1)))
+    else:
+        notes.append(note("encoding_gb18030"))
     return "gb18030", u8
+
+
+#: Undecodable lines are rejected one by one only while they are at most this many and under a tenth of the
+#: file's lines; beyond that the file is not GB18030 text at all and is refused as a whole.
+_MAX_BAD_LINES = 1000
+
+
+def _lines(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Byte offsets where each physical line starts and ends (without its line break: LF, CRLF or CR)."""
+    arr = np.frombuffer(data, dtype=np.uint8)
+    nxt = np.empty_like(arr)
+    nxt[:-1] = arr[1:]
+    if len(arr):
+        nxt[-1] = 0
+    lf = arr == 0x0A
+    cr = arr == 0x0D
+    breaks = np.flatnonzero(lf | (cr & (nxt != 0x0A)))  # the last byte of each line break
+    crlf = lf[breaks] & (breaks > 0) & cr[np.maximum(breaks - 1, 0)]
+    width = np.where(crlf, 2, 1)
+    starts = np.concatenate(([0], breaks + 1)).astype(np.int64)
+    ends = np.concatenate((breaks - width + 1, [len(arr)])).astype(np.int64)
+    if starts[-1] == len(arr) and len(starts) > 1:  # the file ends with a line break
+        starts, ends = starts[:-1], ends[:-1]
+    return starts, ends
+
+
+def _utf8_lines(arr: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Per line: valid UTF-8 holding at least one character of three or more bytes (U+0800 and up: CJK,
+    CJK punctuation, full-width forms). Vectorised over the bytes: each lead byte must be followed by its
+    continuation bytes (with the overlong and surrogate limits of E0, ED, F0, F4), and every continuation
+    byte must belong to a lead."""
+    n = len(arr)
+    b = np.concatenate((arr, np.zeros(3, dtype=np.uint8)))  # padding: a sequence cut by the end fails
+
+    def at(k: int) -> np.ndarray:
+        return b[k : k + n]
+
+    cont = [(at(k) & 0xC0) == 0x80 for k in range(4)]
+    b0, b1 = at(0), at(1)
+    lead2 = (b0 >= 0xC2) & (b0 <= 0xDF)
+    lead3 = (b0 & 0xF0) == 0xE0
+    lead4 = (b0 >= 0xF0) & (b0 <= 0xF4)
+    ok2 = lead2 & cont[1]
+    ok3 = lead3 & cont[1] & cont[2] & ~((b0 == 0xE0) & (b1 < 0xA0)) & ~((b0 == 0xED) & (b1 > 0x9F))
+    ok4 = lead4 & cont[1] & cont[2] & cont[3] & ~((b0 == 0xF0) & (b1 < 0x90)) & ~((b0 == 0xF4) & (b1 > 0x8F))
+    owned = np.zeros(n + 3, dtype=bool)
+    good_lead = ok2 | ok3 | ok4
+    owned[1 : n + 1] |= good_lead
+    owned[2 : n + 2] |= ok3 | ok4
+    owned[3 : n + 3] |= ok4
+    high = arr >= 0x80
+    bad = high & ~good_lead & ~(cont[0] & owned[:n])
+    wide = ok3 | ok4
+    if len(starts) == 0:
+        return np.zeros(0, dtype=bool)
+    cum_bad = np.concatenate(([0], np.cumsum(bad, dtype=np.int64)))
+    cum_wide = np.concatenate(([0], np.cumsum(wide, dtype=np.int64)))
+    return ((cum_bad[ends] - cum_bad[starts]) == 0) & ((cum_wide[ends] - cum_wide[starts]) > 0)
+
+
+def _decode_mixed(
+    data: bytes,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    utf8: np.ndarray,
+    bad_lines: dict[int, bytes],
+    *,
+    file: str,
+    ext: str,
+) -> bytes:
+    """Decode a file whose lines are GB18030 or UTF-8 (``utf8`` marks the latter): one step per run of lines in
+    one encoding (a handful in a file with a few pasted lines), plus one per undecodable line, which is blanked
+    and recorded in ``bad_lines``."""
+    lines = len(starts)
+    change = np.flatnonzero(np.diff(utf8.astype(np.int8))) + 1
+    bounds = [0, *change.tolist(), lines]
+    out: list[bytes] = []
+    for first, last in zip(bounds[:-1], bounds[1:], strict=True):
+        lo = int(starts[first])
+        hi = int(starts[last]) if last < lines else len(data)
+        if utf8[first]:
+            out.append(data[lo:hi])
+            continue
+        while lo < hi:
+            try:
+                out.append(data[lo:hi].decode("gb18030").encode("utf-8"))
+                break
+            except UnicodeDecodeError as exc:
+                line = int(np.searchsorted(starts, lo + exc.start, side="right")) - 1
+                if len(bad_lines) >= min(_MAX_BAD_LINES, lines // 10):
+                    raise UnreadableFileError(
+                        "encoding_undetected", file=file, ext=ext, line=line + 1
+                    ) from exc
+                line_start, line_end = int(starts[line]), int(ends[line])
+                out.append(data[lo:line_start].decode("gb18030").encode("utf-8"))
+                bad_lines[line + 1] = data[line_start:line_end]
+                lo = line_end  # keep the line break: the line stays, empty, so later lines keep their numbers
+    return b"".join(out)
+
+
+def _line_ranges(lines: np.ndarray) -> str:
+    """``3, 7-9, 12`` from sorted 1-based line numbers (at most 20 ranges shown)."""
+    parts: list[str] = []
+    i = 0
+    values = lines.tolist()
+    while i < len(values) and len(parts) < 20:
+        j = i
+        while j + 1 < len(values) and values[j + 1] == values[j] + 1:
+            j += 1
+        parts.append(str(values[i]) if i == j else f"{values[i]}-{values[j]}")
+        i = j + 1
+    return ", ".join(parts) + (", …" if i < len(values) else "")
+
+
+def _drop_bad_lines(
+    cells: pd.DataFrame,
+    rows: np.ndarray,
+    bad_lines: dict[int, bytes],
+    rejected: list[dict[str, object]],
+    *,
+    file: str,
+    ext: str,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Take the (blanked) undecodable lines out of the grid and list them as rejected rows. A line inside a
+    quoted multi-line record would leave that record incomplete: the file is refused instead."""
+    bad = np.fromiter(bad_lines, dtype=np.int64, count=len(bad_lines))
+    last = int(rows.max()) if len(rows) else 0
+    inside = bad[~np.isin(bad, rows) & (bad <= last)]
+    if len(inside):
+        raise UnreadableFileError("encoding_undetected", file=file, ext=ext, line=int(inside[0]))
+    keep = ~np.isin(rows, bad)
+    for line, raw in sorted(bad_lines.items()):
+        rejected.append(
+            {
+                "row": line,
+                "reason": "encoding_bad_line",
+                "value": raw.decode("utf-8", "backslashreplace")[:_RAW_CHARS],
+                "column": None,
+            }
+        )
+    if keep.all():
+        return cells, rows
+    return cells[keep].reset_index(drop=True), rows[keep]
 
 
 def _decode_as(data: bytes, encoding: str, *, file: str, ext: str, notes: list[str]) -> tuple[str, bytes]:
