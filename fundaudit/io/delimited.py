@@ -35,6 +35,7 @@ import codecs
 import collections
 import csv
 import io
+import itertools
 import re
 from array import array
 from dataclasses import dataclass
@@ -326,7 +327,7 @@ def _decode_mixed(
     change = np.flatnonzero(np.diff(utf8.astype(np.int8))) + 1
     bounds = [0, *change.tolist(), lines]
     out: list[bytes] = []
-    for first, last in zip(bounds[:-1], bounds[1:], strict=True):
+    for first, last in itertools.pairwise(bounds):
         lo = int(starts[first])
         hi = int(starts[last]) if last < lines else len(data)
         if utf8[first]:
