@@ -258,56 +258,73 @@ _MAX_BAD_LINES = 1000
 
 
 def _lines(data: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """Byte offsets where each physical line starts and ends (without its line break: LF, CRLF or CR)."""
+    """Byte offsets where each physical line starts and ends (the end is its LF, or for a line ended by a lone
+    CR that CR; a CR before an LF stays in the line, where it is whitespace)."""
     arr = np.frombuffer(data, dtype=np.uint8)
-    nxt = np.empty_like(arr)
-    nxt[:-1] = arr[1:]
-    if len(arr):
-        nxt[-1] = 0
-    lf = arr == 0x0A
-    cr = arr == 0x0D
-    breaks = np.flatnonzero(lf | (cr & (nxt != 0x0A)))  # the last byte of each line break
-    crlf = lf[breaks] & (breaks > 0) & cr[np.maximum(breaks - 1, 0)]
-    width = np.where(crlf, 2, 1)
+    n = len(arr)
+    breaks = np.flatnonzero(arr == 0x0A)
+    if data.count(b"\r") != data.count(b"\r\n"):  # old Mac line breaks: a CR alone ends a line too
+        cr = np.flatnonzero(arr == 0x0D)
+        lone = cr[(cr + 1 >= n) | (arr[np.minimum(cr + 1, n - 1)] != 0x0A)]
+        breaks = np.sort(np.concatenate((breaks, lone)))
     starts = np.concatenate(([0], breaks + 1)).astype(np.int64)
-    ends = np.concatenate((breaks - width + 1, [len(arr)])).astype(np.int64)
-    if starts[-1] == len(arr) and len(starts) > 1:  # the file ends with a line break
+    ends = np.concatenate((breaks, [n])).astype(np.int64)
+    if starts[-1] == n and len(starts) > 1:  # the file ends with a line break
         starts, ends = starts[:-1], ends[:-1]
     return starts, ends
 
 
+# Per byte value: continuation bytes a lead byte needs (0 for ASCII and continuation bytes, 4 = never valid).
+_NEED = np.zeros(256, dtype=np.int8)
+_NEED[0xC0:0xC2] = 4
+_NEED[0xC2:0xE0] = 1
+_NEED[0xE0:0xF0] = 2
+_NEED[0xF0:0xF5] = 3
+_NEED[0xF5:] = 4
+_IS_CONT = np.zeros(256, dtype=bool)
+_IS_CONT[0x80:0xC0] = True
+
+
 def _utf8_lines(arr: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Per line: valid UTF-8 holding at least one character of three or more bytes (U+0800 and up: CJK,
-    CJK punctuation, full-width forms). Vectorised over the bytes: each lead byte must be followed by its
-    continuation bytes (with the overlong and surrogate limits of E0, ED, F0, F4), and every continuation
-    byte must belong to a lead."""
+    """Per line: (probably) valid UTF-8 holding at least one character of three or more bytes (U+0800 and up:
+    CJK, CJK punctuation, full-width forms). Vectorised over the bytes in blocks of whole lines (about
+    ``_CHUNK`` bytes, so the temporaries stay small): every continuation byte must be one a lead byte before it
+    asked for, and only those. The overlong and surrogate limits are left to the strict decoder, which
+    :func:`_decode_mixed` runs on the (few) lines this selects."""
+    out = np.zeros(len(starts), dtype=bool)
+    first = 0
+    while first < len(starts):
+        last = max(int(np.searchsorted(starts, starts[first] + _CHUNK, side="left")), first + 1)
+        lo, hi = int(starts[first]), int(ends[last - 1])
+        out[first:last] = _utf8_block(arr[lo:hi], starts[first:last] - lo, ends[first:last] - lo)
+        first = last
+    return out
+
+
+def _utf8_block(arr: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """:func:`_utf8_lines` for one block."""
+    if len(arr) == 0:
+        return np.zeros(len(starts), dtype=bool)
+    arr = np.concatenate((arr, np.full(3, 0x0A, dtype=np.uint8)))  # a sequence cut by the end owes these
     n = len(arr)
-    b = np.concatenate((arr, np.zeros(3, dtype=np.uint8)))  # padding: a sequence cut by the end fails
-
-    def at(k: int) -> np.ndarray:
-        return b[k : k + n]
-
-    cont = [(at(k) & 0xC0) == 0x80 for k in range(4)]
-    b0, b1 = at(0), at(1)
-    lead2 = (b0 >= 0xC2) & (b0 <= 0xDF)
-    lead3 = (b0 & 0xF0) == 0xE0
-    lead4 = (b0 >= 0xF0) & (b0 <= 0xF4)
-    ok2 = lead2 & cont[1]
-    ok3 = lead3 & cont[1] & cont[2] & ~((b0 == 0xE0) & (b1 < 0xA0)) & ~((b0 == 0xED) & (b1 > 0x9F))
-    ok4 = lead4 & cont[1] & cont[2] & cont[3] & ~((b0 == 0xF0) & (b1 < 0x90)) & ~((b0 == 0xF4) & (b1 > 0x8F))
-    owned = np.zeros(n + 3, dtype=bool)
-    good_lead = ok2 | ok3 | ok4
-    owned[1 : n + 1] |= good_lead
-    owned[2 : n + 2] |= ok3 | ok4
-    owned[3 : n + 3] |= ok4
-    high = arr >= 0x80
-    bad = high & ~good_lead & ~(cont[0] & owned[:n])
-    wide = ok3 | ok4
-    if len(starts) == 0:
-        return np.zeros(0, dtype=bool)
-    cum_bad = np.concatenate(([0], np.cumsum(bad, dtype=np.int64)))
-    cum_wide = np.concatenate(([0], np.cumsum(wide, dtype=np.int64)))
-    return ((cum_bad[ends] - cum_bad[starts]) == 0) & ((cum_wide[ends] - cum_wide[starts]) > 0)
+    need = _NEED[arr]
+    # continuation bytes still owed at each position by the lead bytes 1-3 places before it
+    owed = np.zeros(n, dtype=np.int8)
+    owed[1:] = need[:-1]
+    np.maximum(owed[2:], need[:-2] - 1, out=owed[2:])
+    np.maximum(owed[3:], need[:-3] - 2, out=owed[3:])
+    # nothing is owed across a line break: a line's first two bytes owe only to what precedes them in the line
+    first = starts[(starts > 0) & (starts < n)]
+    owed[first] = 0
+    second = starts[(starts + 1 < n) & (ends > starts)] + 1
+    owed[second] = need[second - 1]
+    bad = (_IS_CONT[arr] != (owed > 0)) | (need == 4)
+    wide = (need == 2) | (need == 3)
+    nonempty = ends > starts
+    cuts = np.minimum(starts, n - 1)
+    any_bad = np.logical_or.reduceat(bad, cuts)
+    any_wide = np.logical_or.reduceat(wide, cuts)
+    return nonempty & ~any_bad & any_wide
 
 
 def _decode_mixed(
@@ -330,23 +347,48 @@ def _decode_mixed(
     for first, last in itertools.pairwise(bounds):
         lo = int(starts[first])
         hi = int(starts[last]) if last < lines else len(data)
-        if utf8[first]:
+        if not utf8[first]:
+            out.append(_decode_gb_run(data, lo, hi, starts, ends, bad_lines, file=file, ext=ext))
+        elif _is_utf8(data[lo:hi]):
             out.append(data[lo:hi])
-            continue
-        while lo < hi:
-            try:
-                out.append(data[lo:hi].decode("gb18030").encode("utf-8"))
-                break
-            except UnicodeDecodeError as exc:
-                line = int(np.searchsorted(starts, lo + exc.start, side="right")) - 1
-                if len(bad_lines) >= min(_MAX_BAD_LINES, lines // 10):
-                    raise UnreadableFileError(
-                        "encoding_undetected", file=file, ext=ext, line=line + 1
-                    ) from exc
-                line_start, line_end = int(starts[line]), int(ends[line])
-                out.append(data[lo:line_start].decode("gb18030").encode("utf-8"))
-                bad_lines[line + 1] = data[line_start:line_end]
-                lo = line_end  # keep the line break: the line stays, empty, so later lines keep their numbers
+        else:  # overlong or surrogate forms the quick byte check lets through: strict decoding decides
+            for line in range(first, last):
+                a, z = int(starts[line]), int(starts[line + 1]) if line + 1 < lines else len(data)
+                if _is_utf8(data[a:z]):
+                    out.append(data[a:z])
+                else:
+                    utf8[line] = False
+                    out.append(_decode_gb_run(data, a, z, starts, ends, bad_lines, file=file, ext=ext))
+    return b"".join(out)
+
+
+def _decode_gb_run(
+    data: bytes,
+    lo: int,
+    hi: int,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    bad_lines: dict[int, bytes],
+    *,
+    file: str,
+    ext: str,
+) -> bytes:
+    """``data[lo:hi]`` (whole lines) from GB18030 to UTF-8; a line that does not decode is blanked (its line
+    break kept, so later lines keep their numbers) and recorded in ``bad_lines``."""
+    out: list[bytes] = []
+    lines = len(starts)
+    while lo < hi:
+        try:
+            out.append(data[lo:hi].decode("gb18030").encode("utf-8"))
+            break
+        except UnicodeDecodeError as exc:
+            line = int(np.searchsorted(starts, lo + exc.start, side="right")) - 1
+            if len(bad_lines) >= min(_MAX_BAD_LINES, lines // 10):
+                raise UnreadableFileError("encoding_undetected", file=file, ext=ext, line=line + 1) from exc
+            line_start, line_end = int(starts[line]), int(ends[line])
+            out.append(data[lo:line_start].decode("gb18030").encode("utf-8"))
+            bad_lines[line + 1] = data[line_start:line_end].rstrip(b"\r")
+            lo = line_end
     return b"".join(out)
 
 

@@ -62,12 +62,22 @@ def test_mostly_undecodable_text_is_still_refused_as_a_whole(tmp_path: Path) -> 
     ("data", "expected"),
     [(b"", [False]), (b"a", [False]), ("李四".encode(), [True]), ("李四".encode("gbk"), [False]),
      (b"a\r\n" + "李".encode() + b"\rb\n", [False, True, False]), ("·".encode(), [False]),  # 2-byte only
-     (b"\xe4\xb8", [False]), (b"\xed\xa0\x80", [False]), (b"\xe0\x80\xaf", [False]), (b"\xf0\x9f\x98\x80", [True]),
-     (b"\xb8\xad", [False])],
+     (b"\xe4\xb8", [False]), (b"\xe4\xb8\n\xad", [False, False]), (b"\xf0\x9f\x98\x80", [True]),
+     (b"\xb8\xad", [False]), ("李".encode("gbk") + b"\xe4\n\xb8\xad" + "李".encode(), [False, False])],
 )
 def test_utf8_line_classifier(data: bytes, expected: list[bool]) -> None:
     starts, ends = _lines(data)
     assert _utf8_lines(np.frombuffer(data, dtype=np.uint8), starts, ends).tolist() == expected
+
+
+def test_overlong_and_surrogate_forms_are_left_to_the_strict_decoder(tmp_path: Path) -> None:
+    """The byte check lets ED A0 80 (a surrogate) through; the strict decoder then refuses it as UTF-8 and the
+    line is read as GB18030 (or rejected), never passed on as invalid UTF-8."""
+    lines = [_line(n, 100) for n in "甲乙丙丁戊己庚辛壬癸"]
+    data = (HEADER + "".join(lines)).encode("gbk") + b"\xed\xa0\x80\xe4\xb8\xad,1,2,3\n" + _line("李四", 5).encode()
+    ledger = fundaudit.load("disbursements", fx.write_bytes(tmp_path, "s.csv", data))
+    assert ledger.frame["recipient_name"].tolist() == [*"甲乙丙丁戊己庚辛壬癸", "李四"]
+    assert ledger.rejected[["row", "reason"]].values.tolist() == [[12, "encoding_bad_line"]]
 
 
 # --- properties --------------------------------------------------------------------------------------------
