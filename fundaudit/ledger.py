@@ -7,7 +7,8 @@ column (``fundaudit.normalize``) and validates the result (``fundaudit.schemas``
     rows_read = rows_loaded + rows_rejected + rows_non_data
 
 A row whose essential field (its amount) is present but unreadable, or which identifies nobody, is
-rejected whole; any other unreadable field is blanked and listed. Nothing is dropped silently.
+rejected whole; any other unreadable field is blanked and listed; an amount kept but rounded (more than two
+decimals) is listed as flagged. Nothing is dropped silently.
 """
 
 from __future__ import annotations
