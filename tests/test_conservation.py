@@ -96,3 +96,20 @@ def test_samples_keep_each_row_once() -> None:
                        ("register", "register_2016.csv")):
         ledger = fundaudit.load(kind, samples / name)
         assert len(assert_each_row_once(ledger)) == sum(i.rows_read for i in ledger.inputs)
+
+
+_HOSTILE = st.one_of(
+    st.sampled_from(["", " ", "合计", "小计", "制表人：孙七", "姓名", "金额", "—", "#N/A", "100 200", "1 2 3", "12.345",
+                     "37.019999999999996", "¥1,234.50", "（5）", "1e500", "34100319800101001X", "2016-02-30"]),
+    st.text(alphabet=st.sampled_from(list("0123456789 .,-¥元万合计张李\u3000\xa0\u2009\t=+@")), max_size=12),
+)
+
+
+@given(st.lists(st.lists(_HOSTILE, min_size=4, max_size=4), min_size=1, max_size=30))
+def test_hostile_cells_keep_each_row_once(body: list[list[str]]) -> None:
+    """Whatever the cells hold (totals, repeated headers, malformed amounts, spaces, flags), every row is loaded,
+    rejected whole or non-data exactly once, and the counts reconcile."""
+    ledger = fundaudit.load("disbursements", pd.DataFrame(body, columns=HEADER))
+    [s] = ledger.inputs
+    assert s.conserved
+    assert len(assert_each_row_once(ledger)) == s.rows_read == len(body)
