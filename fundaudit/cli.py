@@ -58,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--quiet", action="store_true", help="no summary, only errors")
     a.add_argument("--strict", action="store_true",
                    help="refuse the run (exit 2) when a ledger file found in a directory cannot be audited")
+    a.add_argument("--map", action="append", default=[], metavar="HEADER=COLUMN",
+                   help="read HEADER as canonical COLUMN, or HEADER=- to ignore it (repeatable)")
 
     r = sub.add_parser("rules", help="list the rules, or check a rule pack")
     rsub = r.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
@@ -72,6 +74,8 @@ def _parser() -> argparse.ArgumentParser:
     i = sub.add_parser("inspect", help="show how a file is read: kind, header row, column mapping, counts")
     i.add_argument("paths", nargs="+", metavar="PATH")
     i.add_argument("--lang", default="zh", choices=["zh", "en"])
+    i.add_argument("--map", action="append", default=[], metavar="HEADER=COLUMN",
+                   help="read HEADER as canonical COLUMN, or HEADER=- to ignore it (repeatable)")
     return p
 
 
@@ -90,7 +94,9 @@ def _main(argv: Sequence[str] | None, streams: MaskedStreams) -> int:
     lang: Lang = args.lang
     try:
         if args.command == "inspect":
-            return _inspect(args.paths, lang, sys.stdout)
+            from fundaudit.inputs import parse_map_args
+
+            return _inspect(args.paths, lang, sys.stdout, columns=parse_map_args(args.map) or None)
         if args.command == "rules":
             return _rules(args, lang, sys.stdout)
         return _audit(args, list(argv) if argv is not None else sys.argv[1:], lang)
@@ -126,7 +132,7 @@ def _progress(quiet: bool):  # type: ignore[no-untyped-def]
 
 def _audit(args: argparse.Namespace, argv: list[str], lang: Lang) -> int:
     from fundaudit.errors import ConfigError
-    from fundaudit.inputs import parse_ledger_arg
+    from fundaudit.inputs import parse_ledger_arg, parse_map_args
     from fundaudit.run import audit
 
     ledgers = [parse_ledger_arg(x) for x in args.ledger]
@@ -139,10 +145,12 @@ def _audit(args: argparse.Namespace, argv: list[str], lang: Lang) -> int:
     if unknown or not formats:
         raise ConfigError("bad_format", value=args.format)
     params = params_from_args(args.param)
+    columns = parse_map_args(args.map)
     with ReportDir(Path(args.out)) as reports:  # checked and locked before any input is read
         result = audit(paths=args.paths, ledgers=ledgers, profile=args.profile, period=args.period,
                        rules=args.rules, params=params, unmask=args.unmask, progress=_progress(args.quiet),
-                       argv=["fundaudit", *argv], strict=args.strict)
+                       argv=["fundaudit", *argv], strict=args.strict,
+                       columns=columns or None)
         with reports.staging() as staging:  # every report of the run, then swapped in as one set
             for fmt in formats:
                 target = staging / REPORT_FILES[fmt]
@@ -353,7 +361,7 @@ def _rules(args: argparse.Namespace, lang: Lang, out: TextIO) -> int:
     return ExitCode.OK
 
 
-def _inspect(paths: Sequence[str], lang: Lang, out: TextIO) -> int:
+def _inspect(paths: Sequence[str], lang: Lang, out: TextIO, *, columns: dict[str, str] | None = None) -> int:
     from fundaudit.columns import detect_kind
     from fundaudit.inputs import SUPPORTED_SUFFIXES, discover_files
     from fundaudit.io import display_name
@@ -395,7 +403,12 @@ def _inspect(paths: Sequence[str], lang: Lang, out: TextIO) -> int:
             print(("  表头行：" if zh else "  header row: ") + ", ".join(map(str, header_rows)), file=out)
             if layout.title:
                 print(("  标题：" if zh else "  title: ") + layout.title[:120], file=out)
-            ledger = load_grid(kind, grid, layout)
+            try:
+                ledger = load_grid(kind, grid, layout, columns=columns)
+            except FundauditError as exc:  # e.g. two headers claiming the amount: say so, go on
+                print(f"  {exc.message(lang)}", file=out)
+                status = ExitCode.USAGE
+                continue
             s = ledger.inputs[0]
             print("  列映射：" if zh else "  column mapping:", file=out)
             for header, canonical in s.columns.items():

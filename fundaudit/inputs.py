@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fundaudit.columns import catalogue, detect_kind, kinds
+from fundaudit.columns import IGNORE, catalogue, detect_kind, kinds
 from fundaudit.errors import ConfigError, FundauditError, InputError, Lang, LayoutError, note
 from fundaudit.io import Limits, display_name, read_grids
 from fundaudit.layout import find_header
@@ -28,7 +28,8 @@ from fundaudit.ledger import Ledger, Source, combine, load, load_grid
 SUPPORTED_SUFFIXES = frozenset({".xls", ".xlsx", ".xlsm", ".csv", ".txt", ".tsv", ".parquet"})
 
 __all__ = ["NOT_LEDGER_TYPE", "SUPPORTED_SUFFIXES", "LedgerArg", "SkippedInput", "collect", "discover_files",
-           "parse_ledger_arg"]
+           "parse_ledger_arg",
+           "parse_map_args"]
 
 Progress = Callable[[str], None]
 
@@ -57,6 +58,29 @@ def parse_ledger_arg(text: str) -> LedgerArg:
 #: The reason of a file in an audited directory whose type is not a ledger's (README.md, a PDF): listed, never
 #: read, and not a reason for ``--strict`` to refuse the run.
 NOT_LEDGER_TYPE = "not_ledger_type"
+
+
+def parse_map_args(texts: Iterable[str]) -> dict[str, str]:
+    """Parse ``--map HEADER=COLUMN`` / ``HEADER=-`` arguments into the ``columns=`` mapping of
+    :func:`fundaudit.load` and :func:`fundaudit.audit` (the last ``=`` splits, so a header may hold one)."""
+    out: dict[str, str] = {}
+    for text in texts:
+        header, sep, column = text.rpartition("=")
+        if not sep or not header.strip() or not column.strip():
+            raise ConfigError("bad_map_arg", value=text)
+        out[header.strip()] = column.strip()
+    check_columns_arg(out)
+    return out
+
+
+def check_columns_arg(columns: Mapping[str, str]) -> None:
+    """Every target of a ``columns=`` mapping is ``-`` or a canonical column of some kind (checked before
+    any input is read; whether the kind of each sheet has it is checked when the header is met)."""
+    known = {c for spec in catalogue().values() for c in spec.columns}
+    for header, column in columns.items():
+        if column != IGNORE and column not in known:
+            raise ConfigError("map_unknown_column", header=header, column=column, kind="fundaudit",
+                              columns="docs/columns.md")
 
 
 @dataclass(frozen=True)
@@ -104,7 +128,7 @@ def discover_files(directory: Path, others: list[Path] | None = None) -> list[Pa
 def collect(paths: Iterable[str | os.PathLike[str]] = (), ledgers: Iterable[LedgerArg] = (),
             frames: Mapping[str, Source | list[Source]] | None = None, *, limits: Limits | None = None,
             progress: Progress | None = None, skipped: list[SkippedInput] | None = None,
-            strict: bool = False) -> dict[str, Ledger]:
+            strict: bool = False, columns: Mapping[str, str] | None = None) -> dict[str, Ledger]:
     """Load every input: detected kinds for ``paths`` (files or directories), stated kinds for
     ``ledgers`` and ``frames`` (``{kind: path | DataFrame | [..]}``, the Python API form).
 
@@ -112,8 +136,11 @@ def collect(paths: Iterable[str | os.PathLike[str]] = (), ledgers: Iterable[Ledg
     to it (and so are files of other types) and the rest loaded; when no ledger could be loaded, the
     run stops (the one file's own error, or ``nothing_audited`` listing each). Without it, or with
     ``strict``, the first such file stops the run, as a file named explicitly always does (files of other
-    types are still listed in ``skipped``)."""
+    types are still listed in ``skipped``). ``columns`` (header -> canonical column or ``-``) applies to every
+    sheet, as ``--map`` does."""
     limits = limits or Limits()
+    if columns:
+        check_columns_arg(columns)
     parts: dict[str, list[Ledger]] = {}
     say = progress or (lambda _msg: None)
     found: list[SkippedInput] = []
@@ -121,12 +148,12 @@ def collect(paths: Iterable[str | os.PathLike[str]] = (), ledgers: Iterable[Ledg
     for arg in ledgers:
         say(f"{arg.kind}: {display_name(arg.path)}")
         parts.setdefault(arg.kind, []).append(load(arg.kind, arg.path, sheet=arg.sheet, limits=limits,
-                                                   validate_schema=False))
+                                                   validate_schema=False, columns=columns))
     for kind, src in (frames or {}).items():
         if kind not in catalogue():
             raise ConfigError("unknown_kind", kind=kind, kinds=", ".join(kinds()))
         say(f"{kind}: {src if isinstance(src, str | os.PathLike) else type(src).__name__}")
-        parts.setdefault(kind, []).append(load(kind, src, limits=limits, validate_schema=False))
+        parts.setdefault(kind, []).append(load(kind, src, limits=limits, validate_schema=False, columns=columns))
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
@@ -138,10 +165,10 @@ def collect(paths: Iterable[str | os.PathLike[str]] = (), ledgers: Iterable[Ledg
                 name = display_name(f.relative_to(path).as_posix())
                 say(display_name(f))
                 if skipped is None or strict:
-                    _detect_and_load(f, name, limits, parts, None)
+                    _detect_and_load(f, name, limits, parts, None, columns)
                     continue
                 try:
-                    _detect_and_load(f, name, limits, parts, found)
+                    _detect_and_load(f, name, limits, parts, found, columns)
                 except InputError as exc:
                     found.append(SkippedInput(name, None, exc))
             kinds_text = " ".join(sorted(SUPPORTED_SUFFIXES))
@@ -149,7 +176,7 @@ def collect(paths: Iterable[str | os.PathLike[str]] = (), ledgers: Iterable[Ledg
                       for name in (display_name(o.relative_to(path).as_posix()) for o in others)]
         else:
             say(display_name(path))
-            _detect_and_load(path, display_name(raw), limits, parts, None)
+            _detect_and_load(path, display_name(raw), limits, parts, None, columns)
     if skipped is not None:
         skipped += found
         unreadable = [s for s in found if s.reason != NOT_LEDGER_TYPE]
@@ -173,7 +200,7 @@ class _NothingAuditedError(InputError):
 
 
 def _detect_and_load(path: Path, name: str, limits: Limits, parts: dict[str, list[Ledger]],
-                     skipped: list[SkippedInput] | None) -> None:
+                     skipped: list[SkippedInput] | None, columns: Mapping[str, str] | None = None) -> None:
     """Read a file and load each sheet as the kind its headers show. A sheet whose kind cannot be told is
     appended to ``skipped`` when given (the other sheets still load), else stops the run."""
     grids = read_grids(path, name=name, limits=limits)
@@ -199,7 +226,7 @@ def _detect_and_load(path: Path, name: str, limits: Limits, parts: dict[str, lis
                 raise error
             undetected.append(SkippedInput(name, grid.sheet, error))
             continue
-        ledger = load_grid(best, grid, find_header(grid, best))
+        ledger = load_grid(best, grid, find_header(grid, best), columns=columns)
         parts.setdefault(best, []).append(ledger)
         loaded += 1
     if not loaded:

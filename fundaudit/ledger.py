@@ -7,13 +7,14 @@ column (``fundaudit.normalize``) and validates the result (``fundaudit.schemas``
     rows_read = rows_loaded + rows_rejected + rows_non_data
 
 A row whose essential field (its amount) is present but unreadable, or which identifies nobody, is
-rejected whole; any other unreadable field is blanked and listed. Nothing is dropped silently.
+rejected whole; any other unreadable field is blanked and listed; an amount kept but rounded (more than two
+decimals) is listed as flagged. Nothing is dropped silently.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeAlias
 
@@ -120,12 +121,14 @@ class Ledger:
 
 def load(kind: str, source: Source | Sequence[Source], *, sheet: str | None = None,
          encoding: str | None = None, name: str | None = None, limits: Limits | None = None,
-         validate_schema: bool = True) -> Ledger:
+         validate_schema: bool = True, columns: Mapping[str, str] | None = None) -> Ledger:
     """Load one kind of input from a file, a DataFrame, or several of them.
 
     ``sheet`` picks one worksheet (default: every sheet with a recognisable header; sheets without
     one are skipped and noted). ``encoding`` overrides CSV encoding detection. ``name`` is the file
-    name shown in provenance (default: the path as given, or ``<DataFrame>``).
+    name shown in provenance (default: the path as given, or ``<DataFrame>``). ``columns`` maps
+    header text to a canonical column, or to ``"-"`` to ignore that header (``--map``): how to settle
+    two headers that claim one column.
     """
     if kind not in catalogue():
         raise ConfigError("unknown_kind", kind=kind, kinds=", ".join(kinds()))
@@ -133,7 +136,7 @@ def load(kind: str, source: Source | Sequence[Source], *, sheet: str | None = No
     parts: list[Ledger] = []
     for src in sources:
         grids = read_grids(src, name=name, sheet=sheet, encoding=encoding, limits=limits or Limits())
-        parts.extend(_load_grids(kind, grids, explicit_sheet=sheet is not None))
+        parts.extend(_load_grids(kind, grids, explicit_sheet=sheet is not None, columns=columns))
     return combine(kind, parts, validate_schema=validate_schema)
 
 
@@ -158,7 +161,8 @@ def read_sources(source: Source, *, name: str | None = None, sheet: str | None =
     return out
 
 
-def _load_grids(kind: str, grids: list[Grid], *, explicit_sheet: bool) -> list[Ledger]:
+def _load_grids(kind: str, grids: list[Grid], *, explicit_sheet: bool,
+                columns: Mapping[str, str] | None = None) -> list[Ledger]:
     parts: list[Ledger] = []
     skipped: list[str] = []
     for grid in grids:
@@ -169,7 +173,7 @@ def _load_grids(kind: str, grids: list[Grid], *, explicit_sheet: bool) -> list[L
                 raise
             skipped.append(str(grid.sheet))
             continue
-        parts.append(load_grid(kind, grid, layout))
+        parts.append(load_grid(kind, grid, layout, columns=columns))
     if not parts:
         raise LayoutError("header_not_found", where=grids[0].file if grids else "?", rows=30,
                           found="; ".join(skipped))
@@ -180,16 +184,18 @@ def _load_grids(kind: str, grids: list[Grid], *, explicit_sheet: bool) -> list[L
 
 # --- one sheet -----------------------------------------------------------------------------------
 
-def load_grid(kind: str, grid: Grid, layout: Layout) -> Ledger:
-    """Turn one grid with a known layout into a canonical frame, rejections and non-data rows."""
+def load_grid(kind: str, grid: Grid, layout: Layout, *, columns: Mapping[str, str] | None = None) -> Ledger:
+    """Turn one grid with a known layout into a canonical frame, rejections and non-data rows.
+
+    ``columns``: header overrides, as for :func:`load`."""
     spec = catalogue()[kind]
-    mapping = map_headers(kind, list(layout.headers))
-    _check_duplicates(grid, mapping)
+    mapping = map_headers(kind, list(layout.headers), columns)
     notes = list(grid.notes)
+    _check_collisions(grid, mapping, spec, notes)
     cells = _fill_merged_body(grid, layout, notes)
     body = cells.iloc[layout.data_start:]
     rows = pd.Series(grid.rows[layout.data_start:], index=body.index, dtype="int64")
-    provenance = _dataframe_provenance(grid, mapping, body)
+    provenance = _dataframe_provenance(grid, mapping, body, notes)
     if provenance is not None:
         rows = provenance[2]
 
@@ -201,6 +207,7 @@ def load_grid(kind: str, grid: Grid, layout: Layout) -> Ledger:
 
     values: dict[str, pd.Series] = {}
     problems: list[pd.DataFrame] = []
+    origin = _Origin(grid, provenance)
     essential_bad = pd.Series(False, index=data.index)
     for pos, canonical in mapping.columns.items():
         col = spec.columns[canonical]
@@ -208,14 +215,20 @@ def load_grid(kind: str, grid: Grid, layout: Layout) -> Ledger:
         values[canonical] = parsed.values
         bad = parsed.invalid
         if bad.any():
-            problems.append(_problem_frame(kind, grid, data_rows[bad], mapping.headers[pos], canonical,
+            problems.append(_problem_frame(kind, origin, data_rows[bad], mapping.headers[pos], canonical,
                                            data[pos][bad], parsed.reason[bad], col.personal))
             if col.essential:
                 essential_bad |= bad
+        if parsed.flag is not None:
+            flagged = parsed.flagged
+            if flagged.any():  # kept, rounded to fen: the exact text is listed (field_flagged)
+                problems.append(_problem_frame(kind, origin, data_rows[flagged], mapping.headers[pos],
+                                               canonical, data[pos][flagged], parsed.flag[flagged],
+                                               col.personal, action="field_flagged"))
         if col.essential:
             missing = parsed.values.isna() & ~bad
             if missing.any():
-                problems.append(_problem_frame(kind, grid, data_rows[missing], mapping.headers[pos],
+                problems.append(_problem_frame(kind, origin, data_rows[missing], mapping.headers[pos],
                                                canonical, data[pos][missing],
                                                pd.Series("missing_required", index=data.index[missing]),
                                                col.personal))
@@ -228,16 +241,17 @@ def load_grid(kind: str, grid: Grid, layout: Layout) -> Ledger:
         no_identity &= values[c].isna()
     if identity and no_identity.any():
         problems.append(_problem_frame(
-            kind, grid, data_rows[no_identity], header_of[identity[0]], identity[0],
+            kind, origin, data_rows[no_identity], header_of[identity[0]], identity[0],
             pd.Series("", index=data.index[no_identity]),
             pd.Series("no_identity", index=data.index[no_identity]), False,
             fields={"columns": "、".join(header_of[c] for c in identity)}))
     reject_row = essential_bad | no_identity
 
-    rejected = pd.concat(problems, ignore_index=True) if problems else _empty(REJECTED_COLUMNS)
-    if len(rejected):
-        rej_rows = set(data_rows[reject_row].tolist())
-        rejected["action"] = np.where(rejected["row"].isin(rej_rows), "row_rejected", "field_blanked")
+    rejected = pd.concat(problems) if problems else _empty(REJECTED_COLUMNS)
+    if len(rejected):  # by the row's position in the sheet, never by its row number (a DataFrame's may repeat)
+        whole_row = reject_row.reindex(rejected.index).to_numpy(dtype=bool)
+        rejected["action"] = np.where(whole_row, "row_rejected", rejected["action"].to_numpy())
+        rejected = rejected.reset_index(drop=True)
 
     keep = ~reject_row
     keep_all = bool(keep.all())
@@ -255,8 +269,9 @@ def load_grid(kind: str, grid: Grid, layout: Layout) -> Ledger:
     frame = frame.reset_index(drop=True)
 
     nd_mask = ~is_data
+    nd_file, nd_sheet = origin.of(body.index[nd_mask])
     non_data = pd.DataFrame({
-        "kind": kind, "file": grid.file, "sheet": grid.sheet, "row": rows[nd_mask].to_numpy(),
+        "kind": kind, "file": nd_file, "sheet": nd_sheet, "row": rows[nd_mask].to_numpy(),
         "type": row_type[nd_mask].to_numpy(),
         "text": _row_text(body[nd_mask]),
     }, columns=NON_DATA_COLUMNS)
@@ -308,10 +323,7 @@ def _normalise(col: Column, raw: pd.Series, datemode: int, scale: int) -> nz.Par
     """Dispatch a raw text column to its normaliser by canonical type."""
     t = col.type
     if t == "money":
-        parsed = nz.parse_money(raw)
-        if scale != 1:
-            parsed = nz.Parsed(parsed.values * scale, parsed.reason)
-        return parsed
+        return nz.parse_money(raw, scale=scale)  # the unit scales before rounding to fen
     if t == "rate":
         return nz.parse_rate(raw)
     if t == "int":
@@ -337,19 +349,41 @@ def _normalise(col: Column, raw: pd.Series, datemode: int, scale: int) -> nz.Par
     return nz.Parsed(text.astype(TEXT), pd.Series(None, index=raw.index, dtype=object))
 
 
-def _problem_frame(kind: str, grid: Grid, rows: pd.Series, header: str, canonical: str, raw: pd.Series,
-                   reasons: pd.Series, personal: bool, fields: dict[str, str] | None = None) -> pd.DataFrame:
-    """Rejection entries for one column (vectorised); messages rendered once per distinct reason."""
+class _Origin:
+    """Where a sheet's rows come from: the grid's file and sheet, or, for a DataFrame that carries its own
+    provenance, each row's own."""
+
+    def __init__(self, grid: Grid, provenance: tuple[pd.Series, pd.Series, pd.Series] | None) -> None:
+        self.grid = grid
+        self.provenance = provenance
+
+    def of(self, index: pd.Index) -> tuple[Any, Any]:
+        """``(file, sheet)`` of the body rows at ``index``: scalars, or arrays for a DataFrame's own."""
+        if self.provenance is None:
+            return self.grid.file, self.grid.sheet
+        file, sheet, _ = self.provenance
+        return file.loc[index].to_numpy(dtype=object), sheet.loc[index].to_numpy(dtype=object)
+
+
+def _problem_frame(kind: str, origin: _Origin, rows: pd.Series, header: str, canonical: str, raw: pd.Series,
+                   reasons: pd.Series, personal: bool, fields: dict[str, str] | None = None,
+                   action: str = "field_blanked") -> pd.DataFrame:
+    """Rejection entries for one column (vectorised); messages rendered once per distinct reason.
+
+    The frame's index is the rows' index in the sheet body, so the caller can tell which entries fall
+    on a row rejected whole.
+    """
     reasons = reasons.astype(str)
     extra = {"column": header or canonical, **(fields or {})}
     zh = {r: render("reasons", r, "zh", **extra) for r in reasons.unique()}
     en = {r: render("reasons", r, "en", **extra) for r in reasons.unique()}
+    file, sheet = origin.of(rows.index)
     return pd.DataFrame({
-        "kind": kind, "file": grid.file, "sheet": grid.sheet, "row": rows.to_numpy(dtype="int64"),
+        "kind": kind, "file": file, "sheet": sheet, "row": rows.to_numpy(dtype="int64"),
         "column": header or canonical, "field": canonical, "value": raw.astype(str).to_numpy(),
         "reason": reasons.to_numpy(), "message": reasons.map(zh).to_numpy(),
-        "message_en": reasons.map(en).to_numpy(), "action": "field_blanked", "personal": personal,
-    })
+        "message_en": reasons.map(en).to_numpy(), "action": action, "personal": personal,
+    }, index=rows.index)
 
 
 def _read_level_rejections(kind: str, grid: Grid, layout: Layout) -> pd.DataFrame:
@@ -372,14 +406,26 @@ def _extra(entry: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in entry.items() if k not in {"row", "reason", "value", "column"}}
 
 
-def _check_duplicates(grid: Grid, mapping: HeaderMapping) -> None:
-    """Identical headers that map to a canonical column are ambiguous: refuse rather than guess."""
-    for positions in mapping.duplicates.values():
+def _check_collisions(grid: Grid, mapping: HeaderMapping, spec: KindSpec, notes: list[str]) -> None:
+    """Several headers claiming one canonical column. Identical headers are ambiguous: refused. Different
+    headers claiming an essential column (the amount) are refused too, naming them and the choices
+    (``--map``/``columns=``): which column is the amount is not a guess to make. For any other column the
+    first keeps it and a note names the others, which stay listed as unmapped."""
+    where = grid.file if grid.sheet is None else f"{grid.file} [{grid.sheet}]"
+    for canonical, positions in mapping.duplicates.items():
         texts = {normalize_header(mapping.headers[p]) for p in positions}
         if len(texts) < len(positions):
-            where = grid.file if grid.sheet is None else f"{grid.file} [{grid.sheet}]"
             raise LayoutError("duplicate_header", where=where, column=mapping.headers[positions[0]],
                               positions=", ".join(_col_letter(p) for p in positions))
+        headers = "、".join(f"{mapping.headers[p]}（{_col_letter(p)}）" for p in positions)
+        col = spec.columns[canonical]
+        if col.essential:
+            raise LayoutError("header_collision", where=where, canonical=canonical, title=col.header_zh or canonical,
+                              headers=headers, second=mapping.headers[positions[1]])
+        notes.append(note("header_collision", canonical=canonical, headers=headers,
+                          first=mapping.headers[positions[0]], second=mapping.headers[positions[1]]))
+    if mapping.ignored:
+        notes.append(note("headers_ignored", headers="、".join(h for _, h in mapping.ignored)))
 
 
 def _fill_merged_body(grid: Grid, layout: Layout, notes: list[str]) -> pd.DataFrame:
@@ -397,19 +443,42 @@ def _fill_merged_body(grid: Grid, layout: Layout, notes: list[str]) -> pd.DataFr
     return cells
 
 
-def _dataframe_provenance(grid: Grid, mapping: HeaderMapping,
-                          body: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series] | None:
-    """A DataFrame that already carries file/sheet/row keeps them (a caller's own provenance)."""
+#: Column names by which a DataFrame carries its own provenance (compared after ``normalize_header``).
+PROVENANCE_NAMES = {"file": ("file", "源文件"), "sheet": ("sheet", "工作表"), "row": ("row", "行号")}
+
+
+def _dataframe_provenance(grid: Grid, mapping: HeaderMapping, body: pd.DataFrame,
+                          notes: list[str]) -> tuple[pd.Series, pd.Series, pd.Series] | None:
+    """A DataFrame that already carries file/sheet/row keeps them (a caller's own provenance).
+
+    Used only when every row has a positive whole row number and the (file, sheet, row) keys are unique,
+    so each row is still one row; otherwise the positions are used and a note says why. A blank file
+    falls back to the DataFrame's name.
+    """
     if grid.format != "dataframe":
         return None
-    pos = {h: p for p, h in mapping.headers.items()}
+    pos: dict[str, int] = {}
+    for p, h in mapping.headers.items():
+        key = normalize_header(h)
+        for what, names in PROVENANCE_NAMES.items():
+            if key in names and what not in pos:
+                pos[what] = p
     if not {"file", "row"} <= pos.keys():
         return None
-    row = pd.to_numeric(body[pos["row"]], errors="coerce")
+    text = body[pos["row"]].astype(str).str.strip()
+    row = pd.to_numeric(text.where(text.str.fullmatch(r"[0-9]{1,12}"), None), errors="coerce")
+    file = body[pos["file"]].astype(str).str.strip()
+    file = file.where(file.ne(""), grid.file)
+    sheet = body[pos["sheet"]].astype(str).str.strip() if "sheet" in pos else pd.Series("", index=body.index)
+    sheet = sheet.where(sheet.ne(""), None)
     if row.isna().any() or (row <= 0).any():
+        notes.append(note("dataframe_provenance_not_numbers", column=mapping.headers[pos["row"]]))
         return None
-    sheet = body[pos["sheet"]] if "sheet" in pos else pd.Series("", index=body.index)
-    return body[pos["file"]], sheet.where(sheet.ne(""), np.nan), row.astype("int64")
+    keys = pd.DataFrame({"f": file, "s": sheet.fillna(""), "r": row})
+    if keys.duplicated().any():
+        notes.append(note("dataframe_provenance_repeated", column=mapping.headers[pos["row"]]))
+        return None
+    return file.astype(object), sheet.astype(object), row.astype("int64")
 
 
 def _declared_totals(kind: str, grid: Grid, spec: KindSpec, mapping: HeaderMapping, body: pd.DataFrame,
@@ -429,14 +498,13 @@ def _declared_totals(kind: str, grid: Grid, spec: KindSpec, mapping: HeaderMappi
         if spec.columns[canonical].type != "money":
             continue
         raw = body.loc[by_row[cov["row"]].to_numpy(), pos]
-        parsed = nz.parse_money(raw)
-        scale = mapping.scales.get(canonical, 1)
+        parsed = nz.parse_money(raw, scale=mapping.scales.get(canonical, 1))
         vals = parsed.values.to_numpy()
         for i in range(len(cov)):  # one step per declared total, not per ledger row
             if pd.isna(vals[i]):
                 continue
             out.append((kind, grid.file, grid.sheet, int(cov.at[i, "row"]), cov.at[i, "type"], label_text[i],
-                        canonical, int(vals[i]) * scale, int(cov.at[i, "covers_from"]),
+                        canonical, int(vals[i]), int(cov.at[i, "covers_from"]),
                         int(cov.at[i, "covers_to"])))
     return pd.DataFrame(out, columns=TOTALS_COLUMNS)
 

@@ -242,14 +242,16 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
           profile: str = "national", period: str | Period | None = None,
           rules: Iterable[str | os.PathLike[str]] = (), params: Mapping[str, Mapping[str, Any]] | None = None,
           unmask: bool = False, limits: Limits | None = None, progress: Progress | None = None,
-          argv: list[str] | None = None, strict: bool = False) -> AuditResult:
+          argv: list[str] | None = None, strict: bool = False,
+          columns: Mapping[str, str] | None = None) -> AuditResult:
     """Load every input and run the shipped rule packs (plus ``rules``) over them.
 
     ``inputs`` maps a kind to a path, a DataFrame or a list of them (the Python API form); ``paths``
     are files or directories whose kinds are detected from their headers; ``ledgers`` are parsed
     ``--ledger`` arguments. ``profile`` supplies parameter values and reference tables (an input of
     the same kind replaces the profile's table); ``params`` overrides parameters
-    (``{"DISB-SPLIT": {"window_days": 15}}``). Rule packs and parameters are validated before any
+    (``{"DISB-SPLIT": {"window_days": 15}}``). ``columns`` maps header text to a canonical column or
+    to ``"-"`` (ignore it), for every input (``--map``). Rule packs and parameters are validated before any
     input is read.
 
     A file in a directory of ``paths`` that cannot be audited is skipped and listed in
@@ -273,7 +275,8 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
 
     skipped: list[SkippedInput] = []
     paths, ledgers = list(paths), list(ledgers)
-    loaded = collect(paths, ledgers, inputs, limits=limits, progress=progress, skipped=skipped, strict=strict)
+    loaded = collect(paths, ledgers, inputs, limits=limits, progress=progress, skipped=skipped, strict=strict,
+                     columns=columns)
     detected = set(loaded) - {a.kind for a in ledgers} - set(inputs or {})  # kinds of detected files only
     named = {str(p) for p in paths if not Path(p).is_dir()}
     for kind, table in prof.tables.items():

@@ -41,3 +41,75 @@ def test_rows_and_amounts_are_conserved(body: list[list[str]]) -> None:
     assert len(rejected_rows) == s.rows_rejected
     assert set(ledger.frame["row"]).isdisjoint(rejected_rows)
     assert set(ledger.frame["row"]) | rejected_rows | set(ledger.non_data["row"]) == set(range(2, 2 + len(body)))
+
+
+# --- every row exactly once, by (file, sheet, row) (issue 13, item 7) --------------------------------------
+
+
+def assert_each_row_once(ledger: fundaudit.Ledger) -> set[tuple[str, str, int]]:
+    """No row is both loaded and rejected, and every row read is loaded, rejected whole or non-data exactly
+    once (keyed by file, sheet and row, so several files with the same row numbers count apart); returns the
+    keys."""
+
+    def keys(frame: pd.DataFrame) -> list[tuple[str, str, int]]:
+        sheet = frame["sheet"].astype(object).where(frame["sheet"].notna(), "")
+        return list(zip(frame["file"].astype(str), sheet.astype(str), frame["row"].astype(int), strict=True))
+
+    rej = ledger.rejected
+    loaded = keys(ledger.frame)
+    rejected = set(keys(rej[rej["action"] == "row_rejected"]))
+    non_data = keys(ledger.non_data)
+    assert len(set(loaded)) == len(loaded)
+    assert len(set(non_data)) == len(non_data)
+    assert set(loaded).isdisjoint(rejected), set(loaded) & rejected
+    assert set(loaded).isdisjoint(non_data)
+    assert rejected.isdisjoint(non_data)
+    # a flagged or blanked field belongs to a loaded row; an entry on a rejected row says so
+    assert set(keys(rej[rej["action"] != "row_rejected"])) <= set(loaded)
+    assert len(loaded) == sum(i.rows_loaded for i in ledger.inputs)
+    assert len(rejected) == sum(i.rows_rejected for i in ledger.inputs)
+    assert len(non_data) == sum(i.rows_non_data for i in ledger.inputs)
+    return set(loaded) | rejected | set(non_data)
+
+
+@given(st.lists(st.tuples(st.sampled_from(["a.xlsx", "b.xlsx"]), st.one_of(good, bad_amount, nobody, blank)),
+                max_size=30))
+def test_dataframe_with_own_provenance_keeps_each_row_once(body: list[tuple[str, list[str]]]) -> None:
+    """Two files' rows in one DataFrame with their own row numbers (which repeat across the files)."""
+    counter = {"a.xlsx": 1, "b.xlsx": 1}
+    records = []
+    for file, cells in body:
+        counter[file] += 1
+        records.append([*cells, file, counter[file]])
+    if not records:
+        return
+    ledger = fundaudit.load("disbursements", pd.DataFrame(records, columns=[*HEADER, "file", "row"]))
+    expected = {(str(rec[4]), "", int(rec[5])) for rec in records}
+    assert assert_each_row_once(ledger) == expected
+
+
+def test_samples_keep_each_row_once() -> None:
+    from pathlib import Path
+
+    samples = Path(__file__).resolve().parents[1] / "samples"
+    for kind, name in (("disbursements", "disbursements_2016.xlsx"), ("dues", "dues_2016.xls"),
+                       ("register", "register_2016.csv")):
+        ledger = fundaudit.load(kind, samples / name)
+        assert len(assert_each_row_once(ledger)) == sum(i.rows_read for i in ledger.inputs)
+
+
+_HOSTILE = st.one_of(
+    st.sampled_from(["", " ", "合计", "小计", "制表人：孙七", "姓名", "金额", "—", "#N/A", "100 200", "1 2 3", "12.345",
+                     "37.019999999999996", "¥1,234.50", "（5）", "1e500", "34100319800101001X", "2016-02-30"]),
+    st.text(alphabet=st.sampled_from(list("0123456789 .,-¥元万合计张李\u3000\xa0\u2009\t=+@")), max_size=12),
+)
+
+
+@given(st.lists(st.lists(_HOSTILE, min_size=4, max_size=4), min_size=1, max_size=30))
+def test_hostile_cells_keep_each_row_once(body: list[list[str]]) -> None:
+    """Whatever the cells hold (totals, repeated headers, malformed amounts, spaces, flags), every row is loaded,
+    rejected whole or non-data exactly once, and the counts reconcile."""
+    ledger = fundaudit.load("disbursements", pd.DataFrame(body, columns=HEADER))
+    [s] = ledger.inputs
+    assert s.conserved
+    assert len(assert_each_row_once(ledger)) == s.rows_read == len(body)

@@ -270,3 +270,59 @@ def test_parquet_or_frame_without_a_known_column_name_is_a_layout_error(tmp_path
             fundaudit.load("disbursements", source)
         assert info.value.code == "columns_not_recognised"
         assert "x" in info.value.message("en")
+
+
+def test_amount_text_spaces_and_decimals_in_a_real_workbook(tmp_path: Path) -> None:
+    """Issue 13 item 5: `100 200` and `1 2 3` rejected with their reasons; 12.345 (a numeric cell) loaded
+    as 1235 fen and listed as field_flagged with the exact value; float noise is not flagged."""
+    from tests.io import fixtures as fx
+
+    path = fx.xlsx_table(tmp_path, [
+        ["姓名", "金额"],
+        ["甲", "100 200"],
+        ["乙", "1 2 3"],
+        ["丙", 12.345],
+        ["丁", 37.019999999999996],
+        ["戊", "1 234.50"],
+    ])
+    ledger = fundaudit.load("disbursements", path)
+    assert ledger.frame[["row", "amount"]].values.tolist() == [[4, 1235], [5, 3702], [6, 123450]]
+    assert ledger.rejected[["row", "field", "value", "reason", "action"]].values.tolist() == [
+        [2, "amount", "100 200", "amount_ambiguous_grouping", "row_rejected"],
+        [3, "amount", "1 2 3", "amount_bad_grouping", "row_rejected"],
+        [4, "amount", "12.345", "more_than_two_decimals", "field_flagged"],
+    ]
+    [s] = ledger.inputs
+    assert (s.rows_loaded, s.rows_rejected, s.amount_total) == (3, 2, 1235 + 3702 + 123450)
+
+
+def test_dataframe_provenance_kept_in_rejected_and_non_data_rows() -> None:
+    """Issue 13 item 7: a DataFrame's own file/sheet/row columns (English or Chinese names) reach rejected and
+    non-data rows, and a loaded row is never marked row_rejected because another file has its row number."""
+    df = pd.DataFrame({
+        "姓名": ["", "李四", "合计", "王五"],
+        "身份证号码": ["", "", "", ""],
+        "金额": ["100", "200", "300", "50"],
+        "发放日期": ["2016-01-05", "2016-02-30", "", "2016-01-05"],
+        "源文件": ["a.xlsx", "b.xlsx", "b.xlsx", "b.xlsx"],
+        "工作表": ["一月", "二月", "二月", "二月"],
+        "行号": [2, 2, 3, 4],
+    })
+    ledger = fundaudit.load("disbursements", df)
+    assert ledger.frame[["file", "sheet", "row", "amount"]].values.tolist() == [
+        ["b.xlsx", "二月", 2, 20000], ["b.xlsx", "二月", 4, 5000]]
+    assert ledger.rejected[["file", "sheet", "row", "field", "reason", "action"]].values.tolist() == [
+        ["b.xlsx", "二月", 2, "payment_date", "date_impossible", "field_blanked"],
+        ["a.xlsx", "一月", 2, "recipient_name", "no_identity", "row_rejected"],
+    ]
+    assert ledger.non_data[["file", "sheet", "row", "type"]].values.tolist() == [["b.xlsx", "二月", 3, "total"]]
+
+
+@pytest.mark.parametrize(
+    ("rows", "code"), [([2, 2], "dataframe_provenance_repeated"), (["2", "x"], "dataframe_provenance_not_numbers")]
+)
+def test_dataframe_provenance_that_cannot_identify_rows_is_not_used(rows: list[object], code: str) -> None:
+    df = pd.DataFrame({"file": ["a.xls", "a.xls"], "row": rows, "姓名": ["甲", "乙"], "金额": ["1", "2"]})
+    ledger = fundaudit.load("disbursements", df)
+    assert ledger.frame[["file", "row"]].values.tolist() == [["<DataFrame>", 2], ["<DataFrame>", 3]]
+    assert [n.code for n in ledger.inputs[0].notes] == [code]

@@ -21,6 +21,7 @@ ColumnType = Literal[
 PERSONAL_TYPES = frozenset({"resident_id", "account", "phone"})
 
 __all__ = [
+    "IGNORE",
     "Column",
     "HeaderMapping",
     "KindSpec",
@@ -44,6 +45,7 @@ class Column:
     personal: bool = False
     values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     strict: bool = False
+    fallback_for: str | None = None   # read as this column when the sheet has no header for it
 
     @property
     def header_zh(self) -> str | None:
@@ -112,6 +114,7 @@ def _kind(name: str, spec: Mapping[str, Any]) -> KindSpec:
             personal=bool(c.get("personal", ctype in PERSONAL_TYPES)),
             values={str(k): tuple(str(s) for s in v) for k, v in (c.get("values") or {}).items()},
             strict=bool(c.get("strict", False)),
+            fallback_for=c.get("fallback_for"),
         )
     return KindSpec(
         name=name,
@@ -164,9 +167,10 @@ class HeaderMapping:
     kind: str
     columns: Mapping[int, str]              # physical position -> canonical name
     headers: Mapping[int, str]              # physical position -> header text as found
-    unmapped: tuple[tuple[int, str], ...]   # non-empty headers that map to nothing
+    unmapped: tuple[tuple[int, str], ...]   # non-empty headers that map to nothing (or lost a collision)
     duplicates: Mapping[str, tuple[int, ...]]  # canonical name -> positions, when >1 map to it
     scales: Mapping[str, int]               # canonical money column -> unit multiplier (万元 → 10000)
+    ignored: tuple[tuple[int, str], ...] = ()  # headers the caller mapped to "-" (also in ``unmapped``)
 
     @property
     def by_header(self) -> dict[str, str]:
@@ -174,37 +178,63 @@ class HeaderMapping:
         return {self.headers[pos]: name for pos, name in self.columns.items()}
 
 
-def map_headers(kind: str, headers: Sequence[str]) -> HeaderMapping:
+#: The target that tells :func:`map_headers` to leave a header unmapped on purpose (``--map 'HEADER=-'``).
+IGNORE = "-"
+
+
+def map_headers(kind: str, headers: Sequence[str], overrides: Mapping[str, str] | None = None) -> HeaderMapping:
     """Map a header row onto ``kind``'s canonical columns.
 
-    Each header is tried whole, then, for flattened multi-row headers written ``上/下``, by its last
-    part alone. When several physical columns claim one canonical column the first wins and the
-    clash is reported in ``duplicates`` (the loader decides whether that is an error).
+    ``overrides`` (header text -> canonical name, or ``"-"`` to ignore the header) come first; headers are
+    compared after :func:`normalize_header`. Otherwise each header is tried whole, then, for flattened
+    multi-row headers written ``上/下``, by its last part alone. When several physical columns claim one
+    canonical column the first keeps it, the others are listed in ``unmapped`` (never dropped without
+    trace) and the clash in ``duplicates`` (the loader decides whether that is an error or a note). A
+    column with ``fallback_for`` (应补（退）税额 → ``amount_due``) is read as that column when no header
+    of the sheet claims it.
     """
     spec = catalogue()[kind]
     index = spec.alias_index
+    chosen = {normalize_header(h): c for h, c in (overrides or {}).items()}
     columns: dict[int, str] = {}
     found: dict[int, str] = {}
     unmapped: list[tuple[int, str]] = []
+    ignored: list[tuple[int, str]] = []
     claims: dict[str, list[int]] = {}
-    scales: dict[str, int] = {}
     for pos, header in enumerate(headers):
         if not str(header).strip():
             continue
         found[pos] = str(header)
-        canonical = _lookup(index, str(header))
+        key = normalize_header(str(header))
+        canonical = chosen[key] if key in chosen else _lookup(index, str(header))
+        if canonical == IGNORE:
+            ignored.append((pos, str(header)))
+            continue
         if canonical is None:
             unmapped.append((pos, str(header)))
             continue
+        if canonical not in spec.columns:
+            from fundaudit.errors import ConfigError
+
+            raise ConfigError("map_unknown_column", header=str(header), column=canonical, kind=kind,
+                              columns=", ".join(spec.columns))
         claims.setdefault(canonical, []).append(pos)
-        if canonical in columns.values():
-            continue
-        columns[pos] = canonical
-        scale = header_unit_scale(str(header))
+    explicit = set(chosen.values())
+    for canonical in list(claims):
+        stand_in = spec.columns[canonical].fallback_for
+        if stand_in and stand_in not in claims and canonical not in explicit:
+            claims[stand_in] = claims.pop(canonical)
+    scales: dict[str, int] = {}
+    for canonical, positions in claims.items():
+        columns[positions[0]] = canonical
+        unmapped.extend((p, found[p]) for p in positions[1:])
+        scale = header_unit_scale(found[positions[0]])
         if scale != 1 and spec.columns[canonical].type == "money":
             scales[canonical] = scale
     duplicates = {k: tuple(v) for k, v in claims.items() if len(v) > 1}
-    return HeaderMapping(kind, columns, found, tuple(unmapped), duplicates, scales)
+    unmapped = sorted([*unmapped, *ignored])
+    return HeaderMapping(kind, dict(sorted(columns.items())), found, tuple(unmapped), duplicates, scales,
+                         tuple(ignored))
 
 
 def _lookup(index: Mapping[str, str], header: str) -> str | None:

@@ -37,6 +37,8 @@ def render() -> str:
                 kind_text += ": " + ", ".join(col.values)
             if col.personal and "personal" not in kind_text:
                 kind_text += ", personal"
+            if col.fallback_for:
+                kind_text += f"; read as `{col.fallback_for}` when no header of the sheet is one"
             out.append(f"| {name} | {kind_text} | {', '.join(col.aliases)} |")
         out.append("")
     return "\n".join(out)

@@ -2,7 +2,11 @@
 
 Encoding: a BOM decides (UTF-8-sig, UTF-16, UTF-32); otherwise strict UTF-8, then strict GB18030 (a superset
 of GBK/GB2312); never latin-1 and never ``errors='replace'``. ``encoding=`` overrides
-(``gbk``/``gb2312``/``cp936`` are read as GB18030, their superset).
+(``gbk``/``gb2312``/``cp936`` are read as GB18030, their superset). A file that is not UTF-8 as a whole is
+checked line by line (numpy over the bytes): a line that is valid UTF-8 and holds a character of three or
+more UTF-8 bytes (CJK, full-width forms) is a UTF-8 line pasted into a GBK file and is read as UTF-8 (GBK
+text is almost never valid UTF-8 with such a character); the other lines are GB18030; a line that is neither
+is rejected (``encoding_bad_line``, with its bytes escaped), never decoded with replacement characters.
 
 Delimiter: comma or tab, whichever splits the first 64 KiB most consistently; if both give one column,
 semicolon, full-width comma ``，``, full-width semicolon ``；`` or ``|`` (reliability B7).
@@ -31,6 +35,7 @@ import codecs
 import collections
 import csv
 import io
+import itertools
 import re
 from array import array
 from dataclasses import dataclass
@@ -94,7 +99,8 @@ def read_delimited(
 ) -> Grid:
     """Read delimited text into one :class:`Grid` (``sheet`` is ``None``)."""
     notes = list(notes)
-    used, u8 = _decode(data, file=file, ext=ext, encoding=encoding, notes=notes)
+    bad_lines: dict[int, bytes] = {}
+    used, u8 = _decode(data, file=file, ext=ext, encoding=encoding, notes=notes, bad_lines=bad_lines)
     nuls = u8.count(b"\x00")
     if nuls:
         u8 = u8.replace(b"\x00", b"")
@@ -181,6 +187,8 @@ def read_delimited(
         notes.append(note("trailing_delimiter_column"))
     if rejected:
         notes.append(note("ragged_records", count=len(rejected), width=width))
+    if bad_lines:
+        cells, rows = _drop_bad_lines(cells, np.asarray(rows, dtype=np.int64), bad_lines, rejected, file=file, ext=ext)
     cells = strip_nuls_and_check(
         cells.reset_index(drop=True), rows, file=file, where=file, limits=limits, notes=notes, nuls=False
     )
@@ -200,8 +208,11 @@ def read_delimited(
 # --- encoding ----------------------------------------------------------------------------------------------
 
 
-def _decode(data: bytes, *, file: str, ext: str, encoding: str | None, notes: list[str]) -> tuple[str, bytes]:
-    """``(encoding used, the text as UTF-8 bytes without BOM)``."""
+def _decode(
+    data: bytes, *, file: str, ext: str, encoding: str | None, notes: list[str], bad_lines: dict[int, bytes]
+) -> tuple[str, bytes]:
+    """``(encoding used, the text as UTF-8 bytes without BOM)``; lines that no encoding reads are blanked
+    and put in ``bad_lines`` (line number -> raw bytes)."""
     if encoding is not None:
         return _decode_as(data, encoding, file=file, ext=ext, notes=notes)
     for bom, name in (
@@ -223,14 +234,202 @@ def _decode(data: bytes, *, file: str, ext: str, encoding: str | None, notes: li
     if _is_utf8(data):
         notes.append(note("encoding_utf8"))
         return "utf-8", data
-    try:
-        u8 = data.decode("gb18030").encode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UnreadableFileError(
-            "encoding_undetected", file=file, ext=ext, line=_line_of(data, exc.start, "gb18030")
-        ) from exc
-    notes.append(note("encoding_gb18030"))
+    starts, ends = _lines(data)
+    utf8 = _utf8_lines(np.frombuffer(data, dtype=np.uint8), starts, ends)
+    if not utf8.any():
+        try:
+            u8 = data.decode("gb18030").encode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            notes.append(note("encoding_gb18030"))
+            return "gb18030", u8
+    u8 = _decode_mixed(data, starts, ends, utf8, bad_lines, file=file, ext=ext)
+    if utf8.any():
+        notes.append(note("encoding_mixed", rows=_line_ranges(np.flatnonzero(utf8) + 1)))
+    else:
+        notes.append(note("encoding_gb18030"))
     return "gb18030", u8
+
+
+#: Undecodable lines are rejected one by one only while they are at most this many and under a tenth of the
+#: file's lines; beyond that the file is not GB18030 text at all and is refused as a whole.
+_MAX_BAD_LINES = 1000
+
+
+_UTF8_BLOCK = 1 << 18
+
+
+def _lines(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Byte offsets where each physical line starts and ends (the end is its LF, or for a line ended by a lone
+    CR that CR; a CR before an LF stays in the line, where it is whitespace)."""
+    arr = np.frombuffer(data, dtype=np.uint8)
+    n = len(arr)
+    breaks = np.flatnonzero(arr == 0x0A)
+    if b"\r" in data:  # old Mac line breaks: a CR alone ends a line too
+        cr = np.flatnonzero(arr == 0x0D)
+        lone = cr[(cr + 1 >= n) | (arr[np.minimum(cr + 1, n - 1)] != 0x0A)]
+        if len(lone):
+            breaks = np.sort(np.concatenate((breaks, lone)))
+    starts = np.concatenate(([0], breaks + 1)).astype(np.int64)
+    ends = np.concatenate((breaks, [n])).astype(np.int64)
+    if starts[-1] == n and len(starts) > 1:  # the file ends with a line break
+        starts, ends = starts[:-1], ends[:-1]
+    return starts, ends
+
+
+def _utf8_lines(arr: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Per line: (probably) valid UTF-8 holding at least one character of three or more bytes (U+0800 and up:
+    CJK, CJK punctuation, full-width forms). Vectorised over the bytes in blocks of whole lines of about
+    ``_UTF8_BLOCK`` bytes (the temporaries stay in cache: four times faster than 4 MiB blocks): every
+    continuation byte must be one a lead byte before it asked for, and only those. The overlong and
+    surrogate limits are left to the strict decoder, which :func:`_decode_mixed` runs on the lines this
+    selects."""
+    out = np.zeros(len(starts), dtype=bool)
+    first = 0
+    while first < len(starts):
+        last = max(int(np.searchsorted(starts, starts[first] + _UTF8_BLOCK, side="left")), first + 1)
+        lo, hi = int(starts[first]), int(ends[last - 1])
+        out[first:last] = _utf8_block(arr[lo:hi], starts[first:last] - lo, ends[first:last] - lo)
+        first = last
+    return out
+
+
+def _utf8_block(arr: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """:func:`_utf8_lines` for one block (compares and shifts of boolean arrays, no table look-ups)."""
+    if len(arr) == 0:
+        return np.zeros(len(starts), dtype=bool)
+    arr = np.concatenate((arr, np.full(3, 0x0A, dtype=np.uint8)))  # a sequence cut by the end owes these
+    n = len(arr)
+    lead = arr >= 0xC2  # a lead byte owes one continuation byte, from E0 two, from F0 three
+    wide = arr >= 0xE0
+    # where a continuation byte is owed: after a lead, two after E0-FF, three after F0-FF
+    owed = np.zeros(n, dtype=bool)
+    owed[1:] = lead[:-1]
+    owed[2:] |= wide[:-2]
+    owed[3:] |= arr[:-3] >= 0xF0
+    # nothing is owed across a line break: a line's first two bytes owe only to what precedes them in the line
+    first = starts[(starts > 0) & (starts < n)]
+    owed[first] = False
+    second = starts[(starts + 1 < n) & (ends > starts)] + 1
+    owed[second] = lead[second - 1]
+    bad = ((arr & 0xC0) == 0x80) != owed  # a continuation byte nobody asked for, or one missing
+    bad |= arr >= 0xF5
+    bad |= (arr & 0xFE) == 0xC0  # C0, C1: only ever overlong
+    cuts = np.minimum(starts, n - 1)
+    any_bad = np.logical_or.reduceat(bad, cuts)
+    any_wide = np.logical_or.reduceat(wide, cuts)  # in a line without a bad byte, E0-F4 leads a whole character
+    return (ends > starts) & ~any_bad & any_wide
+
+
+def _decode_mixed(
+    data: bytes,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    utf8: np.ndarray,
+    bad_lines: dict[int, bytes],
+    *,
+    file: str,
+    ext: str,
+) -> bytes:
+    """Decode a file whose lines are GB18030 or UTF-8 (``utf8`` marks the latter): one step per run of lines in
+    one encoding (a handful in a file with a few pasted lines), plus one per undecodable line, which is blanked
+    and recorded in ``bad_lines``."""
+    lines = len(starts)
+    change = np.flatnonzero(np.diff(utf8.astype(np.int8))) + 1
+    bounds = [0, *change.tolist(), lines]
+    out: list[bytes] = []
+    for first, last in itertools.pairwise(bounds):
+        lo = int(starts[first])
+        hi = int(starts[last]) if last < lines else len(data)
+        if not utf8[first]:
+            out.append(_decode_gb_run(data, lo, hi, starts, ends, bad_lines, file=file, ext=ext))
+        elif _is_utf8(data[lo:hi]):
+            out.append(data[lo:hi])
+        else:  # overlong or surrogate forms the quick byte check lets through: strict decoding decides
+            for line in range(first, last):
+                a, z = int(starts[line]), int(starts[line + 1]) if line + 1 < lines else len(data)
+                if _is_utf8(data[a:z]):
+                    out.append(data[a:z])
+                else:
+                    utf8[line] = False
+                    out.append(_decode_gb_run(data, a, z, starts, ends, bad_lines, file=file, ext=ext))
+    return b"".join(out)
+
+
+def _decode_gb_run(
+    data: bytes,
+    lo: int,
+    hi: int,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    bad_lines: dict[int, bytes],
+    *,
+    file: str,
+    ext: str,
+) -> bytes:
+    """``data[lo:hi]`` (whole lines) from GB18030 to UTF-8; a line that does not decode is blanked (its line
+    break kept, so later lines keep their numbers) and recorded in ``bad_lines``."""
+    out: list[bytes] = []
+    lines = len(starts)
+    while lo < hi:
+        try:
+            out.append(data[lo:hi].decode("gb18030").encode("utf-8"))
+            break
+        except UnicodeDecodeError as exc:
+            line = int(np.searchsorted(starts, lo + exc.start, side="right")) - 1
+            if len(bad_lines) >= min(_MAX_BAD_LINES, lines // 10):
+                raise UnreadableFileError("encoding_undetected", file=file, ext=ext, line=line + 1) from exc
+            line_start, line_end = int(starts[line]), int(ends[line])
+            out.append(data[lo:line_start].decode("gb18030").encode("utf-8"))
+            bad_lines[line + 1] = data[line_start:line_end].rstrip(b"\r")
+            lo = line_end
+    return b"".join(out)
+
+
+def _line_ranges(lines: np.ndarray) -> str:
+    """``3, 7-9, 12`` from sorted 1-based line numbers (at most 20 ranges shown)."""
+    parts: list[str] = []
+    i = 0
+    values = lines.tolist()
+    while i < len(values) and len(parts) < 20:
+        j = i
+        while j + 1 < len(values) and values[j + 1] == values[j] + 1:
+            j += 1
+        parts.append(str(values[i]) if i == j else f"{values[i]}-{values[j]}")
+        i = j + 1
+    return ", ".join(parts) + (", …" if i < len(values) else "")
+
+
+def _drop_bad_lines(
+    cells: pd.DataFrame,
+    rows: np.ndarray,
+    bad_lines: dict[int, bytes],
+    rejected: list[dict[str, object]],
+    *,
+    file: str,
+    ext: str,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Take the (blanked) undecodable lines out of the grid and list them as rejected rows. A line inside a
+    quoted multi-line record would leave that record incomplete: the file is refused instead."""
+    bad = np.fromiter(bad_lines, dtype=np.int64, count=len(bad_lines))
+    last = int(rows.max()) if len(rows) else 0
+    inside = bad[~np.isin(bad, rows) & (bad <= last)]
+    if len(inside):
+        raise UnreadableFileError("encoding_undetected", file=file, ext=ext, line=int(inside[0]))
+    keep = ~np.isin(rows, bad)
+    for line, raw in sorted(bad_lines.items()):
+        rejected.append(
+            {
+                "row": line,
+                "reason": "encoding_bad_line",
+                "value": raw.decode("utf-8", "backslashreplace")[:_RAW_CHARS],
+                "column": None,
+            }
+        )
+    if keep.all():
+        return cells, rows
+    return cells[keep].reset_index(drop=True), rows[keep]
 
 
 def _decode_as(data: bytes, encoding: str, *, file: str, ext: str, notes: list[str]) -> tuple[str, bytes]:

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from lxml import etree
 
-from fundaudit.errors import LimitExceededError, note
+from fundaudit.errors import LimitExceededError, UnreadableFileError, note
 from fundaudit.io.delimited import decode_text, is_utf8
 from fundaudit.io.grid import Grid, Limits, clip_merged, column_letter, make_cells, strip_nuls_and_check
 
@@ -130,7 +130,11 @@ def _decode(
         else:
             notes.append(note("html_charset", encoding=name.upper(), declared=declared.upper()))
             return name, text.encode("utf-8")
-    return decode_text(data, file=file, ext=ext, encoding=given, notes=notes)
+    bad_lines: dict[int, bytes] = {}
+    encoding, u8 = decode_text(data, file=file, ext=ext, encoding=given, notes=notes, bad_lines=bad_lines)
+    if bad_lines:  # a page's lines are not its rows: a line no encoding reads cannot be rejected as one row
+        raise UnreadableFileError("bad_encoding", file=file, ext=ext, encoding="UTF-8 / GB18030", line=min(bad_lines))
+    return encoding, u8
 
 
 class _Sheet:

@@ -368,7 +368,10 @@ def via_uniques(s: pd.Series, parse: Callable[[pd.Series], Parsed], *, adaptive:
     parsed = parse(distinct)
     values = pd.Series(parsed.values.array.take(codes), index=s.index)
     reason = pd.Series(parsed.reason.to_numpy(dtype=object)[codes], index=s.index, dtype=object)
-    return Parsed(values, reason)
+    flag = None
+    if parsed.flag is not None:
+        flag = pd.Series(parsed.flag.to_numpy(dtype=object)[codes], index=s.index, dtype=object)
+    return Parsed(values, reason, flag)
 
 
 def text_via_uniques(s: pd.Series, clean: Callable[[pd.Series], pd.Series]) -> pd.Series:

@@ -94,6 +94,7 @@ T = {
         "packs": "规则包",
         "action_row_rejected": "整行拒收",
         "action_field_blanked": "字段置空",
+        "action_field_flagged": "字段存疑（已载入）",
     },
     "en": {
         "title": "Funds audit exception report",

@@ -294,3 +294,98 @@ INT_CASES = [
 @pytest.mark.parametrize(("raw", "value", "reason"), INT_CASES)
 def test_parse_int(raw: str, value: int | None, reason: str | None) -> None:
     assert one(parse_int, raw) == (value, reason)
+
+
+# --- spaces between digits and amounts finer than fen (issue 13, item 5) ---------------------------
+
+SPACES = [" ", "\xa0", "\u3000", "\u2009", "\u202f"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "fen"),
+    [("1 234.50", 123450), ("12 345 678", 1234567800), ("1 000", 100000), ("1\u2009234", 123400),
+     ("1\u3000000\u3000000", 100000000), ("¥ 1 234", 123400), ("100 200.50", 10020050), ("- 12 345", -1234500),
+     ("123 456 789", 12345678900)],
+)
+def test_money_spaces_that_group_thousands(raw: str, fen: int) -> None:
+    assert one(parse_money, raw) == (fen, None)
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [("100 200", "amount_ambiguous_grouping"), ("１００\u3000２００", "amount_ambiguous_grouping"),
+     ("-100 200元", "amount_ambiguous_grouping"), ("1 2 3", "amount_bad_grouping"), ("12 34", "amount_bad_grouping"),
+     ("1234 567", "amount_bad_grouping"), ("1 234 56", "amount_bad_grouping"), ("1 234.5 6", "amount_bad_grouping"),
+     ("1,234 567", "amount_bad_grouping"), (".5 000", "amount_bad_grouping")],
+)
+def test_money_spaces_that_do_not_group_thousands_are_rejected(raw: str, reason: str) -> None:
+    assert one(parse_money, raw) == (None, reason)
+
+
+def _flag(raw: str, **kwargs: object) -> tuple[object, object]:
+    result = parse_money(pd.Series([raw], dtype="str"), **kwargs)  # type: ignore[arg-type]
+    return result.values.iloc[0], None if result.flag is None else result.flag.iloc[0]
+
+
+@pytest.mark.parametrize(
+    ("raw", "fen", "flag"),
+    [("12.345", 1235, "more_than_two_decimals"), ("2.675", 268, "more_than_two_decimals"),
+     ("-0.001", 0, "more_than_two_decimals"), ("1.2345678万", 1234568, "more_than_two_decimals"),
+     ("5e-3", 1, "more_than_two_decimals"), ("12.340", 1234, None), ("12.34", 1234, None),
+     ("1.234567万", 1234567, None), ("37.019999999999996", 3702, None), ("0.30000000000000004", 30, None),
+     ("1234.5600000000001", 123456, None), ("12.3400001", 1234, "more_than_two_decimals")],
+)
+def test_money_more_than_two_decimals_is_kept_rounded_and_flagged(raw: str, fen: int, flag: str | None) -> None:
+    assert _flag(raw) == (fen, flag)
+    assert one(parse_money, raw) == (fen, None)  # a flag is not a rejection
+
+
+def test_money_unit_scale_applies_before_rounding() -> None:
+    """A 万元 column: 1.234567 is 12,345.67 yuan exactly (not 1.23 × 10,000)."""
+    assert _flag("1.234567", scale=10000) == (1234567, None)
+    assert _flag("1.23456789", scale=10000) == (1234568, "more_than_two_decimals")
+    with pytest.raises(ValueError, match="power of ten"):
+        parse_money(pd.Series(["1"], dtype="str"), scale=3)
+
+
+def test_money_flag_is_spread_over_repeated_values() -> None:
+    s = pd.Series(["12.345", "1.00"] * 30_000, dtype="str")  # long and repetitive: parsed once per distinct text
+    result = parse_money(s)
+    assert result.flag is not None
+    assert result.flag.iloc[:4].tolist() == ["more_than_two_decimals", None] * 2
+    assert int(result.flagged.sum()) == 30_000
+
+
+@PROPERTY
+@given(
+    st.integers(min_value=1000, max_value=10**12),
+    st.sampled_from(SPACES),
+    st.one_of(st.none(), st.integers(min_value=0, max_value=99)),
+)
+def test_money_well_formed_grouping_round_trips(whole: int, space: str, cents: int | None) -> None:
+    text = f"{whole:,}".replace(",", space) + ("" if cents is None else f".{cents:02d}")
+    value, reason = one(parse_money, text)
+    if cents is None and 100_000 <= whole <= 999_999:  # one space after a full group of three: two numbers?
+        assert (value, reason) == (None, "amount_ambiguous_grouping")
+    else:
+        assert (value, reason) == (whole * 100 + (cents or 0), None)
+
+
+@PROPERTY
+@given(
+    st.lists(st.integers(min_value=1, max_value=5), min_size=2, max_size=5).filter(
+        lambda g: not (1 <= g[0] <= 3 and all(n == 3 for n in g[1:]))
+    ),
+    st.sampled_from(SPACES),
+    st.booleans(),
+)
+def test_money_malformed_grouping_is_rejected(groups: list[int], space: str, decimals: bool) -> None:
+    text = space.join("7" * n for n in groups) + (".50" if decimals else "")
+    assert one(parse_money, text) == (None, "amount_bad_grouping")
+
+
+@PROPERTY
+@given(st.decimals(min_value=-(10**6), max_value=10**6, allow_nan=False, allow_infinity=False, places=5))
+def test_money_flag_iff_not_whole_fen(d: Decimal) -> None:
+    _, flag = _flag(f"{d:f}")
+    assert (flag == "more_than_two_decimals") == ((d * 100) != (d * 100).to_integral_value())
