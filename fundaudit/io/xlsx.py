@@ -89,6 +89,12 @@ _SHARED_CELL = re.compile(
     rb"<" + _P + rb"v\b[^<>]*+>\s*+(\d{1,10}+)(?!\d)"
 )
 _SHARED_ITEM = re.compile(rb"<" + _P + rb"si\b")
+# the fast path, for the way every known writer spells cells and rows: <c r="B7" …> and <row r="7" …> (r first,
+# no prefix). '<' never occurs in text, so counting these tags is exact; any other spelling in a piece sends it to
+# the general patterns above.
+_PLAIN_COL = re.compile(rb'<c r="([A-Za-z]++)\d')
+_PLAIN_CELL_ROW = re.compile(rb'<c r="[A-Za-z]++(\d++)"')
+_PLAIN_ROW = re.compile(rb'<row r="(\d++)"')
 # where a piece of a sheet may end: before a cell, a row or a merged range starts, or a row ends
 _BOUNDARY = re.compile(rb"<" + _P + rb"(?:(?:c|row|mergeCell)\b|/" + _P + rb"(?:row|sheetData)>)")
 _WINDOW = 64 * 1024  # how far back a piece looks for a boundary before cutting at the last '<'
@@ -480,8 +486,20 @@ def _scan_segment(seg: bytes, scan: _Scan, shared_sizes: np.ndarray) -> None:
 
 
 def _scan_extent(seg: bytes, scan: _Scan) -> None:
-    """Grow the scan's extent by the rows and columns ``seg`` names: one pass for row numbers, one for column
-    letters (each distinct value converted once), and the rows and cells without ``r``."""
+    """Grow the scan's extent by the rows and columns ``seg`` names (each distinct value converted once), and
+    by the rows and cells without ``r``."""
+    if b":c" not in seg and b":row" not in seg:
+        cols, cell_rows, rows_ = _PLAIN_COL.findall(seg), _PLAIN_CELL_ROW.findall(seg), _PLAIN_ROW.findall(seg)
+        n_cells = seg.count(b"<c")
+        if len(cols) == len(cell_rows) == n_cells and len(rows_) == seg.count(b"<row"):
+            if n_cells:
+                scan.max_col = max(scan.max_col, *(_col_index(c) + 1 for c in set(cols)))
+                scan.max_row = max(scan.max_row, *map(_number, set(cell_rows)))
+            if rows_:
+                scan.max_row = max(scan.max_row, *map(_number, set(rows_)))
+                scan.widest_without_r = max(scan.widest_without_r, scan.run_without_r)
+                scan.run_without_r = 0
+            return
     rows = _REF_ROW.findall(seg)
     if rows:
         scan.max_row = max(scan.max_row, *map(_number, set(rows)))
