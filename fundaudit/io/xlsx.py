@@ -384,7 +384,7 @@ def _scan(
         ) from exc
     nrows, ncols = scan.extent()
     if nrows > limits.max_rows:
-        raise limits.exceeded("max_rows", file=file, what=f"{where} has cells down to row {nrows:,}")
+        raise limits.exceeded("max_rows", file=file, what=f"{where} has {nrows:,} rows")
     if ncols > limits.max_columns:
         raise limits.exceeded(
             "max_columns", file=file, what=f"{where} has cells out to column {_letters(ncols)} ({ncols:,} columns)"
