@@ -34,7 +34,7 @@ import pyarrow as pa
 from defusedxml import ElementTree
 from python_calamine import CalamineWorkbook
 
-from fundaudit.errors import FundauditError, InputError, LimitExceededError, UnreadableFileError, note
+from fundaudit.errors import FundauditError, InputError, UnreadableFileError, note
 from fundaudit.io._text import values_text
 from fundaudit.io.grid import (
     Grid,
@@ -175,7 +175,7 @@ def read_xlsx(
             raise limits.exceeded(
                 "max_shared_text_bytes",
                 file=file,
-                what=f"its cells repeat shared strings into {expanded / _MIB:,.0f} MiB of text",
+                what=f"its cells repeat shared strings into {_amount(expanded)} of text",
             )
     file_notes = [*notes, *book.notes]
     for s in skipped:
@@ -196,27 +196,20 @@ def read_xlsx(
 def _gate(zf: zipfile.ZipFile, *, file: str, ext: str, limits: Limits) -> _Workbook:
     infos = zf.infolist()
     if len(infos) > limits.max_zip_members:
-        raise LimitExceededError(
-            "limit_exceeded",
-            file=file,
-            limit=limits.max_zip_members,
-            what=f"the workbook's zip container holds {len(infos)} parts",
+        raise limits.exceeded(
+            "max_zip_members", file=file, what=f"the workbook's zip container holds {len(infos):,} parts"
         )
     total = sum(i.file_size for i in infos)
     if total > limits.max_uncompressed_bytes:
-        raise LimitExceededError(
-            "limit_exceeded",
-            file=file,
-            limit=f"{limits.max_uncompressed_bytes // _MIB} MiB",
-            what=f"the workbook expands to {total / _MIB:.0f} MiB when unzipped",
+        raise limits.exceeded(
+            "max_uncompressed_bytes", file=file, what=f"the workbook expands to {total / _MIB:.0f} MiB when unzipped"
         )
     for info in infos:
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > limits.ratio_floor_bytes and ratio > limits.max_compression_ratio:
-            raise LimitExceededError(
-                "limit_exceeded",
+            raise limits.exceeded(
+                "max_compression_ratio",
                 file=file,
-                limit=f"{limits.max_compression_ratio:g}:1",
                 what=(
                     f"part {info.filename} expands {ratio:.0f}:1 "
                     f"({info.compress_size / 1024:.0f} KiB → {info.file_size / _MIB:.0f} MiB), "
@@ -399,6 +392,10 @@ def _scan(
             ),
         )
     return scan
+
+
+def _amount(n: int) -> str:
+    return f"{n / _MIB:,.0f} MiB" if n >= _MIB else f"{n:,} bytes"
 
 
 def _letters(ncols: int) -> str:
@@ -720,16 +717,9 @@ def _openpyxl_rows(
 
 def _check_shape(nrows: int, ncols: int, *, file: str, sheet: str, limits: Limits) -> None:
     if nrows > limits.max_rows:
-        raise LimitExceededError(
-            "limit_exceeded", file=file, limit=limits.max_rows, what=f"{file} [{sheet}] has {nrows} rows"
-        )
+        raise limits.exceeded("max_rows", file=file, what=f"{file} [{sheet}] has {nrows:,} rows")
     if ncols > limits.max_columns:
-        raise LimitExceededError(
-            "limit_exceeded",
-            file=file,
-            limit=limits.max_columns,
-            what=f"{file} [{sheet}] has {ncols} columns",
-        )
+        raise limits.exceeded("max_columns", file=file, what=f"{file} [{sheet}] has {ncols:,} columns")
 
 
 def _grid(
