@@ -282,7 +282,7 @@ def test_scan_patterns_cannot_run_past_the_tag_they_start_in() -> None:
     from re._constants import ANY, IN, LITERAL, NEGATE
 
     patterns = {n: p for n, p in vars(xlsx_reader).items() if isinstance(p, re.Pattern)}
-    assert {"_ERROR_CELL", "_NO_VALUE", "_ROW_HIDDEN", "_MERGE", "_SHARED_CELL"} <= set(patterns)
+    assert {"_ERROR_CELL", "_NO_VALUE", "_ROW_HIDDEN", "_MERGE", "_V_TEXT"} <= set(patterns)
     for name, pattern in patterns.items():
         for op, arg in _nodes(sre_parse.parse(pattern.pattern, pattern.flags)):
             assert op is not ANY, f"{name} has '.'"
