@@ -21,6 +21,7 @@ Order of work, so nothing expensive happens to a hostile file:
 
 from __future__ import annotations
 
+import io
 import posixpath
 import re
 import zipfile
@@ -370,7 +371,10 @@ def _scan(
     where = f"{file} [{sheet.name}]"
     try:
         with zf.open(sheet.part) as fh:
-            _scan_stream(fh, scan, shared_sizes, file=file, where=where, limits=limits)
+            utf16 = bool(_utf16_ascii(fh.read(4)))
+        with zf.open(sheet.part) as fh:
+            stream: IO[bytes] | _Utf8 = _Utf8(fh) if utf16 else fh
+            _scan_stream(stream, scan, shared_sizes, file=file, where=where, limits=limits)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
         raise UnreadableFileError(
             "truncated", file=file, ext=ext, what=f"zip member {sheet.part} is damaged ({exc})"
@@ -394,6 +398,16 @@ def _scan(
     return scan
 
 
+class _Utf8(io.RawIOBase):
+    """A UTF-16 XML part read as UTF-8, so the scan's byte patterns see it (a reader may well parse it)."""
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self.text = io.TextIOWrapper(fh, encoding="utf-16", errors="replace")
+
+    def read(self, size: int = -1) -> bytes:
+        return self.text.read(size).encode("utf-8")
+
+
 def _amount(n: int) -> str:
     return f"{n / _MIB:,.0f} MiB" if n >= _MIB else f"{n:,} bytes"
 
@@ -403,7 +417,7 @@ def _letters(ncols: int) -> str:
 
 
 def _scan_stream(
-    fh: IO[bytes], scan: _Scan, shared_sizes: np.ndarray, *, file: str, where: str, limits: Limits
+    fh: IO[bytes] | _Utf8, scan: _Scan, shared_sizes: np.ndarray, *, file: str, where: str, limits: Limits
 ) -> None:
     """Feed the part to :func:`_scan_segment` in pieces that end where a cell or row starts, so no cell is
     split; what is carried to the next piece is at most one cell (refused past ``_MAX_ELEMENT``)."""

@@ -468,3 +468,13 @@ def xls_far_cell(directory: Path, row: int = 65_535, col: int = 255, name: str =
     path = directory / name
     wb.save(str(path))
     return path
+
+
+def xlsx_utf16_sheet(directory: Path, ref: str = "Z300") -> Path:
+    """:func:`xlsx_far_cell` with the sheet XML encoded as UTF-16 (legal XML; calamine returns no cells)."""
+    src = xlsx_far_cell(directory, ref=ref, name="utf8.xlsx")
+
+    def edit(xml: bytes) -> bytes:
+        return xml.replace(b'encoding="UTF-8"', b'encoding="UTF-16"').decode().encode("utf-16")
+
+    return rewrite_zip(src, directory / "utf16.xlsx", {SHEET_XML: edit})

@@ -219,6 +219,21 @@ def test_shared_strings_expansion_counted_per_reference(tmp_path: Path) -> None:
     assert set(grid.cells[0]) == {"x" * 1000}
 
 
+def test_utf16_sheet_is_measured_and_read(tmp_path: Path) -> None:
+    """A UTF-16 sheet part hid its cells from the byte scan: its far cell went unmeasured and, calamine returning
+    nothing, the sheet came out empty without a word. Now it is measured, then read with openpyxl."""
+    path = fx.xlsx_utf16_sheet(tmp_path)
+    with pytest.raises(LimitExceededError) as info:
+        read_grids(path, limits=Limits(max_cells=7_799))
+    assert "300 × 26 = 7,800 cells" in info.value.fields["what"]
+    grid = read_grids(path)[0]
+    assert grid.cells.shape == (300, 26)
+    assert (grid.cells.iat[0, 0], grid.cells.iat[299, 25]) == ("header", "1")
+    assert [str(n) for n in grid.notes] == [
+        "calamine returned no cells although the sheet holds values; the workbook was read with openpyxl instead"
+    ]
+
+
 # --- linear scans ---------------------------------------------------------------------------------------
 
 
