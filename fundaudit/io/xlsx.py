@@ -472,7 +472,7 @@ def _scan_segment(seg: bytes, scan: _Scan, shared_sizes: np.ndarray) -> None:
                 scan.hidden_rows.append(_number(r.group(1)))
             else:
                 scan.unlocated += 1
-    if b'"e"' in seg or b"'e'" in seg:
+    if b'"e"' in seg or (b"'" in seg and b"'e'" in seg):
         for m in _ERROR_CELL.finditer(seg):
             attrs = m.group(1)
             if attrs.rstrip().endswith(b"/"):
