@@ -168,6 +168,14 @@ def strip_nuls_and_check(
     return cells
 
 
+def check_cells_together(used: int, sheets: int, *, file: str, limits: Limits) -> None:
+    """Refuse a workbook whose sheets hold more than ``max_cells`` cells together (their used ranges, counted
+    before each is built): every sheet's grid is kept until the whole workbook is read."""
+    if used > limits.max_cells:
+        what = f"its {sheets} worksheets have used ranges of {used:,} cells together"
+        raise limits.exceeded("max_cells", file=file, what=what)
+
+
 def column_letter(j: int) -> str:
     """Excel column letters for 0-based position ``j`` (0 → A, 27 → AB)."""
     letters = ""

@@ -21,6 +21,7 @@ from fundaudit.io._text import excel_serial_text, floats_text
 from fundaudit.io.grid import (
     Grid,
     Limits,
+    check_cells_together,
     clip_merged,
     column_letter,
     make_cells,
@@ -112,11 +113,15 @@ def _read(
             raise UnreadableFileError("no_sheets", file=file)
         if sheet is not None and sheet not in names:
             raise InputError("sheet_not_found", file=file, sheet=sheet, sheets="、".join(names))
-        grids = []
+        grids: list[Grid] = []
+        used = 0
         for index, name in enumerate(names):
             if sheet is not None and name != sheet:
                 continue
             sh = book.sheet_by_index(index)
+            _check_extent(sh, file=file, limits=limits)
+            used += sh.nrows * sh.ncols
+            check_cells_together(used, len(grids) + 1, file=file, limits=limits)
             grids.append(
                 _sheet_grid(
                     book,
@@ -151,9 +156,9 @@ def _log_notes(text: str) -> list[str]:
     return lines
 
 
-def _sheet_grid(
-    book: Any, sh: Any, *, file: str, limits: Limits, sha256: str, notes: list[str], formatting: bool
-) -> Grid:
+def _check_extent(sh: Any, *, file: str, limits: Limits) -> None:
+    """The sheet's used range against ``max_rows``, ``max_columns`` and ``max_cells``, before its grid is built
+    (with ragged rows xlrd has only stored the cells present)."""
     where = f"{file} [{sh.name}]"
     nrows, ncols = sh.nrows, sh.ncols
     if nrows > limits.max_rows:
@@ -167,6 +172,13 @@ def _sheet_grid(
             what=f"{where} has cells down to row {nrows:,} and out to column {column_letter(ncols - 1)}: "
             f"a used range of {nrows:,} × {ncols:,} = {nrows * ncols:,} cells",
         )
+
+
+def _sheet_grid(
+    book: Any, sh: Any, *, file: str, limits: Limits, sha256: str, notes: list[str], formatting: bool
+) -> Grid:
+    where = f"{file} [{sh.name}]"
+    nrows, ncols = sh.nrows, sh.ncols
     datemode = int(book.datemode)
     columns = _columns(sh, nrows, ncols, datemode=datemode)
     rows = np.arange(1, nrows + 1, dtype=np.int64)

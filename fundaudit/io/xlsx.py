@@ -40,6 +40,7 @@ from fundaudit.io._text import values_text
 from fundaudit.io.grid import (
     Grid,
     Limits,
+    check_cells_together,
     clip_merged,
     column_letter,
     make_cells,
@@ -171,6 +172,8 @@ def read_xlsx(
         selected = [s for s in worksheets if sheet is None or s.name == sheet]
         sizes = _shared_sizes(zf, book.shared, file=file, ext=shown_ext, limits=limits)
         scans = {s.name: _scan(zf, s, sizes, file=file, ext=shown_ext, limits=limits) for s in selected}
+        used = sum(rows * cols for rows, cols in (scan.extent() for scan in scans.values()))
+        check_cells_together(used, len(scans), file=file, limits=limits)
         expanded = sum(scan.shared_bytes for scan in scans.values())
         if expanded > limits.max_shared_text_bytes:
             raise limits.exceeded(

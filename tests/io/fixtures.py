@@ -478,3 +478,26 @@ def xlsx_utf16_sheet(directory: Path, ref: str = "Z300") -> Path:
         return xml.replace(b'encoding="UTF-8"', b'encoding="UTF-16"').decode().encode("utf-16")
 
     return rewrite_zip(src, directory / "utf16.xlsx", {SHEET_XML: edit})
+
+
+def two_far_sheets(directory: Path, fmt: str) -> Path:
+    """A workbook (``fmt`` 'xls' or 'xlsx') of two sheets, each with one number at J100 (1,000 cells each)."""
+    if fmt == "xls":
+        import xlwt
+
+        wb = xlwt.Workbook(encoding="utf-8")
+        for name in ("一", "二"):
+            wb.add_sheet(name).write(99, 9, 1)
+        path = directory / "two.xls"
+        wb.save(str(path))
+        return path
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    first = book.active
+    first.title = "一"
+    for ws in (first, book.create_sheet("二")):
+        ws.cell(row=100, column=10, value=1)
+    path = directory / "two.xlsx"
+    book.save(path)
+    return path

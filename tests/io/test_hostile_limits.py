@@ -357,6 +357,18 @@ def test_far_cell_xls_refused_by_max_cells(tmp_path: Path) -> None:
     assert "1,000 × 26 = 26,000 cells" in info.value.fields["what"]
 
 
+@pytest.mark.parametrize("fmt", ["xls", "xlsx"])
+def test_sheets_together_are_held_to_max_cells(tmp_path: Path, fmt: str) -> None:
+    """Every sheet's grid is kept until the workbook is read, so their used ranges count together."""
+    path = fx.two_far_sheets(tmp_path, fmt)
+    with pytest.raises(LimitExceededError) as info:
+        read_grids(path, limits=Limits(max_cells=1_999))
+    assert info.value.fields["limit"] == "max_cells = 1,999"
+    assert info.value.fields["what"] == "its 2 worksheets have used ranges of 2,000 cells together"
+    assert [g.cells.shape for g in read_grids(path, limits=Limits(max_cells=2_000))] == [(100, 10), (100, 10)]
+    assert [g.cells.shape for g in read_grids(path, sheet="二", limits=Limits(max_cells=1_000))] == [(100, 10)]
+
+
 # --- the extent bound holds for any sheet -----------------------------------------------------------------
 
 _CELLS = st.lists(
