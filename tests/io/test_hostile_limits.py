@@ -84,6 +84,7 @@ def test_cli_refuses_far_cell_xlsx_naming_file_and_limit(tmp_path: Path) -> None
     assert lines[0].startswith("fundaudit: 文件 far.xlsx 超出限制：far.xlsx [Sheet1] has cells down to row 200,000")
     assert lines[0].endswith("（上限 max_cells = 50,000,000）")
     assert "200,000 × 1,000 = 200,000,000 cells" in lines[0]
+    assert not (tmp_path / "out").exists()  # exit 2 creates no report directory
 
 
 def test_cli_refusal_in_english(tmp_path: Path) -> None:
