@@ -64,12 +64,7 @@ def read_grids(
     except OSError as exc:
         raise UnreadableFileError("unreadable", file=display, what=exc.strerror or str(exc), ext=ext) from exc
     if size > limits.max_file_bytes:
-        raise LimitExceededError(
-            "limit_exceeded",
-            file=display,
-            limit=_size(limits.max_file_bytes),
-            what=f"the file is {_size(size)}",
-        )
+        raise limits.exceeded("max_file_bytes", file=display, what=f"the file is {_size(size)}")
     data = _read_bytes(path, display, ext) if _is_ole2(path) else None  # read once: sniff and xlrd need it all
     info = sniff(path, name=display, data=data)
     notes = list(info.notes)
@@ -130,12 +125,21 @@ def _dispatch(
 
 
 def _guarded(read: Callable[[], list[Grid]], display: str, ext: str) -> list[Grid]:
-    """Run a reader; anything that is not one of our errors becomes ``unreadable`` naming the file."""
+    """Run a reader; anything that is not one of our errors becomes ``unreadable`` naming the file, and running
+    out of memory (``MemoryError``, pyarrow's ``ArrowMemoryError``) becomes ``limit_exceeded``: the limits are
+    checked before the expensive step, so this is a last line of defence, never a traceback."""
     try:
         return read()
     except FundauditError:
         raise
-    except (KeyboardInterrupt, SystemExit, MemoryError, GeneratorExit):
+    except MemoryError as exc:
+        raise LimitExceededError(
+            "limit_exceeded",
+            file=display,
+            limit="available memory",
+            what=f"reading it needs more memory than this process may use ({type(exc).__name__})",
+        ) from exc
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
     except BaseException as exc:  # a native reader's panic arrives as a BaseException
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""

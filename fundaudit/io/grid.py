@@ -20,11 +20,16 @@ __all__ = ["DEFAULT_LIMITS", "Grid", "Limits"]
 
 @dataclass(frozen=True)
 class Limits:
-    """Upper bounds a reader enforces before and while parsing; exceeding one raises ``limit_exceeded``.
+    """Upper bounds a reader enforces before and while parsing; exceeding one raises ``limit_exceeded`` with the
+    limit's name (``max_cells = 50,000,000``).
 
-    ``max_compression_ratio`` applies to each zip member of an ``.xlsx`` that expands to more than
-    ``ratio_floor_bytes`` (small parts such as ``styles.xml`` compress far better than 200:1 and are
-    harmless).
+    Workbook limits are checked from the file's own structure before the reader allocates anything in
+    proportion to them: for an ``.xlsx`` the largest cell reference actually present in each sheet's XML (never
+    ``<dimension>``, which can lie) gives ``max_rows``, ``max_columns`` and ``max_cells`` (rows × columns of the
+    used range, what a dense reader allocates), and the shared strings the cells refer to give
+    ``max_shared_text_bytes`` (the text they expand to). ``max_compression_ratio`` applies to each zip member of
+    an ``.xlsx`` that expands to more than ``ratio_floor_bytes`` (small parts such as ``styles.xml`` compress
+    far better than 200:1 and are harmless).
     """
 
     max_file_bytes: int = 1 << 30
@@ -35,6 +40,17 @@ class Limits:
     max_cell_chars: int = 32_767
     max_zip_members: int = 10_000
     ratio_floor_bytes: int = 1 << 20
+    max_cells: int = 50_000_000
+    max_shared_text_bytes: int = 1 << 30
+
+    def exceeded(self, name: str, *, file: str, what: str) -> LimitExceededError:
+        """The ``limit_exceeded`` error for limit ``name`` (a field of this class): the message names the limit
+        and its value, so the user knows which ``Limits`` field to raise."""
+        value = getattr(self, name)
+        shown = f"{value:,}" if isinstance(value, int) else f"{value:g}:1"  # the one float is a ratio
+        if name.endswith("_bytes") and isinstance(value, int) and value >= 1 << 20:
+            shown = f"{value / (1 << 20):,.0f} MiB"
+        return LimitExceededError("limit_exceeded", file=file, limit=f"{name} = {shown}", what=what)
 
 
 DEFAULT_LIMITS = Limits()
@@ -142,15 +158,38 @@ def strip_nuls_and_check(
         longest = pc.max(lengths).as_py() or 0
         if longest > limits.max_cell_chars:
             i = int(np.argmax(lengths.to_numpy(zero_copy_only=False)))
-            raise LimitExceededError(
-                "limit_exceeded",
+            raise limits.exceeded(
+                "max_cell_chars",
                 file=file,
-                limit=limits.max_cell_chars,
                 what=f"{where}: row {int(rows[i])}, column {column_letter(int(j))} has {longest} characters",
             )
     if nul_cells:
         notes.append(note("nul_cells_removed", count=nul_cells))
     return cells
+
+
+def check_extent(nrows: int, ncols: int, *, file: str, where: str, limits: Limits) -> None:
+    """A sheet's used range (``nrows`` × ``ncols``) against ``max_rows``, ``max_columns`` and ``max_cells``, before
+    any reader allocates its grid; ``where`` names the sheet in the message."""
+    if nrows > limits.max_rows:
+        raise limits.exceeded("max_rows", file=file, what=f"{where} has {nrows:,} rows")
+    if ncols > limits.max_columns:
+        raise limits.exceeded("max_columns", file=file, what=f"{where} has {ncols:,} columns")
+    if nrows * ncols > limits.max_cells:
+        raise limits.exceeded(
+            "max_cells",
+            file=file,
+            what=f"{where} has cells down to row {nrows:,} and out to column {column_letter(ncols - 1)}: "
+            f"a used range of {nrows:,} × {ncols:,} = {nrows * ncols:,} cells",
+        )
+
+
+def check_cells_together(used: int, sheets: int, *, file: str, limits: Limits) -> None:
+    """Refuse a workbook whose sheets hold more than ``max_cells`` cells together (their used ranges, counted
+    before each is built): every sheet's grid is kept until the whole workbook is read."""
+    if used > limits.max_cells:
+        what = f"its {sheets} worksheets have used ranges of {used:,} cells together"
+        raise limits.exceeded("max_cells", file=file, what=what)
 
 
 def column_letter(j: int) -> str:

@@ -34,15 +34,14 @@ from typing import Any
 import numpy as np
 from lxml import etree
 
-from fundaudit.errors import LimitExceededError, UnreadableFileError, note
+from fundaudit.errors import UnreadableFileError, note
 from fundaudit.io.delimited import decode_text, is_utf8
-from fundaudit.io.grid import Grid, Limits, clip_merged, column_letter, make_cells, strip_nuls_and_check
+from fundaudit.io.grid import Grid, Limits, check_extent, clip_merged, column_letter, make_cells, strip_nuls_and_check
 
 __all__ = ["read_html"]
 
 _FEED = 1 << 20
 _HEAD = 64 * 1024
-_MAX_CELLS = 50_000_000  # rows x columns of the dense grid; a far-away cell must not allocate gigabytes
 _CHARSET = re.compile(rb"<meta\b[^>]{0,1024}?charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]{1,40})", re.IGNORECASE)
 _TR = re.compile(rb"<tr[\s>/]", re.IGNORECASE)
 _SPACES = re.compile(r"[ \t\n\r\f]+")  # HTML's white space; a line break from <br> is added as "\n" afterwards
@@ -77,9 +76,7 @@ def read_html(
     used, u8 = _decode(data, declared, file=file, ext=shown_ext, notes=notes, given=encoding)
     trs = sum(1 for _ in _TR.finditer(u8))
     if trs > limits.max_rows:
-        raise LimitExceededError(
-            "limit_exceeded", file=file, limit=limits.max_rows, what=f"{file} has {trs} <tr> tags"
-        )
+        raise limits.exceeded("max_rows", file=file, what=f"{file} has {trs} <tr> tags")
     sheet = _Sheet(file=file, limits=limits)
     parser = etree.HTMLParser(
         target=sheet,
@@ -288,9 +285,7 @@ class _Sheet:
     def _new_row(self) -> int:
         self.nrows += 1
         if self.nrows > self.limits.max_rows:
-            raise LimitExceededError(
-                "limit_exceeded", file=self.file, limit=self.limits.max_rows, what=f"{self.file} has more rows"
-            )
+            raise self.limits.exceeded("max_rows", file=self.file, what=f"{self.file} has more rows")
         return self.nrows - 1
 
     def _start_row(self) -> None:
@@ -320,10 +315,9 @@ class _Sheet:
             rowspan, colspan = _span(attrib.get("rowspan")), _span(attrib.get("colspan"))
         col = self.col
         if col + colspan > self.limits.max_columns:
-            raise LimitExceededError(
-                "limit_exceeded",
+            raise self.limits.exceeded(
+                "max_columns",
                 file=self.file,
-                limit=self.limits.max_columns,
                 what=f"{self.file}: row {row + 1} reaches column {col + colspan}",
             )
         if rowspan > 1 or colspan > 1:
@@ -344,10 +338,9 @@ class _Sheet:
 
     def _check_chars(self, chars: int, row: int, col: int) -> None:
         if chars > 4 * self.limits.max_cell_chars + 1024:  # collapsing spaces may shorten it; refuse long before
-            raise LimitExceededError(
-                "limit_exceeded",
+            raise self.limits.exceeded(
+                "max_cell_chars",
                 file=self.file,
-                limit=self.limits.max_cell_chars,
                 what=f"{self.file}: row {row + 1}, column {column_letter(col)} has {chars} characters",
             )
 
@@ -370,13 +363,7 @@ class _Sheet:
 
     def grid(self, *, sha256: str, encoding: str, notes: list[str]) -> Grid:
         nrows, ncols = self.nrows, self.ncols
-        if nrows * ncols > _MAX_CELLS:
-            raise LimitExceededError(
-                "limit_exceeded",
-                file=self.file,
-                limit=f"{_MAX_CELLS} cells",
-                what=f"{self.file} spans {nrows} rows x {ncols} columns",
-            )
+        check_extent(nrows, ncols, file=self.file, where=self.file, limits=self.limits)
         rows_at = np.asarray(self.row_of, dtype=np.int64)
         cols_at = np.asarray(self.col_of, dtype=np.int64)
         texts = np.asarray(self.text_of, dtype=object)

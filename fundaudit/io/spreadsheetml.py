@@ -29,14 +29,13 @@ import pandas as pd
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
-from fundaudit.errors import InputError, LimitExceededError, UnreadableFileError, note
+from fundaudit.errors import InputError, UnreadableFileError, note
 from fundaudit.io._text import datetime_text, floats_text, time_text
-from fundaudit.io.grid import Grid, Limits, clip_merged, column_letter, make_cells, strip_nuls_and_check
+from fundaudit.io.grid import Grid, Limits, check_extent, clip_merged, column_letter, make_cells, strip_nuls_and_check
 
 __all__ = ["read_spreadsheetml"]
 
 _SS = "{urn:schemas-microsoft-com:office:spreadsheet}"
-_MAX_CELLS = 50_000_000  # rows x columns of one dense grid; a far-away ss:Index must not allocate gigabytes
 _MAX_LISTED = 10
 _FEED = 1 << 20
 _TIME_ONLY_DAY = dt.date(1899, 12, 31)
@@ -129,8 +128,9 @@ class _Reader:
 
     def _row_limit(self, ws: _Sheet) -> None:
         if self.row + 1 > self.limits.max_rows:
-            raise LimitExceededError(
-                "limit_exceeded", file=self.file, limit=self.limits.max_rows,
+            raise self.limits.exceeded(
+                "max_rows",
+                file=self.file,
                 what=f"{self.file} [{ws.name}] has row {self.row + 1}",
             )
 
@@ -152,8 +152,9 @@ class _Reader:
             across = self._count(attrib, "MergeAcross", where) if attrib else 0
             down = self._count(attrib, "MergeDown", where) if attrib else 0
             if col + across + 1 > self.limits.max_columns:
-                raise LimitExceededError(
-                    "limit_exceeded", file=self.file, limit=self.limits.max_columns,
+                raise self.limits.exceeded(
+                    "max_columns",
+                    file=self.file,
                     what=f"{where} reaches column {col + across + 1}",
                 )
             if across or down:
@@ -193,8 +194,9 @@ class _Reader:
             self.text = None
             r, c = self.cell
             if len(text) > self.limits.max_cell_chars:
-                raise LimitExceededError(
-                    "limit_exceeded", file=self.file, limit=self.limits.max_cell_chars,
+                raise self.limits.exceeded(
+                    "max_cell_chars",
+                    file=self.file,
                     what=f"{self.file} [{ws.name}]: row {r + 1}, column {column_letter(c)} has {len(text)} characters",
                 )
             ws.rows.append(r)
@@ -225,14 +227,7 @@ class _Reader:
 def _grid(ws: _Sheet, *, file: str, limits: Limits, sha256: str, notes: list[str]) -> Grid:
     where = f"{file} [{ws.name}]"
     nrows, ncols = ws.nrows, ws.ncols
-    if ncols > limits.max_columns:
-        what = f"{where} has {ncols} columns"
-        raise LimitExceededError("limit_exceeded", file=file, limit=limits.max_columns, what=what)
-    if nrows * ncols > _MAX_CELLS:
-        raise LimitExceededError(
-            "limit_exceeded", file=file, limit=f"{_MAX_CELLS} cells",
-            what=f"{where} spans {nrows} rows x {ncols} columns"
-        )
+    check_extent(nrows, ncols, file=file, where=where, limits=limits)
     r = np.asarray(ws.rows, dtype=np.int64)
     c = np.asarray(ws.cols, dtype=np.int64)
     types = np.asarray(ws.types, dtype=object)

@@ -1,19 +1,28 @@
-"""``.xls`` (OLE2/BIFF) workbooks through xlrd, every cell typed and turned into text by our own rules."""
+"""``.xls`` (OLE2/BIFF) workbooks through xlrd, every cell typed and turned into text by our own rules.
+
+xlrd keeps rows ragged (``ragged_rows=True``): a cell far away costs one row list per row above it, not a padded
+grid, so the sheet's extent is known cheaply and checked against ``max_rows``, ``max_columns`` and
+``max_cells`` before the grid is built; the grid is then built from the cells present (one ``take`` per column).
+"""
 
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import xlrd
 
-from fundaudit.errors import FundauditError, InputError, LimitExceededError, UnreadableFileError, note
+from fundaudit.errors import FundauditError, InputError, UnreadableFileError, note
 from fundaudit.io._text import excel_serial_text, floats_text
 from fundaudit.io.grid import (
     Grid,
     Limits,
+    check_cells_together,
+    check_extent,
     clip_merged,
     column_letter,
     make_cells,
@@ -25,13 +34,13 @@ from fundaudit.io.sniff import OLE2_MAGIC, ole2_damage
 __all__ = ["read_xls"]
 
 # xlrd cell types (xlrd.biffh): EMPTY 0, TEXT 1, NUMBER 2, DATE 3, BOOLEAN 4, ERROR 5, BLANK 6
-_TEXT, _NUMBER, _DATE, _BOOLEAN, _ERROR = 1, 2, 3, 4, 5
+_EMPTY, _TEXT, _NUMBER, _DATE, _BOOLEAN, _ERROR, _BLANK = 0, 1, 2, 3, 4, 5, 6
 _MAX_LOG_NOTES = 10
 
 _ATTEMPTS: tuple[tuple[dict[str, Any], str | None], ...] = (
-    ({"formatting_info": True}, None),
-    ({"formatting_info": False}, "xls_no_formatting"),  # the note's code
-    ({"formatting_info": False, "ignore_workbook_corruption": True}, "xls_corrupt_tolerated"),
+    ({"formatting_info": True, "ragged_rows": True}, None),
+    ({"formatting_info": False, "ragged_rows": True}, "xls_no_formatting"),  # the note's code
+    ({"formatting_info": False, "ragged_rows": True, "ignore_workbook_corruption": True}, "xls_corrupt_tolerated"),
 )
 
 
@@ -105,11 +114,15 @@ def _read(
             raise UnreadableFileError("no_sheets", file=file)
         if sheet is not None and sheet not in names:
             raise InputError("sheet_not_found", file=file, sheet=sheet, sheets="、".join(names))
-        grids = []
+        grids: list[Grid] = []
+        used = 0
         for index, name in enumerate(names):
             if sheet is not None and name != sheet:
                 continue
             sh = book.sheet_by_index(index)
+            check_extent(sh.nrows, sh.ncols, file=file, where=f"{file} [{sh.name}]", limits=limits)
+            used += sh.nrows * sh.ncols
+            check_cells_together(used, len(grids) + 1, file=file, limits=limits)
             grids.append(
                 _sheet_grid(
                     book,
@@ -149,33 +162,8 @@ def _sheet_grid(
 ) -> Grid:
     where = f"{file} [{sh.name}]"
     nrows, ncols = sh.nrows, sh.ncols
-    if nrows > limits.max_rows:
-        raise LimitExceededError("limit_exceeded", file=file, limit=limits.max_rows, what=f"{where} has {nrows} rows")
-    if ncols > limits.max_columns:
-        raise LimitExceededError(
-            "limit_exceeded", file=file, limit=limits.max_columns, what=f"{where} has {ncols} columns"
-        )
-    types = np.zeros((nrows, ncols), dtype=np.uint8)
-    values = np.empty((nrows, ncols), dtype=object)
-    for r in range(nrows):
-        row_types = sh.row_types(r)
-        width = len(row_types)
-        types[r, :width] = np.frombuffer(row_types, dtype=np.uint8) if width else ()
-        values[r, :width] = sh.row_values(r)
     datemode = int(book.datemode)
-    errors: dict[int, str] = xlrd.error_text_from_code
-    columns = []
-    for j in range(ncols):
-        t, v = types[:, j], values[:, j]
-        out = np.full(nrows, "", dtype=object)
-        _fill(out, t == _TEXT, v, lambda x: x)
-        mask = t == _NUMBER
-        if mask.any():
-            out[mask] = floats_text(v[mask].astype(np.float64))
-        _fill(out, t == _DATE, v, lambda x: excel_serial_text(float(x), datemode))
-        _fill(out, t == _BOOLEAN, v, lambda x: "TRUE" if x else "FALSE")
-        _fill(out, t == _ERROR, v, lambda x: errors.get(int(x), f"#ERROR({int(x)})"))
-        columns.append(out)
+    columns = _columns(sh, nrows, ncols, datemode=datemode)
     rows = np.arange(1, nrows + 1, dtype=np.int64)
     cells = make_cells(columns, nrows)
     cells = strip_nuls_and_check(cells, rows, file=file, where=where, limits=limits, notes=notes)
@@ -208,6 +196,38 @@ def _sheet_grid(
         hidden_rows=hidden_rows,
         notes=notes,
     )
+
+
+def _columns(sh: Any, nrows: int, ncols: int, *, datemode: int) -> list[pa.Array]:
+    """The sheet's text columns, built from the cells present (ragged rows), not from the ``nrows × ncols`` box:
+    each column is its texts taken into place over ``''``."""
+    widths = np.fromiter((sh.row_len(r) for r in range(nrows)), dtype=np.int64, count=nrows)
+    types = np.frombuffer(b"".join(bytes(sh.row_types(r)) for r in range(nrows)), dtype=np.uint8)
+    values = np.empty(len(types), dtype=object)
+    values[:] = list(itertools.chain.from_iterable(sh.row_values(r) for r in range(nrows)))
+    row_of = np.repeat(np.arange(nrows, dtype=np.int64), widths)
+    col_of = np.arange(len(types), dtype=np.int64) - np.repeat(np.cumsum(widths) - widths, widths)
+    present = (types != _EMPTY) & (types != _BLANK)
+    t, v, row_of, col_of = types[present], values[present], row_of[present], col_of[present]
+    text = np.full(len(t), "", dtype=object)
+    _fill(text, t == _TEXT, v, lambda x: x)
+    mask = t == _NUMBER
+    if mask.any():
+        text[mask] = floats_text(v[mask].astype(np.float64))
+    _fill(text, t == _DATE, v, lambda x: excel_serial_text(float(x), datemode))
+    _fill(text, t == _BOOLEAN, v, lambda x: "TRUE" if x else "FALSE")
+    errors: dict[int, str] = xlrd.error_text_from_code
+    _fill(text, t == _ERROR, v, lambda x: errors.get(int(x), f"#ERROR({int(x)})"))
+    order = np.argsort(col_of, kind="stable")
+    bounds = np.searchsorted(col_of[order], np.arange(ncols + 1))
+    columns = []
+    for j in range(ncols):
+        at = order[bounds[j] : bounds[j + 1]]
+        index = np.zeros(nrows, dtype=np.int64)
+        index[row_of[at]] = np.arange(1, len(at) + 1)
+        texts = pa.array(["", *text[at]], type=pa.large_string())
+        columns.append(texts.take(pa.array(index)))
+    return columns
 
 
 def _fill(out: np.ndarray, mask: np.ndarray, values: np.ndarray, convert: Callable[[Any], str]) -> None:

@@ -6,9 +6,14 @@ Order of work, so nothing expensive happens to a hostile file:
 1. **Gate** (central directory only, then the first 64 KiB of each XML part): member count, total uncompressed
    size, per-member compression ratio, DTD/entity declarations (``xml_entities``), Strict OOXML namespace,
    external links / data connections / VBA (noted, never followed or run).
-2. **Scan** of each worksheet part, streamed in 1 MiB pieces with regular expressions: hidden rows, Excel
+2. **Scan** of the shared strings (the byte size of each) and of each worksheet part, streamed in 1 MiB pieces
+   with regular expressions: the largest row and column any cell or row actually names (``<dimension>`` can
+   lie) and the shared-string text the cells expand to, checked against ``max_rows``, ``max_columns``,
+   ``max_cells`` and ``max_shared_text_bytes`` *before* a reader allocates the used range; hidden rows, Excel
    error cells (calamine returns ``''`` for them; we restore ``#DIV/0!`` etc. from ``<v>``), formulas without
-   a stored result, merged ranges and the last row number (an early row-limit check).
+   a stored result and merged ranges. Every pattern stays inside the tag (or the cell) it starts in: no
+   repetition crosses a ``<`` it does not name, none backtracks (atomic groups, possessive repeats), and the
+   carried buffer between pieces is bounded, so the scan is linear in the part's size.
 3. **Read** with calamine (``to_python(skip_empty_area=False)``, so index + 1 is the Excel row and column
    position is the Excel column); if calamine fails, openpyxl (``read_only=True, data_only=True``) with a
    note.
@@ -16,6 +21,7 @@ Order of work, so nothing expensive happens to a hostile file:
 
 from __future__ import annotations
 
+import io
 import posixpath
 import re
 import zipfile
@@ -29,11 +35,12 @@ import pyarrow as pa
 from defusedxml import ElementTree
 from python_calamine import CalamineWorkbook
 
-from fundaudit.errors import FundauditError, InputError, LimitExceededError, UnreadableFileError, note
+from fundaudit.errors import FundauditError, InputError, UnreadableFileError, note
 from fundaudit.io._text import values_text
 from fundaudit.io.grid import (
     Grid,
     Limits,
+    check_cells_together,
     clip_merged,
     column_letter,
     make_cells,
@@ -50,20 +57,51 @@ _MIB = 1 << 20
 
 _DTD = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _STRICT_NS = b"http://purl.oclc.org/ooxml/"
-_P = rb"(?:[A-Za-z_][\w.-]*:)?"  # optional namespace prefix
-_ROW_HIDDEN = re.compile(rb"<" + _P + rb"row\b[^>]*?\shidden=\"(?:1|true)\"[^>]*>")
-_ROW_TAG = re.compile(rb"<" + _P + rb"row\b[^>]*?\sr=\"(\d+)\"")
-_ROW_END = re.compile(rb"</" + _P + rb"row>")
-_R_ATTR = re.compile(rb"\sr=\"(\d+)\"")
-_CELL_REF = re.compile(rb"\sr=\"\$?([A-Za-z]{1,3})\$?(\d+)\"")
-_ERROR_CELL = re.compile(rb"<" + _P + rb"c\b([^>]*?\st=\"e\"[^>]*)>(.*?)</" + _P + rb"c>", re.DOTALL)
-_V_TEXT = re.compile(rb"<" + _P + rb"v>([^<]*)</" + _P + rb"v>")
-_NO_VALUE = re.compile(
-    rb"<" + _P + rb"c\b([^>]*)>\s*<" + _P + rb"f\b[^>]*?(?:/>|>[^<]*</" + _P + rb"f>)\s*"
-    rb"(?:<" + _P + rb"v\s*/>\s*)?</" + _P + rb"c>"
+_P = rb"(?:[A-Za-z_][\w.-]{0,31}+:)?"  # optional namespace prefix
+_Q = rb"[\"']"  # an attribute value is quoted with " or '
+_EQ = rb"\s*+=\s*+"
+_ROW_HIDDEN = re.compile(rb"<" + _P + rb"row\b(?>[^<>]*?\shidden" + _EQ + _Q + rb"(?:1|true)" + _Q + rb")[^<>]*+>")
+_R_ATTR = re.compile(rb"\sr" + _EQ + _Q + rb"(\d++)")
+_CELL_REF = re.compile(rb"\sr" + _EQ + _Q + rb"\$?([A-Za-z]++)\$?(\d++)" + _Q)
+# an error cell's start tag, then its content up to the next cell boundary (never past another <c or </c)
+_ERROR_CELL = re.compile(
+    rb"<" + _P + rb"c\b((?>[^<>]*?\st" + _EQ + _Q + rb"e" + _Q + rb")[^<>]*+)>"
+    rb"((?:[^<]++|<(?!/?" + _P + rb"c[\s/>]))*+)"
 )
-_MERGE = re.compile(rb"<" + _P + rb"mergeCell\b[^>]*?\sref=\"\$?([A-Za-z]+)\$?(\d+)(?::\$?([A-Za-z]+)\$?(\d+))?\"")
+_V_TEXT = re.compile(rb"<" + _P + rb"v\b[^<>]*+>([^<]*+)</" + _P + rb"v>")
+_F_ELEMENT = rb"<" + _P + rb"f\b[^<>]*?(?:/>|>[^<]*+</" + _P + rb"f>)"
+_NO_VALUE = re.compile(
+    rb"<" + _P + rb"c\b([^<>]*+)(?<!/)>\s*+" + _F_ELEMENT + rb"\s*+(?:<" + _P + rb"v\s*+/>\s*+)?</" + _P + rb"c>"
+)
+_MERGE = re.compile(
+    rb"<" + _P + rb"mergeCell\b(?>[^<>]*?\sref" + _EQ + _Q + rb")"
+    rb"\$?([A-Za-z]++)\$?(\d++)(?::\$?([A-Za-z]++)\$?(\d++))?"
+)
 _HAS_VALUE = re.compile(rb"<" + _P + rb"(?:v|t)[\s>]")
+# the extent: every r attribute (only <row> and <c> carry one; r:id has no '=' after the r) ...
+_REF_ROW = re.compile(rb"\sr" + _EQ + _Q + rb"\$?[A-Za-z]*+\$?(\d++)")
+_REF_COL = re.compile(rb"\sr" + _EQ + _Q + rb"\$?([A-Za-z]++)")
+# ... and rows and cells without one (each sits one past the previous)
+_ROW_NO_R = re.compile(rb"<" + _P + rb"row\b(?![^<>]*?\sr" + _EQ + rb")")
+_CELL_NO_R = re.compile(rb"<" + _P + rb"c\b(?![^<>]*?\sr" + _EQ + rb")")
+_ROW_START = re.compile(rb"<" + _P + rb"row\b")
+# a shared-string cell and the index it refers to (a formula before <v> is allowed, as readers allow it)
+_SHARED_CELL = re.compile(
+    rb"<" + _P + rb"c\b(?>[^<>]*?\st" + _EQ + _Q + rb"s" + _Q + rb")[^<>]*+(?<!/)>\s*+(?:" + _F_ELEMENT + rb"\s*+)?"
+    rb"<" + _P + rb"v\b[^<>]*+>\s*+(\d{1,10}+)(?!\d)"
+)
+_SHARED_ITEM = re.compile(rb"<" + _P + rb"si\b")
+# the fast path, for the way every known writer spells cells and rows: <c r="B7" …> and <row r="7" …> (r first,
+# no prefix). '<' never occurs in text, so counting these tags is exact; any other spelling in a piece sends it to
+# the general patterns above.
+_PLAIN_COL = re.compile(rb'<c r="([A-Za-z]++)\d')
+_PLAIN_CELL_ROW = re.compile(rb'<c r="[A-Za-z]++(\d++)"')
+_PLAIN_ROW = re.compile(rb'<row r="(\d++)"')
+# where a piece of a sheet may end: before a cell, a row or a merged range starts, or a row ends
+_BOUNDARY = re.compile(rb"<" + _P + rb"(?:(?:c|row|mergeCell)\b|/" + _P + rb"(?:row|sheetData)>)")
+_WINDOW = 64 * 1024  # how far back a piece looks for a boundary before cutting at the last '<'
+_MAX_ELEMENT = 16 * _CHUNK  # XML without a single '<' for this long is refused (no cell is near this size)
+_HUGE = 10**10  # a row or column number with more digits than this is "too far", whatever it says
 
 
 _Sheetdata = tuple[list[Any], int]  # text columns (arrow or numpy) and the row count
@@ -83,6 +121,7 @@ class _Workbook:
     datemode: int
     strict: bool
     notes: list[str]
+    shared: str | None = None  # zip member name of the shared strings part
 
 
 @dataclass
@@ -91,9 +130,21 @@ class _Scan:
     errors: dict[tuple[int, int], str] = field(default_factory=dict)
     no_value: list[tuple[int, int]] = field(default_factory=list)
     merged: list[tuple[int, int, int, int]] = field(default_factory=list)
-    last_row: int = 0
     has_values: bool = False
     unlocated: int = 0
+    max_row: int = 0  # the largest row number a <row r> or <c r> names (1-based)
+    max_col: int = 0  # the largest column number a <c r> names (1-based)
+    rows_without_r: int = 0
+    run_without_r: int = 0  # cells without r in the row being read
+    widest_without_r: int = 0  # most cells without r in one row
+    shared_bytes: int = 0  # bytes of shared-string text the cells expand to
+
+    def extent(self) -> tuple[int, int]:
+        """Rows and columns of the used range, at most: no reader can place a cell beyond them."""
+        return (
+            self.max_row + self.rows_without_r,
+            self.max_col + max(self.widest_without_r, self.run_without_r),
+        )
 
 
 def read_xlsx(
@@ -119,7 +170,17 @@ def read_xlsx(
         if sheet is not None and sheet not in [s.name for s in worksheets]:
             raise InputError("sheet_not_found", file=file, sheet=sheet, sheets="、".join(s.name for s in worksheets))
         selected = [s for s in worksheets if sheet is None or s.name == sheet]
-        scans = {s.name: _scan(zf, s, file=file, ext=shown_ext, limits=limits) for s in selected}
+        sizes = _shared_sizes(zf, book.shared, file=file, ext=shown_ext, limits=limits)
+        scans = {s.name: _scan(zf, s, sizes, file=file, ext=shown_ext, limits=limits) for s in selected}
+        used = sum(rows * cols for rows, cols in (scan.extent() for scan in scans.values()))
+        check_cells_together(used, len(scans), file=file, limits=limits)
+        expanded = sum(scan.shared_bytes for scan in scans.values())
+        if expanded > limits.max_shared_text_bytes:
+            raise limits.exceeded(
+                "max_shared_text_bytes",
+                file=file,
+                what=f"its cells repeat shared strings into {_amount(expanded)} of text",
+            )
     file_notes = [*notes, *book.notes]
     for s in skipped:
         file_notes.append(note("sheet_skipped_no_cells", sheet=s.name, kind=s.kind))
@@ -139,27 +200,20 @@ def read_xlsx(
 def _gate(zf: zipfile.ZipFile, *, file: str, ext: str, limits: Limits) -> _Workbook:
     infos = zf.infolist()
     if len(infos) > limits.max_zip_members:
-        raise LimitExceededError(
-            "limit_exceeded",
-            file=file,
-            limit=limits.max_zip_members,
-            what=f"the workbook's zip container holds {len(infos)} parts",
+        raise limits.exceeded(
+            "max_zip_members", file=file, what=f"the workbook's zip container holds {len(infos):,} parts"
         )
     total = sum(i.file_size for i in infos)
     if total > limits.max_uncompressed_bytes:
-        raise LimitExceededError(
-            "limit_exceeded",
-            file=file,
-            limit=f"{limits.max_uncompressed_bytes // _MIB} MiB",
-            what=f"the workbook expands to {total / _MIB:.0f} MiB when unzipped",
+        raise limits.exceeded(
+            "max_uncompressed_bytes", file=file, what=f"the workbook expands to {total / _MIB:.0f} MiB when unzipped"
         )
     for info in infos:
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > limits.ratio_floor_bytes and ratio > limits.max_compression_ratio:
-            raise LimitExceededError(
-                "limit_exceeded",
+            raise limits.exceeded(
+                "max_compression_ratio",
                 file=file,
-                limit=f"{limits.max_compression_ratio:g}:1",
                 what=(
                     f"part {info.filename} expands {ratio:.0f}:1 "
                     f"({info.compress_size / 1024:.0f} KiB → {info.file_size / _MIB:.0f} MiB), "
@@ -192,8 +246,8 @@ def _gate(zf: zipfile.ZipFile, *, file: str, ext: str, limits: Limits) -> _Workb
         raise UnreadableFileError(
             "unreadable", file=file, ext=ext, what="the zip holds no workbook part (xl/workbook.xml)"
         )
-    sheets, datemode = _workbook_sheets(zf, wb_part, by_lower, file=file, ext=ext)
-    return _Workbook(sheets=sheets, datemode=datemode, strict=strict, notes=notes)
+    sheets, datemode, shared = _workbook_sheets(zf, wb_part, by_lower, file=file, ext=ext)
+    return _Workbook(sheets=sheets, datemode=datemode, strict=strict, notes=notes, shared=shared)
 
 
 def _read_head(zf: zipfile.ZipFile, info: zipfile.ZipInfo, *, file: str, ext: str) -> bytes:
@@ -236,7 +290,7 @@ def _relationships(xml: bytes) -> dict[str, tuple[str, str]]:
 
 def _workbook_sheets(
     zf: zipfile.ZipFile, wb_part: str, by_lower: dict[str, str], *, file: str, ext: str
-) -> tuple[list[_Sheet], int]:
+) -> tuple[list[_Sheet], int, str | None]:
     try:
         root = ElementTree.fromstring(zf.read(wb_part), forbid_dtd=True)
         rels_name = posixpath.join(posixpath.dirname(wb_part), "_rels", posixpath.basename(wb_part) + ".rels")
@@ -267,76 +321,166 @@ def _workbook_sheets(
             joined = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
             part = by_lower.get(joined.lower())
         sheets.append(_Sheet(name=el.get("name", ""), part=part, state=el.get("state", "visible"), kind=kind))
-    return sheets, datemode
+    shared = by_lower.get("xl/sharedstrings.xml")
+    for rel_type, target in rels.values():
+        if rel_type.endswith("/sharedStrings") and target:
+            joined = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
+            shared = by_lower.get(joined.lower(), shared)
+    return sheets, datemode, shared
 
 
 # --- 2. the scan -------------------------------------------------------------------------------------------
 
 
-def _scan(zf: zipfile.ZipFile, sheet: _Sheet, *, file: str, ext: str, limits: Limits) -> _Scan:
+def _shared_sizes(zf: zipfile.ZipFile, part: str | None, *, file: str, ext: str, limits: Limits) -> np.ndarray:
+    """The byte size of each ``<si>`` of the shared strings part, in order: an upper bound of the UTF-8 text it
+    holds (markup and escapes only shrink when parsed). Streamed; refused past ``max_cells`` items."""
+    if part is None:
+        return np.zeros(0, dtype=np.int64)
+    starts: list[np.ndarray] = []
+    count = offset = 0
+    tail = b""
+    try:
+        with zf.open(part) as fh:
+            while chunk := fh.read(_CHUNK):
+                buf = tail + chunk
+                base = offset - len(tail)
+                # an item whose match ends inside the overlap was counted with the previous piece
+                found = np.fromiter(
+                    (m.start() + base for m in _SHARED_ITEM.finditer(buf) if m.end() > len(tail)), dtype=np.int64
+                )
+                count += len(found)
+                if count > limits.max_cells:
+                    what = f"its shared strings table holds more than {limits.max_cells:,} items"
+                    raise limits.exceeded("max_cells", file=file, what=what)
+                starts.append(found)
+                offset += len(chunk)
+                tail = buf[-64:]
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        what = f"zip member {part} is damaged ({exc})"
+        raise UnreadableFileError("truncated", file=file, ext=ext, what=what) from exc
+    at = np.concatenate([*starts, np.array([offset], dtype=np.int64)])
+    return np.diff(at)
+
+
+def _scan(
+    zf: zipfile.ZipFile, sheet: _Sheet, shared_sizes: np.ndarray, *, file: str, ext: str, limits: Limits
+) -> _Scan:
+    """What the reader will not tell us, and the sheet's true extent, checked against the limits before any
+    reader allocates the used range."""
     scan = _Scan()
     if sheet.part is None:
         return scan
+    where = f"{file} [{sheet.name}]"
     try:
         with zf.open(sheet.part) as fh:
-            _scan_stream(fh, scan)
+            utf16 = bool(_utf16_ascii(fh.read(4)))
+        with zf.open(sheet.part) as fh:
+            stream: IO[bytes] | _Utf8 = _Utf8(fh) if utf16 else fh
+            _scan_stream(stream, scan, shared_sizes, file=file, where=where, limits=limits)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
         raise UnreadableFileError(
             "truncated", file=file, ext=ext, what=f"zip member {sheet.part} is damaged ({exc})"
         ) from exc
-    if scan.last_row > limits.max_rows:
-        raise LimitExceededError(
-            "limit_exceeded",
+    nrows, ncols = scan.extent()
+    if nrows > limits.max_rows:
+        raise limits.exceeded("max_rows", file=file, what=f"{where} has {nrows:,} rows")
+    if ncols > limits.max_columns:
+        raise limits.exceeded(
+            "max_columns", file=file, what=f"{where} has cells out to column {_letters(ncols)} ({ncols:,} columns)"
+        )
+    if nrows * ncols > limits.max_cells:
+        raise limits.exceeded(
+            "max_cells",
             file=file,
-            limit=limits.max_rows,
-            what=f"{file} [{sheet.name}] has {scan.last_row} rows",
+            what=(
+                f"{where} has cells down to row {nrows:,} and out to column {_letters(ncols)}: a used range of "
+                f"{nrows:,} × {ncols:,} = {nrows * ncols:,} cells"
+            ),
         )
     return scan
 
 
-def _scan_stream(fh: IO[bytes], scan: _Scan) -> None:
+class _Utf8(io.RawIOBase):
+    """A UTF-16 XML part read as UTF-8, so the scan's byte patterns see it (a reader may well parse it)."""
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self.text = io.TextIOWrapper(fh, encoding="utf-16", errors="replace")
+
+    def read(self, size: int = -1) -> bytes:
+        return self.text.read(size).encode("utf-8")
+
+
+def _amount(n: int) -> str:
+    return f"{n / _MIB:,.0f} MiB" if n >= _MIB else f"{n:,} bytes"
+
+
+def _letters(ncols: int) -> str:
+    return column_letter(ncols - 1) if ncols <= 18_278 else f"#{ncols:,}"  # XFD is 16,384; ZZZ is 18,278
+
+
+def _scan_stream(
+    fh: IO[bytes] | _Utf8, scan: _Scan, shared_sizes: np.ndarray, *, file: str, where: str, limits: Limits
+) -> None:
+    """Feed the part to :func:`_scan_segment` in pieces that end where a cell or row starts, so no cell is
+    split; what is carried to the next piece is at most one cell (refused past ``_MAX_ELEMENT``)."""
     carry = b""
     while True:
         chunk = fh.read(_CHUNK)
-        buf = carry + chunk
+        buf = carry + chunk if carry else chunk
         if not chunk:
-            _scan_segment(buf, scan)
+            _scan_segment(buf, scan, shared_sizes)
+            scan.widest_without_r = max(scan.widest_without_r, scan.run_without_r)
             return
-        cut = _last_row_end(buf)
+        cut = _boundary(buf)
         if cut <= 0:
+            if len(buf) > _MAX_ELEMENT:
+                raise limits.exceeded(
+                    "max_cell_chars",
+                    file=file,
+                    what=f"{where} holds {len(buf) / _MIB:.0f} MiB of XML in which no cell or row starts",
+                )
             carry = buf
             continue
-        _scan_segment(buf[:cut], scan)
+        _scan_segment(buf[:cut], scan, shared_sizes)
         carry = buf[cut:]
 
 
-def _last_row_end(buf: bytes) -> int:
-    """Offset just past the last complete ``</row>`` (any namespace prefix) in ``buf``, or -1."""
+def _boundary(buf: bytes) -> int:
+    """Offset of the last cell, row or merged-range start (or row end) in the last ``_WINDOW`` bytes of ``buf``;
+    failing that, of its last ``<`` (so no tag is split); -1 when there is none."""
+    lo = max(0, len(buf) - _WINDOW)
     pos = len(buf)
-    while True:
-        pos = buf.rfind(b"row>", 0, pos)
-        if pos < 0:
-            return -1
-        lt = buf.rfind(b"</", max(0, pos - 64), pos)
-        if lt >= 0 and _ROW_END.fullmatch(buf, lt, pos + 4):
-            return pos + 4
+    while (pos := buf.rfind(b"<", lo, pos)) >= 0:
+        if _BOUNDARY.match(buf, pos):
+            return pos
+    return buf.rfind(b"<")
 
 
-def _scan_segment(seg: bytes, scan: _Scan) -> None:
+def _scan_segment(seg: bytes, scan: _Scan, shared_sizes: np.ndarray) -> None:
     if not seg:
         return
     if not scan.has_values and _HAS_VALUE.search(seg):
         scan.has_values = True
-    if b"hidden=" in seg:
+    _scan_extent(seg, scan)
+    if len(shared_sizes):
+        found = _SHARED_CELL.findall(seg)
+        if found:
+            index = np.array(found).astype(np.int64)
+            scan.shared_bytes += int(shared_sizes[index[index < len(shared_sizes)]].sum())
+    if b"hidden" in seg:
         for m in _ROW_HIDDEN.finditer(seg):
             r = _R_ATTR.search(m.group(0))
             if r:
-                scan.hidden_rows.append(int(r.group(1)))
+                scan.hidden_rows.append(_number(r.group(1)))
             else:
                 scan.unlocated += 1
-    if b't="e"' in seg:
+    if b'"e"' in seg or (b"'" in seg and b"'e'" in seg):
         for m in _ERROR_CELL.finditer(seg):
-            where = _cell_position(m.group(1))
+            attrs = m.group(1)
+            if attrs.rstrip().endswith(b"/"):
+                continue  # <c t="e"/>: no value to restore
+            where = _cell_position(attrs)
             v = _V_TEXT.search(m.group(2))
             if where is None:
                 scan.unlocated += 1
@@ -349,23 +493,64 @@ def _scan_segment(seg: bytes, scan: _Scan) -> None:
                 scan.no_value.append(where)
     if b"mergeCell" in seg:
         for m in _MERGE.finditer(seg):
-            c0, r0 = _col_index(m.group(1)), int(m.group(2)) - 1
+            c0, r0 = _col_index(m.group(1)), _number(m.group(2)) - 1
             c1 = _col_index(m.group(3)) if m.group(3) else c0
-            r1 = int(m.group(4)) - 1 if m.group(4) else r0
+            r1 = _number(m.group(4)) - 1 if m.group(4) else r0
             scan.merged.append((min(r0, r1), max(r0, r1), min(c0, c1), max(c0, c1)))
-    tail_rows = list(_ROW_TAG.finditer(seg, max(0, len(seg) - _HEAD)))
-    if tail_rows:
-        scan.last_row = max(scan.last_row, int(tail_rows[-1].group(1)))
+
+
+def _scan_extent(seg: bytes, scan: _Scan) -> None:
+    """Grow the scan's extent by the rows and columns ``seg`` names (each distinct value converted once), and
+    by the rows and cells without ``r``."""
+    if b":c" not in seg and b":row" not in seg:
+        cols, cell_rows, rows_ = _PLAIN_COL.findall(seg), _PLAIN_CELL_ROW.findall(seg), _PLAIN_ROW.findall(seg)
+        n_cells = seg.count(b"<c")
+        if len(cols) == len(cell_rows) == n_cells and len(rows_) == seg.count(b"<row"):
+            if n_cells:
+                scan.max_col = max(scan.max_col, *(_col_index(c) + 1 for c in set(cols)))
+                scan.max_row = max(scan.max_row, *map(_number, set(cell_rows)))
+            if rows_:
+                scan.max_row = max(scan.max_row, *map(_number, set(rows_)))
+                scan.widest_without_r = max(scan.widest_without_r, scan.run_without_r)
+                scan.run_without_r = 0
+            return
+    rows = _REF_ROW.findall(seg)
+    if rows:
+        scan.max_row = max(scan.max_row, *map(_number, set(rows)))
+    cols = _REF_COL.findall(seg)
+    if cols:
+        scan.max_col = max(scan.max_col, *(_col_index(c) + 1 for c in set(cols)))
+    if b"<" not in seg:
+        return
+    scan.rows_without_r += len(_ROW_NO_R.findall(seg))
+    if _CELL_NO_R.search(seg) is None:
+        if _ROW_START.search(seg):
+            scan.widest_without_r = max(scan.widest_without_r, scan.run_without_r)
+            scan.run_without_r = 0
+        return
+    for i, part in enumerate(_ROW_START.split(seg)):  # only for sheets whose cells omit r: count them per row
+        if i:
+            scan.widest_without_r = max(scan.widest_without_r, scan.run_without_r)
+            scan.run_without_r = 0
+        scan.run_without_r += len(_CELL_NO_R.findall(part))
+
+
+def _number(digits: bytes) -> int:
+    """A row number from its digits; more than ten digits is simply "too far" (and never a slow conversion)."""
+    return int(digits) if len(digits) <= 10 else _HUGE
 
 
 def _cell_position(attrs: bytes) -> tuple[int, int] | None:
     m = _CELL_REF.search(attrs)
     if m is None:
         return None
-    return int(m.group(2)) - 1, _col_index(m.group(1))
+    return _number(m.group(2)) - 1, _col_index(m.group(1))
 
 
 def _col_index(letters: bytes) -> int:
+    """0-based column of ``letters``; more than four letters is "too far" (ZZZZ is beyond every limit)."""
+    if len(letters) > 4:
+        return _HUGE
     n = 0
     for ch in letters.upper():
         n = n * 26 + (ch - 64)
@@ -549,16 +734,9 @@ def _openpyxl_rows(
 
 def _check_shape(nrows: int, ncols: int, *, file: str, sheet: str, limits: Limits) -> None:
     if nrows > limits.max_rows:
-        raise LimitExceededError(
-            "limit_exceeded", file=file, limit=limits.max_rows, what=f"{file} [{sheet}] has {nrows} rows"
-        )
+        raise limits.exceeded("max_rows", file=file, what=f"{file} [{sheet}] has {nrows:,} rows")
     if ncols > limits.max_columns:
-        raise LimitExceededError(
-            "limit_exceeded",
-            file=file,
-            limit=limits.max_columns,
-            what=f"{file} [{sheet}] has {ncols} columns",
-        )
+        raise limits.exceeded("max_columns", file=file, what=f"{file} [{sheet}] has {ncols:,} columns")
 
 
 def _grid(

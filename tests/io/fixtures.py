@@ -410,3 +410,152 @@ def csv_bytes(text: str, encoding: str = "utf-8") -> bytes:
 
 def buffer_of(path: Path) -> io.BytesIO:
     return io.BytesIO(path.read_bytes())
+
+
+# --- hostile workbooks (issue 13 item 8): tiny files whose naive reading costs gigabytes or minutes -------
+
+_CONTENT_TYPES = (
+    b'<?xml version="1.0" encoding="UTF-8"?>'
+    b'<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    b'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    b'<Default Extension="xml" ContentType="application/xml"/>'
+    b'<Override PartName="/xl/workbook.xml" '
+    b'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+    b'<Override PartName="/xl/worksheets/sheet1.xml" '
+    b'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+    b"</Types>"
+)
+_ROOT_RELS = (
+    b'<?xml version="1.0" encoding="UTF-8"?>'
+    b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    b'<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+    b'officeDocument" Target="xl/workbook.xml"/></Relationships>'
+)
+_WORKBOOK = (
+    b'<?xml version="1.0" encoding="UTF-8"?>'
+    b'<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    b'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+    b'<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'
+)
+_WORKBOOK_RELS = (
+    b'<?xml version="1.0" encoding="UTF-8"?>'
+    b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    b'<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+    b'worksheet" Target="worksheets/sheet1.xml"/>'
+    b'<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+    b'sharedStrings" Target="sharedStrings.xml"/></Relationships>'
+)
+_SHEET_OPEN = (
+    b'<?xml version="1.0" encoding="UTF-8"?>'
+    b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+)
+
+
+def xlsx_raw(
+    directory: Path, name: str, sheet_data: bytes, *, shared: list[bytes] | None = None, dimension: str = "A1"
+) -> Path:
+    """A one-sheet ``.xlsx`` written by hand: ``sheet_data`` is the inside of ``<sheetData>``; ``shared``
+    the (already escaped) texts of ``xl/sharedStrings.xml``. Nothing is checked, so the file may lie."""
+    sheet = (
+        _SHEET_OPEN
+        + f'<dimension ref="{dimension}"/>'.encode()
+        + b"<sheetData>"
+        + sheet_data
+        + b"</sheetData></worksheet>"
+    )
+    path = directory / name
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        z.writestr("[Content_Types].xml", _CONTENT_TYPES)
+        z.writestr("_rels/.rels", _ROOT_RELS)
+        z.writestr("xl/workbook.xml", _WORKBOOK)
+        z.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
+        z.writestr(SHEET_XML, sheet)
+        if shared is not None:
+            items = b"".join(b"<si><t>" + s + b"</t></si>" for s in shared)
+            z.writestr(
+                "xl/sharedStrings.xml",
+                b'<?xml version="1.0" encoding="UTF-8"?>'
+                b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+                + f'count="{len(shared)}" uniqueCount="{len(shared)}">'.encode()
+                + items
+                + b"</sst>",
+            )
+    return path
+
+
+def xlsx_far_cell(directory: Path, ref: str = "ALL200000", name: str = "far.xlsx") -> Path:
+    """A ≈1 KB workbook: a header in A1 and one number at ``ref``; ``<dimension>`` says A1 (a lie).
+    At ALL200000 the used range is 200,000 rows × 1,000 columns: gigabytes for a dense reader."""
+    row = "".join(ch for ch in ref if ch.isdigit())
+    data = (
+        b'<row r="1"><c r="A1" t="inlineStr"><is><t>header</t></is></c></row>'
+        + f'<row r="{row}"><c r="{ref}"><v>1</v></c></row>'.encode()
+    )
+    return xlsx_raw(directory, name, data)
+
+
+def xlsx_shared_amplified(directory: Path, cells: int = 100_000, chars: int = 32_767) -> Path:
+    """A ≈300 KB workbook: one shared string of ``chars`` characters referenced by ``cells`` cells (column A),
+    so a reader that expands shared strings builds ``cells × chars`` characters (3.3 GB by default)."""
+    data = b"".join(f'<row r="{r}"><c r="A{r}" t="s"><v>0</v></c></row>'.encode() for r in range(1, cells + 1))
+    return xlsx_raw(directory, "amplified.xlsx", data, shared=[b"x" * chars], dimension=f"A1:A{cells}")
+
+
+def xlsx_no_row_end(directory: Path, rows: int = 400_000) -> Path:
+    """A workbook whose rows never close (no ``</row>``): not well-formed, and a scan that waits for
+    ``</row>`` before looking at its buffer holds (and re-copies) the whole sheet."""
+    data = b"".join(f'<row r="{r}"><c r="A{r}"><v>{r}</v></c>'.encode() for r in range(1, rows + 1))
+    return xlsx_raw(directory, "norowend.xlsx", data)
+
+
+def xlsx_selfclosing_errors(directory: Path, cells: int = 20_000, name: str = "selfclosing.xlsx") -> Path:
+    """A workbook of ``cells`` self-closing error cells (``<c r="A1" t="e"/>``, no ``</c>`` anywhere): a
+    pattern that looks for each error cell's ``</c>`` scans to the end of the sheet once per cell."""
+    data = b"".join(f'<row r="{r}"><c r="A{r}" t="e"/></row>'.encode() for r in range(1, cells + 1))
+    return xlsx_raw(directory, name, data)
+
+
+def xls_far_cell(directory: Path, row: int = 65_535, col: int = 255, name: str = "far.xls") -> Path:
+    """A ≈6 KB ``.xls``: a header in A1 and one number at the last cell BIFF8 allows (IV65536 by default)."""
+    import xlwt
+
+    wb = xlwt.Workbook(encoding="utf-8")
+    ws = wb.add_sheet("Sheet1")
+    ws.write(0, 0, "header")
+    ws.write(row, col, 1)
+    path = directory / name
+    wb.save(str(path))
+    return path
+
+
+def xlsx_utf16_sheet(directory: Path, ref: str = "Z300") -> Path:
+    """:func:`xlsx_far_cell` with the sheet XML encoded as UTF-16 (legal XML; calamine returns no cells)."""
+    src = xlsx_far_cell(directory, ref=ref, name="utf8.xlsx")
+
+    def edit(xml: bytes) -> bytes:
+        return xml.replace(b'encoding="UTF-8"', b'encoding="UTF-16"').decode().encode("utf-16")
+
+    return rewrite_zip(src, directory / "utf16.xlsx", {SHEET_XML: edit})
+
+
+def two_far_sheets(directory: Path, fmt: str) -> Path:
+    """A workbook (``fmt`` 'xls' or 'xlsx') of two sheets, each with one number at J100 (1,000 cells each)."""
+    if fmt == "xls":
+        import xlwt
+
+        wb = xlwt.Workbook(encoding="utf-8")
+        for name in ("一", "二"):
+            wb.add_sheet(name).write(99, 9, 1)
+        path = directory / "two.xls"
+        wb.save(str(path))
+        return path
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    first = book.active
+    first.title = "一"
+    for ws in (first, book.create_sheet("二")):
+        ws.cell(row=100, column=10, value=1)
+    path = directory / "two.xlsx"
+    book.save(path)
+    return path

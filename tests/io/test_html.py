@@ -169,22 +169,23 @@ def test_limits_refuse_before_the_grid_is_built(tmp_path: Path) -> None:
     path = fx.write_bytes(tmp_path, "rows.xls", rows)
     with pytest.raises(LimitExceededError) as info:
         read_grids(path, limits=Limits(max_rows=10))
-    assert info.value.message("en") == f"file {path} exceeds a limit: {path} has 11 <tr> tags (limit 10)"
+    assert info.value.message("en") == f"file {path} exceeds a limit: {path} has 11 <tr> tags (limit max_rows = 10)"
     wide = fx.write_bytes(tmp_path, "wide.xls", b"<table><tr><td>a</td><td colspan=5000>b</td></tr></table>")
     with pytest.raises(LimitExceededError) as info:
         read_grids(wide)
     assert info.value.message("en") == f"file {wide} exceeds a limit: {wide}: row 1 reaches column 5001 " \
-        "(limit 1000)"
+        "(limit max_columns = 1,000)"
     long = fx.write_bytes(tmp_path, "long.xls", b"<table><tr><td>" + b"x" * 5000 + b"</td></tr></table>")
     with pytest.raises(LimitExceededError) as info:
         read_grids(long, limits=Limits(max_cell_chars=1000))
     assert info.value.message("en") == f"file {long} exceeds a limit: {long}: row 1, column A has 5000 characters " \
-        "(limit 1000)"
+        "(limit max_cell_chars = 1,000)"
     far = fx.write_bytes(tmp_path, "far.xls", b"<table>" + b"<tr></tr>" * 100_000 + b"<tr>" + b"<td></td>" * 998
                          + b"<td>x</td></tr></table>")
     with pytest.raises(LimitExceededError) as info:
         read_grids(far)
-    assert "spans 100001 rows x 999 columns" in info.value.message("en")
+    assert info.value.message("en") == f"file {far} exceeds a limit: {far} has cells down to row 100,001 and out to " \
+        "column ALK: a used range of 100,001 × 999 = 99,900,999 cells (limit max_cells = 50,000,000)"
 
 
 def test_hostile_markup_is_linear(tmp_path: Path) -> None:

@@ -109,13 +109,14 @@ def test_limits_are_checked_while_streaming(tmp_path: Path) -> None:
     with pytest.raises(LimitExceededError) as info:
         read_grids(far)
     assert info.value.message("en", masked=False) == (
-        f"file {far} exceeds a limit: {far} [s] has row 6000000 (limit 5000000)"
+        f"file {far} exceeds a limit: {far} [s] has row 6000000 (limit max_rows = 5,000,000)"
     )
     wide = _file(tmp_path, fx.spreadsheetml({"s": S('<Cell ss:Index="1001"><Data ss:Type="String">x</Data></Cell>')}),
                  "wide.xls")
     with pytest.raises(LimitExceededError) as info:
         read_grids(wide)
-    assert info.value.message("en") == f"file {wide} exceeds a limit: {wide} [s] row 1 reaches column 1001 (limit 1000)"
+    assert info.value.message("en") == f"file {wide} exceeds a limit: {wide} [s] row 1 reaches column 1001 " \
+        "(limit max_columns = 1,000)"
     rows = _file(tmp_path, fx.spreadsheetml({"s": S("x") * 11}), "rows.xls")
     with pytest.raises(LimitExceededError):
         read_grids(rows, limits=Limits(max_rows=10))
@@ -128,7 +129,8 @@ def test_limits_are_checked_while_streaming(tmp_path: Path) -> None:
                    "corner.xls")
     with pytest.raises(LimitExceededError) as info:
         read_grids(corner)
-    assert "[s] spans 4000001 rows x 999 columns" in info.value.message("en", masked=False)
+    assert "[s] has cells down to row 4,000,001 and out to column ALK: a used range of 4,000,001 × 999 = " \
+        "3,996,000,999 cells (limit max_cells = 50,000,000)" in info.value.message("en", masked=False)
 
 
 def test_sheet_selection_and_broken_xml(tmp_path: Path) -> None:
