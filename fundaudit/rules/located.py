@@ -22,8 +22,8 @@ MAX_PACK_BYTES = 1 << 20
 MAX_DEPTH = 40  # nesting levels (a scalar counts as one); the shipped packs reach 13
 MAX_INT = 2**63 - 1  # a whole number the engine can hold (BIGINT); larger ones are refused where written
 _STD = "tag:yaml.org,2002:"
-# C0 and C1 control characters other than tab, line feed and carriage return; lone surrogates
-_BAD_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# C0 and C1 control characters other than tab, line feed and carriage return; lone surrogates; non-characters
+_BAD_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -116,6 +116,7 @@ def parse_located(text: str, source: str) -> tuple[Located | None, list[Problem]
     from ruamel.yaml import YAML
     from ruamel.yaml.composer import MaxDepthExceededError
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.reader import ReaderError
 
     if len(text.encode("utf-8", "surrogatepass")) > MAX_PACK_BYTES:
         return None, [Problem(source, 0, 0, "", "pack_too_large", {"limit": MAX_PACK_BYTES})]
@@ -127,6 +128,11 @@ def parse_located(text: str, source: str) -> tuple[Located | None, list[Problem]
         mark = exc.problem_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         return None, [Problem(source, line, col, "", "pack_too_deep", {"limit": MAX_DEPTH})]
+    except ReaderError as exc:  # a character YAML does not allow anywhere (a control character, U+FFFE…)
+        pos = int(exc.position)
+        line, col = text.count("\n", 0, pos) + 1, pos - text.rfind("\n", 0, pos)
+        char = f"U+{exc.character:04X}" if isinstance(exc.character, int) else str(exc.character)
+        return None, [Problem(source, line, col, "", "pack_bad_text", {"char": char})]
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
@@ -158,7 +164,10 @@ def _plain(
             return None
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
+            before = len(problems)
             key = _plain(key_node, path, source, {}, problems, seen)
+            if len(problems) > before:  # the key itself is refused (a tag, a character not allowed…)
+                continue
             if not isinstance(key, str | int):
                 problems.append(
                     Problem(
@@ -167,18 +176,6 @@ def _plain(
                 )
                 continue
             key = str(key)
-            if bad_char(key) is not None:
-                problems.append(
-                    Problem(
-                        source,
-                        key_node.start_mark.line + 1,
-                        key_node.start_mark.column + 1,
-                        path,
-                        "pack_bad_text",
-                        {"char": bad_char(key)},
-                    )
-                )
-                continue
             child = f"{path}.{key}" if path else key
             if key in out:
                 problems.append(

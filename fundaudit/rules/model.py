@@ -871,8 +871,9 @@ def parse_param_arg(text: str) -> tuple[str, str, Any]:
     if not sep or not dot or not rid or not key:
         raise RuleError("param_syntax", value=text)
     loc = Unlocated("--param")
-    if bad_char(head) is not None:  # a lone surrogate from argv bytes that are not UTF-8, a control character
-        raise pack_error([loc.problem("", "pack_bad_text", char=bad_char(head))])
+    for where, part in (("", head), (f"{rid}.{key}", raw)):  # a lone surrogate from argv bytes that are not
+        if bad_char(part) is not None:                      # UTF-8, a control character
+            raise pack_error([loc.problem(where, "pack_bad_text", char=bad_char(part))])
     located, problems = parse_located(raw if raw.strip() else '""', "--param")
     if located is None:
         if any(p.code in ("pack_yaml_syntax", "pack_empty", "pack_too_large") for p in problems):
