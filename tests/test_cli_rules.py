@@ -159,7 +159,8 @@ def test_out_dir_with_unrelated_files_is_refused(setup: tuple[Path, Path], tmp_p
 @pytest.mark.parametrize(
     ("edit", "where"),
     [
-        (("    amount: amount\n", "    amount: amount\n    tags: " + "[" * 900 + "]" * 900 + "\n"), ":11:48 nested more than 40 levels deep"),
+        (("    amount: amount\n", "    amount: amount\n    tags: " + "[" * 900 + "]" * 900 + "\n"),
+         ":11:48 nested more than 40 levels deep"),
         (('message: {zh: "现金 {amount}", en: "cash {amount}"}', 'message: {zh: "x", en: }'),
          ":9:24 rules[0].message.en: wrong type: expected text, got nothing"),
         (("severity: warning", 'severity: warning\n    title: "\\ud800"'), ":7:12 rules[0].title: holds a character"),

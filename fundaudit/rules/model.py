@@ -358,7 +358,7 @@ def rule_problems(doc: Locator, path: str, raw: Any) -> list[Problem]:
     if "id" in raw and (not isinstance(rid, str) or not RULE_ID.match(rid)):
         problems.append(doc.problem(f"{path}.id", "pack_bad_value", value=rid, expected="an id like DISB-CASH"))
     ledger = raw.get("ledger")
-    every_ledger = isinstance(raw.get("check"), dict) and raw["check"].get("type") in EVERY_LEDGER_CHECKS
+    every_ledger = isinstance(raw.get("check"), dict) and str(raw["check"].get("type")) in EVERY_LEDGER_CHECKS
     if "ledger" in raw and not isinstance(ledger, str):
         problems.extend(_text_problems(doc, f"{path}.ledger", ledger))
     elif "ledger" in raw and ledger not in catalogue() and not (ledger == "*" and every_ledger):

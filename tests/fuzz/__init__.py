@@ -1,0 +1,73 @@
+"""Fuzz tests (Hypothesis): the readers, the rule-pack loader and ``--param`` take any input and either
+succeed or raise a :class:`fundaudit.errors.FundauditError` (the CLI: exit 0, 1 or 2, never 3).
+
+They run in ``make test`` under the "ci" profile with a small budget each (:func:`fuzz_settings`), and
+with many more examples in ``make fuzz`` (``HYPOTHESIS_PROFILE=fuzz``). Each example runs under
+:func:`guarded`: a wall-clock alarm (a hang fails the example instead of stalling the run) and an
+address-space cap (a reader that tries to allocate gigabytes gets ``MemoryError``, a failure, instead
+of taking the machine down).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from hypothesis import HealthCheck, settings
+
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+LONG = PROFILE in ("fuzz", "nightly")
+FACTOR = int(os.environ.get("FUZZ_FACTOR", "25"))  # make fuzz: this many times the ci budget
+
+
+def fuzz_settings(examples: int, deadline_ms: int) -> settings:
+    """``examples`` per test under the ci/dev profiles, :data:`FACTOR` times as many under fuzz/nightly.
+    ``deadline_ms`` is the per-example deadline: generous, since the machine may be busy, and far below
+    what a quadratic scan or a hang takes."""
+    return settings(
+        max_examples=examples * FACTOR if LONG else examples,
+        deadline=timedelta(milliseconds=deadline_ms),
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+        derandomize=not LONG,  # make test is reproducible; make fuzz explores a new part of the space each run
+        database=None if not LONG else settings().database,
+    )
+
+
+class HangError(Exception):
+    """An example ran past its wall-clock alarm."""
+
+
+@contextmanager
+def guarded(seconds: float = 20.0, memory_mb: int = 1536) -> Iterator[None]:
+    """Run a block with a wall-clock alarm of ``seconds`` (raises :class:`HangError`) and at most ``memory_mb``
+    more address space than the process holds now (allocations beyond raise ``MemoryError``)."""
+
+    def alarm(_signum: int, _frame: object) -> None:
+        raise HangError(f"no result after {seconds} s")
+
+    old_handler = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = _address_space() + memory_mb * 1024 * 1024
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old_handler)
+
+
+def _address_space() -> int:
+    """The process's current virtual size in bytes (0 where /proc is missing: then no real cap)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as f:
+            return int(f.read().split()[0]) * resource.getpagesize()
+    except OSError:
+        return 1 << 62
