@@ -209,6 +209,10 @@ NOT_ALLOWED = ("holds a character that is not allowed: {} (control characters, l
             ("pack: my-pack", "pack: [my-pack]"),
             ["p.yaml:1:1 pack: wrong type: expected text, got list"],
         ),
+        (  # found by the fuzz: a list as the check type was looked up in a set (TypeError)
+            ("type: in_set", "type: [in_set]"),
+            ["p.yaml:9:5 rules[0].check: wrong type: expected {type: …, …}, got mapping"],
+        ),
         (  # 400 digits: math.isfinite() raised OverflowError
             ("cash_words: [现金]", "cash_words: [现金], n: " + "9" * 400),
             ["p.yaml:8:35 rules[0].params.n: value 99999999999999999999999999999… is out of range"

@@ -3,9 +3,10 @@ succeed or raise a :class:`fundaudit.errors.FundauditError` (the CLI: exit 0, 1 
 
 They run in ``make test`` under the "ci" profile with a small budget each (:func:`fuzz_settings`), and
 with many more examples in ``make fuzz`` (``HYPOTHESIS_PROFILE=fuzz``). Each example runs under
-:func:`guarded`: a wall-clock alarm (a hang fails the example instead of stalling the run) and an
-address-space cap (a reader that tries to allocate gigabytes gets ``MemoryError``, a failure, instead
-of taking the machine down).
+:func:`guarded`: a wall-clock alarm (a hang fails the example instead of stalling the run). The readers'
+examples run in a forked child (:func:`in_child`) that also has an address-space and a CPU-time cap: a
+reader that tries to allocate gigabytes, or whose native code aborts or loops, fails that example instead
+of taking the test run (or the machine) down.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from __future__ import annotations
 import os
 import resource
 import signal
-from collections.abc import Iterator
+import traceback
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -72,3 +74,34 @@ def _address_space() -> int:
             return int(f.read().split()[0]) * resource.getpagesize()
     except OSError:
         return 1 << 62
+
+
+def in_child(fn: Callable[[], None], *, seconds: float = 30.0, memory_mb: int | None = 1024) -> None:
+    """Run ``fn`` in a forked child under :func:`guarded` and re-raise its failure here as an AssertionError
+    carrying the child's traceback. A reader that aborts the process (a native library's failed allocation
+    calls ``abort()``) or never returns fails the example instead of killing or stalling the test run."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report through the pipe, never return into pytest
+        os.close(read_end)
+        status = 0
+        _, hard = resource.getrlimit(resource.RLIMIT_CPU)  # a native loop never sees the alarm: SIGXCPU ends it
+        resource.setrlimit(resource.RLIMIT_CPU, (int(seconds) + 5, hard))
+        try:
+            with guarded(seconds=seconds, memory_mb=memory_mb):
+                fn()
+        except BaseException:  # everything, reported to the parent
+            status = 1
+            os.write(write_end, traceback.format_exc()[-20000:].encode("utf-8", "replace"))
+        os.close(write_end)
+        os._exit(status)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        report = pipe.read().decode("utf-8", "replace")  # EOF when the child exits, however it exits
+    _, wait_status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(wait_status):
+        name = signal.Signals(os.WTERMSIG(wait_status)).name
+        raise AssertionError(f"the process died of {name} (a native library aborted: an allocation beyond the "
+                             f"{memory_mb} MB cap, or a crash)\n{report}")
+    if os.WEXITSTATUS(wait_status) != 0:
+        raise AssertionError(f"in the child process:\n{report}")
