@@ -11,6 +11,7 @@ of taking the test run (or the machine) down.
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import resource
 import signal
@@ -84,6 +85,7 @@ def in_child(fn: Callable[[], None], *, seconds: float = 30.0, memory_mb: int | 
     pid = os.fork()
     if pid == 0:  # the child: report through the pipe, never return into pytest
         os.close(read_end)
+        faulthandler.disable()  # an abort is reported by the parent, not dumped on the terminal
         status = 0
         _, hard = resource.getrlimit(resource.RLIMIT_CPU)  # a native loop never sees the alarm: SIGXCPU ends it
         resource.setrlimit(resource.RLIMIT_CPU, (int(seconds) + 5, hard))
