@@ -229,7 +229,7 @@ def _scalar(node: Any, tag: str, path: str, source: str, problems: list[Problem]
         return value.lower() == "true"
     if name == "int":
         try:  # a numeral far longer than any int64 is not converted at all (int() is quadratic in its length)
-            number = (MAX_INT + 1 if len(value) > 80 else
+            number = (MAX_INT + 1 if len(value.lstrip("+-0_")) > 80 else
                       int(value.replace("_", ""), 0) if value.lower().startswith(("0x", "0o")) else int(value))
         except ValueError:
             return value

@@ -871,14 +871,13 @@ def parse_param_arg(text: str) -> tuple[str, str, Any]:
     if not sep or not dot or not rid or not key:
         raise RuleError("param_syntax", value=text)
     loc = Unlocated("--param")
-    for where, part in (("", head), (f"{rid}.{key}", raw)):  # a lone surrogate from argv bytes that are not
-        if bad_char(part) is not None:                      # UTF-8, a control character
-            raise pack_error([loc.problem(where, "pack_bad_text", char=bad_char(part))])
+    if bad_char(head) is not None:  # a lone surrogate (argv bytes that are not UTF-8), a control character
+        raise pack_error([loc.problem("", "pack_bad_text", char=bad_char(head))])
     located, problems = parse_located(raw if raw.strip() else '""', "--param")
     if located is None:
         if any(p.code in ("pack_yaml_syntax", "pack_empty", "pack_too_large") for p in problems):
             raise RuleError("param_syntax", value=text) from None
-        # nested too deep, a character not allowed, a tag or alias: named RULE.KEY[…]
+        # nested too deep, a character not allowed (in VALUE: located by the YAML reader), a tag or alias
         raise pack_error([loc.problem(f"{rid}.{key}{_sub(p.path)}", p.code, **p.fields) for p in problems])
     return rid, key, located.data
 
