@@ -122,6 +122,7 @@ def parse_located(text: str, source: str) -> tuple[Located | None, list[Problem]
         return None, [Problem(source, 0, 0, "", "pack_too_large", {"limit": MAX_PACK_BYTES})]
     yaml = YAML(typ="rt", pure=True)
     yaml.max_depth = MAX_DEPTH  # the composer refuses the next level before it recurses into it
+    yaml.composer.warn_double_anchors = False  # every anchor is refused below; no warning on stderr first
     try:
         node = yaml.compose(text)
     except MaxDepthExceededError as exc:

@@ -91,6 +91,14 @@ def test_alias_bomb_refused_before_expansion() -> None:
     assert found[0] == "p.yaml:2:4 a: anchors and aliases (& and *) are not allowed", found
 
 
+def test_a_repeated_anchor_is_refused_without_a_warning() -> None:
+    """Found by the fuzz: ruamel warned (ReusedAnchorWarning) before the anchor was refused; exit 3 where
+    warnings are errors, a stray warning on stderr elsewhere."""
+    found = problems_of("&a pack: x\n&a version: y\n")
+    assert found == ["p.yaml:1:1 anchors and aliases (& and *) are not allowed",
+                     "p.yaml:2:1 anchors and aliases (& and *) are not allowed"]
+
+
 def test_python_tags_never_run(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     text = f"pack: x\nrules: !!python/object/apply:os.system ['touch {marker}']\n"

@@ -251,21 +251,21 @@ def _check_load(path: Path) -> Pack | None:
     return pack
 
 
-@fuzz_settings(examples=150, deadline_ms=5000)
+@fuzz_settings(examples=150, deadline_ms=10000)
 @given(content=data_mutants())
 def test_fuzz_pack_loader_data(content: str) -> None:
     with tempfile.TemporaryDirectory() as d, guarded(seconds=20):
         _check_load(_write(d, content))
 
 
-@fuzz_settings(examples=100, deadline_ms=5000)
+@fuzz_settings(examples=100, deadline_ms=10000)
 @given(content=text_mutants())
 def test_fuzz_pack_loader_text(content: str) -> None:
     with tempfile.TemporaryDirectory() as d, guarded(seconds=20):
         _check_load(_write(d, content))
 
 
-@fuzz_settings(examples=60, deadline_ms=5000)
+@fuzz_settings(examples=60, deadline_ms=10000)
 @given(content=byte_mutants())
 def test_fuzz_pack_loader_bytes(content: bytes) -> None:
     with tempfile.TemporaryDirectory() as d, guarded(seconds=20):
@@ -275,7 +275,7 @@ def test_fuzz_pack_loader_bytes(content: bytes) -> None:
 _ANY_PACK = st.one_of(data_mutants(), text_mutants(), byte_mutants())
 
 
-@fuzz_settings(examples=40, deadline_ms=8000)
+@fuzz_settings(examples=40, deadline_ms=30000)
 @given(content=_ANY_PACK)
 def test_fuzz_rules_check_exits_0_or_2(content: str | bytes) -> None:
     with tempfile.TemporaryDirectory() as d, guarded(seconds=30), pytest.MonkeyPatch.context() as mp:

@@ -51,7 +51,7 @@ def param_args(draw: st.DrawFn) -> str:
     return f"{rid}.{key}={value}"
 
 
-@fuzz_settings(examples=200, deadline_ms=5000)
+@fuzz_settings(examples=200, deadline_ms=10000)
 @given(args=st.lists(param_args(), min_size=1, max_size=3))
 def test_fuzz_params_apply_or_refuse(args: list[str]) -> None:
     with guarded(seconds=20):
@@ -67,7 +67,7 @@ def test_fuzz_params_apply_or_refuse(args: list[str]) -> None:
         rule.args  # noqa: B018 -- substituting the new values must work for every rule
 
 
-@fuzz_settings(examples=12, deadline_ms=20000)
+@fuzz_settings(examples=12, deadline_ms=60000)
 @given(arg=param_args())
 def test_fuzz_param_audit_exits_0_1_or_2(arg: str) -> None:
     """Through the command line, with a tiny ledger and only the rule the parameter is for switched on."""

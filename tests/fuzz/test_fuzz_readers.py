@@ -211,19 +211,19 @@ def _keys(frame: pd.DataFrame) -> set[tuple[str, str, int]]:
     return set(zip(frame["file"].astype(str), sheet.astype(str), frame["row"].astype(int), strict=True))
 
 
-@fuzz_settings(examples=60, deadline_ms=10000)
+@fuzz_settings(examples=60, deadline_ms=20000)
 @given(case=byte_mutants())
 def test_fuzz_readers_bytes(case: tuple[str, str, bytes]) -> None:
     _check(*case)
 
 
-@fuzz_settings(examples=60, deadline_ms=10000)
+@fuzz_settings(examples=60, deadline_ms=20000)
 @given(case=zip_mutants())
 def test_fuzz_readers_xlsx_members(case: tuple[str, str, bytes]) -> None:
     _check(*case)
 
 
-@fuzz_settings(examples=60, deadline_ms=10000)
+@fuzz_settings(examples=60, deadline_ms=20000)
 @given(case=csv_mutants())
 def test_fuzz_readers_csv_encodings(case: tuple[str, str, bytes]) -> None:
     _check(*case)
