@@ -251,7 +251,7 @@ def _check_load(path: Path) -> Pack | None:
     return pack
 
 
-@fuzz_settings(examples=150, deadline_ms=10000)
+@fuzz_settings(examples=100, deadline_ms=10000)
 @given(content=data_mutants())
 def test_fuzz_pack_loader_data(content: str) -> None:
     with tempfile.TemporaryDirectory() as d, guarded(seconds=20):
