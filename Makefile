@@ -6,11 +6,12 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 OUT    ?= report
 
-.PHONY: demo test lint typecheck bench samples clean help
+.PHONY: demo test fuzz lint typecheck bench samples clean help
 
 help:
 	@echo "make demo   - install into .venv, audit samples/, write $(OUT)/"
 	@echo "make test   - install fundaudit[test] into .venv and run lint, types and the test suite"
+	@echo "make fuzz   - the fuzz tests of tests/fuzz with 25 times their make-test budget (FUZZ_FACTOR=25)"
 	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - loading beside pandas/pandera, the whole pack at scale, report writing (bench/)"
 
@@ -35,6 +36,12 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed-test lint
 	$(BIN)/pytest -n auto -q
+
+# the fuzz tests run in `make test` too, with a small budget; here with FUZZ_FACTOR times as many examples,
+# freshly random each run (a failure prints the example that falsified it, reproducible with @reproduce_failure)
+FUZZ_FACTOR ?= 25
+fuzz: $(VENV)/.installed-test
+	HYPOTHESIS_PROFILE=fuzz FUZZ_FACTOR=$(FUZZ_FACTOR) $(BIN)/pytest -n auto -q tests/fuzz
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check fundaudit tests bench samples

@@ -154,3 +154,35 @@ def test_out_dir_with_unrelated_files_is_refused(setup: tuple[Path, Path], tmp_p
     afile = tmp_path / "afile"
     afile.write_text("x")
     assert main(["audit", str(src), "--format", "json", "--out", str(afile)]) == 2
+
+
+@pytest.mark.parametrize(
+    ("edit", "where"),
+    [
+        (("    amount: amount\n", "    amount: amount\n    tags: " + "[" * 900 + "]" * 900 + "\n"),
+         ":11:48 nested more than 40 levels deep"),
+        (('message: {zh: "现金 {amount}", en: "cash {amount}"}', 'message: {zh: "x", en: }'),
+         ":9:24 rules[0].message.en: wrong type: expected text, got nothing"),
+        (("severity: warning", 'severity: warning\n    title: "\\ud800"'), ":7:12 rules[0].title: holds a character"),
+    ],
+)
+def test_rules_check_malformed_pack_exits_2_with_file_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], edit: tuple[str, str], where: str
+) -> None:
+    """Issue 13 item 10: each of these was exit 3 (or a pack that failed later); now exit 2 naming file:line."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(PACK.replace(*edit), encoding="utf-8")
+    assert main(["rules", "check", str(bad), "--lang", "en"]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}{where}" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("value", ["[" * 900, '"\\ud800"', "a\udcff", "9" * 400])
+def test_malformed_param_value_exits_2(
+    setup: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    src, pack = setup
+    code = audit("--ledger", f"disbursements={src}", "--rules", str(pack), "--param", f"T-CASH.cash={value}",
+                 "--lang", "en", "--out", str(tmp_path / "o"))
+    assert code == 2
+    assert "--param T-CASH.cash: " in capsys.readouterr().err

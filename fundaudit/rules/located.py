@@ -3,19 +3,27 @@ problem can be reported as ``rules/dues.yaml:42:7 rules[3].params.grace_days: �
 
 The document is *composed* (a node tree) and turned into plain Python by hand: nothing is ever
 constructed from a tag, so no pack can run code. Tags other than YAML's standard ones, anchors and
-aliases (a 340-byte alias bomb expands to 35 MB when walked) and duplicate keys are refused.
+aliases (a 340-byte alias bomb expands to 35 MB when walked) and duplicate keys are refused; so are
+documents nested deeper than :data:`MAX_DEPTH` (checked by the composer before it descends, so a
+900-level ``[[[…]]]`` never reaches Python's recursion limit) and text that cannot be written out as
+UTF-8 or holds control characters (a lone surrogate such as ``"\\ud800"``, an escape sequence ``"\\e[2J"``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-__all__ = ["Located", "Locator", "Moved", "Problem", "Unlocated", "parse_located"]
+__all__ = ["MAX_DEPTH", "Located", "Locator", "Moved", "Problem", "Unlocated", "bad_char", "parse_located"]
 
 MAX_PACK_BYTES = 1 << 20
+MAX_DEPTH = 40  # nesting levels (a scalar counts as one); the shipped packs reach 13
+MAX_INT = 2**63 - 1  # a whole number the engine can hold (BIGINT); larger ones are refused where written
 _STD = "tag:yaml.org,2002:"
+# C0 and C1 control characters other than tab, line feed and carriage return; lone surrogates; non-characters
+_BAD_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -106,12 +114,26 @@ class Moved:
 def parse_located(text: str, source: str) -> tuple[Located | None, list[Problem]]:
     """Parse ``text`` (named ``source`` in messages) into located plain data, or problems."""
     from ruamel.yaml import YAML
+    from ruamel.yaml.composer import MaxDepthExceededError
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.reader import ReaderError
 
-    if len(text.encode("utf-8")) > MAX_PACK_BYTES:
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_PACK_BYTES:
         return None, [Problem(source, 0, 0, "", "pack_too_large", {"limit": MAX_PACK_BYTES})]
+    yaml = YAML(typ="rt", pure=True)
+    yaml.max_depth = MAX_DEPTH  # the composer refuses the next level before it recurses into it
+    yaml.composer.warn_double_anchors = False  # every anchor is refused below; no warning on stderr first
     try:
-        node = YAML(typ="rt", pure=True).compose(text)
+        node = yaml.compose(text)
+    except MaxDepthExceededError as exc:
+        mark = exc.problem_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        return None, [Problem(source, line, col, "", "pack_too_deep", {"limit": MAX_DEPTH})]
+    except ReaderError as exc:  # a character YAML does not allow anywhere (a control character, U+FFFE…)
+        pos = int(exc.position)
+        line, col = text.count("\n", 0, pos) + 1, pos - text.rfind("\n", 0, pos)
+        char = f"U+{exc.character:04X}" if isinstance(exc.character, int) else str(exc.character)
+        return None, [Problem(source, line, col, "", "pack_bad_text", {"char": char})]
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
@@ -143,7 +165,10 @@ def _plain(
             return None
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
+            before = len(problems)
             key = _plain(key_node, path, source, {}, problems, seen)
+            if len(problems) > before:  # the key itself is refused (a tag, a character not allowed…)
+                continue
             if not isinstance(key, str | int):
                 problems.append(
                     Problem(
@@ -176,8 +201,21 @@ def _plain(
     return _scalar(node, tag, path, source, problems)
 
 
+def bad_char(text: str) -> str | None:
+    """The first character of ``text`` that a pack or parameter may not hold, as ``U+XXXX``: a lone
+    surrogate (it cannot be written as UTF-8, so any report or terminal line quoting it would fail) or
+    a control character other than tab and line breaks (it could rewrite the user's terminal)."""
+    m = _BAD_CHAR.search(text)
+    return None if m is None else f"U+{ord(m.group()):04X}"
+
+
 def _scalar(node: Any, tag: str, path: str, source: str, problems: list[Problem]) -> Any:
     value: str = node.value
+    char = bad_char(value)
+    if char is not None:
+        line, col = node.start_mark.line + 1, node.start_mark.column + 1
+        problems.append(Problem(source, line, col, path, "pack_bad_text", {"char": char}))
+        return None
     if not tag.startswith(_STD) and tag != "!":
         problems.append(
             Problem(source, node.start_mark.line + 1, node.start_mark.column + 1, path, "pack_tag", {"tag": tag})
@@ -191,10 +229,18 @@ def _scalar(node: Any, tag: str, path: str, source: str, problems: list[Problem]
     if name == "bool":
         return value.lower() == "true"
     if name == "int":
-        try:
-            return int(value.replace("_", ""), 0) if value.lower().startswith(("0x", "0o")) else int(value)
+        try:  # a numeral far longer than any int64 is not converted at all (int() is quadratic in its length)
+            number = (MAX_INT + 1 if len(value.lstrip("+-0_")) > 80 else
+                      int(value.replace("_", ""), 0) if value.lower().startswith(("0x", "0o")) else int(value))
         except ValueError:
             return value
+        if not -MAX_INT - 1 <= number <= MAX_INT:
+            line, col = node.start_mark.line + 1, node.start_mark.column + 1
+            shown = value if len(value) <= 30 else value[:29] + "…"
+            problems.append(Problem(source, line, col, path, "pack_out_of_range",
+                                    {"value": shown, "expected": f"a whole number from {-MAX_INT - 1} to {MAX_INT}"}))
+            return None
+        return number
     if name == "float":
         try:
             return float(value)

@@ -45,7 +45,7 @@ from fundaudit.rules.conditions import (
     validate_condition,
     validate_operand,
 )
-from fundaudit.rules.located import Located, Locator, Moved, Problem, Unlocated, parse_located
+from fundaudit.rules.located import Located, Locator, Moved, Problem, Unlocated, bad_char, parse_located
 from fundaudit.rules.signatures import CHECK_TYPES, Arg
 from fundaudit.rules.values import column_type, literal_key, non_finite, re2_error, unit_class, unit_of
 
@@ -254,8 +254,12 @@ def _validate_pack(doc: Located, sha256: str) -> tuple[Pack | None, list[Problem
         if key not in PACK_KEYS:
             problems.append(doc.problem(key, "pack_unknown_key", key=key, allowed=_allowed(PACK_KEYS, key)))
     name = d.get("pack")
-    if not isinstance(name, str) or not name:
-        problems.append(doc.problem("pack", "pack_missing_key", key="pack"))
+    if name is None or name == "":
+        problems.append(doc.problem("pack" if "pack" in d else "", "pack_missing_key", key="pack"))
+    else:
+        problems.extend(_text_problems(doc, "pack", name))
+    if "description" in d:
+        problems.extend(_text_problems(doc, "description", d["description"]))
     version = d.get("version", "")
     if not isinstance(version, str | int | float):
         problems.append(doc.problem("version", "pack_wrong_type", expected="text", got=_type_name(version)))
@@ -354,19 +358,26 @@ def rule_problems(doc: Locator, path: str, raw: Any) -> list[Problem]:
     if "id" in raw and (not isinstance(rid, str) or not RULE_ID.match(rid)):
         problems.append(doc.problem(f"{path}.id", "pack_bad_value", value=rid, expected="an id like DISB-CASH"))
     ledger = raw.get("ledger")
-    every_ledger = isinstance(raw.get("check"), dict) and raw["check"].get("type") in EVERY_LEDGER_CHECKS
-    if "ledger" in raw and ledger not in catalogue() and not (ledger == "*" and every_ledger):
+    every_ledger = isinstance(raw.get("check"), dict) and str(raw["check"].get("type")) in EVERY_LEDGER_CHECKS
+    if "ledger" in raw and not isinstance(ledger, str):
+        problems.extend(_text_problems(doc, f"{path}.ledger", ledger))
+    elif "ledger" in raw and ledger not in catalogue() and not (ledger == "*" and every_ledger):
         expected = ", ".join(catalogue()) + (", *" if every_ledger else "")
         problems.append(doc.problem(f"{path}.ledger", "pack_bad_value", value=ledger, expected=expected))
-    kind = str(ledger) if ledger in catalogue() else None
+    kind = ledger if isinstance(ledger, str) and ledger in catalogue() else None
     severity = raw.get("severity")
     if "severity" in raw and severity not in SEVERITIES:
         problems.append(
             doc.problem(f"{path}.severity", "pack_bad_value", value=severity, expected=", ".join(SEVERITIES))
         )
+    text_ok = {}
     for key in ("title", "message"):
-        if raw.get(key) is not None:
-            problems.extend(_text_map_problems(doc, f"{path}.{key}", raw[key]))
+        found = _text_map_problems(doc, f"{path}.{key}", raw[key]) if key in raw else []
+        text_ok[key] = not found
+        problems.extend(found)
+    for key in ("description", "basis"):
+        if key in raw:
+            problems.extend(_text_problems(doc, f"{path}.{key}", raw[key]))
     params = raw.get("params", {}) or {}
     if not isinstance(params, dict):
         problems.append(doc.problem(f"{path}.params", "pack_wrong_type", expected="mapping", got=_type_name(params)))
@@ -413,7 +424,7 @@ def rule_problems(doc: Locator, path: str, raw: Any) -> list[Problem]:
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         problems.append(doc.problem(f"{path}.tags", "pack_wrong_type", expected="list of text", got=_type_name(tags)))
     message = raw.get("message")
-    if ctype is not None and (isinstance(message, str) or (isinstance(message, dict) and "zh" in message)):
+    if ctype is not None and "message" in raw and text_ok["message"]:
         problems.extend(_placeholder_problems(doc, f"{path}.message", message, kind, ctype, params))
     return _one_per_key(problems)
 
@@ -432,12 +443,22 @@ def _one_per_key(problems: list[Problem]) -> list[Problem]:
     return out
 
 
-def _text_map_problems(doc: Locator, path: str, value: Any) -> list[Problem]:
-    """A title or message: text, or ``{zh: text, en: text}``."""
+def _text_problems(doc: Locator, path: str, value: Any) -> list[Problem]:
+    """Text where text is expected: a number, list, mapping or nothing (``key:`` left empty) is a problem."""
     if isinstance(value, str):
         return []
-    if not isinstance(value, dict) or "zh" not in value or not all(isinstance(v, str) for v in value.values()):
+    return [doc.problem(path, "pack_wrong_type", expected="text", got=_type_name(value))]
+
+
+def _text_map_problems(doc: Locator, path: str, value: Any) -> list[Problem]:
+    """A title or message: text, or ``{zh: text, en: text}`` (an empty value is a problem at its key)."""
+    if isinstance(value, str):
+        return []
+    if not isinstance(value, dict) or "zh" not in value:
         return [doc.problem(path, "pack_wrong_type", expected="{zh: text, en: text}", got=_type_name(value))]
+    found = [p for lang, text in value.items() for p in _text_problems(doc, f"{path}.{lang}", text)]
+    if found:
+        return found
     if set(value) - {"zh", "en"}:
         extra = sorted(set(value) - {"zh", "en"})[0]
         return [doc.problem(f"{path}.{extra}", "pack_unknown_key", key=extra, allowed="zh, en")]
@@ -600,7 +621,7 @@ def check_arg(
     if k == "kind":
         return (
             []
-            if value in catalogue()
+            if isinstance(value, str) and value in catalogue()
             else [doc.problem(path, "pack_bad_value", value=value, expected=", ".join(catalogue()))]
         )
     if k in ("number", "int"):
@@ -849,10 +870,21 @@ def parse_param_arg(text: str) -> tuple[str, str, Any]:
     rid, dot, key = head.strip().rpartition(".")
     if not sep or not dot or not rid or not key:
         raise RuleError("param_syntax", value=text)
-    located, _problems = parse_located(raw if raw.strip() else '""', "--param")
+    loc = Unlocated("--param")
+    if bad_char(head) is not None:  # a lone surrogate (argv bytes that are not UTF-8), a control character
+        raise pack_error([loc.problem("", "pack_bad_text", char=bad_char(head))])
+    located, problems = parse_located(raw if raw.strip() else '""', "--param")
     if located is None:
-        raise RuleError("param_syntax", value=text) from None
+        if any(p.code in ("pack_yaml_syntax", "pack_empty", "pack_too_large") for p in problems):
+            raise RuleError("param_syntax", value=text) from None
+        # nested too deep, a character not allowed (in VALUE: located by the YAML reader), a tag or alias
+        raise pack_error([loc.problem(f"{rid}.{key}{_sub(p.path)}", p.code, **p.fields) for p in problems])
     return rid, key, located.data
+
+
+def _sub(path: str) -> str:
+    """A key path inside a value, as a suffix: ``[0]``, ``.a``."""
+    return path if not path or path.startswith("[") else "." + path
 
 
 def params_from_args(items: Iterable[str]) -> dict[str, dict[str, Any]]:

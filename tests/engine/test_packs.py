@@ -91,6 +91,14 @@ def test_alias_bomb_refused_before_expansion() -> None:
     assert found[0] == "p.yaml:2:4 a: anchors and aliases (& and *) are not allowed", found
 
 
+def test_a_repeated_anchor_is_refused_without_a_warning() -> None:
+    """Found by the fuzz: ruamel warned (ReusedAnchorWarning) before the anchor was refused; exit 3 where
+    warnings are errors, a stray warning on stderr elsewhere."""
+    found = problems_of("&a pack: x\n&a version: y\n")
+    assert found == ["p.yaml:1:1 anchors and aliases (& and *) are not allowed",
+                     "p.yaml:2:1 anchors and aliases (& and *) are not allowed"]
+
+
 def test_python_tags_never_run(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     text = f"pack: x\nrules: !!python/object/apply:os.system ['touch {marker}']\n"
@@ -166,3 +174,115 @@ def test_a_user_override_wins_over_the_profile_and_param_wins_over_both(tmp_path
     assert fee_ratio() == 0.02  # the profile's value
     assert fee_ratio(rules=[pack]) == 0.015  # the user's pack over the profile
     assert fee_ratio(rules=[pack], params={"DUES-FEE": {"fee_ratio": 0.01}}) == 0.01
+
+
+# --- issue 13 item 10: malformed packs are problems at file:line, never a crash -------------------------------
+
+NOT_ALLOWED = ("holds a character that is not allowed: {} (control characters, lone surrogates and non-characters"
+               " cannot be used)")
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (  # message: {zh: "x", en: } -- the empty value reached the template parser (TypeError, exit 3)
+            ('message: {zh: "现金 {amount}", en: "cash {amount}"}', 'message: {zh: "x", en: }'),
+            ["p.yaml:10:24 rules[0].message.en: wrong type: expected text, got nothing"],
+        ),
+        (  # message: with no value at all was accepted, and failed when a finding was rendered
+            ('message: {zh: "现金 {amount}", en: "cash {amount}"}', "message:"),
+            ["p.yaml:10:5 rules[0].message: wrong type: expected {zh: text, en: text}, got nothing"],
+        ),
+        (  # a lone surrogate in a title was accepted, and failed when a report was written
+            ("title: {zh: 现金发放, en: Cash payment}", 'title: {zh: 现金发放, en: "Cash \\ud800"}'),
+            ["p.yaml:7:27 rules[0].title.en: " + NOT_ALLOWED.format("U+D800")],
+        ),
+        (  # a terminal escape sequence in a title
+            ("title: {zh: 现金发放, en: Cash payment}", 'title: "\\e[2J"'),
+            ["p.yaml:7:12 rules[0].title: " + NOT_ALLOWED.format("U+001B")],
+        ),
+        (  # in a key
+            ("    amount: amount\n", '    amount: amount\n    "a\\ud800": 1\n'),
+            ["p.yaml:12:5 rules[0]: " + NOT_ALLOWED.format("U+D800")],
+        ),
+        (  # a list where a ledger name is expected ([dues] in catalogue() was a TypeError)
+            ("ledger: disbursements", "ledger: [disbursements]"),
+            ["p.yaml:5:5 rules[0].ledger: wrong type: expected text, got list"],
+        ),
+        (
+            ("    amount: amount\n", "    amount: amount\n    description: {a: 1}\n"),
+            ["p.yaml:12:5 rules[0].description: wrong type: expected text, got mapping"],
+        ),
+        (
+            ("pack: my-pack", "pack: [my-pack]"),
+            ["p.yaml:1:1 pack: wrong type: expected text, got list"],
+        ),
+        (  # found by the fuzz: a list as the check type was looked up in a set (TypeError)
+            ("type: in_set", "type: [in_set]"),
+            ["p.yaml:9:5 rules[0].check: wrong type: expected {type: …, …}, got mapping"],
+        ),
+        (  # 400 digits: math.isfinite() raised OverflowError
+            ("cash_words: [现金]", "cash_words: [现金], n: " + "9" * 400),
+            ["p.yaml:8:35 rules[0].params.n: value 99999999999999999999999999999… is out of range"
+             " (expected a whole number from -9223372036854775808 to 9223372036854775807)"],
+        ),
+    ],
+)
+def test_malformed_values_are_located_problems(edit: tuple[str, str], expected: list[str]) -> None:
+    assert problems_of(GOOD.replace(*edit)) == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        ("  " + "[" * 900 + "]" * 900 + "\n", "p.yaml:3:42"),
+        ("  " + "{a: " * 900 + "}" * 900 + "\n", "p.yaml:3:156"),
+        ("".join("  " * i + "-\n" for i in range(900)) + "  " * 900 + "x\n", "p.yaml:42:79"),
+    ],
+)
+def test_deep_nesting_refused_before_recursion(body: str, where: str) -> None:
+    """900 levels (RecursionError, exit 3, before): refused where the level past the limit starts."""
+    assert problems_of("pack: deep\nrules:\n" + body) == [f"{where} nested more than 40 levels deep"]
+
+
+def test_nesting_at_the_limit_is_read() -> None:
+    from fundaudit.rules.located import MAX_DEPTH, parse_located
+
+    depth = MAX_DEPTH - 2  # the document mapping and the scalar at the bottom are levels too
+    located, problems = parse_located("a: " + "[" * depth + "1" + "]" * depth, "p.yaml")
+    assert problems == [] and located is not None
+    _, problems = parse_located("a: " + "[" * (depth + 1) + "1" + "]" * (depth + 1), "p.yaml")
+    assert [p.code for p in problems] == ["pack_too_deep"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("pack: p\nversion: x\x1by\n", "p.yaml:2:11 " + NOT_ALLOWED.format("U+001B")),
+        ("pack: p\n\n  # \ud800\n", "p.yaml:3:5 " + NOT_ALLOWED.format("U+D800")),
+        ("pack: p\ndescription: \ufffe\n", "p.yaml:2:14 " + NOT_ALLOWED.format("U+FFFE")),
+    ],
+)
+def test_characters_yaml_refuses_are_located(text: str, expected: str) -> None:
+    """The YAML reader's own refusal (no line of its own) is located by its position."""
+    assert problems_of(text) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("arg", "expected"),
+    [
+        ("DISB-SPLIT.window_days=" + "[" * 900, "--param DISB-SPLIT.window_days: nested more than 40 levels deep"),
+        ('DISB-SPLIT.window_days="a\\ud800"', "--param DISB-SPLIT.window_days: " + NOT_ALLOWED.format("U+D800")),
+        ("DISB-SPLIT.window_days=a\udcff", "--param DISB-SPLIT.window_days: " + NOT_ALLOWED.format("U+DCFF")),
+        ('DISB-SPLIT.window_days=[1, {a: "\\e"}]',
+         "--param DISB-SPLIT.window_days[1].a: " + NOT_ALLOWED.format("U+001B")),
+        ("DISB-SPLIT.window_days=" + "9" * 5000, "--param DISB-SPLIT.window_days: value 99999999999999999999999999999…"
+                                                 " is out of range (expected a whole number from -9223372036854775808"
+                                                 " to 9223372036854775807)"),
+        ("DISB\ud800.window_days=1", "--param " + NOT_ALLOWED.format("U+D800")),
+    ],
+)
+def test_param_values_malformed_are_named_rule_key(arg: str, expected: str) -> None:
+    with pytest.raises(RuleError) as exc:
+        parse_param_arg(arg)
+    assert [p.render("en") for p in exc.value.problems] == [expected]
