@@ -91,6 +91,8 @@ _SHARED_CELL = re.compile(
     rb"<" + _P + rb"v\b[^<>]*+>\s*+(\d{1,10}+)(?!\d)"
 )
 _SHARED_ITEM = re.compile(rb"<" + _P + rb"si\b")
+# the item count the table declares: calamine reserves room for that many strings before reading one
+_SHARED_DECLARED = re.compile(rb"<" + _P + rb"sst\b[^<>]*?\suniqueCount" + _EQ + _Q + rb"(\d++)")
 # the fast path, for the way every known writer spells cells and rows: <c r="B7" …> and <row r="7" …> (r first,
 # no prefix). '<' never occurs in text, so counting these tags is exact; any other spelling in a piece sends it to
 # the general patterns above.
@@ -334,7 +336,8 @@ def _workbook_sheets(
 
 def _shared_sizes(zf: zipfile.ZipFile, part: str | None, *, file: str, ext: str, limits: Limits) -> np.ndarray:
     """The byte size of each ``<si>`` of the shared strings part, in order: an upper bound of the UTF-8 text it
-    holds (markup and escapes only shrink when parsed). Streamed; refused past ``max_cells`` items."""
+    holds (markup and escapes only shrink when parsed). Streamed; refused past ``max_cells`` items, found or
+    declared (``uniqueCount``, which calamine reserves room for up front)."""
     if part is None:
         return np.zeros(0, dtype=np.int64)
     starts: list[np.ndarray] = []
@@ -343,6 +346,10 @@ def _shared_sizes(zf: zipfile.ZipFile, part: str | None, *, file: str, ext: str,
     try:
         with zf.open(part) as fh:
             while chunk := fh.read(_CHUNK):
+                declared = _SHARED_DECLARED.search(chunk[:4096]) if not offset else None
+                if declared and int(declared.group(1)) > limits.max_cells:
+                    what = f"its shared strings table declares {int(declared.group(1)):,} items"
+                    raise limits.exceeded("max_cells", file=file, what=what)
                 buf = tail + chunk
                 base = offset - len(tail)
                 # an item whose match ends inside the overlap was counted with the previous piece

@@ -111,12 +111,14 @@ _XML_EDITS: list[tuple[str, str]] = [
     (r"<workbookPr", '<workbookPr date1904="1"'), (r'Target="[^"]*"', 'Target="../../../etc/passwd"'),
     (r'Target="[^"]*"', 'Target="/xl/worksheets/sheet1.xml"'), (r'<Override [^>]*/>', ""), (r"xmlns=\"[^\"]*\"", ""),
     (r'<row r="\d+"', '<row r="1048576"'), (r'<dimension ref="[^"]*"', '<dimension ref="A1:XFD1048576"'),
+    (r'<c r="[A-Z]+\d+"', '<c r="ALL200000"'), (r'<c r="[A-Z]+\d+"', '<c r="XFD1048576"'),
+    (r'uniqueCount="\d+"', 'uniqueCount="99999999"'),
 ]
-# Edits that make the xlsx reader (calamine) allocate gigabytes and abort the process, found by this fuzz: a cell
-# far away (the whole rectangle is allocated) and a huge uniqueCount in sharedStrings.xml (a vector of that
-# capacity is reserved). Issue 13 item 8 (limits before the expensive step) is another helper's; until it lands
-# these are held out of the fuzz and kept as reproducers in test_known_reader_crash (xfail, strict).
-HELD_OUT: dict[str, tuple[str, str, str]] = {  # name: (member, pattern, replacement)
+# Edits that made the xlsx reader (calamine) allocate gigabytes and abort the process, found by this fuzz before
+# issue 13 item 8 checked the limits from the file's structure: a cell far away (the whole rectangle was
+# allocated) and a huge uniqueCount in sharedStrings.xml (a vector of that capacity was reserved). They are in
+# the fuzz's edits and kept as reproducers in test_known_reader_crash.
+REPRODUCERS: dict[str, tuple[str, str, str]] = {  # name: (member, pattern, replacement)
     "far-cell-ALL200000": (fx.SHEET_XML, r'<c r="[A-Z]+\d+"', '<c r="ALL200000"'),
     "far-cell-XFD1048576": (fx.SHEET_XML, r'<c r="[A-Z]+\d+"', '<c r="XFD1048576"'),
     "shared-strings-uniqueCount": ("xl/sharedStrings.xml", r'uniqueCount="\d+"', 'uniqueCount="99999999"'),
@@ -242,12 +244,9 @@ def _edited(seed: str, member: str, pattern: str, new: str) -> bytes:
     return out.getvalue()
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="issue 13 item 8 (another helper's): the xlsx reader (calamine) allocates what the file "
-                          "declares (a far cell's rectangle, a shared-string count) before any limit is checked, "
-                          "and aborts the process; when this passes, move the edit from HELD_OUT into _XML_EDITS")
-@pytest.mark.parametrize("held", sorted(HELD_OUT))
+@pytest.mark.parametrize("held", sorted(REPRODUCERS))
 def test_known_reader_crash(held: str) -> None:
     """Minimal reproducers the fuzz found: the 6 KB test workbook xw.xlsx (xlsxwriter; shared strings) with one
-    edit. Each dies of SIGABRT ("memory allocation of 2399999976 bytes failed") under the 1 GiB cap."""
-    _check("xw.xlsx", "disbursements", _edited("xw.xlsx", *HELD_OUT[held]))
+    edit. Each died of SIGABRT ("memory allocation of 2399999976 bytes failed") under the 1 GiB cap; now each
+    loads or is refused by a named limit."""
+    _check("xw.xlsx", "disbursements", _edited("xw.xlsx", *REPRODUCERS[held]))
