@@ -130,6 +130,20 @@ def make_cells(columns: Sequence[TextColumn], nrows: int) -> pd.DataFrame:
     return frame
 
 
+def scatter_cells(rows_at: np.ndarray, cols_at: np.ndarray, texts: np.ndarray, nrows: int, ncols: int) -> pd.DataFrame:
+    """A ``cells`` frame of ``nrows`` × ``ncols`` from the cells a streaming reader met (0-based row and column
+    of each, and its text; ``''`` elsewhere): one sort by column, then one scatter per column."""
+    order = np.argsort(cols_at, kind="stable")
+    bounds = np.searchsorted(cols_at[order], np.arange(ncols + 1))
+    columns = []
+    for j in range(ncols):
+        at = order[bounds[j]:bounds[j + 1]]
+        col = np.full(nrows, "", dtype=object)
+        col[rows_at[at]] = texts[at]
+        columns.append(col)
+    return make_cells(columns, nrows)
+
+
 def strip_nuls_and_check(
     cells: pd.DataFrame,
     rows: np.ndarray,

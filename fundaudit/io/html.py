@@ -36,7 +36,15 @@ from lxml import etree
 
 from fundaudit.errors import UnreadableFileError, note
 from fundaudit.io.delimited import decode_text, is_utf8
-from fundaudit.io.grid import Grid, Limits, check_extent, clip_merged, column_letter, make_cells, strip_nuls_and_check
+from fundaudit.io.grid import (
+    Grid,
+    Limits,
+    check_extent,
+    clip_merged,
+    column_letter,
+    scatter_cells,
+    strip_nuls_and_check,
+)
 
 __all__ = ["read_html"]
 
@@ -367,14 +375,8 @@ class _Sheet:
         rows_at = np.asarray(self.row_of, dtype=np.int64)
         cols_at = np.asarray(self.col_of, dtype=np.int64)
         texts = np.asarray(self.text_of, dtype=object)
-        columns = []
-        for j in range(ncols):
-            col = np.full(nrows, "", dtype=object)
-            mask = cols_at == j
-            col[rows_at[mask]] = texts[mask]
-            columns.append(col)
         rows = np.arange(1, nrows + 1, dtype=np.int64)
-        cells = make_cells(columns, nrows)
+        cells = scatter_cells(rows_at, cols_at, texts, nrows, ncols)
         cells = strip_nuls_and_check(cells, rows, file=self.file, where=self.file, limits=self.limits, notes=notes)
         if self.hidden_rows:
             notes.append(note("hidden_rows", sheet=self.file, count=len(self.hidden_rows)))

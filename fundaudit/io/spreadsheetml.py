@@ -31,7 +31,15 @@ from defusedxml.ElementTree import DefusedXMLParser
 
 from fundaudit.errors import InputError, UnreadableFileError, note
 from fundaudit.io._text import datetime_text, floats_text, time_text
-from fundaudit.io.grid import Grid, Limits, check_extent, clip_merged, column_letter, make_cells, strip_nuls_and_check
+from fundaudit.io.grid import (
+    Grid,
+    Limits,
+    check_extent,
+    clip_merged,
+    column_letter,
+    scatter_cells,
+    strip_nuls_and_check,
+)
 
 __all__ = ["read_spreadsheetml"]
 
@@ -240,14 +248,8 @@ def _grid(ws: _Sheet, *, file: str, limits: Limits, sha256: str, notes: list[str
             notes.append(note("spreadsheetml_cells_skipped", sheet=ws.name, count=len(key) - len(last)))
             keep = np.sort(last)
             r, c, types, text = r[keep], c[keep], types[keep], text[keep]
-    columns = []
-    for j in range(ncols):
-        out = np.full(nrows, "", dtype=object)
-        mask = c == j
-        out[r[mask]] = text[mask]
-        columns.append(out)
     rows = np.arange(1, nrows + 1, dtype=np.int64)
-    cells = make_cells(columns, nrows)
+    cells = scatter_cells(r, c, text, nrows, ncols)
     cells = strip_nuls_and_check(cells, rows, file=file, where=where, limits=limits, notes=notes)
     errors = sorted(zip(r[types == "Error"].tolist(), c[types == "Error"].tolist(), strict=True))
     if errors:
