@@ -209,6 +209,7 @@ def load_grid(kind: str, grid: Grid, layout: Layout, *, columns: Mapping[str, st
     problems: list[pd.DataFrame] = []
     origin = _Origin(grid, provenance)
     essential_bad = pd.Series(False, index=data.index)
+    ended = _ended_before(grid, data_rows)
     for pos, canonical in mapping.columns.items():
         col = spec.columns[canonical]
         parsed = _normalise(col, data[pos], grid.datemode, mapping.scales.get(canonical, 1))
@@ -228,10 +229,11 @@ def load_grid(kind: str, grid: Grid, layout: Layout, *, columns: Mapping[str, st
         if col.essential:
             missing = parsed.values.isna() & ~bad
             if missing.any():
+                reason = pd.Series("missing_required", index=data.index[missing])
+                if ended is not None:  # a short CSV record ending before the column: never there, not empty
+                    reason = reason.mask(ended(pos)[missing.to_numpy()], "csv_short")
                 problems.append(_problem_frame(kind, origin, data_rows[missing], mapping.headers[pos],
-                                               canonical, data[pos][missing],
-                                               pd.Series("missing_required", index=data.index[missing]),
-                                               col.personal))
+                                               canonical, data[pos][missing], reason, col.personal))
                 essential_bad |= missing
 
     header_of = {c: mapping.headers[p] for p, c in mapping.columns.items()}
@@ -240,10 +242,13 @@ def load_grid(kind: str, grid: Grid, layout: Layout, *, columns: Mapping[str, st
     for c in identity:
         no_identity &= values[c].isna()
     if identity and no_identity.any():
+        reason = pd.Series("no_identity", index=data.index[no_identity])
+        if ended is not None:  # every identity column lies beyond the end of a short CSV record
+            beyond = np.logical_and.reduce([ended(p) for p, c in mapping.columns.items() if c in identity])
+            reason = reason.mask(beyond[no_identity.to_numpy()], "csv_short")
         problems.append(_problem_frame(
             kind, origin, data_rows[no_identity], header_of[identity[0]], identity[0],
-            pd.Series("", index=data.index[no_identity]),
-            pd.Series("no_identity", index=data.index[no_identity]), False,
+            pd.Series("", index=data.index[no_identity]), reason, False,
             fields={"columns": "、".join(header_of[c] for c in identity)}))
     reject_row = essential_bad | no_identity
 
@@ -305,6 +310,16 @@ def load_grid(kind: str, grid: Grid, layout: Layout, *, columns: Mapping[str, st
         summary.notes.append(note("hidden_rows_loaded", rows=_ranges(grid.hidden_rows)))
     assert summary.conserved, f"row conservation broken for {grid.file} [{grid.sheet}]"
     return Ledger(kind, frame, rejected[REJECTED_COLUMNS], non_data, totals, [summary])
+
+
+def _ended_before(grid: Grid, data_rows: pd.Series) -> Callable[[int], np.ndarray] | None:
+    """For a CSV with short records (``Grid.short_fields``): a function giving, for a column position, which
+    data rows ended before that column (the field was never in the file, it was padded); ``None`` when no
+    record was short."""
+    if not len(grid.short_fields):
+        return None
+    fields = grid.short_fields.reindex(data_rows.to_numpy()).to_numpy(dtype="float64")  # NaN: a full record
+    return lambda pos: fields <= pos
 
 
 def _add_id_status(frame: pd.DataFrame, spec: KindSpec) -> None:

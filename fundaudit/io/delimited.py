@@ -20,7 +20,9 @@ inside an unquoted field, text after a closing quote, an unclosed quote) sends t
 which walks the text and is the reference. The file's width is that of the first record (among the first
 1,000) at least as wide as the most common field count: the header. Records with more fields are rejected as
 ``csv_ragged`` unless the extra fields are all empty (then they are trimmed, with a note); shorter records are
-padded with ``''``.
+padded with ``''`` and named in a note (count and first lines; a blank line or a title line above the header
+is not a short record), and ``Grid.short_fields`` keeps how many fields each had, so the loader can tell a
+field that was never there from an empty one (``csv_short`` when it is the amount: see ``fundaudit.ledger``).
 
 Parsing: when the vectorised pass succeeded, pyarrow's CSV reader parses the records that have exactly the
 file's width (straight into Arrow text, no Python objects); blank, short and trimmed records are parsed by the
@@ -127,7 +129,7 @@ def read_delimited(
         raise LimitExceededError(
             "limit_exceeded", file=file, limit=limits.max_rows, what=f"{file} has {n_records} records"
         )
-    width = _width(structure.counts)
+    header, width = _header(structure.counts)
     if width > limits.max_columns:
         raise LimitExceededError(
             "limit_exceeded", file=file, limit=limits.max_columns, what=f"{file} has {width} columns"
@@ -189,6 +191,16 @@ def read_delimited(
         notes.append(note("ragged_records", count=len(rejected), width=width))
     if bad_lines:
         cells, rows = _drop_bad_lines(cells, np.asarray(rows, dtype=np.int64), bad_lines, rejected, file=file, ext=ext)
+    short_fields = _short_records(structure, header, cells, np.asarray(rows, dtype=np.int64))
+    if len(short_fields):
+        notes.append(
+            note(
+                "short_records",
+                count=len(short_fields),
+                width=cells.shape[1],
+                rows=_line_ranges(short_fields.index.to_numpy()),
+            )
+        )
     cells = strip_nuls_and_check(
         cells.reset_index(drop=True), rows, file=file, where=file, limits=limits, notes=notes, nuls=False
     )
@@ -202,6 +214,7 @@ def read_delimited(
         encoding=used,
         notes=notes,
         rejected=rejected,
+        short_fields=short_fields,
     )
 
 
@@ -758,8 +771,9 @@ def _unclosed_quote(record: str, sep: str) -> int | None:
     return None
 
 
-def _width(counts: np.ndarray) -> int:
-    """The file's width: the first early record at least as wide as the most common width (the header).
+def _header(counts: np.ndarray) -> tuple[int, int]:
+    """``(index of the header record, the file's width)``: the first early record at least as wide as the
+    most common width is the header, and its width is the file's.
 
     The most common field count (ties → the smaller) among the first records with two or more fields is the
     data width; the first record at least that wide is taken as the header, so a header wider than rows
@@ -768,10 +782,35 @@ def _width(counts: np.ndarray) -> int:
     head = counts[:_WIDTH_SAMPLE]
     wide = head[head >= 2]
     if not len(wide):
-        return 1
+        return 0, 1
     values, freq = np.unique(wide, return_counts=True)
     mode = int(values[freq == freq.max()].min())
-    return int(head[np.flatnonzero(head >= mode)[0]])
+    first = int(np.flatnonzero(head >= mode)[0])
+    return first, int(head[first])
+
+
+def _short_records(structure: _Structure, header: int, cells: pd.DataFrame, rows: np.ndarray) -> pd.Series:
+    """Fields of each record below the header that has fewer than the grid's columns (vectorised), indexed by
+    its row number: the records that were padded with ``''``. A blank line (or one holding only spaces) is
+    not short, nor is anything above the header (a title line); records no longer in the grid (an
+    undecodable line) are left out."""
+    width = cells.shape[1]
+    found = structure.counts[header + 1 :]
+    candidates = np.flatnonzero(found < width) + header + 1
+    if not len(candidates) or not len(rows):
+        return pd.Series([], index=pd.Index([], dtype="int64"), dtype="int64")
+    lines = structure.starts[candidates]
+    at = np.minimum(np.searchsorted(rows, lines), len(rows) - 1)  # rows ascend: each record's position
+    present = rows[at] == lines
+    candidates, lines, at = candidates[present], lines[present], at[present]
+    counts = structure.counts[candidates]
+    one = np.flatnonzero(counts == 1)
+    if len(one):  # a record of one field is a blank line when that field is empty or spaces only
+        first = text_series(arrow_of(cells[cells.columns[0]]).take(pa.array(at[one])))
+        blank = np.zeros(len(candidates), dtype=bool)
+        blank[one] = first.str.strip().eq("").to_numpy(dtype=bool)
+        counts, lines = counts[~blank], lines[~blank]
+    return pd.Series(counts.astype(np.int64), index=pd.Index(lines.astype(np.int64)), dtype="int64")
 
 
 def _raw_record(work: bytes, structure: _Structure, i: int, sep: str, delim: str) -> str:

@@ -74,6 +74,10 @@ class Grid:
     ``{"row", "reason", "value" (the raw record, at most 200 characters), "column": None, "found",
     "expected"}``.
 
+    ``short_fields`` (CSV only) lists the records below the header with fewer fields than ``cells`` has
+    columns, by row number, with how many fields each had: they were padded with ``''``, and a padded field
+    was never in the file (the loader rejects a row whose amount is one, ``csv_short``).
+
     ``merged`` lists merged ranges as inclusive 0-based ``(first_row, last_row, first_col, last_col)``
     positions into ``cells``, clipped to its shape. ``hidden_rows`` lists user-visible row numbers of hidden
     rows (they are still in ``cells``: a filter left on in Excel must not shrink the population). ``notes``
@@ -94,6 +98,7 @@ class Grid:
     named_columns: bool = False
     notes: list[str] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    short_fields: pd.Series = field(default_factory=lambda: pd.Series([], dtype="int64"))
 
     @property
     def where(self) -> str:

@@ -7,6 +7,11 @@ aliases (a 340-byte alias bomb expands to 35 MB when walked) and duplicate keys 
 documents nested deeper than :data:`MAX_DEPTH` (checked by the composer before it descends, so a
 900-level ``[[[…]]]`` never reaches Python's recursion limit) and text that cannot be written out as
 UTF-8 or holds control characters (a lone surrogate such as ``"\\ud800"``, an escape sequence ``"\\e[2J"``).
+
+Packs are YAML 1.2, and only 1.2: a ``%YAML`` directive naming another version is refused at its line before
+the document is composed. YAML 1.1 would read ``yes``/``no``/``on``/``off``/``y``/``n`` as booleans, ``0123``
+as octal 83 and ``1:30`` as 90, so ``negate: yes`` could silently invert a check. A value tagged
+``!!bool`` (or ``!!null``) must be one of YAML 1.2's own spellings (``true``/``false``, ``null``/``~``).
 """
 
 from __future__ import annotations
@@ -23,6 +28,10 @@ MAX_DEPTH = 40  # nesting levels (a scalar counts as one); the shipped packs rea
 MAX_INT = 2**63 - 1  # a whole number the engine can hold (BIGINT); larger ones are refused where written
 _STD = "tag:yaml.org,2002:"
 # C0 and C1 control characters other than tab, line feed and carriage return; lone surrogates; non-characters
+# a line that starts with "%" (a directive, or a syntax error the composer reports): only then are tokens scanned
+_DIRECTIVE_LINE = re.compile(r"^%", re.MULTILINE)
+_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_NULLS = {"", "~", "null", "Null", "NULL"}
 _BAD_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -123,6 +132,9 @@ def parse_located(text: str, source: str) -> tuple[Located | None, list[Problem]
     yaml = YAML(typ="rt", pure=True)
     yaml.max_depth = MAX_DEPTH  # the composer refuses the next level before it recurses into it
     yaml.composer.warn_double_anchors = False  # every anchor is refused below; no warning on stderr first
+    version = _version_problems(yaml, text, source)
+    if version:
+        return None, version
     try:
         node = yaml.compose(text)
     except MaxDepthExceededError as exc:
@@ -146,6 +158,28 @@ def parse_located(text: str, source: str) -> tuple[Located | None, list[Problem]
     problems: list[Problem] = []
     data = _plain(node, "", source, marks, problems, set())
     return (None if problems else Located(data, source, marks)), problems
+
+
+def _version_problems(yaml: Any, text: str, source: str) -> list[Problem]:
+    """A ``%YAML`` directive of any version other than 1.2, at its line (before composing: under 1.1 the
+    resolver would turn ``yes`` into a boolean, and ruamel's parser asserts on 1.0 or 1.3). Tokens are
+    scanned only when some line starts with ``%``; a scanning error is left for the composer to report."""
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.tokens import DirectiveToken
+
+    if _DIRECTIVE_LINE.search(text) is None:
+        return []
+    problems = []
+    try:
+        for token in yaml.scan(text):
+            if isinstance(token, DirectiveToken) and token.name == "YAML" and tuple(token.value) != (1, 2):
+                mark = token.start_mark
+                shown = ".".join(str(v) for v in token.value)
+                problems.append(Problem(source, mark.line + 1, mark.column + 1, "", "pack_yaml_version",
+                                        {"version": shown}))
+    except YAMLError:
+        pass
+    return problems
 
 
 def _plain(
@@ -224,10 +258,15 @@ def _scalar(node: Any, tag: str, path: str, source: str, problems: list[Problem]
     name = tag[len(_STD) :] if tag.startswith(_STD) else "str"
     if name == "str" or node.style in ("'", '"'):
         return value
-    if name == "null":
+    if name == "null" and value in _NULLS:
         return None
-    if name == "bool":
-        return value.lower() == "true"
+    if name == "bool" and value in _BOOLS:
+        return _BOOLS[value]
+    if name in ("null", "bool"):  # an explicit !!bool or !!null on another word: never guess what it meant
+        line, col = node.start_mark.line + 1, node.start_mark.column + 1
+        expected = "true or false" if name == "bool" else "null or ~"
+        problems.append(Problem(source, line, col, path, "pack_bad_value", {"value": value, "expected": expected}))
+        return None
     if name == "int":
         try:  # a numeral far longer than any int64 is not converted at all (int() is quadratic in its length)
             number = (MAX_INT + 1 if len(value.lstrip("+-0_")) > 80 else

@@ -606,8 +606,8 @@ def check_arg(
     def bad(expected: str) -> list[Problem]:
         return [doc.problem(path, "pack_wrong_type", expected=expected, got=_describe(value))]
 
-    if value is None:
-        return [] if not arg.required else bad(k)
+    if value is None:  # a true/false written as null would silently stand for false: it is refused too
+        return [] if not arg.required and k != "bool" else bad("true or false" if k == "bool" else k)
     if k == "column":
         if not isinstance(value, str):
             return bad("a column name")
@@ -812,6 +812,9 @@ def _merged_params(rule: Rule, new: Mapping[str, Any], where: Callable[[str], tu
         loc, path = where(key)
         if key not in rule.params:
             problems.append(loc.problem(path, "param_unknown_key", rule=rule.id, key=key, hint=_hint(key, rule.params)))
+            continue
+        if isinstance(rule.params[key], bool) and not isinstance(value, bool):  # yes, on, 1, null…: never guessed
+            problems.append(loc.problem(path, "pack_wrong_type", expected="true or false", got=_describe(value)))
             continue
         if not _same_shape(rule.params[key], value):
             problems.append(

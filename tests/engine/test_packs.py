@@ -9,6 +9,7 @@ import pytest
 
 from fundaudit import RuleError
 from fundaudit.rules.model import RuleSet, apply_params, load_pack, parse_pack, parse_param_arg
+from fundaudit.rules.shipped import shipped_packs
 
 GOOD = """\
 pack: my-pack
@@ -286,3 +287,80 @@ def test_param_values_malformed_are_named_rule_key(arg: str, expected: str) -> N
     with pytest.raises(RuleError) as exc:
         parse_param_arg(arg)
     assert [p.render("en") for p in exc.value.problems] == [expected]
+
+
+# --- true/false: YAML 1.2 words only (reliability 2.C.3) -------------------------------------------------
+# (word as written, how the problem shows the value read): under YAML 1.2 yes/no/on/off are text, and an
+# explicit null would silently stand for false; each is refused where true or false is expected.
+NOT_TRUE_OR_FALSE = [("yes", '"yes"'), ("no", '"no"'), ("on", '"on"'), ("off", '"off"'), ("Y", '"Y"'),
+                     ("n", '"n"'), ("1", "1"), ("0", "0"), ("~", "None"), ("null", "None"), ("'true'", '"true"')]
+
+
+@pytest.mark.parametrize(("word", "got"), NOT_TRUE_OR_FALSE)
+def test_a_yes_no_word_for_negate_is_refused_at_its_line(word: str, got: str) -> None:
+    assert problems_of(GOOD.replace("negate: true", f"negate: {word}")) == [
+        f"p.yaml:9:72 rules[0].check.negate: wrong type: expected true or false, got {got}"
+    ]
+
+
+@pytest.mark.parametrize(("word", "got"), NOT_TRUE_OR_FALSE)
+def test_every_true_or_false_argument_refuses_yes_no_words(word: str, got: str) -> None:
+    """Every bool argument of every check type (negate, inclusive, strict, require_approver, require…)."""
+    from fundaudit.rules.located import Unlocated, parse_located
+    from fundaudit.rules.model import check_arg
+    from fundaudit.rules.signatures import CHECK_TYPES
+
+    located, _ = parse_located(f"v: {word}", "t")
+    assert located is not None
+    value = located.data["v"]
+    bools = [(t, name, arg) for t, sig in CHECK_TYPES.items() for name, arg in sig.args.items() if arg.kind == "bool"]
+    assert len(bools) == 12
+    for check_type, name, arg in bools:
+        [problem] = check_arg(Unlocated("t"), f"{check_type}.{name}", arg, value, "disbursements")
+        assert problem.render("en") == f"t {check_type}.{name}: wrong type: expected true or false, got {got}"
+
+
+@pytest.mark.parametrize(("word", "got"), NOT_TRUE_OR_FALSE)
+def test_a_yes_no_word_for_a_true_or_false_parameter_is_refused(word: str, got: str) -> None:
+    """Through a pack parameter, an override of a shipped rule's parameter, and --param."""
+    user = GOOD.replace("params: {cash_words: [现金]}", f"params: {{cash_words: [现金], neg: {word}}}")
+    assert problems_of(user.replace("negate: true", "negate: $neg")) == [
+        f"p.yaml:8:32 rules[0].params.neg: wrong type: expected true or false, got {got}"
+    ]
+    shipped = RuleSet.build(shipped_packs())
+    override = f"pack: o\noverride:\n  DISB-APPROVAL: {{params: {{require_approver: {word}}}}}\n"
+    with pytest.raises(RuleError) as info:
+        RuleSet.build([*shipped_packs(), parse_pack(override, source="o.yaml")])
+    assert [p.render("en") for p in info.value.problems] == [
+        f"o.yaml:3:28 override.DISB-APPROVAL.params.require_approver: wrong type: expected true or false, got {got}"
+    ]
+    with pytest.raises(RuleError) as info:
+        apply_params(shipped, {"DISB-APPROVAL": {"require_approver": parse_param_arg(f"R.k={word}")[2]}})
+    assert [p.render("en") for p in info.value.problems] == [
+        f"--param DISB-APPROVAL.require_approver: wrong type: expected true or false, got {got}"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        ("negate: !!bool yes", "p.yaml:9:80 rules[0].check.negate: invalid value yes (expected true or false)"),
+        ("negate: !!bool off", "p.yaml:9:80 rules[0].check.negate: invalid value off (expected true or false)"),
+        ("negate: !!null no", "p.yaml:9:80 rules[0].check.negate: invalid value no (expected null or ~)"),
+    ],
+)
+def test_an_explicit_bool_tag_on_another_word_is_refused(edit: str, expected: str) -> None:
+    """``!!bool yes`` was read as false (every bool word but 'true'); a tag never makes a word a boolean."""
+    assert problems_of(GOOD.replace("negate: true", edit)) == [expected]
+
+
+@pytest.mark.parametrize("word", ["true", "True", "TRUE", "!!bool true", "false", "False", "FALSE"])
+def test_yaml_1_2_true_and_false_are_read(word: str) -> None:
+    rule = parse_pack(GOOD.replace("negate: true", f"negate: {word}"), source="p.yaml").rules[0]
+    assert rule.args["negate"] is word.lower().endswith("true")
+
+
+def test_is_null_refuses_a_yes_no_word_at_its_line() -> None:
+    where = "where: {column: recipient_name, is_null: off}\n    check: {type: in_set"
+    text = GOOD.replace("check: {type: in_set", where)
+    assert problems_of(text) == ["p.yaml:9:37 rules[0].where.is_null: wrong type: expected true or false, got str"]

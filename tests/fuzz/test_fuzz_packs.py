@@ -4,7 +4,8 @@
 
 Inputs are the shipped packs and a small user pack, mutated three ways: as data (a node replaced by a
 wrong type, nothing, a deep nest, a huge or non-finite number, text with surrogates and control characters),
-as text (anchors, aliases, tags, duplicate keys, directives, stray characters, lines deleted or repeated)
+as text (anchors, aliases, tags, duplicate keys, directives (%YAML 1.0, 1.1, 1.3), YAML 1.1 words such as
+yes/off, stray characters, lines deleted or repeated)
 and as bytes (flips, truncation, other encodings).
 """
 
@@ -184,6 +185,9 @@ _INSERTS = [
     "<<: *a\n", "<<: {a: 1}\n", "? ", "- ", "\t", "%YAML 1.1\n", "%TAG ! tag:x,2000:\n", "---\n", "...\n",
     "\x00", "\ufeff", "\ud800", "\x1b[2J", "\r", "\u2028", "{", "}", "[", "]", '"', "'", "|", ">", ": ", "#",
     "id: X-Y\n", "severity: error\n", "  ", "\n", "1e400", "0x" + "f" * 30, "9" * 30, "~",
+    # YAML versions and words that are booleans only in YAML 1.1 (reliability 2.C.3): never a silent false
+    "%YAML 1.0\n", "%YAML 1.2\n", "%YAML 1.3\n", "%TAG ! tag:yaml.org,2002:\n", "!bool ", "!!bool yes ",
+    "!!null x ", "yes", "off", "negate: yes\n", "negate: ~\n",
 ]
 
 
@@ -243,6 +247,11 @@ def _check_load(path: Path) -> Pack | None:
         for lang in ("zh", "en"):
             exc.message(lang).encode("utf-8")  # type: ignore[arg-type]
         return None
+    for rule in pack.rules:  # a true/false argument is true or false, never a word or nothing read as one
+        sig = CHECK_TYPES[rule.check_type]
+        for name, value in rule.args.items():
+            if name in sig.args and sig.args[name].kind == "bool":
+                assert isinstance(value, bool), (rule.id, name, value)
     try:  # resolved against the shipped rules: overrides, disables and duplicate ids are problems too
         RuleSet.build([*_shipped(), pack])
     except RuleError as exc:

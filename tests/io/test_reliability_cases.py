@@ -245,15 +245,87 @@ def test_h3_short_record_is_padded_with_empty_fields(tmp_path: Path) -> None:
     assert ledger.frame["remark"].isna().tolist() == [False, True]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="H3: a record with fewer fields than the header is padded with '' without a note (reliability.md: "
-    "'never silently'); fundaudit/io/delimited.py notes trimmed and ragged records only",
-)
+def _short_note(count: int, width: int, rows: str) -> str:
+    return (f"{count} record(s) have fewer fields than the file's {width} columns (line(s) {rows}): the missing "
+            "trailing fields were read as empty; a row missing a required field such as the amount is rejected "
+            "(csv_short)")
+
+
 def test_h3_short_record_is_named_in_the_notes(tmp_path: Path) -> None:
     [grid] = read_grids(fx.write_bytes(tmp_path, "短行.csv", "姓名,金额,备注\n甲,1,x\n乙,2\n".encode()))
-    assert any("fewer" in n or "short" in n for n in grid.notes), grid.notes
+    assert grid.notes == ["text encoding UTF-8", _short_note(1, 3, "3")]
+    assert grid.short_fields.to_dict() == {3: 2}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "乙,2\n丙,3\n",  # plain: every line a record
+        '"乙",2\n"丙","3"\n',  # quoted fields (the vectorised pass with quotes)
+        '乙"x,2\n丙,3\n',  # a quote inside a field: the csv module finds the records
+        '"乙\n(续)",2\n丙,3\n',  # a quoted line break: the short record spans two lines
+    ],
+)
+def test_h3_short_records_are_found_however_the_file_is_quoted(tmp_path: Path, body: str) -> None:
+    text = "姓名,金额,备注\n甲,1,x\n" + body
+    [grid] = read_grids(fx.write_bytes(tmp_path, "短行.csv", text.encode()))
+    lines = [3, 5] if "续" in body else [3, 4]
+    assert grid.short_fields.to_dict() == dict.fromkeys(lines, 2)
+    assert grid.notes[-1] == _short_note(2, 3, f"{lines[0]}, {lines[1]}" if lines[1] > 4 else "3-4")
+    assert grid.cells.iloc[2:, 2].tolist() == ["", ""]
+
+
+def test_h3_blank_lines_title_lines_and_full_rows_are_not_short(tmp_path: Path) -> None:
+    """A title line above the header, a blank line, a line of spaces, and a row whose last field is present but
+    empty (``丁,3,``) are not short records; a trailing delimiter column dropped from every row does not count."""
+    text = "2016年慰问金发放表\n姓名,金额,备注\n甲,1,x\n\n   \n丁,3,\n"
+    [grid] = read_grids(fx.write_bytes(tmp_path, "无短行.csv", text.encode()))
+    assert grid.notes == ["text encoding UTF-8"] and len(grid.short_fields) == 0
+    text = "姓名,金额,备注,\n甲,1,x,\n乙,2\n丙,3,y\n"  # every full row ends with a delimiter: that column goes
+    [grid] = read_grids(fx.write_bytes(tmp_path, "尾逗号.csv", text.encode()))
+    assert grid.cells.shape[1] == 3 and grid.short_fields.to_dict() == {3: 2}
+    assert grid.notes[-1] == _short_note(1, 3, "3")
+
+
+def test_h3_many_short_records_name_the_first_lines_only(tmp_path: Path) -> None:
+    lines = ["姓名,金额,备注"] + [f"人{i},{i}" if i % 2 else f"人{i},{i},x" for i in range(1, 2001)]
+    [grid] = read_grids(fx.write_bytes(tmp_path, "多.csv", ("\n".join(lines) + "\n").encode()))
+    shown = ", ".join(str(n) for n in range(2, 41, 2))
+    assert grid.notes[-1] == _short_note(1000, 3, shown + ", …")
+    assert grid.short_fields.index.tolist() == list(range(2, 2001, 2))
+
+
+def test_h3_a_short_record_without_its_amount_is_rejected_as_csv_short(tmp_path: Path) -> None:
+    """Decision: a record that ends before the amount never had one (``csv_short``, the row rejected whole);
+    an amount field present but empty stays ``missing_required``; a record missing only trailing optional
+    fields loads with the note."""
+    text = "姓名,身份证号码,金额,备注\n甲,,1,x\n乙,,2\n丙\n丁,,,\n戊,\n"
+    path = fx.write_bytes(tmp_path, "短行.csv", text.encode())
+    ledger = fundaudit.load("disbursements", path)
+    assert _rows(ledger, "row", "recipient_name", "amount") == [[2, "甲", 100], [3, "乙", 200]]
+    assert ledger.frame["remark"].isna().tolist() == [False, True]
+    assert ledger.rejected[["row", "column", "value", "reason", "action"]].values.tolist() == [
+        [4, "金额", "", "csv_short", "row_rejected"],
+        [5, "金额", "", "missing_required", "row_rejected"],
+        [6, "金额", "", "csv_short", "row_rejected"],
+    ]
+    assert ledger.rejected["message_en"].tolist()[0] == (
+        "the line has fewer fields than the header and ends before 金额: the value was never in the file")
+    assert ledger.rejected["message"].tolist()[0] == (
+        "该行字段数少于表头，在 金额 之前就结束了：文件中没有这一项（不是空值）")
+    [s] = ledger.inputs
+    assert (s.rows_read, s.rows_loaded, s.rows_rejected, s.conserved) == (5, 2, 3, True)
+    assert s.notes[-1] == _short_note(3, 4, "3-4, 6")
+
+
+def test_h3_a_short_record_ending_before_every_identity_column_is_csv_short(tmp_path: Path) -> None:
+    path = fx.write_bytes(tmp_path, "短行.csv", "金额,姓名\n1,甲\n2\n3,\n".encode())
+    ledger = fundaudit.load("disbursements", path)
+    assert _rows(ledger, "row", "recipient_name", "amount") == [[2, "甲", 100]]
+    assert ledger.rejected[["row", "column", "reason", "action"]].values.tolist() == [
+        [3, "姓名", "csv_short", "row_rejected"],
+        [4, "姓名", "no_identity", "row_rejected"],
+    ]
 
 
 def test_h1_trailing_delimiter_does_not_shift_columns_in_the_ledger(tmp_path: Path) -> None:

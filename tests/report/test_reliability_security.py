@@ -59,16 +59,35 @@ def test_2c_yaml_1_2_words_stay_text_and_ids_are_not_octal() -> None:
     assert pack.rules[0].args["values"] == ["NO", "yes", "0123", 123]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="2.C: a pack that starts with a %YAML 1.1 directive gets YAML 1.1 booleans, and "
-    "fundaudit/rules/located.py _scalar maps every bool-tagged word other than 'true' to False: "
-    "'negate: yes' silently becomes negate: false (the check inverted). Refuse the 1.1 directive or map "
-    "yes/on/y to True",
-)
+YAML_VERSION = ("packs are YAML 1.2; remove the directive %YAML {v} "
+                "(YAML 1.1 reads yes/no/on/off as true/false and 0123 as octal)")
+
+
 def test_2c_yaml_1_1_yes_is_never_read_as_false() -> None:
-    pack = parse_pack("%YAML 1.1\n---\n" + GOOD.replace("negate: true", "negate: yes"), source="p.yaml")
+    """2.C: under a %YAML 1.1 directive ``negate: yes`` would be a boolean, and a bool word other than 'true'
+    read as false inverted the check. The directive is refused at its line: a pack is YAML 1.2 only."""
+    with pytest.raises(RuleError) as info:
+        parse_pack("%YAML 1.1\n---\n" + GOOD.replace("negate: true", "negate: yes"), source="p.yaml")
+    assert [p.render("en") for p in info.value.problems] == ["p.yaml:1:1 " + YAML_VERSION.format(v="1.1")]
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "version"),
+    [
+        ("# rules\n%YAML 1.1\n---\n" + GOOD, "p.yaml:2:1", "1.1"),  # after a comment
+        ("%YAML 1.0\n---\n" + GOOD, "p.yaml:1:1", "1.0"),  # ruamel's parser asserted on 1.0 and 1.3: exit 3
+        ("%YAML 1.3\n---\n" + GOOD, "p.yaml:1:1", "1.3"),
+        (GOOD + "...\n%YAML 1.1\n---\nx: yes\n", "p.yaml:13:1", "1.1"),  # a second document's directive
+    ],
+)
+def test_2c_every_yaml_version_but_1_2_is_refused_at_its_line(text: str, where: str, version: str) -> None:
+    with pytest.raises(RuleError) as info:
+        parse_pack(text, source="p.yaml")
+    assert [p.render("en") for p in info.value.problems] == [f"{where} " + YAML_VERSION.format(v=version)]
+
+
+def test_2c_an_explicit_yaml_1_2_directive_is_accepted() -> None:
+    pack = parse_pack("%YAML 1.2\n---\n" + GOOD, source="p.yaml")
     assert pack.rules[0].args["negate"] is True
 
 
