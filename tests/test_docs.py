@@ -24,3 +24,33 @@ def test_rules_page_is_generated_from_the_packs() -> None:
 
     assert (ROOT / "docs" / "rules.md").read_text("utf-8") == rule_docs.render(), (
         "docs/rules.md is stale: run `python -m fundaudit.rules.docs > docs/rules.md`")
+
+
+def test_reliability_coverage_cites_existing_tests() -> None:
+    """Every `tests/path.py::name` in docs/reliability-coverage.md names a test function that exists.
+
+    The coverage map is the closing note of issue 13: a renamed or removed test must not leave it pointing nowhere.
+    """
+    import ast
+    import re
+
+    text = (ROOT / "docs" / "reliability-coverage.md").read_text("utf-8")
+    cited = sorted(set(re.findall(r"(tests/[\w/]+\.py)::(\w+(?:::\w+)?)", text)))
+    assert len(cited) > 100, "the citation pattern no longer matches the map"
+    defined: dict[str, set[str]] = {}
+    missing = []
+    for path, name in cited:
+        if path not in defined:
+            file = ROOT / path
+            names: set[str] = set()
+            if file.is_file():
+                for node in ast.parse(file.read_text("utf-8")).body:
+                    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                        names.add(node.name)
+                    elif isinstance(node, ast.ClassDef):
+                        names.update(f"{node.name}::{item.name}" for item in node.body
+                                     if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef))
+            defined[path] = names
+        if name not in defined[path]:
+            missing.append(f"{path}::{name}")
+    assert missing == [], "cited but not defined: " + ", ".join(missing)
