@@ -91,6 +91,12 @@ _SHARED_CELL = re.compile(
     rb"<" + _P + rb"v\b[^<>]*+>\s*+(\d{1,10}+)(?!\d)"
 )
 _SHARED_ITEM = re.compile(rb"<" + _P + rb"si\b")
+# a cell, then a row, that is only formatting (no value, its own r): no reader places a value there, so with every
+# position given by r it does not widen the used range (Excel and openpyxl write them for a style or a row height
+# down to row 1,048,576); where some cell or row omits r, they still count (positions follow from them)
+_ATTRS = rb"(?:[^<>/]|/(?!>))*+"
+_EMPTY_CELL = re.compile(rb"<" + _P + rb"c\b(?=[^<>]*?\sr" + _EQ + rb")" + _ATTRS + rb"(?:/>|>\s*+</" + _P + rb"c>)")
+_EMPTY_ROW = re.compile(rb"<" + _P + rb"row\b(?=[^<>]*?\sr" + _EQ + rb")" + _ATTRS + rb"(?:/>|>\s*+</" + _P + rb"row>)")
 # the item count the table declares: calamine reserves room for that many strings before reading one
 _SHARED_DECLARED = re.compile(rb"<" + _P + rb"sst\b[^<>]*?\suniqueCount" + _EQ + _Q + rb"(\d++)")
 # the fast path, for the way every known writer spells cells and rows: <c r="B7" …> and <row r="7" …> (r first,
@@ -139,14 +145,18 @@ class _Scan:
     rows_without_r: int = 0
     run_without_r: int = 0  # cells without r in the row being read
     widest_without_r: int = 0  # most cells without r in one row
+    empty_max_row: int = 0  # the largest row and column of cells and rows that are only formatting
+    empty_max_col: int = 0
     shared_bytes: int = 0  # bytes of shared-string text the cells expand to
 
     def extent(self) -> tuple[int, int]:
-        """Rows and columns of the used range, at most: no reader can place a cell beyond them."""
-        return (
-            self.max_row + self.rows_without_r,
-            self.max_col + max(self.widest_without_r, self.run_without_r),
-        )
+        """Rows and columns of the used range, at most: no reader can place a cell beyond them. Cells and rows
+        that are only formatting count only where some cell or row omits ``r`` (its position follows from them)."""
+        without_r = max(self.widest_without_r, self.run_without_r)
+        if self.rows_without_r or without_r:
+            return (max(self.max_row, self.empty_max_row) + self.rows_without_r,
+                    max(self.max_col, self.empty_max_col) + without_r)
+        return self.max_row, self.max_col
 
 
 def read_xlsx(
@@ -508,7 +518,19 @@ def _scan_segment(seg: bytes, scan: _Scan, shared_sizes: np.ndarray) -> None:
 
 def _scan_extent(seg: bytes, scan: _Scan) -> None:
     """Grow the scan's extent by the rows and columns ``seg`` names (each distinct value converted once), and
-    by the rows and cells without ``r``."""
+    by the rows and cells without ``r``; cells and rows that are only formatting do not count."""
+    if b"/>" in seg or b"></" in seg:
+        empty: list[bytes] = []
+        for pattern in (_EMPTY_CELL, _EMPTY_ROW):  # cells first: a row holding only such cells is then empty too
+            if found := pattern.findall(seg):
+                empty += found
+                seg = pattern.sub(b"", seg)
+        if empty:
+            tags = b"".join(empty)
+            if rows := _REF_ROW.findall(tags):
+                scan.empty_max_row = max(scan.empty_max_row, *map(_number, set(rows)))
+            if cols := _REF_COL.findall(tags):
+                scan.empty_max_col = max(scan.empty_max_col, *(_col_index(c) + 1 for c in set(cols)))
     if b":c" not in seg and b":row" not in seg:
         cols, cell_rows, rows_ = _PLAIN_COL.findall(seg), _PLAIN_CELL_ROW.findall(seg), _PLAIN_ROW.findall(seg)
         n_cells = seg.count(b"<c")

@@ -29,7 +29,9 @@ from fundaudit.errors import LimitExceededError
 from fundaudit.io import Limits, read_grids
 from fundaudit.io.grid import column_letter
 from tests.io import fixtures as fx
+from tests.io import test_xlsx
 
+engine = test_xlsx.engine  # the fixture that runs a test once per .xlsx engine (calamine, openpyxl)
 ROOT = Path(fundaudit.__file__).resolve().parents[1]  # the child imports the fundaudit this test imports
 MEMORY_CAP = 3 << 30
 HANG_GUARD = 120  # seconds; the new code takes about one
@@ -154,6 +156,37 @@ def test_lying_dimension_too_large_is_not_refused(tmp_path: Path) -> None:
     path = fx.xlsx_raw(tmp_path, "big-dimension.xlsx", data, dimension="A1:XFD1048576")
     grid = read_grids(path, limits=Limits(max_cells=2))[0]
     assert grid.cells.values.tolist() == [["1", "2"]]
+
+
+def test_formatting_down_to_the_last_row_does_not_widen_the_used_range(tmp_path: Path, engine: str) -> None:
+    """A style on A1048576 and a row height on row 1,048,000 (what Excel and openpyxl write for formatting applied
+    down the sheet) below 6 rows x 50 columns: read as 6 x 50, not refused as 52 million cells."""
+    import openpyxl
+    from openpyxl.styles import Font
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["姓名", "金额", *[f"c{i}" for i in range(48)]])
+    for r in range(5):
+        ws.append([f"n{r}", r, *range(48)])
+    ws["A1048576"].font = Font(bold=True)
+    ws.row_dimensions[1048000].height = 30
+    path = tmp_path / "styled.xlsx"
+    wb.save(path)
+    (grid,) = read_grids(path)
+    assert grid.cells.shape == (6, 50)
+    assert grid.cells.iat[5, 49] == "47"
+
+
+@pytest.mark.parametrize("tags", [
+    '<row r="1048000" ht="30" customHeight="1"/><row><c><v>1</v></c></row>',  # the r-less row is row 1,048,001
+    '<row r="1"><c r="ZZ1" s="1"/><c><v>1</v></c></row>',  # the r-less cell sits right of ZZ1
+])
+def test_formatting_still_counts_where_positions_follow_from_it(tmp_path: Path, tags: str) -> None:
+    path = fx.xlsx_raw(tmp_path, "follow.xlsx", b'<row r="1"><c r="A1"><v>1</v></c></row>' + tags.encode())
+    with pytest.raises(LimitExceededError) as info:
+        read_grids(path, limits=Limits(max_cells=500))  # ZZ is column 702
+    assert info.value.fields["limit"] == "max_cells = 500"
 
 
 def test_far_row_refused_by_max_rows_and_far_column_by_max_columns(tmp_path: Path) -> None:
