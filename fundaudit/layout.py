@@ -10,6 +10,7 @@ classified and counted.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fundaudit.columns import catalogue, normalize_header
+from fundaudit.columns import UNIT_LINE, catalogue, normalize_header, normalize_headers
 from fundaudit.errors import LayoutError
 from fundaudit.io import Grid
 from fundaudit.normalize import WHITESPACE_RUN as _WS_PATTERN  # RE2-safe: no \s, so pyarrow runs it
@@ -26,14 +27,15 @@ from fundaudit.normalize._common import WS, bool_np, lead_bytes, may_hold, utf8_
 
 MAX_HEADER_SCAN = 30
 
-NonDataType = str  # 'blank' | 'total' | 'subtotal' | 'carried' | 'repeated_header' | 'note'
+NonDataType = str  # 'blank' | 'total' | 'subtotal' | 'carried' | 'repeated_header' | 'note' | 'other_table'
 
 # Patterns are plain strings (not compiled) so pandas hands them to pyarrow's vectorised RE2 kernels.
 _TOTAL = r"^(?:本页|本月|本季|本季度|本年|全年)?(?:合计|小计|总计|累计|共计)(?:[:：(（].*)?$"
 _CARRIED = r"^(?:承前页|过次页|转下页|承上页|期初余额|期末余额)"
 _NOTE = (
     r"^(?:制表人|制表|审核人|审核|复核人|负责人|填报人|填表人|注[:：]|说明[:：]|备注[:：]|单位[:：]|编制单位|填报单位"
-    r"|打印时间|打印日期|制表日期|领导签字|财务负责人|经办人[:：]|会计[:：]|出纳[:：]|主管[:：])"
+    r"|打印时间|打印日期|制表日期|领导签字|财务负责人|经办人[:：]|会计[:：]|出纳[:：]|主管[:：]"
+    r"|金额单位[:：]|[(（](?:金额)?单位[:：])"
 )
 
 
@@ -57,6 +59,12 @@ def _alias_keys(kind: str | None) -> set[str]:
     for spec in specs:
         keys.update(spec.alias_index)
     return keys
+
+
+@functools.cache
+def _all_header_keys() -> pa.Array:
+    """Every known header spelling of every kind, normalised, as an Arrow set for ``is_in``."""
+    return pa.array(sorted(_alias_keys(None)), type=pa.large_string())
 
 
 def _norm_cells(values: Iterable[str]) -> list[str]:
@@ -144,7 +152,7 @@ def _flatten(grid: Grid, rows: tuple[int, ...]) -> tuple[str, ...]:
     return tuple(out)
 
 
-_ROW_TYPES = ("", "blank", "carried", "subtotal", "total", "repeated_header", "note")
+_ROW_TYPES = ("", "blank", "carried", "subtotal", "total", "repeated_header", "note", "other_table")
 _SUB_LABEL = "小计|本页|本月|本季"
 _WS_LEADS = lead_bytes(WS)
 
@@ -204,7 +212,9 @@ def classify_rows(grid: Grid, layout: Layout) -> pd.Series:
         if header is not None:
             repeated = (matches >= 2) & (matches >= 0.6 * n_filled)
             code[(code == 0) & repeated] = 5
+    other = _other_table(columns, (code == 0) & (n_filled >= 2), n_filled, code == 5)
     code[(code == 0) & noted & (n_filled <= 2)] = 6
+    code[other] = 7
     kinds = pc.take(pa.array(_ROW_TYPES, type=pa.large_string()), pa.array(code))
     return pd.Series(pd.array(kinds, dtype="str"), index=data.index)
 
@@ -246,14 +256,21 @@ def _label_matches(columns: list[pa.Array], position: np.ndarray, patterns: tupl
 def _starts_printable_ascii(t: pa.Array) -> np.ndarray:
     """Mask of texts whose first byte is printable ASCII other than space ('!'..'~'); such a character is
     neither trimmed nor removed as whitespace, so it is the label's first character."""
+    first = _first_byte(t)
+    return (first >= 0x21) & (first <= 0x7E)
+
+
+def _first_byte(t: pa.Array) -> np.ndarray:
+    """The first UTF-8 byte of each text (0 for an empty one, and for all when the bytes are not one
+    plain buffer)."""
     data = utf8_bytes(t)
     if data is None or len(t) == 0:
-        return np.zeros(len(t), dtype=bool)
+        return np.zeros(len(t), dtype=np.uint8)
     offsets = np.frombuffer(t.buffers()[1], dtype=np.int64, count=t.offset + len(t) + 1)[t.offset :]
     starts = offsets[:-1] - offsets[0]
     nonempty = offsets[1:] > offsets[:-1]
     first = data[np.minimum(starts, max(len(data) - 1, 0))] if len(data) else np.zeros(len(t), dtype=np.uint8)
-    return nonempty & (first >= 0x21) & (first <= 0x7E)
+    return np.where(nonempty, first, 0).astype(np.uint8)
 
 
 def lengths_np(t: pa.Array) -> np.ndarray:
@@ -300,9 +317,46 @@ def _classify_rows_general(grid: Grid, layout: Layout) -> pd.Series:
         repeated = (matches >= 2) & (matches >= 0.6 * n_filled)
         kind[(kind == "") & repeated] = "repeated_header"
 
+    texts = [pa.array(stripped[c].fillna("").astype(str).to_numpy(dtype=object), type=pa.large_string())
+             for c in data.columns]
+    other = _other_table(texts, (kind.eq("") & n_filled.ge(2)).to_numpy(),
+                         n_filled.to_numpy(), kind.eq("repeated_header").to_numpy())
     is_note = first.str.contains(_NOTE, regex=True) & (n_filled <= 2)
     kind[(kind == "") & is_note] = "note"
+    kind[other] = "other_table"
     return kind
+
+
+def _other_table(columns: list[pa.Array], candidate: np.ndarray, n_filled: np.ndarray,
+                 repeat: np.ndarray) -> np.ndarray:
+    """Rows of another table stacked below the first: from a row that is a header of different columns
+    up to (not including) the next repeat of the detected header.
+
+    A ``candidate`` row (still data, at least two filled cells) is such a header when at least two of its
+    cells, and more than half of its filled cells, are known header spellings of any kind (compared as
+    :func:`~fundaudit.columns.normalize_header` does): ``单位 | 金额`` is one, a payment to someone named
+    金额 is not. Cells starting with an ASCII digit (amounts, dates, IDs) are never looked at.
+    """
+    n = len(candidate)
+    hits = np.zeros(n, dtype=np.int64)
+    if not candidate.any():
+        return np.zeros(n, dtype=bool)
+    keys = _all_header_keys()
+    for t in columns:
+        first = _first_byte(t)
+        look = candidate & (lengths_np(t) > 0) & ~((first >= 0x30) & (first <= 0x39))
+        rows = np.flatnonzero(look)
+        if len(rows) == 0:
+            continue
+        cells = t if len(rows) == n else pc.take(t, pa.array(rows))
+        hits[rows] += bool_np(pc.is_in(normalize_headers(cells), value_set=keys))
+    start = candidate & (hits >= 2) & (2 * hits > n_filled)
+    if not start.any():
+        return np.zeros(n, dtype=bool)
+    index = np.arange(n)
+    last_start = np.maximum.accumulate(np.where(start, index, -1))
+    last_repeat = np.maximum.accumulate(np.where(repeat, index, -1))
+    return last_start > last_repeat
 
 
 def totals_coverage(non_data: pd.DataFrame, first_row: int) -> pd.DataFrame:
@@ -326,6 +380,35 @@ def totals_coverage(non_data: pd.DataFrame, first_row: int) -> pd.DataFrame:
         elif typ == "repeated_header":
             section_start = int(row) + 1
     return pd.DataFrame(out, columns=["row", "type", "covers_from", "covers_to"])
+
+
+@dataclass(frozen=True)
+class UnitLine:
+    """A line stating the money unit of a whole sheet (``单位：万元``), above the header or below the data."""
+
+    row: int    # the user's row number
+    unit: str   # 元, 千元 or 万元 (keys of fundaudit.columns.MONEY_UNITS)
+    text: str   # the statement as written, NFKC: 单位:万元
+
+
+def unit_lines(grid: Grid, layout: Layout, row_type: pd.Series) -> list[UnitLine]:
+    """The unit lines of a sheet, in row order: statements such as ``单位：万元`` in any cell of the title
+    rows above the header or of the ``note`` rows below it (``row_type`` from :func:`classify_rows`).
+
+    Only those rows are looked at (a handful), one vectorised search over their cells.
+    """
+    notes = np.flatnonzero(row_type.eq("note").to_numpy()) + layout.data_start
+    positions = [*range(layout.header_rows[0] if layout.header_rows else 0), *notes.tolist()]
+    if not positions:
+        return []
+    cells = grid.cells.iloc[positions].astype(str)
+    cells.index = pd.RangeIndex(len(positions))
+    stacked = cells.stack()
+    found = stacked.str.normalize("NFKC").str.extract(UNIT_LINE).dropna()
+    out: list[UnitLine] = []
+    for (i, _col), text, unit in zip(found.index, found["text"], found["unit"], strict=True):
+        out.append(UnitLine(int(grid.rows[positions[i]]), str(unit), str(text)))
+    return out
 
 
 def header_positions(layout: Layout) -> Mapping[int, str]:
