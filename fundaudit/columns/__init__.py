@@ -142,6 +142,7 @@ _UNIT_BRACKET = re.compile(r"\(\s*(?:单位[:：]?\s*)?" + _UNIT_WORDS + r"\s*\)
 # Python's \s for text, plus zero-width space and BOM; spelled out so pyarrow's RE2 kernels match the same
 _SPACE_CHARS = "\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff"
 _SPACE = re.compile(f"[{_SPACE_CHARS}]+")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 #: Money units and what they multiply an amount by to give yuan.
 MONEY_UNITS: Mapping[str, int] = {"元": 1, "千元": 1000, "万元": 10000}
 _HEADER_UNIT = re.compile(r"\((?:单位:?)?(?:人民币)?(万元|万|千元|元)\)")
@@ -165,7 +166,7 @@ def normalize_header(text: str) -> str:
     t = _UNIT_BRACKET.sub("", t)
     t = t.replace("(", "").replace(")", "").replace("[", "").replace("]", "")
     t = t.strip("*:：")
-    return t.lower()
+    return t.translate(_ASCII_LOWER)
 
 
 def normalize_headers(texts: pa.Array) -> pa.Array:
@@ -176,7 +177,7 @@ def normalize_headers(texts: pa.Array) -> pa.Array:
     t = pc.replace_substring_regex(t, _UNIT_BRACKET.pattern, "")
     t = pc.replace_substring_regex(t, r"[()\[\]]", "")
     t = pc.utf8_trim(t, "*:：")
-    return pc.utf8_lower(t)
+    return pc.ascii_lower(t)
 
 
 def header_unit(text: str) -> str | None:
