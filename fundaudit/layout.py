@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fundaudit.columns import UNIT_LINE, catalogue, normalize_header, normalize_headers
+from fundaudit.columns import UNIT_BRACKET_CHARS, UNIT_LINE, catalogue, normalize_header, normalize_headers
 from fundaudit.errors import LayoutError
 from fundaudit.io import Grid
 from fundaudit.normalize import WHITESPACE_RUN as _WS_PATTERN  # RE2-safe: no \s, so pyarrow runs it
@@ -62,9 +62,37 @@ def _alias_keys(kind: str | None) -> set[str]:
 
 
 @functools.cache
-def _all_header_keys() -> pa.Array:
-    """Every known header spelling of every kind, normalised, as an Arrow set for ``is_in``."""
-    return pa.array(sorted(_alias_keys(None)), type=pa.large_string())
+def _all_header_keys() -> tuple[pa.Array, str, np.ndarray]:
+    """Every known header spelling of every kind, normalised, as an Arrow set for ``is_in``; and an RE2
+    class of the characters no header cell can hold.
+
+    That class is the ASCII and CJK-unified characters that appear in no key, no unit bracket and no
+    removed punctuation: NFKC leaves both ranges as they are and composes nothing from them into a key's
+    characters (keys are ASCII and CJK), so a cell holding one of them cannot normalise into a key and
+    is not normalised at all (names, places, remarks: nearly every data cell). The third item marks those
+    characters by code point (0..0xFFFF), to check a cell's first character without a regex.
+    """
+    keys = sorted(_alias_keys(None))
+    allowed = {ord(c) for c in "".join(keys) + UNIT_BRACKET_CHARS + "()[]*:%\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f "}
+    allowed |= {ord(c.upper()) for c in "".join(keys) if c.isascii()}
+    spans: list[list[int]] = []  # runs of consecutive impossible code points
+    for cp in (*range(0x80), *range(0x4E00, 0xA000)):
+        if cp in allowed:
+            continue
+        if spans and spans[-1][1] == cp - 1:
+            spans[-1][1] = cp
+        else:
+            spans.append([cp, cp])
+    ranges = [_re2_char(lo) if lo == hi else f"{_re2_char(lo)}-{_re2_char(hi)}" for lo, hi in spans]
+    first_impossible = np.zeros(0x10000, dtype=bool)
+    for lo, hi in ((0x00, 0x80), (0x4E00, 0xA000)):
+        first_impossible[lo:hi] = True
+    first_impossible[list(allowed)] = False
+    return pa.array(keys, type=pa.large_string()), "[" + "".join(ranges) + "]", first_impossible
+
+
+def _re2_char(cp: int) -> str:
+    return f"\\x{{{cp:x}}}"
 
 
 def _norm_cells(values: Iterable[str]) -> list[str]:
@@ -212,7 +240,7 @@ def classify_rows(grid: Grid, layout: Layout) -> pd.Series:
         if header is not None:
             repeated = (matches >= 2) & (matches >= 0.6 * n_filled)
             code[(code == 0) & repeated] = 5
-    other = _other_table(columns, (code == 0) & (n_filled >= 2), n_filled, code == 5)
+    other = _other_table(columns, filled, (code == 0) & (n_filled >= 2), code == 5)
     code[(code == 0) & noted & (n_filled <= 2)] = 6
     code[other] = 7
     kinds = pc.take(pa.array(_ROW_TYPES, type=pa.large_string()), pa.array(code))
@@ -256,21 +284,39 @@ def _label_matches(columns: list[pa.Array], position: np.ndarray, patterns: tupl
 def _starts_printable_ascii(t: pa.Array) -> np.ndarray:
     """Mask of texts whose first byte is printable ASCII other than space ('!'..'~'); such a character is
     neither trimmed nor removed as whitespace, so it is the label's first character."""
-    first = _first_byte(t)
+    first = _first_char(t)
     return (first >= 0x21) & (first <= 0x7E)
 
 
-def _first_byte(t: pa.Array) -> np.ndarray:
-    """The first UTF-8 byte of each text (0 for an empty one, and for all when the bytes are not one
-    plain buffer)."""
+_NO_CHAR = 0xFFFF  # a noncharacter: stands for "empty, or not read here"
+
+
+def _first_char(t: pa.Array, rows: np.ndarray | None = None) -> np.ndarray:
+    """The code point of the first character of each text (or of the texts at ``rows``) when it is in the
+    Basic Multilingual Plane, decoded from the UTF-8 bytes with numpy; else ``0xFFFF`` (also for empty
+    texts, and for all when the bytes are not one plain buffer)."""
+    n = len(t) if rows is None else len(rows)
     data = utf8_bytes(t)
-    if data is None or len(t) == 0:
-        return np.zeros(len(t), dtype=np.uint8)
+    if data is None or n == 0 or len(data) == 0:
+        return np.full(n, _NO_CHAR, dtype=np.int32)
     offsets = np.frombuffer(t.buffers()[1], dtype=np.int64, count=t.offset + len(t) + 1)[t.offset :]
-    starts = offsets[:-1] - offsets[0]
-    nonempty = offsets[1:] > offsets[:-1]
-    first = data[np.minimum(starts, max(len(data) - 1, 0))] if len(data) else np.zeros(len(t), dtype=np.uint8)
-    return np.where(nonempty, first, 0).astype(np.uint8)
+    if rows is None:
+        starts, ends = offsets[:-1] - offsets[0], offsets[1:] - offsets[0]
+    else:
+        starts, ends = offsets[rows] - offsets[0], offsets[rows + 1] - offsets[0]
+    last = len(data) - 1
+    b0 = data[starts].astype(np.int32) if len(starts) and starts.max() <= last else \
+        data[np.minimum(starts, last)].astype(np.int32)
+    out = np.where(ends > starts, b0, _NO_CHAR)
+    multi = np.flatnonzero((b0 >= 0x80) & (ends > starts))  # few in ASCII columns; names are all here
+    if len(multi):
+        s0, b = starts[multi], b0[multi]
+        b1 = data[np.minimum(s0 + 1, last)].astype(np.int32) & 0x3F
+        b2 = data[np.minimum(s0 + 2, last)].astype(np.int32) & 0x3F
+        width = np.where(b < 0xE0, 2, np.where(b < 0xF0, 3, 4))
+        cp = np.where(width == 2, ((b & 0x1F) << 6) | b1, ((b & 0x0F) << 12) | (b1 << 6) | b2)
+        out[multi] = np.where((ends[multi] - s0 >= width) & (width < 4), cp, _NO_CHAR)
+    return out
 
 
 def lengths_np(t: pa.Array) -> np.ndarray:
@@ -319,37 +365,46 @@ def _classify_rows_general(grid: Grid, layout: Layout) -> pd.Series:
 
     texts = [pa.array(stripped[c].fillna("").astype(str).to_numpy(dtype=object), type=pa.large_string())
              for c in data.columns]
-    other = _other_table(texts, (kind.eq("") & n_filled.ge(2)).to_numpy(),
-                         n_filled.to_numpy(), kind.eq("repeated_header").to_numpy())
+    other = _other_table(texts, filled.to_numpy(dtype=bool).T, (kind.eq("") & n_filled.ge(2)).to_numpy(),
+                         kind.eq("repeated_header").to_numpy())
     is_note = first.str.contains(_NOTE, regex=True) & (n_filled <= 2)
     kind[(kind == "") & is_note] = "note"
     kind[other] = "other_table"
     return kind
 
 
-def _other_table(columns: list[pa.Array], candidate: np.ndarray, n_filled: np.ndarray,
+def _other_table(columns: list[pa.Array], filled: np.ndarray, candidate: np.ndarray,
                  repeat: np.ndarray) -> np.ndarray:
     """Rows of another table stacked below the first: from a row that is a header of different columns
     up to (not including) the next repeat of the detected header.
 
-    A ``candidate`` row (still data, at least two filled cells) is such a header when at least two of its
-    cells, and more than half of its filled cells, are known header spellings of any kind (compared as
-    :func:`~fundaudit.columns.normalize_header` does): ``单位 | 金额`` is one, a payment to someone named
-    金额 is not. Cells starting with an ASCII digit (amounts, dates, IDs) are never looked at.
+    ``filled`` is the (columns × rows) mask of non-blank cells. A ``candidate`` row (still data, at least two
+    filled cells) is such a header when at least two of its cells, and more than half of its filled cells,
+    are known header spellings of any kind (compared as :func:`~fundaudit.columns.normalize_header` does):
+    ``单位 | 金额`` is one, a payment to someone named 金额 is not. Only cells made of characters that occur
+    in header spellings are normalised, and a row stops being looked at once it has missed too often.
     """
     n = len(candidate)
-    hits = np.zeros(n, dtype=np.int64)
     if not candidate.any():
         return np.zeros(n, dtype=bool)
-    keys = _all_header_keys()
-    for t in columns:
-        first = _first_byte(t)
-        look = candidate & (lengths_np(t) > 0) & ~((first >= 0x30) & (first <= 0x39))
-        rows = np.flatnonzero(look)
+    n_filled = filled.sum(axis=0)
+    slack = n_filled - np.maximum(2, n_filled // 2 + 1)  # misses a header row can afford
+    hits = np.zeros(n, dtype=np.int64)
+    misses = np.zeros(n, dtype=np.int64)
+    keys, impossible, impossible_first = _all_header_keys()
+    for k, t in enumerate(columns):
+        rows = np.flatnonzero(candidate & filled[k] & (misses <= slack))
+        cheap_miss = impossible_first[_first_char(t, rows)]
+        misses[rows[cheap_miss]] += 1
+        rows = rows[~cheap_miss]
         if len(rows) == 0:
             continue
         cells = t if len(rows) == n else pc.take(t, pa.array(rows))
-        hits[rows] += bool_np(pc.is_in(normalize_headers(cells), value_set=keys))
+        hit = ~bool_np(pc.match_substring_regex(cells, impossible))
+        if hit.any():
+            hit[hit] = bool_np(pc.is_in(normalize_headers(cells.filter(pa.array(hit))), value_set=keys))
+        hits[rows] += hit
+        misses[rows] += ~hit
     start = candidate & (hits >= 2) & (2 * hits > n_filled)
     if not start.any():
         return np.zeros(n, dtype=bool)

@@ -140,3 +140,18 @@ def test_a_stacked_table_is_non_data_up_to_a_repeat_of_the_header(body: list[lis
     [grid] = read_grids(df)
     layout = find_header(grid, "disbursements")
     assert classify_rows(grid, layout).tolist() == _classify_rows_general(grid, layout).tolist()
+
+
+@given(st.lists(st.text(max_size=4), max_size=12), st.integers(0, 3))
+def test_first_character_decoded_with_numpy_is_pythons(texts: list[str], cut: int) -> None:
+    """layout's numpy UTF-8 decoding of each cell's first character (BMP; 0xFFFF for empty or astral)."""
+    import numpy as np
+    import pyarrow as pa
+
+    from fundaudit.layout import _first_char
+
+    arr = pa.array(texts, type=pa.large_string()).slice(min(cut, len(texts)))
+    want = [ord(t[0]) if t and ord(t[0]) < 0x10000 else 0xFFFF for t in texts[min(cut, len(texts)):]]
+    assert _first_char(arr).tolist() == want
+    rows = np.arange(len(want))[::-1].copy()
+    assert _first_char(arr, rows).tolist() == want[::-1]

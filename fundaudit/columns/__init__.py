@@ -25,13 +25,14 @@ PERSONAL_TYPES = frozenset({"resident_id", "account", "phone"})
 
 __all__ = [
     "IGNORE",
+    "MONEY_UNITS",
+    "UNIT_BRACKET_CHARS",
+    "UNIT_LINE",
     "Column",
     "HeaderMapping",
     "KindSpec",
     "catalogue",
     "detect_kind",
-    "MONEY_UNITS",
-    "UNIT_LINE",
     "header_unit",
     "header_unit_scale",
     "kinds",
@@ -139,6 +140,8 @@ def _kind(name: str, spec: Mapping[str, Any]) -> KindSpec:
 
 _UNIT_WORDS = r"(?:人民币)?(?:万元|元|千元|万|人|%|天|日|月|个|户|次|yuan|rmb)"
 _UNIT_BRACKET = re.compile(r"\(\s*(?:单位[:：]?\s*)?" + _UNIT_WORDS + r"\s*\)")
+#: Every character of the unit-bracket pattern (a superset of what a removed unit bracket can hold).
+UNIT_BRACKET_CHARS = "".join(sorted(set(_UNIT_BRACKET.pattern)))
 # Python's \s for text, plus zero-width space and BOM; spelled out so pyarrow's RE2 kernels match the same
 _SPACE_CHARS = "\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff"
 _SPACE = re.compile(f"[{_SPACE_CHARS}]+")

@@ -14,9 +14,9 @@ import pytest
 import fundaudit
 from fundaudit.errors import LayoutError, Note
 from fundaudit.io import read_grids
-from tests.test_conservation import assert_each_row_once
 from tests.io import fixtures as fx
 from tests.io import test_xlsx
+from tests.test_conservation import assert_each_row_once
 
 engine = test_xlsx.engine  # the fixture that runs a test once per .xlsx engine (calamine, openpyxl)
 
@@ -217,8 +217,8 @@ def test_c13_stacked_table_ends_at_a_repeat_of_the_header_and_its_total_is_not_d
     """The second table runs to a repeat of the detected header (a page break of the first table), after which
     rows are data again; its 合计 row is part of it, not a declared total of the payments (LEDGER-TOTAL)."""
     rows: list[list[object]] = [["姓名", "金额", "备注"], ["甲", 1, ""], ["单位名称", "金额（元）", "备注"],
-                                ["一厂", 3, "x"], ["合计", 3, ""], ["", "", ""], ["姓名", "金额", "备注"], ["乙", 2, ""],
-                                ["合计", 3, ""]]
+                                ["一厂", 3, "x"], ["合计", 3, ""], ["", "", ""], ["姓名", "金额", "备注"],
+                                ["乙", 2, ""], ["合计", 3, ""]]
     if fmt == "csv":
         text = "\n".join(",".join(str(v) for v in r) for r in rows) + "\n"
         ledger = _csv_rows(tmp_path, text)
