@@ -42,7 +42,8 @@ def test_unit_scale() -> None:
 
 def test_header_unit_names_the_unit_a_header_states() -> None:
     """None when the header states no unit: only then does a sheet's 单位：万元 line apply to the column."""
-    headers = ["金额（万元）", "金额(万)", "金额（ 单位：千元 ）", "金额（人民币元）", "金额（元）", "金额", "人数（人）"]
+    headers = ["金额（万元）", "金额(万)", "金额（ 单位：千元 ）", "金额（人民币元）", "金额（元）", "金额",
+               "人数（人）"]
     assert [header_unit(h) for h in headers] == ["万元", "万元", "千元", "元", "元", None, None]
 
 
