@@ -447,8 +447,9 @@ class UnitLine:
 
 
 def unit_lines(grid: Grid, layout: Layout, row_type: pd.Series) -> list[UnitLine]:
-    """The unit lines of a sheet, in row order: statements such as ``单位：万元`` in any cell of the title
-    rows above the header or of the ``note`` rows below it (``row_type`` from :func:`classify_rows`).
+    """The unit lines of a sheet: statements such as ``单位：万元`` in any cell of the title rows above the
+    header or of the ``note`` rows below it (``row_type`` from :func:`classify_rows`); the first line of
+    each unit stated, in row order (enough to apply one and to name two that disagree).
 
     Only those rows are looked at (a handful), one vectorised search over their cells.
     """
@@ -459,7 +460,7 @@ def unit_lines(grid: Grid, layout: Layout, row_type: pd.Series) -> list[UnitLine
     cells = grid.cells.iloc[positions].astype(str)
     cells.index = pd.RangeIndex(len(positions))
     stacked = cells.stack()
-    found = stacked.str.normalize("NFKC").str.extract(UNIT_LINE).dropna()
+    found = stacked.str.normalize("NFKC").str.extract(UNIT_LINE).dropna().drop_duplicates("unit")
     out: list[UnitLine] = []
     for (i, _col), text, unit in zip(found.index, found["text"], found["unit"], strict=True):
         out.append(UnitLine(int(grid.rows[positions[i]]), str(unit), str(text)))
