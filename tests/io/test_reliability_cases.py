@@ -329,6 +329,22 @@ def test_d5_header_unit_wins_over_the_sheet_unit_and_totals_are_scaled_alike(tmp
         '应补（退）税额（元） carries its own unit in the header; row 1 "单位:万元" does not apply to it']
 
 
+def test_d5_unit_line_of_an_html_export_saved_as_xls(tmp_path: Path) -> None:
+    """Finance systems' HTML "xls": the unit is a text line above the table (row 2 as Excel shows it); a second
+    table stacked below it (its own header) is non-data."""
+    body = ("<p>2016年送温暖发放明细表</p><p>（单位：万元）</p><table><tr><td>姓名</td><td>金额</td></tr>"
+            "<tr><td>张三</td><td>0.08</td></tr><tr><td>合计</td><td>0.08</td></tr></table>"
+            "<table><tr><td>单位名称</td><td>金额</td></tr><tr><td>一厂</td><td>3</td></tr></table>")
+    ledger = fundaudit.load("disbursements", fx.write_bytes(tmp_path, "导出.xls", fx.html_page(body)))
+    assert _rows(ledger, "row", "recipient_name", "amount") == [[4, "张三", 80_000]]
+    assert ledger.totals[["row", "declared"]].values.tolist() == [[5, 80_000]]
+    assert ledger.non_data[["row", "type"]].values.tolist() == [[5, "total"], [6, "other_table"], [7, "other_table"]]
+    [s] = ledger.inputs
+    assert s.units == {"amount": "万元"}
+    assert [n.code for n in s.notes if isinstance(n, Note) and n.code in {"unit_line", "other_table"}] == [
+        "unit_line", "other_table"]
+
+
 def test_d5_two_different_unit_lines_are_refused_naming_both_rows(tmp_path: Path) -> None:
     path = fx.write_bytes(tmp_path, "两个单位.csv", "单位：万元\n姓名,金额\n甲,1.2\n单位：元\n".encode())
     with pytest.raises(LayoutError) as info:
