@@ -10,6 +10,7 @@ classified and counted.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fundaudit.columns import catalogue, normalize_header
+from fundaudit.columns import UNIT_BRACKET_CHARS, UNIT_LINE, catalogue, normalize_header, normalize_headers
 from fundaudit.errors import LayoutError
 from fundaudit.io import Grid
 from fundaudit.normalize import WHITESPACE_RUN as _WS_PATTERN  # RE2-safe: no \s, so pyarrow runs it
@@ -26,14 +27,15 @@ from fundaudit.normalize._common import WS, bool_np, lead_bytes, may_hold, utf8_
 
 MAX_HEADER_SCAN = 30
 
-NonDataType = str  # 'blank' | 'total' | 'subtotal' | 'carried' | 'repeated_header' | 'note'
+NonDataType = str  # 'blank' | 'total' | 'subtotal' | 'carried' | 'repeated_header' | 'note' | 'other_table'
 
 # Patterns are plain strings (not compiled) so pandas hands them to pyarrow's vectorised RE2 kernels.
 _TOTAL = r"^(?:本页|本月|本季|本季度|本年|全年)?(?:合计|小计|总计|累计|共计)(?:[:：(（].*)?$"
 _CARRIED = r"^(?:承前页|过次页|转下页|承上页|期初余额|期末余额)"
 _NOTE = (
     r"^(?:制表人|制表|审核人|审核|复核人|负责人|填报人|填表人|注[:：]|说明[:：]|备注[:：]|单位[:：]|编制单位|填报单位"
-    r"|打印时间|打印日期|制表日期|领导签字|财务负责人|经办人[:：]|会计[:：]|出纳[:：]|主管[:：])"
+    r"|打印时间|打印日期|制表日期|领导签字|财务负责人|经办人[:：]|会计[:：]|出纳[:：]|主管[:：]"
+    r"|金额单位[:：]|[(（](?:金额)?单位[:：])"
 )
 
 
@@ -57,6 +59,40 @@ def _alias_keys(kind: str | None) -> set[str]:
     for spec in specs:
         keys.update(spec.alias_index)
     return keys
+
+
+@functools.cache
+def _all_header_keys() -> tuple[pa.Array, str, np.ndarray]:
+    """Every known header spelling of every kind, normalised, as an Arrow set for ``is_in``; and an RE2
+    class of the characters no header cell can hold.
+
+    That class is the ASCII and CJK-unified characters that appear in no key, no unit bracket and no
+    removed punctuation: NFKC leaves both ranges as they are and composes nothing from them into a key's
+    characters (keys are ASCII and CJK), so a cell holding one of them cannot normalise into a key and
+    is not normalised at all (names, places, remarks: nearly every data cell). The third item marks those
+    characters by code point (0..0xFFFF), to check a cell's first character without a regex.
+    """
+    keys = sorted(_alias_keys(None))
+    allowed = {ord(c) for c in "".join(keys) + UNIT_BRACKET_CHARS + "()[]*:%\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f "}
+    allowed |= {ord(c.upper()) for c in "".join(keys) if c.isascii()}
+    spans: list[list[int]] = []  # runs of consecutive impossible code points
+    for cp in (*range(0x80), *range(0x4E00, 0xA000)):
+        if cp in allowed:
+            continue
+        if spans and spans[-1][1] == cp - 1:
+            spans[-1][1] = cp
+        else:
+            spans.append([cp, cp])
+    ranges = [_re2_char(lo) if lo == hi else f"{_re2_char(lo)}-{_re2_char(hi)}" for lo, hi in spans]
+    first_impossible = np.zeros(0x10000, dtype=bool)
+    for lo, hi in ((0x00, 0x80), (0x4E00, 0xA000)):
+        first_impossible[lo:hi] = True
+    first_impossible[list(allowed)] = False
+    return pa.array(keys, type=pa.large_string()), "[" + "".join(ranges) + "]", first_impossible
+
+
+def _re2_char(cp: int) -> str:
+    return f"\\x{{{cp:x}}}"
 
 
 def _norm_cells(values: Iterable[str]) -> list[str]:
@@ -144,7 +180,7 @@ def _flatten(grid: Grid, rows: tuple[int, ...]) -> tuple[str, ...]:
     return tuple(out)
 
 
-_ROW_TYPES = ("", "blank", "carried", "subtotal", "total", "repeated_header", "note")
+_ROW_TYPES = ("", "blank", "carried", "subtotal", "total", "repeated_header", "note", "other_table")
 _SUB_LABEL = "小计|本页|本月|本季"
 _WS_LEADS = lead_bytes(WS)
 
@@ -204,7 +240,9 @@ def classify_rows(grid: Grid, layout: Layout) -> pd.Series:
         if header is not None:
             repeated = (matches >= 2) & (matches >= 0.6 * n_filled)
             code[(code == 0) & repeated] = 5
+    other = _other_table(columns, filled, (code == 0) & (n_filled >= 2), code == 5)
     code[(code == 0) & noted & (n_filled <= 2)] = 6
+    code[other] = 7
     kinds = pc.take(pa.array(_ROW_TYPES, type=pa.large_string()), pa.array(code))
     return pd.Series(pd.array(kinds, dtype="str"), index=data.index)
 
@@ -246,14 +284,39 @@ def _label_matches(columns: list[pa.Array], position: np.ndarray, patterns: tupl
 def _starts_printable_ascii(t: pa.Array) -> np.ndarray:
     """Mask of texts whose first byte is printable ASCII other than space ('!'..'~'); such a character is
     neither trimmed nor removed as whitespace, so it is the label's first character."""
+    first = _first_char(t)
+    return (first >= 0x21) & (first <= 0x7E)
+
+
+_NO_CHAR = 0xFFFF  # a noncharacter: stands for "empty, or not read here"
+
+
+def _first_char(t: pa.Array, rows: np.ndarray | None = None) -> np.ndarray:
+    """The code point of the first character of each text (or of the texts at ``rows``) when it is in the
+    Basic Multilingual Plane, decoded from the UTF-8 bytes with numpy; else ``0xFFFF`` (also for empty
+    texts, and for all when the bytes are not one plain buffer)."""
+    n = len(t) if rows is None else len(rows)
     data = utf8_bytes(t)
-    if data is None or len(t) == 0:
-        return np.zeros(len(t), dtype=bool)
+    if data is None or n == 0 or len(data) == 0:
+        return np.full(n, _NO_CHAR, dtype=np.int32)
     offsets = np.frombuffer(t.buffers()[1], dtype=np.int64, count=t.offset + len(t) + 1)[t.offset :]
-    starts = offsets[:-1] - offsets[0]
-    nonempty = offsets[1:] > offsets[:-1]
-    first = data[np.minimum(starts, max(len(data) - 1, 0))] if len(data) else np.zeros(len(t), dtype=np.uint8)
-    return nonempty & (first >= 0x21) & (first <= 0x7E)
+    if rows is None:
+        starts, ends = offsets[:-1] - offsets[0], offsets[1:] - offsets[0]
+    else:
+        starts, ends = offsets[rows] - offsets[0], offsets[rows + 1] - offsets[0]
+    last = len(data) - 1
+    b0 = data[starts].astype(np.int32) if len(starts) and starts.max() <= last else \
+        data[np.minimum(starts, last)].astype(np.int32)
+    out = np.where(ends > starts, b0, _NO_CHAR)
+    multi = np.flatnonzero((b0 >= 0x80) & (ends > starts))  # few in ASCII columns; names are all here
+    if len(multi):
+        s0, b = starts[multi], b0[multi]
+        b1 = data[np.minimum(s0 + 1, last)].astype(np.int32) & 0x3F
+        b2 = data[np.minimum(s0 + 2, last)].astype(np.int32) & 0x3F
+        width = np.where(b < 0xE0, 2, np.where(b < 0xF0, 3, 4))
+        cp = np.where(width == 2, ((b & 0x1F) << 6) | b1, ((b & 0x0F) << 12) | (b1 << 6) | b2)
+        out[multi] = np.where((ends[multi] - s0 >= width) & (width < 4), cp, _NO_CHAR)
+    return out
 
 
 def lengths_np(t: pa.Array) -> np.ndarray:
@@ -300,9 +363,55 @@ def _classify_rows_general(grid: Grid, layout: Layout) -> pd.Series:
         repeated = (matches >= 2) & (matches >= 0.6 * n_filled)
         kind[(kind == "") & repeated] = "repeated_header"
 
+    texts = [pa.array(stripped[c].fillna("").astype(str).to_numpy(dtype=object), type=pa.large_string())
+             for c in data.columns]
+    other = _other_table(texts, filled.to_numpy(dtype=bool).T, (kind.eq("") & n_filled.ge(2)).to_numpy(),
+                         kind.eq("repeated_header").to_numpy())
     is_note = first.str.contains(_NOTE, regex=True) & (n_filled <= 2)
     kind[(kind == "") & is_note] = "note"
+    kind[other] = "other_table"
     return kind
+
+
+def _other_table(columns: list[pa.Array], filled: np.ndarray, candidate: np.ndarray,
+                 repeat: np.ndarray) -> np.ndarray:
+    """Rows of another table stacked below the first: from a row that is a header of different columns
+    up to (not including) the next repeat of the detected header.
+
+    ``filled`` is the (columns × rows) mask of non-blank cells. A ``candidate`` row (still data, at least two
+    filled cells) is such a header when at least two of its cells, and more than half of its filled cells,
+    are known header spellings of any kind (compared as :func:`~fundaudit.columns.normalize_header` does):
+    ``单位 | 金额`` is one, a payment to someone named 金额 is not. Only cells made of characters that occur
+    in header spellings are normalised, and a row stops being looked at once it has missed too often.
+    """
+    n = len(candidate)
+    if not candidate.any():
+        return np.zeros(n, dtype=bool)
+    n_filled = filled.sum(axis=0)
+    slack = n_filled - np.maximum(2, n_filled // 2 + 1)  # misses a header row can afford
+    hits = np.zeros(n, dtype=np.int64)
+    misses = np.zeros(n, dtype=np.int64)
+    keys, impossible, impossible_first = _all_header_keys()
+    for k, t in enumerate(columns):
+        rows = np.flatnonzero(candidate & filled[k] & (misses <= slack))
+        cheap_miss = impossible_first[_first_char(t, rows)]
+        misses[rows[cheap_miss]] += 1
+        rows = rows[~cheap_miss]
+        if len(rows) == 0:
+            continue
+        cells = t if len(rows) == n else pc.take(t, pa.array(rows))
+        hit = ~bool_np(pc.match_substring_regex(cells, impossible))
+        if hit.any():
+            hit[hit] = bool_np(pc.is_in(normalize_headers(cells.filter(pa.array(hit))), value_set=keys))
+        hits[rows] += hit
+        misses[rows] += ~hit
+    start = candidate & (hits >= 2) & (2 * hits > n_filled)
+    if not start.any():
+        return np.zeros(n, dtype=bool)
+    index = np.arange(n)
+    last_start = np.maximum.accumulate(np.where(start, index, -1))
+    last_repeat = np.maximum.accumulate(np.where(repeat, index, -1))
+    return last_start > last_repeat
 
 
 def totals_coverage(non_data: pd.DataFrame, first_row: int) -> pd.DataFrame:
@@ -326,6 +435,36 @@ def totals_coverage(non_data: pd.DataFrame, first_row: int) -> pd.DataFrame:
         elif typ == "repeated_header":
             section_start = int(row) + 1
     return pd.DataFrame(out, columns=["row", "type", "covers_from", "covers_to"])
+
+
+@dataclass(frozen=True)
+class UnitLine:
+    """A line stating the money unit of a whole sheet (``单位：万元``), above the header or below the data."""
+
+    row: int    # the user's row number
+    unit: str   # 元, 千元 or 万元 (keys of fundaudit.columns.MONEY_UNITS)
+    text: str   # the statement as written, NFKC: 单位:万元
+
+
+def unit_lines(grid: Grid, layout: Layout, row_type: pd.Series) -> list[UnitLine]:
+    """The unit lines of a sheet: statements such as ``单位：万元`` in any cell of the title rows above the
+    header or of the ``note`` rows below it (``row_type`` from :func:`classify_rows`); the first line of
+    each unit stated, in row order (enough to apply one and to name two that disagree).
+
+    Only those rows are looked at (a handful), one vectorised search over their cells.
+    """
+    notes = np.flatnonzero(row_type.eq("note").to_numpy()) + layout.data_start
+    positions = [*range(layout.header_rows[0] if layout.header_rows else 0), *notes.tolist()]
+    if not positions:
+        return []
+    cells = grid.cells.iloc[positions].astype(str)
+    cells.index = pd.RangeIndex(len(positions))
+    stacked = cells.stack()
+    found = stacked.str.normalize("NFKC").str.extract(UNIT_LINE).dropna().drop_duplicates("unit")
+    out: list[UnitLine] = []
+    for (i, _col), text, unit in zip(found.index, found["text"], found["unit"], strict=True):
+        out.append(UnitLine(int(grid.rows[positions[i]]), str(unit), str(text)))
+    return out
 
 
 def header_positions(layout: Layout) -> Mapping[int, str]:

@@ -23,18 +23,20 @@ import pandas as pd
 
 from fundaudit import normalize as nz
 from fundaudit.columns import (
+    MONEY_UNITS,
     Column,
     HeaderMapping,
     KindSpec,
     catalogue,
     detect_kind,
+    header_unit,
     kinds,
     map_headers,
     normalize_header,
 )
 from fundaudit.errors import ConfigError, FundauditError, InputError, LayoutError, note, render
 from fundaudit.io import Grid, Limits, read_grids
-from fundaudit.layout import Layout, classify_rows, find_header, totals_coverage
+from fundaudit.layout import Layout, UnitLine, classify_rows, find_header, totals_coverage, unit_lines
 from fundaudit.schemas import CANONICAL_DTYPES, TEXT, validate
 
 Source: TypeAlias = str | os.PathLike[str] | pd.DataFrame
@@ -71,6 +73,7 @@ class InputSummary:
     unmapped_columns: list[str]
     hidden: bool = False
     notes: list[str] = field(default_factory=list)
+    units: dict[str, str] = field(default_factory=dict)  # money column -> unit read in (元, 千元, 万元)
 
     @property
     def conserved(self) -> bool:
@@ -200,6 +203,9 @@ def load_grid(kind: str, grid: Grid, layout: Layout, *, columns: Mapping[str, st
         rows = provenance[2]
 
     row_type = classify_rows(replace(grid, cells=cells), layout)
+    units, scales = _money_units(grid, spec, mapping, unit_lines(grid, layout, row_type), notes)
+    if row_type.eq("other_table").any():
+        notes.append(note("other_table", rows=_ranges(_segment_starts(rows, row_type.eq("other_table")))))
     is_data = row_type.eq("")
     all_data = bool(is_data.all())
     data = body if all_data else body[is_data]  # no copy of the whole grid when every row is data
@@ -212,7 +218,7 @@ def load_grid(kind: str, grid: Grid, layout: Layout, *, columns: Mapping[str, st
     ended = _ended_before(grid, data_rows)
     for pos, canonical in mapping.columns.items():
         col = spec.columns[canonical]
-        parsed = _normalise(col, data[pos], grid.datemode, mapping.scales.get(canonical, 1))
+        parsed = _normalise(col, data[pos], grid.datemode, scales.get(canonical, 1))
         values[canonical] = parsed.values
         bad = parsed.invalid
         if bad.any():
@@ -280,7 +286,7 @@ def load_grid(kind: str, grid: Grid, layout: Layout, *, columns: Mapping[str, st
         "type": row_type[nd_mask].to_numpy(),
         "text": _row_text(body[nd_mask]),
     }, columns=NON_DATA_COLUMNS)
-    totals = _declared_totals(kind, grid, spec, mapping, body, rows, row_type, int(data_rows.iloc[0])
+    totals = _declared_totals(kind, grid, spec, mapping, scales, body, rows, row_type, int(data_rows.iloc[0])
                               if len(data_rows) else int(rows.iloc[0]) if len(rows) else 0)
 
     read_level = _read_level_rejections(kind, grid, layout)
@@ -304,7 +310,7 @@ def load_grid(kind: str, grid: Grid, layout: Layout, *, columns: Mapping[str, st
         rows_non_data=int(nd_mask.sum()),
         amount_column=amount_col, amount_total=amount_total, amount_rejected=amount_rej,
         columns=mapping.by_header, unmapped_columns=[h for _, h in mapping.unmapped],
-        hidden=grid.hidden, notes=notes,
+        hidden=grid.hidden, notes=notes, units=units,
     )
     if grid.hidden_rows:
         summary.notes.append(note("hidden_rows_loaded", rows=_ranges(grid.hidden_rows)))
@@ -320,6 +326,49 @@ def _ended_before(grid: Grid, data_rows: pd.Series) -> Callable[[int], np.ndarra
         return None
     fields = grid.short_fields.reindex(data_rows.to_numpy()).to_numpy(dtype="float64")  # NaN: a full record
     return lambda pos: fields <= pos
+
+
+def _money_units(grid: Grid, spec: KindSpec, mapping: HeaderMapping, lines: list[UnitLine],
+                 notes: list[str]) -> tuple[dict[str, str], dict[str, int]]:
+    """The unit each money column is read in, and the multipliers that differ from 1.
+
+    A unit in the column's own header (``金额（万元）``, ``金额（元）``) wins; otherwise the sheet's unit line
+    (``单位：万元`` above the header or below the data) applies; otherwise 元. A note names the line and the
+    columns it scales, or the columns whose own unit overrides it. Unit lines that disagree (``单位：万元``
+    above, ``单位：元`` below) are refused, naming both rows, when some column would take its unit from them.
+    """
+    line = lines[0] if lines else None
+    units: dict[str, str] = {}
+    from_line: list[str] = []
+    own_differs: list[str] = []
+    for pos, canonical in mapping.columns.items():
+        if spec.columns[canonical].type != "money":
+            continue
+        own = header_unit(mapping.headers[pos])
+        units[canonical] = own or (line.unit if line else "元")
+        if line is not None and own is None:
+            from_line.append(mapping.headers[pos])
+        elif line is not None and own != line.unit:
+            own_differs.append(mapping.headers[pos])
+    other = next((u for u in lines if line is not None and u.unit != line.unit), None)
+    if line is not None and other is not None and from_line:
+        where = grid.file if grid.sheet is None else f"{grid.file} [{grid.sheet}]"
+        raise LayoutError("unit_conflict", where=where, first_row=line.row, first=line.text,
+                          second_row=other.row, second=other.text, columns="、".join(from_line))
+    if line is not None and from_line and line.unit != "元":
+        notes.append(note("unit_line", text=line.text, row=line.row, unit=line.unit,
+                          scale=MONEY_UNITS[line.unit], columns="、".join(from_line)))
+    if line is not None and own_differs:
+        notes.append(note("unit_line_not_applied", text=line.text, row=line.row, columns="、".join(own_differs)))
+    scales = {c: MONEY_UNITS[u] for c, u in units.items() if MONEY_UNITS[u] != 1}
+    return units, scales
+
+
+def _segment_starts(rows: pd.Series, mask: pd.Series) -> list[int]:
+    """Row numbers where each run of ``mask`` begins."""
+    m = mask.to_numpy(dtype=bool)
+    begins = m & ~np.concatenate(([False], m[:-1]))
+    return [int(r) for r in rows.to_numpy()[begins]]
 
 
 def _add_id_status(frame: pd.DataFrame, spec: KindSpec) -> None:
@@ -496,9 +545,10 @@ def _dataframe_provenance(grid: Grid, mapping: HeaderMapping, body: pd.DataFrame
     return file.astype(object), sheet.astype(object), row.astype("int64")
 
 
-def _declared_totals(kind: str, grid: Grid, spec: KindSpec, mapping: HeaderMapping, body: pd.DataFrame,
-                     rows: pd.Series, row_type: pd.Series, first_row: int) -> pd.DataFrame:
-    """Amounts declared on 合计/小计 rows, per money column, with the rows they cover."""
+def _declared_totals(kind: str, grid: Grid, spec: KindSpec, mapping: HeaderMapping, scales: Mapping[str, int],
+                     body: pd.DataFrame, rows: pd.Series, row_type: pd.Series, first_row: int) -> pd.DataFrame:
+    """Amounts declared on 合计/小计 rows, per money column (in its unit, as the data), with the rows they
+    cover."""
     mask = row_type.isin(["total", "subtotal", "repeated_header"])
     if not mask.any():
         return _empty(TOTALS_COLUMNS)
@@ -513,7 +563,7 @@ def _declared_totals(kind: str, grid: Grid, spec: KindSpec, mapping: HeaderMappi
         if spec.columns[canonical].type != "money":
             continue
         raw = body.loc[by_row[cov["row"]].to_numpy(), pos]
-        parsed = nz.parse_money(raw, scale=mapping.scales.get(canonical, 1))
+        parsed = nz.parse_money(raw, scale=scales.get(canonical, 1))
         vals = parsed.values.to_numpy()
         for i in range(len(cov)):  # one step per declared total, not per ledger row
             if pd.isna(vals[i]):

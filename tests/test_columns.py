@@ -1,8 +1,18 @@
 """The column catalogue: header normalisation, alias mapping and kind detection."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from fundaudit.columns import catalogue, detect_kind, header_unit_scale, map_headers, normalize_header
+from fundaudit.columns import (
+    catalogue,
+    detect_kind,
+    header_unit,
+    header_unit_scale,
+    map_headers,
+    normalize_header,
+    normalize_headers,
+)
 
 
 @pytest.mark.parametrize(
@@ -28,6 +38,35 @@ def test_unit_scale() -> None:
     assert header_unit_scale("金额（万元）") == 10000
     assert header_unit_scale("金额(单位:万元)") == 10000
     assert header_unit_scale("金额（元）") == 1
+
+
+def test_header_unit_names_the_unit_a_header_states() -> None:
+    """None when the header states no unit: only then does a sheet's 单位：万元 line apply to the column."""
+    headers = ["金额（万元）", "金额(万)", "金额（ 单位：千元 ）", "金额（人民币元）", "金额（元）", "金额",
+               "人数（人）"]
+    assert [header_unit(h) for h in headers] == ["万元", "万元", "千元", "元", "元", None, None]
+
+
+_HEADER_PIECES = [*"金额姓名单位元万千人民币（）()[]【】*:： \u3000\t\n\u200b\ufeffＡＢａbc１2%İ\x1c", "应补（退）税额",
+                  "身份证号码"]
+_HEADERISH = st.lists(st.sampled_from(_HEADER_PIECES), max_size=8).map("".join)
+
+
+@given(st.lists(_HEADERISH, max_size=20))
+def test_normalize_headers_is_normalize_header_for_a_whole_column(texts: list[str]) -> None:
+    """The Arrow version layout uses to compare every cell with the catalogue gives the same keys."""
+    import pyarrow as pa
+
+    got = normalize_headers(pa.array(texts, type=pa.large_string())).to_pylist()
+    assert got == [normalize_header(t) for t in texts]
+
+
+def test_normalize_headers_gives_every_alias_its_key() -> None:
+    import pyarrow as pa
+
+    aliases = [a for spec in catalogue().values() for col in spec.columns.values() for a in (col.name, *col.aliases)]
+    assert normalize_headers(pa.array(aliases, type=pa.large_string())).to_pylist() == [
+        normalize_header(a) for a in aliases]
 
 
 def test_every_alias_maps_to_its_own_column() -> None:

@@ -113,3 +113,45 @@ def test_hostile_cells_keep_each_row_once(body: list[list[str]]) -> None:
     [s] = ledger.inputs
     assert s.conserved
     assert len(assert_each_row_once(ledger)) == s.rows_read == len(body)
+
+
+# --- a second table stacked below the first (reliability.md C13) -------------------------------------------
+
+OTHER_HEADER = ["工作单位", "", "金额（元）", ""]
+
+
+@given(st.lists(st.one_of(good, bad_amount, blank, total, repeat, note, st.just(list(OTHER_HEADER))),
+                min_size=1, max_size=30))
+def test_a_stacked_table_is_non_data_up_to_a_repeat_of_the_header(body: list[list[str]]) -> None:
+    """From another table's header row up to a repeat of the ledger's own header every row is ``other_table``
+    (never loaded, never dropped); both classifiers (Arrow and pandas) agree on every row."""
+    from fundaudit.io import read_grids
+    from fundaudit.layout import _classify_rows_general, classify_rows, find_header
+
+    df = pd.DataFrame(body, columns=HEADER)
+    ledger = fundaudit.load("disbursements", df)
+    expected, inside = set(), False
+    for row, cells in enumerate(body, start=2):
+        inside = (inside or cells == OTHER_HEADER) and cells != HEADER
+        if inside:
+            expected.add(row)
+    assert set(ledger.non_data.loc[ledger.non_data["type"] == "other_table", "row"]) == expected
+    assert len(assert_each_row_once(ledger)) == ledger.inputs[0].rows_read == len(body)
+    [grid] = read_grids(df)
+    layout = find_header(grid, "disbursements")
+    assert classify_rows(grid, layout).tolist() == _classify_rows_general(grid, layout).tolist()
+
+
+@given(st.lists(st.text(max_size=4), max_size=12), st.integers(0, 3))
+def test_first_character_decoded_with_numpy_is_pythons(texts: list[str], cut: int) -> None:
+    """layout's numpy UTF-8 decoding of each cell's first character (BMP; 0xFFFF for empty or astral)."""
+    import numpy as np
+    import pyarrow as pa
+
+    from fundaudit.layout import _first_char
+
+    arr = pa.array(texts, type=pa.large_string()).slice(min(cut, len(texts)))
+    want = [ord(t[0]) if t and ord(t[0]) < 0x10000 else 0xFFFF for t in texts[min(cut, len(texts)):]]
+    assert _first_char(arr).tolist() == want
+    rows = np.arange(len(want))[::-1].copy()
+    assert _first_char(arr, rows).tolist() == want[::-1]

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 ColumnType = Literal[
     "text", "name", "money", "rate", "int", "date", "bool", "enum",
     "resident_id", "taxpayer_id", "account", "phone", "period", "code",
@@ -22,15 +25,20 @@ PERSONAL_TYPES = frozenset({"resident_id", "account", "phone"})
 
 __all__ = [
     "IGNORE",
+    "MONEY_UNITS",
+    "UNIT_BRACKET_CHARS",
+    "UNIT_LINE",
     "Column",
     "HeaderMapping",
     "KindSpec",
     "catalogue",
     "detect_kind",
+    "header_unit",
     "header_unit_scale",
     "kinds",
     "map_headers",
     "normalize_header",
+    "normalize_headers",
 ]
 
 
@@ -132,8 +140,21 @@ def _kind(name: str, spec: Mapping[str, Any]) -> KindSpec:
 
 _UNIT_WORDS = r"(?:人民币)?(?:万元|元|千元|万|人|%|天|日|月|个|户|次|yuan|rmb)"
 _UNIT_BRACKET = re.compile(r"\(\s*(?:单位[:：]?\s*)?" + _UNIT_WORDS + r"\s*\)")
-_SPACE = re.compile(r"[\s\u200b\ufeff]+")
-_SCALE = {"万元": 10000, "万": 10000, "千元": 1000}
+#: Every character of the unit-bracket pattern (a superset of what a removed unit bracket can hold).
+UNIT_BRACKET_CHARS = "".join(sorted(set(_UNIT_BRACKET.pattern)))
+# Python's \s for text, plus zero-width space and BOM; spelled out so pyarrow's RE2 kernels match the same
+_SPACE_CHARS = "\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff"
+_SPACE = re.compile(f"[{_SPACE_CHARS}]+")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+#: Money units and what they multiply an amount by to give yuan.
+MONEY_UNITS: Mapping[str, int] = {"元": 1, "千元": 1000, "万元": 10000}
+_HEADER_UNIT = re.compile(r"\((?:单位:?)?(?:人民币)?(万元|万|千元|元)\)")
+#: A sheet's unit line, searched in NFKC text (so ： is :, （ is ( ): ``单位：万元``, ``金额单位:万元``,
+#: ``（单位：万元）``, ``单位：人民币元``, also inside a longer title cell (``编制单位：某工会  单位：元``).
+#: Group ``text`` is the statement as written, ``unit`` the unit; a following Chinese character
+#: (``单位：元宝公司``) is no unit.
+UNIT_LINE = (r"(?:^|[\s(\[,;|/、])(?P<text>(?:金额)?单位:\s*(?:人民币)?\s*(?P<unit>万元|千元|元))"
+             r"(?:$|[\s)\],;|/、.。])")
 
 
 def normalize_header(text: str) -> str:
@@ -148,14 +169,32 @@ def normalize_header(text: str) -> str:
     t = _UNIT_BRACKET.sub("", t)
     t = t.replace("(", "").replace(")", "").replace("[", "").replace("]", "")
     t = t.strip("*:：")
-    return t.lower()
+    return t.translate(_ASCII_LOWER)
+
+
+def normalize_headers(texts: pa.Array) -> pa.Array:
+    """:func:`normalize_header` for a whole Arrow string array (pyarrow kernels, no Python loop): how
+    layout compares every cell of a sheet with the alias catalogue."""
+    t = pc.utf8_normalize(texts, "NFKC")
+    t = pc.replace_substring_regex(t, _SPACE.pattern, "")
+    t = pc.replace_substring_regex(t, _UNIT_BRACKET.pattern, "")
+    t = pc.replace_substring_regex(t, r"[()\[\]]", "")
+    t = pc.utf8_trim(t, "*:：")
+    return pc.ascii_lower(t)
+
+
+def header_unit(text: str) -> str | None:
+    """The money unit a header states (金额（万元） → 万元, 金额(元) → 元, 金额（万） → 万元), or None."""
+    t = _SPACE.sub("", unicodedata.normalize("NFKC", str(text)))
+    m = _HEADER_UNIT.search(t)
+    if m is None:
+        return None
+    return "万元" if m.group(1) == "万" else m.group(1)
 
 
 def header_unit_scale(text: str) -> int:
     """The multiplier a header's unit implies: 10000 for 金额（万元）, 1000 for （千元）, else 1."""
-    t = _SPACE.sub("", unicodedata.normalize("NFKC", str(text)))
-    m = re.search(r"\((?:单位[:：]?)?(万元|万|千元)\)", t)
-    return _SCALE[m.group(1)] if m else 1
+    return MONEY_UNITS[header_unit(text) or "元"]
 
 
 # --- mapping headers to canonical columns -------------------------------------------------------

@@ -12,9 +12,11 @@ import pandas as pd
 import pytest
 
 import fundaudit
+from fundaudit.errors import LayoutError, Note
 from fundaudit.io import read_grids
 from tests.io import fixtures as fx
 from tests.io import test_xlsx
+from tests.test_conservation import assert_each_row_once
 
 engine = test_xlsx.engine  # the fixture that runs a test once per .xlsx engine (calamine, openpyxl)
 
@@ -187,38 +189,179 @@ def test_c12_error_cell_in_the_amount_rejects_the_row_with_the_error_text(tmp_pa
     assert ledger.non_data[["row", "type"]].values.tolist() == [[4, "total"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="C13: a second table stacked below the first (its own header row 单位|金额) is read as more payments: "
-    "its header row is rejected as an unreadable amount and its data row 一厂 is loaded as a recipient "
-    "(fundaudit/layout.py classify_rows knows only a repeat of the detected header)",
-)
 def test_c13_a_second_table_stacked_below_is_not_loaded_as_payments(tmp_path: Path) -> None:
     rows: list[list[object]] = [["姓名", "金额"], ["甲", 1], ["乙", 2], [None, None], ["汇总", None], ["单位", "金额"],
                                 ["一厂", 3]]
     ledger = fundaudit.load("disbursements", fx.xlsx_table(tmp_path, rows))
     assert _rows(ledger, "row", "recipient_name") == [[2, "甲"], [3, "乙"]]
+    # the second table's header and rows are listed as non-data (never loaded, never dropped); 汇总, a data-looking
+    # row without an amount, is rejected with its reason as before
+    assert ledger.non_data[["row", "type", "text"]].values.tolist() == [
+        [4, "blank", ""], [6, "other_table", "单位 | 金额"], [7, "other_table", "一厂 | 3"]]
+    assert ledger.rejected[["row", "reason", "action"]].values.tolist() == [[5, "missing_required", "row_rejected"]]
+    [s] = ledger.inputs
+    assert (s.rows_read, s.rows_loaded, s.rows_rejected, s.rows_non_data, s.amount_total) == (6, 2, 1, 3, 300)
+    assert [n.code for n in s.notes if isinstance(n, Note)] == ["other_table"]
+    assert "another table (different header) starts at row 6" in s.notes[0]
+    assert assert_each_row_once(ledger) == {(str(ledger.inputs[0].file), "Sheet", r) for r in range(2, 8)}
+
+
+def _csv_rows(tmp_path: Path, text: str) -> fundaudit.Ledger:
+    return fundaudit.load("disbursements", fx.write_bytes(tmp_path, "表.csv", text.encode()))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_c13_stacked_table_ends_at_a_repeat_of_the_header_and_its_total_is_not_declared(
+    tmp_path: Path, fmt: str
+) -> None:
+    """The second table runs to a repeat of the detected header (a page break of the first table), after which
+    rows are data again; its 合计 row is part of it, not a declared total of the payments (LEDGER-TOTAL)."""
+    rows: list[list[object]] = [["姓名", "金额", "备注"], ["甲", 1, ""], ["单位名称", "金额（元）", "备注"],
+                                ["一厂", 3, "x"], ["合计", 3, ""], ["", "", ""], ["姓名", "金额", "备注"],
+                                ["乙", 2, ""], ["合计", 3, ""]]
+    if fmt == "csv":
+        text = "\n".join(",".join(str(v) for v in r) for r in rows) + "\n"
+        ledger = _csv_rows(tmp_path, text)
+    else:
+        ledger = fundaudit.load("disbursements", fx.xlsx_table(tmp_path, rows))
+    assert _rows(ledger, "row", "recipient_name", "amount") == [[2, "甲", 100], [8, "乙", 200]]
+    assert ledger.non_data[["row", "type"]].values.tolist() == [
+        [3, "other_table"], [4, "other_table"], [5, "other_table"], [6, "other_table"], [7, "repeated_header"],
+        [9, "total"]]
+    assert ledger.totals[["row", "type", "declared", "covers_from", "covers_to"]].values.tolist() == [
+        [9, "total", 300, 2, 8]]
+    assert len(ledger.rejected) == 0
+    [s] = ledger.inputs
+    assert (s.rows_read, s.rows_loaded, s.rows_rejected, s.rows_non_data) == (8, 2, 0, 6)
+
+
+@pytest.mark.parametrize(
+    ("row", "loaded"),
+    [
+        (["金额", "5", ""], [[3, "金额", 500]]),               # a recipient named 金额: one header word is no header
+        (["金额", "5", "备注x"], [[3, "金额", 500]]),          # one header word of three filled cells
+    ],
+    ids=["one-word", "one-of-three"],
+)
+def test_c13_a_data_row_with_a_header_word_is_still_data(tmp_path: Path, row: list[str],
+                                                           loaded: list[list[object]]) -> None:
+    ledger = _csv_rows(tmp_path, "姓名,金额,备注\n甲,1,\n" + ",".join(row) + "\n")
+    assert _rows(ledger, "row", "recipient_name", "amount") == [[2, "甲", 100], *loaded]
+    assert ledger.non_data.empty and ledger.rejected.empty
+
+
+@pytest.mark.parametrize("row", ["工作单位,,备注", "姓名,5,金额", "单位,金额,姓名"])
+def test_c13_two_header_words_of_most_filled_cells_start_another_table(tmp_path: Path, row: str) -> None:
+    """At least two cells and more than half of the filled ones are header spellings: the row is a header, and
+    what follows is not loaded (a recipient named 姓名 with the remark 金额 is listed too, never dropped)."""
+    ledger = _csv_rows(tmp_path, f"姓名,金额,备注\n甲,1,\n{row}\n一厂,2,x\n")
+    assert _rows(ledger, "row", "recipient_name") == [[2, "甲"]]
+    assert ledger.non_data[["row", "type"]].values.tolist() == [[3, "other_table"], [4, "other_table"]]
+    assert ledger.rejected.empty and ledger.inputs[0].conserved
 
 
 # --- 1.D amounts -------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="D5/C5: a unit line 单位：万元 above the header or below the data does not scale the amounts "
-    "(only a unit inside the amount header, 金额（万元）, does: fundaudit/columns header_unit_scale); "
-    "the 1.2 below is read as 1.20 yuan instead of 12,000 yuan",
-)
 @pytest.mark.parametrize(
-    "text",
-    ["送温暖发放表\n单位：万元\n姓名,金额\n甲,1.2\n", "姓名,金额\n甲,1.2\n单位：万元,\n"],
+    ("text", "row"),
+    [("送温暖发放表\n单位：万元\n姓名,金额\n甲,1.2\n", 2), ("姓名,金额\n甲,1.2\n单位：万元,\n", 3)],
     ids=["unit-line-above", "unit-footer"],
 )
-def test_d5_a_unit_line_scales_the_amounts(tmp_path: Path, text: str) -> None:
+def test_d5_a_unit_line_scales_the_amounts(tmp_path: Path, text: str, row: int) -> None:
     ledger = fundaudit.load("disbursements", fx.write_bytes(tmp_path, "万元.csv", text.encode()))
     assert ledger.frame["amount"].tolist() == [1_200_000]
+    [s] = ledger.inputs
+    assert s.units == {"amount": "万元"}
+    assert [n for n in s.notes if isinstance(n, Note) and n.code == "unit_line"] == [
+        f'amounts in 金额 read in 万元 (×10000), as row {row} "单位:万元" states']
+
+
+@pytest.mark.parametrize(
+    ("line", "unit", "fen"),
+    [
+        ("单位:万元", "万元", 1_200_000),
+        ("金额单位：万元", "万元", 1_200_000),
+        ("（单位：万元）", "万元", 1_200_000),
+        ("单位：人民币万元", "万元", 1_200_000),
+        ("单位： 千元", "千元", 120_000),
+        ("编制单位：某某工会　单位：万元", "万元", 1_200_000),
+        ("单位：元", "元", 120),
+        ("单位：某某工会", "元", 120),     # an organisation, not a unit
+        ("单位：元宝公司", "元", 120),     # 元 followed by more words is no unit
+        ("报送单位万元", "元", 120),        # no colon: not a unit statement
+    ],
+)
+@pytest.mark.parametrize("where", ["above", "below"])
+def test_d5_unit_line_forms(tmp_path: Path, line: str, unit: str, fen: int, where: str) -> None:
+    body = "姓名,金额\n甲,1.2\n"
+    text = f"{line}\n{body}" if where == "above" else f"{body}{line}\n"
+    ledger = _csv_rows(tmp_path, text)
+    assert _rows(ledger, "row", "amount") == [[3 if where == "above" else 2, fen]]
+    [s] = ledger.inputs
+    assert s.units == {"amount": unit}
+    assert [n.code for n in s.notes if isinstance(n, Note) and n.code.startswith("unit")] == (
+        ["unit_line"] if unit != "元" else [])
+    assert s.rows_read == (1 if where == "above" else 2) and s.conserved
+
+
+def test_d5_header_unit_wins_over_the_sheet_unit_and_totals_are_scaled_alike(tmp_path: Path) -> None:
+    """A dues sheet with 单位：万元 in the title's second cell of a real workbook: the money columns without a
+    unit of their own are read in 万元 exactly (1.234567 万元 is 12,345.67 yuan), 应补（退）税额（元） keeps its own
+    unit; the 合计 row's declared amounts are scaled the same way."""
+    rows: list[list[object]] = [
+        ["工会经费明细", "单位：万元", None, None],
+        ["纳税人名称", "实缴金额", "应补（退）税额（元）", "计税依据"],
+        ["甲公司", 1.234567, 100, 50],
+        ["乙公司", "0.5", 200, 25],
+        ["合计", 1.734567, 300, 75],
+    ]
+    ledger = fundaudit.load("dues", fx.xlsx_table(tmp_path, rows))
+    assert ledger.frame[["row", "amount_paid", "amount_due", "wage_base"]].values.tolist() == [
+        [3, 1_234_567, 10_000, 50_000_000], [4, 500_000, 20_000, 25_000_000]]
+    assert ledger.totals[["row", "column", "declared"]].values.tolist() == [
+        [5, "amount_paid", 1_734_567], [5, "amount_due", 30_000], [5, "wage_base", 75_000_000]]
+    [s] = ledger.inputs
+    assert s.units == {"amount_paid": "万元", "amount_due": "元", "wage_base": "万元"}
+    assert s.amount_total == 1_734_567
+    assert [n.render("en") for n in s.notes if isinstance(n, Note)] == [
+        'amounts in 实缴金额、计税依据 read in 万元 (×10000), as row 1 "单位:万元" states',
+        '应补（退）税额（元） carries its own unit in the header; row 1 "单位:万元" does not apply to it']
+
+
+def test_d5_unit_line_of_an_html_export_saved_as_xls(tmp_path: Path) -> None:
+    """Finance systems' HTML "xls": the unit is a text line above the table (row 2 as Excel shows it); a second
+    table stacked below it (its own header) is non-data."""
+    body = ("<p>2016年送温暖发放明细表</p><p>（单位：万元）</p><table><tr><td>姓名</td><td>金额</td></tr>"
+            "<tr><td>张三</td><td>0.08</td></tr><tr><td>合计</td><td>0.08</td></tr></table>"
+            "<table><tr><td>单位名称</td><td>金额</td></tr><tr><td>一厂</td><td>3</td></tr></table>")
+    ledger = fundaudit.load("disbursements", fx.write_bytes(tmp_path, "导出.xls", fx.html_page(body)))
+    assert _rows(ledger, "row", "recipient_name", "amount") == [[4, "张三", 80_000]]
+    assert ledger.totals[["row", "declared"]].values.tolist() == [[5, 80_000]]
+    assert ledger.non_data[["row", "type"]].values.tolist() == [[5, "total"], [6, "other_table"], [7, "other_table"]]
+    [s] = ledger.inputs
+    assert s.units == {"amount": "万元"}
+    assert [n.code for n in s.notes if isinstance(n, Note) and n.code in {"unit_line", "other_table"}] == [
+        "unit_line", "other_table"]
+
+
+def test_d5_two_different_unit_lines_are_refused_naming_both_rows(tmp_path: Path) -> None:
+    path = fx.write_bytes(tmp_path, "两个单位.csv", "单位：万元\n姓名,金额\n甲,1.2\n单位：元\n".encode())
+    with pytest.raises(LayoutError) as info:
+        fundaudit.load("disbursements", path)
+    assert info.value.code == "unit_conflict"
+    assert info.value.message("en") == (
+        f'{path}: states two different money units: row 1 "单位:万元" and row 4 "单位:元"; the headers of 金额 carry '
+        "no unit of their own and fundaudit will not guess which applies. Delete the wrong line, or put the unit in "
+        "the amount header (e.g. 金额（万元）)")
+
+
+def test_d5_unit_lines_that_agree_or_that_no_column_uses_are_not_refused(tmp_path: Path) -> None:
+    same = _csv_rows(tmp_path, "单位：万元\n姓名,金额\n甲,1.2\n单位：万元\n")
+    assert same.frame["amount"].tolist() == [1_200_000]
+    own = _csv_rows(tmp_path, "单位：万元\n姓名,金额（元）\n甲,1.2\n单位：元\n")
+    assert own.frame["amount"].tolist() == [120]
+    assert own.inputs[0].units == {"amount": "元"}
 
 
 # --- 1.G names and free text ---------------------------------------------------------------------------
