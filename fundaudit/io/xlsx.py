@@ -145,7 +145,8 @@ class _Scan:
     rows_without_r: int = 0
     run_without_r: int = 0  # cells without r in the row being read
     widest_without_r: int = 0  # most cells without r in one row
-    empty_max_row: int = 0  # the largest row and column of cells and rows that are only formatting
+    skip_formatting: bool = False  # leave cells and rows that are only formatting out of max_row/max_col
+    empty_max_row: int = 0  # with skip_formatting: the largest row and column of those left out
     empty_max_col: int = 0
     shared_bytes: int = 0  # bytes of shared-string text the cells expand to
 
@@ -185,6 +186,10 @@ def read_xlsx(
         sizes = _shared_sizes(zf, book.shared, file=file, ext=shown_ext, limits=limits)
         scans = {s.name: _scan(zf, s, sizes, file=file, ext=shown_ext, limits=limits) for s in selected}
         used = sum(rows * cols for rows, cols in (scan.extent() for scan in scans.values()))
+        if used > limits.max_cells:  # as in _scan: leave formatting-only cells out before refusing
+            scans = {s.name: scans[s.name] if scans[s.name].skip_formatting else _scan_part(
+                zf, s, sizes, file=file, ext=shown_ext, limits=limits, skip_formatting=True) for s in selected}
+            used = sum(rows * cols for rows, cols in (scan.extent() for scan in scans.values()))
         check_cells_together(used, len(scans), file=file, limits=limits)
         expanded = sum(scan.shared_bytes for scan in scans.values())
         if expanded > limits.max_shared_text_bytes:
@@ -385,21 +390,14 @@ def _scan(
 ) -> _Scan:
     """What the reader will not tell us, and the sheet's true extent, checked against the limits before any
     reader allocates the used range."""
-    scan = _Scan()
+    scan = _scan_part(zf, sheet, shared_sizes, file=file, ext=ext, limits=limits, skip_formatting=False)
     if sheet.part is None:
         return scan
     where = f"{file} [{sheet.name}]"
-    try:
-        with zf.open(sheet.part) as fh:
-            utf16 = bool(_utf16_ascii(fh.read(4)))
-        with zf.open(sheet.part) as fh:
-            stream: IO[bytes] | _Utf8 = _Utf8(fh) if utf16 else fh
-            _scan_stream(stream, scan, shared_sizes, file=file, where=where, limits=limits)
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
-        raise UnreadableFileError(
-            "truncated", file=file, ext=ext, what=f"zip member {sheet.part} is damaged ({exc})"
-        ) from exc
     nrows, ncols = scan.extent()
+    if _over(nrows, ncols, limits):  # formatting far below (a style on A1048576) may be all that is out there
+        scan = _scan_part(zf, sheet, shared_sizes, file=file, ext=ext, limits=limits, skip_formatting=True)
+        nrows, ncols = scan.extent()
     if nrows > limits.max_rows:
         raise limits.exceeded("max_rows", file=file, what=f"{where} has {nrows:,} rows")
     if ncols > limits.max_columns:
@@ -416,6 +414,39 @@ def _scan(
             ),
         )
     return scan
+
+
+def _scan_part(
+    zf: zipfile.ZipFile,
+    sheet: _Sheet,
+    shared_sizes: np.ndarray,
+    *,
+    file: str,
+    ext: str,
+    limits: Limits,
+    skip_formatting: bool,
+) -> _Scan:
+    """One pass of the scan over the sheet's part. The quick pass counts every ``r``; only a sheet that pass
+    puts over a limit is scanned again leaving formatting-only cells and rows out (what no reader allocates)."""
+    scan = _Scan(skip_formatting=skip_formatting)
+    if sheet.part is None:
+        return scan
+    where = f"{file} [{sheet.name}]"
+    try:
+        with zf.open(sheet.part) as fh:
+            utf16 = bool(_utf16_ascii(fh.read(4)))
+        with zf.open(sheet.part) as fh:
+            stream: IO[bytes] | _Utf8 = _Utf8(fh) if utf16 else fh
+            _scan_stream(stream, scan, shared_sizes, file=file, where=where, limits=limits)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        raise UnreadableFileError(
+            "truncated", file=file, ext=ext, what=f"zip member {sheet.part} is damaged ({exc})"
+        ) from exc
+    return scan
+
+
+def _over(nrows: int, ncols: int, limits: Limits) -> bool:
+    return nrows > limits.max_rows or ncols > limits.max_columns or nrows * ncols > limits.max_cells
 
 
 class _Utf8(io.RawIOBase):
@@ -518,8 +549,9 @@ def _scan_segment(seg: bytes, scan: _Scan, shared_sizes: np.ndarray) -> None:
 
 def _scan_extent(seg: bytes, scan: _Scan) -> None:
     """Grow the scan's extent by the rows and columns ``seg`` names (each distinct value converted once), and
-    by the rows and cells without ``r``; cells and rows that are only formatting do not count."""
-    if b"/>" in seg or b"></" in seg:
+    by the rows and cells without ``r``; with ``skip_formatting``, cells and rows that are only formatting do
+    not count."""
+    if scan.skip_formatting and (b"/>" in seg or b"></" in seg):
         empty: list[bytes] = []
         for pattern in (_EMPTY_CELL, _EMPTY_ROW):  # cells first: a row holding only such cells is then empty too
             if found := pattern.findall(seg):
