@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, TextIO
 from fundaudit._version import __version__
 from fundaudit.errors import ExitCode, FundauditError, Lang, render_note
 from fundaudit.report.outdir import REPORT_FILES, ReportDir
-from fundaudit.rules.severity import FAIL_ON, rank
+from fundaudit.rules.severity import FAIL_ON, LEVELS, rank
 
 if TYPE_CHECKING:
     from fundaudit.masking import MaskedStreams
@@ -188,6 +188,7 @@ def _print_summary(result, lang: Lang, out: TextIO) -> None:  # type: ignore[no-
     most findings first; as many as fit, the rest named on one line), and one line each naming the
     skipped and failed rules, whose reasons are in the report."""
     from fundaudit.normalize import format_fen
+    from fundaudit.report.html import strings
 
     zh = lang == "zh"
     lines: list[str] = []
@@ -243,7 +244,7 @@ def _print_summary(result, lang: Lang, out: TextIO) -> None:  # type: ignore[no-
     if fired:
         room = max(SUMMARY_LINES - len(lines) - len(tail) - 1, 3)  # minus the table's header line
         listed = fired if len(fired) <= room else fired[: room - 1]
-        labels = {"error": "错误", "warning": "警告", "info": "提示"} if zh else {}
+        labels = {s: strings()["zh"][s] for s in LEVELS} if zh else {}  # as the HTML report shows them
         lines += _table_lines(("规则", "级别", "疑点", "名称") if zh else ("rule", "severity", "findings", "title"),
                               [(r["id"], labels.get(r["severity"], r["severity"]), str(r["findings"]),
                                 _cut((r["title"] if zh else r["title_en"]) or "", TITLE_WIDTH)) for r in listed])
