@@ -237,3 +237,24 @@ def test_fail_on_levels(fail_on: str, failing: tuple[str, ...]) -> None:
     from fundaudit.rules.severity import at_or_above
 
     assert at_or_above(fail_on) == failing
+
+
+# --- the result contract sits below the run and the reports -----------------------------------------
+
+def _all_imports(path: Path) -> set[str]:
+    """Every module named by an import anywhere in ``path`` (functions included; TYPE_CHECKING excluded)."""
+    tree = ast.parse(path.read_text("utf-8"))
+    type_only = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If) and _is_type_checking(node)
+                 for stmt in node.body for n in ast.walk(stmt)}
+    name = next(m for m, p in MODULES.items() if p == path)
+    return {t for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom) and id(node) not in type_only
+            for t in _targets(node, name, path.name == "__init__.py", MODULES)}
+
+
+def test_reports_and_result_do_not_import_the_run() -> None:
+    """The writers take what a result holds from ``fundaudit.result``, not from the run that builds it (not even
+    lazily), and ``fundaudit.result`` imports neither the run nor a writer."""
+    users = {m: _all_imports(p) for m, p in MODULES.items()
+             if m.startswith("fundaudit.report") or m == "fundaudit.result"}
+    assert {m: sorted(i & {"fundaudit.run"}) for m, i in users.items() if "fundaudit.run" in i} == {}
+    assert sorted(i for i in users["fundaudit.result"] if i.startswith(("fundaudit.report", "fundaudit.run"))) == []
