@@ -258,3 +258,43 @@ def test_reports_and_result_do_not_import_the_run() -> None:
              if m.startswith("fundaudit.report") or m == "fundaudit.result"}
     assert {m: sorted(i & {"fundaudit.run"}) for m, i in users.items() if "fundaudit.run" in i} == {}
     assert sorted(i for i in users["fundaudit.result"] if i.startswith(("fundaudit.report", "fundaudit.run"))) == []
+
+
+# --- one home for the other facts the issue found twice ----------------------------------------------
+
+def test_facts_defined_once() -> None:
+    """unit_of, the window syntax, Arg/Signature, PROVENANCE and the finding columns each have one
+    definition; the modules that used to define their own now hold the same object."""
+    from fundaudit import engine, result, run, schemas
+    from fundaudit.engine import findings, sql
+    from fundaudit.engine.checks import aid
+    from fundaudit.rules import model, signatures, signatures_aid, spec, values
+
+    assert sql.unit_of is values.unit_of
+    assert aid.parse_window is values.parse_window is model.parse_window
+    assert signatures.Arg is signatures_aid.Arg is spec.Arg
+    assert signatures.Signature is signatures_aid.Signature is spec.Signature
+    assert findings.PROVENANCE is schemas.PROVENANCE
+    assert run.FINDING_COLUMNS is result.FINDING_COLUMNS
+    assert findings.FINDING_FRAME_COLUMNS is engine.FINDING_FRAME_COLUMNS is result.FINDING_FRAME_COLUMNS
+    assert result.FINDING_FRAME_COLUMNS == ["id", "fingerprint", "rule", "severity", "kind", "message", "message_en",
+                                           "amount", "amount_fen", "values", "refs"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "parsed"),
+    [("same_day", ("same_day", 0, 0)), (" month ", ("month", 0, 0)), ("year", ("year", 0, 0)),
+     ("12-01..02-29", ("season", 1201, 229)), ("1-5 .. 3-31", ("season", 105, 331))],
+)
+def test_parse_window(spec: str, parsed: tuple[str, int, int]) -> None:
+    from fundaudit.rules.values import parse_window
+
+    assert parse_window(spec) == parsed
+
+
+@pytest.mark.parametrize("spec", ["13-01..02-29", "02-30..03-01", "week", "", 5, None, ["month"]])
+def test_parse_window_refuses(spec: object) -> None:
+    from fundaudit.rules.values import parse_window
+
+    with pytest.raises(ValueError):
+        parse_window(spec)
