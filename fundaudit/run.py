@@ -33,7 +33,6 @@ from fundaudit.rules.severity import LEVELS, at_or_above
 __all__ = ["FINDING_COLUMNS", "AuditResult", "audit"]
 
 
-
 @dataclass
 class AuditResult:
     """Everything one audit produced: inputs, rejected rows, rule statuses and findings.
