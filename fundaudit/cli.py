@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, TextIO
 from fundaudit._version import __version__
 from fundaudit.errors import ExitCode, FundauditError, Lang, render_note
 from fundaudit.report.outdir import REPORT_FILES, ReportDir
+from fundaudit.rules.severity import FAIL_ON, LEVELS, rank
 
 if TYPE_CHECKING:
     from fundaudit.masking import MaskedStreams
@@ -52,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--param", action="append", default=[], metavar="RULE.KEY=VALUE", help="override a parameter")
     a.add_argument("--out", default="fundaudit-report", metavar="DIR", help="report directory")
     a.add_argument("--format", default="html,xlsx,json", help="comma-separated: html,xlsx,json,junit")
-    a.add_argument("--fail-on", default="error", choices=["error", "warning", "info", "never"])
+    a.add_argument("--fail-on", default="error", choices=FAIL_ON)
     a.add_argument("--lang", default="zh", choices=["zh", "en"])
     a.add_argument("--unmask", action="store_true", help="show personal data unmasked (recorded in reports)")
     a.add_argument("--quiet", action="store_true", help="no summary, only errors")
@@ -187,6 +188,7 @@ def _print_summary(result, lang: Lang, out: TextIO) -> None:  # type: ignore[no-
     most findings first; as many as fit, the rest named on one line), and one line each naming the
     skipped and failed rules, whose reasons are in the report."""
     from fundaudit.normalize import format_fen
+    from fundaudit.report.html import strings
 
     zh = lang == "zh"
     lines: list[str] = []
@@ -237,13 +239,12 @@ def _print_summary(result, lang: Lang, out: TextIO) -> None:  # type: ignore[no-
         lead = f"出错 {len(errors)} 条规则：" if zh else f"failed {len(errors)} rules: "
         tail.append(lead + _id_list([r["id"] for r in errors], LINE_WIDTH - _width(lead + where) - 2, zh)
                     + ("；" if zh else "; ") + where)
-    order = {name: n for n, name in enumerate(("error", "warning", "info"))}
     fired = sorted((r for r in result.rules if r["status"] == "ran" and r["findings"]),
-                   key=lambda r: (order.get(r["severity"], 3), -int(r["findings"])))  # stable: pack order
+                   key=lambda r: (rank(r["severity"]), -int(r["findings"])))  # stable: pack order
     if fired:
         room = max(SUMMARY_LINES - len(lines) - len(tail) - 1, 3)  # minus the table's header line
         listed = fired if len(fired) <= room else fired[: room - 1]
-        labels = {"error": "错误", "warning": "警告", "info": "提示"} if zh else {}
+        labels = {s: strings()["zh"][s] for s in LEVELS} if zh else {}  # as the HTML report shows them
         lines += _table_lines(("规则", "级别", "疑点", "名称") if zh else ("rule", "severity", "findings", "title"),
                               [(r["id"], labels.get(r["severity"], r["severity"]), str(r["findings"]),
                                 _cut((r["title"] if zh else r["title_en"]) or "", TITLE_WIDTH)) for r in listed])

@@ -20,20 +20,17 @@ import pandas as pd
 
 from fundaudit._version import __version__
 from fundaudit.columns import catalogue
-from fundaudit.errors import ConfigError, FundauditError
+from fundaudit.errors import FundauditError
 from fundaudit.inputs import LedgerArg, Progress, SkippedInput, collect
 from fundaudit.io import Limits, display_name
 from fundaudit.ledger import Ledger, Source
 from fundaudit.masking import mask_account, mask_data, mask_id, mask_objects, mask_series
 from fundaudit.normalize import format_fen
 from fundaudit.period import Period, parse_period
-from fundaudit.report import AT_ISSUE
+from fundaudit.result import AT_ISSUE, FINDING_COLUMNS, FINDING_FRAME_COLUMNS
+from fundaudit.rules.severity import LEVELS, at_or_above
 
-__all__ = ["FINDING_COLUMNS", "SEVERITIES", "AuditResult", "audit"]
-
-SEVERITIES = ("error", "warning", "info")
-FINDING_COLUMNS = ["id", "fingerprint", "rule", "severity", "kind", "message", "message_en", "amount",
-                   "values", "refs"]  # findings.json fields (the frame also carries amount_fen)
+__all__ = ["FINDING_COLUMNS", "AuditResult", "audit"]
 
 
 @dataclass
@@ -48,7 +45,7 @@ class AuditResult:
     ledgers: dict[str, Ledger]
     run: dict[str, Any]
     rules: list[dict[str, Any]] = field(default_factory=list)
-    findings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=[*FINDING_COLUMNS, "amount_fen"]))
+    findings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FINDING_FRAME_COLUMNS))
     masked: bool = True
     skipped: list[SkippedInput] = field(default_factory=list)
     version: str = __version__
@@ -106,7 +103,7 @@ class AuditResult:
         findings (info findings are statistical signals, such as an under-spent allocation, and
         their amounts are never added to it)."""
         f = self.findings
-        by_sev = {s: int((f["severity"] == s).sum()) for s in SEVERITIES} if len(f) else {s: 0 for s in SEVERITIES}
+        by_sev = {s: int((f["severity"] == s).sum()) if len(f) else 0 for s in LEVELS}
         by_rule = {str(k): int(v) for k, v in f["rule"].value_counts().items()} if len(f) else {}
         total = 0
         if len(f) and "amount_fen" in f:
@@ -122,11 +119,7 @@ class AuditResult:
 
     def exit_code(self, fail_on: str = "error") -> int:
         """0 when no finding is at or above ``fail_on`` (``error|warning|info|never``), else 1."""
-        if fail_on == "never":
-            return 0
-        if fail_on not in SEVERITIES:
-            raise ConfigError("bad_fail_on", value=fail_on)
-        worse = SEVERITIES[: SEVERITIES.index(fail_on) + 1]
+        worse = at_or_above(fail_on)
         return 1 if len(self.findings) and self.findings["severity"].isin(worse).any() else 0
 
     def to_json(self, path: str | os.PathLike[str]) -> Path:

@@ -21,15 +21,16 @@ from fundaudit.columns import catalogue
 from fundaudit.engine import sql
 from fundaudit.engine.checks import load_builtin
 from fundaudit.engine.context import CheckContext, Skip
-from fundaudit.engine.findings import FINDING_COLUMNS, Tables, build_findings
+from fundaudit.engine.findings import Tables, build_findings
 from fundaudit.engine.sql import ROW_ID
 from fundaudit.errors import render
 from fundaudit.ledger import Ledger
 from fundaudit.normalize import address_key, name_key, resident_id_facts, taxpayer_id_facts
 from fundaudit.period import Period
+from fundaudit.result import FINDING_FRAME_COLUMNS
 from fundaudit.rules.model import Rule
 
-__all__ = ["FINDING_COLUMNS", "EngineResult", "RuleStatus", "run_rules"]
+__all__ = ["EngineResult", "RuleStatus", "run_rules"]
 
 TOTALS = "ledger_totals"
 _WANTED = "_wanted_rows"  # a temporary table: the ledger rows whose declared amount is looked up
@@ -130,10 +131,10 @@ def run_rules(
     findings = (
         pd.concat([p for p in parts if len(p)], ignore_index=True)
         if any(len(p) for p in parts)
-        else pd.DataFrame(columns=FINDING_COLUMNS)
+        else pd.DataFrame(columns=FINDING_FRAME_COLUMNS)
     )
     findings["id"] = [f"F{i:06d}" for i in range(1, len(findings) + 1)]
-    return EngineResult(findings[FINDING_COLUMNS], statuses)
+    return EngineResult(findings[FINDING_FRAME_COLUMNS], statuses)
 
 
 def _declared_amount(con: Any, ctx: CheckContext, result: pd.DataFrame) -> pd.DataFrame:

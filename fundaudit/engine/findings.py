@@ -18,24 +18,12 @@ from fundaudit.engine.sql import ROW_ID, unit_of
 from fundaudit.errors import render
 from fundaudit.masking import mask_account, mask_id
 from fundaudit.normalize import format_fen_series
+from fundaudit.result import FINDING_FRAME_COLUMNS
 from fundaudit.rules.model import Rule
+from fundaudit.schemas import PROVENANCE
 
-__all__ = ["FINDING_COLUMNS", "Tables", "build_findings"]
+__all__ = ["Tables", "build_findings"]
 
-FINDING_COLUMNS = [
-    "id",
-    "fingerprint",
-    "rule",
-    "severity",
-    "kind",
-    "message",
-    "message_en",
-    "amount",
-    "amount_fen",
-    "values",
-    "refs",
-]
-PROVENANCE = ("file", "sheet", "row")
 _FORMATTER = string.Formatter()
 
 
@@ -55,9 +43,9 @@ class Tables:
 def build_findings(
     rule: Rule, res: pd.DataFrame, tables: Tables, *, masked: bool, units: Mapping[str, str] | None = None
 ) -> pd.DataFrame:
-    """One row per finding (FINDING_COLUMNS), in order of first ref."""
+    """One row per finding (FINDING_FRAME_COLUMNS), in order of first ref."""
     if res.empty:
-        return pd.DataFrame(columns=FINDING_COLUMNS)
+        return pd.DataFrame(columns=FINDING_FRAME_COLUMNS)
     res = res.reset_index(drop=True)
     if "_table" not in res:
         res["_table"] = rule.ledger
@@ -72,11 +60,11 @@ def build_findings(
     keep = res.groupby("_fkey")["_in_period"].transform("any").astype(bool)
     res = res[keep]
     if res.empty:
-        return pd.DataFrame(columns=FINDING_COLUMNS)
-    res = res.sort_values(["_fkey", "file", "sheet", "row"], na_position="first", kind="stable")
+        return pd.DataFrame(columns=FINDING_FRAME_COLUMNS)
+    res = res.sort_values(["_fkey", *PROVENANCE], na_position="first", kind="stable")
     refs = res.drop_duplicates(["_fkey", "_table", ROW_ID])
     first = refs.drop_duplicates("_fkey").set_index("_fkey")
-    order = first.sort_values(["file", "sheet", "row"], na_position="first", kind="stable").index
+    order = first.sort_values(list(PROVENANCE), na_position="first", kind="stable").index
 
     value_cols = [
         c for c in res.columns if not c.startswith("_") and c not in PROVENANCE and "__" not in c and c != "kind"
@@ -98,7 +86,7 @@ def build_findings(
     amount_txt = format_fen_series(amount_fen)
     fields = dict(formatted)
     fields["amount"] = amount_txt
-    for name in ("file", "sheet", "row"):
+    for name in PROVENANCE:
         fields[name] = first[name].astype(str)
     params = {k: _param_text(v, "、") for k, v in rule.params.items()}
     params_en = {k: _param_text(v, ", ") for k, v in rule.params.items()}
@@ -176,7 +164,7 @@ def _attach_provenance(res: pd.DataFrame, tables: Tables) -> pd.DataFrame:
             prov["kind"] = rows["kind"].to_numpy() if tables.kind_of(str(tname)) is None else str(tname)
         parts.append(prov)
     prov = pd.concat(parts).reindex(res.index)
-    res = res.drop(columns=[c for c in ("file", "sheet", "row") if c in res.columns])
+    res = res.drop(columns=[c for c in PROVENANCE if c in res.columns])
     out = pd.concat([res, prov], axis=1)
     out["sheet"] = out["sheet"].where(out["sheet"].notna() & (out["sheet"].astype(str) != "nan"), None)
     return out
@@ -198,7 +186,7 @@ def _add_template_columns(rule: Rule, res: pd.DataFrame, tables: Tables) -> pd.D
 
 
 def _ref_lists(refs: pd.DataFrame) -> pd.Series:
-    recs = refs[["_fkey", "kind", "file", "sheet", "row"]].copy()
+    recs = refs[["_fkey", "kind", *PROVENANCE]].copy()
     recs["row"] = recs["row"].astype("int64")
     recs["sheet"] = recs["sheet"].astype(object).where(recs["sheet"].notna(), None)
     grouped: dict[str, list[dict[str, Any]]] = {}

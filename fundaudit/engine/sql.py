@@ -15,7 +15,7 @@ from typing import Any
 import sqlglot
 import sqlglot.expressions as exp
 
-from fundaudit.columns import catalogue
+from fundaudit.rules.values import unit_of
 
 __all__ = [
     "ROW_ID",
@@ -36,13 +36,6 @@ __all__ = [
 ROW_ID = "_rid"
 Unit = str  # 'money' | 'date' | 'rate' | 'number' | 'text' | 'bool'
 
-_UNITS = {"money": "money", "date": "date", "rate": "rate", "int": "number", "bool": "bool"}
-
-
-def unit_of(kind: str, column: str) -> Unit:
-    """The unit of a canonical column: money (fen), date, rate, number, bool or text."""
-    spec = catalogue()[kind].columns.get(column)
-    return _UNITS.get(spec.type, "text") if spec else ("number" if column == ROW_ID else "text")
 
 
 def col(name: str, table: str | None = None) -> exp.Column:

@@ -38,8 +38,9 @@ import pandas as pd
 from fundaudit.errors import render_note
 from fundaudit.inputs import NOT_LEDGER_TYPE
 from fundaudit.masking import mask_series, mask_value
-from fundaudit.report import AT_ISSUE
 from fundaudit.report.json import write_atomic
+from fundaudit.result import AT_ISSUE
+from fundaudit.rules.severity import LEVELS, Severity, rank
 
 if TYPE_CHECKING:
     from fundaudit.run import AuditResult
@@ -54,10 +55,7 @@ MAX_REJECTED = 2_000
 MAX_TEXT = 1_000
 CHART_BARS = 15
 
-SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
-# Severities whose amounts make up the money at issue (AuditResult.summary): info findings are
-# statistical signals (an under-spent allocation, a year-end rush) and their amounts are not added.
-SEVERITY_COLOR = {"error": "#c0392b", "warning": "#d68910", "info": "#2e86c1"}
+SEVERITY_COLOR: dict[str, str] = {Severity.ERROR: "#c0392b", Severity.WARNING: "#d68910", Severity.INFO: "#2e86c1"}
 NEUTRAL_COLOR = "#4a6fa5"
 OTHER_COLOR = "#9aa5b1"
 
@@ -165,9 +163,9 @@ def _text(v: Any) -> str:
 
 
 def _sev_key(v: Any) -> str:
-    """A severity as a CSS/filter key: one of SEVERITY_ORDER, or 'other'."""
+    """A severity as a CSS/filter key: one of the severities, or 'other'."""
     s = _text(v)
-    return s if s in SEVERITY_ORDER else "other"
+    return s if s in LEVELS else "other"
 
 
 def _count(n: int) -> str:
@@ -212,7 +210,7 @@ class _Context:
 
     def sev(self, v: Any) -> str:
         s = _text(v)
-        return self.t[s] if s in SEVERITY_ORDER else self.cut(s, 50)
+        return self.t[s] if s in LEVELS else self.cut(s, 50)
 
     def pick(self, zh: Any, en: Any) -> str:
         """The text in the report's language (the other one when it is missing)."""
@@ -332,7 +330,7 @@ class _Context:
         return {
             "findings": _count(len(f)),
             "severities": [{"key": s, "label": self.t[s], "count": _count(int(by_sev.get(s, 0)))}
-                           for s in SEVERITY_ORDER],
+                           for s in LEVELS],
             "amount": _yuan(int(self.amount_at_issue_fen.sum())),
             "inputs": _count(len(inputs)),
             "rows_read": _count(sum(int(i.get("rows_read") or 0) for i in inputs)),
@@ -502,7 +500,7 @@ class _Context:
 
         def key(rid: str) -> tuple[int, int, str]:
             sev = _text(self.rules_by_id.get(rid, {}).get("severity"))
-            return (SEVERITY_ORDER.get(sev, 3), order.get(rid, len(order)), rid)
+            return (rank(sev), order.get(rid, len(order)), rid)
 
         return sorted(present, key=key)
 
@@ -522,7 +520,7 @@ class _Context:
             n, fen = len(self.rule_positions[rid]), int(amounts.get(rid, 0))
             out.append({"anchor": f"rule-{i + 1}", "id": self.cut(rid, 200),
                         "title": self.cut(self.rule_title(rid), 300), "ledger": self.kind_title(r.get("ledger")),
-                        "severity": sev, "severity_label": self.sev(raw), "severity_n": SEVERITY_ORDER.get(sev, 3),
+                        "severity": sev, "severity_label": self.sev(raw), "severity_n": rank(sev),
                         "count": _count(n), "count_n": n, "amount": _yuan(fen) if fen else "", "amount_n": fen})
         return out
 
@@ -567,7 +565,7 @@ class _Context:
             has_amount = not _isna(cols["amount"][i])
             rows.append({
                 "id": self.cut(cols["id"][i], 100),
-                "severity": sev, "severity_label": self.sev(sev), "severity_n": SEVERITY_ORDER.get(sev, 3),
+                "severity": sev, "severity_label": self.sev(sev), "severity_n": rank(sev),
                 "message": self.cut(message),
                 "amount": _yuan(amount) if has_amount else "", "amount_n": amount if has_amount else "",
                 "vals": value_items,

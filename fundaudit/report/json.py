@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from fundaudit.result import FINDING_COLUMNS
+
 if TYPE_CHECKING:
     from fundaudit.run import AuditResult
 
@@ -120,8 +122,6 @@ def _dumps(v: Any, level: int) -> str:
 def _findings(result: AuditResult) -> str:
     """The ``findings`` list of findings.json (as ``_dumps(result.findings_records(), 1)``), encoded a
     column at a time and put together per finding with one %-format."""
-    from fundaudit.run import FINDING_COLUMNS
-
     f = result.findings
     cols = [c for c in FINDING_COLUMNS if c in f.columns]
     if not len(f) or not cols or f.columns.duplicated().any():

@@ -22,16 +22,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from fundaudit.report.json import write_atomic
+from fundaudit.rules.severity import at_or_above
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from fundaudit.run import AuditResult
 
-__all__ = ["FAIL_ON", "write_junit", "xml_safe"]
+__all__ = ["write_junit", "xml_safe"]
 
-SEVERITIES = ("error", "warning", "info")
-FAIL_ON = (*SEVERITIES, "never")
 MAX_LISTED = 50
 MAX_LINE = 2_000
 _NONE = np.zeros(0, dtype=np.intp)
@@ -94,11 +93,7 @@ def _records(findings: pd.DataFrame, positions: list[np.ndarray]) -> dict[int, d
 
 def write_junit(result: AuditResult, path: str | os.PathLike[str], *, fail_on: str = "error") -> Path:
     """Write junit.xml atomically; ``fail_on`` is ``error|warning|info|never`` as on the command line."""
-    if fail_on not in FAIL_ON:
-        from fundaudit.errors import ConfigError
-
-        raise ConfigError("bad_fail_on", value=fail_on)
-    worse = SEVERITIES[: SEVERITIES.index(fail_on) + 1] if fail_on in SEVERITIES else ()
+    worse = at_or_above(fail_on)
     f = result.findings
     positions, worse_mask = _by_rule(f, worse)
     selections: dict[str, tuple[Any, Any]] = {}  # rule id → (its findings, the failing ones), positions

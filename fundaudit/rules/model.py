@@ -24,7 +24,6 @@ never an evaluation.
 
 from __future__ import annotations
 
-import calendar
 import difflib
 import hashlib
 import itertools
@@ -46,8 +45,18 @@ from fundaudit.rules.conditions import (
     validate_operand,
 )
 from fundaudit.rules.located import Located, Locator, Moved, Problem, Unlocated, bad_char, parse_located
+from fundaudit.rules.severity import LEVELS
 from fundaudit.rules.signatures import CHECK_TYPES, Arg
-from fundaudit.rules.values import column_type, literal_key, non_finite, re2_error, unit_class, unit_of
+from fundaudit.rules.values import (
+    WINDOW_FORMS,
+    column_type,
+    literal_key,
+    non_finite,
+    parse_window,
+    re2_error,
+    unit_class,
+    unit_of,
+)
 
 __all__ = [
     "Pack",
@@ -62,7 +71,6 @@ __all__ = [
     "rule_problems",
 ]
 
-SEVERITIES = ("error", "warning", "info")
 RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+$")
 PACK_KEYS = {"pack", "version", "description", "rules", "override", "disable"}
 RULE_KEYS = {
@@ -291,10 +299,10 @@ def _validate_pack(doc: Located, sha256: str) -> tuple[Pack | None, list[Problem
                 problems.append(
                     doc.problem(f"{path}.{key}", "pack_unknown_key", key=key, allowed=_allowed(OVERRIDE_KEYS, key))
                 )
-        if "severity" in change and change["severity"] not in SEVERITIES:
+        if "severity" in change and change["severity"] not in LEVELS:
             problems.append(
                 doc.problem(
-                    f"{path}.severity", "pack_bad_value", value=change["severity"], expected=", ".join(SEVERITIES)
+                    f"{path}.severity", "pack_bad_value", value=change["severity"], expected=", ".join(LEVELS)
                 )
             )
         if "params" in change and not isinstance(change["params"], dict):
@@ -366,9 +374,9 @@ def rule_problems(doc: Locator, path: str, raw: Any) -> list[Problem]:
         problems.append(doc.problem(f"{path}.ledger", "pack_bad_value", value=ledger, expected=expected))
     kind = ledger if isinstance(ledger, str) and ledger in catalogue() else None
     severity = raw.get("severity")
-    if "severity" in raw and severity not in SEVERITIES:
+    if "severity" in raw and severity not in LEVELS:
         problems.append(
-            doc.problem(f"{path}.severity", "pack_bad_value", value=severity, expected=", ".join(SEVERITIES))
+            doc.problem(f"{path}.severity", "pack_bad_value", value=severity, expected=", ".join(LEVELS))
         )
     text_ok = {}
     for key in ("title", "message"):
@@ -741,11 +749,11 @@ def _item_problems(doc: Locator, path: str, value: Any, item: str, arg: Arg) -> 
     if item == "text":
         return [] if isinstance(value, str) else [doc.problem(path, "pack_wrong_type", expected="text", got=got)]
     if item == "window":
-        return (
-            []
-            if _is_window(value)
-            else [doc.problem(path, "pack_bad_value", value=got, expected="same_day, month, year or MM-DD..MM-DD")]
-        )
+        try:
+            parse_window(value)
+        except ValueError:
+            return [doc.problem(path, "pack_bad_value", value=got, expected=WINDOW_FORMS)]
+        return []
     return [doc.problem(path, "pack_bad_value", value=got, expected="a finite number")] if non_finite(value) else []
 
 
@@ -756,21 +764,6 @@ def _bounds(arg: Arg) -> str:
     if arg.low is not None and arg.high is not None:
         return f"{n(arg.low)} to {n(arg.high)}"
     return f"≥ {n(arg.low)}" if arg.low is not None else f"≤ {n(arg.high or 0)}"
-
-
-_WINDOW = re.compile(r"(\d{1,2})-(\d{1,2})\s*\.\.\s*(\d{1,2})-(\d{1,2})")
-
-
-def _is_window(value: Any) -> bool:
-    """A DISB-DUP window: same_day, month, year, or a season MM-DD..MM-DD of real days (leap year)."""
-    text = str(value).strip()
-    if text in ("same_day", "month", "year"):
-        return True
-    m = _WINDOW.fullmatch(text)
-    if not isinstance(value, str) or not m:
-        return False
-    a, b, c, d = (int(g) for g in m.groups())
-    return all(1 <= mo <= 12 and 1 <= day <= calendar.monthrange(2000, mo)[1] for mo, day in ((a, b), (c, d)))
 
 
 # --- overrides and parameters -------------------------------------------------------------------

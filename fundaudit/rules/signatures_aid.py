@@ -7,7 +7,7 @@ Reference tables are found by their kind names (``register``, ``staff``, ``caps`
 
 from __future__ import annotations
 
-from fundaudit.rules.signatures import Arg, Signature
+from fundaudit.rules.spec import Arg, Signature
 
 __all__ = ["AID_CHECK_TYPES", "HARDSHIP_CATEGORIES"]
 

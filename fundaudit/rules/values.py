@@ -8,6 +8,7 @@ These are the *load-time* halves of the conversions the engine makes when it ren
 
 from __future__ import annotations
 
+import calendar
 import functools
 import math
 import re
@@ -18,16 +19,18 @@ from typing import Any
 from fundaudit.columns import catalogue
 
 __all__ = [
+    "WINDOW_FORMS",
     "column_type",
     "literal_expected",
     "literal_key",
     "non_finite",
+    "parse_window",
     "re2_error",
     "unit_class",
     "unit_of",
 ]
 
-# catalogue column type -> unit the engine computes in (as fundaudit.engine.sql.unit_of)
+# catalogue column type -> unit the engine computes in (fundaudit.engine.sql renders literals in it)
 _UNITS = {"money": "money", "date": "date", "rate": "rate", "int": "number", "bool": "bool"}
 # units that can meet in one comparison or expression
 _CLASSES = {"money": "number", "rate": "number", "number": "number", "date": "date", "bool": "bool", "text": "text"}
@@ -139,3 +142,27 @@ def re2_error(pattern: str) -> str | None:
     finally:
         con.close()
     return None
+
+
+#: What a DISB-DUP window may be, as error messages say it.
+WINDOW_FORMS = "same_day, month, year or MM-DD..MM-DD"
+_SEASON = re.compile(r"(\d{1,2})-(\d{1,2})\s*\.\.\s*(\d{1,2})-(\d{1,2})")
+
+
+def parse_window(spec: Any) -> tuple[str, int, int]:
+    """A DISB-DUP window (``duplicate_payment``'s ``windows`` values): ``same_day``, ``month``, ``year``
+    or a season ``MM-DD..MM-DD`` of real days (leap year; it may wrap the year end, ``12-01..02-29`` is
+    December to the end of February) → (kind, start MMDD, end MMDD), ``(kind, 0, 0)`` for the named
+    ones. Raises ValueError for anything else. Pack validation and the engine both read windows here."""
+    if not isinstance(spec, str):
+        raise ValueError(spec)
+    text = spec.strip()
+    if text in ("same_day", "month", "year"):
+        return text, 0, 0
+    m = _SEASON.fullmatch(text)
+    if not m:
+        raise ValueError(spec)
+    a, b, c, d = (int(g) for g in m.groups())
+    if not all(1 <= mo <= 12 and 1 <= day <= calendar.monthrange(2000, mo)[1] for mo, day in ((a, b), (c, d))):
+        raise ValueError(spec)
+    return "season", a * 100 + b, c * 100 + d

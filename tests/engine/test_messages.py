@@ -16,7 +16,6 @@ import pytest
 import fundaudit
 from fundaudit.columns import catalogue
 from fundaudit.engine import run_rules
-from fundaudit.engine.findings import PROVENANCE
 from fundaudit.errors import RuleError
 from fundaudit.ledger import Ledger
 from fundaudit.period import parse_period
@@ -24,7 +23,7 @@ from fundaudit.rules.model import Rule, RuleSet, parse_pack
 from fundaudit.rules.profiles import apply_profile, load_profile
 from fundaudit.rules.shipped import shipped_packs
 from fundaudit.rules.signatures import CHECK_TYPES
-from fundaudit.schemas import CANONICAL_DTYPES
+from fundaudit.schemas import CANONICAL_DTYPES, PROVENANCE
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 BRACE = re.compile(r"[{}]")

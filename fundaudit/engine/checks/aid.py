@@ -61,8 +61,9 @@ from fundaudit.engine import sql
 from fundaudit.engine.checks import implements
 from fundaudit.engine.context import CheckContext, Skip
 from fundaudit.engine.sql import ROW_ID, all_of, col, number, select, string, table
+from fundaudit.rules.values import WINDOW_FORMS, parse_window
 
-__all__ = ["parse_window", "requires_file_programs"]
+__all__ = ["requires_file_programs"]
 
 DISB = "disbursements"
 REG = "register"
@@ -679,26 +680,13 @@ def _cols_of(q: exp.Select) -> list[str]:
     return [e.alias_or_name for e in q.expressions]
 
 
-def parse_window(spec: Any) -> tuple[str, int, int]:
-    """A DISB-DUP window: ``same_day``, ``month``, ``year`` or a season ``MM-DD..MM-DD`` (may wrap
-    the year end; ``12-01..02-29`` is December to the end of February) → (kind, start MMDD, end MMDD)."""
-    text = str(spec).strip()
-    if text in ("same_day", "month", "year"):
-        return text, 0, 0
-    m = re.fullmatch(r"(\d{1,2})-(\d{1,2})\s*\.\.\s*(\d{1,2})-(\d{1,2})", text)
-    if not m:
-        raise Skip("skip_bad_args", what=f"window {text!r} (same_day, month, year or MM-DD..MM-DD)")
-    a, b, c, d = (int(g) for g in m.groups())
-    for month, day in ((a, b), (c, d)):
-        if not (1 <= month <= 12 and 1 <= day <= calendar.monthrange(2000, month)[1]):
-            raise Skip("skip_bad_args", what=f"window {text!r}")
-    return "season", a * 100 + b, c * 100 + d
-
-
 def _window_key(spec: Any, d: exp.Expression, default: exp.Expression | None) -> exp.Expression:
     """An integer naming the window ``d`` falls in: the window's first day as YYYYMMDD, times ten,
     plus the kind (so two kinds never share a key)."""
-    kind, start, end = parse_window(spec)
+    try:
+        kind, start, end = parse_window(spec)
+    except ValueError:  # validated on load; a Skip, not a crash, should anything get past it
+        raise Skip("skip_bad_args", what=f"window {spec!r} ({WINDOW_FORMS})") from None
     y, md = exp.Year(this=d), _month_day(d)
 
     def key(first_year: exp.Expression, first_md: exp.Expression, tag: int) -> exp.Expression:

@@ -1,0 +1,23 @@
+"""The data contract of an audit's result, shared by the run that builds it and every report that writes it.
+
+``fundaudit.run`` (the :class:`~fundaudit.run.AuditResult`), the engine (which builds the findings frame)
+and the writers under ``fundaudit.report`` all import these from here; nothing here imports any of them,
+so the run and the reports do not depend on each other for a constant.
+"""
+
+from __future__ import annotations
+
+from fundaudit.rules.severity import Severity
+
+__all__ = ["AT_ISSUE", "FINDING_COLUMNS", "FINDING_FRAME_COLUMNS"]
+
+#: The fields of a finding in findings.json (CONTRACT.md §4), in order.
+FINDING_COLUMNS = ["id", "fingerprint", "rule", "severity", "kind", "message", "message_en", "amount",
+                   "values", "refs"]
+#: The columns of the findings frame (``AuditResult.findings``): the findings.json fields and, beside
+#: the displayed ``amount``, the exact ``amount_fen`` every total is computed from.
+FINDING_FRAME_COLUMNS = [*FINDING_COLUMNS[: FINDING_COLUMNS.index("amount") + 1], "amount_fen",
+                         *FINDING_COLUMNS[FINDING_COLUMNS.index("amount") + 1:]]
+#: Severities whose amounts make the "money at issue": info findings are statistical signals (an
+#: under-spent allocation, a year-end rush) and their amounts are never added to it.
+AT_ISSUE: tuple[str, ...] = (Severity.ERROR.value, Severity.WARNING.value)
