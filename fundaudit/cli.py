@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, TextIO
 from fundaudit._version import __version__
 from fundaudit.errors import ExitCode, FundauditError, Lang, render_note
 from fundaudit.report.outdir import REPORT_FILES, ReportDir
-from fundaudit.rules.severity import FAIL_ON, LEVELS, rank
+from fundaudit.rules.severity import FAIL_ON, rank
 
 if TYPE_CHECKING:
     from fundaudit.masking import MaskedStreams
@@ -115,7 +115,7 @@ def _main(argv: Sequence[str] | None, streams: MaskedStreams) -> int:
     except Exception as exc:  # a bug: the traceback goes to a checked --out, else to a new private folder
         from fundaudit.report.outdir import write_crash_log
 
-        msg = "内部错误" if lang == "zh" else "internal error"
+        msg = _s("internal_error", lang)
         try:
             log = getattr(exc, "crash_log", None) or write_crash_log(traceback.format_exc())
         except OSError as failed:  # not even a temporary folder can be written (disk full)
@@ -166,7 +166,7 @@ def _audit(args: argparse.Namespace, argv: list[str], lang: Lang) -> int:
     if not args.quiet:
         _print_summary(result, lang, sys.stdout)
         for fmt in formats:
-            print(("报告：" if lang == "zh" else "report: ") + _shown(Path(args.out) / REPORT_FILES[fmt]))
+            print(_s("report", lang) + _shown(Path(args.out) / REPORT_FILES[fmt]))
     return result.exit_code(args.fail_on)
 
 
@@ -188,12 +188,10 @@ def _print_summary(result, lang: Lang, out: TextIO) -> None:  # type: ignore[no-
     most findings first; as many as fit, the rest named on one line), and one line each naming the
     skipped and failed rules, whose reasons are in the report."""
     from fundaudit.normalize import format_fen
-    from fundaudit.report.html import strings
 
     zh = lang == "zh"
     lines: list[str] = []
-    head = ("类型", "文件", "工作表", "表头行", "读取", "载入", "拒收", "非数据", "金额合计") if zh else (
-        "kind", "file", "sheet", "header", "read", "loaded", "rejected", "non-data", "amount total")
+    head = _head("inputs_head", lang)
     inputs = [i for ledger in result.ledgers.values() for i in ledger.inputs]
     shown = inputs if len(inputs) <= MAX_INPUT_ROWS else inputs[: MAX_INPUT_ROWS - 1]
     rows = [(i.kind, _cut(str(i.file), TITLE_WIDTH), i.sheet or "-", str(i.header_row or "-"), str(i.rows_read),
@@ -204,16 +202,11 @@ def _print_summary(result, lang: Lang, out: TextIO) -> None:  # type: ignore[no-
         rest = inputs[len(shown):]
         n, read, loaded = len(rest), sum(i.rows_read for i in rest), sum(i.rows_loaded for i in rest)
         rej, non = sum(i.rows_rejected for i in rest), sum(i.rows_non_data for i in rest)
-        if zh:
-            lines.append(f"… 另有 {n} 个输入（读取 {read}，载入 {loaded}，拒收 {rej}，非数据 {non}），"
-                         "逐个列在报告“输入核对”中")
-        else:
-            lines.append(f"… and {n} more inputs (read {read}, loaded {loaded}, rejected {rej}, non-data {non}), "
-                         "each listed in the report (Input reconciliation)")
+        lines.append(_s("more_inputs", lang, n=n, read=read, loaded=loaded, rejected=rej, non_data=non))
     lines += _skipped_lines(result, zh)
     lines.append("")
     if not result.rules:
-        lines.append("规则：没有可运行的规则。" if zh else "rules: none to run.")
+        lines.append(_s("no_rules", lang))
         print("\n".join(lines), file=out)
         return
     ran = sum(1 for r in result.rules if r["status"] == "ran")
@@ -221,37 +214,29 @@ def _print_summary(result, lang: Lang, out: TextIO) -> None:  # type: ignore[no-
     errors = [r for r in result.rules if r["status"] == "error"]
     s = result.summary
     sev = s["by_severity"]
-    if zh:
-        lines.append(f"规则：运行 {ran} 条，跳过 {len(skipped)} 条，出错 {len(errors)} 条")
-        lines.append(f"疑点：{s['findings']} 个（错误 {sev['error']}，警告 {sev['warning']}，提示 {sev['info']}），"
-                     f"涉及金额 {s['amount_at_issue']} 元（只计错误和警告级）")
-    else:
-        lines.append(f"rules: {ran} ran, {len(skipped)} skipped, {len(errors)} failed")
-        lines.append(f"findings: {s['findings']} (error {sev['error']}, warning {sev['warning']}, info {sev['info']}),"
-                     f" amount at issue {s['amount_at_issue']} yuan (error and warning findings only)")
+    lines.append(_s("rules_line", lang, ran=ran, skipped=len(skipped), failed=len(errors)))
+    lines.append(_s("findings_line", lang, findings=s["findings"], error=sev["error"], warning=sev["warning"],
+                    info=sev["info"], amount=s["amount_at_issue"]))
     tail = []
-    where = "原因见报告“未运行的规则”" if zh else "reasons in the report (Rules not run)"
-    if skipped:
-        lead = f"跳过 {len(skipped)} 条规则：" if zh else f"skipped {len(skipped)} rules: "
-        tail.append(lead + _id_list([r["id"] for r in skipped], LINE_WIDTH - _width(lead + where) - 2, zh)
-                    + ("；" if zh else "; ") + where)
-    if errors:
-        lead = f"出错 {len(errors)} 条规则：" if zh else f"failed {len(errors)} rules: "
-        tail.append(lead + _id_list([r["id"] for r in errors], LINE_WIDTH - _width(lead + where) - 2, zh)
-                    + ("；" if zh else "; ") + where)
+    where = _s("reasons_where", lang)
+    for key, listed_rules in (("skipped_rules", skipped), ("failed_rules", errors)):
+        if listed_rules:
+            lead = _s(key, lang, n=len(listed_rules))
+            tail.append(lead + _id_list([r["id"] for r in listed_rules], LINE_WIDTH - _width(lead + where) - 2, zh)
+                        + _s("clause_sep", lang) + where)
     fired = sorted((r for r in result.rules if r["status"] == "ran" and r["findings"]),
                    key=lambda r: (rank(r["severity"]), -int(r["findings"])))  # stable: pack order
     if fired:
         room = max(SUMMARY_LINES - len(lines) - len(tail) - 1, 3)  # minus the table's header line
         listed = fired if len(fired) <= room else fired[: room - 1]
-        labels = {s: strings()["zh"][s] for s in LEVELS} if zh else {}  # as the HTML report shows them
-        lines += _table_lines(("规则", "级别", "疑点", "名称") if zh else ("rule", "severity", "findings", "title"),
+        labels = _ui(lang)
+        lines += _table_lines(_head("fired_head", lang),
                               [(r["id"], labels.get(r["severity"], r["severity"]), str(r["findings"]),
                                 _cut((r["title"] if zh else r["title_en"]) or "", TITLE_WIDTH)) for r in listed])
         if len(listed) < len(fired):
             more = fired[len(listed):]
-            lead = f"… 另有 {len(more)} 条规则有疑点：" if zh else f"… and {len(more)} more rules with findings: "
-            see = "；见报告“按规则汇总”" if zh else "; see the report (By rule)"
+            lead = _s("more_fired", lang, n=len(more))
+            see = _s("see_by_rule", lang)
             lines.append(lead + _id_list([f"{r['id']} {r['findings']}" for r in more],
                                          LINE_WIDTH - _width(lead + see), zh) + see)
     lines += tail
@@ -271,18 +256,16 @@ def _skipped_lines(result, zh: bool) -> list[str]:  # type: ignore[no-untyped-de
     others = [s.file for s in result.skipped if s.reason == NOT_LEDGER_TYPE]
     lines = []
     if unaudited:
-        lines.append(f"未审计的文件 {len(unaudited)} 个（其余已审计；原因见报告“未审计的文件”）：" if zh else
-                     f"not audited: {len(unaudited)} file{'s' if len(unaudited) > 1 else ''} (the rest was audited; "
-                     "reasons in the report, Files not audited):")
+        lines.append(_s("not_audited_many" if len(unaudited) > 1 else "not_audited_one", lang, n=len(unaudited)))
         for s in unaudited[:MAX_SKIPPED_LINES]:
             text = s.message(lang, masked=result.masked).replace("\n", " ")
             where = s.file if s.sheet is None else f"{s.file} [{s.sheet}]"
             lines.append("  " + _cut(text if where in text else f"{where}: {text}", LINE_WIDTH - 2))
         if len(unaudited) > MAX_SKIPPED_LINES:
             more = len(unaudited) - MAX_SKIPPED_LINES
-            lines.append(f"  … 另有 {more} 个，见报告" if zh else f"  … and {more} more, listed in the report")
+            lines.append(_s("more_not_audited", lang, n=more))
     if others:
-        lead = "非台账类型的文件，未读取：" if zh else "not ledger file types, not read: "
+        lead = _s("not_ledger_types", lang)
         lines.append(lead + _id_list(others, LINE_WIDTH - _width(lead), zh))
     return lines
 
@@ -306,20 +289,38 @@ def _cut(s: str, width: int) -> str:
     return out + "…"
 
 
+def _ui(lang: Lang) -> dict[str, str]:
+    """The UI texts of report/templates/strings.yaml in ``lang`` (one home for HTML, Excel and the CLI)."""
+    from fundaudit.report.html import strings
+
+    return strings()[lang]
+
+
+def _s(key: str, lang: Lang, **fields: object) -> str:
+    """The CLI text ``cli_<key>`` of strings.yaml in ``lang``, its ``{fields}`` filled."""
+    return _ui(lang)[f"cli_{key}"].format(**fields)
+
+
+def _head(key: str, lang: Lang) -> tuple[str, ...]:
+    """A table header of strings.yaml (``cli_<key>``, cells separated by ``|``)."""
+    return tuple(_s(key, lang).split("|"))
+
+
 def _id_list(items: Sequence[str], width: int, zh: bool) -> str:
-    """``a, b, c`` within ``width`` columns; what does not fit is counted: ``a, b … (+5)`` / ``a、b 等 7 条``."""
-    sep = "、" if zh else ", "
+    """``a, b, c`` within ``width`` columns; what does not fit is counted: ``a, b … (7 in all)`` / ``a、b 等 7 条``."""
+    lang: Lang = "zh" if zh else "en"
+    sep = _s("list_sep", lang)
     shown: list[str] = []
     for n, item in enumerate(items):
         rest = len(items) - n - 1
-        more = (f" 等 {len(items)} 条" if zh else f" … (+{rest})") if rest else ""
+        more = _s("list_more", lang, total=len(items)) if rest else ""
         if shown and _width(sep.join([*shown, item]) + more) > width:
             break
         shown.append(item)
     left = len(items) - len(shown)
     if not left:
         return sep.join(shown)
-    return sep.join(shown) + (f" 等 {len(items)} 条" if zh else f" … (+{left})")
+    return sep.join(shown) + _s("list_more", lang, total=len(items))
 
 
 def _table_lines(head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -339,14 +340,12 @@ def _rules(args: argparse.Namespace, lang: Lang, out: TextIO) -> int:
     from fundaudit.rules.profiles import apply_profile, load_profile
     from fundaudit.rules.shipped import shipped_packs
 
-    zh = lang == "zh"
     if args.rules_command == "check":
         from fundaudit.rules.shipped import check_packs
 
         # every pack loaded and resolved against the shipped rules first: "valid" only when all of it is
         for path, pack in zip(args.packs, check_packs(args.packs), strict=True):
-            print((f"{path}：有效（{len(pack.rules)} 条规则）" if zh else f"{path}: valid ({len(pack.rules)} rules)"),
-                  file=out)
+            print(_s("valid", lang, path=path, n=len(pack.rules)), file=out)
         return ExitCode.OK
     prof = load_profile(args.profile)
     ruleset = RuleSet.build([*shipped_packs(), *[load_pack(p) for p in args.rules]])
@@ -354,11 +353,10 @@ def _rules(args: argparse.Namespace, lang: Lang, out: TextIO) -> int:
     rows = []
     for rule in ruleset.rules.values():
         params = ", ".join(f"{k}={v}" for k, v in rule.params.items())
-        state = "" if rule.id not in ruleset.disabled else (" (停用)" if zh else " (disabled)")
+        state = "" if rule.id not in ruleset.disabled else _s("disabled", lang)
         rows.append((rule.id, rule.ledger, rule.severity, (rule.title.get(lang) or rule.title.get("zh", "")) + state,
                      params))
-    _table(("编号", "台账", "级别", "名称", "参数") if zh else ("id", "ledger", "severity", "title", "parameters"),
-           rows, out)
+    _table(_head("rules_head", lang), rows, out)
     return ExitCode.OK
 
 
@@ -369,7 +367,6 @@ def _inspect(paths: Sequence[str], lang: Lang, out: TextIO, *, columns: dict[str
     from fundaudit.ledger import load_grid, read_sources
     from fundaudit.normalize import format_fen
 
-    zh = lang == "zh"
     files: list[tuple[Path, str]] = []
     for raw in paths:
         p = Path(raw)
@@ -377,8 +374,7 @@ def _inspect(paths: Sequence[str], lang: Lang, out: TextIO, *, columns: dict[str
             files.extend((f, display_name(f.relative_to(p).as_posix())) for f in discover_files(p))
         elif p.is_file() and p.suffix.lower() not in SUPPORTED_SUFFIXES:  # `inspect samples/*` names README.md too
             kinds = " ".join(sorted(SUPPORTED_SUFFIXES))
-            print(f"== {display_name(raw)}\n  " + (f"不是台账文件类型（支持 {kinds}），跳过" if zh
-                                      else f"not a ledger file type (supported: {kinds}); skipped"), file=out)
+            print(f"== {display_name(raw)}\n  " + _s("not_ledger_file", lang, kinds=kinds), file=out)
         else:
             files.append((p, display_name(raw)))
     status = ExitCode.OK
@@ -393,17 +389,17 @@ def _inspect(paths: Sequence[str], lang: Lang, out: TextIO, *, columns: dict[str
             where = name if grid.sheet is None else f"{name} [{grid.sheet}]"
             print(f"== {where}", file=out)
             fmt = f"{grid.format}" + (f", {grid.encoding}" if grid.encoding else "")
-            print(("  格式：" if zh else "  format: ") + fmt, file=out)
+            print(_s("format", lang) + fmt, file=out)
             if not kind:
-                print("  未找到可识别的表头；不会载入" if zh else "  no recognisable header; not loaded", file=out)
+                print(_s("no_header", lang), file=out)
                 continue
             ranking = detect_kind(list(layout.headers))
             runner = ", ".join(f"{k} {s:g}" for k, s in ranking[1:3] if s > 0)
-            print(("  类型：" if zh else "  kind: ") + f"{kind} (score {ranking[0][1]:g}; {runner or '-'})", file=out)
+            print(_s("kind", lang) + f"{kind} (score {ranking[0][1]:g}; {runner or '-'})", file=out)
             header_rows = [int(grid.rows[r]) for r in layout.header_rows] if not grid.named_columns else [1]
-            print(("  表头行：" if zh else "  header row: ") + ", ".join(map(str, header_rows)), file=out)
+            print(_s("header_row", lang) + ", ".join(map(str, header_rows)), file=out)
             if layout.title:
-                print(("  标题：" if zh else "  title: ") + layout.title[:120], file=out)
+                print(_s("title", lang) + layout.title[:120], file=out)
             try:
                 ledger = load_grid(kind, grid, layout, columns=columns)
             except FundauditError as exc:  # e.g. two headers claiming the amount: say so, go on
@@ -411,20 +407,19 @@ def _inspect(paths: Sequence[str], lang: Lang, out: TextIO, *, columns: dict[str
                 status = ExitCode.USAGE
                 continue
             s = ledger.inputs[0]
-            print("  列映射：" if zh else "  column mapping:", file=out)
+            print(_s("mapping", lang), file=out)
             for header, canonical in s.columns.items():
                 print(f"    {header} → {canonical}", file=out)
             if s.unmapped_columns:
-                print(("  未映射列：" if zh else "  unmapped columns: ") + ", ".join(s.unmapped_columns), file=out)
-            counts = (f"读取 {s.rows_read} = 载入 {s.rows_loaded} + 拒收 {s.rows_rejected} + 非数据 {s.rows_non_data}"
-                      if zh else f"read {s.rows_read} = loaded {s.rows_loaded} + rejected {s.rows_rejected}"
-                      f" + non-data {s.rows_non_data}")
+                print(_s("unmapped", lang) + ", ".join(s.unmapped_columns), file=out)
+            counts = _s("counts", lang, read=s.rows_read, loaded=s.rows_loaded, rejected=s.rows_rejected,
+                        non_data=s.rows_non_data)
             print("  " + counts, file=out)
             if s.amount_total is not None:
-                print(("  金额合计：" if zh else "  amount total: ") + format_fen(s.amount_total)
+                print(_s("amount_total", lang) + format_fen(s.amount_total)
                       + f" ({s.amount_column})", file=out)
             for note in s.notes:
-                print(("  注：" if zh else "  note: ") + render_note(note, lang), file=out)
+                print(_s("note", lang) + render_note(note, lang), file=out)
     return status
 
 

@@ -41,6 +41,7 @@ __all__ = [
     "note",
     "render",
     "render_note",
+    "texts",
 ]
 
 
@@ -58,6 +59,11 @@ def render(section: str, code: str, lang: Lang = "zh", **fields: Any) -> str:
     """Render catalogue entry ``section.code`` in ``lang``; missing fields show as ``{name}``."""
     entry = catalogue()[section][code]
     return entry[lang].format_map(_Lenient(fields))
+
+
+def texts(section: str, code: str, **fields: Any) -> tuple[str, str]:
+    """``section.code`` rendered in Chinese and in English: the (zh, en) pair a check puts into a finding."""
+    return render(section, code, "zh", **fields), render(section, code, "en", **fields)
 
 
 class Note(str):

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fundaudit.columns import UNIT_BRACKET_CHARS, UNIT_LINE, catalogue, normalize_header, normalize_headers
-from fundaudit.errors import LayoutError
+from fundaudit.errors import LayoutError, render
 from fundaudit.io import Grid
 from fundaudit.normalize import WHITESPACE_RUN as _WS_PATTERN  # RE2-safe: no \s, so pyarrow runs it
 from fundaudit.normalize._common import WS, bool_np, lead_bytes, may_hold, utf8_bytes
@@ -120,7 +120,8 @@ def find_header(grid: Grid, kind: str | None = None) -> Layout:
         found = next((" | ".join(v for v in cells.iloc[i].tolist() if str(v).strip())
                       for i in range(scan) if any(str(v).strip() for v in cells.iloc[i].tolist())), "")
         where = grid.file if grid.sheet is None else f"{grid.file} [{grid.sheet}]"
-        raise LayoutError("header_not_found", where=where, rows=scan, found=found[:200] or "（空）")
+        shown = found[:200] or render("message_parts", "empty")
+        raise LayoutError("header_not_found", where=where, rows=scan, found=shown)
     best = int(np.argmax(scores))
     rows: tuple[int, ...] = (best,)
     if best + 1 < scan and _is_sub_header(norm[best], norm[best + 1], keys, grid, best):

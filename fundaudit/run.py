@@ -20,7 +20,7 @@ import pandas as pd
 
 from fundaudit._version import __version__
 from fundaudit.columns import catalogue
-from fundaudit.errors import FundauditError
+from fundaudit.errors import FundauditError, render
 from fundaudit.inputs import LedgerArg, Progress, SkippedInput, collect
 from fundaudit.io import Limits, display_name
 from fundaudit.ledger import Ledger, Source
@@ -294,8 +294,10 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
     for rid, by in ruleset.disabled.items():
         r = ruleset.rules[rid]
         statuses.append({"id": rid, "title": r.title.get("zh"), "title_en": r.title.get("en"), "ledger": r.ledger,
-                         "severity": r.severity, "status": "skipped", "reason": f"已被规则包 {by} 停用",
-                         "reason_en": f"disabled by pack {by}", "findings": 0, "params": dict(r.params)})
+                         "severity": r.severity, "status": "skipped",
+                         "reason": render("errors", "skip_disabled", "zh", pack=by),
+                         "reason_en": render("errors", "skip_disabled", "en", pack=by),
+                         "findings": 0, "params": dict(r.params)})
     run = {
         "argv": [display_name(a) for a in (argv if argv is not None else sys.argv)],  # names may be raw bytes
         "profile": prof.name,

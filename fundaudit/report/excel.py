@@ -33,126 +33,40 @@ __all__ = ["neutralise", "write_excel"]
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r", "\n", "\0", "＝", "＋", "－", "＠")
 MAX_CELL = 32_000
 
-SHEETS = {
-    "zh": ("汇总", "疑点明细", "拒收行", "输入", "规则"),
-    "en": ("Summary", "Findings", "Rejected rows", "Inputs", "Rules"),
+# The workbook's labels are the UI texts of templates/strings.yaml (one home for the HTML report, the
+# workbook and the CLI): label used here -> strings.yaml key. ``xlsx_*`` keys are the workbook's own.
+_LABELS = {
+    "title": "xlsx_title", "version": "version", "generated": "generated", "period": "period",
+    "profile": "profile", "masked": "masked", "masked_yes": "masked_yes", "masked_no": "xlsx_masked_no",
+    "findings": "count", "amount": "amount", "amount_at_issue": "kpi_amount", "amount_note": "xlsx_amount_note",
+    "by_severity": "xlsx_by_severity", "by_rule": "chart_by_rule", "severity": "severity", "rule": "rule",
+    "count": "xlsx_count", "id": "finding_id", "kind": "ledger", "message": "message", "file": "file",
+    "sheet": "sheet", "row": "row", "refs": "xlsx_refs", "values": "values", "fingerprint": "xlsx_fingerprint",
+    "assignee": "xlsx_assignee", "response": "xlsx_response", "status": "xlsx_status", "column": "column",
+    "value": "value", "reason": "reason", "action": "action", "header_row": "header_row",
+    "rows_read": "rows_read", "rows_loaded": "rows_loaded", "rows_rejected": "rows_rejected",
+    "rows_non_data": "rows_non_data", "amount_total": "amount_total", "sha256": "sha256", "notes": "xlsx_notes",
+    "conserved": "conserved", "title_col": "rule_title", "ledger": "ledger", "rule_status": "status",
+    "params": "params", "error": "error", "warning": "warning", "info": "info", "ran": "status_ran",
+    "skipped": "status_skipped", "rule_error": "status_error", "packs": "packs",
 }
-T = {
-    "zh": {
-        "title": "经费审查疑点报告",
-        "version": "fundaudit 版本",
-        "generated": "生成时间",
-        "period": "审计期间",
-        "profile": "参数配置",
-        "masked": "个人信息",
-        "masked_yes": "已脱敏",
-        "masked_no": "未脱敏（含完整身份证号、账号）",
-        "findings": "疑点数",
-        "amount": "金额（元）",
-        "amount_at_issue": "涉及金额（元）",
-        "amount_note": "错误和警告级疑点的金额之和；提示级疑点（统计信号）的金额不计入",
-        "by_severity": "按级别",
-        "by_rule": "按规则",
-        "severity": "级别",
-        "rule": "规则",
-        "count": "个数",
-        "id": "编号",
-        "kind": "台账",
-        "message": "说明",
-        "file": "文件",
-        "sheet": "工作表",
-        "row": "行号",
-        "refs": "全部出处",
-        "values": "相关数值",
-        "fingerprint": "指纹",
-        "assignee": "责任人",
-        "response": "处理意见",
-        "status": "处理状态",
-        "column": "列",
-        "value": "原值",
-        "reason": "原因",
-        "action": "处理",
-        "header_row": "表头行",
-        "rows_read": "读取行",
-        "rows_loaded": "载入行",
-        "rows_rejected": "拒收行",
-        "rows_non_data": "非数据行",
-        "amount_total": "金额合计（元）",
-        "sha256": "SHA-256",
-        "notes": "读取说明",
-        "conserved": "行数核对",
-        "title_col": "名称",
-        "ledger": "台账",
-        "rule_status": "状态",
-        "params": "参数",
-        "error": "错误",
-        "warning": "警告",
-        "info": "提示",
-        "ran": "已运行",
-        "skipped": "跳过",
-        "rule_error": "出错",
-        "packs": "规则包",
-        "action_row_rejected": "整行拒收",
-        "action_field_blanked": "字段置空",
-        "action_field_flagged": "字段存疑（已载入）",
-    },
-    "en": {
-        "title": "Funds audit exception report",
-        "version": "fundaudit version",
-        "generated": "generated at",
-        "period": "audit period",
-        "profile": "profile",
-        "masked": "personal data",
-        "masked_yes": "masked",
-        "masked_no": "UNMASKED (full ID and account numbers)",
-        "findings": "findings",
-        "amount": "amount (yuan)",
-        "amount_at_issue": "amount at issue (yuan)",
-        "amount_note": "sum over error and warning findings; amounts of info findings (statistical signals) "
-        "are not counted",
-        "by_severity": "by severity",
-        "by_rule": "by rule",
-        "severity": "severity",
-        "rule": "rule",
-        "count": "count",
-        "id": "id",
-        "kind": "ledger",
-        "message": "message",
-        "file": "file",
-        "sheet": "sheet",
-        "row": "row",
-        "refs": "all refs",
-        "values": "values",
-        "fingerprint": "fingerprint",
-        "assignee": "assignee",
-        "response": "response",
-        "status": "status",
-        "column": "column",
-        "value": "raw value",
-        "reason": "reason",
-        "action": "action",
-        "header_row": "header row",
-        "rows_read": "rows read",
-        "rows_loaded": "loaded",
-        "rows_rejected": "rejected",
-        "rows_non_data": "non-data",
-        "amount_total": "amount total (yuan)",
-        "sha256": "SHA-256",
-        "notes": "notes",
-        "conserved": "rows reconcile",
-        "title_col": "title",
-        "ledger": "ledger",
-        "rule_status": "status",
-        "params": "parameters",
-        "error": "error",
-        "warning": "warning",
-        "info": "info",
-        "ran": "ran",
-        "skipped": "skipped",
-        "rule_error": "error",
-        "packs": "rule packs",
-    },
-}
+_ACTIONS = ("action_row_rejected", "action_field_blanked", "action_field_flagged")  # zh only: en shows the codes
+_SHEET_KEYS = ("xlsx_sheet_summary", "nav_findings", "nav_rejected", "xlsx_sheet_inputs", "xlsx_sheet_rules")
+
+
+def _labels(lang: str) -> dict[str, str]:
+    """The workbook's labels in ``lang``, by the names this module uses."""
+    from fundaudit.report.html import strings
+
+    s = strings()[lang]
+    return {name: s[key] for name, key in _LABELS.items()} | ({a: s[a] for a in _ACTIONS} if lang == "zh" else {})
+
+
+def _sheet_names(lang: str) -> tuple[str, ...]:
+    """The five sheet names in ``lang`` (Summary / Findings / Rejected rows / Inputs / Rules)."""
+    from fundaudit.report.html import strings
+
+    return tuple(strings()[lang][k] for k in _SHEET_KEYS)
 
 
 def neutralise(value: Any) -> Any:
@@ -184,7 +98,7 @@ def write_excel(result: AuditResult, path: str | os.PathLike[str], *, lang: str 
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
-    t = T[lang]
+    t = _labels(lang)
     try:
         wb = xlsxwriter.Workbook(
             tmp,
@@ -202,7 +116,7 @@ def write_excel(result: AuditResult, path: str | os.PathLike[str], *, lang: str 
             "warn": wb.add_format({"bold": True, "font_color": "#B00020"}),
             "wrap": wb.add_format({"text_wrap": True, "valign": "top"}),
         }
-        names = SHEETS[lang]
+        names = _sheet_names(lang)
         _summary(wb.add_worksheet(names[0]), result, t, fmt)
         _findings(wb.add_worksheet(names[1]), result, t, fmt, lang)
         _rejected(wb.add_worksheet(names[2]), result, t, fmt, lang)

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from fundaudit.errors import catalogue as messages_catalogue
 from fundaudit.errors import render_note
 from fundaudit.inputs import NOT_LEDGER_TYPE
 from fundaudit.masking import mask_series, mask_value
@@ -621,10 +622,25 @@ class _Context:
             if k.endswith("_en") and k[:-3] in vals:
                 continue
             twin = vals.get(f"{k}_en")
-            shown = self.pick(v, twin)
+            shown = self.pick(v, twin) if twin is not None else self.code_text(kind, k, v)
             if shown:
                 out.append((self.cut(self.label(kind, k), 200), self.cut(shown, 300)))
         return out
+
+    def code_text(self, kind: str, name: str, value: Any) -> str:
+        """A value as shown: in zh a code (``id_status`` ``bad_checksum``, ``fund_type`` ``union_fund``,
+        ``matched_on`` ``id_no, phone``, ``column`` ``amount``) by its catalogue name, so no English code
+        shows in the Chinese report; anything else (and every value in en) as its text."""
+        text = _text(value)
+        if self.lang != "zh" or not text:
+            return text
+        if name == "column":
+            return self.label(kind, text)
+        names = messages_catalogue()["values"]
+        parts = text.split(", ")
+        if all(f"{name}.{p}" in names for p in parts):
+            return "、".join(names[f"{name}.{p}"]["zh"] for p in parts)
+        return text
 
     def ref_groups(self, refs: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
         """Every ref, grouped by (file, sheet): 'a.xlsx › 送温暖 › 12, 15, 17'."""

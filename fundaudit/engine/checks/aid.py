@@ -53,6 +53,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
+from string import Formatter
 from typing import Any
 
 import sqlglot.expressions as exp
@@ -61,6 +62,7 @@ from fundaudit.engine import sql
 from fundaudit.engine.checks import implements
 from fundaudit.engine.context import CheckContext, Skip
 from fundaudit.engine.sql import ROW_ID, all_of, col, number, select, string, table
+from fundaudit.errors import render, texts
 from fundaudit.rules.values import WINDOW_FORMS, parse_window
 
 __all__ = ["requires_file_programs"]
@@ -79,12 +81,11 @@ DUES = "dues"
 MATCH_KEYS = {"id_no": ("recipient_id_no", "id_no"), "file_no": ("file_no", "file_no")}
 # Bad statuses of the engine's resident-ID facts, with their wording.
 ID_PROBLEMS = {
-    "bad_length": ("身份证号位数不对", "wrong length"),
-    "bad_chars": ("身份证号含非法字符", "invalid characters"),
-    "bad_checksum": ("身份证号校验码错误", "wrong check character"),
-    "bad_birth_date": ("身份证号中的出生日期不存在", "impossible birth date"),
-    "excel_number": ("身份证号被 Excel 存成数字，末几位已丢失", "stored by Excel as a number, its last digits lost"),
+    code: texts("findings", f"resident_id.{code}")
+    for code in ("bad_length", "bad_chars", "bad_checksum", "bad_birth_date", "excel_number")
 }
+# The two text columns a check's query gives a finding: the zh and the en problem (catalogue `findings`).
+PROBLEM_COLS = ("problem", "problem_en")
 EPOCH_MONDAY = "1900-01-01"  # a Monday: working days are counted from it
 
 
@@ -195,6 +196,20 @@ def _problems(
     return out[0], out[1]
 
 
+def _text_sql(template: str, **values: exp.Expression) -> exp.Expression:
+    """A catalogue text whose ``{name}`` fields are SQL expressions, as literals and values joined by ``||``."""
+    out: exp.Expression | None = None
+    for literal, name, _spec, _conv in Formatter().parse(template):
+        for piece in ([string(literal)] if literal else []) + ([values[name]] if name is not None else []):
+            out = piece if out is None else exp.DPipe(this=out, expression=piece)
+    return out if out is not None else string("")
+
+
+def _problem_cols(code: str) -> list[exp.Expression]:
+    """``problem`` and ``problem_en`` of a finding as the catalogue's ``findings.code`` texts."""
+    return [_as(string(t), n) for t, n in zip(texts("findings", code), PROBLEM_COLS, strict=True)]
+
+
 def _union_all(parts: Sequence[exp.Select]) -> exp.Expression:
     out: exp.Expression = parts[0]
     for p in parts[1:]:
@@ -256,17 +271,15 @@ def resident_id(ctx: CheckContext) -> exp.Select:
     age = _age(birth, on)
     usable = ["ok", "legacy15"] if ctx.args["allow_15_digit"] else ["ok"]
     whens = [(_eq(status, string(code)), (string(zh), string(en))) for code, (zh, en) in ID_PROBLEMS.items()]
-    whens.append((_eq(status, string("legacy15")), (string("15 位旧身份证号"), string("15-digit legacy ID"))))
+    whens.append((_eq(status, string("legacy15")), tuple(map(string, texts("findings", "resident_id.legacy15")))))
     out_of_range = exp.and_(
         _texts(status, usable), _nn(age), _not(exp.Between(this=age, low=number(lo), high=number(hi)))
     )
     years = exp.cast(age, exp.DataType.build("VARCHAR"))
-    when_zh, when_en = ("", "") if ctx.args["date"] else ("期末", " at the period end")
-    age_words = (
-        exp.DPipe(this=exp.DPipe(this=string(f"{when_zh}年龄 "), expression=years),
-                  expression=string(f" 岁，不在 {lo}–{hi} 岁之间")),
-        exp.DPipe(this=exp.DPipe(this=string("aged "), expression=years),
-                  expression=string(f"{when_en}, outside {lo}–{hi}")),
+    when = ("", "") if ctx.args["date"] else texts("findings", "resident_id.at_period_end")
+    age_words = tuple(
+        _text_sql(render("findings", "resident_id.age_out_of_range", lang, when=w, lo=lo, hi=hi), years=years)
+        for lang, w in zip(("zh", "en"), when, strict=True)
     )
     problem = _case([(c, w[0]) for c, w in whens] + [(out_of_range, age_words[0])])
     problem_en = _case([(c, w[1]) for c, w in whens] + [(out_of_range, age_words[1])])
@@ -404,8 +417,8 @@ def filed_before_payment(ctx: CheckContext) -> exp.Select:
     later = exp.and_(_nn(pay), exp.GT(this=col("first_filed", "a"), expression=pay))
     problem, problem_en = _problems(
         [
-            (no_file, "档案库中没有此人的困难职工档案", "no hardship file"),
-            (later, "建档日期晚于发放日期", "filed after payment"),
+            (no_file, *texts("findings", "filed_before_payment.no_file")),
+            (later, *texts("findings", "filed_before_payment.filed_later")),
         ]
     )
     return (
@@ -568,10 +581,10 @@ def cash_payment(ctx: CheckContext) -> exp.Select:
     bank = _or(_null(method), _texts(method, ctx.args["bank_methods"]))
     problem, problem_en = _problems(
         [
-            (cash, "现金发放", "paid in cash"),
-            (goods_banned, "该项目不允许实物发放", "paid in kind where the programme does not allow goods"),
-            (exp.and_(no_account, bank), "银行发放但没有银行账号", "bank payment without a bank account"),
-            (exp.and_(no_account, _not(bank)), "非银行方式发放且没有银行账号", "not paid through a bank account"),
+            (cash, *texts("findings", "cash_payment.cash")),
+            (goods_banned, *texts("findings", "cash_payment.goods_banned")),
+            (exp.and_(no_account, bank), *texts("findings", "cash_payment.bank_no_account")),
+            (exp.and_(no_account, _not(bank)), *texts("findings", "cash_payment.no_account")),
         ]
     )
     passing = ctx.args["pass_through_programs"]
@@ -744,8 +757,7 @@ def duplicate_payment(ctx: CheckContext) -> exp.Select:
             *[col(c) for c in (ROW_ID, *value_cols)],
             *([col("_amount")] if ctx.amount() is not None else []),
             _as(exp.Mul(this=col("_g"), expression=number(2)), "_finding"),
-            _as(string("同一人同一项目同一期间重复发放"), "problem"),
-            _as(string("paid twice to one recipient in one programme window"), "problem_en"),
+            *_problem_cols("duplicate_payment.same_window"),
         )
         .from_(a.subquery("a1"))
         .where(exp.GT(this=col("_n"), expression=number(1)))
@@ -765,8 +777,7 @@ def duplicate_payment(ctx: CheckContext) -> exp.Select:
                 *[col(c) for c in (ROW_ID, *value_cols)],
                 *([col("_amount")] if ctx.amount() is not None else []),
                 _as(exp.Add(this=exp.Mul(this=col("_g"), expression=number(2)), expression=number(1)), "_finding"),
-                _as(string("同日同金额同账号重复发放"), "problem"),
-                _as(string("same date, amount and account entered twice"), "problem_en"),
+                *_problem_cols("duplicate_payment.same_entry"),
             )
             .from_(b.subquery("b1"))
             .where(exp.GT(this=col("_n"), expression=number(1)))
@@ -884,8 +895,7 @@ def aid_cap(ctx: CheckContext) -> exp.Select:
             col("year_cap"),
             _as(col("amount"), "total"),
             _as(exp.Sub(this=col("amount"), expression=col("pay_cap")), "excess"),
-            _as(string("单笔超过上限"), "problem"),
-            _as(string("payment above the per-payment cap"), "problem_en"),
+            *_problem_cols("aid_cap.per_payment"),
         )
         .from_(capped.subquery("p"))
         .where(exp.and_(_nn(col("pay_cap")), exp.GT(this=col("amount"), expression=col("pay_cap"))))
@@ -914,8 +924,7 @@ def aid_cap(ctx: CheckContext) -> exp.Select:
                 col("year_cap"),
                 _as(col("_total"), "total"),
                 _as(exp.Sub(this=col("_total"), expression=col("year_cap")), "excess"),
-                _as(string("年度累计超过上限"), "problem"),
-                _as(string("yearly total above the per-year cap"), "problem_en"),
+                *_problem_cols("aid_cap.per_year"),
             )
             .from_(totals.subquery("y"))
             .where(exp.and_(_nn(col("year_cap")), exp.GT(this=col("_total"), expression=col("year_cap"))))
@@ -950,13 +959,13 @@ def disclosure(ctx: CheckContext) -> exp.Select:
     short = exp.and_(_nn(s), _nn(e), exp.LT(this=length, expression=number(int(ctx.args["min_days"]))))
     late = exp.and_(_nn(e), _nn(pay), exp.GTE(this=e, expression=pay))
     half = _or(exp.and_(_null(s), _nn(e)), exp.and_(_nn(s), _null(e)))
-    unit = "天" if natural else "个工作日"
+    short_code = "disclosure.too_short_days" if natural else "disclosure.too_short_working_days"
     problem, problem_en = _problems(
         [
-            (missing, "没有公示记录", "no disclosure recorded"),
-            (half, "公示起止日期不全", "disclosure dates incomplete"),
-            (short, f"公示不足 {ctx.args['min_days']} {unit}", f"disclosed for less than {ctx.args['min_days']} days"),
-            (late, "公示未在发放日前结束", "disclosure did not end before payment"),
+            (missing, *texts("findings", "disclosure.missing")),
+            (half, *texts("findings", "disclosure.incomplete")),
+            (short, *texts("findings", short_code, min_days=ctx.args["min_days"])),
+            (late, *texts("findings", "disclosure.late")),
         ]
     )
     return (
@@ -993,11 +1002,11 @@ def approval(ctx: CheckContext) -> exp.Select:
     is_handler = _eq(who, col("handler__key")) if ctx.has("handler") else exp.false()
     is_recipient = _eq(who, col("recipient_name__key")) if ctx.has("recipient_name") else exp.false()
     conflicts = [
-        (late, "审批日期晚于发放日期", "approved after payment"),
-        (exp.Coalesce(this=is_handler, expressions=[exp.false()]), "审批人即经办人", "approver is the handler"),
-        (exp.Coalesce(this=is_recipient, expressions=[exp.false()]), "审批人即领取人", "approver is the recipient"),
+        (late, *texts("findings", "approval.late")),
+        (exp.Coalesce(this=is_handler, expressions=[exp.false()]), *texts("findings", "approval.by_handler")),
+        (exp.Coalesce(this=is_recipient, expressions=[exp.false()]), *texts("findings", "approval.by_recipient")),
     ]
-    problem, problem_en = _problems([(missing, "没有审批人", "no approver"), *conflicts])
+    problem, problem_en = _problems([(missing, *texts("findings", "approval.missing")), *conflicts])
     return (
         select(
             col(ROW_ID),
@@ -1141,15 +1150,14 @@ def household_duplicate(ctx: CheckContext) -> exp.Select:
     ctx.need("status", "id_no")
     active = _texts(col("status"), ctx.args["active_status"])
     value_cols = [c for c in ("file_no", "name", "id_no", "status") if ctx.has(c)]
-    tests = [("id_no", col("id_no"), "同一身份证号有多份在档档案", "one ID in several active files")]
+    tests = [("id_no", col("id_no"), *texts("findings", "household_duplicate.id_no"))]
     usable = {"id_no": _matchable("id_no")}
     if "normalized_address" in ctx.args["household_keys"] and ctx.has("address"):
         tests.append(
             (
                 "address",
                 col("address__key"),
-                "同一住址（同一户）有多份在档档案",
-                "one household (address) in several active files",
+                *texts("findings", "household_duplicate.address"),
             )
         )
     parts = []
@@ -1242,11 +1250,10 @@ def hardship_eligibility(ctx: CheckContext) -> exp.Select:
     )
     problem, problem_en = _problems(
         [
-            (too_rich, "家庭人均月收入高于该类别标准", "per-capita monthly income above the category's limit"),
+            (too_rich, *texts("findings", "hardship_eligibility.too_rich")),
             (
                 accident,
-                f"因困支出低于家庭年收入的 {ctx.args['accident_loss_ratio']:g} 倍",
-                "hardship spending below the required share of income",
+                *texts("findings", "hardship_eligibility.accident_loss", ratio=f"{ctx.args['accident_loss_ratio']:g}"),
             ),
         ]
     )
@@ -1313,7 +1320,10 @@ def disclosed_before_filing(ctx: CheckContext) -> exp.Select:
     missing = _null(shown) if ctx.args["require"] else exp.false()
     late = exp.and_(_nn(shown), _nn(filed), exp.GT(this=shown, expression=filed))
     problem, problem_en = _problems(
-        [(missing, "没有公示日期", "no disclosure date"), (late, "公示日期晚于建档日期", "disclosed after filing")]
+        [
+            (missing, *texts("findings", "disclosed_before_filing.missing")),
+            (late, *texts("findings", "disclosed_before_filing.late")),
+        ]
     )
     return (
         select(
@@ -1335,7 +1345,7 @@ STAFF_FIELDS = {
     REG: {"id_no": "id_no", "bank_account": "bank_account", "phone": "phone", "address": "address__key"},
 }
 STAFF_KEY = {"id_no": "id_no", "bank_account": "bank_account", "phone": "phone", "address": "address__key"}
-STAFF_FIELD_ZH = {"id_no": "身份证号", "bank_account": "银行账号", "phone": "电话", "address": "住址"}
+STAFF_FIELD_ZH = {g: render("values", f"matched_on.{g}", "zh") for g in STAFF_KEY}
 PERSON = {DISB: "recipient_name", REG: "name"}
 
 
@@ -1344,16 +1354,15 @@ def _relation_note(ctx: CheckContext) -> list[exp.Expression]:
     if not ctx.has("relation_of", table=STAFF):
         return [_as(string(""), "relation_note"), _as(string(""), "relation_note_en")]
     of = col("relation_of", "s")
-    rel = (
-        exp.Coalesce(this=col("relation", "s"), expressions=[string("亲属")])
-        if ctx.has("relation", table=STAFF)
-        else string("亲属")
-    )
-    zh = exp.DPipe(
-        this=exp.DPipe(this=exp.DPipe(this=string("，"), expression=of), expression=string("的")), expression=rel
-    )
-    en = exp.DPipe(
-        this=exp.DPipe(this=exp.DPipe(this=string(", "), expression=rel), expression=string(" of ")), expression=of
+    relative = texts("findings", "staff_relative.relative")
+
+    def rel(lang: int) -> exp.Expression:
+        given = exp.Coalesce(this=col("relation", "s"), expressions=[string(relative[lang])])
+        return given if ctx.has("relation", table=STAFF) else string(relative[lang])
+
+    zh, en = (
+        _text_sql(render("findings", "staff_relative.of", lang), of=of, relation=rel(i))
+        for i, lang in enumerate(("zh", "en"))
     )
     return [
         _as(_case([(_nn(of), zh)], string("")), "relation_note"),
@@ -1533,12 +1542,8 @@ def union_status(ctx: CheckContext) -> exp.Select:
     )
     problem, problem_en = _problems(
         [
-            (
-                union_fund,
-                "缴纳工会经费但该期间单位尚未建会",
-                "工会经费 paid but the employer had no union for the period",
-            ),
-            (prep_fund, "单位已建会仍缴纳筹备金", "筹备金 paid although the employer's union already existed"),
+            (union_fund, *texts("findings", "union_status.no_union")),
+            (prep_fund, *texts("findings", "union_status.prep_after_founding")),
         ]
     )
     fund = col("fund_type", "d")
@@ -1550,11 +1555,15 @@ def union_status(ctx: CheckContext) -> exp.Select:
                 for c in ("taxpayer_id", "taxpayer_name", "fund_type", "period_start", "period_end")
                 if ctx.has(c)
             ],
-            _as(_case([(_eq(fund, string("union_fund")), string("工会经费"))], string("建会筹备金")), "fund_name"),
-            _as(
-                _case([(_eq(fund, string("union_fund")), string("union fund"))], string("union-founding reserve")),
-                "fund_name_en",
-            ),
+            *[
+                _as(_case([(_eq(fund, string("union_fund")), string(u))], string(p)), name)
+                for u, p, name in zip(
+                    texts("values", "fund_type.union_fund"),
+                    texts("values", "fund_type.prep_fund"),
+                    ("fund_name", "fund_name_en"),
+                    strict=True,
+                )
+            ],
             col("founded_date", "f"),
             *([col("union_name", "f")] if ctx.has("union_name", table=UNIONS) else []),
             _as(_case([(union_fund, exp.Null())], string("warning")), "_severity"),
@@ -1699,11 +1708,15 @@ def fund_overspend(ctx: CheckContext) -> exp.Select:
             _case([(over, exp.Sub(this=spent, expression=allocated))], exp.Sub(this=allocated, expression=spent)),
             "_amount",
         ),
-        _as(_case([(over, string("超出下拨金额"))], string("使用不足下拨金额的规定比例")), "problem"),
-        _as(
-            _case([(over, string("spent more than allocated"))], string("spent less than the minimum share")),
-            "problem_en",
-        ),
+        *[
+            _as(_case([(over, string(o))], string(u)), name)
+            for o, u, name in zip(
+                texts("findings", "fund_overspend.over"),
+                texts("findings", "fund_overspend.under"),
+                PROBLEM_COLS,
+                strict=True,
+            )
+        ],
     ).from_(table(ctx.ledger, b))
     for sub, on in q_joins:
         q = q.join(sub, on=on, join_type="left")

@@ -30,6 +30,7 @@ from fundaudit.engine import sql
 from fundaudit.engine.checks import implements
 from fundaudit.engine.context import CheckContext, Skip
 from fundaudit.engine.sql import ROW_ID, all_of, col, number, select, string, table
+from fundaudit.errors import texts
 
 __all__ = ["SHARES", "gap_slots"]
 
@@ -37,17 +38,11 @@ DUES = "dues"
 MIN_WAGE = "min_wage"
 RATIOS = "ratios"
 # Allocation shares in ledger order: (canonical stem, zh label, en label). The fee is the last share.
-SHARES: tuple[tuple[str, str, str], ...] = (
-    ("share_grassroots", "基层工会", "grassroots"),
-    ("share_prep_fund", "筹备金", "prep fund"),
-    ("share_county", "县级工会", "county"),
-    ("share_city", "市级工会", "city"),
-    ("share_province", "省总工会", "province"),
-    ("share_acftu", "全总", "ACFTU"),
-    ("share_industry", "行业工会", "industry"),
-    ("share_local", "属地工会", "local"),
-    ("fee", "代收手续费", "handling fee"),
+_SHARE_STEMS = (
+    "share_grassroots", "share_prep_fund", "share_county", "share_city", "share_province", "share_acftu",
+    "share_industry", "share_local", "fee",
 )
+SHARES: tuple[tuple[str, str, str], ...] = tuple((s, *texts("values", f"share.{s}")) for s in _SHARE_STEMS)
 UPPER_SHARES = ("share_county", "share_city", "share_province", "share_acftu", "share_industry", "share_local")
 DECIMAL_MONEY = "DECIMAL(38,10)"
 DECIMAL_RATE = "DECIMAL(18,10)"
@@ -238,25 +233,22 @@ def dues_period(ctx: CheckContext) -> exp.Select:
         fits.append(ok)
     length_ok = _or(*fits)
     reasons: list[tuple[exp.Expr, str, str]] = [
-        (exp.GT(this=s, expression=e), "所属期起晚于所属期止", "the period starts after it ends"),
-        (exp.NEQ(this=exp.Day(this=s), expression=number(1)), "所属期起不是月初", "the period does not start on a 1st"),
+        (exp.GT(this=s, expression=e), *texts("findings", "dues_period.starts_after_end")),
+        (exp.NEQ(this=exp.Day(this=s), expression=number(1)), *texts("findings", "dues_period.not_month_start")),
         (
             exp.NEQ(this=exp.Day(this=_add(e, 1, "DAY")), expression=number(1)),
-            "所属期止不是月末",
-            "the period does not end on a month's last day",
+            *texts("findings", "dues_period.not_month_end"),
         ),
         (
             exp.Not(this=length_ok),
-            "所属期长度不是允许的月数（或不是自然季度/年度）",
-            "the period length is not allowed (or not a calendar quarter/year)",
+            *texts("findings", "dues_period.bad_length"),
         ),
     ]
     if ctx.has("treasury_date"):
         reasons.append(
             (
                 exp.LT(this=_c("treasury_date", d), expression=s),
-                "入库日期早于所属期起",
-                "money reached the treasury before the period started",
+                *texts("findings", "dues_period.treasury_before_start"),
             )
         )
     fires = _or(*[r[0] for r in reasons])
@@ -769,23 +761,21 @@ def taxpayer_id(ctx: CheckContext) -> exp.Select:
     reasons: list[tuple[exp.Expr, str, str, str]] = [
         (
             st("bad_length"),
-            "长度不是 18 位（也不是 15 或 20 位旧号）",
-            "not 18 characters (nor a 15/20 legacy ID)",
+            *texts("findings", "taxpayer_id.bad_length"),
             "error",
         ),
-        (st("bad_chars"), "含有代码字符集以外的字符", "characters outside the code alphabet", "error"),
+        (st("bad_chars"), *texts("findings", "taxpayer_id.bad_chars"), "error"),
     ]
     if not ctx.args["accept_legacy"]:
         legacy = _or(
             st("legacy15", "legacy20"),
             exp.and_(st("bad_checksum"), exp.In(this=length, expressions=[number(15), number(20)])),
         )
-        reasons.append((legacy, "旧版纳税人识别号未获接受", "legacy taxpayer ID not accepted", "error"))
+        reasons.append((legacy, *texts("findings", "taxpayer_id.legacy_refused"), "error"))
     reasons += [
         (
             exp.and_(st("bad_checksum"), exp.NEQ(this=length, expression=number(15))),
-            "校验码错误",
-            "wrong check character",
+            *texts("findings", "taxpayer_id.bad_checksum"),
             "error",
         ),
     ]
@@ -793,8 +783,7 @@ def taxpayer_id(ctx: CheckContext) -> exp.Select:
         reasons.append(
             (
                 exp.and_(st("bad_checksum"), _eq(length, number(15))),
-                "旧版识别号中的组织机构代码校验错误",
-                "the legacy ID's organisation code fails its check",
+                *texts("findings", "taxpayer_id.legacy_org_code"),
                 org_severity,
             )
         )
@@ -802,8 +791,7 @@ def taxpayer_id(ctx: CheckContext) -> exp.Select:
             reasons.append(
                 (
                     exp.and_(st("ok"), _eq(_c(org_name, d), exp.false())),
-                    "内嵌组织机构代码校验错误",
-                    "the embedded organisation code fails its check",
+                    *texts("findings", "taxpayer_id.embedded_org_code"),
                     org_severity,
                 )
             )
@@ -922,7 +910,7 @@ def dues_split_sum(ctx: CheckContext) -> exp.Select:
         )
         fires.append(wrong)
         values.append(_as(total, "ratio_sum"))
-        reasons.append((wrong, "各分成比例之和不等于 1", "the ratios do not add up to 1"))
+        reasons.append((wrong, *texts("findings", "dues_split_sum.ratio_sum")))
         ctx.units["ratio_sum"] = "rate"
     else:
         values.append(_as(exp.Null(), "ratio_sum"))
@@ -937,7 +925,7 @@ def dues_split_sum(ctx: CheckContext) -> exp.Select:
         )
         fires.append(wrong)
         values += [_as(total_amt, "share_total"), _as(_basis(ctx, d), "basis"), _as(diff, "difference")]
-        reasons.append((wrong, "各分成金额之和不等于分成依据", "the shares do not add up to the basis"))
+        reasons.append((wrong, *texts("findings", "dues_split_sum.amount_sum")))
         ctx.units.update(share_total="money", basis="money", difference="money")
     else:
         values += [_as(exp.Null(), n) for n in ("share_total", "basis", "difference")]
@@ -977,14 +965,14 @@ def dues_split_ratio(ctx: CheckContext) -> exp.Select:
         wrong: list[tuple[exp.Expr, str, str]] = [
             (
                 _or(exp.and_(is_union, off(gr, share)), exp.and_(is_prep, off(gr, number(0)))),
-                "基层工会",
-                "grassroots",
+                *texts("values", "share.share_grassroots"),
             )
         ]
         recorded = [_nn(gr)]
         if ctx.has("share_prep_fund_ratio"):
             prep = _c("share_prep_fund_ratio", d)
-            wrong.append((exp.Paren(this=exp.and_(is_prep, off(prep, share))), "筹备金", "prep fund"))
+            prep_wrong = exp.Paren(this=exp.and_(is_prep, off(prep, share)))
+            wrong.append((prep_wrong, *texts("values", "share.share_prep_fund")))
             recorded.append(_nn(prep))
         return (
             select(
@@ -1105,8 +1093,7 @@ def dues_remittance(ctx: CheckContext) -> exp.Select:
         reasons.append(
             (
                 _eq(exp.Upper(this=exp.Trim(this=_c("settlement_flag", d))), string("E")),
-                "结算标记为 E（结算出错，未划拨）",
-                "settlement flag E (stuck, not transferred)",
+                *texts("findings", "dues_remittance.flag_e"),
             )
         )
     if ctx.has("settlement_date", "treasury_date"):
@@ -1116,8 +1103,7 @@ def dues_remittance(ctx: CheckContext) -> exp.Select:
                     this=_diff_days(_c("settlement_date", d), _c("treasury_date", d)),
                     expression=number(int(ctx.args["max_days_to_settle"])),
                 ),
-                "入库后超过规定天数才结算",
-                "settled too long after the treasury date",
+                *texts("findings", "dues_remittance.late"),
             )
         )
     values = list(ctx.args["custody_values"] or [])
@@ -1127,8 +1113,7 @@ def dues_remittance(ctx: CheckContext) -> exp.Select:
         reasons.append(
             (
                 exp.and_(held, exp.GT(this=days, expression=number(int(ctx.args["max_days_in_custody"])))),
-                "基层工会经费代管超过规定天数",
-                "the grassroots share has been in custody too long",
+                *texts("findings", "dues_remittance.custody"),
             )
         )
     if not reasons:
@@ -1178,16 +1163,14 @@ def dues_sme_refund(ctx: CheckContext) -> exp.Select:
     reasons: list[tuple[exp.Expr, str, str]] = [
         (
             exp.and_(exp.GT(this=paid_back, expression=number(0)), exp.Not(this=policy)),
-            "所属期不在小微企业返还政策年度内却返还了经费",
-            "a refund was paid for a period outside the policy years",
+            *texts("findings", "dues_sme_refund.outside_policy"),
         )
     ]
     if sme is not None:
         reasons.append(
             (
                 exp.and_(exp.GT(this=paid_back, expression=number(0)), policy, exp.Not(this=sme)),
-                "非小微企业获得了返还",
-                "a refund was paid to an employer that is not small or micro",
+                *texts("findings", "dues_sme_refund.not_sme"),
             )
         )
     values: list[exp.Expression] = []
@@ -1212,8 +1195,7 @@ def dues_sme_refund(ctx: CheckContext) -> exp.Select:
                     exp.and_(
                         eligible, exp.GT(this=exp.Abs(this=exp.Sub(this=due, expression=expected)), expression=tol)
                     ),
-                    "应返拨金额与应返还的份额不符",
-                    "the refund due differs from the refundable share",
+                    *texts("findings", "dues_sme_refund.due_mismatch"),
                 )
             )
             deadline_days = int(ctx.args["refund_deadline_days"])
@@ -1228,15 +1210,13 @@ def dues_sme_refund(ctx: CheckContext) -> exp.Select:
                     reasons.append(
                         (
                             exp.and_(eligible, exp.GT(this=_c("refund_date", d), expression=deadline)),
-                            "返还晚于规定期限",
-                            "the refund was paid after the deadline",
+                            *texts("findings", "dues_sme_refund.late"),
                         )
                     )
                 reasons.append(
                     (
                         exp.and_(eligible, short, _or(*overdue)) if overdue else exp.false(),
-                        "应返拨金额未足额返还",
-                        "the refund due was not paid in full",
+                        *texts("findings", "dues_sme_refund.short"),
                     )
                 )
     return (
