@@ -244,13 +244,8 @@ def mask_objects(values: pd.Series, *, keep: Iterable[str] = ("sha256", "fingerp
             if isinstance(o, Note):
                 collect(o.fields)
         elif isinstance(o, Mapping):
-            if type(o) is dict and not keep.intersection(o):
-                try:  # flat: keys and values added at C speed (non-text ones are dropped below)
-                    found.update(o)
-                    found.update(o.values())
-                    return
-                except TypeError:  # a nested list or dict among the values
-                    pass
+            if flat(o):
+                return
             for k, v in o.items():
                 if type(k) is str:
                     found.add(k)

@@ -71,8 +71,10 @@ class AuditResult:
     @property
     def skipped_inputs(self) -> list[dict[str, Any]]:
         """Files (or sheets) found in an audited directory and not audited, each with its reason code and
-        message, as findings.json ``skipped_inputs``."""
-        return [s.to_dict(masked=self.masked) for s in self.skipped]
+        message, as findings.json ``skipped_inputs`` (file and sheet names masked like the messages, unless the
+        run was unmasked)."""
+        out = [s.to_dict(masked=False) for s in self.skipped]
+        return mask_data(out) if self.masked else out
 
     @functools.cached_property
     def rejected_rows(self) -> pd.DataFrame:

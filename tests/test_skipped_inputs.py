@@ -210,3 +210,26 @@ def test_names_that_are_not_utf8_are_listed_readably(tmp_path: Path) -> None:
     doc = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     assert [s["file"] for s in doc["skipped_inputs"]] == ["你好.md", "\\xff.md"]
     assert "你好.md" in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_skipped_file_names_are_masked_in_every_report(tmp_path: Path) -> None:
+    """A skipped file whose name holds a phone or an ID: its name is masked in every artefact, as its message is
+    (the `file` field beside the message used to carry it raw)."""
+    d = tmp_path / "in"
+    d.mkdir()
+    (d / "aid.csv").write_text(AID, encoding="utf-8")
+    (d / "张三13812345678.csv").write_text("编号\n1\n", encoding="utf-8")
+    (d / "110101199003071234.txt").write_text("说明\n", encoding="utf-8")
+    out = tmp_path / "rep"
+    assert main(["audit", str(d), "--out", str(out), "--format", "html,xlsx,json,junit", "--fail-on", "never",
+                 "--quiet"]) == 0
+    doc = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert sorted(s["file"] for s in doc["skipped_inputs"]) == ["110101********1234.txt", "张三*******5678.csv"]
+    import zipfile
+
+    with zipfile.ZipFile(out / "findings.xlsx") as z:
+        xlsx = "".join(z.read(n).decode("utf-8") for n in z.namelist() if n.endswith(".xml"))
+    for text in (*(p.read_text(encoding="utf-8") for p in out.iterdir() if p.suffix in {".json", ".xml", ".html"}),
+                 xlsx):
+        assert "13812345678" not in text
+        assert "199003071234" not in text

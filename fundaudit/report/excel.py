@@ -369,12 +369,13 @@ def _inputs(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, Any]
     from fundaudit.report.html import strings
 
     not_audited = strings()[shown]["skipped_inputs_title"]  # files found and not audited, with the reason
-    for i, skip in enumerate(result.skipped, start=len(result.inputs) + 1):
+    skipped = result.skipped_inputs
+    for i, skip in enumerate(skipped, start=len(result.inputs) + 1):
         _cell(ws, i, 0, not_audited, fmt)
-        _cell(ws, i, 1, skip.file, fmt)
-        _cell(ws, i, 2, skip.sheet, fmt)
-        _cell(ws, i, 11, skip.message(shown, masked=result.masked), fmt)
-    ws.autofilter(0, 0, max(len(result.inputs) + len(result.skipped), 1), len(cols) - 1)
+        _cell(ws, i, 1, skip["file"], fmt)
+        _cell(ws, i, 2, skip["sheet"], fmt)
+        _cell(ws, i, 11, skip["message" if shown == "zh" else "message_en"], fmt)
+    ws.autofilter(0, 0, max(len(result.inputs) + len(skipped), 1), len(cols) - 1)
 
 
 def _rules(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, Any], lang: str) -> None:
