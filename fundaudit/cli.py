@@ -110,7 +110,7 @@ def _main(argv: Sequence[str] | None, streams: MaskedStreams) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return ExitCode.OK
     except KeyboardInterrupt:
-        print("fundaudit: interrupted", file=sys.stderr)
+        print(f"fundaudit: {_s('interrupted', lang)}", file=sys.stderr)
         return ExitCode.INTERNAL
     except Exception as exc:  # a bug: the traceback goes to a checked --out, else to a new private folder
         from fundaudit.report.outdir import write_crash_log
@@ -119,9 +119,10 @@ def _main(argv: Sequence[str] | None, streams: MaskedStreams) -> int:
         try:
             log = getattr(exc, "crash_log", None) or write_crash_log(traceback.format_exc())
         except OSError as failed:  # not even a temporary folder can be written (disk full)
-            print(f"fundaudit: {msg}; traceback: not written ({failed.strerror or failed})", file=sys.stderr)
+            reason = failed.strerror or failed
+            print(f"fundaudit: {_s('crash_log_not_written', lang, msg=msg, reason=reason)}", file=sys.stderr)
             return ExitCode.INTERNAL
-        print(f"fundaudit: {msg}; traceback: {_shown(Path(log))}", file=sys.stderr)
+        print(f"fundaudit: {_s('crash_log', lang, msg=msg, log=_shown(Path(log)))}", file=sys.stderr)
         return ExitCode.INTERNAL
 
 
