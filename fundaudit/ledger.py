@@ -28,6 +28,7 @@ from fundaudit.columns import (
     HeaderMapping,
     KindSpec,
     catalogue,
+    check_overrides,
     detect_kind,
     header_unit,
     kinds,
@@ -135,6 +136,7 @@ def load(kind: str, source: Source | Sequence[Source], *, sheet: str | None = No
     """
     if kind not in catalogue():
         raise ConfigError("unknown_kind", kind=kind, kinds=", ".join(kinds()))
+    check_overrides(kind, columns)
     sources: list[Source] = list(source) if isinstance(source, list | tuple) else [source]
     parts: list[Ledger] = []
     for src in sources:

@@ -109,3 +109,27 @@ def test_cli_map_settles_the_collision(tmp_path: Path, capsys: pytest.CaptureFix
     assert "unmapped columns: 入库金额" in shown
     assert main(["audit", "--ledger", f"dues={path}", "--out", str(out), "--map", "入库金额", "--lang", "en"]) == 2
     assert "--map takes HEADER=COLUMN" in capsys.readouterr().err
+
+
+def test_an_override_for_another_kind_leaves_this_sheet_alone() -> None:
+    """One --map serves a whole directory: 金额=amount_paid is for the dues sheet; a disbursement sheet headed 金额
+    keeps its own mapping instead of stopping the run."""
+    from fundaudit.columns import map_headers
+
+    mapping = map_headers("disbursements", ["姓名", "金额"], {"金额": "amount_paid"})
+    assert mapping.columns == {0: "recipient_name", 1: "amount"}
+
+
+def test_an_override_that_meets_no_header_keeps_the_fallback() -> None:
+    """Only overrides that met a header of the sheet switch the 应补（退）税额 fallback off."""
+    from fundaudit.columns import map_headers
+
+    mapping = map_headers("dues", ["纳税人识别号", "纳税人名称", "应补（退）税额"], {"不存在的表头": "amount_due"})
+    assert mapping.columns == {0: "taxpayer_id", 1: "taxpayer_name", 2: "amount_paid"}
+
+
+def test_an_override_reaches_the_sub_header_of_a_two_row_header() -> None:
+    from fundaudit.columns import map_headers
+
+    mapping = map_headers("disbursements", ["姓名", "发放情况/金额", "备注"], {"金额": "-"})
+    assert (mapping.columns, mapping.ignored) == ({0: "recipient_name", 2: "remark"}, ((1, "发放情况/金额"),))

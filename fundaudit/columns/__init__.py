@@ -32,6 +32,7 @@ __all__ = [
     "HeaderMapping",
     "KindSpec",
     "catalogue",
+    "check_overrides",
     "detect_kind",
     "header_unit",
     "header_unit_scale",
@@ -233,8 +234,11 @@ def map_headers(kind: str, headers: Sequence[str], overrides: Mapping[str, str] 
     of the sheet claims it.
     """
     spec = catalogue()[kind]
-    index = spec.alias_index
-    chosen = {normalize_header(h): c for h, c in (overrides or {}).items()}
+    # overrides aimed at another kind's columns are not for this sheet (one --map serves a whole directory);
+    # the rest join the alias index, so they also reach the sub-header of a flattened 上/下 header
+    chosen = {normalize_header(h): c for h, c in (overrides or {}).items() if c == IGNORE or c in spec.columns}
+    index = {**spec.alias_index, **chosen}
+    applied: set[str] = set()
     columns: dict[int, str] = {}
     found: dict[int, str] = {}
     unmapped: list[tuple[int, str]] = []
@@ -244,21 +248,17 @@ def map_headers(kind: str, headers: Sequence[str], overrides: Mapping[str, str] 
         if not str(header).strip():
             continue
         found[pos] = str(header)
-        key = normalize_header(str(header))
-        canonical = chosen[key] if key in chosen else _lookup(index, str(header))
+        canonical, key = _lookup_key(index, str(header))
+        if key in chosen and canonical is not None:
+            applied.add(canonical)
         if canonical == IGNORE:
             ignored.append((pos, str(header)))
             continue
         if canonical is None:
             unmapped.append((pos, str(header)))
             continue
-        if canonical not in spec.columns:
-            from fundaudit.errors import ConfigError
-
-            raise ConfigError("map_unknown_column", header=str(header), column=canonical, kind=kind,
-                              columns=", ".join(spec.columns))
         claims.setdefault(canonical, []).append(pos)
-    explicit = set(chosen.values())
+    explicit = applied  # only overrides that met a header of this sheet switch a fallback off
     for canonical in list(claims):
         stand_in = spec.columns[canonical].fallback_for
         if stand_in and stand_in not in claims and canonical not in explicit:
@@ -277,15 +277,32 @@ def map_headers(kind: str, headers: Sequence[str], overrides: Mapping[str, str] 
 
 
 def _lookup(index: Mapping[str, str], header: str) -> str | None:
+    return _lookup_key(index, header)[0]
+
+
+def _lookup_key(index: Mapping[str, str], header: str) -> tuple[str | None, str | None]:
+    """The canonical column ``header`` maps to in ``index``, with the index key that matched."""
     key = normalize_header(header)
     if key in index:
-        return index[key]
+        return index[key], key
     if "/" in key:  # flattened two-row header: 公示情况/公示开始日期
         parts = [p for p in key.split("/") if p]
         for candidate in (parts[-1], "".join(parts), parts[0]):
             if candidate in index:
-                return index[candidate]
-    return None
+                return index[candidate], candidate
+    return None, None
+
+
+def check_overrides(kind: str, overrides: Mapping[str, str] | None) -> None:
+    """Every target of ``overrides`` (``columns=`` of :func:`fundaudit.load` for one kind) is ``-`` or a column of
+    ``kind``: checked before any input is read."""
+    spec = catalogue()[kind]
+    for header, column in (overrides or {}).items():
+        if column != IGNORE and column not in spec.columns:
+            from fundaudit.errors import ConfigError
+
+            raise ConfigError("map_unknown_column", header=header, column=column, kind=kind,
+                              columns=", ".join(spec.columns))
 
 
 def detect_kind(headers: Sequence[str]) -> list[tuple[str, float]]:
