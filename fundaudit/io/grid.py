@@ -136,16 +136,18 @@ def make_cells(columns: Sequence[TextColumn], nrows: int) -> pd.DataFrame:
 
 
 def scatter_cells(rows_at: np.ndarray, cols_at: np.ndarray, texts: np.ndarray, nrows: int, ncols: int) -> pd.DataFrame:
-    """A ``cells`` frame of ``nrows`` × ``ncols`` from the cells a streaming reader met (0-based row and column
-    of each, and its text; ``''`` elsewhere): one sort by column, then one scatter per column."""
+    """A ``cells`` frame of ``nrows`` × ``ncols`` from the cells a reader met (0-based row and column of each,
+    and its text; ``''`` elsewhere), built from the cells present, not from the box: one sort by column, then
+    each column its texts taken into place over ``''``."""
     order = np.argsort(cols_at, kind="stable")
     bounds = np.searchsorted(cols_at[order], np.arange(ncols + 1))
     columns = []
     for j in range(ncols):
-        at = order[bounds[j]:bounds[j + 1]]
-        col = np.full(nrows, "", dtype=object)
-        col[rows_at[at]] = texts[at]
-        columns.append(col)
+        at = order[bounds[j] : bounds[j + 1]]
+        index = np.zeros(nrows, dtype=np.int64)
+        index[rows_at[at]] = np.arange(1, len(at) + 1)
+        column = pa.array(["", *texts[at]], type=pa.large_string())
+        columns.append(column.take(pa.array(index)))
     return make_cells(columns, nrows)
 
 

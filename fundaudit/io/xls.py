@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
+import pandas as pd
 import xlrd
 
 from fundaudit.errors import FundauditError, InputError, UnreadableFileError, note
@@ -25,7 +25,7 @@ from fundaudit.io.grid import (
     check_extent,
     clip_merged,
     column_letter,
-    make_cells,
+    scatter_cells,
     strip_nuls_and_check,
     warnings_as_notes,
 )
@@ -163,9 +163,8 @@ def _sheet_grid(
     where = f"{file} [{sh.name}]"
     nrows, ncols = sh.nrows, sh.ncols
     datemode = int(book.datemode)
-    columns = _columns(sh, nrows, ncols, datemode=datemode)
     rows = np.arange(1, nrows + 1, dtype=np.int64)
-    cells = make_cells(columns, nrows)
+    cells = _cells(sh, nrows, ncols, datemode=datemode)
     cells = strip_nuls_and_check(cells, rows, file=file, where=where, limits=limits, notes=notes)
     merged = clip_merged([(r0, r1 - 1, c0, c1 - 1) for r0, r1, c0, c1 in sh.merged_cells], nrows, ncols)
     hidden_rows = sorted(r + 1 for r, info in sh.rowinfo_map.items() if getattr(info, "hidden", 0) and r < nrows)
@@ -198,9 +197,8 @@ def _sheet_grid(
     )
 
 
-def _columns(sh: Any, nrows: int, ncols: int, *, datemode: int) -> list[pa.Array]:
-    """The sheet's text columns, built from the cells present (ragged rows), not from the ``nrows × ncols`` box:
-    each column is its texts taken into place over ``''``."""
+def _cells(sh: Any, nrows: int, ncols: int, *, datemode: int) -> pd.DataFrame:
+    """The sheet's cells as text, built from the cells present (ragged rows), not from the ``nrows × ncols`` box."""
     widths = np.fromiter((sh.row_len(r) for r in range(nrows)), dtype=np.int64, count=nrows)
     types = np.frombuffer(b"".join(bytes(sh.row_types(r)) for r in range(nrows)), dtype=np.uint8)
     values = np.empty(len(types), dtype=object)
@@ -218,16 +216,7 @@ def _columns(sh: Any, nrows: int, ncols: int, *, datemode: int) -> list[pa.Array
     _fill(text, t == _BOOLEAN, v, lambda x: "TRUE" if x else "FALSE")
     errors: dict[int, str] = xlrd.error_text_from_code
     _fill(text, t == _ERROR, v, lambda x: errors.get(int(x), f"#ERROR({int(x)})"))
-    order = np.argsort(col_of, kind="stable")
-    bounds = np.searchsorted(col_of[order], np.arange(ncols + 1))
-    columns = []
-    for j in range(ncols):
-        at = order[bounds[j] : bounds[j + 1]]
-        index = np.zeros(nrows, dtype=np.int64)
-        index[row_of[at]] = np.arange(1, len(at) + 1)
-        texts = pa.array(["", *text[at]], type=pa.large_string())
-        columns.append(texts.take(pa.array(index)))
-    return columns
+    return scatter_cells(row_of, col_of, text, nrows, ncols)
 
 
 def _fill(out: np.ndarray, mask: np.ndarray, values: np.ndarray, convert: Callable[[Any], str]) -> None:
