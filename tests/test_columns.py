@@ -5,10 +5,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fundaudit.columns import (
+    MONEY_UNITS,
     catalogue,
     detect_kind,
     header_unit,
-    header_unit_scale,
     map_headers,
     normalize_header,
     normalize_headers,
@@ -35,9 +35,8 @@ def test_normalize_header(raw: str, expected: str) -> None:
 
 
 def test_unit_scale() -> None:
-    assert header_unit_scale("金额（万元）") == 10000
-    assert header_unit_scale("金额(单位:万元)") == 10000
-    assert header_unit_scale("金额（元）") == 1
+    headers = ("金额（万元）", "金额(单位:万元)", "金额（元）")
+    assert [MONEY_UNITS[header_unit(h) or "元"] for h in headers] == [10000, 10000, 1]
 
 
 def test_header_unit_names_the_unit_a_header_states() -> None:

@@ -35,7 +35,6 @@ __all__ = [
     "check_overrides",
     "detect_kind",
     "header_unit",
-    "header_unit_scale",
     "kinds",
     "map_headers",
     "normalize_header",
@@ -193,11 +192,6 @@ def header_unit(text: str) -> str | None:
     return "万元" if m.group(1) == "万" else m.group(1)
 
 
-def header_unit_scale(text: str) -> int:
-    """The multiplier a header's unit implies: 10000 for 金额（万元）, 1000 for （千元）, else 1."""
-    return MONEY_UNITS[header_unit(text) or "元"]
-
-
 # --- mapping headers to canonical columns -------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -209,7 +203,6 @@ class HeaderMapping:
     headers: Mapping[int, str]              # physical position -> header text as found
     unmapped: tuple[tuple[int, str], ...]   # non-empty headers that map to nothing (or lost a collision)
     duplicates: Mapping[str, tuple[int, ...]]  # canonical name -> positions, when >1 map to it
-    scales: Mapping[str, int]               # canonical money column -> unit multiplier (万元 → 10000)
     ignored: tuple[tuple[int, str], ...] = ()  # headers the caller mapped to "-" (also in ``unmapped``)
 
     @property
@@ -263,17 +256,12 @@ def map_headers(kind: str, headers: Sequence[str], overrides: Mapping[str, str] 
         stand_in = spec.columns[canonical].fallback_for
         if stand_in and stand_in not in claims and canonical not in explicit:
             claims[stand_in] = claims.pop(canonical)
-    scales: dict[str, int] = {}
     for canonical, positions in claims.items():
         columns[positions[0]] = canonical
         unmapped.extend((p, found[p]) for p in positions[1:])
-        scale = header_unit_scale(found[positions[0]])
-        if scale != 1 and spec.columns[canonical].type == "money":
-            scales[canonical] = scale
     duplicates = {k: tuple(v) for k, v in claims.items() if len(v) > 1}
     unmapped = sorted([*unmapped, *ignored])
-    return HeaderMapping(kind, dict(sorted(columns.items())), found, tuple(unmapped), duplicates, scales,
-                         tuple(ignored))
+    return HeaderMapping(kind, dict(sorted(columns.items())), found, tuple(unmapped), duplicates, tuple(ignored))
 
 
 def _lookup(index: Mapping[str, str], header: str) -> str | None:
