@@ -37,6 +37,7 @@ from fundaudit.columns import (
 )
 from fundaudit.errors import ConfigError, FundauditError, InputError, LayoutError, note, render
 from fundaudit.io import Grid, Limits, read_grids
+from fundaudit.io.grid import column_letter, number_ranges
 from fundaudit.layout import Layout, UnitLine, classify_rows, find_header, totals_coverage, unit_lines
 from fundaudit.schemas import CANONICAL_DTYPES, TEXT, validate
 
@@ -207,7 +208,7 @@ def load_grid(kind: str, grid: Grid, layout: Layout, *, columns: Mapping[str, st
     row_type = classify_rows(replace(grid, cells=cells), layout)
     units, scales = _money_units(grid, spec, mapping, unit_lines(grid, layout, row_type), notes)
     if row_type.eq("other_table").any():
-        notes.append(note("other_table", rows=_ranges(_segment_starts(rows, row_type.eq("other_table")))))
+        notes.append(note("other_table", rows=number_ranges(_segment_starts(rows, row_type.eq("other_table")))))
     is_data = row_type.eq("")
     all_data = bool(is_data.all())
     data = body if all_data else body[is_data]  # no copy of the whole grid when every row is data
@@ -315,7 +316,7 @@ def load_grid(kind: str, grid: Grid, layout: Layout, *, columns: Mapping[str, st
         hidden=grid.hidden, notes=notes, units=units,
     )
     if grid.hidden_rows:
-        summary.notes.append(note("hidden_rows_loaded", rows=_ranges(grid.hidden_rows)))
+        summary.notes.append(note("hidden_rows_loaded", rows=number_ranges(grid.hidden_rows)))
     assert summary.conserved, f"row conservation broken for {grid.file} [{grid.sheet}]"
     return Ledger(kind, frame, rejected[REJECTED_COLUMNS], non_data, totals, [summary])
 
@@ -482,8 +483,8 @@ def _check_collisions(grid: Grid, mapping: HeaderMapping, spec: KindSpec, notes:
         texts = {normalize_header(mapping.headers[p]) for p in positions}
         if len(texts) < len(positions):
             raise LayoutError("duplicate_header", where=where, column=mapping.headers[positions[0]],
-                              positions=", ".join(_col_letter(p) for p in positions))
-        headers = "、".join(f"{mapping.headers[p]}（{_col_letter(p)}）" for p in positions)
+                              positions=", ".join(column_letter(p) for p in positions))
+        headers = "、".join(f"{mapping.headers[p]}（{column_letter(p)}）" for p in positions)
         col = spec.columns[canonical]
         if col.essential:
             raise LayoutError("header_collision", where=where, canonical=canonical, title=col.header_zh or canonical,
@@ -582,27 +583,6 @@ def _row_text(frame: pd.DataFrame) -> list[str]:
         return []
     joined = frame.astype(str).agg(lambda r: " | ".join(v.strip() for v in r if v.strip()), axis=1)
     return [t[:200] for t in joined.tolist()]
-
-
-def _ranges(rows: list[int]) -> str:
-    rows = sorted(rows)
-    parts, start, prev = [], rows[0], rows[0]
-    for r in rows[1:]:
-        if r != prev + 1:
-            parts.append(f"{start}-{prev}" if start != prev else str(start))
-            start = r
-        prev = r
-    parts.append(f"{start}-{prev}" if start != prev else str(start))
-    return ", ".join(parts)
-
-
-def _col_letter(pos: int) -> str:
-    letters = ""
-    n = pos + 1
-    while n:
-        n, rem = divmod(n - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:

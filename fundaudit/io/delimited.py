@@ -54,6 +54,7 @@ from fundaudit.io.grid import (
     Limits,
     arrow_of,
     make_cells,
+    number_ranges,
     strip_nuls_and_check,
     text_series,
     warnings_as_notes,
@@ -70,7 +71,7 @@ _RAW_CHARS = 200
 _PRIMARY = (",", "\t")
 _SECONDARY = (";", "，", "；", "|")
 _PLACEHOLDERS = (b"\x1f", b"\x1e", b"\x1d", b"\x1c", b"\x01")
-_GB_ALIASES = {"gbk", "gb2312", "cp936", "ms936", "euc_cn", "gb18030"}
+GB_ALIASES = {"gbk", "gb2312", "cp936", "ms936", "euc_cn", "gb18030"}
 _DELIMITER_NAMES = {
     ",": "delimiter.commas",
     "\t": "delimiter.tabs",
@@ -102,7 +103,7 @@ def read_delimited(
     """Read delimited text into one :class:`Grid` (``sheet`` is ``None``)."""
     notes = list(notes)
     bad_lines: dict[int, bytes] = {}
-    used, u8 = _decode(data, file=file, ext=ext, encoding=encoding, notes=notes, bad_lines=bad_lines)
+    used, u8 = decode_text(data, file=file, ext=ext, encoding=encoding, notes=notes, bad_lines=bad_lines)
     nuls = u8.count(b"\x00")
     if nuls:
         u8 = u8.replace(b"\x00", b"")
@@ -198,7 +199,7 @@ def read_delimited(
                 "short_records",
                 count=len(short_fields),
                 width=cells.shape[1],
-                rows=_line_ranges(short_fields.index.to_numpy()),
+                rows=number_ranges(short_fields.index.to_numpy(), most=20),
             )
         )
     cells = strip_nuls_and_check(
@@ -221,7 +222,7 @@ def read_delimited(
 # --- encoding ----------------------------------------------------------------------------------------------
 
 
-def _decode(
+def decode_text(
     data: bytes, *, file: str, ext: str, encoding: str | None, notes: list[str], bad_lines: dict[int, bytes]
 ) -> tuple[str, bytes]:
     """``(encoding used, the text as UTF-8 bytes without BOM)``; lines that no encoding reads are blanked
@@ -244,7 +245,7 @@ def _decode(
         u8 = _strict(data, bomless, file=file, ext=ext, given=None)
         notes.append(note("encoding_utf16_no_bom", encoding=bomless.upper()))
         return bomless, u8
-    if _is_utf8(data):
+    if is_utf8(data):
         notes.append(note("encoding_utf8"))
         return "utf-8", data
     starts, ends = _lines(data)
@@ -259,7 +260,7 @@ def _decode(
             return "gb18030", u8
     u8 = _decode_mixed(data, starts, ends, utf8, bad_lines, file=file, ext=ext)
     if utf8.any():
-        notes.append(note("encoding_mixed", rows=_line_ranges(np.flatnonzero(utf8) + 1)))
+        notes.append(note("encoding_mixed", rows=number_ranges(np.flatnonzero(utf8) + 1, most=20)))
     else:
         notes.append(note("encoding_gb18030"))
     return "gb18030", u8
@@ -357,12 +358,12 @@ def _decode_mixed(
         hi = int(starts[last]) if last < lines else len(data)
         if not utf8[first]:
             out.append(_decode_gb_run(data, lo, hi, starts, ends, bad_lines, file=file, ext=ext))
-        elif _is_utf8(data[lo:hi]):
+        elif is_utf8(data[lo:hi]):
             out.append(data[lo:hi])
         else:  # overlong or surrogate forms the quick byte check lets through: strict decoding decides
             for line in range(first, last):
                 a, z = int(starts[line]), int(starts[line + 1]) if line + 1 < lines else len(data)
-                if _is_utf8(data[a:z]):
+                if is_utf8(data[a:z]):
                     out.append(data[a:z])
                 else:
                     utf8[line] = False
@@ -398,20 +399,6 @@ def _decode_gb_run(
             bad_lines[line + 1] = data[line_start:line_end].rstrip(b"\r")
             lo = line_end
     return b"".join(out)
-
-
-def _line_ranges(lines: np.ndarray) -> str:
-    """``3, 7-9, 12`` from sorted 1-based line numbers (at most 20 ranges shown)."""
-    parts: list[str] = []
-    i = 0
-    values = lines.tolist()
-    while i < len(values) and len(parts) < 20:
-        j = i
-        while j + 1 < len(values) and values[j + 1] == values[j] + 1:
-            j += 1
-        parts.append(str(values[i]) if i == j else f"{values[i]}-{values[j]}")
-        i = j + 1
-    return ", ".join(parts) + (", …" if i < len(values) else "")
 
 
 def _drop_bad_lines(
@@ -450,7 +437,7 @@ def _decode_as(data: bytes, encoding: str, *, file: str, ext: str, notes: list[s
         name = codecs.lookup(encoding).name
     except LookupError as exc:
         raise ConfigError("unknown_encoding", encoding=encoding) from exc
-    if name.replace("-", "_") in _GB_ALIASES:
+    if name.replace("-", "_") in GB_ALIASES:
         if name != "gb18030":
             notes.append(note("encoding_gb_superset", encoding=encoding))
         name = "gb18030"
@@ -462,7 +449,7 @@ def _decode_as(data: bytes, encoding: str, *, file: str, ext: str, notes: list[s
 
 
 def _strict(data: bytes, name: str, *, file: str, ext: str, given: str | None) -> bytes:
-    if name == "utf-8" and _is_utf8(data):
+    if name == "utf-8" and is_utf8(data):
         return data
     try:
         text = data.decode(name)
@@ -472,7 +459,7 @@ def _strict(data: bytes, name: str, *, file: str, ext: str, given: str | None) -
     return text.encode("utf-8")
 
 
-def _is_utf8(data: bytes) -> bool:
+def is_utf8(data: bytes) -> bool:
     """Whether ``data`` is well-formed UTF-8 (the same bytes Python's strict decoder accepts), checked by Arrow's
     validator on the bytes in place, without building a Python string."""
     offsets = pa.py_buffer(np.asarray([0, len(data)], dtype=np.int64))
@@ -484,8 +471,6 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
-decode_text = _decode  # HTML pages saved as ".xls" are decoded the same way (fundaudit.io.html)
-is_utf8 = _is_utf8
 
 
 def _utf16_without_bom(data: bytes) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
@@ -211,6 +211,19 @@ def check_cells_together(used: int, sheets: int, *, file: str, limits: Limits) -
     if used > limits.max_cells:
         what = f"its {sheets} worksheets have used ranges of {used:,} cells together"
         raise limits.exceeded("max_cells", file=file, what=what)
+
+
+def number_ranges(numbers: Iterable[int] | np.ndarray, *, most: int | None = None) -> str:
+    """``3, 7-9, 12`` from row or line numbers (sorted and made unique here); with ``most``, at most that many
+    ranges and then ``…``."""
+    a = np.unique(np.asarray(list(numbers) if not isinstance(numbers, np.ndarray) else numbers, dtype=np.int64))
+    if not len(a):
+        return ""
+    gap = np.diff(a) != 1
+    starts, ends = a[np.r_[True, gap]], a[np.r_[gap, True]]
+    shown = zip(starts[:most].tolist(), ends[:most].tolist(), strict=True)
+    parts = [str(s) if s == e else f"{s}-{e}" for s, e in shown]
+    return ", ".join(parts) + (", …" if most is not None and len(starts) > most else "")
 
 
 def column_letter(j: int) -> str:

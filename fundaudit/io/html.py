@@ -35,7 +35,7 @@ import numpy as np
 from lxml import etree
 
 from fundaudit.errors import UnreadableFileError, note
-from fundaudit.io.delimited import decode_text, is_utf8
+from fundaudit.io.delimited import GB_ALIASES, decode_text, is_utf8
 from fundaudit.io.grid import (
     Grid,
     Limits,
@@ -62,7 +62,6 @@ _BLOCKS = frozenset(
      "center", "address", "form", "fieldset", "hr", "caption", "section", "article", "header", "footer",
      "nav", "aside", "main", "figure", "figcaption", "table", "tbody", "thead", "tfoot"}
 )
-_GB = frozenset({"gbk", "gb2312", "cp936", "ms936", "euc_cn", "gb18030"})
 _BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _IGNORED = frozenset({"head", "title", "script", "style", "template", "noscript", "xml", "object", "select"})
 
@@ -123,7 +122,7 @@ def _decode(
     decodes as GB18030 into nonsense without an error).
     """
     if given is None and declared is not None and not data.startswith(_BOMS):
-        gb = declared.replace("-", "_") in _GB
+        gb = declared.replace("-", "_") in GB_ALIASES
         name = "gb18030" if gb else declared
         if gb and not data.isascii() and is_utf8(data):
             notes.append(note("html_charset_utf8", declared=declared.upper()))
