@@ -127,13 +127,13 @@ def read_delimited(
     structure = _structure(work, sep, file=file, ext=ext)
     n_records = len(structure.starts)
     if n_records > limits.max_rows:
-        raise LimitExceededError(
-            "limit_exceeded", file=file, limit=limits.max_rows, what=f"{file} has {n_records} records"
+        raise limits.exceeded(
+            "max_rows", file=file, what=f"{file} has {n_records:,} records"
         )
     header, width = _header(structure.counts)
     if width > limits.max_columns:
-        raise LimitExceededError(
-            "limit_exceeded", file=file, limit=limits.max_columns, what=f"{file} has {width} columns"
+        raise limits.exceeded(
+            "max_columns", file=file, what=f"{file} has {width:,} columns"
         )
     read = blank = None
     if structure.record_offsets is not None:

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from fundaudit.errors import FundauditError, LimitExceededError, UnreadableFileError, note
+from fundaudit.errors import FundauditError, UnreadableFileError, note
 from fundaudit.io._text import (
     datetime64_text,
     floats_text,
@@ -78,10 +78,10 @@ def read_frame(frame: pd.DataFrame, *, name: str | None, limits: Limits) -> Grid
 
 def _check(nrows: int, ncols: int, *, file: str, limits: Limits) -> None:
     if nrows > limits.max_rows:
-        raise LimitExceededError("limit_exceeded", file=file, limit=limits.max_rows, what=f"{file} has {nrows} rows")
+        raise limits.exceeded("max_rows", file=file, what=f"{file} has {nrows:,} rows")
     if ncols > limits.max_columns:
-        raise LimitExceededError(
-            "limit_exceeded", file=file, limit=limits.max_columns, what=f"{file} has {ncols} columns"
+        raise limits.exceeded(
+            "max_columns", file=file, what=f"{file} has {ncols:,} columns"
         )
 
 

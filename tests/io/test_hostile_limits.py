@@ -439,3 +439,19 @@ def test_scanned_extent_bounds_what_the_reader_builds(tmp_path: Path, cells: lis
     assert grid.cells.shape[0] <= nrows and grid.cells.shape[1] <= ncols
     if all(explicit for _, _, explicit in cells):
         assert (nrows, ncols) == grid.cells.shape
+
+
+def test_csv_and_parquet_limits_are_named_too(tmp_path: Path) -> None:
+    """Every reader's refusal names its Limits field, as the workbook readers' do."""
+    import pandas as pd
+
+    csv_path = tmp_path / "rows.csv"
+    csv_path.write_text("姓名,金额\n" + "甲,1\n" * 11, encoding="utf-8")
+    with pytest.raises(LimitExceededError) as info:
+        read_grids(csv_path, limits=Limits(max_rows=10))
+    assert info.value.fields["limit"] == "max_rows = 10"
+    parquet = tmp_path / "wide.parquet"
+    pd.DataFrame({"姓名": ["甲"], "金额": ["1"], "备注": [""]}).to_parquet(parquet)
+    with pytest.raises(LimitExceededError) as info:
+        read_grids(parquet, limits=Limits(max_columns=2))
+    assert (info.value.fields["limit"], info.value.fields["what"]) == ("max_columns = 2", f"{parquet} has 3 columns")
