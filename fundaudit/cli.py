@@ -139,7 +139,7 @@ def _audit(args: argparse.Namespace, argv: list[str], lang: Lang) -> int:
 
     ledgers = [parse_ledger_arg(x) for x in args.ledger]
     if not args.paths and not ledgers:
-        raise ConfigError("no_inputs", what="give PATH or --ledger KIND=PATH")
+        raise ConfigError("no_paths")
     from fundaudit.rules.model import params_from_args
 
     formats = [f.strip() for f in args.format.split(",") if f.strip()]

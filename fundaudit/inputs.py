@@ -160,7 +160,7 @@ def collect(paths: Iterable[str | os.PathLike[str]] = (), ledgers: Iterable[Ledg
             others: list[Path] = []
             files = discover_files(path, others)
             if not files:
-                raise InputError("no_inputs", what=f"{display_name(raw)}: no .xls/.xlsx/.csv/.parquet files")
+                raise InputError("no_ledger_files", path=display_name(raw), kinds=" ".join(sorted(SUPPORTED_SUFFIXES)))
             for f in files:
                 name = display_name(f.relative_to(path).as_posix())
                 say(display_name(f))

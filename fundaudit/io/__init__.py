@@ -133,12 +133,7 @@ def _guarded(read: Callable[[], list[Grid]], display: str, ext: str) -> list[Gri
     except FundauditError:
         raise
     except MemoryError as exc:
-        raise LimitExceededError(
-            "limit_exceeded",
-            file=display,
-            limit="available memory",
-            what=f"reading it needs more memory than this process may use ({type(exc).__name__})",
-        ) from exc
+        raise LimitExceededError("out_of_memory", file=display, error=type(exc).__name__) from exc
     except (KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
     except BaseException as exc:  # a native reader's panic arrives as a BaseException

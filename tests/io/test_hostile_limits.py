@@ -132,9 +132,10 @@ def test_memory_error_in_a_reader_is_a_limit_not_a_traceback(tmp_path: Path, mon
     path = fx.xlsx_table(tmp_path, [["姓名"], ["张三"]])
     with pytest.raises(LimitExceededError) as info:
         read_grids(path)
-    assert info.value.code == "limit_exceeded"
-    assert info.value.fields["limit"] == "available memory"
-    assert info.value.fields["what"] == "reading it needs more memory than this process may use (ArrowMemoryError)"
+    assert info.value.message("en") == (f"file {path} needs more memory to read than this process may use "
+                                        "(ArrowMemoryError); split it and audit the parts")
+    assert info.value.message("zh") == (f"读取文件 {path} 所需的内存超过本进程可用的内存（ArrowMemoryError）；"
+                                        "请拆分文件后分别审计")
 
 
 # --- the limits, at small values, in process -----------------------------------------------------------
