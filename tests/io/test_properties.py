@@ -10,7 +10,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from fundaudit.io import read_grids
+from fundaudit.io import Grid, read_grids
 from fundaudit.io._text import float_text
 from tests.io import fixtures as fx
 
@@ -78,6 +78,18 @@ def test_xlwt_workbook_round_trip(table: list[list[object]]) -> None:
 
 # --- CSV ---------------------------------------------------------------------------------------------------
 
+
+def _comma_grid(text: str) -> Grid:
+    """``text`` written as a UTF-8 CSV and read back; examples the reader (rightly) reads with another delimiter
+    are set aside: csv.writer quotes only the line terminator's characters, so a stray '\r' can leave ';' or '|'
+    splitting the lines more consistently than ','."""
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "t.csv"
+        path.write_bytes(text.encode("utf-8"))
+        [grid] = read_grids(path)
+    assume(not any(n.startswith("fields are separated by") for n in grid.notes))
+    return grid
+
 _FIELD = st.text(alphabet=st.sampled_from(list('ab张三 ,"\n\r;|')), max_size=6)
 
 
@@ -111,13 +123,7 @@ def test_csv_start_lines_match_the_csv_module(width: int, data: st.DataObject, t
             writer.writerow(record)
     text = buf.getvalue()
     expected = _reference(text)
-    with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / "t.csv"
-        path.write_bytes(text.encode("utf-8"))
-        [grid] = read_grids(path)
-    # csv.writer quotes only the line terminator's characters, so a stray '\r' can leave ';' or '|' splitting
-    # the lines more consistently than ','; the reader then (rightly) sniffs that delimiter instead
-    assume(not any(n.startswith("fields are separated by") for n in grid.notes))
+    grid = _comma_grid(text)
     assert grid.rows.tolist() == [line for line, _ in expected]
     assert grid.cells.values.tolist() == [record + [""] * (width - len(record)) for _, record in expected]
     assert not grid.rejected
@@ -143,11 +149,7 @@ def test_csv_short_records_are_exactly_the_records_with_fewer_fields(width: int,
         writer.writerow(record)
     text = buf.getvalue()
     expected = _reference(text)
-    with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / "t.csv"
-        path.write_bytes(text.encode("utf-8"))
-        [grid] = read_grids(path)
-    assume(not any(n.startswith("fields are separated by") for n in grid.notes))
+    grid = _comma_grid(text)
     blank = {line for line, r in expected if len(r) <= 1 and not "".join(r).strip()}  # '' or spaces only
     short = {line: len(r) for line, r in expected[1:] if len(r) < width and line not in blank}
     assert grid.short_fields.to_dict() == short
