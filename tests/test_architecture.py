@@ -268,7 +268,8 @@ def test_facts_defined_once() -> None:
     from fundaudit import engine, result, run, schemas
     from fundaudit.engine import findings, sql
     from fundaudit.engine.checks import aid
-    from fundaudit.rules import model, signatures, signatures_aid, spec, values
+    from fundaudit.rules import model, signatures, spec, values
+    from fundaudit.rules.signatures import aid as signatures_aid
 
     assert sql.unit_of is values.unit_of
     assert aid.parse_window is values.parse_window is model.parse_window

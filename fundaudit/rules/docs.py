@@ -19,21 +19,27 @@ def _value(v: Any) -> str:
 
 def render() -> str:
     """The whole page as Markdown."""
-    out = ["# Rule reference", "",
-           "Generated from `rules/*.yaml` and `fundaudit/rules/signatures.py` by `python -m fundaudit.rules.docs`;",
-           "do not edit. How to write your own rules: [rule-language.md](rule-language.md).", ""]
+    out = [
+        "# Rule reference",
+        "",
+        "Generated from `rules/*.yaml` and `fundaudit/rules/signatures.py` by `python -m fundaudit.rules.docs`;",
+        "do not edit. How to write your own rules: [rule-language.md](rule-language.md).",
+        "",
+    ]
     for pack in shipped_packs():
-        out += [f"## Pack `{pack.name}` ({pack.source}, version {pack.version})", "",
-                "| id | ledger | severity | check | parameters (defaults) | what it checks |",
-                "|---|---|---|---|---|---|"]
+        out += [
+            f"## Pack `{pack.name}` ({pack.source}, version {pack.version})",
+            "",
+            "| id | ledger | severity | check | parameters (defaults) | what it checks |",
+            "|---|---|---|---|---|---|",
+        ]
         for r in pack.rules:
             params = "<br>".join(f"`{k}`: {_value(v)}" for k, v in r.params.items()) or "—"
             title = r.title.get("zh", "") + (f" / {r.title['en']}" if r.title.get("en") else "")
             basis = f" ({r.basis})" if r.basis else ""
             out.append(f"| `{r.id}` | {r.ledger} | {r.severity} | `{r.check_type}` | {params} | {title}{basis} |")
         out.append("")
-    out += ["## Check types", "",
-            "| type | one finding per | arguments | what it asks |", "|---|---|---|---|"]
+    out += ["## Check types", "", "| type | one finding per | arguments | what it asks |", "|---|---|---|---|"]
     for sig in CHECK_TYPES.values():
         args = ", ".join(f"`{n}`{'*' if a.required else ''}" for n, a in sig.args.items())
         out.append(f"| `{sig.name}` | {'group' if sig.group else 'row'} | {args} | {sig.doc} |")

@@ -175,8 +175,9 @@ def _version_problems(yaml: Any, text: str, source: str) -> list[Problem]:
             if isinstance(token, DirectiveToken) and token.name == "YAML" and tuple(token.value) != (1, 2):
                 mark = token.start_mark
                 shown = ".".join(str(v) for v in token.value)
-                problems.append(Problem(source, mark.line + 1, mark.column + 1, "", "pack_yaml_version",
-                                        {"version": shown}))
+                problems.append(
+                    Problem(source, mark.line + 1, mark.column + 1, "", "pack_yaml_version", {"version": shown})
+                )
     except YAMLError:
         pass
     return problems
@@ -269,15 +270,28 @@ def _scalar(node: Any, tag: str, path: str, source: str, problems: list[Problem]
         return None
     if name == "int":
         try:  # a numeral far longer than any int64 is not converted at all (int() is quadratic in its length)
-            number = (MAX_INT + 1 if len(value.lstrip("+-0_")) > 80 else
-                      int(value.replace("_", ""), 0) if value.lower().startswith(("0x", "0o")) else int(value))
+            number = (
+                MAX_INT + 1
+                if len(value.lstrip("+-0_")) > 80
+                else int(value.replace("_", ""), 0)
+                if value.lower().startswith(("0x", "0o"))
+                else int(value)
+            )
         except ValueError:
             return value
         if not -MAX_INT - 1 <= number <= MAX_INT:
             line, col = node.start_mark.line + 1, node.start_mark.column + 1
             shown = value if len(value) <= 30 else value[:29] + "…"
-            problems.append(Problem(source, line, col, path, "pack_out_of_range",
-                                    {"value": shown, "expected": f"a whole number from {-MAX_INT - 1} to {MAX_INT}"}))
+            problems.append(
+                Problem(
+                    source,
+                    line,
+                    col,
+                    path,
+                    "pack_out_of_range",
+                    {"value": shown, "expected": f"a whole number from {-MAX_INT - 1} to {MAX_INT}"},
+                )
+            )
             return None
         return number
     if name == "float":

@@ -301,9 +301,7 @@ def _validate_pack(doc: Located, sha256: str) -> tuple[Pack | None, list[Problem
                 )
         if "severity" in change and change["severity"] not in LEVELS:
             problems.append(
-                doc.problem(
-                    f"{path}.severity", "pack_bad_value", value=change["severity"], expected=", ".join(LEVELS)
-                )
+                doc.problem(f"{path}.severity", "pack_bad_value", value=change["severity"], expected=", ".join(LEVELS))
             )
         if "params" in change and not isinstance(change["params"], dict):
             problems.append(
@@ -375,9 +373,7 @@ def rule_problems(doc: Locator, path: str, raw: Any) -> list[Problem]:
     kind = ledger if isinstance(ledger, str) and ledger in catalogue() else None
     severity = raw.get("severity")
     if "severity" in raw and severity not in LEVELS:
-        problems.append(
-            doc.problem(f"{path}.severity", "pack_bad_value", value=severity, expected=", ".join(LEVELS))
-        )
+        problems.append(doc.problem(f"{path}.severity", "pack_bad_value", value=severity, expected=", ".join(LEVELS)))
     text_ok = {}
     for key in ("title", "message"):
         found = _text_map_problems(doc, f"{path}.{key}", raw[key]) if key in raw else []

@@ -65,13 +65,17 @@ def _load(name: str, seen: set[str]) -> Profile:
     if doc is None:
         raise pack_error(problems)
     data = doc.data if isinstance(doc.data, dict) else {}
-    problems = [doc.problem(k, "pack_unknown_key", key=k, allowed=", ".join(sorted(PROFILE_KEYS)))
-                for k in data if k not in PROFILE_KEYS]
+    problems = [
+        doc.problem(k, "pack_unknown_key", key=k, allowed=", ".join(sorted(PROFILE_KEYS)))
+        for k in data
+        if k not in PROFILE_KEYS
+    ]
     tables = data.get("tables") or {}
     for kind in tables:
         if kind not in catalogue():
-            problems.append(doc.problem(f"tables.{kind}", "pack_bad_value", value=kind,
-                                        expected=", ".join(catalogue())))
+            problems.append(
+                doc.problem(f"tables.{kind}", "pack_bad_value", value=kind, expected=", ".join(catalogue()))
+            )
     if problems:
         raise pack_error(problems)
     base = _load(str(data["extends"]), seen | {name}) if data.get("extends") else None
@@ -81,17 +85,27 @@ def _load(name: str, seen: set[str]) -> Profile:
     resolved = dict(base.tables) if base else {}
     resolved.update({kind: _root().joinpath(str(path)) for kind, path in tables.items()})
     region = data.get("region_code", base.region_code if base else None)
-    return Profile(name, dict(data.get("title") or {"zh": name, "en": name}),
-                   None if region is None else str(region), params, resolved)
-
+    return Profile(
+        name,
+        dict(data.get("title") or {"zh": name, "en": name}),
+        None if region is None else str(region),
+        params,
+        resolved,
+    )
 
 
 def apply_profile(ruleset: RuleSet, profile: Profile) -> RuleSet:
     """The profile's parameter values over the shipped defaults, under what user packs override: precedence
     is shipped pack < profile < user pack ``override`` < ``--param``/``params=`` (docs/profiles.md)."""
-    overridden = {(rid, key) for pack in ruleset.packs for rid, change in pack.override.items()
-                  for key in (change.get("params") or {})}
-    values = {rid: {k: v for k, v in vals.items() if (rid, k) not in overridden}
-              for rid, vals in profile.params.items() if rid in ruleset.rules}
-    return apply_params(ruleset, {rid: vals for rid, vals in values.items() if vals},
-                        source=f"profile {profile.name}")
+    overridden = {
+        (rid, key)
+        for pack in ruleset.packs
+        for rid, change in pack.override.items()
+        for key in (change.get("params") or {})
+    }
+    values = {
+        rid: {k: v for k, v in vals.items() if (rid, k) not in overridden}
+        for rid, vals in profile.params.items()
+        if rid in ruleset.rules
+    }
+    return apply_params(ruleset, {rid: vals for rid, vals in values.items() if vals}, source=f"profile {profile.name}")

@@ -24,8 +24,10 @@ def shipped_dir() -> Path:
 def shipped_packs() -> list[Pack]:
     """Every shipped pack, in catalog order (dues, disbursements, register, cross-ledger, ledger)."""
     folder = shipped_dir()
-    files = sorted(folder.glob("*.yaml"), key=lambda p: (PACK_ORDER.index(p.stem) if p.stem in PACK_ORDER
-                                                         else len(PACK_ORDER), p.stem))
+    files = sorted(
+        folder.glob("*.yaml"),
+        key=lambda p: (PACK_ORDER.index(p.stem) if p.stem in PACK_ORDER else len(PACK_ORDER), p.stem),
+    )
     return [load_pack(p, display=f"rules/{p.name}") for p in files]
 
 

@@ -1,5 +1,5 @@
 """The vocabulary check-type signatures are written in: :class:`Arg` (one argument) and :class:`Signature`
-(a check type). Each family's signature module (``signatures``, ``signatures_aid``) imports these from
+(a check type). Each family's signature module (``fundaudit/rules/signatures/<family>.py``) imports these from
 here, so the families do not import each other; ``fundaudit.rules.signatures`` describes the argument
 kinds and joins the families into ``CHECK_TYPES``.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Arg", "Signature"]
+__all__ = ["Arg", "Signature", "signature"]
 
 
 @dataclass(frozen=True)
@@ -42,3 +42,16 @@ class Signature:
     group: bool = False  # one finding per group of rows rather than per row
     relations: tuple[tuple[str, str, str], ...] = ()  # (le | comparable, argument, argument)
     fields: tuple[str, ...] = ()  # message fields its findings offer besides the ledger's columns
+
+
+def signature(
+    name: str,
+    doc: str,
+    group: bool = False,
+    *,
+    relations: tuple[tuple[str, str, str], ...] = (),
+    fields: tuple[str, ...] = (),
+    **args: Arg,
+) -> Signature:
+    """A :class:`Signature` written as keyword arguments (``if`` and other keywords via ``**{...}``)."""
+    return Signature(name, doc, dict(args), group, relations, fields)

@@ -11,7 +11,7 @@ from fundaudit.engine.checks import load_builtin
 from fundaudit.engine.context import CheckContext, Skip
 from fundaudit.period import parse_period
 from fundaudit.rules.signatures import CHECK_TYPES
-from fundaudit.rules.signatures_aid import AID_CHECK_TYPES
+from fundaudit.rules.signatures import aid as signatures_aid
 from tests.rules_aid.helpers import fired, shipped
 
 
@@ -93,10 +93,10 @@ def test_every_query_transpiles_to_spark(present: dict[str, frozenset[str]], per
 
 def test_every_aid_check_type_is_implemented_and_used() -> None:
     impls = load_builtin()
-    assert set(AID_CHECK_TYPES) <= set(impls)
-    assert set(AID_CHECK_TYPES) <= set(CHECK_TYPES)
+    assert {s.name for s in signatures_aid.SIGNATURES} <= set(impls)
+    assert {s.name for s in signatures_aid.SIGNATURES} <= set(CHECK_TYPES)
     used = {r.check_type for r in shipped().values()}
-    assert set(AID_CHECK_TYPES) <= used
+    assert {s.name for s in signatures_aid.SIGNATURES} <= used
 
 
 def test_shipped_packs_follow_the_catalog() -> None:
