@@ -8,13 +8,15 @@ a money column becomes ``150000``; dates become ``CAST('2016-03-01' AS TIMESTAMP
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from string import Formatter
 from typing import Any
 
 import sqlglot
 import sqlglot.expressions as exp
 
+from fundaudit.errors import texts
 from fundaudit.rules.values import unit_of
 
 __all__ = [
@@ -239,3 +241,244 @@ def all_of(parts: Iterable[exp.Expression | None]) -> exp.Expression:
 def mapping_columns(m: Mapping[str, str]) -> list[tuple[str, str]]:
     """A ``{local: remote}`` mapping as pairs, in order."""
     return [(str(k), str(v)) for k, v in m.items()]
+
+
+# --- builders shared by the check types -----------------------------------------------------------
+# Small sqlglot pieces every family of check types (fundaudit/engine/checks/) composes its queries from;
+# one definition each, so two families never spell the same SQL two ways.
+
+PROBLEM_COLS = ("problem", "problem_en")
+"""The two text columns a check's query gives a finding: the zh and the en problem (catalogue ``findings``)."""
+
+
+def not_null(e: exp.Expression) -> exp.Expression:
+    """``e IS NOT NULL`` (as ``NOT e IS NULL``)."""
+    return exp.Not(this=exp.Is(this=e, expression=exp.Null()))
+
+
+def is_null(e: exp.Expression) -> exp.Expression:
+    """``e IS NULL``."""
+    return exp.Is(this=e, expression=exp.Null())
+
+
+def eq(a: exp.Expression, b: exp.Expression) -> exp.Expression:
+    """``a = b``."""
+    return exp.EQ(this=a, expression=b)
+
+
+def named(e: exp.Expression, name: str) -> exp.Expression:
+    """``e AS "name"`` (the output column ``name``)."""
+    return exp.alias_(e, name, quoted=True)
+
+
+def any_of(*parts: exp.Expression | None) -> exp.Expression:
+    """OR of the non-empty parts, in parentheses (FALSE when there are none)."""
+    items = [p for p in parts if p is not None]
+    return exp.Paren(this=exp.or_(*items)) if items else exp.false()
+
+
+def negate(e: exp.Expression) -> exp.Expression:
+    """``NOT (e)``."""
+    return exp.Not(this=exp.Paren(this=e))
+
+
+def in_texts(e: exp.Expression, values: Iterable[Any]) -> exp.Expression:
+    """``e IN ('a', 'b')`` (FALSE for an empty list)."""
+    items = [string(str(v)) for v in values]
+    return exp.In(this=e, expressions=items) if items else exp.false()
+
+
+def in_numbers(e: exp.Expression, values: Iterable[int]) -> exp.Expression:
+    """``e IN (1, 2)`` (FALSE for an empty list)."""
+    items = [number(int(v)) for v in values]
+    return exp.In(this=e, expressions=items) if items else exp.false()
+
+
+def case(whens: Sequence[tuple[Any, Any]], default: exp.Expression | None = None) -> exp.Case:
+    """``CASE WHEN c THEN v … [ELSE default] END`` (NULL when nothing holds and there is no default)."""
+    out = exp.Case()
+    for cond, value in whens:
+        out = out.when(cond, value)
+    return out.else_(default) if default is not None else out
+
+
+def paren(e: exp.Expression) -> exp.Expression:
+    """``e`` in parentheses when it is an operator expression (sqlglot does not add them)."""
+    return exp.Paren(this=e) if isinstance(e, exp.Binary) else e
+
+
+def flag(cond: exp.Expression) -> exp.Expression:
+    """1 when ``cond`` holds, else 0."""
+    return case([(cond, number(1))], number(0))
+
+
+def or_zero(e: exp.Expression) -> exp.Expression:
+    """``COALESCE(e, 0)``: a blank amount or ratio counts as 0."""
+    return exp.Coalesce(this=e, expressions=[number(0)])
+
+
+def sum_of(parts: Sequence[exp.Expression]) -> exp.Expression:
+    """``(a + b + …)``."""
+    out = parts[0]
+    for p in parts[1:]:
+        out = exp.Add(this=out, expression=p)
+    return exp.Paren(this=out)
+
+
+def days_from(start: exp.Expression, end: exp.Expression) -> exp.Expression:
+    """Whole days from ``start`` to ``end`` (negative when ``end`` is earlier)."""
+    return exp.DateDiff(this=end, expression=start, unit=exp.var("DAY"))
+
+
+def add_days(d: exp.Expression, n: int) -> exp.Expression:
+    """``d`` plus ``n`` days (``d`` itself for 0)."""
+    return d if not n else exp.DateAdd(this=d, expression=number(int(n)), unit=exp.var("DAY"))
+
+
+def add_months(d: exp.Expression, n: int) -> exp.Expression:
+    """``d`` plus ``n`` calendar months (``d`` itself for 0)."""
+    return d if not n else exp.DateAdd(this=d, expression=number(int(n)), unit=exp.var("MONTH"))
+
+
+def month_day(d: exp.Expression) -> exp.Expression:
+    """``MMDD`` as a number (1201 for 1 December)."""
+    return exp.Add(this=exp.Mul(this=exp.Month(this=d), expression=number(100)), expression=exp.Day(this=d))
+
+
+def month_index(d: exp.Expression) -> exp.Expression:
+    """``year × 12 + month``: consecutive months have consecutive numbers."""
+    return exp.Paren(
+        this=exp.Add(this=exp.Mul(this=exp.Year(this=d), expression=number(12)), expression=exp.Month(this=d))
+    )
+
+
+def months_len(s: exp.Expression, e: exp.Expression) -> exp.Expression:
+    """Calendar months from the month of ``s`` to the month of ``e``, both included."""
+    return exp.Paren(this=exp.Add(this=exp.Sub(this=month_index(e), expression=month_index(s)), expression=number(1)))
+
+
+def window(
+    fn: exp.Expression,
+    partition: Sequence[exp.Expression] = (),
+    order: Sequence[exp.Expression | tuple[exp.Expression, bool]] = (),
+) -> exp.Window:
+    """``fn OVER (PARTITION BY … ORDER BY …)``; an order item ``(expr, True)`` is descending."""
+    ordered = [
+        exp.Ordered(this=o[0], desc=o[1]) if isinstance(o, tuple) else exp.Ordered(this=o, desc=False) for o in order
+    ]
+    kw: dict[str, Any] = {"this": fn}
+    if partition:
+        kw["partition_by"] = list(partition)
+    if ordered:
+        kw["order"] = exp.Order(expressions=ordered)
+    return exp.Window(**kw)
+
+
+def over_partition(agg: exp.Expression, *partition: exp.Expression) -> exp.Expression:
+    """``agg OVER (PARTITION BY …)``: a group's aggregate on each of its rows."""
+    return exp.Window(this=agg, partition_by=list(partition))
+
+
+def dense_rank(*keys: exp.Expression) -> exp.Expression:
+    """A dense group number over ``keys`` (one finding per distinct key)."""
+    return exp.Window(this=exp.Anonymous(this="DENSE_RANK"), order=exp.Order(expressions=list(keys)))
+
+
+def union_all(parts: Sequence[exp.Select]) -> exp.Expression:
+    """``a UNION ALL b UNION ALL …``."""
+    out: exp.Expression = parts[0]
+    for p in parts[1:]:
+        out = exp.union(out, p, distinct=False)
+    return out
+
+
+def from_union(parts: Sequence[exp.Select], alias: str) -> exp.Expression:
+    """The union of ``parts`` as a subquery named ``alias`` (one part is its own subquery)."""
+    if len(parts) == 1:
+        return parts[0].subquery(alias)
+    return exp.Subquery(this=union_all(parts), alias=exp.TableAlias(this=exp.to_identifier(alias)))
+
+
+def output_names(q: exp.Select) -> list[str]:
+    """The names of a query's output columns, in order."""
+    return [e.alias_or_name for e in q.expressions]
+
+
+def values_table(rows: Sequence[Sequence[exp.Expression]], alias: str, columns: Sequence[str]) -> exp.Values:
+    """An inline ``VALUES`` table of literal rows named ``alias`` with ``columns``."""
+    return exp.Values(
+        expressions=[exp.Tuple(expressions=list(r)) for r in rows],
+        alias=exp.TableAlias(
+            this=exp.to_identifier(alias), columns=[exp.to_identifier(c, quoted=True) for c in columns]
+        ),
+    )
+
+
+DECIMAL_MONEY = "DECIMAL(38,10)"
+DECIMAL_RATE = "DECIMAL(18,10)"
+
+
+def decimal(e: exp.Expression, kind: str = DECIMAL_MONEY) -> exp.Expression:
+    """``CAST(e AS DECIMAL…)``: exact arithmetic on fen and rates."""
+    return exp.cast(e, exp.DataType.build(kind))
+
+
+def round_fen(e: exp.Expression) -> exp.Expression:
+    """Half-up (away from zero on ties) to whole fen; DECIMAL in, so exact."""
+    return exp.Round(this=e, decimals=number(0))
+
+
+def fen_times_rate(fen: exp.Expression, rate: exp.Expression) -> exp.Expression:
+    """Fen × a rate, in DECIMAL, rounded half-up to whole fen."""
+    return round_fen(exp.Mul(this=decimal(fen), expression=decimal(rate, DECIMAL_RATE)))
+
+
+def rate_lit(value: Any) -> exp.Expression:
+    """A pack rate (``0.02``, ``"2%"``) as a numeric literal fraction."""
+    return number(to_rate(value))
+
+
+def text_sql(template: str, **values: exp.Expression) -> exp.Expression:
+    """A catalogue text whose ``{name}`` fields are SQL expressions, as literals and values joined by ``||``."""
+    out: exp.Expression | None = None
+    for literal, name, _spec, _conv in Formatter().parse(template):
+        for piece in ([string(literal)] if literal else []) + ([values[name]] if name is not None else []):
+            out = piece if out is None else exp.DPipe(this=out, expression=piece)
+    return out if out is not None else string("")
+
+
+def problem_cols(code: str) -> list[exp.Expression]:
+    """``problem`` and ``problem_en`` of a finding as the catalogue's ``findings.code`` texts."""
+    return [named(string(t), n) for t, n in zip(texts("findings", code), PROBLEM_COLS, strict=True)]
+
+
+def all_reasons(
+    parts: Sequence[tuple[Any, str, str]], seps: tuple[str, str] = ("；", "; ")
+) -> tuple[exp.Expression, exp.Expression]:
+    """Every applying reason ``(condition, zh, en)``, joined (zh with '；', en with '; '), as two text
+    expressions."""
+    out = []
+    for lang, sep in enumerate(seps, start=1):
+        text: exp.Expression | None = None
+        for cond, *words in parts:
+            piece = case([(cond, string(sep + words[lang - 1]))], string(""))
+            text = piece if text is None else exp.DPipe(this=text, expression=piece)
+        assert text is not None
+        out.append(exp.Substring(this=exp.Paren(this=text), start=number(len(sep) + 1)))
+    return out[0], out[1]
+
+
+def first_reason(pairs: Sequence[tuple[exp.Expression, str, str]]) -> list[exp.Expression]:
+    """``problem`` / ``problem_en`` columns: the first reason ``(condition, zh, en)`` that holds."""
+    zh = case([(c, string(z)) for c, z, _ in pairs])
+    en = case([(c, string(e)) for c, _, e in pairs])
+    return [named(zh, "problem"), named(en, "problem_en")]
+
+
+__all__ += [
+    "DECIMAL_MONEY", "DECIMAL_RATE", "PROBLEM_COLS", "add_days", "add_months", "all_reasons", "any_of", "case",
+    "days_from", "decimal", "dense_rank", "eq", "fen_times_rate", "first_reason", "flag", "from_union", "in_numbers",
+    "in_texts", "is_null", "month_day", "month_index", "months_len", "named", "negate", "not_null", "or_zero",
+    "output_names", "over_partition", "paren", "problem_cols", "rate_lit", "round_fen", "sum_of", "text_sql",
+    "union_all", "values_table", "window",
+]
