@@ -267,14 +267,14 @@ def test_facts_defined_once() -> None:
     definition; the modules that used to define their own now hold the same object."""
     from fundaudit import engine, result, run, schemas
     from fundaudit.engine import findings, sql
-    from fundaudit.engine.checks import aid
+    from fundaudit.engine.checks import payments
     from fundaudit.rules import model, signatures, spec, values
-    from fundaudit.rules.signatures import aid as signatures_aid
+    from fundaudit.rules.signatures import payments as signatures_payments
 
     assert sql.unit_of is values.unit_of
-    assert aid.parse_window is values.parse_window is model.parse_window
-    assert signatures.Arg is signatures_aid.Arg is spec.Arg
-    assert signatures.Signature is signatures_aid.Signature is spec.Signature
+    assert payments.parse_window is values.parse_window is model.parse_window
+    assert signatures.Arg is signatures_payments.Arg is spec.Arg
+    assert signatures.Signature is signatures_payments.Signature is spec.Signature
     assert findings.PROVENANCE is schemas.PROVENANCE
     assert run.FINDING_COLUMNS is result.FINDING_COLUMNS
     assert findings.FINDING_FRAME_COLUMNS is engine.FINDING_FRAME_COLUMNS is result.FINDING_FRAME_COLUMNS
@@ -299,3 +299,40 @@ def test_parse_window_refuses(spec: object) -> None:
 
     with pytest.raises(ValueError):
         parse_window(spec)
+
+
+# --- check types in families: engine module and signature module mirrored by name -------------------
+
+FAMILY_MAX_LINES = 600
+
+
+def test_check_families_mirror_their_signatures() -> None:
+    """engine/checks/<family>.py and rules/signatures/<family>.py declare the same check types, family
+    by family, and the engine's family list and the signatures' are the same modules."""
+    from fundaudit.engine.checks import FAMILIES, IMPLS, load_builtin
+    from fundaudit.rules import signatures
+
+    load_builtin()
+    engine = {f: sorted(n for n, fn in IMPLS.items() if fn.__module__ == f"fundaudit.engine.checks.{f}")
+              for f in FAMILIES}
+    specs = {m.__name__.rsplit(".", 1)[1]: sorted(s.name for s in m.SIGNATURES) for m in signatures.FAMILIES}
+    assert specs == engine
+    assert all(engine.values())
+    assert sorted(n for names in engine.values() for n in names) == sorted(IMPLS)
+    files = {p.stem for p in (ROOT / "fundaudit/engine/checks").glob("*.py")} - {"__init__", "common"}
+    assert files == set(FAMILIES) == {p.stem for p in (ROOT / "fundaudit/rules/signatures").glob("*.py")} - {
+        "__init__"}
+
+
+def test_check_families_read_in_one_sitting() -> None:
+    from fundaudit.engine.checks import FAMILIES
+
+    lines = {f: len((ROOT / f"fundaudit/engine/checks/{f}.py").read_text("utf-8").splitlines()) for f in FAMILIES}
+    assert {f: n for f, n in lines.items() if n > FAMILY_MAX_LINES} == {}
+
+
+def test_check_family_of() -> None:
+    from fundaudit.engine.checks import family_of
+
+    assert [family_of(t) for t in ("filed_before_payment", "dues_gap", "resident_id", "taxpayer_id", "in_set")] == [
+        "register_match", "dues_timing", "identity", "identity", "generic"]

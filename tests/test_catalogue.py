@@ -35,9 +35,14 @@ ALLOWED: dict[str, tuple[int, str]] = {
     "fundaudit/normalize/dates.py": (2, "input vocabulary: date words (年, 月, 日, 号)"),
     "fundaudit/normalize/money.py": (1, "input vocabulary: the money pattern (万, 元)"),
     "fundaudit/normalize/text.py": (8, "input vocabulary: yes/no words (是, 否, 有, 无)"),
-    "fundaudit/rules/signatures/dues.py": (2, "a ledger value as parameter default (代管); a check doc naming 合计/小计"),
-    "fundaudit/rules/signatures/aid.py": (
-        26, "ledger values as parameter defaults (现金, 在档, 深度困难); English check docs naming 公示, 低保"),
+    "fundaudit/rules/signatures/dues_timing.py": (1, "a ledger value as parameter default (代管)"),
+    "fundaudit/rules/signatures/totals.py": (1, "a check doc naming 合计/小计"),
+    "fundaudit/rules/signatures/cross.py": (3, "a parameter default (注销); check docs naming 工会经费"),
+    "fundaudit/rules/signatures/payments.py": (10, "parameter defaults (现金, 银行转账); a doc naming 低保"),
+    "fundaudit/rules/signatures/procedure.py": (2, "English check docs naming 公示"),
+    "fundaudit/rules/signatures/register.py": (6, "ledger values as parameter defaults (在档, 深度困难); a doc"),
+    "fundaudit/rules/signatures/register_match.py": (
+        5, "ledger values as parameter defaults (深度困难); docs naming 困难职工"),
     "fundaudit/cli.py": (2, "the English --help: an example path and a programme name (送温暖2016.xlsx, 送温暖)"),
     "fundaudit/columns/docs.py": (1, "docs/columns.md generator: the type name 'integer fen (分)'"),
 }

@@ -468,7 +468,7 @@ def all_reasons(
     return out[0], out[1]
 
 
-def first_reason(pairs: Sequence[tuple[exp.Expression, str, str]]) -> list[exp.Expression]:
+def first_reason(pairs: Sequence[tuple[Any, str, str]]) -> list[exp.Expression]:
     """``problem`` / ``problem_en`` columns: the first reason ``(condition, zh, en)`` that holds."""
     zh = case([(c, string(z)) for c, z, _ in pairs])
     en = case([(c, string(e)) for c, _, e in pairs])

@@ -5,12 +5,17 @@ Each implementation is a small function ``(ctx) -> sqlglot Select`` that yields 
 one id form one finding), ``_table``, ``_severity``, ``_amount`` (fen), and the value columns its
 message needs. The engine owns provenance, money formatting, messages and fingerprints.
 
-The spec half (arguments each type accepts) is ``fundaudit/rules/signatures.py``; a test keeps the
-two registries equal.
+Check types come in families, one module each (``identity``, ``register_match``, ``payments``,
+``procedure``, ``register``, ``cross``, ``dues_arithmetic``, ``dues_timing``, ``dues_records``,
+``totals``, ``generic``), listed once in ``load_builtin``. The spec half (arguments each type accepts)
+is ``fundaudit/rules/signatures/<family>.py``, mirrored by name; ``tests/test_architecture.py`` keeps
+each pair declaring the same check types. SQL builders they share are in ``fundaudit.engine.sql``,
+context helpers and table names in ``common`` (not a family).
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -22,7 +27,7 @@ if TYPE_CHECKING:
 Impl = Callable[["CheckContext"], "exp.Select"]
 IMPLS: dict[str, Impl] = {}
 
-__all__ = ["IMPLS", "implements", "load_builtin"]
+__all__ = ["FAMILIES", "IMPLS", "family_of", "implements", "load_builtin"]
 
 
 def implements(name: str) -> Callable[[Impl], Impl]:
@@ -37,8 +42,20 @@ def implements(name: str) -> Callable[[Impl], Impl]:
     return deco
 
 
-def load_builtin() -> dict[str, Impl]:
-    """Import the built-in check modules (the one place they are listed) and return the registry."""
-    from fundaudit.engine.checks import aid, dues, generic, totals  # noqa: F401 - registration by import
+FAMILIES = (
+    "generic", "identity", "register_match", "payments", "procedure", "register", "cross",
+    "dues_arithmetic", "dues_timing", "dues_records", "totals",
+)
+"""The family modules of check types (``fundaudit/engine/checks/<family>.py``): the one list of them."""
 
+
+def load_builtin() -> dict[str, Impl]:
+    """Import the built-in family modules (``FAMILIES``) and return the registry."""
+    for family in FAMILIES:
+        importlib.import_module(f"{__name__}.{family}")  # registration by import
     return IMPLS
+
+
+def family_of(check_type: str) -> str:
+    """The family module a built-in check type is implemented in (``payments``, ``dues_timing`` …)."""
+    return load_builtin()[check_type].__module__.rsplit(".", 1)[1]

@@ -11,12 +11,30 @@ from datetime import date
 import sqlglot.expressions as exp
 
 from fundaudit.engine.context import CheckContext, Skip
-from fundaudit.engine.sql import all_of, col, eq, named, not_null, string
+from fundaudit.engine.sql import all_of, case, col, eq, named, not_null, number, select, string, table
 
 __all__ = [
-    "BUDGET", "CAPS", "DIBAO", "DISB", "DUES", "EMPLOYERS", "IN_PERIOD", "MIN_WAGE", "RATIOS", "REG", "STAFF",
-    "UNIONS", "amount_column", "as_of_date", "matchable", "need_reference", "period_years", "present_columns",
-    "reportable", "rule_filter",
+    "BUDGET",
+    "CAPS",
+    "DIBAO",
+    "DISB",
+    "DUES",
+    "EMPLOYERS",
+    "IN_PERIOD",
+    "MIN_WAGE",
+    "RATIOS",
+    "REG",
+    "STAFF",
+    "UNIONS",
+    "amount_column",
+    "as_of_date",
+    "dibao_by_year",
+    "matchable",
+    "need_reference",
+    "period_years",
+    "present_columns",
+    "reportable",
+    "rule_filter",
 ]
 
 # The registered tables the check types read: ledgers, and reference tables a profile may ship.
@@ -86,4 +104,26 @@ def matchable(name: str, alias: str | None = None) -> exp.Expression:
     the same text twice is evidence (the same typo in two places), and it can never equal a valid ID."""
     return exp.and_(
         not_null(col(name, alias)), exp.NEQ(this=col(f"{name}__status", alias), expression=string("excel_number"))
+    )
+
+
+def dibao_by_year(ctx: CheckContext) -> exp.Select | None:
+    """Monthly 低保 (fen) per year for the run's region; NULL where the region is ambiguous."""
+    if DIBAO not in ctx.present or not ctx.has("monthly_dibao", "year", table=DIBAO):
+        return None
+    region = ctx.args.get("region_code") or ctx.region_code
+    where = []
+    if region and ctx.has("region_code", table=DIBAO):
+        where.append(eq(col("region_code"), string(str(region))))
+    one_region = (
+        eq(exp.Count(this=exp.Distinct(expressions=[col("region_code")])), number(1))
+        if ctx.has("region_code", table=DIBAO) and not region
+        else exp.true()
+    )
+    value = case([(one_region, exp.Max(this=col("monthly_dibao")))])
+    return (
+        select(col("year"), named(value, "monthly_dibao"))
+        .from_(table(DIBAO))
+        .where(all_of([*where, not_null(col("monthly_dibao")), not_null(col("year"))]))
+        .group_by(col("year"))
     )

@@ -25,10 +25,26 @@ offer to message templates.
 
 from __future__ import annotations
 
-from fundaudit.rules.signatures import aid, dues, generic
+from fundaudit.rules.signatures import (
+    cross,
+    dues_arithmetic,
+    dues_records,
+    dues_timing,
+    generic,
+    identity,
+    payments,
+    procedure,
+    register,
+    register_match,
+    totals,
+)
 from fundaudit.rules.spec import Arg, Signature
 
-__all__ = ["CHECK_TYPES", "Arg", "Signature"]
+__all__ = ["CHECK_TYPES", "FAMILIES", "Arg", "Signature"]
 
 # One module per family of check types, named as its implementation in fundaudit/engine/checks/.
-CHECK_TYPES: dict[str, Signature] = {s.name: s for family in (generic, dues, aid) for s in family.SIGNATURES}
+FAMILIES = (
+    generic, identity, register_match, payments, procedure, register, cross,
+    dues_arithmetic, dues_timing, dues_records, totals,
+)
+CHECK_TYPES: dict[str, Signature] = {s.name: s for family in FAMILIES for s in family.SIGNATURES}

@@ -1,0 +1,468 @@
+"""Dues arithmetic check types: the split of each payment, its fee, and the wage base.
+
+Rules: DUES-SPLIT-SUM (``dues_split_sum``), DUES-SPLIT-RATIO (``dues_split_ratio``), DUES-FEE
+(``dues_fee``), DUES-BASE-MIN (``dues_base_min``), DUES-BASE-DROP (``dues_base_drop``).
+Signatures: ``fundaudit/rules/signatures/dues_arithmetic.py``. Tests: ``tests/checks/test_dues_arithmetic.py``.
+How each rule reads ``domain.md`` §7.1 is spelled out in ``docs/rules-dues.md``.
+
+Money is integer fen, rates are fractions; products of money and rates are computed in DECIMAL and
+rounded half-up to the fen (``sql.fen_times_rate``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+import sqlglot.expressions as exp
+
+from fundaudit.engine import sql
+from fundaudit.engine.checks import implements
+from fundaudit.engine.checks.common import (
+    IN_PERIOD,
+    MIN_WAGE,
+    RATIOS,
+    amount_column,
+    need_reference,
+    present_columns,
+    reportable,
+    rule_filter,
+)
+from fundaudit.engine.context import CheckContext, Skip
+from fundaudit.engine.sql import (
+    ROW_ID,
+    all_of,
+    any_of,
+    case,
+    col,
+    decimal,
+    eq,
+    fen_times_rate,
+    first_reason,
+    is_null,
+    months_len,
+    named,
+    not_null,
+    number,
+    or_zero,
+    rate_lit,
+    select,
+    string,
+    sum_of,
+    table,
+    values_table,
+    window,
+)
+from fundaudit.errors import texts
+
+__all__ = ["SHARES", "UPPER_SHARES", "split_basis"]
+
+
+# Allocation shares in ledger order: (canonical stem, zh label, en label). The fee is the last share.
+_SHARE_STEMS = (
+    "share_grassroots",
+    "share_prep_fund",
+    "share_county",
+    "share_city",
+    "share_province",
+    "share_acftu",
+    "share_industry",
+    "share_local",
+    "fee",
+)
+
+
+SHARES: tuple[tuple[str, str, str], ...] = tuple((s, *texts("values", f"share.{s}")) for s in _SHARE_STEMS)
+
+
+UPPER_SHARES = ("share_county", "share_city", "share_province", "share_acftu", "share_industry", "share_local")
+
+
+def _share_columns(ctx: CheckContext, suffix: str, other: str | None = None) -> list[tuple[str, str, str]]:
+    """(column, zh, en) of the share columns ``<stem>_<suffix>`` the ledger (and ``other``) has."""
+    out = []
+    for stem, zh, en in SHARES:
+        name = f"{stem}_{suffix}"
+        if ctx.has(name) and (other is None or ctx.has(name, table=other)):
+            out.append((name, zh, en))
+    return out
+
+
+def split_basis(ctx: CheckContext, alias: str) -> exp.Expression:
+    """The split basis: ``amount_paid − relief_amount`` (relief blank or absent = 0)."""
+    paid = col("amount_paid", alias)
+    if not ctx.has("relief_amount"):
+        return paid
+    return exp.Paren(this=exp.Sub(this=paid, expression=or_zero(col("relief_amount", alias))))
+
+
+@implements("dues_split_sum")
+def dues_split_sum(ctx: CheckContext) -> exp.Select:
+    """The ratios present (every share and the fee) add up to 1 within ``ratio_tol`` (rows with no
+    ratio at all are not checked), and the amounts present add up to the basis within
+    ``tol_yuan_per_share`` (rows with no amount at all are not checked)."""
+    ctx.need("amount_paid")
+    ratios = _share_columns(ctx, "ratio")
+    amounts = _share_columns(ctx, "amount")
+    if not ratios and not amounts:
+        ctx.need("share_grassroots_ratio", "share_grassroots_amount")
+    d = "d"
+    fires: list[exp.Expression] = []
+    values: list[exp.Expression] = []
+    reasons: list[tuple[exp.Expr, str, str]] = []
+    if ratios:
+        total = sum_of([or_zero(col(n, d)) for n, _, _ in ratios])
+        any_ratio = any_of(*[not_null(col(n, d)) for n, _, _ in ratios])
+        wrong = exp.and_(
+            any_ratio,
+            exp.GT(
+                this=exp.Abs(this=exp.Sub(this=total, expression=number(1))),
+                expression=number(float(ctx.args["ratio_tol"])),
+            ),
+        )
+        fires.append(wrong)
+        values.append(named(total, "ratio_sum"))
+        reasons.append((wrong, *texts("findings", "dues_split_sum.ratio_sum")))
+        ctx.units["ratio_sum"] = "rate"
+    else:
+        values.append(named(exp.Null(), "ratio_sum"))
+    diff: exp.Expression | None = None
+    if amounts:
+        total_amt = sum_of([or_zero(col(n, d)) for n, _, _ in amounts])
+        any_amount = any_of(*[not_null(col(n, d)) for n, _, _ in amounts])
+        diff = exp.Sub(this=total_amt, expression=split_basis(ctx, d))
+        wrong = exp.and_(
+            any_amount,
+            exp.GT(this=exp.Abs(this=diff), expression=sql.money_lit(ctx.args["tol_yuan_per_share"])),
+        )
+        fires.append(wrong)
+        values += [named(total_amt, "share_total"), named(split_basis(ctx, d), "basis"), named(diff, "difference")]
+        reasons.append((wrong, *texts("findings", "dues_split_sum.amount_sum")))
+        ctx.units.update(share_total="money", basis="money", difference="money")
+    else:
+        values += [named(exp.Null(), n) for n in ("share_total", "basis", "difference")]
+    return (
+        select(
+            col(ROW_ID, d),
+            *present_columns(ctx, ["taxpayer_id", "period_start", "period_end", "amount_paid"], d),
+            *values,
+            *first_reason(reasons),
+            *amount_column(ctx, d, exp.Abs(this=diff) if diff is not None else None),
+        )
+        .from_(table(ctx.ledger, d))
+        .where(all_of([reportable(ctx, d), any_of(*fires)]))
+    )
+
+
+@implements("dues_split_ratio")
+def dues_split_ratio(ctx: CheckContext) -> exp.Select:
+    """With a ``ratios`` table: the row's ratio columns (those in both tables; blank = 0) equal, within
+    ``ratio_tol``, the schedule row for its fund type whose window covers the period (latest
+    ``effective_from`` if several); rows no schedule row covers are not checked. Without one: the
+    grassroots share is ``grassroots_share`` for 工会经费 and 0 for 筹备金, whose 筹备金 share is
+    ``grassroots_share``."""
+    ctx.need("fund_type", "period_start")
+    d = "d"
+    tol = number(float(ctx.args["ratio_tol"]))
+
+    def off(a: exp.Expression, b: exp.Expression) -> exp.Expression:
+        return exp.GT(this=exp.Abs(this=exp.Sub(this=or_zero(a), expression=or_zero(b))), expression=tol)
+
+    if RATIOS not in ctx.present:
+        ctx.need("share_grassroots_ratio")
+        share = rate_lit(ctx.args["grassroots_share"])
+        fund = col("fund_type", d)
+        gr = col("share_grassroots_ratio", d)
+        is_union, is_prep = eq(fund, string("union_fund")), eq(fund, string("prep_fund"))
+        wrong: list[tuple[exp.Expr, str, str]] = [
+            (
+                any_of(exp.and_(is_union, off(gr, share)), exp.and_(is_prep, off(gr, number(0)))),
+                *texts("values", "share.share_grassroots"),
+            )
+        ]
+        recorded = [not_null(gr)]
+        if ctx.has("share_prep_fund_ratio"):
+            prep = col("share_prep_fund_ratio", d)
+            prep_wrong = exp.Paren(this=exp.and_(is_prep, off(prep, share)))
+            wrong.append((prep_wrong, *texts("values", "share.share_prep_fund")))
+            recorded.append(not_null(prep))
+        return (
+            select(
+                col(ROW_ID, d),
+                *present_columns(
+                    ctx, ["taxpayer_id", "fund_type", "share_grassroots_ratio", "share_prep_fund_ratio"], d
+                ),
+                *_mismatch_columns(wrong),
+                *amount_column(ctx, d),
+            )
+            .from_(table(ctx.ledger, d))
+            .where(all_of([reportable(ctx, d), any_of(*recorded), any_of(*[w for w, _, _ in wrong])]))
+        )
+
+    need_reference(ctx, RATIOS, "fund_type", "effective_from")
+    compared = _share_columns(ctx, "ratio", RATIOS)
+    if not compared:
+        ctx.need("share_grassroots_ratio")
+        ctx.need("share_grassroots_ratio", table=RATIOS)
+    s = "s"
+    in_force = [
+        eq(col("fund_type", s), col("fund_type", d)),
+        exp.LTE(this=col("effective_from", s), expression=col("period_start", d)),
+    ]
+    if ctx.has("effective_to", table=RATIOS):
+        end = col("period_end", d) if ctx.has("period_end") else col("period_start", d)
+        in_force.append(any_of(is_null(col("effective_to", s)), exp.GTE(this=col("effective_to", s), expression=end)))
+    picked = (
+        select(
+            named(col(ROW_ID, d), "rid"),
+            named(col("effective_from", s), "effective_from"),
+            *[named(col(n, s), f"x_{n}") for n, _, _ in compared],
+            named(
+                window(exp.RowNumber(), [col(ROW_ID, d)], [(col("effective_from", s), True)]),
+                "k",
+            ),
+        )
+        .from_(table(ctx.ledger, d))
+        .join(table(RATIOS, s), on=exp.and_(*in_force))
+        .where(
+            all_of(
+                [
+                    reportable(ctx, d),
+                    not_null(col("fund_type", d)),
+                    not_null(col("period_start", d)),
+                    any_of(*[not_null(col(n, d)) for n, _, _ in compared]),
+                ]
+            )
+        )
+    )
+    wrong = [(off(col(n, d), col(f"x_{n}", "p")), zh, en) for n, zh, en in compared]
+    for n, _, _ in compared:
+        ctx.units[f"expected_{n}"] = "rate"
+    return (
+        select(
+            col(ROW_ID, d),
+            *present_columns(ctx, ["taxpayer_id", "fund_type", "period_start", "period_end"], d),
+            named(col("effective_from", "p"), "schedule_from"),
+            *_mismatch_columns(wrong),
+            *[named(col(n, d), n) for n, _, _ in compared],
+            *[named(col(f"x_{n}", "p"), f"expected_{n}") for n, _, _ in compared],
+            *amount_column(ctx, d),
+        )
+        .from_(picked.subquery("p"))
+        .join(table(ctx.ledger, d), on=eq(col(ROW_ID, d), col("rid", "p")))
+        .where(exp.and_(eq(col("k", "p"), number(1)), any_of(*[w for w, _, _ in wrong])))
+    )
+
+
+def _mismatch_columns(wrong: Sequence[tuple[exp.Expr, str, str]]) -> list[exp.Expression]:
+    """``mismatched`` / ``mismatched_en``: the names of the shares that differ, joined."""
+    zh = exp.ConcatWs(expressions=[string("、"), *[case([(w, string(z))]) for w, z, _ in wrong]], coalesce=True)
+    en = exp.ConcatWs(expressions=[string(", "), *[case([(w, string(e))]) for w, _, e in wrong]], coalesce=True)
+    return [named(zh, "mismatched"), named(en, "mismatched_en")]
+
+
+@implements("dues_fee")
+def dues_fee(ctx: CheckContext) -> exp.Select:
+    """The recorded fee equals basis × ``fee_ratio`` rounded half-up to the fen, within ``tol_yuan``;
+    refunds (negative bases) must give the fee back by the same formula."""
+    ctx.need("fee_amount", "amount_paid")
+    d = "d"
+    expected = fen_times_rate(split_basis(ctx, d), rate_lit(ctx.args["fee_ratio"]))
+    diff = exp.Sub(this=col("fee_amount", d), expression=expected)
+    ctx.units.update(expected_fee="money", basis="money", difference="money")
+    return (
+        select(
+            col(ROW_ID, d),
+            *present_columns(ctx, ["taxpayer_id", "period_start", "period_end", "fee_ratio", "fee_amount"], d),
+            named(split_basis(ctx, d), "basis"),
+            named(expected, "expected_fee"),
+            named(diff, "difference"),
+            *amount_column(ctx, d, exp.Abs(this=diff)),
+        )
+        .from_(table(ctx.ledger, d))
+        .where(
+            all_of(
+                [
+                    reportable(ctx, d),
+                    not_null(col("fee_amount", d)),
+                    exp.GT(this=exp.Abs(this=diff), expression=sql.money_lit(ctx.args["tol_yuan"])),
+                ]
+            )
+        )
+    )
+
+
+def _region(ctx: CheckContext) -> exp.Expression | None:
+    """The region filter on ``min_wage`` (alias ``m``): the rule's ``region_code``, else the run's, else
+    the table's only region. When the engine lists the table's regions in ``ctx.extra['region_codes']``
+    an ambiguous table is a skip; otherwise the query itself takes the only region and finds nothing
+    when there are several."""
+    if not ctx.has("region_code", table=MIN_WAGE):
+        return None
+    chosen = ctx.args.get("region_code") or ctx.region_code
+    if chosen is None:
+        known = (ctx.extra.get("region_codes") or {}).get(MIN_WAGE)
+        if known is not None:
+            codes = sorted({str(c) for c in known if c is not None})
+            if len(codes) != 1:
+                raise Skip("skip_ambiguous_region", table=MIN_WAGE)
+            chosen = codes[0]
+    if chosen is not None:
+        return eq(col("region_code", "m"), string(str(chosen)))
+    only = (
+        select(exp.Min(this=col("region_code")))
+        .from_(table(MIN_WAGE))
+        .having(eq(exp.Count(this=exp.Distinct(expressions=[col("region_code")])), number(1)))
+    )
+    return eq(col("region_code", "m"), only.subquery())
+
+
+@implements("dues_base_min")
+def dues_base_min(ctx: CheckContext) -> exp.Select:
+    """Positive rows with a base: minimum = the minimum wage in force at ``period_start`` (latest
+    ``effective_from`` on or before it) × headcount (1 when blank, zero or ``use_headcount`` is off)
+    × months in the period; fires when the base is below it (equal passes). Rows before the first
+    minimum-wage row are not checked."""
+    ctx.need("wage_base", "period_start", "period_end", "amount_paid")
+    need_reference(ctx, MIN_WAGE, "effective_from", "monthly")
+    region = _region(ctx)
+    m = (
+        select(
+            named(col("effective_from", "m"), "f"),
+            named(window(exp.Lead(this=col("effective_from", "m")), order=[col("effective_from", "m")]), "t"),
+            named(col("monthly", "m"), "monthly"),
+        )
+        .from_(table(MIN_WAGE, "m"))
+        .where(all_of([region, not_null(col("effective_from", "m")), not_null(col("monthly", "m"))]))
+    )
+    d = "d"
+    s, e = col("period_start", d), col("period_end", d)
+    months = exp.Greatest(this=months_len(s, e), expressions=[number(1)])
+    heads: exp.Expression = number(1)
+    if ctx.args["use_headcount"] and ctx.has("headcount"):
+        hc = col("headcount", d)
+        heads = case([(exp.GT(this=hc, expression=number(0)), hc)], number(1))
+    minimum = exp.Mul(this=exp.Mul(this=col("monthly", "w"), expression=heads), expression=months)
+    base = col("wage_base", d)
+    ctx.units.update(min_wage="money", minimum="money")
+    return (
+        select(
+            col(ROW_ID, d),
+            *present_columns(ctx, ["period_start", "period_end", "wage_base", "headcount"], d),
+            named(col("monthly", "w"), "min_wage"),
+            named(heads, "staff"),
+            named(months, "months"),
+            named(minimum, "minimum"),
+            *amount_column(ctx, d, exp.Sub(this=minimum, expression=base)),
+        )
+        .from_(table(ctx.ledger, d))
+        .join(
+            m.subquery("w"),
+            on=exp.and_(
+                exp.GTE(this=s, expression=col("f", "w")),
+                any_of(is_null(col("t", "w")), exp.LT(this=s, expression=col("t", "w"))),
+            ),
+        )
+        .where(
+            all_of(
+                [
+                    reportable(ctx, d),
+                    exp.GT(this=col("amount_paid", d), expression=number(0)),
+                    not_null(base),
+                    not_null(e),
+                    exp.LT(this=base, expression=minimum),
+                ]
+            )
+        )
+    )
+
+
+@implements("dues_base_drop")
+def dues_base_drop(ctx: CheckContext) -> exp.Select:
+    """Per taxpayer (both fund types), positive rows with a base ordered by period start: history =
+    up to ``lookback`` rows just before the row with an earlier ``period_start``; with at least
+    ``min_history`` of them, fires when base < median(history) × (1 − ``drop_ratio``)."""
+    ctx.need("taxpayer_id", "wage_base", "period_start", "amount_paid")
+    lookback = int(ctx.args["lookback"])
+    if lookback < 1:
+        raise Skip("skip_bad_args", what="lookback must be at least 1")
+    d = "d"
+    pos = (
+        select(
+            named(col(ROW_ID, d), "rid"),
+            named(col("taxpayer_id", d), "tid"),
+            named(col("period_start", d), "ps"),
+            named(col("wage_base", d), "base"),
+            named(
+                window(exp.RowNumber(), [col("taxpayer_id", d)], [col("period_start", d), col(ROW_ID, d)]),
+                "rn",
+            ),
+            # 1 + the number of the taxpayer's rows with an earlier period start
+            named(window(exp.Anonymous(this="RANK"), [col("taxpayer_id", d)], [col("period_start", d)]), "f"),
+            named(col(IN_PERIOD, d) if ctx.has(IN_PERIOD) else exp.true(), "inp"),
+        )
+        .from_(table(ctx.ledger, d))
+        .where(
+            all_of(
+                [
+                    rule_filter(ctx, d),
+                    exp.GT(this=col("amount_paid", d), expression=number(0)),
+                    not_null(col("taxpayer_id", d)),
+                    not_null(col("period_start", d)),
+                    not_null(col("wage_base", d)),
+                ]
+            )
+        )
+    )
+    # the rows that may be reported (those of the period); their history is every row
+    firsts = select("rid", "tid", "base", "f").from_("pos").where(eq(col("inp"), exp.true()))
+    offsets = values_table([(number(i),) for i in range(1, lookback + 1)], "o", ["off"])
+    hist = (
+        select(col("rid", "r"), col("base", "r"), named(col("base", "h"), "hb"))
+        .from_(table("firsts", "r"))
+        .join(offsets, join_type="cross")
+        .join(
+            table("pos", "h"),
+            on=exp.and_(
+                eq(col("tid", "h"), col("tid", "r")),
+                eq(col("rn", "h"), exp.Sub(this=col("f", "r"), expression=col("off", "o"))),
+            ),
+        )
+    )
+    agg = (
+        select(
+            "rid",
+            "base",
+            named(exp.Count(this=exp.Star()), "n"),
+            named(exp.Median(this=col("hb")), "med"),
+        )
+        .from_("hist")
+        .group_by("rid", "base")
+    )
+    factor = Decimal(1) - Decimal(str(ctx.args["drop_ratio"]))
+    floor = exp.Mul(this=decimal(col("med"), "DECIMAL(38,4)"), expression=number(factor))
+    ctx.units.update(median="money", floor="money")
+    hits = (
+        select(
+            named(col("rid"), ROW_ID),
+            named(col("base"), "wage_base"),
+            named(col("med"), "median"),
+            named(floor, "floor"),
+            named(col("n"), "history"),
+        )
+        .from_("agg")
+        .where(
+            exp.and_(
+                exp.GTE(this=col("n"), expression=number(int(ctx.args["min_history"]))),
+                exp.LT(this=col("base"), expression=floor),
+            )
+        )
+    )
+    query = (
+        select(*[col(c, "q") for c in (ROW_ID, "wage_base", "median", "floor", "history")], *amount_column(ctx, d))
+        .from_(hits.subquery("q"))
+        .join(table(ctx.ledger, d), on=eq(col(ROW_ID, d), col(ROW_ID, "q")))
+    )
+    for name, q in [("pos", pos), ("firsts", firsts), ("hist", hist), ("agg", agg)]:
+        query = query.with_(name, as_=q)
+    return query

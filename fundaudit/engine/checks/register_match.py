@@ -1,0 +1,308 @@
+"""Register-matching check types: each payment read against the recipient's hardship register files,
+as of the payment date.
+
+Rules: DISB-NOT-FILED (``filed_before_payment``), DISB-AFTER-EXIT (``paid_after_exit``), DISB-CATEGORY
+(``category_matches_file``). Signatures: ``fundaudit/rules/signatures/register_match.py``.
+Tests: ``tests/checks/test_register_match.py``.
+
+- A payment is matched to its register files on the resident ID, and, when the ID finds no file, on
+  the file number, but only where the two IDs cannot disagree (the payment's ID is blank or invalid,
+  or the file has none); every finding says how it matched (``matched_on``).
+- A file *is in force* on a date when it was filed on or before it and has no exit date or an exit
+  date on or after it.
+- ``filed_before_payment``: ``X(困难职工)`` in the programme list means X paid under a hardship
+  category; a matched file without a filing date cannot show the payment came after filing, so it
+  neither clears nor fires the row.
+- ``paid_after_exit``: fires when no matched file is in force on the date (exit date + ``grace_days``)
+  and one was closed before it; a recipient with no file at all is ``filed_before_payment``'s case.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import sqlglot.expressions as exp
+
+from fundaudit.engine.checks import implements
+from fundaudit.engine.checks.common import (
+    DISB,
+    REG,
+    amount_column,
+    matchable,
+)
+from fundaudit.engine.context import CheckContext
+from fundaudit.engine.sql import (
+    ROW_ID,
+    add_days,
+    all_of,
+    all_reasons,
+    any_of,
+    col,
+    eq,
+    flag,
+    from_union,
+    in_texts,
+    is_null,
+    named,
+    negate,
+    not_null,
+    number,
+    over_partition,
+    select,
+    string,
+    table,
+)
+from fundaudit.errors import texts
+
+__all__ = ["requires_file_programs"]
+
+
+# Register keys a payment can be matched on: name -> (disbursement column, register column).
+MATCH_KEYS = {"id_no": ("recipient_id_no", "id_no"), "file_no": ("file_no", "file_no")}
+
+
+def _key_present(key: str, name: str, alias: str | None = None) -> exp.Expression:
+    """A register-matching key is usable: a matchable ID, or a present file number."""
+    return matchable(name, alias) if key == "id_no" else not_null(col(name, alias))
+
+
+def _register_matches(ctx: CheckContext, columns: Sequence[str]) -> exp.Expression:
+    """Every (payment, file) pair: ``_rid`` of the payment, ``matched_on``, and the file's ``columns``
+    (as ``r_<name>``). The first key's matches, else the fallback key's."""
+    ctx.need(*columns, table=REG)  # the register is an input, not a reference table a profile ships
+    keys = [ctx.args["match_on"]]
+    if ctx.args["fallback_on"] not in ("none", keys[0]):
+        keys.append(ctx.args["fallback_on"])
+    usable = [k for k in keys if ctx.has(MATCH_KEYS[k][0]) and ctx.has(MATCH_KEYS[k][1], table=REG)]
+    if not usable:
+        local, remote = MATCH_KEYS[keys[0]]
+        ctx.need(local)
+        ctx.need(remote, table=REG)
+    parts = []
+    tried: list[tuple[str, str, str]] = []
+    for key in usable:
+        local, remote = MATCH_KEYS[key]
+        conds = [_key_present(key, local, "d")]
+        for was, loc, rem in tried:  # only payments the earlier keys found no file for
+            earlier = (
+                select(number(1))
+                .from_(table(REG, "r2"))
+                .where(exp.and_(_key_present(was, loc, "d"), eq(col(rem, "r2"), col(loc, "d"))))
+            )
+            conds.append(exp.Not(this=exp.Exists(this=earlier)))
+        if tried and key == "file_no" and ctx.has("recipient_id_no") and ctx.has("id_no", table=REG):
+            conds.append(  # a file number may not join two different valid IDs
+                any_of(
+                    is_null(col("recipient_id_no", "d")),
+                    exp.NEQ(this=col("recipient_id_no__status", "d"), expression=string("ok")),
+                    is_null(col("id_no", "r")),
+                    exp.NEQ(this=col("id_no__status", "r"), expression=string("ok")),
+                )
+            )
+        parts.append(
+            select(
+                named(col(ROW_ID, "d"), ROW_ID),
+                named(string(key), "matched_on"),
+                *[named(col(c, "r"), f"r_{c}") for c in dict.fromkeys(columns)],
+            )
+            .from_(table(DISB, "d"))
+            .join(table(REG, "r"), on=eq(col(remote, "r"), col(local, "d")))
+            .where(exp.and_(*conds))
+        )
+        tried.append((key, local, remote))
+    return from_union(parts, "m")
+
+
+def requires_file_programs(programs: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Split ``programs_requiring_file``: plain programmes, and those written ``X(困难职工)`` that
+    need a file only for hardship categories."""
+    plain: list[str] = []
+    hardship: list[str] = []
+    for p in programs:
+        text = unicodedata.normalize("NFKC", str(p)).strip()
+        m = re.fullmatch(r"(.+?)\s*\((.+)\)", text)
+        (hardship if m else plain).append(m.group(1) if m else text)
+    return plain, hardship
+
+
+def _file_columns(ctx: CheckContext, *wanted: str) -> list[str]:
+    return [c for c in wanted if ctx.has(c, table=REG)]
+
+
+@implements("filed_before_payment")
+def filed_before_payment(ctx: CheckContext) -> exp.Select:
+    """先建档后帮扶: some matched file was filed on or before the payment date."""
+    ctx.need("program")
+    plain, hardship = requires_file_programs(ctx.args["programs"])
+    if hardship and not plain:
+        ctx.need("aid_category")
+    needs = in_texts(col("program", "d"), plain)
+    # "送温暖(困难职工)" needs the row's 困难类别; without that column the unconditional programmes still run
+    if hardship and ctx.has("aid_category"):
+        needs = any_of(
+            needs,
+            exp.and_(
+                in_texts(col("program", "d"), hardship),
+                in_texts(col("aid_category", "d"), ctx.args["hardship_categories"]),
+            ),
+        )
+    m = _register_matches(ctx, ["filed_date", *_file_columns(ctx, "file_no")])
+    has_file_no = ctx.has("file_no", table=REG)
+    agg = (
+        select(
+            col(ROW_ID),
+            named(exp.Min(this=col("matched_on")), "matched_on"),
+            named(exp.Min(this=col("r_filed_date")), "first_filed"),
+            *([named(exp.Min(this=col("r_file_no")), "register_file_no")] if has_file_no else []),
+        )
+        .from_(m)
+        .group_by(col(ROW_ID))
+    )
+    pay = col("payment_date", "d") if ctx.has("payment_date") else exp.Null()
+    no_file = is_null(col(ROW_ID, "a"))
+    later = exp.and_(not_null(pay), exp.GT(this=col("first_filed", "a"), expression=pay))
+    problem, problem_en = all_reasons(
+        [
+            (no_file, *texts("findings", "filed_before_payment.no_file")),
+            (later, *texts("findings", "filed_before_payment.filed_later")),
+        ]
+    )
+    return (
+        select(
+            col(ROW_ID, "d"),
+            *[col(c, "d") for c in ("program", "aid_category", "payment_date") if ctx.has(c)],
+            named(exp.Coalesce(this=col("matched_on", "a"), expressions=[string("none")]), "matched_on"),
+            *([col("register_file_no", "a")] if has_file_no else []),
+            named(col("first_filed", "a"), "filed_date"),
+            named(problem, "problem"),
+            named(problem_en, "problem_en"),
+            *amount_column(ctx, "d"),
+        )
+        .from_(table(DISB, "d"))
+        .join(agg.subquery("a"), on=eq(col(ROW_ID, "a"), col(ROW_ID, "d")), join_type="left")
+        .where(all_of([ctx.where("d"), needs, any_of(no_file, later)]))
+    )
+
+
+def _in_force(on: exp.Expression, grace: int = 0) -> exp.Expression:
+    """The matched file (``r_filed_date``, ``r_exit_date``) is in force on ``on``."""
+    exit_ok = any_of(is_null(col("r_exit_date")), exp.LTE(this=on, expression=add_days(col("r_exit_date"), grace)))
+    return exp.and_(exp.LTE(this=col("r_filed_date"), expression=on), exit_ok)
+
+
+@implements("paid_after_exit")
+def paid_after_exit(ctx: CheckContext) -> exp.Select:
+    """Paid when none of the recipient's files is in force and one was closed before the payment."""
+    ctx.need("payment_date")
+    grace = int(ctx.args["grace_days"] or 0)
+    extra = _file_columns(ctx, "exit_reason", "status", "file_no")
+    m = _register_matches(ctx, ["filed_date", "exit_date", *extra])
+    pay = col("payment_date", "p")
+    closed_before = exp.LT(this=add_days(col("r_exit_date"), grace), expression=pay)
+    per_file = (
+        select(
+            col(ROW_ID, "m"),
+            col("matched_on"),
+            col("r_exit_date"),
+            *[col(f"r_{c}") for c in extra],
+            named(flag(_in_force(pay, grace)), "_in_force"),
+            named(flag(closed_before), "_closed"),
+        )
+        .from_(m)
+        .join(table(DISB, "p"), on=eq(col(ROW_ID, "p"), col(ROW_ID, "m")))
+        .where(not_null(pay))
+    )
+    # the latest exit before the payment, per payment, with its reason
+    ranked = select(
+        exp.Star(),
+        named(over_partition(exp.Max(this=col("_in_force")), col(ROW_ID)), "_any_in_force"),
+        named(
+            exp.Window(
+                this=exp.Anonymous(this="ROW_NUMBER"),
+                partition_by=[col(ROW_ID)],
+                order=exp.Order(
+                    expressions=[
+                        exp.Ordered(this=col("_closed"), desc=True),
+                        exp.Ordered(this=col("r_exit_date"), desc=True, nulls_first=False),
+                    ]
+                ),
+            ),
+            "_n",
+        ),
+    ).from_(per_file.subquery("f"))
+    last = (
+        select(
+            col(ROW_ID),
+            col("matched_on"),
+            named(col("r_exit_date"), "exit_date"),
+            *[named(col(f"r_{c}"), c if c != "file_no" else "register_file_no") for c in extra],
+        )
+        .from_(ranked.subquery("k"))
+        .where(exp.and_(eq(col("_n"), number(1)), eq(col("_closed"), number(1)), eq(col("_any_in_force"), number(0))))
+    )
+    return (
+        select(
+            col(ROW_ID, "d"),
+            *[col(c, "d") for c in ("program", "payment_date") if ctx.has(c)],
+            col("matched_on", "x"),
+            col("exit_date", "x"),
+            *[col(c if c != "file_no" else "register_file_no", "x") for c in extra],
+            *amount_column(ctx, "d"),
+        )
+        .from_(table(DISB, "d"))
+        .join(last.subquery("x"), on=eq(col(ROW_ID, "x"), col(ROW_ID, "d")))
+        .where(all_of([ctx.where("d")]))
+    )
+
+
+@implements("category_matches_file")
+def category_matches_file(ctx: CheckContext) -> exp.Select:
+    """The paid hardship category against the category of the file(s) in force on the payment date."""
+    ctx.need("aid_category", "payment_date")
+    extra = _file_columns(ctx, "file_no")
+    m = _register_matches(ctx, ["filed_date", "exit_date", "category", *extra])
+    paid = col("aid_category", "p")
+    mapping: Mapping[str, Any] = ctx.args["category_map"] or {}
+    same: list[exp.Expression] = []
+    for k, v in mapping.items():
+        accepted = v if isinstance(v, list) else [v]
+        same.append(exp.and_(eq(paid, string(str(k))), in_texts(col("r_category"), accepted)))
+    same.append(exp.and_(negate(in_texts(paid, list(mapping))), eq(col("r_category"), paid)))
+    pay = col("payment_date", "p")
+    agg = (
+        select(
+            col(ROW_ID, "m"),
+            named(exp.Min(this=col("matched_on")), "matched_on"),
+            named(exp.Max(this=flag(any_of(*same))), "_same"),
+            named(exp.Min(this=col("r_category")), "file_category"),
+            *([named(exp.Min(this=col("r_file_no")), "register_file_no")] if extra else []),
+        )
+        .from_(m)
+        .join(table(DISB, "p"), on=eq(col(ROW_ID, "p"), col(ROW_ID, "m")))
+        .where(exp.and_(not_null(pay), not_null(col("r_category")), _in_force(pay)))
+        .group_by(col(ROW_ID, "m"))
+    )
+    return (
+        select(
+            col(ROW_ID, "d"),
+            *[col(c, "d") for c in ("program", "aid_category", "payment_date") if ctx.has(c)],
+            col("file_category", "a"),
+            col("matched_on", "a"),
+            *([col("register_file_no", "a")] if extra else []),
+            *amount_column(ctx, "d"),
+        )
+        .from_(table(DISB, "d"))
+        .join(agg.subquery("a"), on=eq(col(ROW_ID, "a"), col(ROW_ID, "d")))
+        .where(
+            all_of(
+                [
+                    ctx.where("d"),
+                    in_texts(col("aid_category", "d"), ctx.args["hardship_categories"]),
+                    eq(col("_same", "a"), number(0)),
+                ]
+            )
+        )
+    )

@@ -1,0 +1,64 @@
+"""Argument schemas of the cross-ledger check types.
+
+The implementations are in ``fundaudit/engine/checks/cross.py``, registered under the same names (a test
+keeps the two modules declaring the same check types). Reference tables are found by their kind names,
+so no argument names a table.
+"""
+
+from __future__ import annotations
+
+from fundaudit.rules.spec import Arg, Signature, signature
+
+__all__ = ["SIGNATURES"]
+
+SIGNATURES: list[Signature] = [
+    signature(
+        "staff_relative",
+        "Does a payment (rule on disbursements: ID, bank account) or a hardship file (rule on the register: "
+        "ID, bank account, phone, address) share a value with a union officer, 经审 member, finance clerk, "
+        "handler or a listed relative?",
+        fields=(
+            "bank_account",
+            "id_no",
+            "matched_on",
+            "matched_zh",
+            "paid",
+            "person",
+            "phone",
+            "relation_note",
+            "relation_note_en",
+            "role",
+            "staff_name",
+        ),
+        match_on=Arg(
+            "values",
+            default=["id_no", "bank_account", "phone", "address"],
+            choices=("id_no", "bank_account", "phone", "address"),
+            min_items=1,
+        ),
+        roles=Arg("values", default=["all"]),
+    ),
+    signature(
+        "employer_without_dues",
+        "Does an employer on the roster with staff have no dues row in the audit period?",
+        min_headcount=Arg("int", default=1, low=0),
+        exclude_status=Arg("values", default=["注销"]),
+    ),
+    signature(
+        "union_status",
+        "Is 工会经费 paid only where a union exists for the period, and 筹备金 only where none was founded before it?",
+        fields=("founded_date", "fund_name", "fund_name_en", "problem", "problem_en", "union_name"),
+        grace_months=Arg("int", default=0, low=0),
+    ),
+    signature(
+        "union_account",
+        "Was the grassroots share sent to the account the union registry holds for that union?",
+        fields=("registry_account",),
+    ),
+    signature(
+        "fund_overspend",
+        "Does the aid paid per programme and year stay within its allocation, and reach a minimum share of it?",
+        fields=("allocated", "difference", "problem", "problem_en", "scope", "scope_en", "spent", "spent_pct", "year"),
+        min_spend_ratio=Arg("number", default=0.5, low=0, high=1),
+    ),
+]

@@ -1,0 +1,51 @@
+"""Argument schemas of the dues arithmetic check types (split, fee, wage base).
+
+The implementations are in ``fundaudit/engine/checks/dues_arithmetic.py``, registered under the same names (a test
+keeps the two modules declaring the same check types). Reference tables are found by their kind names,
+so no argument names a table.
+"""
+
+from __future__ import annotations
+
+from fundaudit.rules.spec import Arg, Signature, signature
+
+__all__ = ["SIGNATURES"]
+
+SIGNATURES: list[Signature] = [
+    signature(
+        "dues_base_min",
+        "Is the wage base at least the minimum wage × headcount for the period?",
+        fields=("min_wage", "minimum", "months", "staff"),
+        use_headcount=Arg("bool", default=True),
+        region_code=Arg("str"),
+    ),
+    signature(
+        "dues_base_drop",
+        "Does the wage base fall far below the employer's recent median?",
+        fields=("floor", "history", "median"),
+        drop_ratio=Arg("number", default=0.5, low=0, high=1),
+        lookback=Arg("int", default=6, low=1),
+        min_history=Arg("int", default=3, low=1),
+    ),
+    signature(
+        "dues_split_sum",
+        "Do the applied ratios add up to 1, and the shares plus fee to the basis?",
+        fields=("basis", "difference", "problem", "problem_en", "ratio_sum", "share_total"),
+        ratio_tol=Arg("number", default=0.0001, low=0, high=1),
+        tol_yuan_per_share=Arg("number", default=0.01, low=0),
+    ),
+    signature(
+        "dues_split_ratio",
+        "Are the applied shares those of the ratio schedule in force for the period?",
+        fields=("mismatched", "mismatched_en", "schedule_from"),
+        grassroots_share=Arg("number", default=0.6, low=0, high=1),
+        ratio_tol=Arg("number", default=0.0001, low=0, high=1),
+    ),
+    signature(
+        "dues_fee",
+        "Is the handling fee basis × fee ratio (half-up to the fen), and none kept on refunds?",
+        fields=("basis", "difference", "expected_fee"),
+        fee_ratio=Arg("number", default=0.02, low=0, high=1),
+        tol_yuan=Arg("number", default=0.01, low=0),
+    ),
+]

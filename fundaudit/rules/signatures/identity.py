@@ -1,0 +1,33 @@
+"""Argument schemas of the identity check types (resident and taxpayer IDs).
+
+The implementations are in ``fundaudit/engine/checks/identity.py``, registered under the same names (a test
+keeps the two modules declaring the same check types). Reference tables are found by their kind names,
+so no argument names a table.
+"""
+
+from __future__ import annotations
+
+from fundaudit.rules.spec import Arg, Signature, signature
+
+__all__ = ["SIGNATURES"]
+
+SIGNATURES: list[Signature] = [
+    signature(
+        "resident_id",
+        "Does the resident ID pass GB 11643 (18 characters, check character, real birth date), "
+        "and is the person's age on the date (default: the end of the audit period) in range?",
+        fields=("age", "birth", "id_status", "problem", "problem_en"),
+        column=Arg("column", True, types=("resident_id",)),
+        date=Arg("column", types=("date",), doc="age at this date; default the end of the audit period"),
+        age_range=Arg("values", default=[16, 100], items="int", low=0, high=150, length=2, ascending=True),
+        allow_15_digit=Arg("bool", default=False),
+    ),
+    signature(
+        "taxpayer_id",
+        "Does the taxpayer ID pass GB 32100 (and its embedded GB 11714 check)?",
+        fields=("problem", "problem_en"),
+        column=Arg("column", default="taxpayer_id"),
+        accept_legacy=Arg("bool", default=True),
+        check_embedded_org_code=Arg("choice", default="warn", choices=("error", "warn", "off")),
+    ),
+]

@@ -1,0 +1,77 @@
+"""Argument schemas of the payment check types (method, account, repeats, splits, timing, caps).
+
+The implementations are in ``fundaudit/engine/checks/payments.py``, registered under the same names (a test
+keeps the two modules declaring the same check types). Reference tables are found by their kind names,
+so no argument names a table.
+"""
+
+from __future__ import annotations
+
+from fundaudit.rules.spec import Arg, Signature, signature
+
+__all__ = ["SIGNATURES"]
+
+SIGNATURES: list[Signature] = [
+    signature(
+        "cash_payment",
+        "Was the payment made in cash, in kind where goods are not allowed, or without a bank account?",
+        fields=("problem", "problem_en"),
+        bank_methods=Arg("values", default=["银行转账", "打卡", "银行代发", "社保卡"]),
+        cash_words=Arg("values", default=["现金", "现付", "现款"]),
+        in_kind_words=Arg("values", default=["实物"]),
+        in_kind_allowed=Arg("values", default=[]),
+        pass_through_programs=Arg("values", default=[]),
+    ),
+    signature(
+        "account_holder",
+        "Is the bank account held by the recipient (names compared after normalisation)?",
+        allow_family_holder=Arg("bool", default=False, doc="accept a holder with the recipient's surname"),
+    ),
+    signature(
+        "shared_account",
+        "Does one bank account receive payments for several recipients? One finding per account.",
+        group=True,
+        fields=("recipients",),
+        min_recipients=Arg("int", default=2, low=2),
+        same_household_downgrade=Arg("bool", default=True),
+    ),
+    signature(
+        "duplicate_payment",
+        "Is one recipient paid twice in one programme window, or one date + amount + account entered twice?",
+        group=True,
+        fields=("problem", "problem_en"),
+        windows=Arg(
+            "mapping",
+            default={"default": "same_day"},
+            items="window",
+            doc="programme -> same_day | month | year | 'MM-DD..MM-DD' (a season; may wrap the year end)",
+        ),
+    ),
+    signature(
+        "aid_cap",
+        "Is the payment within the per-payment cap, and the recipient's yearly total within the "
+        "per-year cap, for the programme, category and year (caps table; 低保 multiples)?",
+        group=True,
+        fields=("cap", "excess", "pay_cap", "problem", "problem_en", "total", "year_cap"),
+        region_code=Arg("str", doc="region of the 低保 table; default the run's region"),
+    ),
+    signature(
+        "split_payment",
+        "Are payments to one recipient in one programme within a few days each under the threshold "
+        "but together over it? One finding per linked set of payments.",
+        group=True,
+        fields=("threshold", "total"),
+        window_days=Arg("int", default=30, low=0),
+        threshold=Arg("choice", default="per_payment_cap", choices=("per_payment_cap", "fixed")),
+        threshold_default=Arg("number", default=1000, low=0),
+        region_code=Arg("str"),
+    ),
+    signature(
+        "year_end_share",
+        "Is a union's share of the year's aid paid in the last days of the year above the limit?",
+        group=True,
+        fields=("share_pct", "year_end", "year_total"),
+        days=Arg("int", default=31, low=1, high=366),
+        share=Arg("number", default=0.4, low=0, high=1),
+    ),
+]

@@ -1,0 +1,45 @@
+"""Argument schemas of the check types on the hardship register itself.
+
+The implementations are in ``fundaudit/engine/checks/register.py``, registered under the same names (a test
+keeps the two modules declaring the same check types). Reference tables are found by their kind names,
+so no argument names a table.
+"""
+
+from __future__ import annotations
+
+from fundaudit.rules.spec import Arg, Signature, signature
+
+__all__ = ["SIGNATURES"]
+
+SIGNATURES: list[Signature] = [
+    signature(
+        "household_duplicate",
+        "Is one person, or one household (same address), in more than one active file?",
+        group=True,
+        fields=("problem", "problem_en"),
+        household_keys=Arg(
+            "values",
+            default=["normalized_address"],
+            choices=("normalized_address", "family_member_id"),
+            doc="household keys besides the ID; family_member_id awaits a family-member ID column",
+        ),
+        active_status=Arg("values", default=["在档"]),
+    ),
+    signature(
+        "hardship_eligibility",
+        "Do the file's own figures support its category: (income − hardship spending) ÷ 12 ÷ household "
+        "size against 低保 × multiplier; accident files a loss of at least the ratio of income?",
+        fields=("limit", "loss_pct", "monthly_dibao", "per_capita_monthly", "problem", "problem_en"),
+        multipliers=Arg("mapping", default={"深度困难": 1.0, "相对困难": 2.0}, items="number", low=0),
+        accident_category=Arg("str", default="意外致困"),
+        accident_loss_ratio=Arg("number", default=0.8, low=0, high=1),
+        region_code=Arg("str"),
+    ),
+    signature(
+        "review_overdue",
+        "Was each active file reviewed (or filed) within the last N months before the end of the period?",
+        fields=("as_of", "due_by", "last_review"),
+        max_months=Arg("int", default=12, low=0),
+        active_status=Arg("values", default=["在档"]),
+    ),
+]
