@@ -9,6 +9,7 @@ audit could not run as asked (unreadable or unknown input, invalid argument); 3 
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 import traceback
 from collections.abc import Sequence
@@ -62,12 +63,21 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--map", action="append", default=[], metavar="HEADER=COLUMN",
                    help="read HEADER as canonical COLUMN, or HEADER=- to ignore it (repeatable)")
 
-    r = sub.add_parser("rules", help="list the rules, or check a rule pack")
+    r = sub.add_parser("rules", help="list the rules, show one, or check a rule pack")
     rsub = r.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
     rl = rsub.add_parser("list", help="id, ledger, severity, title and parameters of every rule")
     rl.add_argument("--profile", default="national")
     rl.add_argument("--rules", action="append", default=[], metavar="PACK.yaml", help="also a user pack")
     rl.add_argument("--lang", default="zh", choices=["zh", "en"])
+    rs = rsub.add_parser("show", help="one rule: as declared (file:line), its resolved parameters, its check "
+                                      "type and module, its message fields, and with --sql the SQL it runs")
+    rs.add_argument("rule_id", metavar="RULE-ID")
+    rs.add_argument("--sql", action="store_true", help="also print the SQL it runs (built without reading data)")
+    rs.add_argument("--profile", default="national")
+    rs.add_argument("--rules", action="append", default=[], metavar="PACK.yaml", help="also a user pack")
+    rs.add_argument("--param", action="append", default=[], metavar="RULE.KEY=VALUE", help="override a parameter")
+    rs.add_argument("--period", help="the audit period the SQL is built for (some rules need one)")
+    rs.add_argument("--lang", default="zh", choices=["zh", "en"])
     rc = rsub.add_parser("check", help="validate rule packs; errors name file:line and key")
     rc.add_argument("packs", nargs="+", metavar="PACK.yaml")
     rc.add_argument("--lang", default="zh", choices=["zh", "en"])
@@ -337,9 +347,7 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]], out: TextIO) -> N
 
 
 def _rules(args: argparse.Namespace, lang: Lang, out: TextIO) -> int:
-    from fundaudit.rules.model import RuleSet, load_pack
-    from fundaudit.rules.profiles import apply_profile, load_profile
-    from fundaudit.rules.shipped import shipped_packs
+    from fundaudit.rules.shipped import resolve_rules
 
     if args.rules_command == "check":
         from fundaudit.rules.shipped import check_packs
@@ -348,9 +356,9 @@ def _rules(args: argparse.Namespace, lang: Lang, out: TextIO) -> int:
         for path, pack in zip(args.packs, check_packs(args.packs), strict=True):
             print(_s("valid", lang, path=path, n=len(pack.rules)), file=out)
         return ExitCode.OK
-    prof = load_profile(args.profile)
-    ruleset = RuleSet.build([*shipped_packs(), *[load_pack(p) for p in args.rules]])
-    ruleset = apply_profile(ruleset, prof)
+    if args.rules_command == "show":
+        return _rules_show(args, lang, out)
+    ruleset, _prof = resolve_rules(args.profile, args.rules)
     rows = []
     for rule in ruleset.rules.values():
         params = ", ".join(f"{k}={v}" for k, v in rule.params.items())
@@ -359,6 +367,91 @@ def _rules(args: argparse.Namespace, lang: Lang, out: TextIO) -> int:
                      params))
     _table(_head("rules_head", lang), rows, out)
     return ExitCode.OK
+
+
+def _rules_show(args: argparse.Namespace, lang: Lang, out: TextIO) -> int:
+    """``rules show``: one rule of the resolved rule set, as declared and as it will run."""
+    import json
+
+    from fundaudit.columns import catalogue
+    from fundaudit.engine.checks import family_of
+    from fundaudit.errors import ConfigError
+    from fundaudit.rules.model import MESSAGE_FIELDS, params_from_args
+    from fundaudit.rules.shipped import pack_file, resolve_rules
+    from fundaudit.rules.signatures import CHECK_TYPES
+
+    ruleset, prof = resolve_rules(args.profile, args.rules, params_from_args(args.param))
+    rule = ruleset.rules.get(args.rule_id) or ruleset.rules.get(args.rule_id.strip().upper())
+    if rule is None:
+        close = difflib.get_close_matches(args.rule_id.strip().upper(), list(ruleset.rules), n=3, cutoff=0.5)
+        if not close:
+            raise ConfigError("rules_show_unknown_none", id=args.rule_id)
+        raise ConfigError("rules_show_unknown", id=args.rule_id, close=_s("list_sep", lang).join(close))
+    sig = CHECK_TYPES[rule.check_type]
+    labels = _ui(lang)
+    state = _s("disabled", lang) if rule.id in ruleset.disabled else ""
+    print(f"{rule.id}  {labels.get(rule.severity, rule.severity)}  {rule.ledger}  "
+          f"{rule.title.get(lang) or rule.title.get('zh', '')}{state}", file=out)
+    print(_s("show_declared", lang) + f"{rule.source}:{rule.line}", file=out)
+    for line in _declared_block(pack_file(rule.source), rule.line):
+        print(f"  {line}", file=out)
+    print(_s("show_params", lang), file=out)
+    width = max((len(k) for k in rule.args), default=0)
+    for key, value in rule.args.items():
+        default = value == sig.args[key].default if key in sig.args else False
+        shown = json.dumps(value, ensure_ascii=False, default=str)
+        print(f"  {key:<{width}} = {shown}" + (_s("show_default", lang) if default else ""), file=out)
+    print(_s("show_check", lang) + f"{rule.check_type}  fundaudit/engine/checks/{family_of(rule.check_type)}.py",
+          file=out)
+    print(f"  {sig.doc}", file=out)
+    fields = list(dict.fromkeys([*sig.fields, *MESSAGE_FIELDS, *rule.params]))
+    print(_s("show_fields", lang) + ", ".join(fields), file=out)
+    if rule.ledger in catalogue():
+        print(_s("show_columns", lang, ledger=rule.ledger) + ", ".join(catalogue()[rule.ledger].columns), file=out)
+    if args.sql:
+        print(_s("show_sql", lang), file=out)
+        print(_indent(_rule_sql(rule, prof.region_code, args.period, lang), "  "), file=out)
+    return ExitCode.OK
+
+
+def _declared_block(path: Path, line: int) -> list[str]:
+    """The lines of the YAML list item that starts at ``line`` (1-based) of ``path``: that line and the
+    more indented ones after it, blank lines inside kept, trailing ones dropped."""
+    lines = path.read_text("utf-8").splitlines()[line - 1:]
+    if not lines:
+        return []
+    dash = len(lines[0]) - len(lines[0].lstrip())
+    block = [lines[0]]
+    for text in lines[1:]:
+        if text.strip() and len(text) - len(text.lstrip()) <= dash:
+            break
+        block.append(text)
+    while block and not block[-1].strip():
+        block.pop()
+    return [b[dash:] for b in block]
+
+
+def _rule_sql(rule, region_code: str | None, period: str | None, lang: Lang) -> str:  # type: ignore[no-untyped-def]
+    """The rule's SQL, pretty-printed, built on zero-row ledgers of every kind (no data read); or the
+    reason it would be skipped."""
+    import sqlglot
+
+    from fundaudit.columns import catalogue
+    from fundaudit.engine import empty_ledgers, rule_sql
+    from fundaudit.engine.context import Skip
+    from fundaudit.errors import render
+    from fundaudit.period import parse_period
+
+    try:
+        text = rule_sql(rule, empty_ledgers(catalogue()), period=parse_period(period) if period else None,
+                        region_code=region_code)
+    except Skip as s:
+        return _s("show_skipped", lang, reason=render("errors", s.code, lang, **s.fields)).strip()
+    return sqlglot.transpile(text, read="duckdb", write="duckdb", pretty=True)[0]
+
+
+def _indent(text: str, prefix: str) -> str:
+    return "\n".join(prefix + line for line in text.splitlines())
 
 
 def _inspect(paths: Sequence[str], lang: Lang, out: TextIO, *, columns: dict[str, str] | None = None) -> int:

@@ -257,16 +257,10 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
 
     from fundaudit.engine import run_rules
     from fundaudit.ledger import load
-    from fundaudit.rules.model import RuleSet, apply_params, load_pack
-    from fundaudit.rules.profiles import apply_profile, load_profile
-    from fundaudit.rules.shipped import shipped_packs
+    from fundaudit.rules.shipped import resolve_rules
 
     per = parse_period(period) if isinstance(period, str) else period
-    prof = load_profile(profile)
-    packs = [*shipped_packs(), *[load_pack(Path(r)) for r in rules]]
-    ruleset = RuleSet.build(packs)
-    ruleset = apply_profile(ruleset, prof)
-    ruleset = apply_params(ruleset, params or {}, source="--param")
+    ruleset, prof = resolve_rules(profile, rules, params)
 
     skipped: list[SkippedInput] = []
     paths, ledgers = list(paths), list(ledgers)
@@ -305,7 +299,7 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
         "profile": prof.name,
         "region_code": prof.region_code,
         "period": per.to_dict() if per else None,
-        "rule_packs": [p.manifest() for p in packs],
+        "rule_packs": [p.manifest() for p in ruleset.packs],
         "params": {r.id: dict(r.params) for r in active},
         "masked": not unmask,
     }

@@ -8,7 +8,7 @@ reason; a rule that crashes is reported with ``status: error`` and the others st
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,13 +24,14 @@ from fundaudit.engine.context import CheckContext, Skip
 from fundaudit.engine.findings import Tables, build_findings
 from fundaudit.engine.sql import ROW_ID
 from fundaudit.errors import render
-from fundaudit.ledger import Ledger
+from fundaudit.ledger import TOTALS_COLUMNS, Ledger
 from fundaudit.normalize import address_key, name_key, resident_id_facts, taxpayer_id_facts
 from fundaudit.period import Period
 from fundaudit.result import FINDING_FRAME_COLUMNS
 from fundaudit.rules.model import Rule
+from fundaudit.schemas import CANONICAL_DTYPES, TEXT
 
-__all__ = ["EngineResult", "RuleStatus", "run_rules"]
+__all__ = ["EngineResult", "RuleStatus", "empty_ledgers", "rule_sql", "run_rules"]
 
 TOTALS = "ledger_totals"
 _WANTED = "_wanted_rows"  # a temporary table: the ledger rows whose declared amount is looked up
@@ -95,10 +96,7 @@ def run_rules(
     impls = load_builtin()
     con = duckdb.connect(config={"enable_external_access": False, "threads": 2})
     tables = _register(con, ledgers, period)
-    present = {name: frozenset(t.columns) for name, t in tables.frames.items()}
-    extra = {"total_kinds": tables.total_kinds, "total_columns": tables.total_columns,
-             "region_codes": {name: sorted(str(v) for v in frame["region_code"].dropna().unique())
-                              for name, frame in tables.frames.items() if "region_code" in frame.columns}}
+    present, extra = _inputs(tables)
     statuses: list[RuleStatus] = []
     parts: list[pd.DataFrame] = []
     for i, rule in enumerate(rules, start=1):
@@ -135,6 +133,53 @@ def run_rules(
     )
     findings["id"] = [f"F{i:06d}" for i in range(1, len(findings) + 1)]
     return EngineResult(findings[FINDING_FRAME_COLUMNS], statuses)
+
+
+def _inputs(tables: Tables) -> tuple[dict[str, frozenset[str]], dict[str, Any]]:
+    """What a check's context says about the registered tables: their columns, and the facts some check
+    types read (which ledgers declare totals of which columns, the regions of regional tables)."""
+    present = {name: frozenset(t.columns) for name, t in tables.frames.items()}
+    extra = {"total_kinds": tables.total_kinds, "total_columns": tables.total_columns,
+             "region_codes": {name: sorted(str(v) for v in frame["region_code"].dropna().unique())
+                              for name, frame in tables.frames.items() if "region_code" in frame.columns}}
+    return present, extra
+
+
+def empty_ledgers(kinds: Iterable[str]) -> dict[str, Ledger]:
+    """Zero-row ledgers of ``kinds`` with every catalogue column in its canonical dtype, each declaring a
+    合计 of every money column: what a query is built against when no data is read (``rules show --sql``)."""
+    out = {}
+    for kind in kinds:
+        spec = catalogue()[kind]
+        frame = pd.DataFrame({"file": pd.Series(dtype=TEXT), "sheet": pd.Series(dtype=TEXT),
+                              "row": pd.Series(dtype="int64"),
+                              **{n: pd.Series(dtype=CANONICAL_DTYPES[c.type]) for n, c in spec.columns.items()}})
+        money = [n for n, c in spec.columns.items() if c.type == "money"] if spec.ledger else []
+        totals = pd.DataFrame({"kind": kind, "file": "", "sheet": "", "row": 0, "type": "total", "label": "",
+                               "column": money, "declared": 0, "covers_from": 0, "covers_to": 0},
+                              columns=TOTALS_COLUMNS)
+        none = pd.DataFrame()
+        out[kind] = Ledger(kind, frame, none, none, totals, [])
+    return out
+
+
+def rule_sql(rule: Rule, ledgers: Mapping[str, Ledger], *, period: Period | None = None,
+             region_code: str | None = None) -> str:
+    """The DuckDB SQL ``rule`` runs on ``ledgers``, built and not run, so zero-row ledgers
+    (:func:`empty_ledgers`) will do; raises :class:`Skip` where the rule would be skipped. Regions are
+    then chosen in SQL (the engine's list of a table's regions comes from its rows)."""
+    import duckdb
+
+    con = duckdb.connect(config={"enable_external_access": False, "threads": 1})
+    try:
+        tables = _register(con, ledgers, period)
+    finally:
+        con.close()
+    present, extra = _inputs(tables)
+    if rule.ledger != "*" and rule.ledger not in present:
+        raise Skip("skip_no_table", table=rule.ledger)
+    ctx = CheckContext(rule, rule.args, present, period, region_code, {**extra, "region_codes": {}})
+    return load_builtin()[rule.check_type](ctx).sql(dialect="duckdb")
 
 
 def _declared_amount(con: Any, ctx: CheckContext, result: pd.DataFrame) -> pd.DataFrame:

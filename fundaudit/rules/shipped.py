@@ -3,13 +3,18 @@ package as ``fundaudit/_shipped/rules`` (so nothing depends on running from a ch
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from os import PathLike
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from fundaudit.errors import RuleError
-from fundaudit.rules.model import Pack, RuleSet, load_pack, pack_error
+from fundaudit.rules.model import Pack, RuleSet, apply_params, load_pack, pack_error
 
-__all__ = ["PACK_ORDER", "check_packs", "shipped_dir", "shipped_packs"]
+if TYPE_CHECKING:
+    from fundaudit.rules.profiles import Profile
+
+__all__ = ["PACK_ORDER", "check_packs", "pack_file", "resolve_rules", "shipped_dir", "shipped_packs"]
 
 PACK_ORDER = ("dues", "disbursements", "register", "cross", "ledger")
 
@@ -50,3 +55,26 @@ def check_packs(paths: Sequence[str | Path]) -> list[Pack]:
     shipped = [p for p in shipped_packs() if (shipped_dir() / Path(p.source).name).resolve() not in given]
     RuleSet.build([*shipped, *packs])
     return packs
+
+
+def resolve_rules(
+    profile: str | Profile = "national",
+    rules: Iterable[str | PathLike[str]] = (),
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+) -> tuple[RuleSet, Profile]:
+    """The rule set of a run, resolved as an audit resolves it: shipped packs, then user ``rules`` packs,
+    then the profile's values, then ``params`` (``--param``); with the profile it used. ``fundaudit
+    audit``, ``rules list`` and ``rules show`` all go through here."""
+    from fundaudit.rules.profiles import apply_profile, load_profile
+
+    prof = load_profile(profile) if isinstance(profile, str) else profile
+    ruleset = RuleSet.build([*shipped_packs(), *[load_pack(Path(r)) for r in rules]])
+    ruleset = apply_profile(ruleset, prof)
+    return apply_params(ruleset, params or {}, source="--param"), prof
+
+
+def pack_file(source: str) -> Path:
+    """The file a pack was read from, given its ``source`` as rules and problems name it (a shipped pack is
+    named ``rules/<file>``, a user pack by the path it was given)."""
+    shipped = shipped_dir() / Path(source).name
+    return shipped if source == f"rules/{Path(source).name}" and shipped.is_file() else Path(source)

@@ -1,0 +1,167 @@
+"""CLI `rules show RULE-ID [--sql]`: one rule of the resolved rule set as declared (file:line), its
+resolved parameters (defaults marked), its check type with its family module, its message fields, and
+the SQL it runs, built without reading data; an unknown id exits 2 naming the close ids."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fundaudit.cli import main
+from fundaudit.rules.shipped import shipped_packs
+
+SHIPPED = [r.id for p in shipped_packs() for r in p.rules]
+SQL_HEAD = "SQL (DuckDB, built without reading data, as if every input kind were given):"
+
+
+def show(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["rules", "show", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_shipped_rule_count() -> None:
+    assert len(SHIPPED) == 41
+
+
+@pytest.mark.parametrize("rule_id", SHIPPED)
+def test_every_shipped_rule_shows_with_and_without_sql(rule_id: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = show(capsys, rule_id, "--lang", "en")
+    assert (code, err) == (0, "")
+    assert out.splitlines()[0].startswith(f"{rule_id}  ")
+    assert SQL_HEAD not in out
+    code, out, err = show(capsys, rule_id, "--sql", "--lang", "en", "--profile", "anhui-2016", "--period", "2016")
+    assert (code, err) == (0, "")
+    sql = out.split(SQL_HEAD + "\n", 1)[1]
+    assert sql.startswith(("  SELECT", "  WITH")), sql[:200]
+
+
+EXPECTED_EN = """\
+DISB-ACCOUNT-NAME  warning  disbursements  Account holder is not the recipient
+declared at: rules/disbursements.yaml:78
+  - id: DISB-ACCOUNT-NAME
+    ledger: disbursements
+    severity: warning
+    title: {zh: 账户名与受助人不符, en: Account holder is not the recipient}
+    params: {allow_family_holder: false}
+    check: {type: account_holder, allow_family_holder: $allow_family_holder}
+    message:
+      zh: "账号 {bank_account} 的户名 {account_holder} 与受助人 {recipient_name} 不一致；金额 {amount} 元"
+      en: "account {bank_account} is held by {account_holder}, not by the recipient {recipient_name}; {amount} yuan"
+    amount: amount
+    basis: "bank-account ownership (Guilin 2016 housing-aid audit); domain §4"
+parameters (resolved: after the profile and --param):
+  allow_family_holder = false  (default)
+check type: account_holder  fundaudit/engine/checks/payments.py
+  Is the bank account held by the recipient (names compared after normalisation)?
+message fields: amount, file, sheet, row, allow_family_holder
+  and the columns of disbursements: payment_id, recipient_name, recipient_id_no, file_no, employer, \
+grassroots_union, program, aid_category, amount, in_kind_value, payment_method, bank_account, bank_name, \
+account_holder, payment_date, disclosure_start, disclosure_end, disclosure_channel, approver, approval_date, \
+handler, signed_by, cause, fund_source, remark
+SQL (DuckDB, built without reading data, as if every input kind were given):
+  SELECT
+    "_rid",
+    "recipient_name",
+    "account_holder",
+    "bank_account",
+    "amount" AS "_amount"
+  FROM disbursements
+  WHERE
+    NOT "account_holder__key" IS NULL
+    AND NOT "recipient_name__key" IS NULL
+    AND "account_holder__key" <> "recipient_name__key"
+"""
+
+
+def test_one_rule_exactly(capsys: pytest.CaptureFixture[str]) -> None:
+    assert show(capsys, "DISB-ACCOUNT-NAME", "--sql", "--lang", "en") == (0, EXPECTED_EN, "")
+
+
+def test_param_override_is_resolved_and_not_marked_default(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = show(capsys, "DISB-ACCOUNT-NAME", "--param", "DISB-ACCOUNT-NAME.allow_family_holder=true")
+    assert code == 0
+    assert "  allow_family_holder = true\n" in out
+    code, out, _ = show(capsys, "disb-account-name")  # the id in any case
+    assert code == 0
+    assert "  allow_family_holder = false  （默认）\n" in out
+    assert "检查类型：account_holder  fundaudit/engine/checks/payments.py\n" in out
+
+
+def test_labels_in_chinese(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = show(capsys, "DISB-NOT-FILED", "--sql")
+    lines = out.splitlines()
+    assert code == 0
+    assert lines[0] == "DISB-NOT-FILED  错误  disbursements  未建档先帮扶"
+    assert lines[1] == "声明位置：rules/disbursements.yaml:23"
+    assert "检查类型：filed_before_payment  fundaudit/engine/checks/register_match.py" in lines
+    assert "SQL（DuckDB，未读取数据生成；假定各类输入都已提供）：" in lines
+
+
+def test_rule_needing_a_period_says_why_it_would_be_skipped(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = show(capsys, "DUES-GAP", "--sql", "--lang", "en")
+    assert code == 0
+    assert out.splitlines()[-1] == (
+        "  this rule would be skipped: the rule's arguments cannot be used on these inputs: "
+        "DUES-GAP needs an audit period (--period)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "lang", "message"),
+    [
+        ("DISB-NOT-FILD", "zh",
+         "fundaudit: 没有编号为 DISB-NOT-FILD 的规则；相近的编号：DISB-NOT-FILED、DISB-ID、DISB-DUP"
+         "（全部规则见 fundaudit rules list）\n"),
+        ("DUES-LAT", "en",
+         "fundaudit: no rule with id DUES-LAT; close ids: DUES-LATE, DUES-RATE, DUES-GAP "
+         "(fundaudit rules list lists them all)\n"),
+        ("XYZ", "en", "fundaudit: no rule with id XYZ (fundaudit rules list lists them all)\n"),
+    ],
+)
+def test_unknown_id_exits_2_with_close_ids(
+    rule_id: str, lang: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert show(capsys, rule_id, "--lang", lang) == (2, "", message)
+
+
+USER_PACK = """\
+pack: show-test
+version: "1"
+rules:
+  - id: T-ONE
+    ledger: disbursements
+    severity: info
+    params: {who: [11010519491231002X]}
+    check: {type: in_set, column: recipient_id_no, values: $who}
+    message: {zh: "名单中的人 {recipient_id_no}", en: "listed person {recipient_id_no}"}
+
+  - id: T-TWO
+    ledger: disbursements
+    severity: info
+    check: {type: in_set, column: program, values: [送温暖]}
+    message: {zh: "送温暖", en: "winter aid"}
+"""
+
+
+def test_user_pack_rule_with_its_file_line_and_personal_data_masked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pack = tmp_path / "mine.yaml"
+    pack.write_text(USER_PACK, encoding="utf-8")
+    code, out, err = show(capsys, "T-ONE", "--rules", str(pack), "--sql", "--lang", "en")
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[1] == f"declared at: {pack}:4"
+    assert lines[2:8] == [
+        "  - id: T-ONE",
+        "    ledger: disbursements",
+        "    severity: info",
+        "    params: {who: [110105********002X]}",
+        "    check: {type: in_set, column: recipient_id_no, values: $who}",
+        '    message: {zh: "名单中的人 {recipient_id_no}", en: "listed person {recipient_id_no}"}',
+    ]
+    assert lines[8] == "parameters (resolved: after the profile and --param):"  # the block ends at the blank line
+    assert "11010519491231002X" not in out
+    assert "check type: in_set  fundaudit/engine/checks/generic.py" in lines
