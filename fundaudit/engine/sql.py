@@ -468,6 +468,11 @@ def all_reasons(
     return out[0], out[1]
 
 
+def reason_columns(parts: Sequence[tuple[Any, str, str]]) -> list[exp.Expression]:
+    """``problem`` / ``problem_en`` columns: every applying reason ``(condition, zh, en)``, joined."""
+    return [named(e, n) for e, n in zip(all_reasons(parts), PROBLEM_COLS, strict=True)]
+
+
 def first_reason(pairs: Sequence[tuple[Any, str, str]]) -> list[exp.Expression]:
     """``problem`` / ``problem_en`` columns: the first reason ``(condition, zh, en)`` that holds."""
     zh = case([(c, string(z)) for c, z, _ in pairs])
@@ -479,6 +484,6 @@ __all__ += [
     "DECIMAL_MONEY", "DECIMAL_RATE", "PROBLEM_COLS", "add_days", "add_months", "all_reasons", "any_of", "case",
     "days_from", "decimal", "dense_rank", "eq", "fen_times_rate", "first_reason", "flag", "from_union", "in_numbers",
     "in_texts", "is_null", "month_day", "month_index", "months_len", "named", "negate", "not_null", "or_zero",
-    "output_names", "over_partition", "paren", "problem_cols", "rate_lit", "round_fen", "sum_of", "text_sql",
-    "union_all", "values_table", "window",
+    "output_names", "over_partition", "paren", "problem_cols", "rate_lit", "reason_columns", "round_fen", "sum_of",
+    "text_sql", "union_all", "values_table", "window",
 ]

@@ -32,6 +32,7 @@ __all__ = [
     "matchable",
     "need_reference",
     "period_years",
+    "positive_payments",
     "present_columns",
     "reportable",
     "rule_filter",
@@ -84,6 +85,13 @@ def reportable(ctx: CheckContext, alias: str) -> exp.Expression | None:
     row outside the period would be dropped anyway; rules reading history use ``rule_filter``)."""
     in_period = eq(col(IN_PERIOD, alias), exp.true()) if ctx.has(IN_PERIOD) else None
     return all_of([rule_filter(ctx, alias), in_period]) if in_period is not None else rule_filter(ctx, alias)
+
+
+def positive_payments(ctx: CheckContext, alias: str, *columns: str) -> exp.Expression:
+    """The rule's rows, history included (its ``where`` only), that paid something (``amount_paid`` > 0)
+    and have every one of ``columns``: the payments a dues history is built from."""
+    paid = exp.GT(this=col("amount_paid", alias), expression=number(0))
+    return all_of([rule_filter(ctx, alias), paid, *[not_null(col(c, alias)) for c in columns]])
 
 
 def as_of_date(ctx: CheckContext) -> date:

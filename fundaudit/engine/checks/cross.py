@@ -47,6 +47,7 @@ from fundaudit.engine.sql import (
     negate,
     not_null,
     number,
+    reason_columns,
     select,
     string,
     table,
@@ -268,7 +269,7 @@ def union_status(ctx: CheckContext) -> exp.Select:
         .from_(table(UNIONS))
         .group_by(col("employer_taxpayer_id"))
     )
-    problem, problem_en = all_reasons(
+    reasons = reason_columns(
         [
             (union_fund, *texts("findings", "union_status.no_union")),
             (prep_fund, *texts("findings", "union_status.prep_after_founding")),
@@ -295,8 +296,7 @@ def union_status(ctx: CheckContext) -> exp.Select:
             col("founded_date", "f"),
             *([col("union_name", "f")] if ctx.has("union_name", table=UNIONS) else []),
             named(case([(union_fund, exp.Null())], string("warning")), "_severity"),
-            named(problem, "problem"),
-            named(problem_en, "problem_en"),
+            *reasons,
             *amount_column(ctx, "d"),
         )
         .from_(table(DUES, "d"))

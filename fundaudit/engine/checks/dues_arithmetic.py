@@ -24,9 +24,9 @@ from fundaudit.engine.checks.common import (
     RATIOS,
     amount_column,
     need_reference,
+    positive_payments,
     present_columns,
     reportable,
-    rule_filter,
 )
 from fundaudit.engine.context import CheckContext, Skip
 from fundaudit.engine.sql import (
@@ -402,17 +402,7 @@ def dues_base_drop(ctx: CheckContext) -> exp.Select:
             named(col(IN_PERIOD, d) if ctx.has(IN_PERIOD) else exp.true(), "inp"),
         )
         .from_(table(ctx.ledger, d))
-        .where(
-            all_of(
-                [
-                    rule_filter(ctx, d),
-                    exp.GT(this=col("amount_paid", d), expression=number(0)),
-                    not_null(col("taxpayer_id", d)),
-                    not_null(col("period_start", d)),
-                    not_null(col("wage_base", d)),
-                ]
-            )
-        )
+        .where(positive_payments(ctx, d, "taxpayer_id", "period_start", "wage_base"))
     )
     # the rows that may be reported (those of the period); their history is every row
     firsts = select("rid", "tid", "base", "f").from_("pos").where(eq(col("inp"), exp.true()))

@@ -19,9 +19,9 @@ from fundaudit.engine import sql
 from fundaudit.engine.checks import implements
 from fundaudit.engine.checks.common import (
     amount_column,
+    positive_payments,
     present_columns,
     reportable,
-    rule_filter,
 )
 from fundaudit.engine.context import CheckContext, Skip
 from fundaudit.engine.sql import (
@@ -174,17 +174,7 @@ def dues_gap(ctx: CheckContext) -> exp.Select:
             named(months_len(s, e), "len"),
         )
         .from_(table(ctx.ledger, d))
-        .where(
-            all_of(
-                [
-                    rule_filter(ctx, d),
-                    exp.GT(this=col("amount_paid", d), expression=number(0)),
-                    not_null(col("taxpayer_id", d)),
-                    not_null(s),
-                    not_null(e),
-                ]
-            )
-        )
+        .where(positive_payments(ctx, d, "taxpayer_id", "period_start", "period_end"))
     )
     if cadence == "infer":
         lens = select("tid", "len", named(exp.Count(this=exp.Star()), "n")).from_("pos").group_by("tid", "len")
@@ -240,35 +230,29 @@ def dues_gap(ctx: CheckContext) -> exp.Select:
         .group_by("tid", "grp")
     )
     gp = [col("tid", "g"), col("grp", "g")]
-    before = (
-        select(
-            col("tid", "g"),
-            col("grp", "g"),
-            col("gs", "g"),
-            col("ge", "g"),
-            col("missing", "g"),
-            col("rid", "p"),
-            named(window(exp.Count(this=exp.Star()), gp), "prior"),
-            named(window(exp.RowNumber(), gp, [(col("pe", "p"), True), col("rid", "p")]), "k"),
-        )
-        .from_(table("gaps", "g"))
-        .join(
-            table("pos", "p"),
-            on=exp.and_(eq(col("tid", "p"), col("tid", "g")), exp.LT(this=col("pe", "p"), expression=col("gs", "g"))),
-        )
+
+    def beside(side: exp.Expression, *columns: exp.Expression) -> exp.Select:
+        """Each gap (``g``) with the taxpayer's payments (``p``) on one ``side`` of it."""
+        on = exp.and_(eq(col("tid", "p"), col("tid", "g")), side)
+        return select(*columns).from_(table("gaps", "g")).join(table("pos", "p"), on=on)
+
+    before = beside(
+        exp.LT(this=col("pe", "p"), expression=col("gs", "g")),
+        col("tid", "g"),
+        col("grp", "g"),
+        col("gs", "g"),
+        col("ge", "g"),
+        col("missing", "g"),
+        col("rid", "p"),
+        named(window(exp.Count(this=exp.Star()), gp), "prior"),
+        named(window(exp.RowNumber(), gp, [(col("pe", "p"), True), col("rid", "p")]), "k"),
     )
-    after = (
-        select(
-            col("tid", "g"),
-            col("grp", "g"),
-            col("rid", "p"),
-            named(window(exp.RowNumber(), gp, [col("ps", "p"), col("rid", "p")]), "k"),
-        )
-        .from_(table("gaps", "g"))
-        .join(
-            table("pos", "p"),
-            on=exp.and_(eq(col("tid", "p"), col("tid", "g")), exp.GT(this=col("ps", "p"), expression=col("ge", "g"))),
-        )
+    after = beside(
+        exp.GT(this=col("ps", "p"), expression=col("ge", "g")),
+        col("tid", "g"),
+        col("grp", "g"),
+        col("rid", "p"),
+        named(window(exp.RowNumber(), gp, [col("ps", "p"), col("rid", "p")]), "k"),
     )
     fire = (
         select(

@@ -35,7 +35,6 @@ from fundaudit.engine.context import CheckContext, Skip
 from fundaudit.engine.sql import (
     ROW_ID,
     all_of,
-    all_reasons,
     any_of,
     case,
     col,
@@ -55,6 +54,7 @@ from fundaudit.engine.sql import (
     over_partition,
     paren,
     problem_cols,
+    reason_columns,
     select,
     string,
     table,
@@ -78,7 +78,7 @@ def cash_payment(ctx: CheckContext) -> exp.Select:
     not_goods = any_of(is_null(method), negate(goods))
     no_account = exp.and_(negate(cash), not_goods, is_null(account))
     bank = any_of(is_null(method), in_texts(method, ctx.args["bank_methods"]))
-    problem, problem_en = all_reasons(
+    reasons = reason_columns(
         [
             (cash, *texts("findings", "cash_payment.cash")),
             (goods_banned, *texts("findings", "cash_payment.goods_banned")),
@@ -92,8 +92,7 @@ def cash_payment(ctx: CheckContext) -> exp.Select:
         select(
             col(ROW_ID),
             *[col(c) for c in ("program", "payment_method", "bank_account") if ctx.has(c)],
-            named(problem, "problem"),
-            named(problem_en, "problem_en"),
+            *reasons,
             *amount_column(ctx),
         )
         .from_(table(ctx.ledger))
@@ -356,23 +355,30 @@ def aid_cap(ctx: CheckContext) -> exp.Select:
     capped = _caps(ctx, rows, "d")
     keep = [c for c in output_names(rows) if c not in ("amount",)]
     amount_col = [col("_amount")] if ctx.amount() is not None else []
-    per_payment = (
-        select(
-            *[col(c) for c in keep if c != "_amount"],
-            col("amount"),
-            *amount_col,
-            named(exp.Neg(this=paren(exp.Add(this=col(ROW_ID), expression=number(1)))), "_finding"),
-            named(col("pay_cap"), "cap"),
-            col("pay_cap"),
-            col("year_cap"),
-            named(col("amount"), "total"),
-            named(exp.Sub(this=col("amount"), expression=col("pay_cap")), "excess"),
-            *problem_cols("aid_cap.per_payment"),
+
+    def over_cap(
+        rows: exp.Expression, finding: exp.Expression, cap: str, total: exp.Expression, code: str
+    ) -> exp.Select:
+        """The rows of ``rows`` whose ``total`` exceeds the cap column ``cap``, as findings ``finding``."""
+        return (
+            select(
+                *[col(c) for c in keep if c != "_amount"],
+                col("amount"),
+                *amount_col,
+                named(finding, "_finding"),
+                named(col(cap), "cap"),
+                col("pay_cap"),
+                col("year_cap"),
+                named(total, "total"),
+                named(exp.Sub(this=total, expression=col(cap)), "excess"),
+                *problem_cols(code),
+            )
+            .from_(rows)
+            .where(exp.and_(not_null(col(cap)), exp.GT(this=total, expression=col(cap))))
         )
-        .from_(capped.subquery("p"))
-        .where(exp.and_(not_null(col("pay_cap")), exp.GT(this=col("amount"), expression=col("pay_cap"))))
-    )
-    parts = [per_payment]
+
+    first_row = exp.Neg(this=paren(exp.Add(this=col(ROW_ID), expression=number(1))))
+    parts = [over_cap(capped.subquery("p"), first_row, "pay_cap", col("amount"), "aid_cap.per_payment")]
     if ctx.has("recipient_id_no"):
         keys = [
             col("recipient_id_no"),
@@ -385,22 +391,7 @@ def aid_cap(ctx: CheckContext) -> exp.Select:
             named(over_partition(exp.Sum(this=col("amount")), *keys), "_total"),
             named(dense_rank(*keys), "_g"),
         ).from_(select(exp.Star()).from_(capped.subquery("y0")).where(matchable("recipient_id_no")).subquery("y1"))
-        parts.append(
-            select(
-                *[col(c) for c in keep if c != "_amount"],
-                col("amount"),
-                *amount_col,
-                named(col("_g"), "_finding"),
-                named(col("year_cap"), "cap"),
-                col("pay_cap"),
-                col("year_cap"),
-                named(col("_total"), "total"),
-                named(exp.Sub(this=col("_total"), expression=col("year_cap")), "excess"),
-                *problem_cols("aid_cap.per_year"),
-            )
-            .from_(totals.subquery("y"))
-            .where(exp.and_(not_null(col("year_cap")), exp.GT(this=col("_total"), expression=col("year_cap"))))
-        )
+        parts.append(over_cap(totals.subquery("y"), col("_g"), "year_cap", col("_total"), "aid_cap.per_year"))
     return select(exp.Star()).from_(from_union(parts, "u"))
 
 

@@ -23,7 +23,6 @@ from fundaudit.engine.sql import (
     ROW_ID,
     add_days,
     all_of,
-    all_reasons,
     any_of,
     case,
     col,
@@ -34,6 +33,7 @@ from fundaudit.engine.sql import (
     not_null,
     number,
     paren,
+    reason_columns,
     select,
     string,
     table,
@@ -68,7 +68,7 @@ def disclosure(ctx: CheckContext) -> exp.Select:
     late = exp.and_(not_null(e), not_null(pay), exp.GTE(this=e, expression=pay))
     half = any_of(exp.and_(is_null(s), not_null(e)), exp.and_(not_null(s), is_null(e)))
     short_code = "disclosure.too_short_days" if natural else "disclosure.too_short_working_days"
-    problem, problem_en = all_reasons(
+    reasons = reason_columns(
         [
             (missing, *texts("findings", "disclosure.missing")),
             (half, *texts("findings", "disclosure.incomplete")),
@@ -82,8 +82,7 @@ def disclosure(ctx: CheckContext) -> exp.Select:
             *[col(c) for c in ("disclosure_start", "disclosure_end", "payment_date") if ctx.has(c)],
             named(case([(exp.and_(not_null(s), not_null(e)), length)]), "days"),
             named(case([(missing, exp.Null())], string("warning")), "_severity"),
-            named(problem, "problem"),
-            named(problem_en, "problem_en"),
+            *reasons,
             *amount_column(ctx),
         )
         .from_(table(ctx.ledger))
@@ -114,14 +113,13 @@ def approval(ctx: CheckContext) -> exp.Select:
         (exp.Coalesce(this=is_handler, expressions=[exp.false()]), *texts("findings", "approval.by_handler")),
         (exp.Coalesce(this=is_recipient, expressions=[exp.false()]), *texts("findings", "approval.by_recipient")),
     ]
-    problem, problem_en = all_reasons([(missing, *texts("findings", "approval.missing")), *conflicts])
+    reasons = reason_columns([(missing, *texts("findings", "approval.missing")), *conflicts])
     return (
         select(
             col(ROW_ID),
             *[col(c) for c in ("approver", "approval_date", "handler", "recipient_name", "payment_date") if ctx.has(c)],
             named(case([(missing, exp.Null())], string("warning")), "_severity"),
-            named(problem, "problem"),
-            named(problem_en, "problem_en"),
+            *reasons,
             *amount_column(ctx),
         )
         .from_(table(ctx.ledger))
@@ -136,7 +134,7 @@ def disclosed_before_filing(ctx: CheckContext) -> exp.Select:
     shown, filed = col("disclosure_date"), col("filed_date")
     missing = is_null(shown) if ctx.args["require"] else exp.false()
     late = exp.and_(not_null(shown), not_null(filed), exp.GT(this=shown, expression=filed))
-    problem, problem_en = all_reasons(
+    reasons = reason_columns(
         [
             (missing, *texts("findings", "disclosed_before_filing.missing")),
             (late, *texts("findings", "disclosed_before_filing.late")),
@@ -146,8 +144,7 @@ def disclosed_before_filing(ctx: CheckContext) -> exp.Select:
         select(
             col(ROW_ID),
             *[col(c) for c in ("file_no", "name", "disclosure_date", "filed_date") if ctx.has(c)],
-            named(problem, "problem"),
-            named(problem_en, "problem_en"),
+            *reasons,
         )
         .from_(table(ctx.ledger))
         .where(all_of([ctx.where(), any_of(missing, late)]))

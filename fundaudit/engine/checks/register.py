@@ -31,7 +31,6 @@ from fundaudit.engine.context import CheckContext, Skip
 from fundaudit.engine.sql import (
     ROW_ID,
     all_of,
-    all_reasons,
     any_of,
     case,
     col,
@@ -44,6 +43,7 @@ from fundaudit.engine.sql import (
     number,
     over_partition,
     paren,
+    reason_columns,
     select,
     string,
     table,
@@ -155,7 +155,7 @@ def hardship_eligibility(ctx: CheckContext) -> exp.Select:
             )
         ]
     )
-    problem, problem_en = all_reasons(
+    reasons = reason_columns(
         [
             (too_rich, *texts("findings", "hardship_eligibility.too_rich")),
             (
@@ -175,8 +175,7 @@ def hardship_eligibility(ctx: CheckContext) -> exp.Select:
         named(limit, "limit"),
         named(monthly, "monthly_dibao"),
         named(loss_pct, "loss_pct"),
-        named(problem, "problem"),
-        named(problem_en, "problem_en"),
+        *reasons,
     ).from_(table(ctx.ledger, "r"))
     if dibao is not None:
         q = q.join(dibao.subquery("db"), on=eq(col("year", "db"), year), join_type="left")

@@ -38,7 +38,6 @@ from fundaudit.engine.sql import (
     ROW_ID,
     add_days,
     all_of,
-    all_reasons,
     any_of,
     col,
     eq,
@@ -51,6 +50,7 @@ from fundaudit.engine.sql import (
     not_null,
     number,
     over_partition,
+    reason_columns,
     select,
     string,
     table,
@@ -164,26 +164,38 @@ def filed_before_payment(ctx: CheckContext) -> exp.Select:
     pay = col("payment_date", "d") if ctx.has("payment_date") else exp.Null()
     no_file = is_null(col(ROW_ID, "a"))
     later = exp.and_(not_null(pay), exp.GT(this=col("first_filed", "a"), expression=pay))
-    problem, problem_en = all_reasons(
+    reasons = reason_columns(
         [
             (no_file, *texts("findings", "filed_before_payment.no_file")),
             (later, *texts("findings", "filed_before_payment.filed_later")),
         ]
     )
+    values = [
+        named(exp.Coalesce(this=col("matched_on", "a"), expressions=[string("none")]), "matched_on"),
+        *([col("register_file_no", "a")] if has_file_no else []),
+        named(col("first_filed", "a"), "filed_date"),
+        *reasons,
+    ]
+    shown = ("program", "aid_category", "payment_date")
+    return _payments_with(ctx, agg, "a", shown, values, needs, any_of(no_file, later), join_type="left")
+
+
+def _payments_with(
+    ctx: CheckContext,
+    found: exp.Select,
+    alias: str,
+    shown: Sequence[str],
+    values: Sequence[exp.Expression],
+    *conditions: exp.Expression,
+    join_type: str = "",
+) -> exp.Select:
+    """The rule's payments (``d``, its ``where`` and ``conditions``) joined on ``_rid`` to ``found``
+    (aliased ``alias``): the payment's ``shown`` columns it has, ``values``, and its ``amount:``."""
     return (
-        select(
-            col(ROW_ID, "d"),
-            *[col(c, "d") for c in ("program", "aid_category", "payment_date") if ctx.has(c)],
-            named(exp.Coalesce(this=col("matched_on", "a"), expressions=[string("none")]), "matched_on"),
-            *([col("register_file_no", "a")] if has_file_no else []),
-            named(col("first_filed", "a"), "filed_date"),
-            named(problem, "problem"),
-            named(problem_en, "problem_en"),
-            *amount_column(ctx, "d"),
-        )
+        select(col(ROW_ID, "d"), *[col(c, "d") for c in shown if ctx.has(c)], *values, *amount_column(ctx, "d"))
         .from_(table(DISB, "d"))
-        .join(agg.subquery("a"), on=eq(col(ROW_ID, "a"), col(ROW_ID, "d")), join_type="left")
-        .where(all_of([ctx.where("d"), needs, any_of(no_file, later)]))
+        .join(found.subquery(alias), on=eq(col(ROW_ID, alias), col(ROW_ID, "d")), join_type=join_type or None)
+        .where(all_of([ctx.where("d"), *conditions]))
     )
 
 
@@ -243,19 +255,12 @@ def paid_after_exit(ctx: CheckContext) -> exp.Select:
         .from_(ranked.subquery("k"))
         .where(exp.and_(eq(col("_n"), number(1)), eq(col("_closed"), number(1)), eq(col("_any_in_force"), number(0))))
     )
-    return (
-        select(
-            col(ROW_ID, "d"),
-            *[col(c, "d") for c in ("program", "payment_date") if ctx.has(c)],
-            col("matched_on", "x"),
-            col("exit_date", "x"),
-            *[col(c if c != "file_no" else "register_file_no", "x") for c in extra],
-            *amount_column(ctx, "d"),
-        )
-        .from_(table(DISB, "d"))
-        .join(last.subquery("x"), on=eq(col(ROW_ID, "x"), col(ROW_ID, "d")))
-        .where(all_of([ctx.where("d")]))
-    )
+    values = [
+        col("matched_on", "x"),
+        col("exit_date", "x"),
+        *[col(c if c != "file_no" else "register_file_no", "x") for c in extra],
+    ]
+    return _payments_with(ctx, last, "x", ("program", "payment_date"), values)
 
 
 @implements("category_matches_file")
@@ -285,24 +290,13 @@ def category_matches_file(ctx: CheckContext) -> exp.Select:
         .where(exp.and_(not_null(pay), not_null(col("r_category")), _in_force(pay)))
         .group_by(col(ROW_ID, "m"))
     )
-    return (
-        select(
-            col(ROW_ID, "d"),
-            *[col(c, "d") for c in ("program", "aid_category", "payment_date") if ctx.has(c)],
-            col("file_category", "a"),
-            col("matched_on", "a"),
-            *([col("register_file_no", "a")] if extra else []),
-            *amount_column(ctx, "d"),
-        )
-        .from_(table(DISB, "d"))
-        .join(agg.subquery("a"), on=eq(col(ROW_ID, "a"), col(ROW_ID, "d")))
-        .where(
-            all_of(
-                [
-                    ctx.where("d"),
-                    in_texts(col("aid_category", "d"), ctx.args["hardship_categories"]),
-                    eq(col("_same", "a"), number(0)),
-                ]
-            )
-        )
+    values = [col("file_category", "a"), col("matched_on", "a"), *([col("register_file_no", "a")] if extra else [])]
+    return _payments_with(
+        ctx,
+        agg,
+        "a",
+        ("program", "aid_category", "payment_date"),
+        values,
+        in_texts(col("aid_category", "d"), ctx.args["hardship_categories"]),
+        eq(col("_same", "a"), number(0)),
     )

@@ -1,8 +1,6 @@
-"""Argument schemas of the cross-ledger check types.
+"""Cross-ledger check types: one ledger read against another or a reference list.
 
-The implementations are in ``fundaudit/engine/checks/cross.py``, registered under the same names (a test
-keeps the two modules declaring the same check types). Reference tables are found by their kind names,
-so no argument names a table.
+Implemented in ``fundaudit/engine/checks/cross.py``; tested in ``tests/checks/test_cross.py``.
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
-"""Argument schemas of the dues arithmetic check types (split, fee, wage base).
+"""Dues arithmetic check types: split, fee and wage base.
 
-The implementations are in ``fundaudit/engine/checks/dues_arithmetic.py``, registered under the same names (a test
-keeps the two modules declaring the same check types). Reference tables are found by their kind names,
-so no argument names a table.
+Implemented in ``fundaudit/engine/checks/dues_arithmetic.py``; tested in ``tests/checks/test_dues_arithmetic.py``.
 """
 
 from __future__ import annotations

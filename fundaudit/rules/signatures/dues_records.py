@@ -1,8 +1,6 @@
-"""Argument schemas of the dues records check types (duplicates and refunds).
+"""Dues records check types: duplicates and refunds.
 
-The implementations are in ``fundaudit/engine/checks/dues_records.py``, registered under the same names (a test
-keeps the two modules declaring the same check types). Reference tables are found by their kind names,
-so no argument names a table.
+Implemented in ``fundaudit/engine/checks/dues_records.py``; tested in ``tests/checks/test_dues_records.py``.
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
-"""Argument schemas of the dues timing check types (period, deadline, gaps, remittance).
+"""Dues timing check types: period, deadline, gaps and remittance.
 
-The implementations are in ``fundaudit/engine/checks/dues_timing.py``, registered under the same names (a test
-keeps the two modules declaring the same check types). Reference tables are found by their kind names,
-so no argument names a table.
+Implemented in ``fundaudit/engine/checks/dues_timing.py``; tested in ``tests/checks/test_dues_timing.py``.
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
-"""Argument schemas of the identity check types (resident and taxpayer IDs).
+"""Identity check types: resident IDs (GB 11643) and taxpayer IDs (GB 32100).
 
-The implementations are in ``fundaudit/engine/checks/identity.py``, registered under the same names (a test
-keeps the two modules declaring the same check types). Reference tables are found by their kind names,
-so no argument names a table.
+Implemented in ``fundaudit/engine/checks/identity.py``; tested in ``tests/checks/test_identity.py``.
 """
 
 from __future__ import annotations

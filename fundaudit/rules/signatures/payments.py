@@ -1,8 +1,6 @@
-"""Argument schemas of the payment check types (method, account, repeats, splits, timing, caps).
+"""Payment check types: method, account, repeats, splits, year-end timing and caps.
 
-The implementations are in ``fundaudit/engine/checks/payments.py``, registered under the same names (a test
-keeps the two modules declaring the same check types). Reference tables are found by their kind names,
-so no argument names a table.
+Implemented in ``fundaudit/engine/checks/payments.py``; tested in ``tests/checks/test_payments.py``.
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
-"""Argument schemas of the procedure check types (公示 and approval).
+"""Procedure check types: 公示 (disclosure) and approval.
 
-The implementations are in ``fundaudit/engine/checks/procedure.py``, registered under the same names (a test
-keeps the two modules declaring the same check types). Reference tables are found by their kind names,
-so no argument names a table.
+Implemented in ``fundaudit/engine/checks/procedure.py``; tested in ``tests/checks/test_procedure.py``.
 """
 
 from __future__ import annotations

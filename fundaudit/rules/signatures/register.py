@@ -1,8 +1,6 @@
-"""Argument schemas of the check types on the hardship register itself.
+"""Register check types: the hardship register itself.
 
-The implementations are in ``fundaudit/engine/checks/register.py``, registered under the same names (a test
-keeps the two modules declaring the same check types). Reference tables are found by their kind names,
-so no argument names a table.
+Implemented in ``fundaudit/engine/checks/register.py``; tested in ``tests/checks/test_register.py``.
 """
 
 from __future__ import annotations

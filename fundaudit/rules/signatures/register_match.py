@@ -1,8 +1,6 @@
-"""Argument schemas of the register-matching check types (payments read against the register).
+"""Register-matching check types: each payment read against the recipient's register files.
 
-The implementations are in ``fundaudit/engine/checks/register_match.py``, registered under the same names (a test
-keeps the two modules declaring the same check types). Reference tables are found by their kind names,
-so no argument names a table.
+Implemented in ``fundaudit/engine/checks/register_match.py``; tested in ``tests/checks/test_register_match.py``.
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
-"""Argument schema of the ledger-total check type.
+"""The ledger-total check type: declared 合计/小计 amounts against the rows they cover.
 
-The implementations are in ``fundaudit/engine/checks/totals.py``, registered under the same names (a test
-keeps the two modules declaring the same check types). Reference tables are found by their kind names,
-so no argument names a table.
+Implemented in ``fundaudit/engine/checks/totals.py``; tested in ``tests/checks/test_totals.py``.
 """
 
 from __future__ import annotations
