@@ -336,3 +336,24 @@ def test_check_family_of() -> None:
 
     assert [family_of(t) for t in ("filed_before_payment", "dues_gap", "resident_id", "taxpayer_id", "in_set")] == [
         "register_match", "dues_timing", "identity", "identity", "generic"]
+
+
+def _function_bodies(folder: Path) -> dict[str, list[str]]:
+    """Each top-level or nested function of ``folder``'s modules by its arguments and body (docstring
+    left out, names kept): two entries under one key are the same function written twice."""
+    found: dict[str, list[str]] = {}
+    for path in sorted(folder.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            body = node.body[1:] if ast.get_docstring(node) is not None else node.body
+            key = ast.dump(node.args) + ast.dump(ast.Module(body=body, type_ignores=[]))
+            found.setdefault(key, []).append(f"{path.relative_to(ROOT).as_posix()} {node.name}")
+    return found
+
+
+def test_engine_defines_each_sql_builder_once() -> None:
+    """The check families share their SQL builders (engine/sql.py) and context helpers (checks/common.py)
+    instead of each keeping a copy (aid.py and dues.py used to define _nn, _eq, _as, _or ... twice)."""
+    twice = [places for places in _function_bodies(ROOT / "fundaudit/engine").values() if len(places) > 1]
+    assert twice == []

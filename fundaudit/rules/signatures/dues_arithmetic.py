@@ -9,6 +9,9 @@ from fundaudit.rules.spec import Arg, Signature, signature
 
 __all__ = ["SIGNATURES"]
 
+RATIO_TOL = Arg("number", default=0.0001, low=0, high=1)  # how far two rates may differ and still agree
+FEN_TOL = Arg("number", default=0.01, low=0)  # yuan: how far two amounts may differ (one fen)
+
 SIGNATURES: list[Signature] = [
     signature(
         "dues_base_min",
@@ -29,21 +32,21 @@ SIGNATURES: list[Signature] = [
         "dues_split_sum",
         "Do the applied ratios add up to 1, and the shares plus fee to the basis?",
         fields=("basis", "difference", "problem", "problem_en", "ratio_sum", "share_total"),
-        ratio_tol=Arg("number", default=0.0001, low=0, high=1),
-        tol_yuan_per_share=Arg("number", default=0.01, low=0),
+        ratio_tol=RATIO_TOL,
+        tol_yuan_per_share=FEN_TOL,
     ),
     signature(
         "dues_split_ratio",
         "Are the applied shares those of the ratio schedule in force for the period?",
         fields=("mismatched", "mismatched_en", "schedule_from"),
         grassroots_share=Arg("number", default=0.6, low=0, high=1),
-        ratio_tol=Arg("number", default=0.0001, low=0, high=1),
+        ratio_tol=RATIO_TOL,
     ),
     signature(
         "dues_fee",
         "Is the handling fee basis × fee ratio (half-up to the fen), and none kept on refunds?",
         fields=("basis", "difference", "expected_fee"),
         fee_ratio=Arg("number", default=0.02, low=0, high=1),
-        tol_yuan=Arg("number", default=0.01, low=0),
+        tol_yuan=FEN_TOL,
     ),
 ]
