@@ -117,7 +117,9 @@ def compare(ctx: CheckContext) -> exp.Select:
     left, right = ctx.args["left"], ctx.args["right"]
     cols = sorted(columns_of_operand(left) | columns_of_operand(right))
     ctx.need(*cols)
-    holds = sql.compare(left, ctx.args["op"], right, ctx.ledger, tolerance=float(ctx.args["tolerance"] or 0))
+    holds = sql.compare(
+        left, ctx.args["op"], right, ctx.ledger, tolerance=float(ctx.args["tolerance"] or 0), scope=ctx.scope()
+    )
     return _row_query(ctx, all_of([*[_not_null(c) for c in cols], exp.Not(this=exp.Paren(this=holds))]), cols)
 
 
@@ -126,7 +128,7 @@ def conditional(ctx: CheckContext) -> exp.Select:
     when, then = ctx.args["if"], ctx.args["then"]
     cols = sorted(columns_of_condition(when) | columns_of_condition(then))
     ctx.need(*cols)
-    pred = exp.and_(sql.condition(when, ctx.ledger), exp.Not(this=exp.Paren(this=sql.condition(then, ctx.ledger))))
+    pred = exp.and_(ctx.condition(when), exp.Not(this=exp.Paren(this=ctx.condition(then))))
     return _row_query(ctx, pred, cols)
 
 
