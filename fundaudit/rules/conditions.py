@@ -26,9 +26,12 @@ above its high, and operands of types that cannot meet (a date compared with mon
 from __future__ import annotations
 
 import math
+from string import Formatter
 from typing import Any
 
+from fundaudit.errors import catalogue as error_catalogue
 from fundaudit.rules.located import Locator, Problem
+from fundaudit.rules.severity import LEVELS
 from fundaudit.rules.values import column_type, literal_expected, literal_key, re2_error, unit_class, unit_of
 
 __all__ = [
@@ -40,8 +43,11 @@ __all__ = [
     "compare_problems",
     "literal_problems",
     "operand_unit",
+    "reason_texts",
+    "template_fields",
     "validate_condition",
     "validate_operand",
+    "validate_reasons",
 ]
 
 COLUMN_OPS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "is_null", "matches", "between")
@@ -488,3 +494,97 @@ def _name(op: Any) -> str:
 def _show(v: Any) -> str:
     text = repr(v) if not isinstance(v, str) else f'"{v}"'
     return text if len(text) <= 60 else text[:57] + "…"
+
+
+# --- reasons (flag, lookup) -------------------------------------------------------------------------
+
+REASON_KEYS = ("when", "problem", "severity")
+
+
+def reason_texts(problem: Any) -> tuple[str, str]:
+    """A reason's ``problem``: a catalogue key (``findings`` section, e.g. ``cash_payment.cash``) or
+    ``{zh: …, en: …}`` written inline (en defaults to zh), as its (zh, en) templates."""
+    if isinstance(problem, str):
+        section = error_catalogue().get("findings", {}).get(problem)
+        if section is None:
+            raise KeyError(problem)
+        return section["zh"], section.get("en", section["zh"])
+    return str(problem["zh"]), str(problem.get("en", problem["zh"]))
+
+
+def template_fields(template: str) -> list[str]:
+    """The ``{name}`` fields of a reason's text, in order (raises ValueError for a malformed template)."""
+    return [name for _, name, _, _ in Formatter().parse(template) if name is not None]
+
+
+def validate_reasons(
+    doc: Locator, path: str, reasons: Any, ledger: str | None, *, other: str | None = None, fields: tuple[str, ...] = ()
+) -> list[Problem]:
+    """Problems in a ``reasons:`` list: each ``{when: condition, problem: key | {zh, en}, severity?}``;
+    text fields must be columns of ``ledger`` (or ``fields``, e.g. a lookup's reported names)."""
+    if not isinstance(reasons, list) or not reasons:
+        return [doc.problem(path, "pack_wrong_type", expected="a list of reasons", got=_show(reasons))]
+    problems: list[Problem] = []
+    for i, reason in enumerate(reasons):
+        where = f"{path}[{i}]"
+        if not isinstance(reason, dict):
+            problems.append(
+                doc.problem(where, "pack_wrong_type", expected="{when: …, problem: …}", got=type(reason).__name__)
+            )
+            continue
+        for key in reason:
+            if key not in REASON_KEYS:
+                problems.append(
+                    doc.problem(f"{where}.{key}", "pack_unknown_key", key=key, allowed=", ".join(REASON_KEYS))
+                )
+        for key in ("when", "problem"):
+            if key not in reason:
+                problems.append(doc.problem(where, "pack_missing_key", key=key))
+        if "when" in reason:
+            problems.extend(validate_condition(doc, f"{where}.when", reason["when"], ledger, other=other))
+        if "severity" in reason and reason["severity"] not in LEVELS:
+            problems.append(
+                doc.problem(
+                    f"{where}.severity", "pack_bad_value", value=_show(reason["severity"]), expected=", ".join(LEVELS)
+                )
+            )
+        if "problem" in reason:
+            problems.extend(_problem_problems(doc, f"{where}.problem", reason["problem"], ledger, fields))
+    return problems
+
+
+def _problem_problems(
+    doc: Locator, path: str, problem: Any, ledger: str | None, fields: tuple[str, ...]
+) -> list[Problem]:
+    if isinstance(problem, dict):
+        if "zh" not in problem or set(problem) - {"zh", "en"} or not all(isinstance(v, str) for v in problem.values()):
+            return [doc.problem(path, "pack_wrong_type", expected="{zh: text, en: text}", got=_show(problem))]
+    elif not isinstance(problem, str):
+        return [
+            doc.problem(path, "pack_wrong_type", expected="a catalogue key or {zh: text, en: text}", got=_show(problem))
+        ]
+    try:
+        zh, en = reason_texts(problem)
+    except KeyError:
+        return [doc.problem(path, "pack_bad_value", value=_show(problem), expected="a key of the catalogue's findings")]
+    problems: list[Problem] = []
+    for lang, template in (("zh", zh), ("en", en)):
+        where = f"{path}.{lang}" if isinstance(problem, dict) and lang in problem else path
+        try:
+            names = template_fields(template)
+        except ValueError as exc:
+            problems.append(doc.problem(where, "pack_bad_template", what=str(exc)))
+            continue
+        for name in dict.fromkeys(names):
+            if name not in fields and (ledger is None or column_type(ledger, name) is None):
+                problems.append(
+                    doc.problem(
+                        where,
+                        "pack_unknown_placeholder",
+                        name=name,
+                        ledger=ledger or "*",
+                        fields=", ".join(fields),
+                        hint="",
+                    )
+                )
+    return problems

@@ -43,6 +43,7 @@ from fundaudit.rules.conditions import (
     operand_unit,
     validate_condition,
     validate_operand,
+    validate_reasons,
 )
 from fundaudit.rules.located import Located, Locator, Moved, Problem, Unlocated, bad_char, parse_located
 from fundaudit.rules.severity import LEVELS
@@ -662,6 +663,12 @@ def check_arg(
         if not _is_scalar(value):
             return bad("a value")
         return _element_problems(doc, path, value, arg, args, kind)
+    if k == "reasons":  # flag, lookup: conditions on the ledger (and the table's rows as match.NAME)
+        reported = args.get("report")
+        fields = tuple(reported) if isinstance(reported, dict) else ()
+        other = kind if arg.table else None
+        extra = ("matched_on",) if other else ()
+        return validate_reasons(doc, path, value, ledger, other=other, fields=(*fields, *extra))
     if k == "condition":
         return validate_condition(doc, path, value, kind) if kind else []
     if k == "operand":

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping, Sequence
+from string import Formatter
+from typing import Any
 
 import sqlglot.expressions as exp
 
@@ -10,6 +13,8 @@ from fundaudit.engine import sql
 from fundaudit.engine.checks import implements
 from fundaudit.engine.context import CheckContext, columns_of_condition, columns_of_operand
 from fundaudit.engine.sql import ROW_ID, all_of, col, select, table
+from fundaudit.rules.conditions import reason_texts, template_fields
+from fundaudit.rules.severity import LEVELS
 
 __all__: list[str] = []
 
@@ -253,4 +258,95 @@ def lookup(ctx: CheckContext) -> exp.Select:
         select(col(ROW_ID, "l"), *[col(c, "l") for c in dict.fromkeys(local)])
         .from_(table(ctx.ledger, "l"))
         .where(where)
+    )
+
+
+# --- reasons: several problems in one rule (flag, lookup) -----------------------------------------------
+
+_SEPS = ("；", "; ")  # how the texts of several applying reasons are joined: zh, en
+
+
+def _as_text(e: exp.Expression, unit: str) -> exp.Expression:
+    """A value as message text: dates ``YYYY-MM-DD``, money in yuan with two decimals, empty for nothing."""
+    if unit == "date":
+        text: exp.Expression = exp.TimeToStr(this=e, format=sql.string("%Y-%m-%d"))
+    elif unit == "money":
+        text = exp.Anonymous(
+            this="printf", expressions=[sql.string("%.2f"), exp.Div(this=e, expression=sql.number(100.0))]
+        )
+    else:
+        text = exp.cast(e, exp.DataType.build("VARCHAR"))
+    return exp.Coalesce(this=text, expressions=[sql.string("")])
+
+
+def _template(text: str, values: Mapping[str, exp.Expression]) -> exp.Expression:
+    """A reason's text with its ``{name}`` fields as SQL values, joined by ``||``."""
+    out: exp.Expression | None = None
+    for literal, name, _spec, _conv in Formatter().parse(text):
+        for piece in ([sql.string(literal)] if literal else []) + ([values[name]] if name is not None else []):
+            out = piece if out is None else exp.DPipe(this=out, expression=piece)
+    return out if out is not None else sql.string("")
+
+
+def _reasons(
+    ctx: CheckContext,
+    reasons: Sequence[Mapping[str, Any]],
+    *,
+    alias: str | None = None,
+    scope: sql.Scope | None = None,
+    fields: Mapping[str, tuple[exp.Expression, str]] | None = None,
+) -> tuple[list[exp.Expression], list[exp.Expression]]:
+    """Each reason's condition, and the finding's columns: ``problem``/``problem_en`` (every applying
+    reason's text, in declared order, joined by '；' and '; ') and ``_severity`` (the most severe applying
+    reason's, when any reason names one). ``fields`` are values a text may name besides the row's columns."""
+    fields = fields or {}
+    conds = [exp.Coalesce(this=ctx.condition(r["when"], alias, scope), expressions=[exp.false()]) for r in reasons]
+    templates = [reason_texts(r["problem"]) for r in reasons]
+    names = [n for pair in templates for t in pair for n in template_fields(t) if n not in fields]
+    ctx.need(*dict.fromkeys(names))
+    values = {n: _as_text(col(n, alias), sql.unit_of(ctx.ledger, n)) for n in names}
+    values.update({n: _as_text(e, unit) for n, (e, unit) in fields.items()})
+    out: list[exp.Expression] = []
+    for lang, (name, sep) in enumerate(zip(("problem", "problem_en"), _SEPS, strict=True)):
+        text: exp.Expression | None = None
+        for cond, pair in zip(conds, templates, strict=True):
+            body = exp.DPipe(this=sql.string(sep), expression=_template(pair[lang], values))
+            piece = exp.Case().when(cond, body).else_(sql.string(""))
+            text = piece if text is None else exp.DPipe(this=text, expression=piece)
+        assert text is not None
+        cut = exp.Substring(this=exp.Paren(this=text), start=sql.number(len(sep) + 1))
+        out.append(exp.alias_(cut, name, quoted=True))
+    if any(r.get("severity") for r in reasons):
+        levels = [r.get("severity") or ctx.rule.severity for r in reasons]
+        severity = exp.Case()
+        for level in LEVELS:
+            applying = [c for c, lv in zip(conds, levels, strict=True) if lv == level]
+            if applying:
+                severity = severity.when(exp.Paren(this=exp.or_(*applying)), sql.string(level))
+        out.append(exp.alias_(severity, "_severity", quoted=True))
+    return conds, out
+
+
+def _read_by(reasons: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The ledger's columns the reasons' conditions read (derived facts included), sorted."""
+    return sorted(set().union(*(columns_of_condition(r["when"]) for r in reasons)))
+
+
+@implements("flag")
+def flag(ctx: CheckContext) -> exp.Select:
+    """Rows for which any reason holds; the finding says every applying reason."""
+    reasons, report = ctx.args["reasons"], ctx.args["report"] or []
+    ctx.need(*report)
+    conds, texts = _reasons(ctx, reasons)
+    shown = [c for c in dict.fromkeys([*_read_by(reasons), *report]) if "__" not in c]
+    amount = ctx.amount()
+    return (
+        select(
+            col(ROW_ID),
+            *[col(c) for c in shown],
+            *texts,
+            *([exp.alias_(amount, "_amount", quoted=True)] if amount is not None else []),
+        )
+        .from_(table(ctx.ledger))
+        .where(all_of([ctx.where(), exp.Paren(this=exp.or_(*conds))]))
     )

@@ -85,6 +85,14 @@ SIGNATURES: list[Signature] = [
         window=Arg("choice", default="all", choices=_WINDOWS),
     ),
     signature(
+        "flag",
+        "Does any reason hold? Each reason is {when: condition, problem: catalogue key or {zh, en}, severity?}; "
+        "the finding's problem is every applying reason's text, its severity the most severe one's.",
+        fields=("problem", "problem_en"),
+        reasons=Arg("reasons", True),
+        report=Arg("columns", doc="more value columns for the message"),
+    ),
+    signature(
         "lookup",
         "Does a matching row exist in another input (optionally as of a date)? "
         "mode exists: fires when none matches; not_exists: fires when one does.",
