@@ -430,7 +430,9 @@ def rule_problems(doc: Locator, path: str, raw: Any) -> list[Problem]:
         problems.append(doc.problem(f"{path}.tags", "pack_wrong_type", expected="list of text", got=_type_name(tags)))
     message = raw.get("message")
     if ctype is not None and "message" in raw and text_ok["message"]:
-        problems.extend(_placeholder_problems(doc, f"{path}.message", message, kind, ctype, params))
+        reported = check.get("report") if isinstance(check, dict) else None  # a lookup's reported names
+        named = tuple(reported) if isinstance(reported, dict) else ()
+        problems.extend(_placeholder_problems(doc, f"{path}.message", message, kind, ctype, params, named))
     return _one_per_key(problems)
 
 
@@ -474,13 +476,19 @@ MESSAGE_FIELDS = ("amount", "file", "sheet", "row")  # every finding offers thes
 
 
 def _placeholder_problems(
-    doc: Locator, path: str, message: Any, kind: str | None, ctype: str, params: Mapping[str, Any]
+    doc: Locator,
+    path: str,
+    message: Any,
+    kind: str | None,
+    ctype: str,
+    params: Mapping[str, Any],
+    reported: tuple[str, ...] = (),
 ) -> list[Problem]:
     """Each ``{name}`` of a message must be something a finding of this rule can fill: a column of
     its ledger, a field of its check type, a parameter, or amount/file/sheet/row."""
     templates = message.items() if isinstance(message, dict) else [("", message)]
     columns = catalogue()[kind].columns if kind else {}
-    fields = {*MESSAGE_FIELDS, *CHECK_TYPES[ctype].fields, *params}
+    fields = {*MESSAGE_FIELDS, *CHECK_TYPES[ctype].fields, *params, *reported}
     problems = []
     for lang, template in templates:
         where = f"{path}.{lang}" if lang else path
@@ -677,6 +685,10 @@ def check_arg(
         if not isinstance(value, dict):
             return bad("a mapping")
         return [p for key, v in value.items() for p in _item_problems(doc, f"{path}.{key}", v, arg.items, arg)]
+    if k == "column_names":  # {name: column of the other input}, e.g. a lookup's report
+        if not isinstance(value, dict) or not value or not all(isinstance(v, str) for v in value.values()):
+            return bad("a mapping {name: column of the other input}")
+        return [p for name, v in value.items() for p in _column_problems(doc, f"{path}.{name}", v, kind, ())]
     if k == "column_map":
         if not isinstance(value, dict) or not value or not all(isinstance(v, str) for v in value.values()):
             return bad("a mapping {column: column of the other input}")
