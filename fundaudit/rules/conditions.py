@@ -568,8 +568,9 @@ def _problem_problems(
     except KeyError:
         return [doc.problem(path, "pack_bad_value", value=_show(problem), expected="a key of the catalogue's findings")]
     problems: list[Problem] = []
-    for lang, template in (("zh", zh), ("en", en)):
-        where = f"{path}.{lang}" if isinstance(problem, dict) and lang in problem else path
+    langs = (("zh", zh), ("en", en)) if not isinstance(problem, dict) or "en" in problem else (("zh", zh),)
+    for lang, template in langs:
+        where = f"{path}.{lang}" if isinstance(problem, dict) else path
         try:
             names = template_fields(template)
         except ValueError as exc:

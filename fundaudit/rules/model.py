@@ -648,6 +648,16 @@ def check_arg(
             return bad("a regular expression")
         error = re2_error(value)
         return [] if error is None else [doc.problem(path, "pack_bad_pattern", value=_describe(value), what=error)]
+    if k == "window":  # group_cap: a calendar bucket (choices) or a rolling {days: N}
+        if isinstance(value, dict):
+            if set(value) != {"days"}:
+                return bad("{days: N}")
+            return _item_problems(doc, f"{path}.days", value["days"], "int", Arg("int", low=1))
+        return (
+            []
+            if value in arg.choices
+            else [doc.problem(path, "pack_bad_value", value=value, expected=", ".join([*arg.choices, "{days: N}"]))]
+        )
     if k == "choice":
         return (
             []
@@ -717,15 +727,16 @@ def _column_problems(doc: Locator, path: str, name: str, kind: str | None, types
     if not kind:
         return []
     cols = catalogue()[kind].columns
-    if name not in cols:
+    ctype = column_type(kind, name)  # a catalogue column, or a fact the engine derives from one
+    if ctype is None:
         return [doc.problem(path, "pack_unknown_column", column=name, ledger=kind, hint=_hint(name, cols))]
-    if types and cols[name].type not in types:
+    if types and ctype not in types:
         return [
             doc.problem(
                 path,
                 "pack_wrong_type",
                 expected=f"a column of type {' or '.join(types)}",
-                got=f"{name} ({cols[name].type})",
+                got=f"{name} ({ctype})",
             )
         ]
     return []

@@ -172,6 +172,8 @@ def group_cap(ctx: CheckContext) -> exp.Select:
     date = ctx.args["date"]
     needed = [*keys, *([column] if column else []), *([date] if date else [])]
     ctx.need(*needed)
+    if isinstance(ctx.args["window"], dict):
+        return _rolling_cap(ctx, int(ctx.args["window"]["days"]))
     bucket = _bucket(ctx, ctx.args["window"], date)
     unit = sql.unit_of(ctx.ledger, column) if column and measure == "sum" else "number"
     cap = sql.lit(ctx.args["cap"], "money" if unit == "money" else "number")
@@ -218,6 +220,56 @@ def group_cap(ctx: CheckContext) -> exp.Select:
         )
         .from_(scored.subquery("s"))
         .where(exp.GT(this=col("total"), expression=cap))
+    )
+
+
+def _rolling_cap(ctx: CheckContext, days: int) -> exp.Select:
+    """group_cap over rolling windows: each row's window is the rows of its group dated within
+    [its date − days + 1, its date]; a window over the cap is a finding listing its rows (windows that
+    share a row become one finding)."""
+    keys, measure, column, date = ctx.args["group_by"], ctx.args["measure"], ctx.args["column"], ctx.args["date"]
+    if date is None:
+        from fundaudit.engine.context import Skip
+
+        raise Skip("skip_bad_args", what="window needs a date column")
+    needed = list(dict.fromkeys([*keys, *([column] if column else []), date]))
+    unit = sql.unit_of(ctx.ledger, column) if column and measure == "sum" else "number"
+    cap = sql.lit(ctx.args["cap"], "money" if unit == "money" else "number")
+    ctx.units.update(total=unit, cap=unit)
+    filters = [ctx.where(), *[_not_null(c) for c in needed]]
+    base = select(col(ROW_ID), *[col(c) for c in needed]).from_(table(ctx.ledger)).where(all_of(filters))
+
+    def window(anchor: str, row: str) -> exp.Expression:
+        start = exp.DateAdd(this=col(date, anchor), expression=sql.number(1 - days), unit=exp.var("DAY"))
+        return exp.and_(
+            *[exp.EQ(this=col(k, row), expression=col(k, anchor)) for k in keys],
+            exp.Between(this=col(date, row), low=start, high=col(date, anchor)),
+        )
+
+    if measure == "sum":
+        agg: exp.Expression = exp.Sum(this=col(column, "b"))
+    elif measure == "count":
+        agg = exp.Count(this=exp.Star())
+    else:
+        agg = exp.Count(this=exp.Distinct(expressions=[col(column, "b")]))
+    over = (
+        select(exp.alias_(col(ROW_ID, "a"), "_anchor", quoted=True), exp.alias_(agg, "total", quoted=True))
+        .from_(base.subquery("a"))
+        .join(base.subquery("b"), on=window("a", "b"))
+        .group_by(col(ROW_ID, "a"))
+        .having(exp.GT(this=agg, expression=cap))
+    )
+    return (
+        select(
+            col(ROW_ID, "b"),
+            exp.alias_(col("_anchor", "x"), "_finding", quoted=True),
+            *[col(c, "b") for c in needed],
+            col("total", "x"),
+            exp.alias_(cap, "cap", quoted=True),
+        )
+        .from_(over.subquery("x"))
+        .join(base.subquery("a"), on=exp.EQ(this=col(ROW_ID, "a"), expression=col("_anchor", "x")))
+        .join(base.subquery("b"), on=window("a", "b"))
     )
 
 

@@ -82,7 +82,7 @@ SIGNATURES: list[Signature] = [
         column=Arg("column"),
         cap=Arg("number", True, low=0),
         date=Arg("column", types=("date",)),
-        window=Arg("choice", default="all", choices=_WINDOWS),
+        window=Arg("window", default="all", choices=_WINDOWS, doc="all, year, quarter, month or {days: N}"),
     ),
     signature(
         "flag",
