@@ -18,6 +18,7 @@ from fundaudit.engine import run_rules
 from fundaudit.period import parse_period
 from fundaudit.rules.model import parse_pack
 from tests.engine.test_generic_checks import AID, fired
+from tests.rules_aid.helpers import frame, rid
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 PROOF = Path(__file__).resolve().parent / "proof_pack.yaml"
@@ -221,3 +222,120 @@ def test_flag_reasons_are_validated_on_load(reasons: str, expected: list[str]) -
     check = f"{{type: flag, reasons: {reasons}}}"
     rule = f"    ledger: disbursements\n    severity: error\n    check: {check}\n    message: x\n"
     assert problems(rule) == expected
+
+
+# --- lookup: as-of match, fallback key, reported values, reasons over the match ---------------------------
+
+A, B, C, D, E = (rid("341003", "19800101", f"00{i}") for i in range(1, 6))
+EXCEL = "3.41003198001E+17"  # an ID Excel stored as a number: its last digits are lost
+REGISTER = frame(
+    [
+        {"file_no": "F1", "id_no": A, "filed_date": "2016-01-10"},
+        {"file_no": "F1b", "id_no": A, "filed_date": "2016-03-01"},
+        {"file_no": "F2", "id_no": B, "filed_date": "2015-01-01", "exit_date": "2016-02-01"},
+        {"file_no": "F3", "filed_date": "2016-05-01"},
+        {"file_no": "F4", "id_no": C, "filed_date": "2015-01-01"},
+        {"file_no": "F5", "id_no": EXCEL, "filed_date": "2015-01-01"},
+    ]
+)
+PAYMENTS = frame(
+    [
+        {"recipient_name": "甲", "recipient_id_no": A, "payment_date": "2016-03-05", "amount": "100"},
+        {"recipient_name": "乙", "recipient_id_no": B, "payment_date": "2016-03-01", "amount": "100"},
+        {"recipient_name": "丙", "recipient_id_no": D, "file_no": "F3", "payment_date": "2016-04-01", "amount": "100"},
+        {"recipient_name": "丁", "recipient_id_no": E, "file_no": "F4", "payment_date": "2016-04-01", "amount": "100"},
+        {"recipient_name": "戊", "recipient_id_no": EXCEL, "payment_date": "2016-04-01", "amount": "100"},
+        {"recipient_name": "己", "file_no": "F1", "payment_date": "2016-01-05", "amount": "100"},
+    ]
+)
+LOOKUP = """\
+    ledger: disbursements
+    severity: error
+    check:
+      type: lookup
+      table: register
+      on: {recipient_id_no: id_no}
+      fallback_on: {file_no: file_no}
+      report: {register_file_no: file_no, filed_date: filed_date}
+      reasons:
+        - when: {matched: false}
+          problem: {zh: 无档案, en: no file}
+        - when: {compare: {left: match.filed_date, op: gt, right: payment_date}}
+          problem: {zh: "建档晚于发放（{filed_date}）", en: "filed {filed_date}, after payment"}
+          severity: warning
+    message: {zh: "{recipient_name}：{problem}（{matched_on}，{register_file_no}）", en: "{problem_en}"}
+"""
+
+
+def test_lookup_falls_back_reports_the_match_and_gives_reasons() -> None:
+    found = run(LOOKUP, {"disbursements": PAYMENTS, "register": REGISTER})
+    # 甲 and 乙 match on the ID, filed before payment; 丙 has no file under its ID and matches F3 on the file
+    # number (filed after payment); 丁's file number F4 belongs to another valid ID; 戊's ID Excel stored as a
+    # number matches nothing, not even the same damaged text; 己 has no ID and matches F1 on the file number.
+    assert rows(found) == [[4], [5], [6], [7]]
+    assert found["message"].tolist() == [
+        "丙：建档晚于发放（2016-05-01）（档案编号，F3）",
+        "丁：无档案（无（未匹配到档案），—）",
+        "戊：无档案（无（未匹配到档案），—）",
+        "己：建档晚于发放（2016-01-10）（档案编号，F1）",
+    ]
+    assert found["severity"].tolist() == ["warning", "error", "error", "warning"]
+    assert [(v["matched_on"], v["register_file_no"], v["filed_date"]) for v in found["values"]] == [
+        ("file_no", "F3", "2016-05-01"),
+        ("none", None, None),
+        ("none", None, None),
+        ("file_no", "F1", "2016-01-10"),
+    ]
+
+
+def test_lookup_as_of_the_row_date_picks_the_latest_match() -> None:
+    rule = (
+        "    ledger: disbursements\n    severity: error\n"
+        "    check: {type: lookup, table: register, on: {recipient_id_no: id_no}, mode: not_exists,"
+        " date: payment_date, valid_from: filed_date, valid_to: exit_date,"
+        " report: {latest: file_no}, pick: latest, by: filed_date}\n"
+        "    message: '{latest} {matched_on}'\n"
+    )
+    found = run(rule, {"disbursements": PAYMENTS, "register": REGISTER})
+    # 甲 (paid 03-05) has F1 and F1b in force, the latest filed is F1b; 乙's F2 closed before the payment
+    assert rows(found) == [[2]]
+    assert found["message_en"].tolist() == ["F1b ID number"]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            ("report: {register_file_no: file_no,", "report: {register_file_no: file_nr,"),
+            ["t.yaml:11:16 rules[0].check.report.register_file_no: register has no column file_nr (→ file_no?)"],
+        ),
+        (
+            ("left: match.filed_date,", "left: match.filed_dat,"),
+            ["t.yaml:15:28 rules[0].check.reasons[1].when.compare.left: register has no column filed_dat"],
+        ),
+        (
+            ("right: payment_date}}", "right: amount}}"),
+            [
+                "t.yaml:15:60 rules[0].check.reasons[1].when.compare.right: cannot compare match.filed_date (date) "
+                "with amount (money): their types differ"
+            ],
+        ),
+        (
+            ("fallback_on: {file_no: file_no}", "fallback_on: {file_no: filed_date}"),
+            [
+                "t.yaml:10:21 rules[0].check.fallback_on.file_no: cannot compare disbursements.file_no (code) "
+                "with register.filed_date (date): their types differ"
+            ],
+        ),
+        (
+            ("（{filed_date}）", "（{filed}）"),
+            [
+                "t.yaml:16:21 rules[0].check.reasons[1].problem.zh: message placeholder {filed} is neither a column "
+                "of disbursements nor a field this rule provides (fields: register_file_no, filed_date, matched_on)"
+            ],
+        ),
+    ],
+)
+def test_lookup_reasons_and_report_are_validated_on_load(change: tuple[str, str], expected: list[str]) -> None:
+    assert change[0] in LOOKUP
+    assert problems(LOOKUP.replace(*change)) == expected
