@@ -339,3 +339,35 @@ def test_lookup_as_of_the_row_date_picks_the_latest_match() -> None:
 def test_lookup_reasons_and_report_are_validated_on_load(change: tuple[str, str], expected: list[str]) -> None:
     assert change[0] in LOOKUP
     assert problems(LOOKUP.replace(*change)) == expected
+
+
+# --- group_cap over rolling windows ------------------------------------------------------------------------
+# AID by ID: …001X paid 01-05 (row 2) and 02-03 (row 4), 29 days apart; …0012 paid 2000 (row 3) and 1000.01
+# (row 6) on 02-01; row 5 has no ID.
+
+
+@pytest.mark.parametrize(
+    ("args", "rows_"),
+    [
+        ("measure: sum, column: amount, cap: 3000, window: {days: 1}", [[3, 6]]),
+        ("measure: sum, column: amount, cap: 3000.01, window: {days: 1}", []),
+        ("measure: count, cap: 1, window: {days: 30}", [[2, 4], [3, 6]]),  # [02-03 − 29, 02-03] holds 01-05
+        ("measure: count, cap: 1, window: {days: 29}", [[3, 6]]),
+    ],
+)
+def test_group_cap_rolling_window(args: str, rows_: list[list[int]]) -> None:
+    check = f"{{type: group_cap, group_by: [recipient_id_no], date: payment_date, {args}}}"
+    assert fired(check) == rows_
+
+
+@pytest.mark.parametrize(
+    ("window", "expected"),
+    [
+        ("{days: 0}", "t.yaml:6:112 rules[0].check.window.days: value 0 is out of range (expected ≥ 1)"),
+        ("{weeks: 2}", "t.yaml:6:103 rules[0].check.window: wrong type: expected {days: N}, got {'weeks': 2}"),
+    ],
+)
+def test_group_cap_rolling_window_is_validated(window: str, expected: str) -> None:
+    check = f"{{type: group_cap, group_by: [recipient_id_no], date: payment_date, measure: count, cap: 1, window: {window}}}"
+    rule = f"    ledger: disbursements\n    severity: error\n    check: {check}\n    message: x\n"
+    assert problems(rule) == [expected]
