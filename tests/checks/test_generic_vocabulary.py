@@ -368,6 +368,7 @@ def test_group_cap_rolling_window(args: str, rows_: list[list[int]]) -> None:
     ],
 )
 def test_group_cap_rolling_window_is_validated(window: str, expected: str) -> None:
-    check = f"{{type: group_cap, group_by: [recipient_id_no], date: payment_date, measure: count, cap: 1, window: {window}}}"
+    args = f"date: payment_date, measure: count, cap: 1, window: {window}"
+    check = f"{{type: group_cap, group_by: [recipient_id_no], {args}}}"
     rule = f"    ledger: disbursements\n    severity: error\n    check: {check}\n    message: x\n"
     assert problems(rule) == [expected]
