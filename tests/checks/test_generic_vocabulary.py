@@ -372,3 +372,27 @@ def test_group_cap_rolling_window_is_validated(window: str, expected: str) -> No
     check = f"{{type: group_cap, group_by: [recipient_id_no], {args}}}"
     rule = f"    ledger: disbursements\n    severity: error\n    check: {check}\n    message: x\n"
     assert problems(rule) == [expected]
+
+
+# --- proofs: shipped rules rewritten in the vocabulary give the same findings on the samples --------------
+
+
+@pytest.fixture(scope="module")
+def samples_with_proofs() -> fundaudit.AuditResult:
+    return fundaudit.audit(paths=[SAMPLES], profile="anhui-2016", period="2016", rules=[PROOF])
+
+
+@pytest.mark.parametrize(
+    ("shipped", "rewritten", "count"), [("DISB-NOT-FILED", "X-NOT-FILED", 2), ("DISB-CASH", "X-CASH", 3)]
+)
+def test_rewritten_rule_finds_exactly_what_the_shipped_one_does(
+    samples_with_proofs: fundaudit.AuditResult, shipped: str, rewritten: str, count: int
+) -> None:
+    status = {r["id"]: r for r in samples_with_proofs.rules}
+    assert status[rewritten]["status"] == "ran", status[rewritten]["reason_en"]
+    found = samples_with_proofs.findings.drop(columns=["id", "fingerprint", "rule"])
+    want = found[samples_with_proofs.findings["rule"] == shipped].to_dict("records")
+    got = found[samples_with_proofs.findings["rule"] == rewritten].to_dict("records")
+    assert len(want) == count
+    # same rows, severities, amounts, messages (zh, en) and values (matched_on, register_file_no, filed_date…)
+    assert got == want
