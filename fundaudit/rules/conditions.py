@@ -422,15 +422,18 @@ def compare_problems(
         )
     elif len(concrete) == 1:
         unit, _, known = concrete[0]
-        other_unit, other_path, other = next(s for s in sides if s[2] is not known)
+        other_unit, other_path, other_side = next(s for s in sides if s[2] is not known)
         if other_unit == "bare" and unit_class(unit) != "number":
             problems.append(
                 doc.problem(
-                    other_path, "pack_incomparable", left=f"{_name(known)} ({unit})", right=f"{_name(other)} (number)"
+                    other_path,
+                    "pack_incomparable",
+                    left=f"{_name(known)} ({unit})",
+                    right=f"{_name(other_side)} (number)",
                 )
             )
         elif other_unit == "literal":
-            problems.extend(_literal_of_unit(doc, f"{other_path}.value", other["value"], unit))
+            problems.extend(_literal_of_unit(doc, f"{other_path}.value", other_side["value"], unit))
     if tolerance and concrete and unit_class(concrete[0][0]) != "number":
         problems.append(
             doc.problem(tolerance_path, "pack_bad_value", value=_show(tolerance), expected="0: only numbers have one")
