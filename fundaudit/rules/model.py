@@ -698,6 +698,10 @@ def check_arg(
     if k == "column_names":  # {name: column of the other input}, e.g. a lookup's report
         if not isinstance(value, dict) or not value or not all(isinstance(v, str) for v in value.values()):
             return bad("a mapping {name: column of the other input}")
+        taken = {*MESSAGE_FIELDS, "matched_on", "problem", "problem_en"}
+        clash = [n for n in value if n in taken or (ledger is not None and column_type(ledger, n) is not None)]
+        if clash:  # a reported name would hide a column of the ledger or a field of the finding
+            return [doc.problem(f"{path}.{clash[0]}", "pack_bad_value", value=clash[0], expected="a new name")]
         return [p for name, v in value.items() for p in _column_problems(doc, f"{path}.{name}", v, kind, ())]
     if k == "column_map":
         if not isinstance(value, dict) or not value or not all(isinstance(v, str) for v in value.values()):

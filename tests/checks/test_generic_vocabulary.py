@@ -309,6 +309,24 @@ def test_lookup_as_of_the_row_date_picks_the_latest_match() -> None:
             ("report: {register_file_no: file_no,", "report: {register_file_no: file_nr,"),
             ["t.yaml:11:16 rules[0].check.report.register_file_no: register has no column file_nr (→ file_no?)"],
         ),
+        (  # a reported name may not hide a column of the ledger or a field of the finding
+            ("report: {register_file_no: file_no,", "report: {file_no: file_no,"),
+            [
+                "t.yaml:11:16 rules[0].check.report.file_no: invalid value file_no (expected a new name)",
+                "t.yaml:18:15 rules[0].message.zh: message placeholder {register_file_no} is neither a column of "
+                "disbursements nor a field this rule provides (→ file_no?) "
+                "(fields: amount, file, file_no, filed_date, matched_on, problem, problem_en, row, sheet)",
+            ],
+        ),
+        (
+            ("report: {register_file_no: file_no,", "report: {matched_on: file_no,"),
+            [
+                "t.yaml:11:16 rules[0].check.report.matched_on: invalid value matched_on (expected a new name)",
+                "t.yaml:18:15 rules[0].message.zh: message placeholder {register_file_no} is neither a column of "
+                "disbursements nor a field this rule provides (→ file_no?) "
+                "(fields: amount, file, filed_date, matched_on, problem, problem_en, row, sheet)",
+            ],
+        ),
         (
             ("left: match.filed_date,", "left: match.filed_dat,"),
             ["t.yaml:15:28 rules[0].check.reasons[1].when.compare.left: register has no column filed_dat"],
