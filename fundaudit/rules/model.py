@@ -543,7 +543,9 @@ def _validate_args(
             resolved[key] = _substitute(value, params)
     located = Moved(doc, refs)
     for key, value in resolved.items():
-        problems.extend(check_arg(located, f"{path}.{key}", sig.args[key], value, ledger, resolved))
+        problems.extend(
+            check_arg(located, f"{path}.{key}", sig.args[key], value, ledger, resolved, params=tuple(params))
+        )
     for rel, a, b in sig.relations:
         if resolved.get(a) is None or resolved.get(b) is None:
             continue
@@ -605,10 +607,18 @@ def _collect_refs(
 
 
 def check_arg(
-    doc: Locator, path: str, arg: Arg, value: Any, ledger: str | None, args: Mapping[str, Any] | None = None
+    doc: Locator,
+    path: str,
+    arg: Arg,
+    value: Any,
+    ledger: str | None,
+    args: Mapping[str, Any] | None = None,
+    *,
+    params: tuple[str, ...] = (),
 ) -> list[Problem]:
     """Problems with one check argument's value (after parameter substitution): its type, and the
-    constraints its :class:`Arg` declares. ``args`` are the rule's other (substituted) arguments."""
+    constraints its :class:`Arg` declares. ``args`` are the rule's other (substituted) arguments, ``params``
+    the names of its parameters (a reason's text may name them)."""
     k = arg.kind
     args = args or {}
     kind = ledger
@@ -686,7 +696,7 @@ def check_arg(
         fields = tuple(reported) if isinstance(reported, dict) else ()
         other = kind if arg.table else None
         extra = ("matched_on",) if other else ()
-        return validate_reasons(doc, path, value, ledger, other=other, fields=(*fields, *extra))
+        return validate_reasons(doc, path, value, ledger, other=other, fields=(*fields, *extra, *params))
     if k == "condition":
         return validate_condition(doc, path, value, kind) if kind else []
     if k == "operand":

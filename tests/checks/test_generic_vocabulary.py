@@ -414,3 +414,18 @@ def test_rewritten_rule_finds_exactly_what_the_shipped_one_does(
     assert len(want) == count
     # same rows, severities, amounts, messages (zh, en) and values (matched_on, register_file_no, filed_date…)
     assert got == want
+
+
+def test_flag_texts_may_name_the_rules_parameters() -> None:
+    rule = (
+        "    ledger: disbursements\n    severity: error\n    params: {min_days: 2}\n    check:\n      type: flag\n"
+        "      reasons:\n"
+        "        - when: {compare: {left: {days_between: [approval_date, payment_date], inclusive: true},"
+        " op: lt, right: $min_days}}\n"
+        "          problem: disclosure.too_short_days\n"
+        "    message: {zh: '{problem}', en: '{problem_en}'}\n"
+    )
+    found = run(rule, {"disbursements": AID})
+    assert rows(found) == [[2], [4], [6]]
+    assert set(found["message"]) == {"公示不足 2 天"}
+    assert set(found["message_en"]) == {"disclosed for less than 2 days"}

@@ -12,6 +12,7 @@ import sqlglot.expressions as exp
 from fundaudit.engine import sql
 from fundaudit.engine.checks import implements
 from fundaudit.engine.context import CheckContext, columns_of_condition, columns_of_operand, matched_columns
+from fundaudit.engine.findings import _param_text as param_text  # how a message says a parameter
 from fundaudit.engine.sql import ROW_ID, all_of, col, select, table
 from fundaudit.rules.conditions import reason_texts, template_fields
 from fundaudit.rules.severity import LEVELS
@@ -355,19 +356,23 @@ def _reasons(
 ) -> tuple[list[exp.Expression], list[exp.Expression]]:
     """Each reason's condition, and the finding's columns: ``problem``/``problem_en`` (every applying
     reason's text, in declared order, joined by '；' and '; ') and ``_severity`` (the most severe applying
-    reason's, when any reason names one). ``fields`` are values a text may name besides the row's columns."""
+    reason's, when any reason names one). ``fields`` are values a text may name besides the row's columns
+    and the rule's parameters (said as a message says them: lists joined by '、' or ', ')."""
     fields = fields or {}
     conds = [exp.Coalesce(this=ctx.condition(r["when"], alias, scope), expressions=[exp.false()]) for r in reasons]
     templates = [reason_texts(r["problem"]) for r in reasons]
     names = [n for pair in templates for t in pair for n in template_fields(t) if n not in fields]
+    params = ctx.rule.params
+    names = [n for n in names if n not in params]
     ctx.need(*dict.fromkeys(names))
     values = {n: _as_text(col(n, alias), sql.unit_of(ctx.ledger, n)) for n in names}
     values.update({n: _as_text(e, unit) for n, (e, unit) in fields.items()})
     out: list[exp.Expression] = []
     for lang, (name, sep) in enumerate(zip(("problem", "problem_en"), _SEPS, strict=True)):
+        said = {p: sql.string(param_text(v, "、" if lang == 0 else ", ")) for p, v in params.items()}
         text: exp.Expression | None = None
         for cond, pair in zip(conds, templates, strict=True):
-            body = exp.DPipe(this=sql.string(sep), expression=_template(pair[lang], values))
+            body = exp.DPipe(this=sql.string(sep), expression=_template(pair[lang], {**said, **values}))
             piece = exp.Case().when(cond, body).else_(sql.string(""))
             text = piece if text is None else exp.DPipe(this=text, expression=piece)
         assert text is not None
