@@ -15,7 +15,7 @@ evaluated as code::
 
 A NAME is a column of the rule's ledger, a fact the engine derives from one (``recipient_id_no__status``,
 ``recipient_id_no__birth``, ``handler__key``: ``fundaudit.rules.values.DERIVED``), or in a lookup's
-reasons ``match.NAME``, a column of the other input (the matched rows' least value).
+reasons ``match.NAME``, a column of the other input (of the matched rows, taken as the lookup's ``pick`` says).
 
 Values compared with a money column are yuan (``1500`` or ``"1,500.00"``), with a date column
 ``YYYY-MM-DD``, with a rate ``0.02`` or ``"2%"``: a value that cannot be read as the column's type is

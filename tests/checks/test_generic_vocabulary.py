@@ -429,3 +429,21 @@ def test_flag_texts_may_name_the_rules_parameters() -> None:
     assert rows(found) == [[2], [4], [6]]
     assert set(found["message"]) == {"公示不足 2 天"}
     assert set(found["message_en"]) == {"disclosed for less than 2 days"}
+
+
+def test_lookup_pick_latest_without_by_is_skipped_with_the_reason() -> None:
+    rule = parse_pack(
+        "pack: t\nrules:\n  - id: T-RULE\n    ledger: disbursements\n    severity: error\n"
+        "    check: {type: lookup, table: register, on: {recipient_id_no: id_no}, report: {f: file_no}, pick: latest}\n"
+        "    message: x\n",
+        source="t.yaml",
+    ).rules[0]
+    loaded = {
+        "disbursements": fundaudit.load("disbursements", PAYMENTS),
+        "register": fundaudit.load("register", REGISTER),
+    }
+    [status] = run_rules(loaded, [rule]).statuses
+    assert (status.status, status.reason_en) == (
+        "skipped",
+        "the rule's arguments cannot be used on these inputs: pick earliest/latest needs by",
+    )

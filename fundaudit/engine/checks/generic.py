@@ -11,7 +11,7 @@ import sqlglot.expressions as exp
 
 from fundaudit.engine import sql
 from fundaudit.engine.checks import implements
-from fundaudit.engine.context import CheckContext, columns_of_condition, columns_of_operand, matched_columns
+from fundaudit.engine.context import CheckContext, Skip, columns_of_condition, columns_of_operand, matched_columns
 from fundaudit.engine.findings import _param_text as param_text  # how a message says a parameter
 from fundaudit.engine.sql import ROW_ID, all_of, col, select, table
 from fundaudit.rules.conditions import reason_texts, template_fields
@@ -230,8 +230,6 @@ def _rolling_cap(ctx: CheckContext, days: int) -> exp.Select:
     share a row become one finding)."""
     keys, measure, column, date = ctx.args["group_by"], ctx.args["measure"], ctx.args["column"], ctx.args["date"]
     if date is None:
-        from fundaudit.engine.context import Skip
-
         raise Skip("skip_bad_args", what="window needs a date column")
     needed = list(dict.fromkeys([*keys, *([column] if column else []), date]))
     unit = sql.unit_of(ctx.ledger, column) if column and measure == "sum" else "number"
@@ -420,7 +418,7 @@ def flag(ctx: CheckContext) -> exp.Select:
 def _usable(kind: str, name: str, alias: str) -> exp.Expression:
     """A key column can match: present, and when it holds a resident ID, not one Excel stored as a number
     (its last digits are lost, so two such IDs being equal says nothing)."""
-    present = _not_null(name) if alias is None else exp.Not(this=exp.Is(this=col(name, alias), expression=exp.Null()))
+    present = exp.Not(this=exp.Is(this=col(name, alias), expression=exp.Null()))
     if column_type(kind, name) != "resident_id":
         return present
     return exp.and_(present, exp.NEQ(this=col(f"{name}__status", alias), expression=sql.string("excel_number")))
@@ -450,8 +448,6 @@ def _lookup_match(ctx: CheckContext) -> exp.Select:
     wanted = [*report.values(), *sorted(set().union(*(matched_columns(r["when"]) for r in reasons)))]
     pick, by = ctx.args["pick"], ctx.args["by"]
     if pick != "min" and not by:
-        from fundaudit.engine.context import Skip
-
         raise Skip("skip_bad_args", what="pick earliest/latest needs by")
     ctx.need(*wanted, *([by] if by else []), table=other)
     wanted = list(dict.fromkeys(wanted))
