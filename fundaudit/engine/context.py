@@ -13,7 +13,7 @@ from fundaudit.engine import sql
 from fundaudit.period import Period
 from fundaudit.rules.model import Rule
 
-__all__ = ["CheckContext", "Skip"]
+__all__ = ["CheckContext", "Skip", "matched_columns"]
 
 
 class Skip(Exception):  # noqa: N818 - a control signal, not an error
@@ -65,49 +65,74 @@ class CheckContext:
         self.need(columns[0], table=t)
         return columns[0]
 
+    def scope(self, **match: Any) -> sql.Scope:
+        """What conditions and operands may name besides columns: the audit period (and, given ``other``,
+        ``match_alias`` and ``matched``, a lookup's matched rows; see :class:`fundaudit.engine.sql.Scope`)."""
+        bounds = (self.period.start, self.period.end) if self.period else None
+        return sql.Scope(period=bounds, **match)
+
+    def condition(self, node: Any, alias: str | None = None, scope: sql.Scope | None = None) -> exp.Expression:
+        """A condition on the rule's ledger as SQL; skips if it names absent columns."""
+        self.need(*sorted(_columns_of(node)))
+        return sql.condition(node, self.ledger, alias, scope=scope or self.scope())
+
     def where(self, alias: str | None = None) -> exp.Expression | None:
         """The rule's ``where`` filter as SQL (None when it has none); skips if it names absent columns."""
         if self.rule.where is None:
             return None
-        self.need(*sorted(_columns_of(self.rule.where)))
-        return sql.condition(self.rule.where, self.ledger, alias)
+        return self.condition(self.rule.where, alias)
 
     def amount(self, alias: str | None = None) -> exp.Expression | None:
         """The rule's ``amount`` operand (money at issue, fen), if it declares one and it is present."""
         node = self.rule.amount
         if node is None or not all(self.has(c) for c in _columns_of_operand(node)):
             return None
-        return sql.operand(node, self.ledger, alias=alias)[0]
+        return sql.operand(node, self.ledger, alias=alias, scope=self.scope())[0]
 
 
-def _columns_of(cond: Any) -> set[str]:
+_NOT_NAMES = ("value", "period", "calendar", "inclusive")  # operand keys whose values are not column names
+MATCH = "match."
+
+
+def _columns_of(cond: Any, matched: bool = False) -> set[str]:
+    """The ledger's columns a condition reads (``matched``: the other input's, written ``match.NAME``)."""
     out: set[str] = set()
     if isinstance(cond, dict):
         if "column" in cond:
             out.add(cond["column"])
         for key in ("all", "any"):
             for c in cond.get(key, []):
-                out |= _columns_of(c)
+                out |= _columns_of(c, True)
         if "not" in cond:
-            out |= _columns_of(cond["not"])
+            out |= _columns_of(cond["not"], True)
         if "compare" in cond:
-            out |= _columns_of_operand(cond["compare"].get("left"))
-            out |= _columns_of_operand(cond["compare"].get("right"))
-    return out
+            out |= _columns_of_operand(cond["compare"].get("left"), True)
+            out |= _columns_of_operand(cond["compare"].get("right"), True)
+    return _split(out, matched)
 
 
-def _columns_of_operand(node: Any) -> set[str]:
+def _columns_of_operand(node: Any, matched: bool = False) -> set[str]:
+    """The ledger's columns an operand reads (``matched``: the other input's, written ``match.NAME``)."""
+    out: set[str] = set()
     if isinstance(node, str):
-        return {node}
-    if isinstance(node, dict):
-        out: set[str] = set()
+        out.add(node)
+    elif isinstance(node, dict):
         for key, value in node.items():
-            if key == "value":
+            if key in _NOT_NAMES:
                 continue
             for v in value if isinstance(value, list) else [value]:
-                out |= _columns_of_operand(v)
-        return out
-    return set()
+                out |= _columns_of_operand(v, True)
+    return _split(out, matched)
+
+
+def _split(names: set[str], keep_all: bool) -> set[str]:
+    return names if keep_all else {n for n in names if not n.startswith(MATCH)}
+
+
+def matched_columns(node: Any, operand: bool = False) -> set[str]:
+    """The other input's columns a lookup reason's condition (or operand) reads, without ``match.``."""
+    found = _columns_of_operand(node, True) if operand else _columns_of(node, True)
+    return {n.removeprefix(MATCH) for n in found if n.startswith(MATCH)}
 
 
 columns_of_condition = _columns_of

@@ -9,6 +9,8 @@ a money column becomes ``150000``; dates become ``CAST('2016-03-01' AS TIMESTAMP
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from string import Formatter
 from typing import Any
@@ -20,7 +22,9 @@ from fundaudit.errors import texts
 from fundaudit.rules.values import unit_of
 
 __all__ = [
+    "MATCHED",
     "ROW_ID",
+    "Scope",
     "Unit",
     "col",
     "condition",
@@ -33,11 +37,26 @@ __all__ = [
     "string",
     "table",
     "unit_of",
+    "working_days",
 ]
 
 ROW_ID = "_rid"
 Unit = str  # 'money' | 'date' | 'rate' | 'number' | 'text' | 'bool'
+MATCHED = "m_"  # a lookup's matched values of the other input's column X are selected as m_X
+EPOCH_MONDAY = "1900-01-01"  # a Monday: working days are counted from it
 
+
+@dataclass(frozen=True)
+class Scope:
+    """What a condition or operand may name beyond the ledger's columns: the audit period's bounds
+    (``{period: start|end}``; None: no period, so start is empty and end is today) and, in a lookup's
+    reasons, the other input (``match.NAME`` is the column ``m_NAME`` of ``match_alias``; ``{matched: …}``
+    asks whether ``matched`` is true)."""
+
+    period: tuple[date, date] | None = None
+    other: str | None = None
+    match_alias: str | None = None
+    matched: exp.Expression | None = None
 
 
 def col(name: str, table: str | None = None) -> exp.Column:
@@ -118,8 +137,75 @@ def lit(value: Any, unit: Unit) -> exp.Expression:
 # --- operands -------------------------------------------------------------------------------------
 
 
+def name_ref(name: str, kind: str, alias: str | None, scope: Scope | None) -> tuple[exp.Expression, Unit]:
+    """A NAME of a condition or operand: a column of ``kind`` (derived facts included), or in a lookup's
+    reasons ``match.X``, the matched value of the other input's column X."""
+    if scope is not None and scope.other is not None and name.startswith("match."):
+        column = name.removeprefix("match.")
+        return col(MATCHED + column, scope.match_alias), unit_of(scope.other, column)
+    return col(name, alias), unit_of(kind, name)
+
+
+def working_days(start: exp.Expression, end: exp.Expression) -> exp.Expression:
+    """Monday–Friday days in [start, end] (public holidays not known)."""
+
+    def before(d: exp.Expression) -> exp.Expression:  # weekdays from the epoch Monday up to d (exclusive)
+        n = exp.DateDiff(this=d, expression=date_lit(EPOCH_MONDAY), unit=exp.var("DAY"))
+        weeks = exp.Mul(this=exp.IntDiv(this=n, expression=number(7)), expression=number(5))
+        rest = exp.Least(this=exp.Mod(this=n, expression=number(7)), expressions=[number(5)])
+        return exp.Paren(this=exp.Add(this=weeks, expression=rest))
+
+    return exp.Sub(this=before(_shift(end, 1, "DAY")), expression=before(start))
+
+
+def _shift(d: exp.Expression, n: exp.Expression | int, unit: str) -> exp.Expression:
+    amount = number(n) if isinstance(n, int) else exp.cast(n, exp.DataType.build("BIGINT"))
+    return exp.DateAdd(this=d, expression=amount, unit=exp.var(unit))
+
+
+def _date_operand(
+    node: dict[str, Any], kind: str, alias: str | None, scope: Scope | None
+) -> tuple[exp.Expression, Unit]:
+    """A date operand (``fundaudit.rules.conditions.DATE_OPS``) as an expression and its unit."""
+    op = next(k for k in node if k in ("days_between", "add_days", "add_months", "period", *_DATE_UNARY))
+    value = node[op]
+    if op == "period":
+        bounds = scope.period if scope is not None else None
+        if bounds is None:
+            return (date_lit(date.today().isoformat()) if value == "end" else exp.Null()), "date"
+        return date_lit(bounds[0 if value == "start" else 1].isoformat()), "date"
+    if op in _DATE_UNARY:
+        d = operand(value, kind, unit_hint="date", alias=alias, scope=scope)[0]
+        return _DATE_UNARY[op](d), "date" if op in ("month_start", "month_end") else "number"
+    a = operand(value[0], kind, unit_hint="date", alias=alias, scope=scope)[0]
+    b = operand(value[1], kind, unit_hint="date" if op == "days_between" else "number", alias=alias, scope=scope)[0]
+    if op == "add_days":
+        return _shift(a, b, "DAY"), "date"
+    if op == "add_months":
+        return _shift(a, b, "MONTH"), "date"
+    inclusive = bool(node.get("inclusive", False))
+    if node.get("calendar", "natural") == "working":  # weekdays in (a, b], or [a, b] when inclusive
+        return working_days(a if inclusive else _shift(a, 1, "DAY"), b), "number"
+    days = exp.DateDiff(this=b, expression=a, unit=exp.var("DAY"))
+    return (exp.Paren(this=exp.Add(this=days, expression=number(1))) if inclusive else days), "number"
+
+
+_DATE_UNARY = {
+    "year": lambda d: exp.Year(this=d),
+    "month": lambda d: exp.Month(this=d),
+    "quarter": lambda d: exp.Quarter(this=d),
+    "month_start": lambda d: exp.DateTrunc(unit=exp.var("MONTH"), this=d),
+    "month_end": lambda d: _shift(_shift(exp.DateTrunc(unit=exp.var("MONTH"), this=d), 1, "MONTH"), -1, "DAY"),
+}
+
+
 def operand(
-    node: Any, kind: str, *, unit_hint: Unit | None = None, alias: str | None = None
+    node: Any,
+    kind: str,
+    *,
+    unit_hint: Unit | None = None,
+    alias: str | None = None,
+    scope: Scope | None = None,
 ) -> tuple[exp.Expression, Unit]:
     """An operand (column, number, or arithmetic mapping) as an expression and its unit.
 
@@ -127,7 +213,11 @@ def operand(
     become fen next to money; in ``mul``/``div`` numbers are plain factors.
     """
     if isinstance(node, str):
-        return col(node, alias), unit_of(kind, node)
+        return name_ref(node, kind, alias, scope)
+    if isinstance(node, dict) and any(
+        k in ("days_between", "add_days", "add_months", "period", *_DATE_UNARY) for k in node
+    ):
+        return _date_operand(node, kind, alias, scope)
     if isinstance(node, int | float) and not isinstance(node, bool):
         u = unit_hint or "number"
         return lit(node, u if u in ("money", "rate") else "number"), u
@@ -137,14 +227,14 @@ def operand(
             u = unit_hint or ("number" if isinstance(value, int | float) else "text")
             return lit(value, u), u
         if op in ("abs", "round_fen"):
-            inner, u = operand(value, kind, unit_hint=unit_hint, alias=alias)
+            inner, u = operand(value, kind, unit_hint=unit_hint, alias=alias, scope=scope)
             if op == "abs":
                 return exp.Abs(this=inner), u
             return exp.Round(this=inner, decimals=number(0)), u
         if op in ("add", "sub", "min", "max", "coalesce"):
-            parts = [operand(v, kind, alias=alias) for v in value if not _is_bare_number(v)]
+            parts = [operand(v, kind, alias=alias, scope=scope) for v in value if not _is_bare_number(v)]
             u = next((pu for _, pu in parts if pu not in ("number",)), unit_hint or "number")
-            exprs = [operand(v, kind, unit_hint=u, alias=alias)[0] for v in value]
+            exprs = [operand(v, kind, unit_hint=u, alias=alias, scope=scope)[0] for v in value]
             if op == "coalesce":
                 return exp.Coalesce(this=exprs[0], expressions=exprs[1:]), u
             if op in ("min", "max"):
@@ -155,7 +245,7 @@ def operand(
                 out = exp.Add(this=out, expression=e) if op == "add" else exp.Sub(this=out, expression=e)
             return exp.Paren(this=out), u
         if op in ("mul", "div"):
-            parts = [operand(v, kind, unit_hint="number", alias=alias) for v in value]
+            parts = [operand(v, kind, unit_hint="number", alias=alias, scope=scope) for v in value]
             u = next((pu for _, pu in parts if pu == "money"), "number")
             exprs = [_exact(e, pu) for e, pu in parts]
             out = exprs[0]
@@ -183,21 +273,24 @@ def _is_bare_number(v: Any) -> bool:
 _CMP = {"eq": exp.EQ, "ne": exp.NEQ, "lt": exp.LT, "le": exp.LTE, "gt": exp.GT, "ge": exp.GTE}
 
 
-def condition(node: Any, kind: str, alias: str | None = None) -> exp.Expression:
+def condition(node: Any, kind: str, alias: str | None = None, *, scope: Scope | None = None) -> exp.Expression:
     """A condition tree (``fundaudit.rules.conditions``) as a boolean expression."""
     if "all" in node:
-        return exp.and_(*[condition(c, kind, alias) for c in node["all"]])
+        return exp.and_(*[condition(c, kind, alias, scope=scope) for c in node["all"]])
     if "any" in node:
-        return exp.Paren(this=exp.or_(*[condition(c, kind, alias) for c in node["any"]]))
+        return exp.Paren(this=exp.or_(*[condition(c, kind, alias, scope=scope) for c in node["any"]]))
     if "not" in node:
-        return exp.Not(this=exp.Paren(this=condition(node["not"], kind, alias)))
+        return exp.Not(this=exp.Paren(this=condition(node["not"], kind, alias, scope=scope)))
+    if "matched" in node:
+        if scope is None or scope.matched is None:
+            raise ValueError("{matched: …} outside a lookup's reasons")
+        return scope.matched if node["matched"] else exp.Not(this=exp.Paren(this=scope.matched))
     if "compare" in node:
         c = node["compare"]
-        return compare(c["left"], c["op"], c["right"], kind, tolerance=c.get("tolerance", 0), alias=alias)
+        return compare(c["left"], c["op"], c["right"], kind, tolerance=c.get("tolerance", 0), alias=alias, scope=scope)
     name = node["column"]
     op, value = next((k, v) for k, v in node.items() if k != "column")
-    c = col(name, alias)
-    u = unit_of(kind, name)
+    c, u = name_ref(name, kind, alias, scope)
     if op == "is_null":
         return exp.Is(this=c, expression=exp.Null()) if value else exp.Not(this=exp.Is(this=c, expression=exp.Null()))
     if op in ("in", "not_in"):
@@ -211,16 +304,23 @@ def condition(node: Any, kind: str, alias: str | None = None) -> exp.Expression:
 
 
 def compare(
-    left: Any, op: str, right: Any, kind: str, *, tolerance: float = 0, alias: str | None = None
+    left: Any,
+    op: str,
+    right: Any,
+    kind: str,
+    *,
+    tolerance: float = 0,
+    alias: str | None = None,
+    scope: Scope | None = None,
 ) -> exp.Expression:
     """``left op right`` with a tolerance (in the unit of the comparison: yuan for money)."""
-    l_expr, l_unit = operand(left, kind, alias=alias) if not _is_bare_number(left) else (None, None)
-    r_expr, r_unit = operand(right, kind, alias=alias) if not _is_bare_number(right) else (None, None)
+    l_expr, l_unit = operand(left, kind, alias=alias, scope=scope) if not _is_bare_number(left) else (None, None)
+    r_expr, r_unit = operand(right, kind, alias=alias, scope=scope) if not _is_bare_number(right) else (None, None)
     unit = l_unit if l_unit not in (None, "number") else (r_unit or "number")
     if l_expr is None:
-        l_expr = operand(left, kind, unit_hint=unit, alias=alias)[0]
+        l_expr = operand(left, kind, unit_hint=unit, alias=alias, scope=scope)[0]
     if r_expr is None:
-        r_expr = operand(right, kind, unit_hint=unit, alias=alias)[0]
+        r_expr = operand(right, kind, unit_hint=unit, alias=alias, scope=scope)[0]
     tol: exp.Expression = money_lit(tolerance) if unit == "money" else number(tolerance)
     if tolerance and op in ("eq", "ne"):
         diff = exp.Abs(this=exp.Sub(this=l_expr, expression=r_expr))

@@ -5,8 +5,17 @@ evaluated as code::
     condition := {all: [condition, ...]} | {any: [condition, ...]} | {not: condition}
                | {column: NAME, <op>: VALUE}      op: eq ne lt le gt ge in not_in is_null matches between
                | {compare: {left: operand, op: eq|ne|lt|le|gt|ge, right: operand, tolerance: number}}
+               | {matched: true|false}                 (lookup reasons only: a row of the other input matched)
     operand   := NAME (a column) | number | {value: literal}
                | {add|sub|mul|div|min|max|coalesce: [operand, ...]} | {abs: operand} | {round_fen: operand}
+               | {days_between: [date, date], calendar: natural|working, inclusive: bool}   (a number)
+               | {add_days|add_months: [date, number]}                                        (a date)
+               | {year|month|quarter: date} (a number) | {month_start|month_end: date} (a date)
+               | {period: start|end}   (the audit period's bounds; without a period, end is today)
+
+A NAME is a column of the rule's ledger, a fact the engine derives from one (``recipient_id_no__status``,
+``recipient_id_no__birth``, ``handler__key``: ``fundaudit.rules.values.DERIVED``), or in a lookup's
+reasons ``match.NAME``, a column of the other input (of the matched rows, taken as the lookup's ``pick`` says).
 
 Values compared with a money column are yuan (``1500`` or ``"1,500.00"``), with a date column
 ``YYYY-MM-DD``, with a rate ``0.02`` or ``"2%"``: a value that cannot be read as the column's type is
@@ -17,34 +26,67 @@ above its high, and operands of types that cannot meet (a date compared with mon
 from __future__ import annotations
 
 import math
+from string import Formatter
 from typing import Any
 
-from fundaudit.columns import catalogue
+from fundaudit.errors import catalogue as error_catalogue
 from fundaudit.rules.located import Locator, Problem
+from fundaudit.rules.severity import LEVELS
 from fundaudit.rules.values import column_type, literal_expected, literal_key, re2_error, unit_class, unit_of
 
 __all__ = [
     "COLUMN_OPS",
     "COMBINE_OPS",
     "COMPARE_OPS",
+    "DATE_OPS",
     "UNARY_OPS",
     "compare_problems",
     "literal_problems",
     "operand_unit",
+    "reason_texts",
+    "template_fields",
     "validate_condition",
     "validate_operand",
+    "validate_reasons",
 ]
 
 COLUMN_OPS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "is_null", "matches", "between")
 COMPARE_OPS = ("eq", "ne", "lt", "le", "gt", "ge")
 COMBINE_OPS = ("add", "sub", "mul", "div", "min", "max", "coalesce")
 UNARY_OPS = ("abs", "round_fen")
+DATE_OPS = ("days_between", "add_days", "add_months", "year", "month", "quarter", "month_start", "month_end", "period")
+_DATE_UNARY = {"year": "number", "month": "number", "quarter": "number", "month_start": "date", "month_end": "date"}
+_CALENDARS = ("natural", "working")
+MATCH = "match."  # prefix of the other input's columns in a lookup's reasons
 _ARITHMETIC = ("add", "sub", "mul", "div", "abs", "round_fen")
 _LOOSE = ("bare", "literal")  # a bare number or a {value: …}: takes the unit of what it meets
 
 
-def validate_condition(doc: Locator, path: str, cond: Any, ledger: str | None) -> list[Problem]:
-    """Problems in a condition tree (empty when it is well formed)."""
+def resolve(name: str, ledger: str | None, other: str | None = None) -> tuple[str | None, str]:
+    """The input kind and column a NAME stands for: ``match.X`` is column X of ``other`` (a lookup's
+    other input), anything else a column of ``ledger``."""
+    if other is not None and name.startswith(MATCH):
+        return other, name[len(MATCH) :]
+    return ledger, name
+
+
+def _column_problem(doc: Locator, path: str, name: str, ledger: str | None, other: str | None) -> list[Problem]:
+    kind, column = resolve(name, ledger, other)
+    if kind and column_type(kind, column) is None:
+        return [doc.problem(path, "pack_unknown_column", column=column, ledger=kind, hint="")]
+    return []
+
+
+def _unit(name: str, ledger: str | None, other: str | None) -> str | None:
+    kind, column = resolve(name, ledger, other)
+    return unit_of(kind, column) if column_type(kind, column) else None
+
+
+def validate_condition(
+    doc: Locator, path: str, cond: Any, ledger: str | None, *, other: str | None = None
+) -> list[Problem]:
+    """Problems in a condition tree (empty when it is well formed); ``other`` is a lookup's other input,
+    whose columns are written ``match.NAME`` and whose ``{matched: …}`` may be asked."""
     if not isinstance(cond, dict) or not cond:
         return [doc.problem(path, "pack_wrong_type", expected="a condition mapping", got=type(cond).__name__)]
     if set(cond) <= {"all"} or set(cond) <= {"any"}:
@@ -56,9 +98,19 @@ def validate_condition(doc: Locator, path: str, cond: Any, ledger: str | None) -
                     f"{path}.{key}", "pack_wrong_type", expected="a list of conditions", got=type(items).__name__
                 )
             ]
-        return [p for i, c in enumerate(items) for p in validate_condition(doc, f"{path}.{key}[{i}]", c, ledger)]
+        return [
+            p
+            for i, c in enumerate(items)
+            for p in validate_condition(doc, f"{path}.{key}[{i}]", c, ledger, other=other)
+        ]
     if set(cond) == {"not"}:
-        return validate_condition(doc, f"{path}.not", cond["not"], ledger)
+        return validate_condition(doc, f"{path}.not", cond["not"], ledger, other=other)
+    if set(cond) == {"matched"} and other is not None:
+        if not isinstance(cond["matched"], bool):
+            return [
+                doc.problem(f"{path}.matched", "pack_wrong_type", expected="true or false", got=_show(cond["matched"]))
+            ]
+        return []
     if set(cond) == {"compare"}:
         c = cond["compare"]
         if not isinstance(c, dict):
@@ -90,7 +142,7 @@ def validate_condition(doc: Locator, path: str, cond: Any, ledger: str | None) -
             tolerance = None
         for key in ("left", "right"):
             if key in c:
-                problems.extend(validate_operand(doc, f"{path}.compare.{key}", c[key], ledger))
+                problems.extend(validate_operand(doc, f"{path}.compare.{key}", c[key], ledger, other=other))
         if not problems:
             problems.extend(
                 compare_problems(
@@ -102,6 +154,7 @@ def validate_condition(doc: Locator, path: str, cond: Any, ledger: str | None) -
                     ledger,
                     tolerance=tolerance,
                     tolerance_path=f"{path}.compare.tolerance",
+                    other=other,
                 )
             )
         return problems
@@ -112,8 +165,8 @@ def validate_condition(doc: Locator, path: str, cond: Any, ledger: str | None) -
         if not isinstance(col, str):
             problems.append(doc.problem(f"{path}.column", "pack_wrong_type", expected="a column name", got=_show(col)))
             col = None
-        elif ledger and col not in catalogue()[ledger].columns:
-            problems.append(doc.problem(f"{path}.column", "pack_unknown_column", column=col, ledger=ledger, hint=""))
+        elif found := _column_problem(doc, f"{path}.column", col, ledger, other):
+            problems.extend(found)
             col = None
         if len(ops) != 1 or ops[0] not in COLUMN_OPS:
             bad = next((k for k in ops if k not in COLUMN_OPS), ops[0] if ops else "")
@@ -128,6 +181,7 @@ def validate_condition(doc: Locator, path: str, cond: Any, ledger: str | None) -
             return problems
         op, value = ops[0], cond[ops[0]]
         where = f"{path}.{op}"
+        ledger, col = resolve(col, ledger, other) if col is not None else (ledger, None)
         if op in ("in", "not_in"):
             if not isinstance(value, list):
                 problems.append(doc.problem(where, "pack_wrong_type", expected="a list", got=type(value).__name__))
@@ -167,7 +221,8 @@ def validate_condition(doc: Locator, path: str, cond: Any, ledger: str | None) -
             problems.extend(literal_problems(doc, where, value, ledger, col))
         return problems
     key = next(iter(cond))
-    return [doc.problem(f"{path}.{key}", "pack_unknown_key", key=key, allowed="all, any, not, column, compare")]
+    allowed = "all, any, not, column, compare" + (", matched" if other is not None else "")
+    return [doc.problem(f"{path}.{key}", "pack_unknown_key", key=key, allowed=allowed)]
 
 
 def literal_problems(doc: Locator, path: str, value: Any, ledger: str | None, column: str | None) -> list[Problem]:
@@ -192,15 +247,46 @@ def literal_problems(doc: Locator, path: str, value: Any, ledger: str | None, co
     ]
 
 
-def validate_operand(doc: Locator, path: str, op: Any, ledger: str | None) -> list[Problem]:
+def validate_operand(
+    doc: Locator, path: str, op: Any, ledger: str | None, *, other: str | None = None
+) -> list[Problem]:
     """Problems in an operand (a column, a number, or an arithmetic mapping), its types included."""
-    problems = _operand_shape(doc, path, op, ledger)
+    problems = _operand_shape(doc, path, op, ledger, other)
     if problems:
         return problems
-    return operand_unit(doc, path, op, ledger)[1]
+    return operand_unit(doc, path, op, ledger, other=other)[1]
 
 
-def _operand_shape(doc: Locator, path: str, op: Any, ledger: str | None) -> list[Problem]:
+def _date_shape(doc: Locator, path: str, op: dict[str, Any], ledger: str | None, other: str | None) -> list[Problem]:
+    """The shape of a date operand (``DATE_OPS``)."""
+    key = next(k for k in op if k in DATE_OPS)
+    value = op[key]
+    extra = {"calendar", "inclusive"} if key == "days_between" else set()
+    for k in op:
+        if k != key and k not in extra:
+            return [doc.problem(f"{path}.{k}", "pack_unknown_key", key=k, allowed=", ".join([key, *sorted(extra)]))]
+    if key == "period":
+        if value not in ("start", "end"):
+            return [doc.problem(f"{path}.period", "pack_bad_value", value=_show(value), expected="start, end")]
+        return []
+    if key in _DATE_UNARY:
+        return _operand_shape(doc, f"{path}.{key}", value, ledger, other)
+    if not isinstance(value, list) or len(value) != 2:
+        expected = "[date, date]" if key == "days_between" else "[date, number]"
+        return [doc.problem(f"{path}.{key}", "pack_wrong_type", expected=expected, got=_show(value))]
+    problems = [p for i, v in enumerate(value) for p in _operand_shape(doc, f"{path}.{key}[{i}]", v, ledger, other)]
+    if "calendar" in op and op["calendar"] not in _CALENDARS:
+        problems.append(
+            doc.problem(f"{path}.calendar", "pack_bad_value", value=_show(op["calendar"]), expected="natural, working")
+        )
+    if "inclusive" in op and not isinstance(op["inclusive"], bool):
+        problems.append(
+            doc.problem(f"{path}.inclusive", "pack_wrong_type", expected="true or false", got=_show(op["inclusive"]))
+        )
+    return problems
+
+
+def _operand_shape(doc: Locator, path: str, op: Any, ledger: str | None, other: str | None = None) -> list[Problem]:
     if isinstance(op, bool):
         return [doc.problem(path, "pack_wrong_type", expected="a column, number or expression", got="true/false")]
     if isinstance(op, int | float):
@@ -208,9 +294,9 @@ def _operand_shape(doc: Locator, path: str, op: Any, ledger: str | None) -> list
             return [doc.problem(path, "pack_bad_value", value=_show(op), expected="a finite number")]
         return []
     if isinstance(op, str):
-        if ledger and op not in catalogue()[ledger].columns:
-            return [doc.problem(path, "pack_unknown_column", column=op, ledger=ledger, hint="")]
-        return []
+        return _column_problem(doc, path, op, ledger, other)
+    if isinstance(op, dict) and any(k in DATE_OPS for k in op):
+        return _date_shape(doc, path, op, ledger, other)
     if isinstance(op, dict) and len(op) == 1:
         key, value = next(iter(op.items()))
         if key == "value":
@@ -227,18 +313,23 @@ def _operand_shape(doc: Locator, path: str, op: Any, ledger: str | None) -> list
                         got=type(value).__name__,
                     )
                 ]
-            return [p for i, v in enumerate(value) for p in _operand_shape(doc, f"{path}.{key}[{i}]", v, ledger)]
+            return [p for i, v in enumerate(value) for p in _operand_shape(doc, f"{path}.{key}[{i}]", v, ledger, other)]
         if key in UNARY_OPS:
-            return _operand_shape(doc, f"{path}.{key}", value, ledger)
+            return _operand_shape(doc, f"{path}.{key}", value, ledger, other)
         return [
             doc.problem(
-                f"{path}.{key}", "pack_unknown_key", key=key, allowed=", ".join(("value", *COMBINE_OPS, *UNARY_OPS))
+                f"{path}.{key}",
+                "pack_unknown_key",
+                key=key,
+                allowed=", ".join(("value", *COMBINE_OPS, *UNARY_OPS, *DATE_OPS)),
             )
         ]
     return [doc.problem(path, "pack_wrong_type", expected="a column, number or expression", got=type(op).__name__)]
 
 
-def operand_unit(doc: Locator, path: str, op: Any, ledger: str | None) -> tuple[str | None, list[Problem]]:
+def operand_unit(
+    doc: Locator, path: str, op: Any, ledger: str | None, *, other: str | None = None
+) -> tuple[str | None, list[Problem]]:
     """The unit a well-formed operand computes in (money, rate, number, date, text, bool; ``bare`` for a
     number and ``literal`` for a ``{value: …}``, which take the unit of what they meet; None when not
     known), and the problems of parts that cannot meet: arithmetic on dates or text, a ``min``/``max``/
@@ -248,7 +339,9 @@ def operand_unit(doc: Locator, path: str, op: Any, ledger: str | None) -> tuple[
     if isinstance(op, int | float):
         return "bare", []
     if isinstance(op, str):
-        return (unit_of(ledger, op) if column_type(ledger, op) else None), []
+        return _unit(op, ledger, other), []
+    if isinstance(op, dict) and any(k in DATE_OPS for k in op):
+        return _date_unit(doc, path, op, ledger, other)
     if not isinstance(op, dict) or len(op) != 1:
         return None, []
     key, value = next(iter(op.items()))
@@ -259,7 +352,7 @@ def operand_unit(doc: Locator, path: str, op: Any, ledger: str | None) -> tuple[
     units: list[str | None] = []
     problems: list[Problem] = []
     for part, where in zip(parts, paths, strict=True):
-        unit, found = operand_unit(doc, where, part, ledger)
+        unit, found = operand_unit(doc, where, part, ledger, other=other)
         units.append(unit)
         problems.extend(found)
     concrete = [(u, w, p) for u, w, p in zip(units, paths, parts, strict=True) if u is not None and u not in _LOOSE]
@@ -313,12 +406,13 @@ def compare_problems(
     *,
     tolerance: Any = None,
     tolerance_path: str = "",
+    other: str | None = None,
 ) -> list[Problem]:
     """Problems of ``left op right`` as a whole (each side already well formed): sides whose types
     cannot be compared (a date with money, text with a number), a literal side unreadable as the other
     side's type, a tolerance on something that is not a number."""
-    lu = operand_unit(doc, left_path, left, ledger)[0]
-    ru = operand_unit(doc, right_path, right, ledger)[0]
+    lu = operand_unit(doc, left_path, left, ledger, other=other)[0]
+    ru = operand_unit(doc, right_path, right, ledger, other=other)[0]
     problems: list[Problem] = []
     sides = ((lu, left_path, left), (ru, right_path, right))
     concrete = [(u, p, v) for u, p, v in sides if u is not None and u not in _LOOSE]
@@ -328,20 +422,61 @@ def compare_problems(
         )
     elif len(concrete) == 1:
         unit, _, known = concrete[0]
-        other_unit, other_path, other = next(s for s in sides if s[2] is not known)
+        other_unit, other_path, other_side = next(s for s in sides if s[2] is not known)
         if other_unit == "bare" and unit_class(unit) != "number":
             problems.append(
                 doc.problem(
-                    other_path, "pack_incomparable", left=f"{_name(known)} ({unit})", right=f"{_name(other)} (number)"
+                    other_path,
+                    "pack_incomparable",
+                    left=f"{_name(known)} ({unit})",
+                    right=f"{_name(other_side)} (number)",
                 )
             )
         elif other_unit == "literal":
-            problems.extend(_literal_of_unit(doc, f"{other_path}.value", other["value"], unit))
+            problems.extend(_literal_of_unit(doc, f"{other_path}.value", other_side["value"], unit))
     if tolerance and concrete and unit_class(concrete[0][0]) != "number":
         problems.append(
             doc.problem(tolerance_path, "pack_bad_value", value=_show(tolerance), expected="0: only numbers have one")
         )
     return problems
+
+
+def _date_unit(
+    doc: Locator, path: str, op: dict[str, Any], ledger: str | None, other: str | None
+) -> tuple[str | None, list[Problem]]:
+    """The unit of a well-formed date operand, and the problems of parts of the wrong type: each date
+    part must be a date (a ``{value: …}`` readable as one), a day or month count a number."""
+    key = next(k for k in op if k in DATE_OPS)
+    if key == "period":
+        return "date", []
+    value = op[key]
+    if key in _DATE_UNARY:
+        parts, wants, paths = [value], ["date"], [f"{path}.{key}"]
+    else:
+        parts, paths = value, [f"{path}.{key}[0]", f"{path}.{key}[1]"]
+        wants = ["date", "date"] if key == "days_between" else ["date", "number"]
+    problems: list[Problem] = []
+    for part, want, where in zip(parts, wants, paths, strict=True):
+        unit, found = operand_unit(doc, where, part, ledger, other=other)
+        problems.extend(found)
+        if unit == "literal":
+            problems.extend(_literal_of_unit(doc, f"{where}.value", part["value"], want))
+        elif unit == "bare" and want == "date":
+            problems.append(
+                doc.problem(where, "pack_operand_kind", op=key, expected="a date", what=_name(part), type="number")
+            )
+        elif unit not in (None, "bare") and unit_class(unit) != unit_class(want):
+            problems.append(
+                doc.problem(
+                    where,
+                    "pack_operand_kind",
+                    op=key,
+                    expected="a date" if want == "date" else "a number",
+                    what=_name(part),
+                    type=unit,
+                )
+            )
+    return ("number" if key == "days_between" else _DATE_UNARY.get(key, "date")), problems
 
 
 def _literal_of_unit(doc: Locator, path: str, value: Any, unit: str) -> list[Problem]:
@@ -362,3 +497,98 @@ def _name(op: Any) -> str:
 def _show(v: Any) -> str:
     text = repr(v) if not isinstance(v, str) else f'"{v}"'
     return text if len(text) <= 60 else text[:57] + "…"
+
+
+# --- reasons (flag, lookup) -------------------------------------------------------------------------
+
+REASON_KEYS = ("when", "problem", "severity")
+
+
+def reason_texts(problem: Any) -> tuple[str, str]:
+    """A reason's ``problem``: a catalogue key (``findings`` section, e.g. ``cash_payment.cash``) or
+    ``{zh: …, en: …}`` written inline (en defaults to zh), as its (zh, en) templates."""
+    if isinstance(problem, str):
+        section = error_catalogue().get("findings", {}).get(problem)
+        if section is None:
+            raise KeyError(problem)
+        return section["zh"], section.get("en", section["zh"])
+    return str(problem["zh"]), str(problem.get("en", problem["zh"]))
+
+
+def template_fields(template: str) -> list[str]:
+    """The ``{name}`` fields of a reason's text, in order (raises ValueError for a malformed template)."""
+    return [name for _, name, _, _ in Formatter().parse(template) if name is not None]
+
+
+def validate_reasons(
+    doc: Locator, path: str, reasons: Any, ledger: str | None, *, other: str | None = None, fields: tuple[str, ...] = ()
+) -> list[Problem]:
+    """Problems in a ``reasons:`` list: each ``{when: condition, problem: key | {zh, en}, severity?}``;
+    text fields must be columns of ``ledger`` (or ``fields``, e.g. a lookup's reported names)."""
+    if not isinstance(reasons, list) or not reasons:
+        return [doc.problem(path, "pack_wrong_type", expected="a list of reasons", got=_show(reasons))]
+    problems: list[Problem] = []
+    for i, reason in enumerate(reasons):
+        where = f"{path}[{i}]"
+        if not isinstance(reason, dict):
+            problems.append(
+                doc.problem(where, "pack_wrong_type", expected="{when: …, problem: …}", got=type(reason).__name__)
+            )
+            continue
+        for key in reason:
+            if key not in REASON_KEYS:
+                problems.append(
+                    doc.problem(f"{where}.{key}", "pack_unknown_key", key=key, allowed=", ".join(REASON_KEYS))
+                )
+        for key in ("when", "problem"):
+            if key not in reason:
+                problems.append(doc.problem(where, "pack_missing_key", key=key))
+        if "when" in reason:
+            problems.extend(validate_condition(doc, f"{where}.when", reason["when"], ledger, other=other))
+        if "severity" in reason and reason["severity"] not in LEVELS:
+            problems.append(
+                doc.problem(
+                    f"{where}.severity", "pack_bad_value", value=_show(reason["severity"]), expected=", ".join(LEVELS)
+                )
+            )
+        if "problem" in reason:
+            problems.extend(_problem_problems(doc, f"{where}.problem", reason["problem"], ledger, fields))
+    return problems
+
+
+def _problem_problems(
+    doc: Locator, path: str, problem: Any, ledger: str | None, fields: tuple[str, ...]
+) -> list[Problem]:
+    if isinstance(problem, dict):
+        if "zh" not in problem or set(problem) - {"zh", "en"} or not all(isinstance(v, str) for v in problem.values()):
+            return [doc.problem(path, "pack_wrong_type", expected="{zh: text, en: text}", got=_show(problem))]
+    elif not isinstance(problem, str):
+        return [
+            doc.problem(path, "pack_wrong_type", expected="a catalogue key or {zh: text, en: text}", got=_show(problem))
+        ]
+    try:
+        zh, en = reason_texts(problem)
+    except KeyError:
+        return [doc.problem(path, "pack_bad_value", value=_show(problem), expected="a key of the catalogue's findings")]
+    problems: list[Problem] = []
+    langs = (("zh", zh), ("en", en)) if not isinstance(problem, dict) or "en" in problem else (("zh", zh),)
+    for lang, template in langs:
+        where = f"{path}.{lang}" if isinstance(problem, dict) else path
+        try:
+            names = template_fields(template)
+        except ValueError as exc:
+            problems.append(doc.problem(where, "pack_bad_template", what=str(exc)))
+            continue
+        for name in dict.fromkeys(names):
+            if name not in fields and (ledger is None or column_type(ledger, name) is None):
+                problems.append(
+                    doc.problem(
+                        where,
+                        "pack_unknown_placeholder",
+                        name=name,
+                        ledger=ledger or "*",
+                        fields=", ".join(fields),
+                        hint="",
+                    )
+                )
+    return problems

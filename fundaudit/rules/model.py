@@ -43,6 +43,7 @@ from fundaudit.rules.conditions import (
     operand_unit,
     validate_condition,
     validate_operand,
+    validate_reasons,
 )
 from fundaudit.rules.located import Located, Locator, Moved, Problem, Unlocated, bad_char, parse_located
 from fundaudit.rules.severity import LEVELS
@@ -429,7 +430,9 @@ def rule_problems(doc: Locator, path: str, raw: Any) -> list[Problem]:
         problems.append(doc.problem(f"{path}.tags", "pack_wrong_type", expected="list of text", got=_type_name(tags)))
     message = raw.get("message")
     if ctype is not None and "message" in raw and text_ok["message"]:
-        problems.extend(_placeholder_problems(doc, f"{path}.message", message, kind, ctype, params))
+        reported = check.get("report") if isinstance(check, dict) else None  # a lookup's reported names
+        named = tuple(reported) if isinstance(reported, dict) else ()
+        problems.extend(_placeholder_problems(doc, f"{path}.message", message, kind, ctype, params, named))
     return _one_per_key(problems)
 
 
@@ -473,13 +476,19 @@ MESSAGE_FIELDS = ("amount", "file", "sheet", "row")  # every finding offers thes
 
 
 def _placeholder_problems(
-    doc: Locator, path: str, message: Any, kind: str | None, ctype: str, params: Mapping[str, Any]
+    doc: Locator,
+    path: str,
+    message: Any,
+    kind: str | None,
+    ctype: str,
+    params: Mapping[str, Any],
+    reported: tuple[str, ...] = (),
 ) -> list[Problem]:
     """Each ``{name}`` of a message must be something a finding of this rule can fill: a column of
     its ledger, a field of its check type, a parameter, or amount/file/sheet/row."""
     templates = message.items() if isinstance(message, dict) else [("", message)]
     columns = catalogue()[kind].columns if kind else {}
-    fields = {*MESSAGE_FIELDS, *CHECK_TYPES[ctype].fields, *params}
+    fields = {*MESSAGE_FIELDS, *CHECK_TYPES[ctype].fields, *params, *reported}
     problems = []
     for lang, template in templates:
         where = f"{path}.{lang}" if lang else path
@@ -534,7 +543,9 @@ def _validate_args(
             resolved[key] = _substitute(value, params)
     located = Moved(doc, refs)
     for key, value in resolved.items():
-        problems.extend(check_arg(located, f"{path}.{key}", sig.args[key], value, ledger, resolved))
+        problems.extend(
+            check_arg(located, f"{path}.{key}", sig.args[key], value, ledger, resolved, params=tuple(params))
+        )
     for rel, a, b in sig.relations:
         if resolved.get(a) is None or resolved.get(b) is None:
             continue
@@ -596,10 +607,18 @@ def _collect_refs(
 
 
 def check_arg(
-    doc: Locator, path: str, arg: Arg, value: Any, ledger: str | None, args: Mapping[str, Any] | None = None
+    doc: Locator,
+    path: str,
+    arg: Arg,
+    value: Any,
+    ledger: str | None,
+    args: Mapping[str, Any] | None = None,
+    *,
+    params: tuple[str, ...] = (),
 ) -> list[Problem]:
     """Problems with one check argument's value (after parameter substitution): its type, and the
-    constraints its :class:`Arg` declares. ``args`` are the rule's other (substituted) arguments."""
+    constraints its :class:`Arg` declares. ``args`` are the rule's other (substituted) arguments, ``params``
+    the names of its parameters (a reason's text may name them)."""
     k = arg.kind
     args = args or {}
     kind = ledger
@@ -639,6 +658,16 @@ def check_arg(
             return bad("a regular expression")
         error = re2_error(value)
         return [] if error is None else [doc.problem(path, "pack_bad_pattern", value=_describe(value), what=error)]
+    if k == "window":  # group_cap: a calendar bucket (choices) or a rolling {days: N}
+        if isinstance(value, dict):
+            if set(value) != {"days"}:
+                return bad("{days: N}")
+            return _item_problems(doc, f"{path}.days", value["days"], "int", Arg("int", low=1))
+        return (
+            []
+            if value in arg.choices
+            else [doc.problem(path, "pack_bad_value", value=value, expected=", ".join([*arg.choices, "{days: N}"]))]
+        )
     if k == "choice":
         return (
             []
@@ -662,6 +691,12 @@ def check_arg(
         if not _is_scalar(value):
             return bad("a value")
         return _element_problems(doc, path, value, arg, args, kind)
+    if k == "reasons":  # flag, lookup: conditions on the ledger (and the table's rows as match.NAME)
+        reported = args.get("report")
+        fields = tuple(reported) if isinstance(reported, dict) else ()
+        other = kind if arg.table else None
+        extra = ("matched_on",) if other else ()
+        return validate_reasons(doc, path, value, ledger, other=other, fields=(*fields, *extra, *params))
     if k == "condition":
         return validate_condition(doc, path, value, kind) if kind else []
     if k == "operand":
@@ -670,6 +705,14 @@ def check_arg(
         if not isinstance(value, dict):
             return bad("a mapping")
         return [p for key, v in value.items() for p in _item_problems(doc, f"{path}.{key}", v, arg.items, arg)]
+    if k == "column_names":  # {name: column of the other input}, e.g. a lookup's report
+        if not isinstance(value, dict) or not value or not all(isinstance(v, str) for v in value.values()):
+            return bad("a mapping {name: column of the other input}")
+        taken = {*MESSAGE_FIELDS, "matched_on", "problem", "problem_en"}
+        clash = [n for n in value if n in taken or (ledger is not None and column_type(ledger, n) is not None)]
+        if clash:  # a reported name would hide a column of the ledger or a field of the finding
+            return [doc.problem(f"{path}.{clash[0]}", "pack_bad_value", value=clash[0], expected="a new name")]
+        return [p for name, v in value.items() for p in _column_problems(doc, f"{path}.{name}", v, kind, ())]
     if k == "column_map":
         if not isinstance(value, dict) or not value or not all(isinstance(v, str) for v in value.values()):
             return bad("a mapping {column: column of the other input}")
@@ -698,15 +741,16 @@ def _column_problems(doc: Locator, path: str, name: str, kind: str | None, types
     if not kind:
         return []
     cols = catalogue()[kind].columns
-    if name not in cols:
+    ctype = column_type(kind, name)  # a catalogue column, or a fact the engine derives from one
+    if ctype is None:
         return [doc.problem(path, "pack_unknown_column", column=name, ledger=kind, hint=_hint(name, cols))]
-    if types and cols[name].type not in types:
+    if types and ctype not in types:
         return [
             doc.problem(
                 path,
                 "pack_wrong_type",
                 expected=f"a column of type {' or '.join(types)}",
-                got=f"{name} ({cols[name].type})",
+                got=f"{name} ({ctype})",
             )
         ]
     return []

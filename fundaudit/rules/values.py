@@ -19,6 +19,7 @@ from typing import Any
 from fundaudit.columns import catalogue
 
 __all__ = [
+    "DERIVED",
     "WINDOW_FORMS",
     "column_type",
     "literal_expected",
@@ -46,12 +47,31 @@ _EXPECTED = {
 }
 
 
+#: The facts the engine derives at registration (``fundaudit.engine._register``), by the catalogue type of
+#: the column they are derived from: ``<column>__<fact>`` is a column of this type. ``address`` (a text
+#: column by name) has ``__key`` too. Statuses are the closed sets of ``fundaudit.normalize.ids``.
+DERIVED: dict[str, dict[str, str]] = {
+    "resident_id": {"status": "text", "birth": "date"},
+    "taxpayer_id": {"status": "text", "org_ok": "bool"},
+    "name": {"key": "text"},
+}
+
+
 def column_type(kind: str | None, column: str) -> str | None:
-    """The catalogue type of ``column`` of ``kind`` (None when either is unknown)."""
+    """The catalogue type of ``column`` of ``kind`` (None when either is unknown); a derived fact
+    ``<column>__<fact>`` (:data:`DERIVED`) has the type of the fact."""
     if not kind or kind not in catalogue():
         return None
-    spec = catalogue()[kind].columns.get(column)
-    return spec.type if spec else None
+    columns = catalogue()[kind].columns
+    spec = columns.get(column)
+    if spec is not None:
+        return spec.type
+    base, sep, fact = column.rpartition("__")
+    if not sep or base not in columns:
+        return None
+    if base == "address" and fact == "key":
+        return "text"
+    return DERIVED.get(columns[base].type, {}).get(fact)
 
 
 def unit_of(kind: str | None, column: str) -> str:

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping, Sequence
+from string import Formatter
+from typing import Any
 
 import sqlglot.expressions as exp
 
 from fundaudit.engine import sql
 from fundaudit.engine.checks import implements
-from fundaudit.engine.context import CheckContext, columns_of_condition, columns_of_operand
+from fundaudit.engine.context import CheckContext, Skip, columns_of_condition, columns_of_operand, matched_columns
+from fundaudit.engine.findings import _param_text as param_text  # how a message says a parameter
 from fundaudit.engine.sql import ROW_ID, all_of, col, select, table
+from fundaudit.rules.conditions import reason_texts, template_fields
+from fundaudit.rules.severity import LEVELS
+from fundaudit.rules.values import column_type
 
 __all__: list[str] = []
 
@@ -117,7 +124,9 @@ def compare(ctx: CheckContext) -> exp.Select:
     left, right = ctx.args["left"], ctx.args["right"]
     cols = sorted(columns_of_operand(left) | columns_of_operand(right))
     ctx.need(*cols)
-    holds = sql.compare(left, ctx.args["op"], right, ctx.ledger, tolerance=float(ctx.args["tolerance"] or 0))
+    holds = sql.compare(
+        left, ctx.args["op"], right, ctx.ledger, tolerance=float(ctx.args["tolerance"] or 0), scope=ctx.scope()
+    )
     return _row_query(ctx, all_of([*[_not_null(c) for c in cols], exp.Not(this=exp.Paren(this=holds))]), cols)
 
 
@@ -126,7 +135,7 @@ def conditional(ctx: CheckContext) -> exp.Select:
     when, then = ctx.args["if"], ctx.args["then"]
     cols = sorted(columns_of_condition(when) | columns_of_condition(then))
     ctx.need(*cols)
-    pred = exp.and_(sql.condition(when, ctx.ledger), exp.Not(this=exp.Paren(this=sql.condition(then, ctx.ledger))))
+    pred = exp.and_(ctx.condition(when), exp.Not(this=exp.Paren(this=ctx.condition(then))))
     return _row_query(ctx, pred, cols)
 
 
@@ -164,6 +173,8 @@ def group_cap(ctx: CheckContext) -> exp.Select:
     date = ctx.args["date"]
     needed = [*keys, *([column] if column else []), *([date] if date else [])]
     ctx.need(*needed)
+    if isinstance(ctx.args["window"], dict):
+        return _rolling_cap(ctx, int(ctx.args["window"]["days"]))
     bucket = _bucket(ctx, ctx.args["window"], date)
     unit = sql.unit_of(ctx.ledger, column) if column and measure == "sum" else "number"
     cap = sql.lit(ctx.args["cap"], "money" if unit == "money" else "number")
@@ -213,8 +224,60 @@ def group_cap(ctx: CheckContext) -> exp.Select:
     )
 
 
+def _rolling_cap(ctx: CheckContext, days: int) -> exp.Select:
+    """group_cap over rolling windows: each row's window is the rows of its group dated within
+    [its date − days + 1, its date]; a window over the cap is a finding listing its rows (windows that
+    share a row become one finding)."""
+    keys, measure, column, date = ctx.args["group_by"], ctx.args["measure"], ctx.args["column"], ctx.args["date"]
+    if date is None:
+        raise Skip("skip_bad_args", what="window needs a date column")
+    needed = list(dict.fromkeys([*keys, *([column] if column else []), date]))
+    unit = sql.unit_of(ctx.ledger, column) if column and measure == "sum" else "number"
+    cap = sql.lit(ctx.args["cap"], "money" if unit == "money" else "number")
+    ctx.units.update(total=unit, cap=unit)
+    filters = [ctx.where(), *[_not_null(c) for c in needed]]
+    base = select(col(ROW_ID), *[col(c) for c in needed]).from_(table(ctx.ledger)).where(all_of(filters))
+
+    def window(anchor: str, row: str) -> exp.Expression:
+        start = exp.DateAdd(this=col(date, anchor), expression=sql.number(1 - days), unit=exp.var("DAY"))
+        return exp.and_(
+            *[exp.EQ(this=col(k, row), expression=col(k, anchor)) for k in keys],
+            exp.Between(this=col(date, row), low=start, high=col(date, anchor)),
+        )
+
+    if measure == "sum":
+        agg: exp.Expression = exp.Sum(this=col(column, "b"))
+    elif measure == "count":
+        agg = exp.Count(this=exp.Star())
+    else:
+        agg = exp.Count(this=exp.Distinct(expressions=[col(column, "b")]))
+    over = (
+        select(exp.alias_(col(ROW_ID, "a"), "_anchor", quoted=True), exp.alias_(agg, "total", quoted=True))
+        .from_(base.subquery("a"))
+        .join(base.subquery("b"), on=window("a", "b"))
+        .group_by(col(ROW_ID, "a"))
+        .having(exp.GT(this=agg, expression=cap))
+    )
+    return (
+        select(
+            col(ROW_ID, "b"),
+            exp.alias_(col("_anchor", "x"), "_finding", quoted=True),
+            *[col(c, "b") for c in needed],
+            col("total", "x"),
+            exp.alias_(cap, "cap", quoted=True),
+        )
+        .from_(over.subquery("x"))
+        .join(base.subquery("a"), on=exp.EQ(this=col(ROW_ID, "a"), expression=col("_anchor", "x")))
+        .join(base.subquery("b"), on=window("a", "b"))
+    )
+
+
 @implements("lookup")
 def lookup(ctx: CheckContext) -> exp.Select:
+    """Does a matching row exist in another input? With ``fallback_on``, ``report`` or ``reasons``: the
+    as-of match (:func:`_lookup_match`) and the reasons over it."""
+    if ctx.args["reasons"] or ctx.args["report"] or ctx.args["fallback_on"]:
+        return _lookup_match(ctx)
     other, on = ctx.args["table"], ctx.args["on"]
     pairs = sql.mapping_columns(on)
     ctx.need(*[loc for loc, _ in pairs])
@@ -252,3 +315,246 @@ def lookup(ctx: CheckContext) -> exp.Select:
         .from_(table(ctx.ledger, "l"))
         .where(where)
     )
+
+
+# --- reasons: several problems in one rule (flag, lookup) -----------------------------------------------
+
+_SEPS = ("；", "; ")  # how the texts of several applying reasons are joined: zh, en
+
+
+def _as_text(e: exp.Expression, unit: str) -> exp.Expression:
+    """A value as message text: dates ``YYYY-MM-DD``, money in yuan with two decimals, empty for nothing."""
+    if unit == "date":
+        text: exp.Expression = exp.TimeToStr(this=e, format=sql.string("%Y-%m-%d"))
+    elif unit == "money":
+        text = exp.Anonymous(
+            this="printf", expressions=[sql.string("%.2f"), exp.Div(this=e, expression=sql.number(100.0))]
+        )
+    else:
+        text = exp.cast(e, exp.DataType.build("VARCHAR"))
+    return exp.Coalesce(this=text, expressions=[sql.string("")])
+
+
+def _template(text: str, values: Mapping[str, exp.Expression]) -> exp.Expression:
+    """A reason's text with its ``{name}`` fields as SQL values, joined by ``||``."""
+    out: exp.Expression | None = None
+    for literal, name, _spec, _conv in Formatter().parse(text):
+        for piece in ([sql.string(literal)] if literal else []) + ([values[name]] if name is not None else []):
+            out = piece if out is None else exp.DPipe(this=out, expression=piece)
+    return out if out is not None else sql.string("")
+
+
+def _reasons(
+    ctx: CheckContext,
+    reasons: Sequence[Mapping[str, Any]],
+    *,
+    alias: str | None = None,
+    scope: sql.Scope | None = None,
+    fields: Mapping[str, tuple[exp.Expression, str]] | None = None,
+) -> tuple[list[exp.Expression], list[exp.Expression]]:
+    """Each reason's condition, and the finding's columns: ``problem``/``problem_en`` (every applying
+    reason's text, in declared order, joined by '；' and '; ') and ``_severity`` (the most severe applying
+    reason's, when any reason names one). ``fields`` are values a text may name besides the row's columns
+    and the rule's parameters (said as a message says them: lists joined by '、' or ', ')."""
+    fields = fields or {}
+    conds = [exp.Coalesce(this=ctx.condition(r["when"], alias, scope), expressions=[exp.false()]) for r in reasons]
+    templates = [reason_texts(r["problem"]) for r in reasons]
+    names = [n for pair in templates for t in pair for n in template_fields(t) if n not in fields]
+    params = ctx.rule.params
+    names = [n for n in names if n not in params]
+    ctx.need(*dict.fromkeys(names))
+    values = {n: _as_text(col(n, alias), sql.unit_of(ctx.ledger, n)) for n in names}
+    values.update({n: _as_text(e, unit) for n, (e, unit) in fields.items()})
+    out: list[exp.Expression] = []
+    for lang, (name, sep) in enumerate(zip(("problem", "problem_en"), _SEPS, strict=True)):
+        said = {p: sql.string(param_text(v, "、" if lang == 0 else ", ")) for p, v in params.items()}
+        text: exp.Expression | None = None
+        for cond, pair in zip(conds, templates, strict=True):
+            body = exp.DPipe(this=sql.string(sep), expression=_template(pair[lang], {**said, **values}))
+            piece = exp.Case().when(cond, body).else_(sql.string(""))
+            text = piece if text is None else exp.DPipe(this=text, expression=piece)
+        assert text is not None
+        cut = exp.Substring(this=exp.Paren(this=text), start=sql.number(len(sep) + 1))
+        out.append(exp.alias_(cut, name, quoted=True))
+    if any(r.get("severity") for r in reasons):
+        levels = [r.get("severity") or ctx.rule.severity for r in reasons]
+        severity = exp.Case()
+        for level in LEVELS:
+            applying = [c for c, lv in zip(conds, levels, strict=True) if lv == level]
+            if applying:
+                severity = severity.when(exp.Paren(this=exp.or_(*applying)), sql.string(level))
+        out.append(exp.alias_(severity, "_severity", quoted=True))
+    return conds, out
+
+
+def _read_by(reasons: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The ledger's columns the reasons' conditions read (derived facts included), sorted."""
+    return sorted(set().union(*(columns_of_condition(r["when"]) for r in reasons)))
+
+
+@implements("flag")
+def flag(ctx: CheckContext) -> exp.Select:
+    """Rows for which any reason holds; the finding says every applying reason."""
+    reasons, report = ctx.args["reasons"], ctx.args["report"] or []
+    ctx.need(*report)
+    conds, texts = _reasons(ctx, reasons)
+    shown = [c for c in dict.fromkeys([*_read_by(reasons), *report]) if "__" not in c]
+    amount = ctx.amount()
+    return (
+        select(
+            col(ROW_ID),
+            *[col(c) for c in shown],
+            *texts,
+            *([exp.alias_(amount, "_amount", quoted=True)] if amount is not None else []),
+        )
+        .from_(table(ctx.ledger))
+        .where(all_of([ctx.where(), exp.Paren(this=exp.or_(*conds))]))
+    )
+
+
+# --- lookup with a fallback key, reported values and reasons over the match ------------------------------
+
+
+def _usable(kind: str, name: str, alias: str) -> exp.Expression:
+    """A key column can match: present, and when it holds a resident ID, not one Excel stored as a number
+    (its last digits are lost, so two such IDs being equal says nothing)."""
+    present = exp.Not(this=exp.Is(this=col(name, alias), expression=exp.Null()))
+    if column_type(kind, name) != "resident_id":
+        return present
+    return exp.and_(present, exp.NEQ(this=col(f"{name}__status", alias), expression=sql.string("excel_number")))
+
+
+def _id_pairs(ledger: str, other: str, on: Mapping[str, str]) -> list[tuple[str, str]]:
+    return [
+        (loc, rem)
+        for loc, rem in sql.mapping_columns(on)
+        if column_type(ledger, loc) == "resident_id" and column_type(other, rem) == "resident_id"
+    ]
+
+
+def _lookup_match(ctx: CheckContext) -> exp.Select:
+    """Each row of the ledger with the rows of ``table`` it matches as of its ``date``: on ``on``, else
+    (rows whose ``on`` key found no row at all) on ``fallback_on``, which may not join two valid resident
+    IDs that ``on`` compares. ``matched_on`` names the key (the other input's columns, or ``none``), the
+    ``report``ed columns are the matched rows' least (or the earliest/latest row's by ``by``), and the
+    reasons may read them as ``match.NAME``; without reasons, ``mode`` decides (exists: no match fires)."""
+    other, ledger = ctx.args["table"], ctx.ledger
+    reasons = ctx.args["reasons"] or []
+    report: dict[str, str] = dict(ctx.args["report"] or {})
+    keys = [ctx.args["on"], *([ctx.args["fallback_on"]] if ctx.args["fallback_on"] else [])]
+    for key in keys:
+        ctx.need(*key)
+        ctx.need(*key.values(), table=other)
+    wanted = [*report.values(), *sorted(set().union(*(matched_columns(r["when"]) for r in reasons)))]
+    pick, by = ctx.args["pick"], ctx.args["by"]
+    if pick != "min" and not by:
+        raise Skip("skip_bad_args", what="pick earliest/latest needs by")
+    ctx.need(*wanted, *([by] if by else []), table=other)
+    wanted = list(dict.fromkeys(wanted))
+    valid = _validity(ctx)
+    if ctx.args["where"] is not None:
+        ctx.need(*sorted(columns_of_condition(ctx.args["where"])), table=other)
+        valid.append(sql.condition(ctx.args["where"], other, alias="r", scope=ctx.scope()))
+    parts = []
+    guard = _id_pairs(ledger, other, keys[0])
+    for i, key in enumerate(keys):
+        pairs = sql.mapping_columns(key)
+        conds = [_usable(ledger, loc, "l") for loc, _ in pairs]
+        if i:  # only rows the first key found no row for; a fallback may not join two valid IDs
+            first = sql.mapping_columns(keys[0])
+            earlier = (
+                select(sql.number(1))
+                .from_(table(other, "r2"))
+                .where(exp.and_(*[exp.EQ(this=col(rem, "r2"), expression=col(loc, "l")) for loc, rem in first]))
+            )
+            conds.append(exp.Not(this=exp.Exists(this=earlier)))
+            for loc, rem in guard:
+                conds.append(
+                    exp.Paren(
+                        this=exp.or_(
+                            exp.Is(this=col(loc, "l"), expression=exp.Null()),
+                            exp.NEQ(this=col(f"{loc}__status", "l"), expression=sql.string("ok")),
+                            exp.Is(this=col(rem, "r"), expression=exp.Null()),
+                            exp.NEQ(this=col(f"{rem}__status", "r"), expression=sql.string("ok")),
+                        )
+                    )
+                )
+        label = "+".join(rem for _, rem in pairs)
+        on = exp.and_(*[exp.EQ(this=col(rem, "r"), expression=col(loc, "l")) for loc, rem in pairs], *valid)
+        parts.append(
+            select(
+                exp.alias_(col(ROW_ID, "l"), ROW_ID, quoted=True),
+                exp.alias_(sql.string(label), "matched_on", quoted=True),
+                *[
+                    exp.alias_(col(c, "r"), sql.MATCHED + c, quoted=True)
+                    for c in dict.fromkeys([*wanted, *([by] if by else [])])
+                ],
+            )
+            .from_(table(ledger, "l"))
+            .join(table(other, "r"), on=on)
+            .where(exp.and_(*conds))
+        )
+    union: exp.Expression = parts[0]
+    for p in parts[1:]:
+        union = exp.union(union, p, distinct=False)
+    matches = exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier("m")))
+
+    def agg(c: str) -> exp.Expression:
+        if pick == "min":
+            return exp.Min(this=col(sql.MATCHED + c))
+        cls = exp.ArgMin if pick == "earliest" else exp.ArgMax
+        return cls(this=col(sql.MATCHED + c), expression=col(sql.MATCHED + by))
+
+    grouped = (
+        select(
+            col(ROW_ID),
+            exp.alias_(exp.Min(this=col("matched_on")), "matched_on", quoted=True),
+            *[exp.alias_(agg(c), sql.MATCHED + c, quoted=True) for c in wanted],
+        )
+        .from_(matches)
+        .group_by(col(ROW_ID))
+    )
+    matched = exp.Not(this=exp.Is(this=col(ROW_ID, "a"), expression=exp.Null()))
+    scope = ctx.scope(other=other, match_alias="a", matched=matched)
+    fields = {name: (col(sql.MATCHED + c, "a"), sql.unit_of(other, c)) for name, c in report.items()}
+    fields["matched_on"] = (exp.Coalesce(this=col("matched_on", "a"), expressions=[sql.string("none")]), "text")
+    if reasons:
+        conds, texts = _reasons(ctx, reasons, alias="l", scope=scope, fields=fields)
+        fires: exp.Expression = exp.Paren(this=exp.or_(*conds))
+    else:
+        texts = []
+        fires = exp.Not(this=matched) if ctx.args["mode"] == "exists" else matched
+    shown = [c for c in _read_by(reasons) if "__" not in c]
+    amount = ctx.amount("l")
+    return (
+        select(
+            col(ROW_ID, "l"),
+            *[col(c, "l") for c in shown],
+            exp.alias_(fields["matched_on"][0], "matched_on", quoted=True),
+            *[exp.alias_(e, name, quoted=True) for name, (e, _) in fields.items() if name != "matched_on"],
+            *texts,
+            *([exp.alias_(amount, "_amount", quoted=True)] if amount is not None else []),
+        )
+        .from_(table(ledger, "l"))
+        .join(grouped.subquery("a"), on=exp.EQ(this=col(ROW_ID, "a"), expression=col(ROW_ID, "l")), join_type="left")
+        .where(all_of([ctx.rule.where and ctx.where("l"), fires]))
+    )
+
+
+def _validity(ctx: CheckContext) -> list[exp.Expression]:
+    """The other input's row is valid on the ledger row's ``date``: valid_from ≤ date ≤ valid_to (empty: open)."""
+    date, other = ctx.args["date"], ctx.args["table"]
+    if not date:
+        return []
+    ctx.need(date)
+    out: list[exp.Expression] = []
+    if ctx.args["valid_from"]:
+        ctx.need(ctx.args["valid_from"], table=other)
+        out.append(exp.LTE(this=col(ctx.args["valid_from"], "r"), expression=col(date, "l")))
+    if ctx.args["valid_to"]:
+        ctx.need(ctx.args["valid_to"], table=other)
+        vt = col(ctx.args["valid_to"], "r")
+        out.append(
+            exp.Paren(this=exp.or_(exp.Is(this=vt, expression=exp.Null()), exp.GTE(this=vt, expression=col(date, "l"))))
+        )
+    return out

@@ -1,0 +1,449 @@
+"""The generic vocabulary an auditor writes rules in (issue 14 item 5): date operands, the engine's derived
+ID/name facts as columns, ``flag`` (several reasons in one rule), rolling ``group_cap`` windows, and the
+as-of ``lookup`` with a fallback key, reported values and reasons over the match. Every case goes through
+real pack validation (``parse_pack``) and the engine (``run_rules``) on small ledgers; the proofs run
+YAML rewrites of shipped rules on the samples and compare their findings with the shipped rules'."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import fundaudit
+from fundaudit import RuleError
+from fundaudit.engine import run_rules
+from fundaudit.period import parse_period
+from fundaudit.rules.model import parse_pack
+from tests.engine.test_generic_checks import AID, fired
+from tests.rules_aid.helpers import frame, rid
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+PROOF = Path(__file__).resolve().parent / "proof_pack.yaml"
+
+
+def run(rule_yaml: str, ledgers: dict[str, Any], period: str | None = "2016") -> pd.DataFrame:
+    """Findings of one rule (indented YAML of its keys after ``- id: T``) over ``ledgers``."""
+    rule = parse_pack(f"pack: t\nrules:\n  - id: T-RULE\n{rule_yaml}", source="t.yaml").rules[0]
+    loaded = {k: fundaudit.load(k, v) for k, v in ledgers.items()}
+    res = run_rules(loaded, [rule], period=parse_period(period) if period else None)
+    [status] = res.statuses
+    assert status.status == "ran", status.reason_en
+    return res.findings
+
+
+def problems(rule_yaml: str) -> list[str]:
+    """The load problems of one rule, rendered in English."""
+    with pytest.raises(RuleError) as exc:
+        parse_pack(f"pack: t\nrules:\n  - id: T-RULE\n{rule_yaml}", source="t.yaml")
+    return [p.render("en") for p in exc.value.problems]
+
+
+def rows(found: pd.DataFrame) -> list[list[int]]:
+    return [[r["row"] for r in refs] for refs in found["refs"]]
+
+
+# --- date operands and derived facts ------------------------------------------------------------------
+# AID's approval → payment dates (row: approval, payment): 2: 01-05 → 01-05, 3: 01-31 (Sun) → 02-01 (Mon),
+# 4: 02-04 → 02-03, 5: 12-30 (Fri) → 12-31 (Sat), 6: 02-01 → 02-01, 7: 2015 (outside the period).
+# Its IDs: rows 2, 3, 4, 6 have a bad check character and were born in 1980, row 5 has none.
+
+
+@pytest.mark.parametrize(
+    ("check", "rows_"),
+    [
+        ("{type: compare, left: {days_between: [approval_date, payment_date]}, op: ge, right: 1}", [[2], [4], [6]]),
+        (
+            "{type: compare, left: {days_between: [approval_date, payment_date], inclusive: true}, op: ge, right: 2}",
+            [[2], [4], [6]],
+        ),
+        # weekdays in (approval, payment]: Sun→Mon is 1, Fri→Sat is 0
+        (
+            "{type: compare, left: {days_between: [approval_date, payment_date], calendar: working}, op: ge, right: 1}",
+            [[2], [4], [5], [6]],
+        ),
+        # weekdays in [approval, payment]: Sun→Mon is 1, Fri→Sat is 1
+        (
+            "{type: compare, left: {days_between: [approval_date, payment_date], calendar: working, inclusive: true},"
+            " op: ge, right: 2}",
+            [[2], [3], [4], [5], [6]],
+        ),
+        ("{type: compare, left: {month: payment_date}, op: eq, right: 2}", [[2], [5]]),
+        ("{type: compare, left: {quarter: payment_date}, op: eq, right: 1}", [[5]]),
+        ("{type: compare, left: {year: payment_date}, op: eq, right: 2016}", []),
+        ("{type: compare, left: {add_days: [approval_date, 1]}, op: le, right: payment_date}", [[2], [4], [6]]),
+        ("{type: compare, left: {add_months: [payment_date, 1]}, op: le, right: {period: end}}", [[5]]),
+        ("{type: compare, left: payment_date, op: ge, right: {period: start}}", []),
+        ("{type: compare, left: {month_end: payment_date}, op: eq, right: {value: '2016-02-29'}}", [[2], [5]]),
+        ("{type: compare, left: {month_start: payment_date}, op: eq, right: {value: '2016-02-01'}}", [[2], [5]]),
+        # the engine's derived facts
+        ("{type: compare, left: {year: recipient_id_no__birth}, op: eq, right: 1990}", [[2], [3], [4], [6]]),
+        ("{type: in_set, column: recipient_id_no__status, values: [ok, '']}", [[2], [3], [4], [6]]),
+    ],
+)
+def test_date_operands_and_derived_facts(check: str, rows_: list[list[int]]) -> None:
+    assert fired(check) == rows_
+
+
+def test_period_end_without_a_period_is_today() -> None:
+    assert fired("{type: compare, left: payment_date, op: lt, right: {period: end}}", period=None) == []
+
+
+@pytest.mark.parametrize(
+    ("check", "expected"),
+    [
+        (
+            "{type: compare, left: {days_between: [amount, payment_date]}, op: gt, right: 1}",
+            "t.yaml:6:50 rules[0].check.left.days_between[0]: days_between needs a date here; amount is money",
+        ),
+        (
+            "{type: compare, left: {add_days: [payment_date, approval_date]}, op: gt, right: payment_date}",
+            "t.yaml:6:60 rules[0].check.left.add_days[1]: add_days needs a number here; approval_date is date",
+        ),
+        (
+            "{type: compare, left: {sub: [payment_date, amount]}, op: gt, right: 1}",
+            "t.yaml:6:41 rules[0].check.left.sub[0]: sub works on numbers only; payment_date is date",
+        ),
+        (
+            "{type: compare, left: {days_between: [approval_date, payment_date], calendar: lunar}, op: gt, right: 1}",
+            't.yaml:6:80 rules[0].check.left.calendar: invalid value "lunar" (expected natural, working)',
+        ),
+        (
+            "{type: compare, left: {period: middle}, op: gt, right: payment_date}",
+            't.yaml:6:35 rules[0].check.left.period: invalid value "middle" (expected start, end)',
+        ),
+        (
+            "{type: compare, left: recipient_id_no__age, op: gt, right: 1}",
+            "t.yaml:6:28 rules[0].check.left: disbursements has no column recipient_id_no__age",
+        ),
+    ],
+)
+def test_date_operands_are_type_checked_on_load(check: str, expected: str) -> None:
+    rule = f"    ledger: disbursements\n    severity: error\n    check: {check}\n    message: x\n"
+    assert problems(rule) == [expected]
+
+
+# --- flag: several reasons in one rule -----------------------------------------------------------------
+
+FLAG = """\
+    ledger: disbursements
+    severity: error
+    check:
+      type: flag
+      report: [recipient_name]
+      reasons:
+        - when: {column: payment_method, eq: 现金}
+          problem: cash_payment.cash
+        - when: {column: bank_account, is_null: true}
+          problem: {zh: "无账号（{payment_date}，{amount}）", en: "no account ({payment_date}, {amount})"}
+          severity: warning
+        - when: {compare: {left: amount, op: gt, right: 1500}}
+          problem: {zh: 大额, en: large}
+          severity: info
+    message: {zh: "{recipient_name}：{problem}", en: "{recipient_name}: {problem_en}"}
+"""
+
+
+def test_flag_joins_every_applying_reason_and_takes_the_most_severe() -> None:
+    found = run(FLAG, {"disbursements": AID})
+    assert rows(found) == [[2], [3], [5]]
+    assert found["message"].tolist() == [
+        "甲：现金发放；无账号（2016-01-05，100.00）",
+        "乙：大额",
+        "丁：无账号（2016-12-31，1000.00）",
+    ]
+    assert found["message_en"].tolist() == [
+        "甲: paid in cash; no account (2016-01-05, 100.00)",
+        "乙: large",
+        "丁: no account (2016-12-31, 1000.00)",
+    ]
+    assert found["severity"].tolist() == ["error", "info", "warning"]
+    # the columns the reasons read, the reported ones and the problem texts (a text's fields are not values)
+    assert [sorted(v) for v in found["values"]] == 3 * [
+        ["amount", "bank_account", "payment_method", "problem", "problem_en", "recipient_name"]
+    ]
+
+
+def test_flag_reads_derived_facts_and_uses_the_catalogue_id_texts() -> None:
+    rule = (
+        "    ledger: disbursements\n    severity: error\n    check:\n      type: flag\n      reasons:\n"
+        "        - {when: {column: recipient_id_no__status, eq: bad_checksum}, problem: resident_id.bad_checksum}\n"
+        "    message: {zh: '{problem}', en: '{problem_en}'}\n"
+    )
+    found = run(rule, {"disbursements": AID})
+    assert rows(found) == [[2], [3], [4], [6]]
+    assert set(found["message_en"]) == {fundaudit.errors.texts("findings", "resident_id.bad_checksum")[1]}
+
+
+@pytest.mark.parametrize(
+    ("reasons", "expected"),
+    [
+        (
+            "[{wen: {column: amount, gt: 1}, problem: cash_payment.cash}]",
+            [
+                "t.yaml:6:36 rules[0].check.reasons[0].wen: unknown key wen (allowed: when, problem, severity)",
+                "t.yaml:6:35 rules[0].check.reasons[0]: missing required key when",
+            ],
+        ),
+        (
+            "[{when: {column: amont, gt: 1}, problem: cash_payment.cash}]",
+            ["t.yaml:6:43 rules[0].check.reasons[0].when.column: disbursements has no column amont"],
+        ),
+        (
+            "[{when: {column: amount, gt: 1}, problem: cash_payment.kash}]",
+            [
+                't.yaml:6:67 rules[0].check.reasons[0].problem: invalid value "cash_payment.kash" '
+                "(expected a key of the catalogue's findings)"
+            ],
+        ),
+        (
+            "[{when: {column: amount, gt: 1}, problem: {zh: '{amont}'}}]",
+            [
+                "t.yaml:6:77 rules[0].check.reasons[0].problem.zh: message placeholder {amont} is neither a column "
+                "of disbursements nor a field this rule provides (fields: )"
+            ],
+        ),
+        (
+            "[{when: {column: amount, gt: 1}, problem: cash_payment.cash, severity: fatal}]",
+            ['t.yaml:6:95 rules[0].check.reasons[0].severity: invalid value "fatal" (expected error, warning, info)'],
+        ),
+        (
+            "[{when: {matched: false}, problem: cash_payment.cash}]",
+            [
+                "t.yaml:6:43 rules[0].check.reasons[0].when.matched: unknown key matched "
+                "(allowed: all, any, not, column, compare)"
+            ],
+        ),
+    ],
+)
+def test_flag_reasons_are_validated_on_load(reasons: str, expected: list[str]) -> None:
+    check = f"{{type: flag, reasons: {reasons}}}"
+    rule = f"    ledger: disbursements\n    severity: error\n    check: {check}\n    message: x\n"
+    assert problems(rule) == expected
+
+
+# --- lookup: as-of match, fallback key, reported values, reasons over the match ---------------------------
+
+A, B, C, D, E = (rid("341003", "19800101", f"00{i}") for i in range(1, 6))
+EXCEL = "3.41003198001E+17"  # an ID Excel stored as a number: its last digits are lost
+REGISTER = frame(
+    [
+        {"file_no": "F1", "id_no": A, "filed_date": "2016-01-10"},
+        {"file_no": "F1b", "id_no": A, "filed_date": "2016-03-01"},
+        {"file_no": "F2", "id_no": B, "filed_date": "2015-01-01", "exit_date": "2016-02-01"},
+        {"file_no": "F3", "filed_date": "2016-05-01"},
+        {"file_no": "F4", "id_no": C, "filed_date": "2015-01-01"},
+        {"file_no": "F5", "id_no": EXCEL, "filed_date": "2015-01-01"},
+    ]
+)
+PAYMENTS = frame(
+    [
+        {"recipient_name": "甲", "recipient_id_no": A, "payment_date": "2016-03-05", "amount": "100"},
+        {"recipient_name": "乙", "recipient_id_no": B, "payment_date": "2016-03-01", "amount": "100"},
+        {"recipient_name": "丙", "recipient_id_no": D, "file_no": "F3", "payment_date": "2016-04-01", "amount": "100"},
+        {"recipient_name": "丁", "recipient_id_no": E, "file_no": "F4", "payment_date": "2016-04-01", "amount": "100"},
+        {"recipient_name": "戊", "recipient_id_no": EXCEL, "payment_date": "2016-04-01", "amount": "100"},
+        {"recipient_name": "己", "file_no": "F1", "payment_date": "2016-01-05", "amount": "100"},
+    ]
+)
+LOOKUP = """\
+    ledger: disbursements
+    severity: error
+    check:
+      type: lookup
+      table: register
+      on: {recipient_id_no: id_no}
+      fallback_on: {file_no: file_no}
+      report: {register_file_no: file_no, filed_date: filed_date}
+      reasons:
+        - when: {matched: false}
+          problem: {zh: 无档案, en: no file}
+        - when: {compare: {left: match.filed_date, op: gt, right: payment_date}}
+          problem: {zh: "建档晚于发放（{filed_date}）", en: "filed {filed_date}, after payment"}
+          severity: warning
+    message: {zh: "{recipient_name}：{problem}（{matched_on}，{register_file_no}）", en: "{problem_en}"}
+"""
+
+
+def test_lookup_falls_back_reports_the_match_and_gives_reasons() -> None:
+    found = run(LOOKUP, {"disbursements": PAYMENTS, "register": REGISTER})
+    # 甲 and 乙 match on the ID, filed before payment; 丙 has no file under its ID and matches F3 on the file
+    # number (filed after payment); 丁's file number F4 belongs to another valid ID; 戊's ID Excel stored as a
+    # number matches nothing, not even the same damaged text; 己 has no ID and matches F1 on the file number.
+    assert rows(found) == [[4], [5], [6], [7]]
+    assert found["message"].tolist() == [
+        "丙：建档晚于发放（2016-05-01）（档案编号，F3）",
+        "丁：无档案（无（未匹配到档案），—）",
+        "戊：无档案（无（未匹配到档案），—）",
+        "己：建档晚于发放（2016-01-10）（档案编号，F1）",
+    ]
+    assert found["severity"].tolist() == ["warning", "error", "error", "warning"]
+    assert [(v["matched_on"], v["register_file_no"], v["filed_date"]) for v in found["values"]] == [
+        ("file_no", "F3", "2016-05-01"),
+        ("none", None, None),
+        ("none", None, None),
+        ("file_no", "F1", "2016-01-10"),
+    ]
+
+
+def test_lookup_as_of_the_row_date_picks_the_latest_match() -> None:
+    rule = (
+        "    ledger: disbursements\n    severity: error\n"
+        "    check: {type: lookup, table: register, on: {recipient_id_no: id_no}, mode: not_exists,"
+        " date: payment_date, valid_from: filed_date, valid_to: exit_date,"
+        " report: {latest: file_no}, pick: latest, by: filed_date}\n"
+        "    message: '{latest} {matched_on}'\n"
+    )
+    found = run(rule, {"disbursements": PAYMENTS, "register": REGISTER})
+    # 甲 (paid 03-05) has F1 and F1b in force, the latest filed is F1b; 乙's F2 closed before the payment
+    assert rows(found) == [[2]]
+    assert found["message_en"].tolist() == ["F1b ID number"]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            ("report: {register_file_no: file_no,", "report: {register_file_no: file_nr,"),
+            ["t.yaml:11:16 rules[0].check.report.register_file_no: register has no column file_nr (→ file_no?)"],
+        ),
+        (  # a reported name may not hide a column of the ledger or a field of the finding
+            ("report: {register_file_no: file_no,", "report: {file_no: file_no,"),
+            [
+                "t.yaml:11:16 rules[0].check.report.file_no: invalid value file_no (expected a new name)",
+                "t.yaml:18:15 rules[0].message.zh: message placeholder {register_file_no} is neither a column of "
+                "disbursements nor a field this rule provides (→ file_no?) "
+                "(fields: amount, file, file_no, filed_date, matched_on, problem, problem_en, row, sheet)",
+            ],
+        ),
+        (
+            ("report: {register_file_no: file_no,", "report: {matched_on: file_no,"),
+            [
+                "t.yaml:11:16 rules[0].check.report.matched_on: invalid value matched_on (expected a new name)",
+                "t.yaml:18:15 rules[0].message.zh: message placeholder {register_file_no} is neither a column of "
+                "disbursements nor a field this rule provides (→ file_no?) "
+                "(fields: amount, file, filed_date, matched_on, problem, problem_en, row, sheet)",
+            ],
+        ),
+        (
+            ("left: match.filed_date,", "left: match.filed_dat,"),
+            ["t.yaml:15:28 rules[0].check.reasons[1].when.compare.left: register has no column filed_dat"],
+        ),
+        (
+            ("right: payment_date}}", "right: amount}}"),
+            [
+                "t.yaml:15:60 rules[0].check.reasons[1].when.compare.right: cannot compare match.filed_date (date) "
+                "with amount (money): their types differ"
+            ],
+        ),
+        (
+            ("fallback_on: {file_no: file_no}", "fallback_on: {file_no: filed_date}"),
+            [
+                "t.yaml:10:21 rules[0].check.fallback_on.file_no: cannot compare disbursements.file_no (code) "
+                "with register.filed_date (date): their types differ"
+            ],
+        ),
+        (
+            ("（{filed_date}）", "（{filed}）"),
+            [
+                "t.yaml:16:21 rules[0].check.reasons[1].problem.zh: message placeholder {filed} is neither a column "
+                "of disbursements nor a field this rule provides (fields: register_file_no, filed_date, matched_on)"
+            ],
+        ),
+    ],
+)
+def test_lookup_reasons_and_report_are_validated_on_load(change: tuple[str, str], expected: list[str]) -> None:
+    assert change[0] in LOOKUP
+    assert problems(LOOKUP.replace(*change)) == expected
+
+
+# --- group_cap over rolling windows ------------------------------------------------------------------------
+# AID by ID: …001X paid 01-05 (row 2) and 02-03 (row 4), 29 days apart; …0012 paid 2000 (row 3) and 1000.01
+# (row 6) on 02-01; row 5 has no ID.
+
+
+@pytest.mark.parametrize(
+    ("args", "rows_"),
+    [
+        ("measure: sum, column: amount, cap: 3000, window: {days: 1}", [[3, 6]]),
+        ("measure: sum, column: amount, cap: 3000.01, window: {days: 1}", []),
+        ("measure: count, cap: 1, window: {days: 30}", [[2, 4], [3, 6]]),  # [02-03 − 29, 02-03] holds 01-05
+        ("measure: count, cap: 1, window: {days: 29}", [[3, 6]]),
+    ],
+)
+def test_group_cap_rolling_window(args: str, rows_: list[list[int]]) -> None:
+    check = f"{{type: group_cap, group_by: [recipient_id_no], date: payment_date, {args}}}"
+    assert fired(check) == rows_
+
+
+@pytest.mark.parametrize(
+    ("window", "expected"),
+    [
+        ("{days: 0}", "t.yaml:6:112 rules[0].check.window.days: value 0 is out of range (expected ≥ 1)"),
+        ("{weeks: 2}", "t.yaml:6:103 rules[0].check.window: wrong type: expected {days: N}, got {'weeks': 2}"),
+    ],
+)
+def test_group_cap_rolling_window_is_validated(window: str, expected: str) -> None:
+    args = f"date: payment_date, measure: count, cap: 1, window: {window}"
+    check = f"{{type: group_cap, group_by: [recipient_id_no], {args}}}"
+    rule = f"    ledger: disbursements\n    severity: error\n    check: {check}\n    message: x\n"
+    assert problems(rule) == [expected]
+
+
+# --- proofs: shipped rules rewritten in the vocabulary give the same findings on the samples --------------
+
+
+@pytest.fixture(scope="module")
+def samples_with_proofs() -> fundaudit.AuditResult:
+    return fundaudit.audit(paths=[SAMPLES], profile="anhui-2016", period="2016", rules=[PROOF])
+
+
+@pytest.mark.parametrize(
+    ("shipped", "rewritten", "count"), [("DISB-NOT-FILED", "X-NOT-FILED", 2), ("DISB-CASH", "X-CASH", 3)]
+)
+def test_rewritten_rule_finds_exactly_what_the_shipped_one_does(
+    samples_with_proofs: fundaudit.AuditResult, shipped: str, rewritten: str, count: int
+) -> None:
+    status = {r["id"]: r for r in samples_with_proofs.rules}
+    assert status[rewritten]["status"] == "ran", status[rewritten]["reason_en"]
+    found = samples_with_proofs.findings.drop(columns=["id", "fingerprint", "rule"])
+    want = found[samples_with_proofs.findings["rule"] == shipped].to_dict("records")
+    got = found[samples_with_proofs.findings["rule"] == rewritten].to_dict("records")
+    assert len(want) == count
+    # same rows, severities, amounts, messages (zh, en) and values (matched_on, register_file_no, filed_date…)
+    assert got == want
+
+
+def test_flag_texts_may_name_the_rules_parameters() -> None:
+    rule = (
+        "    ledger: disbursements\n    severity: error\n    params: {min_days: 2}\n    check:\n      type: flag\n"
+        "      reasons:\n"
+        "        - when: {compare: {left: {days_between: [approval_date, payment_date], inclusive: true},"
+        " op: lt, right: $min_days}}\n"
+        "          problem: disclosure.too_short_days\n"
+        "    message: {zh: '{problem}', en: '{problem_en}'}\n"
+    )
+    found = run(rule, {"disbursements": AID})
+    assert rows(found) == [[2], [4], [6]]
+    assert set(found["message"]) == {"公示不足 2 天"}
+    assert set(found["message_en"]) == {"disclosed for less than 2 days"}
+
+
+def test_lookup_pick_latest_without_by_is_skipped_with_the_reason() -> None:
+    rule = parse_pack(
+        "pack: t\nrules:\n  - id: T-RULE\n    ledger: disbursements\n    severity: error\n"
+        "    check: {type: lookup, table: register, on: {recipient_id_no: id_no}, report: {f: file_no}, pick: latest}\n"
+        "    message: x\n",
+        source="t.yaml",
+    ).rules[0]
+    loaded = {
+        "disbursements": fundaudit.load("disbursements", PAYMENTS),
+        "register": fundaudit.load("register", REGISTER),
+    }
+    [status] = run_rules(loaded, [rule]).statuses
+    assert (status.status, status.reason_en) == (
+        "skipped",
+        "the rule's arguments cannot be used on these inputs: pick earliest/latest needs by",
+    )
