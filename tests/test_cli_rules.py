@@ -71,7 +71,7 @@ def test_param_changes_the_result(setup: tuple[Path, Path], tmp_path: Path) -> N
     )
     doc = json.loads((out / "findings.json").read_text("utf-8"))
     [status] = [r for r in doc["rules"] if r["id"] == "T-CASH"]
-    assert status["params"] == {"cash": ["现款"]} and status["findings"] == 0
+    assert status["params"] == {"cash": ["现款"], "tolerance": 0} and status["findings"] == 0
 
 
 @pytest.mark.parametrize(
