@@ -124,7 +124,7 @@ def test_rules_list_shows_user_rule_and_params(setup: tuple[Path, Path], capsys:
     _src, pack = setup
     assert main(["rules", "list", "--rules", str(pack), "--lang", "en"]) == 0
     out = capsys.readouterr().out
-    assert "T-CASH" in out and "cash=['现金']" in out
+    assert "T-CASH" in out and 'cash=["现金"]; defaults: tolerance=0' in out
 
 
 def test_unknown_profile_and_format_exit_2(
