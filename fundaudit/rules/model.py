@@ -32,8 +32,8 @@ profile, ``--param``, ``params=``) and shown, marked as a default, by ``rules li
 
 from __future__ import annotations
 
-import difflib
 import copy
+import difflib
 import hashlib
 import itertools
 import math
@@ -447,7 +447,7 @@ def rule_problems(doc: Locator, path: str, raw: Any) -> list[Problem]:
         problems.append(doc.problem(f"{path}.tags", "pack_wrong_type", expected="list of text", got=_type_name(tags)))
     message = raw.get("message")
     if ctype is not None and "message" in raw and text_ok["message"]:
-        resolved = resolve_params(ctype, check, params)  # a default parameter may fill a message too
+        resolved = resolve_params(ctype, check or {}, params)  # a default parameter may fill a message too
         problems.extend(_placeholder_problems(doc, f"{path}.message", message, kind, ctype, resolved))
     return _one_per_key(problems)
 
