@@ -74,6 +74,7 @@ __all__ = [
     "apply_params",
     "load_pack",
     "pack_error",
+    "param_args",
     "params_from_args",
     "parse_pack",
     "parse_param_arg",
