@@ -23,6 +23,7 @@ from fundaudit.rules.severity import FAIL_ON, rank
 
 if TYPE_CHECKING:
     from fundaudit.masking import MaskedStreams
+    from fundaudit.rules.model import Rule
 
 __all__ = ["main"]
 
@@ -361,7 +362,7 @@ def _rules(args: argparse.Namespace, lang: Lang, out: TextIO) -> int:
     ruleset, _prof = resolve_rules(args.profile, args.rules)
     rows = []
     for rule in ruleset.rules.values():
-        params = ", ".join(f"{k}={v}" for k, v in rule.params.items())
+        params = _params_cell(rule, lang)
         state = "" if rule.id not in ruleset.disabled else _s("disabled", lang)
         rows.append((rule.id, rule.ledger, rule.severity, (rule.title.get(lang) or rule.title.get("zh", "")) + state,
                      params))
@@ -452,6 +453,17 @@ def _rule_sql(rule, region_code: str | None, period: str | None, lang: Lang) -> 
 
 def _indent(text: str, prefix: str) -> str:
     return "\n".join(prefix + line for line in text.splitlines())
+
+
+def _params_cell(rule: Rule, lang: Lang) -> str:
+    """A rule's resolved parameters as written with ``--param`` (JSON style): those the rule, a profile or
+    an override sets, then, after "defaults:", those still at their check type's signature default."""
+    from fundaudit.report.html import _param_value
+
+    defaults = rule.defaults()
+    own = ", ".join(f"{k}={_param_value(v)}" for k, v in rule.params.items() if k not in defaults)
+    dflt = ", ".join(f"{k}={_param_value(v)}" for k, v in rule.params.items() if k in defaults)
+    return "; ".join(part for part in (own, _s("param_defaults", lang) + dflt if dflt else "") if part)
 
 
 def _inspect(paths: Sequence[str], lang: Lang, out: TextIO, *, columns: dict[str, str] | None = None) -> int:

@@ -71,7 +71,7 @@ def test_param_changes_the_result(setup: tuple[Path, Path], tmp_path: Path) -> N
     )
     doc = json.loads((out / "findings.json").read_text("utf-8"))
     [status] = [r for r in doc["rules"] if r["id"] == "T-CASH"]
-    assert status["params"] == {"cash": ["现款"]} and status["findings"] == 0
+    assert status["params"] == {"cash": ["现款"], "tolerance": 0} and status["findings"] == 0
 
 
 @pytest.mark.parametrize(
@@ -124,7 +124,7 @@ def test_rules_list_shows_user_rule_and_params(setup: tuple[Path, Path], capsys:
     _src, pack = setup
     assert main(["rules", "list", "--rules", str(pack), "--lang", "en"]) == 0
     out = capsys.readouterr().out
-    assert "T-CASH" in out and "cash=['现金']" in out
+    assert "T-CASH" in out and 'cash=["现金"]; defaults: tolerance=0' in out
 
 
 def test_unknown_profile_and_format_exit_2(

@@ -20,10 +20,19 @@ A pack::
 
 ``$name`` in a check argument is replaced by the rule's parameter ``name``: a substitution of data,
 never an evaluation.
+
+Each parameter has one home. A rule's parameters are the arguments of its check type that its ``check:``
+block does not write (conditions, operands, input kinds and column maps excepted: those are the rule's
+logic), each at its signature default, overridden by the rule's ``params:``; plus any other ``params:``
+entry (a value its conditions or message refer to as ``$name``/``{name}``). A ``params:`` entry named
+after such an argument fills it, so a shipped rule writes only what differs from the default
+(``check: {type: paid_after_exit}``), and every argument stays overridable by name (``override``,
+profile, ``--param``, ``params=``) and shown, marked as a default, by ``rules list``.
 """
 
 from __future__ import annotations
 
+import copy
 import difflib
 import hashlib
 import itertools
@@ -66,9 +75,11 @@ __all__ = [
     "apply_params",
     "load_pack",
     "pack_error",
+    "param_args",
     "params_from_args",
     "parse_pack",
     "parse_param_arg",
+    "resolve_params",
     "rule_problems",
 ]
 
@@ -89,6 +100,7 @@ RULE_KEYS = {
     "basis",
 }
 OVERRIDE_KEYS = {"severity", "params", "message", "where"}
+LOGIC_KINDS = {"condition", "operand", "kind", "column_map"}  # argument kinds that are never parameters
 EVERY_LEDGER_CHECKS = {"ledger_total"}  # check types that may declare ledger: "*" (they cover every ledger)
 _FORMATTER = string.Formatter()
 
@@ -116,11 +128,18 @@ class Rule:
 
     @property
     def args(self) -> dict[str, Any]:
-        """Check arguments with parameters substituted and defaults filled in."""
+        """Check arguments: signature defaults, then parameters named after an argument the check does not
+        write, then the check's own arguments with ``$name`` substituted."""
         sig = CHECK_TYPES[self.check_type]
         out = {name: arg.default for name, arg in sig.args.items()}
+        out.update({k: self.params[k] for k in param_args(self.check_type, self.check) if k in self.params})
         out.update({k: _substitute(v, self.params) for k, v in self.check.items() if k != "type"})
         return out
+
+    def defaults(self) -> set[str]:
+        """Names of the parameters still at their check type's signature default (what ``rules list`` marks)."""
+        implicit = param_args(self.check_type, self.check)
+        return {k for k, arg in implicit.items() if k in self.params and _same_value(self.params[k], arg.default)}
 
     @property
     def group(self) -> bool:
@@ -337,7 +356,7 @@ def _validate_rule(doc: Located, path: str, raw: Any, problems: list[Problem]) -
         message=message if isinstance(message, dict) else {"zh": message, "en": message},
         check_type=check["type"],
         check=dict(check),
-        params=dict(raw.get("params", {}) or {}),
+        params=resolve_params(check["type"], check, raw.get("params", {}) or {}),
         where=raw.get("where"),
         amount=raw.get("amount"),
         tags=tuple(raw.get("tags", []) or []),
@@ -432,7 +451,8 @@ def rule_problems(doc: Locator, path: str, raw: Any) -> list[Problem]:
     if ctype is not None and "message" in raw and text_ok["message"]:
         reported = check.get("report") if isinstance(check, dict) else None  # a lookup's reported names
         named = tuple(reported) if isinstance(reported, dict) else ()
-        problems.extend(_placeholder_problems(doc, f"{path}.message", message, kind, ctype, params, named))
+        resolved = resolve_params(ctype, check or {}, params)  # a default parameter may fill a message too
+        problems.extend(_placeholder_problems(doc, f"{path}.message", message, kind, ctype, resolved, named))
     return _one_per_key(problems)
 
 
@@ -541,6 +561,10 @@ def _validate_args(
             problems.append(doc.problem(where, "pack_unknown_param", name=name, hint=_hint(name, params)))
         if not undefined:
             resolved[key] = _substitute(value, params)
+    for key in param_args(ctype, check):  # a parameter named after an argument the check does not write fills it
+        if key in params:
+            refs[f"{path}.{key}"] = f"{params_path}.{key}"
+            resolved[key] = params[key]
     located = Moved(doc, refs)
     for key, value in resolved.items():
         problems.extend(
@@ -809,6 +833,27 @@ def _bounds(arg: Arg) -> str:
 # --- overrides and parameters -------------------------------------------------------------------
 
 
+def param_args(check_type: str, check: Mapping[str, Any]) -> dict[str, Arg]:
+    """The arguments of ``check_type`` that are parameters of a rule whose check block is ``check``: every
+    optional argument it does not write, except conditions, operands, input kinds and column maps."""
+    sig = CHECK_TYPES[check_type]
+    return {
+        name: arg
+        for name, arg in sig.args.items()
+        if name not in check and not arg.required and arg.kind not in LOGIC_KINDS
+    }
+
+
+def resolve_params(check_type: str, check: Mapping[str, Any], declared: Mapping[str, Any]) -> dict[str, Any]:
+    """A rule's parameters: its declared ``params`` (in their order), then each argument of
+    :func:`param_args` it does not declare, at its signature default (a copy: defaults are shared)."""
+    out = dict(declared)
+    for name, arg in param_args(check_type, check).items():
+        if name not in out:
+            out[name] = copy.deepcopy(arg.default)
+    return out
+
+
 def _override(rule: Rule, change: Mapping[str, Any], loc: Locator, path: str) -> Rule:
     """``rule`` changed by a user pack's ``override`` at ``path`` (located by ``loc``); raises
     :class:`RuleError` when the changed rule does not hold."""
@@ -943,6 +988,19 @@ def _substitute(value: Any, params: Mapping[str, Any]) -> Any:
     if isinstance(value, dict):
         return {k: _substitute(v, params) for k, v in value.items()}
     return value
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    """Equal, element by element, with true/false never equal to a number (``0`` is not ``false``)."""
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same_value(a[k], b[k]) for k in a)
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return a == b
+    return type(a) is type(b) and a == b
 
 
 def _same_shape(default: Any, value: Any) -> bool:

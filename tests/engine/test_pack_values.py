@@ -75,7 +75,7 @@ CASES = {
     "unknown_placeholder": (
         ('en: "amount {amount} above {limit}"', 'en: "amount {amount} above {nosuchfield}"'),
         "9:45 rules[0].message.en: message placeholder {nosuchfield} is neither a column of disbursements nor a "
-        "field this rule provides (fields: amount, file, limit, row, sheet)",
+        "field this rule provides (fields: amount, file, inclusive, limit, min, row, sheet)",
     ),
     "lookup_unknown_column": (
         (CHECK, "    check: {type: lookup, table: register, on: {recipient_id_no: no_such_reg_col}}\n"),
