@@ -315,7 +315,8 @@ def test_lookup_as_of_the_row_date_picks_the_latest_match() -> None:
                 "t.yaml:11:16 rules[0].check.report.file_no: invalid value file_no (expected a new name)",
                 "t.yaml:18:15 rules[0].message.zh: message placeholder {register_file_no} is neither a column of "
                 "disbursements nor a field this rule provides (→ file_no?) "
-                "(fields: amount, file, file_no, filed_date, matched_on, problem, problem_en, row, sheet)",
+                "(fields: amount, by, date, file, file_no, filed_date, matched_on, mode, pick, problem, problem_en, row, sheet, "
+                "valid_from, valid_to)",
             ],
         ),
         (
