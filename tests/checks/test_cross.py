@@ -1,4 +1,8 @@
-"""XL-* rules, one table-driven test each: findings point at the row of the table named in refs."""
+"""The cross check family (engine/checks/cross.py): staff relatives, employers without dues, union status
+and account, fund overspend.
+
+Rules: XL-STAFF-RELATIVE, REG-STAFF-RELATIVE, XL-MISSING-EMPLOYER, XL-UNION-STATUS, XL-UNION-ACCOUNT,
+XL-FUND-OVERSPEND; one table-driven test each, findings point at the row of the table named in refs."""
 
 from __future__ import annotations
 
@@ -41,7 +45,12 @@ STAFF = [
         "relation_of": "汪建华",
         "relation": "姐妹",
     },
-    {"name": "程敏", "id_no": resident_id("341004", "19641010", "748"), "role": "经审", "bank_account": "6230590978243878907"},
+    {
+        "name": "程敏",
+        "id_no": resident_id("341004", "19641010", "748"),
+        "role": "经审",
+        "bank_account": "6230590978243878907",
+    },
 ]
 
 
@@ -134,7 +143,8 @@ def test_reg_staff_relative() -> None:
     }
     assert found[("register", 3)]["paid"] is None and found[("register", 3)]["staff_name"] == "汪建英"
     assert "*" in found[("register", 2)]["phone"]  # masked
-    assert run("REG-STAFF-RELATIVE", inputs, params={"roles": ["主席", "经审"]}).refs == [("warning", (("register", 4),))]
+    chair_and_audit = run("REG-STAFF-RELATIVE", inputs, params={"roles": ["主席", "经审"]})
+    assert chair_and_audit.refs == [("warning", (("register", 4),))]
     assert run("REG-STAFF-RELATIVE", inputs, params={"match_on": ["id_no"]}).refs == [("warning", (("register", 3),))]
     # the register alone is enough; without a staff list the rule is skipped, naming it
     assert len(run("REG-STAFF-RELATIVE", {"staff": STAFF, "register": STAFF_REGISTER}).refs) == 3

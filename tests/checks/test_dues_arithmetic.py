@@ -1,6 +1,7 @@
-"""The dues_arithmetic family: split, fee and base figures (DUES-SPLIT-SUM, DUES-SPLIT-RATIO, DUES-FEE, DUES-BASE-MIN, DUES-BASE-DROP).
+"""The dues_arithmetic check family (engine/checks/dues_arithmetic.py): split, fee and base figures.
 
-Every test runs ONE shipped rule through tests/checks/harness.py."""
+Rules: DUES-SPLIT-SUM, DUES-SPLIT-RATIO, DUES-FEE, DUES-BASE-MIN, DUES-BASE-DROP. Every test runs ONE shipped
+rule through tests/checks/harness.py."""
 
 from __future__ import annotations
 
@@ -157,7 +158,8 @@ class TestSplitRatio:
     ]
 
     def test_table(self) -> None:
-        res = run("DUES-SPLIT-RATIO", {"dues": table_rows(self.CASES), "ratios": RATIOS}, period="2016-01-01..2018-12-31")
+        ledgers = {"dues": table_rows(self.CASES), "ratios": RATIOS}
+        res = run("DUES-SPLIT-RATIO", ledgers, period="2016-01-01..2018-12-31")
         assert res.rows == expected_rows(self.CASES)
         assert res.by_row[4]["values"]["mismatched"] == "基层工会、县级工会"
         assert res.by_row[5]["values"]["mismatched_en"] == "ACFTU, handling fee"

@@ -1,6 +1,7 @@
-"""The dues_records family: duplicates and refunds (DUES-DUP, DUES-REFUND, DUES-SME-REFUND).
+"""The dues_records check family (engine/checks/dues_records.py): duplicates and refunds.
 
-Every test runs ONE shipped rule through tests/checks/harness.py."""
+Rules: DUES-DUP, DUES-REFUND, DUES-SME-REFUND. Every test runs ONE shipped rule through
+tests/checks/harness.py."""
 
 from __future__ import annotations
 

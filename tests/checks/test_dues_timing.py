@@ -1,6 +1,7 @@
-"""The dues_timing family: periods, deadlines, gaps, remittance (DUES-PERIOD, DUES-LATE, DUES-GAP, DUES-REMIT-LATE).
+"""The dues_timing check family (engine/checks/dues_timing.py): periods, deadlines, gaps, remittance.
 
-Every test runs ONE shipped rule through tests/checks/harness.py."""
+Rules: DUES-PERIOD, DUES-LATE, DUES-GAP, DUES-REMIT-LATE. Every test runs ONE shipped rule through
+tests/checks/harness.py."""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
-"""Generic check types, table-driven: each case lists the rows that must fire (row numbers as the
-user sees them: a DataFrame's first record is row 2) and implicitly that every other row must not."""
+"""The generic check types (engine/checks/generic.py: not_null, in_set, range, regex, unique, compare,
+conditional, date_order, group_cap, lookup), table-driven: each case lists the rows that must fire (row
+numbers as the user sees them: a DataFrame's first record is row 2) and implicitly that every other row
+must not. User-written rules run as a user pack's YAML through the harness (``run_yaml``); the shipped
+rules written with generic types (DUES-RATE, DUES-CALC, REG-EXIT-STATE) follow."""
 
 from __future__ import annotations
 

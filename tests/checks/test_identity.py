@@ -1,6 +1,7 @@
-"""The identity family (engine/checks identity): resident_id (DISB-ID, REG-ID) and taxpayer_id (DUES-TAXPAYER-ID).
+"""The identity check family (engine/checks/identity.py): resident IDs and taxpayer IDs.
 
-Every test runs ONE shipped rule through tests/checks/harness.py."""
+Rules: DISB-ID, REG-ID (resident_id), DUES-TAXPAYER-ID (taxpayer_id). Every test runs ONE shipped rule through
+tests/checks/harness.py."""
 
 from __future__ import annotations
 

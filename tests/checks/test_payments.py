@@ -1,5 +1,7 @@
-"""The payments family: cash, account holder, shared account, duplicates, splits, year-end share, caps (DISB-CASH, DISB-ACCOUNT-NAME, DISB-ACCOUNT-SHARED, DISB-DUP, DISB-SPLIT, DISB-YEAR-END, DISB-OVER-CAP).
+"""The payments check family (engine/checks/payments.py): cash, account holder, shared account, duplicates,
+splits, year-end share, caps.
 
+Rules: DISB-CASH, DISB-ACCOUNT-NAME, DISB-ACCOUNT-SHARED, DISB-DUP, DISB-SPLIT, DISB-YEAR-END, DISB-OVER-CAP.
 Every test runs ONE shipped rule through tests/checks/harness.py."""
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from typing import Any
 import pytest
 
 from fundaudit.errors import RuleError
-
 from tests.checks.harness import (
     A,
     B,
@@ -139,7 +140,11 @@ def test_disb_account_shared() -> None:
     register = [register_file(D, "F1", address="黄山区 甘棠镇1号"), register_file(E, "F2", address="黄山区甘棠镇１号")]
     household = run("DISB-ACCOUNT-SHARED", {"disbursements": rows, "register": register}).refs
     assert [sev for sev, _ in household] == ["error", "warning"]
-    off = run("DISB-ACCOUNT-SHARED", {"disbursements": rows, "register": register}, params={"same_household_downgrade": False, "min_recipients": 3}).refs
+    off = run(
+        "DISB-ACCOUNT-SHARED",
+        {"disbursements": rows, "register": register},
+        params={"same_household_downgrade": False, "min_recipients": 3},
+    ).refs
     assert off == []
 
 
@@ -176,7 +181,8 @@ def test_disb_dup_bad_window_is_the_users_rule_error() -> None:
         ("--param", "DISB-DUP.windows.送温暖", "pack_bad_value")
     ]
     assert str(info.value) == (
-        "规则包有 1 处错误：\n--param DISB-DUP.windows.送温暖: 取值 \"winter\" 不合法（应为 same_day, month, year or MM-DD..MM-DD）"
+        "规则包有 1 处错误：\n"
+        '--param DISB-DUP.windows.送温暖: 取值 "winter" 不合法（应为 same_day, month, year or MM-DD..MM-DD）'
     )
 
 

@@ -1,6 +1,7 @@
-"""The procedure family: disclosure and approval (DISB-DISCLOSURE, DISB-APPROVAL, REG-DISCLOSURE).
+"""The procedure check family (engine/checks/procedure.py): disclosure and approval.
 
-Every test runs ONE shipped rule through tests/checks/harness.py."""
+Rules: DISB-DISCLOSURE, DISB-APPROVAL, REG-DISCLOSURE. Every test runs ONE shipped rule through
+tests/checks/harness.py."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ def test_disb_disclosure() -> None:
         payment(disclosure_start="2016-04-06", disclosure_end="2016-04-10", payment_date="2016-04-11"),  # 3 5 days
         payment(disclosure_start="2016-04-08", disclosure_end="2016-04-10", payment_date="2016-04-14"),  # 4 3 days
         payment(disclosure_start="2016-03-05", disclosure_end="2016-03-12", payment_date="2016-03-10"),  # 5 ends late
-        payment(disclosure_start="2016-03-05", disclosure_end="2016-03-10", payment_date="2016-03-10"),  # 6 ends on the day
+        # 6 ends on the day
+        payment(disclosure_start="2016-03-05", disclosure_end="2016-03-10", payment_date="2016-03-10"),
         payment(disclosure_start="2016-03-05", disclosure_end="", payment_date="2016-03-20"),  # 7 no end date
         payment(disclosure_start="2016-04-08", disclosure_end="2016-04-12", payment_date="2016-04-20"),  # 8 Fri–Tue
     ]

@@ -1,6 +1,7 @@
-"""The register family: the hardship register on its own (REG-DUP-HOUSEHOLD, REG-ELIGIBILITY, REG-REVIEW-OVERDUE).
+"""The register check family (engine/checks/register.py): the hardship register on its own.
 
-Every test runs ONE shipped rule through tests/checks/harness.py."""
+Rules: REG-DUP-HOUSEHOLD, REG-ELIGIBILITY, REG-REVIEW-OVERDUE. Every test runs ONE shipped rule through
+tests/checks/harness.py."""
 
 from __future__ import annotations
 
@@ -27,9 +28,11 @@ def test_reg_dup_household() -> None:
             status="已脱困",
             exit_date="2016-05-01",
         ),  # 5 } but closed
-        hardship_file(resident_id("341003", "19900101", "005"), file_no="F5", address="甲"),  # 6 } one ID in two active files
+        # 6 } one ID in two active files
+        hardship_file(resident_id("341003", "19900101", "005"), file_no="F5", address="甲"),
         hardship_file(resident_id("341003", "19900101", "005"), file_no="F6", address="乙"),  # 7 }
-        hardship_file(resident_id("341003", "19900101", "006"), file_no="F7", address="乙"),  # 8 same address as 7: merged
+        # 8 same address as 7: merged
+        hardship_file(resident_id("341003", "19900101", "006"), file_no="F7", address="乙"),
     ]
     assert run("REG-DUP-HOUSEHOLD", {"register": rows}).ref_rows == [[2, 3], [6, 7, 8]]
     by_id = run("REG-DUP-HOUSEHOLD", {"register": rows}, params={"household_keys": []}).refs
@@ -39,13 +42,18 @@ def test_reg_dup_household() -> None:
 def test_reg_eligibility() -> None:
     rows = [
         hardship_file(household_income_annual="19400", hardship_spending="5000", household_size="2"),  # 2 600 > 480
-        hardship_file(category="相对困难", household_income_annual="23040", hardship_spending="0", household_size="2"),  # 3 960
+        # 3 960
+        hardship_file(category="相对困难", household_income_annual="23040", hardship_spending="0", household_size="2"),
         hardship_file(household_income_annual="11520", hardship_spending="0", household_size="2"),  # 4 exactly 480
         hardship_file(category="意外致困", household_income_annual="50000", hardship_spending="25000"),  # 5 50%
         hardship_file(category="意外致困", household_income_annual="50000", hardship_spending="40000"),  # 6 exactly 80%
         hardship_file(category="全国级", household_income_annual="900000"),  # 7 legacy category: no formula
-        hardship_file(category="相对困难", household_income_annual="23040.12", hardship_spending="0", household_size="2"),  # 8
-        hardship_file(household_income_annual="6000", hardship_spending="", household_size="1"),  # 9 500 > 480, no spending
+        # 8
+        hardship_file(
+            category="相对困难", household_income_annual="23040.12", hardship_spending="0", household_size="2"
+        ),
+        # 9 500 > 480, no spending
+        hardship_file(household_income_annual="6000", hardship_spending="", household_size="1"),
     ]
     dibao = [{"region_code": "341003", "year": "2016", "monthly_dibao": "480"}]
     inputs = {"register": rows, "dibao": dibao}

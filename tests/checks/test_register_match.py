@@ -1,6 +1,7 @@
-"""The register_match family: payments matched to the hardship register (DISB-NOT-FILED, DISB-AFTER-EXIT, DISB-CATEGORY).
+"""The register_match check family (engine/checks/register_match.py): payments matched to the hardship register.
 
-Every test runs ONE shipped rule through tests/checks/harness.py."""
+Rules: DISB-NOT-FILED, DISB-AFTER-EXIT, DISB-CATEGORY. Every test runs ONE shipped rule through
+tests/checks/harness.py."""
 
 from __future__ import annotations
 
@@ -51,20 +52,27 @@ def test_disb_not_filed() -> None:
     found = run("DISB-NOT-FILED", {"disbursements": payments, "register": register}).values
     assert [v["matched_on"] for v in found] == ["id_no", "none", "none", "none", "file_no"]
     assert found[0]["filed_date"] == "2016-03-20" and found[4]["register_file_no"] == "F1"
-    only_id = run("DISB-NOT-FILED", {"disbursements": payments, "register": register}, params={"fallback_on": "none"}).refs
+    ledgers = {"disbursements": payments, "register": register}
+    only_id = run("DISB-NOT-FILED", ledgers, params={"fallback_on": "none"}).refs
     assert rows_of(only_id) == [[2], [4], [5], [9], [10], [12]]
 
 
 def test_disb_not_filed_without_a_category_column_still_checks_the_unconditional_programmes() -> None:
     """送温暖(困难职工) needs 困难类别 to decide; 生活救助/医疗救助/助学救助 do not, so they still run."""
     x = resident_id("341003", "19900101", "021")
-    payments = [payment(x), payment(x, program="送温暖"), payment(A, payment_date="2016-03-01"), payment(x, program="医疗救助")]
+    payments = [
+        payment(x),
+        payment(x, program="送温暖"),
+        payment(A, payment_date="2016-03-01"),
+        payment(x, program="医疗救助"),
+    ]
     for p in payments:
         del p["aid_category"]
     register = [register_file(A, "F1", filed_date="2016-03-20")]
     assert run("DISB-NOT-FILED", {"disbursements": payments, "register": register}).ref_rows == [[2], [4], [5]]
     only_conditional = {"programs_requiring_file": ["送温暖(困难职工)"]}
-    run("DISB-NOT-FILED", {"disbursements": payments, "register": register}, params=only_conditional, expect_status="skipped")
+    ledgers = {"disbursements": payments, "register": register}
+    run("DISB-NOT-FILED", ledgers, params=only_conditional, expect_status="skipped")
 
 
 def test_disb_after_exit() -> None:
