@@ -175,7 +175,7 @@ def test_crashing_rule_reported_and_others_run(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setitem(checks.IMPLS, "regex", boom)
     res = run_rules({"disbursements": fundaudit.load("disbursements", AID)}, list(pack.rules))
     assert [(s.id, s.status) for s in res.statuses] == [("T-A", "error"), ("T-B", "ran")]
-    assert "ZeroDivisionError" in (res.statuses[0].reason or "")
+    assert (res.statuses[0].reason, res.statuses[0].reason_en) == ("ZeroDivisionError: bug", "ZeroDivisionError: bug")
     assert len(res.findings) == 1
 
 
@@ -238,7 +238,9 @@ class TestRate:
     def test_message_names_the_rate(self) -> None:
         res = run("DUES-RATE", {"dues": [dues_row(uscc(1), 1, rate="0.008")]})
         (f,) = res.findings.to_dict("records")
-        assert "0.008" in f["message"] and "0.02" in f["message"] and f["amount"] == "2000.00"
+        assert f["message"] == "费率 0.008 不在允许范围（0.02）内；实缴 2000.00 元"
+        assert f["message_en"] == "rate 0.008 is not an allowed rate (0.02); 2000.00 paid"
+        assert f["amount"] == "2000.00"
 
 
 class TestCalc:
