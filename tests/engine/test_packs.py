@@ -131,8 +131,13 @@ def test_load_pack_from_file_names_the_file(tmp_path: Path) -> None:
     path.write_text(GOOD.replace("severity: error", "severity: 1"), encoding="utf-8")
     with pytest.raises(RuleError) as exc:
         load_pack(path)
-    assert str(path) + ":6:5" in exc.value.message("en")
-    assert "规则包有 1 处错误" in str(exc.value)
+    assert exc.value.message("en") == (
+        f"the rule pack has 1 problem(s):\n{path}:6:5 rules[0].severity: invalid value 1 "
+        "(expected error, warning, info)"
+    )
+    assert str(exc.value) == (
+        f"规则包有 1 处错误：\n{path}:6:5 rules[0].severity: 取值 1 不合法（应为 error, warning, info）"
+    )
 
 
 def test_override_disable_and_duplicates() -> None:
@@ -148,10 +153,15 @@ def test_override_disable_and_duplicates() -> None:
     assert RuleSet.build([base, off]).active() == []
     with pytest.raises(RuleError) as exc:
         RuleSet.build([base, parse_pack(GOOD, source="b.yaml")])
-    assert "defined twice" in exc.value.message("en")
+    assert exc.value.message("en") == (
+        "the rule pack has 1 problem(s):\nb.yaml:4:5 rules[0].id: rule id MY-CASH is defined twice (also in a.yaml); "
+        "use override to change a shipped rule"
+    )
     with pytest.raises(RuleError) as exc:
         RuleSet.build([base, parse_pack("pack: o\ndisable: [MY-CAHS]\n", source="o.yaml")])
-    assert "unknown rule id MY-CAHS (→ MY-CASH?)" in exc.value.message("en")
+    assert exc.value.message("en") == (
+        "the rule pack has 1 problem(s):\no.yaml:2:11 disable[0]: unknown rule id MY-CAHS (→ MY-CASH?)"
+    )
 
 
 def test_params_override_and_errors() -> None:
