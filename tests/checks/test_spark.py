@@ -22,7 +22,7 @@ from fundaudit.engine.context import CheckContext
 from tests.checks.harness import dues_row, execute, load, sheet, shipped
 
 
-def to_spark(query: exp.Expression) -> str:
+def to_spark(query: exp.Expr) -> str:
     """Spark SQL of ``query``; raises UnsupportedError on any construct sqlglot knows Spark lacks."""
     return query.sql(dialect="spark", unsupported_level=ErrorLevel.RAISE)
 
