@@ -64,7 +64,13 @@ def test_findings_json_shape(result: fundaudit.AuditResult, tmp_path: Path) -> N
         "findings",
     }
     assert doc["run"]["profile"] == "anhui-2016"
-    assert {p["name"] for p in doc["run"]["rule_packs"]} >= {"fundaudit-dues"} if doc["run"]["rule_packs"] else True
+    assert [(p["name"], p["source"]) for p in doc["run"]["rule_packs"]] == [
+        ("fundaudit-dues", "rules/dues.yaml"),
+        ("fundaudit-disbursements", "rules/disbursements.yaml"),
+        ("fundaudit-register", "rules/register.yaml"),
+        ("fundaudit-cross", "rules/cross.yaml"),
+        ("fundaudit-ledger", "rules/ledger.yaml"),
+    ]
     for f in doc["findings"]:
         assert set(f) == {
             "id",

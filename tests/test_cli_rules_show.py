@@ -11,6 +11,7 @@ import pytest
 from fundaudit.cli import main
 from fundaudit.rules.shipped import shipped_packs
 
+ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = [r.id for p in shipped_packs() for r in p.rules]
 SQL_HEAD = "SQL (DuckDB, built without reading data, as if every input kind were given):"
 
@@ -37,25 +38,24 @@ def test_every_shipped_rule_shows_with_and_without_sql(rule_id: str, capsys: pyt
     assert sql.startswith(("  SELECT", "  WITH")), sql[:200]
 
 
-EXPECTED_EN = """\
-DISB-ACCOUNT-NAME  warning  disbursements  Account holder is not the recipient
-declared at: rules/disbursements.yaml:78
-  - id: DISB-ACCOUNT-NAME
-    ledger: disbursements
-    severity: warning
-    title: {zh: 账户名与受助人不符, en: Account holder is not the recipient}
-    params: {allow_family_holder: false}
-    check: {type: account_holder, allow_family_holder: $allow_family_holder}
-    message:
-      zh: "账号 {bank_account} 的户名 {account_holder} 与受助人 {recipient_name} 不一致；金额 {amount} 元"
-      en: "account {bank_account} is held by {account_holder}, not by the recipient {recipient_name}; {amount} yuan"
-    amount: amount
-    basis: "bank-account ownership (Guilin 2016 housing-aid audit); domain §4"
+def declared(rule_id: str) -> tuple[int, list[str]]:
+    """Where the shipped pack declares ``rule_id`` (1-based line) and its YAML block, read from the file, so
+    the expected output below does not restate the pack."""
+    lines = (ROOT / "rules" / "disbursements.yaml").read_text("utf-8").splitlines()
+    start = lines.index(f"  - id: {rule_id}")
+    ends = [i for i in range(start + 1, len(lines)) if not lines[i].strip() or lines[i].startswith("  - id:")]
+    end = ends[0] if ends else len(lines)
+    return start + 1, ["  " + t[2:] for t in lines[start:end]]
+
+
+# DISB-YEAR-END: a rule that stays a Python check type, so its module and SQL are stable
+EXPECTED_EN_TAIL = """\
 parameters (resolved: after the profile and --param):
-  allow_family_holder = false  (default)
-check type: account_holder  fundaudit/engine/checks/payments.py
-  Is the bank account held by the recipient (names compared after normalisation)?
-message fields: amount, file, sheet, row, allow_family_holder
+  days  = 31  (default)
+  share = 0.4  (default)
+check type: year_end_share  fundaudit/engine/checks/payments.py
+  Is a union's share of the year's aid paid in the last days of the year above the limit?
+message fields: share_pct, year_end, year_total, amount, file, sheet, row, days, share
   and the columns of disbursements: payment_id, recipient_name, recipient_id_no, file_no, employer, \
 grassroots_union, program, aid_category, amount, in_kind_value, payment_method, bank_account, bank_name, \
 account_holder, payment_date, disclosure_start, disclosure_end, disclosure_channel, approver, approval_date, \
@@ -63,20 +63,50 @@ handler, signed_by, cause, fund_source, remark
 SQL (DuckDB, built without reading data, as if every input kind were given):
   SELECT
     "_rid",
-    "recipient_name",
-    "account_holder",
-    "bank_account",
-    "amount" AS "_amount"
-  FROM disbursements
+    "grassroots_union",
+    "payment_date",
+    "amount",
+    "_amount",
+    "_finding",
+    "year_end",
+    "year_total",
+    ROUND(100.0 * "year_end" / "year_total", 1) AS "share_pct"
+  FROM (
+    SELECT
+      "_rid",
+      "grassroots_union",
+      "payment_date",
+      "amount",
+      "amount" AS "_amount",
+      CASE
+        WHEN DATE_DIFF('DAY', "payment_date", MAKE_DATE(YEAR("payment_date"), 12, 31)) < 31
+        THEN 1
+        ELSE 0
+      END AS "_tail",
+      SUM("amount") OVER (PARTITION BY "grassroots_union", YEAR("payment_date")) AS "year_total",
+      SUM(
+        CASE
+          WHEN DATE_DIFF('DAY', "payment_date", MAKE_DATE(YEAR("payment_date"), 12, 31)) < 31
+          THEN "amount"
+          ELSE 0
+        END
+      ) OVER (PARTITION BY "grassroots_union", YEAR("payment_date")) AS "year_end",
+      DENSE_RANK() OVER (ORDER BY "grassroots_union", YEAR("payment_date")) AS "_finding"
+    FROM disbursements
+    WHERE
+      NOT "payment_date" IS NULL AND NOT "amount" IS NULL
+  ) AS s
   WHERE
-    NOT "account_holder__key" IS NULL
-    AND NOT "recipient_name__key" IS NULL
-    AND "account_holder__key" <> "recipient_name__key"
+    "_tail" = 1 AND "year_total" > 0 AND "year_end" > 0.4 * "year_total"
 """
 
 
 def test_one_rule_exactly(capsys: pytest.CaptureFixture[str]) -> None:
-    assert show(capsys, "DISB-ACCOUNT-NAME", "--sql", "--lang", "en") == (0, EXPECTED_EN, "")
+    line, block = declared("DISB-YEAR-END")
+    expected = "\n".join(
+        ["DISB-YEAR-END  info  disbursements  Year-end rush", f"declared at: rules/disbursements.yaml:{line}", *block]
+    )
+    assert show(capsys, "DISB-YEAR-END", "--sql", "--lang", "en") == (0, expected + "\n" + EXPECTED_EN_TAIL, "")
 
 
 def test_param_override_is_resolved_and_not_marked_default(capsys: pytest.CaptureFixture[str]) -> None:
@@ -90,12 +120,12 @@ def test_param_override_is_resolved_and_not_marked_default(capsys: pytest.Captur
 
 
 def test_labels_in_chinese(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = show(capsys, "DISB-NOT-FILED", "--sql")
+    code, out, _ = show(capsys, "DISB-SPLIT", "--sql")
     lines = out.splitlines()
     assert code == 0
-    assert lines[0] == "DISB-NOT-FILED  错误  disbursements  未建档先帮扶"
-    assert lines[1] == "声明位置：rules/disbursements.yaml:23"
-    assert "检查类型：filed_before_payment  fundaudit/engine/checks/register_match.py" in lines
+    assert lines[0] == "DISB-SPLIT  警告  disbursements  拆分发放规避上限"
+    assert lines[1] == f"声明位置：rules/disbursements.yaml:{declared('DISB-SPLIT')[0]}"
+    assert "检查类型：split_payment  fundaudit/engine/checks/payments.py" in lines
     assert "SQL（DuckDB，未读取数据生成；假定各类输入都已提供）：" in lines
 
 

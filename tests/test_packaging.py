@@ -21,7 +21,9 @@ def test_wheel_carries_catalogues_and_rule_packs(tmp_path: Path) -> None:
     assert "fundaudit/catalogue/messages.yaml" in names
     assert "fundaudit/columns/catalogue.yaml" in names
     shipped = {p.relative_to(ROOT / "rules").as_posix() for p in (ROOT / "rules").rglob("*") if p.is_file()}
-    assert shipped
+    assert sorted(shipped) == [
+        "README.md", "cross.yaml", "disbursements.yaml", "dues.yaml", "ledger.yaml", "register.yaml"
+    ]
     for rel in shipped:
         assert f"fundaudit/_shipped/rules/{rel}" in names
     assert any(n.endswith("entry_points.txt") for n in names)

@@ -1,15 +1,19 @@
 """The samples' answer key, checked exactly: every input's kind, header row, counts and amount total,
-and every rejected row (no more, no fewer)."""
+every rejected row (no more, no fewer), and every shipped rule's findings (severity and refs)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from fundaudit.engine import EngineResult, run_rules
 from fundaudit.inputs import collect
 from fundaudit.normalize import format_fen
+from fundaudit.period import parse_period
+from tests.checks.harness import REGION, shipped
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 EXPECTED = json.loads((SAMPLES / "expected.json").read_text("utf-8"))
@@ -83,3 +87,33 @@ def test_answer_key_covers_every_rule() -> None:
         assert findings, rule
         for f in findings:
             assert f["refs"], rule
+
+
+@pytest.fixture(scope="module")
+def result(ledgers) -> EngineResult:  # type: ignore[no-untyped-def]
+    """Every shipped rule over the samples, for 2016 in the profile's region."""
+    return run_rules(ledgers, shipped().active(), period=parse_period("2016"), region_code=REGION)
+
+
+def _key(finding: dict[str, Any]) -> tuple[str, tuple[tuple[str, str, str, int], ...]]:
+    refs = tuple(sorted((r["kind"], r["file"], r["sheet"] or "", int(r["row"])) for r in finding["refs"]))
+    return finding["severity"], refs
+
+
+def test_every_rule_ran(result: EngineResult) -> None:
+    assert {s.id: (s.status, s.reason_en) for s in result.statuses if s.status != "ran"} == {}
+    assert [s.id for s in result.statuses] == list(shipped().rules)
+    assert sorted(shipped().rules) == sorted(EXPECTED["findings"])
+
+
+@pytest.mark.parametrize("rule_id", sorted(EXPECTED["findings"]))
+def test_findings_match_the_answer_key(result: EngineResult, rule_id: str) -> None:
+    got = sorted(_key(f) for f in result.findings.to_dict("records") if f["rule"] == rule_id)
+    assert got == sorted(_key(f) for f in EXPECTED["findings"][rule_id])
+
+
+def test_messages_are_filled_in(result: EngineResult) -> None:
+    """No placeholder is left unrendered and no missing value printed in any sample finding."""
+    for f in result.findings.to_dict("records"):
+        for text in (f["message"], f["message_en"]):
+            assert "{" not in text and "}" not in text and "nan" not in text, (f["rule"], text)

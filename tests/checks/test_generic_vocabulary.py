@@ -17,8 +17,9 @@ from fundaudit import RuleError
 from fundaudit.engine import run_rules
 from fundaudit.period import parse_period
 from fundaudit.rules.model import parse_pack
-from tests.engine.test_generic_checks import AID, fired
-from tests.rules_aid.helpers import frame, rid
+from tests.checks.harness import resident_id as rid
+from tests.checks.harness import sheet as frame
+from tests.checks.test_generic import AID, fired
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 PROOF = Path(__file__).resolve().parent / "proof_pack.yaml"
@@ -315,8 +316,8 @@ def test_lookup_as_of_the_row_date_picks_the_latest_match() -> None:
                 "t.yaml:11:16 rules[0].check.report.file_no: invalid value file_no (expected a new name)",
                 "t.yaml:18:15 rules[0].message.zh: message placeholder {register_file_no} is neither a column of "
                 "disbursements nor a field this rule provides (→ file_no?) "
-                "(fields: amount, by, date, file, file_no, filed_date, matched_on, mode, pick, problem, problem_en, row, sheet, "
-                "valid_from, valid_to)",
+                "(fields: amount, by, date, file, file_no, filed_date, matched_on, mode, pick, problem, problem_en, "
+                "row, sheet, valid_from, valid_to)",
             ],
         ),
         (
@@ -325,7 +326,8 @@ def test_lookup_as_of_the_row_date_picks_the_latest_match() -> None:
                 "t.yaml:11:16 rules[0].check.report.matched_on: invalid value matched_on (expected a new name)",
                 "t.yaml:18:15 rules[0].message.zh: message placeholder {register_file_no} is neither a column of "
                 "disbursements nor a field this rule provides (→ file_no?) "
-                "(fields: amount, file, filed_date, matched_on, problem, problem_en, row, sheet)",
+                "(fields: amount, by, date, file, filed_date, matched_on, mode, pick, problem, problem_en, row, sheet, "
+                "valid_from, valid_to)",
             ],
         ),
         (

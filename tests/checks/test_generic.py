@@ -1,17 +1,30 @@
-"""Generic check types, table-driven: each case lists the rows that must fire (row numbers as the
-user sees them: a DataFrame's first record is row 2) and implicitly that every other row must not."""
+"""The generic check types (engine/checks/generic.py: not_null, in_set, range, regex, unique, compare,
+conditional, date_order, group_cap, lookup), table-driven: each case lists the rows that must fire (row
+numbers as the user sees them: a DataFrame's first record is row 2) and implicitly that every other row
+must not. User-written rules run as a user pack's YAML through the harness (``run_yaml``); the shipped
+rules written with generic types (DUES-RATE, DUES-CALC, REG-EXIT-STATE) follow."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 import pytest
 
 import fundaudit
 from fundaudit.engine import run_rules
-from fundaudit.period import parse_period
 from fundaudit.rules.model import parse_pack
+from tests.checks.harness import (
+    Case,
+    dues_row,
+    expected_rows,
+    hardship_file,
+    run,
+    run_yaml,
+    sheet,
+    table_rows,
+    uscc,
+)
 
 AID = pd.DataFrame(
     {
@@ -42,16 +55,13 @@ def fired(
     extra: str = "",
     message: str = "x",
 ) -> list[list[int]]:
+    """The ref rows of each finding of a one-rule user pack with ``check``, run through the harness."""
     text = (
         f"pack: t\nrules:\n  - id: T-RULE\n    ledger: disbursements\n    severity: error\n"
         f'    check: {check}\n    message: "{message}"\n{extra}'
     )
-    rule = parse_pack(text, source="t.yaml").rules[0]
-    loaded = ledgers or {"disbursements": fundaudit.load("disbursements", AID)}
-    res = run_rules(loaded, [rule], period=parse_period(period) if period else None)
-    [status] = res.statuses
-    assert status.status == "ran", status.reason_en
-    return [[r["row"] for r in refs] for refs in res.findings["refs"]]
+    res = run_yaml(text, ledgers or {"disbursements": AID}, period=period, region=None)
+    return [list(g) for g in res.groups]
 
 
 @pytest.mark.parametrize(
@@ -121,7 +131,7 @@ def test_lookup_exists_and_as_of() -> None:
             "脱困日期": ["", "2016-02-01"],
         }
     )
-    ledgers = {"disbursements": fundaudit.load("disbursements", AID), "register": fundaudit.load("register", reg)}
+    ledgers = {"disbursements": AID, "register": reg}
     exists = "{type: lookup, table: register, on: {recipient_id_no: id_no}}"
     assert sorted(fired(exists, ledgers=ledgers)) == []  # row 5 has no ID: not checked
     as_of = (
@@ -135,17 +145,15 @@ def test_lookup_exists_and_as_of() -> None:
 
 
 def test_missing_column_is_skipped_not_fired() -> None:
-    rule = parse_pack(
+    text = (
         "pack: t\nrules:\n  - id: T-X\n    ledger: disbursements\n    severity: error\n"
-        "    check: {type: not_null, columns: [approver]}\n    message: x\n",
-        source="t",
-    ).rules[0]
-    res = run_rules({"disbursements": fundaudit.load("disbursements", AID)}, [rule])
-    [st] = res.statuses
+        "    check: {type: not_null, columns: [approver]}\n    message: x\n"
+    )
+    st = run_yaml(text, {"disbursements": AID}, period=None, region=None, expect_status="skipped").status
     assert (st.status, st.findings) == ("skipped", 0)
     assert st.reason_en == "disbursements lacks the columns this rule needs: approver"
-    missing = run_rules({}, [rule])
-    assert missing.statuses[0].reason_en == "input disbursements is missing (give --ledger disbursements=FILE)"
+    missing = run_yaml(text, {}, period=None, region=None, expect_status="skipped").status
+    assert missing.reason_en == "input disbursements is missing (give --ledger disbursements=FILE)"
 
 
 def test_crashing_rule_reported_and_others_run(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -167,27 +175,26 @@ def test_crashing_rule_reported_and_others_run(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setitem(checks.IMPLS, "regex", boom)
     res = run_rules({"disbursements": fundaudit.load("disbursements", AID)}, list(pack.rules))
     assert [(s.id, s.status) for s in res.statuses] == [("T-A", "error"), ("T-B", "ran")]
-    assert "ZeroDivisionError" in (res.statuses[0].reason or "")
+    assert (res.statuses[0].reason, res.statuses[0].reason_en) == ("ZeroDivisionError: bug", "ZeroDivisionError: bug")
     assert len(res.findings) == 1
 
 
 def test_findings_carry_values_messages_money_and_masking() -> None:
     check = "{type: in_set, column: payment_method, values: [现金], negate: true}"
-    rule = parse_pack(
+    text = (
         "pack: t\nrules:\n  - id: T-CASH\n    ledger: disbursements\n    severity: error\n"
         f"    check: {check}\n    amount: amount\n"
-        "    message: {zh: '现金 {amount} 元给 {recipient_name}（{recipient_id_no}）', en: 'cash {amount}'}\n",
-        source="t",
-    ).rules[0]
-    res = run_rules({"disbursements": fundaudit.load("disbursements", AID)}, [rule], period=parse_period("2016"))
+        "    message: {zh: '现金 {amount} 元给 {recipient_name}（{recipient_id_no}）', en: 'cash {amount}'}\n"
+    )
+    res = run_yaml(text, {"disbursements": AID}, region=None)
     [f] = res.findings.to_dict("records")
     assert f["message"] == "现金 100.00 元给 甲（341003********001X）"
     assert f["message_en"] == "cash 100.00"
     assert (f["amount"], f["amount_fen"], f["severity"], f["kind"]) == ("100.00", 10000, "error", "disbursements")
     assert f["values"]["recipient_id_no"] == "341003********001X"
     assert f["refs"] == [{"kind": "disbursements", "file": "<DataFrame>", "sheet": None, "row": 2}]
-    unmasked = run_rules({"disbursements": fundaudit.load("disbursements", AID)}, [rule], masked=False)
-    assert "34100319800101001X" in unmasked.findings["message"].iloc[0]
+    unmasked = run_yaml(text, {"disbursements": AID}, region=None, masked=False)
+    assert unmasked.messages == ["现金 100.00 元给 甲（34100319800101001X）"]
 
 
 def test_fingerprint_stable_when_rows_move() -> None:
@@ -203,24 +210,72 @@ def test_fingerprint_stable_when_rows_move() -> None:
     assert a.findings["fingerprint"].iloc[0] == b.findings["fingerprint"].iloc[0]
 
 
-def test_every_generic_query_transpiles_to_spark() -> None:
-    import sqlglot
+# --- shipped rules written with generic check types -----------------------------------------------
 
-    from fundaudit.engine.checks import IMPLS, load_builtin
-    from fundaudit.engine.context import CheckContext
+class TestRate:
+    CASES: ClassVar[list[Case]] = [
+        ("0.02 as text", {"rate": "0.02"}, False),
+        ("2% as text", {"rate": "2%"}, False),
+        ("bare 2 means 2%", {"rate": "2"}, False),
+        ("full-width percent", {"rate": "２％"}, False),
+        ("mode B rate on a mode A row", {"rate": "0.008"}, True),
+        ("0.2 is ten times too high", {"rate": "0.2"}, True),
+        ("1.9%", {"rate": "1.9%"}, True),
+        ("blank rate is not this rule's finding", {"rate": ""}, False),
+    ]
 
-    load_builtin()
-    ledger = fundaudit.load("disbursements", AID)
-    present = {
-        "disbursements": frozenset([*ledger.frame.columns, "_rid"]),
-        "register": frozenset(["id_no", "filed_date", "exit_date"]),
-    }
-    for check, extra, _rows in [(c, e, r) for c, e, r in test_generic_check_fires_on_exact_rows.pytestmark[0].args[1]]:
-        rule = parse_pack(
-            f"pack: t\nrules:\n  - id: T-R\n    ledger: disbursements\n    severity: error\n"
-            f"    check: {check}\n    message: x\n{extra}",
-            source="t",
-        ).rules[0]
-        q = IMPLS[rule.check_type](CheckContext(rule, rule.args, present, None))
-        spark = q.sql(dialect="spark")
-        sqlglot.parse_one(spark, read="spark")
+    @pytest.mark.parametrize("chinese", [False, True])
+    def test_table(self, chinese: bool) -> None:
+        res = run("DUES-RATE", {"dues": sheet(table_rows(self.CASES), chinese=chinese)})
+        assert res.rows == expected_rows(self.CASES)
+        assert set(res.findings["severity"]) == {"error"}
+
+    def test_mode_b(self) -> None:
+        rows = [dues_row(uscc(1), 1, rate="0.008"), dues_row(uscc(2), 1, rate="0.8%"), dues_row(uscc(3), 1)]
+        res = run("DUES-RATE", {"dues": rows}, params={"allowed_rates": [0.008]})
+        assert res.rows == [4]
+
+    def test_message_names_the_rate(self) -> None:
+        res = run("DUES-RATE", {"dues": [dues_row(uscc(1), 1, rate="0.008")]})
+        (f,) = res.findings.to_dict("records")
+        assert f["message"] == "费率 0.008 不在允许范围（0.02）内；实缴 2000.00 元"
+        assert f["message_en"] == "rate 0.008 is not an allowed rate (0.02); 2000.00 paid"
+        assert f["amount"] == "2000.00"
+
+
+class TestCalc:
+    CASES: ClassVar[list[Case]] = [
+        ("clean", {}, False),
+        ("payable off by exactly the tolerance", {"amount_payable": "2000.01", "amount_paid": "2000.01"}, False),
+        ("payable off by 0.02", {"amount_payable": "2000.02", "amount_paid": "2000.02"}, True),
+        ("paid differs from payable", {"amount_paid": "1900.00"}, True),
+        ("relief explains the difference", {"relief_amount": "100.00", "amount_paid": "1900.00"}, False),
+        ("relief does not explain it", {"relief_amount": "50.00", "amount_paid": "1900.00"}, True),
+        ("rate 2% as text", {"rate": "2%"}, False),
+        ("mode B row consistent with its rate", {"rate": "0.008", "amount_payable": "800.00", "amount_paid": "800.00"},
+         False),
+    ]
+
+    def test_table(self) -> None:
+        res = run("DUES-CALC", {"dues": table_rows(self.CASES)})
+        assert res.rows == expected_rows(self.CASES)
+
+    def test_half_up_to_the_fen(self) -> None:
+        # 100.25 × 0.02 = 2.005 → 2.01 half-up (2.00 half-even); tolerance 0 tells them apart
+        rows = [dues_row(uscc(1), 1, base="100.25", amount_payable="2.01", amount_paid="2.01"),
+                dues_row(uscc(2), 1, base="100.25", amount_payable="2.00", amount_paid="2.00")]
+        res = run("DUES-CALC", {"dues": rows}, params={"tol_yuan": 0})
+        assert res.rows == [3]
+
+
+def test_reg_exit_state() -> None:
+    rows = [
+        hardship_file(),  # 2 active, no exit
+        hardship_file(exit_date="2016-08-31"),  # 3 active with an exit date
+        hardship_file(status="已撤档", exit_date="2015-03-01", filed_date="2015-05-20"),  # 4 exit before filing
+        hardship_file(exit_reason="死亡"),  # 5 death recorded, still active
+        hardship_file(status="已脱困", exit_date=""),  # 6 closed without an exit date
+        hardship_file(status="已脱困", exit_date="2016-06-30", exit_reason="脱困"),  # 7 closed properly
+        hardship_file(status="已撤档", exit_date="2015-03-10", exit_reason="死亡"),  # 8 closed on the filing day
+    ]
+    assert run("REG-EXIT-STATE", {"register": rows}).ref_rows == [[3], [4], [5], [6]]

@@ -1,4 +1,8 @@
-"""XL-* rules, one table-driven test each: findings point at the row of the table named in refs."""
+"""The cross check family (engine/checks/cross.py): staff relatives, employers without dues, union status
+and account, fund overspend.
+
+Rules: XL-STAFF-RELATIVE, REG-STAFF-RELATIVE, XL-MISSING-EMPLOYER, XL-UNION-STATUS, XL-UNION-ACCOUNT,
+XL-FUND-OVERSPEND; one table-driven test each, findings point at the row of the table named in refs."""
 
 from __future__ import annotations
 
@@ -7,12 +11,12 @@ from typing import Any
 import fundaudit
 from fundaudit.engine import run_rules
 from fundaudit.period import parse_period
-from tests.rules_aid.helpers import fired, frame, rid, rows_of, run, shipped, values
+from tests.checks.harness import resident_id, rule, run, sheet
 
-CHAIR = rid("341002", "19820216", "897")
-SISTER = rid("341023", "19831230", "474")
-A = rid("341003", "19800101", "001")
-B = rid("341003", "19810202", "002")
+CHAIR = resident_id("341002", "19820216", "897")
+SISTER = resident_id("341023", "19831230", "474")
+A = resident_id("341003", "19800101", "001")
+B = resident_id("341003", "19810202", "002")
 
 STAFF = [
     {
@@ -25,7 +29,7 @@ STAFF = [
     },
     {
         "name": "吴斌",
-        "id_no": rid("341024", "19800902", "167"),
+        "id_no": resident_id("341024", "19800902", "167"),
         "role": "经办",
         "bank_account": "6210987522769340257",
         "phone": "17763363115",
@@ -41,11 +45,16 @@ STAFF = [
         "relation_of": "汪建华",
         "relation": "姐妹",
     },
-    {"name": "程敏", "id_no": rid("341004", "19641010", "748"), "role": "经审", "bank_account": "6230590978243878907"},
+    {
+        "name": "程敏",
+        "id_no": resident_id("341004", "19641010", "748"),
+        "role": "经审",
+        "bank_account": "6230590978243878907",
+    },
 ]
 
 
-def pay(who: str, name: str, account: str, **kw: Any) -> dict[str, Any]:
+def xl_payment(who: str, name: str, account: str, **kw: Any) -> dict[str, Any]:
     row = {
         "recipient_name": name,
         "recipient_id_no": who,
@@ -58,7 +67,7 @@ def pay(who: str, name: str, account: str, **kw: Any) -> dict[str, Any]:
     return row
 
 
-def reg(who: str, name: str, **kw: Any) -> dict[str, Any]:
+def xl_file(who: str, name: str, **kw: Any) -> dict[str, Any]:
     row = {
         "file_no": "F",
         "name": name,
@@ -74,16 +83,16 @@ def reg(who: str, name: str, **kw: Any) -> dict[str, Any]:
 
 
 STAFF_PAYMENTS = [
-    pay(SISTER, "汪建英", "6222027045199384353"),  # 2 the chairman's sister: ID and card
-    pay(A, "甲", "6210987522769340257"),  # 3 paid into the handler's card
-    pay(B, "程敏", "6222000000000001"),  # 4 shares the 经审 member's name only
-    pay(A, "甲", "6222000000000002", payment_date="2015-12-20"),  # 5 (no match anyway)
+    xl_payment(SISTER, "汪建英", "6222027045199384353"),  # 2 the chairman's sister: ID and card
+    xl_payment(A, "甲", "6210987522769340257"),  # 3 paid into the handler's card
+    xl_payment(B, "程敏", "6222000000000001"),  # 4 shares the 经审 member's name only
+    xl_payment(A, "甲", "6222000000000002", payment_date="2015-12-20"),  # 5 (no match anyway)
 ]
 STAFF_REGISTER = [
-    reg(A, "舒琳月", phone="17763363115"),  # 2 the handler's phone
-    reg(SISTER, "汪建英"),  # 3 the sister's file
-    reg(B, "乙", address="黄山区 太平湖镇 平湖东路182号"),  # 4 the chairman's address, spaced
-    reg(rid("341003", "19900101", "004"), "程敏"),  # 5 name only
+    xl_file(A, "舒琳月", phone="17763363115"),  # 2 the handler's phone
+    xl_file(SISTER, "汪建英"),  # 3 the sister's file
+    xl_file(B, "乙", address="黄山区 太平湖镇 平湖东路182号"),  # 4 the chairman's address, spaced
+    xl_file(resident_id("341003", "19900101", "004"), "程敏"),  # 5 name only
 ]
 
 
@@ -96,7 +105,7 @@ def _matched(rule: str, inputs: dict[str, Any]) -> dict[tuple[str, int], dict[st
 def test_xl_staff_relative() -> None:
     """Payments only: a register file matching staff is REG-STAFF-RELATIVE's finding, not this rule's."""
     inputs = {"staff": STAFF, "disbursements": STAFF_PAYMENTS, "register": STAFF_REGISTER}
-    assert fired("XL-STAFF-RELATIVE", inputs) == [
+    assert run("XL-STAFF-RELATIVE", inputs).refs == [
         ("warning", (("disbursements", 2),)),
         ("warning", (("disbursements", 3),)),
     ]
@@ -108,10 +117,10 @@ def test_xl_staff_relative() -> None:
     sister = found[("disbursements", 2)]
     assert sister["staff_name"] == "汪建英" and sister["relation_note"] == "，汪建华的姐妹"
     assert sister["paid"] == "500.00"
-    assert "*" in sister["id_no"]  # masked
-    only_officers = fired("XL-STAFF-RELATIVE", inputs, params={"roles": ["主席", "经审"]})
+    assert sister["id_no"] == "341023********4741"  # masked
+    only_officers = run("XL-STAFF-RELATIVE", inputs, params={"roles": ["主席", "经审"]}).refs
     assert only_officers == []
-    by_id = fired("XL-STAFF-RELATIVE", inputs, params={"match_on": ["id_no"]})
+    by_id = run("XL-STAFF-RELATIVE", inputs, params={"match_on": ["id_no"]}).refs
     assert by_id == [("warning", (("disbursements", 2),))]
     # without payments the rule is skipped (its findings point at payments), not fired on the register
     res = run("XL-STAFF-RELATIVE", {"staff": STAFF, "register": STAFF_REGISTER}, expect_status="skipped")
@@ -121,7 +130,7 @@ def test_xl_staff_relative() -> None:
 def test_reg_staff_relative() -> None:
     """Register files only: a payment matching staff is XL-STAFF-RELATIVE's finding, not this rule's."""
     inputs = {"staff": STAFF, "disbursements": STAFF_PAYMENTS, "register": STAFF_REGISTER}
-    assert fired("REG-STAFF-RELATIVE", inputs) == [
+    assert run("REG-STAFF-RELATIVE", inputs).refs == [
         ("warning", (("register", 2),)),
         ("warning", (("register", 3),)),
         ("warning", (("register", 4),)),
@@ -133,22 +142,23 @@ def test_reg_staff_relative() -> None:
         ("register", 4): "address",
     }
     assert found[("register", 3)]["paid"] is None and found[("register", 3)]["staff_name"] == "汪建英"
-    assert "*" in found[("register", 2)]["phone"]  # masked
-    assert fired("REG-STAFF-RELATIVE", inputs, params={"roles": ["主席", "经审"]}) == [("warning", (("register", 4),))]
-    assert fired("REG-STAFF-RELATIVE", inputs, params={"match_on": ["id_no"]}) == [("warning", (("register", 3),))]
+    assert found[("register", 2)]["phone"] == "*******3115"  # masked
+    chair_and_audit = run("REG-STAFF-RELATIVE", inputs, params={"roles": ["主席", "经审"]})
+    assert chair_and_audit.refs == [("warning", (("register", 4),))]
+    assert run("REG-STAFF-RELATIVE", inputs, params={"match_on": ["id_no"]}).refs == [("warning", (("register", 3),))]
     # the register alone is enough; without a staff list the rule is skipped, naming it
-    assert len(fired("REG-STAFF-RELATIVE", {"staff": STAFF, "register": STAFF_REGISTER})) == 3
+    assert len(run("REG-STAFF-RELATIVE", {"staff": STAFF, "register": STAFF_REGISTER}).refs) == 3
     skipped = run("REG-STAFF-RELATIVE", {"register": STAFF_REGISTER}, expect_status="skipped")
-    assert skipped.statuses[0].skip_code == "skip_no_reference"
-    assert skipped.statuses[0].skip_fields == {"table": "staff"}
+    assert skipped.status.skip_code == "skip_no_reference"
+    assert skipped.status.skip_fields == {"table": "staff"}
 
 
 def test_staff_match_is_one_finding_under_the_rule_that_describes_it() -> None:
     """A register row matching staff: exactly one REG-STAFF-RELATIVE finding and no XL-STAFF-RELATIVE one;
     a payment row: the reverse (both rules run together, as in a real audit)."""
     inputs = {"staff": STAFF, "disbursements": [STAFF_PAYMENTS[0]], "register": [STAFF_REGISTER[1]]}
-    ledgers = {kind: fundaudit.load(kind, frame(rows)) for kind, rows in inputs.items()}
-    rules = [shipped()["XL-STAFF-RELATIVE"], shipped()["REG-STAFF-RELATIVE"]]
+    ledgers = {kind: fundaudit.load(kind, sheet(rows)) for kind, rows in inputs.items()}
+    rules = [rule("XL-STAFF-RELATIVE"), rule("REG-STAFF-RELATIVE")]
     found = run_rules(ledgers, rules, period=parse_period("2016")).findings
     got = sorted((f["rule"], f["refs"][0]["kind"], f["refs"][0]["row"]) for f in found.to_dict("records"))
     assert got == [("REG-STAFF-RELATIVE", "register", 2), ("XL-STAFF-RELATIVE", "disbursements", 2)]
@@ -192,10 +202,10 @@ def test_xl_missing_employer() -> None:
         dues("E5", "戊公司", "2015-10-01", "2015-12-31"),
         dues("", "己公司", "2016-04-01", "2016-04-30"),
     ]
-    result = fired("XL-MISSING-EMPLOYER", {"employers": roster, "dues": rows})
+    result = run("XL-MISSING-EMPLOYER", {"employers": roster, "dues": rows}).refs
     assert result == [("warning", (("employers", 3),)), ("warning", (("employers", 6),))]
     assert (
-        rows_of(fired("XL-MISSING-EMPLOYER", {"employers": roster, "dues": rows}, params={"min_headcount": 20})) == []
+        run("XL-MISSING-EMPLOYER", {"employers": roster, "dues": rows}, params={"min_headcount": 20}).ref_rows == []
     )
 
 
@@ -243,13 +253,13 @@ def test_xl_union_status() -> None:
         dues("ED", "丁", "2016-01-01", "2016-01-31", fund_type="筹备金"),  # 9 no union: 筹备金 right
         dues("EE", "戊", "2016-06-01", "2016-06-30"),  # 10 union dissolved in May
     ]
-    assert fired("XL-UNION-STATUS", {"dues": rows, "unions": UNIONS}) == [
+    assert run("XL-UNION-STATUS", {"dues": rows, "unions": UNIONS}).refs == [
         ("error", (("dues", 2),)),
         ("error", (("dues", 8),)),
         ("error", (("dues", 10),)),
         ("warning", (("dues", 4),)),
     ]
-    grace = fired("XL-UNION-STATUS", {"dues": rows, "unions": UNIONS}, params={"grace_months": 1})
+    grace = run("XL-UNION-STATUS", {"dues": rows, "unions": UNIONS}, params={"grace_months": 1}).refs
     assert grace == [("error", (("dues", 8),)), ("error", (("dues", 10),)), ("warning", (("dues", 4),))]
 
 
@@ -262,8 +272,8 @@ def test_xl_union_account() -> None:
         dues("ED", "丁", "2016-08-01", "2016-08-31", grassroots_account="2"),  # 6 no registry account
         dues("EB", "乙", "2016-09-01", "2016-09-30", grassroots_account="2000-0199-5991-3370-5371"),  # 7 dashes
     ]
-    assert fired("XL-UNION-ACCOUNT", {"dues": rows, "unions": UNIONS}) == [("error", (("dues", 3),))]
-    [v] = values("XL-UNION-ACCOUNT", {"dues": rows, "unions": UNIONS})
+    assert run("XL-UNION-ACCOUNT", {"dues": rows, "unions": UNIONS}).refs == [("error", (("dues", 3),))]
+    [v] = run("XL-UNION-ACCOUNT", {"dues": rows, "unions": UNIONS}).values
     assert v["registry_account"].endswith("5371") and "*" in v["registry_account"]  # masked by the engine
 
 
@@ -297,11 +307,11 @@ def test_xl_fund_overspend() -> None:
         {"program": "夏送清凉", "year": "2016", "allocated": "1000"},  # 9 nothing paid
     ]
     inputs = {"budget": budget, "disbursements": payments}
-    assert fired("XL-FUND-OVERSPEND", inputs) == [
+    assert run("XL-FUND-OVERSPEND", inputs).refs == [
         ("error", (("budget", 2),)),
         ("info", (("budget", 4),)),
         ("info", (("budget", 9),)),
     ]
-    found = values("XL-FUND-OVERSPEND", inputs)
+    found = run("XL-FUND-OVERSPEND", inputs).values
     assert (found[0]["spent"], found[0]["allocated"], found[0]["difference"]) == ("1100.00", "1000.00", "100.00")
-    assert rows_of(fired("XL-FUND-OVERSPEND", inputs, params={"min_spend_ratio": 0.3})) == [[2], [9]]
+    assert run("XL-FUND-OVERSPEND", inputs, params={"min_spend_ratio": 0.3}).ref_rows == [[2], [9]]

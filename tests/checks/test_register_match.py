@@ -1,0 +1,134 @@
+"""The register_match check family (engine/checks/register_match.py): payments matched to the hardship register.
+
+Rules: DISB-NOT-FILED, DISB-AFTER-EXIT, DISB-CATEGORY. Every test runs ONE shipped rule through
+tests/checks/harness.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.checks.harness import (
+    A,
+    B,
+    C,
+    D,
+    payment,
+    register_file,
+    resident_id,
+    rows_of,
+    run,
+)
+
+
+def test_disb_not_filed() -> None:
+    register = [
+        register_file(A, "F1", filed_date="2016-03-20"),
+        register_file(B, "F2", filed_date="2015-01-01", status="已撤档", exit_date="2015-12-01", exit_reason="调离"),
+        register_file(D, "F4", filed_date="2015-01-01"),
+        register_file(resident_id("341003", "19800101", "010"), "F5"),
+    ]
+    x = resident_id("341003", "19900101", "021")
+    y = resident_id("341003", "19900101", "022")
+    payments = [
+        payment(A, payment_date="2016-03-01"),  # 2 filed later
+        payment(A, payment_date="2016-03-20"),  # 3 paid on the filing day
+        payment(x),  # 4 no file at all
+        payment(x, program="送温暖", aid_category="深度困难"),  # 5 送温暖 to a hardship category
+        payment(x, program="送温暖", aid_category="劳模"),  # 6 劳模 need no file
+        payment(x, program="金秋助学"),  # 7 not in the list
+        payment(B, program="医疗救助"),  # 8 a closed file still counts as filed
+        payment("", file_no="F4"),  # 9 no ID: found by file number
+        payment(y, file_no="F4"),  # 10 a valid other ID: the file number does not join it
+        payment(resident_id("341003", "19800101", "010").lower()),  # 11 lower-case x matches the register's X
+        payment("", file_no="F1", payment_date="2016-03-01"),  # 12 found by file number, filed later
+    ]
+    assert run("DISB-NOT-FILED", {"disbursements": payments, "register": register}).ref_rows == [
+        [2],
+        [4],
+        [5],
+        [10],
+        [12],
+    ]
+    found = run("DISB-NOT-FILED", {"disbursements": payments, "register": register}).values
+    assert [v["matched_on"] for v in found] == ["id_no", "none", "none", "none", "file_no"]
+    assert found[0]["filed_date"] == "2016-03-20" and found[4]["register_file_no"] == "F1"
+    ledgers = {"disbursements": payments, "register": register}
+    only_id = run("DISB-NOT-FILED", ledgers, params={"fallback_on": "none"}).refs
+    assert rows_of(only_id) == [[2], [4], [5], [9], [10], [12]]
+
+
+def test_disb_not_filed_without_a_category_column_still_checks_the_unconditional_programmes() -> None:
+    """送温暖(困难职工) needs 困难类别 to decide; 生活救助/医疗救助/助学救助 do not, so they still run."""
+    x = resident_id("341003", "19900101", "021")
+    payments = [
+        payment(x),
+        payment(x, program="送温暖"),
+        payment(A, payment_date="2016-03-01"),
+        payment(x, program="医疗救助"),
+    ]
+    for p in payments:
+        del p["aid_category"]
+    register = [register_file(A, "F1", filed_date="2016-03-20")]
+    assert run("DISB-NOT-FILED", {"disbursements": payments, "register": register}).ref_rows == [[2], [4], [5]]
+    only_conditional = {"programs_requiring_file": ["送温暖(困难职工)"]}
+    ledgers = {"disbursements": payments, "register": register}
+    run("DISB-NOT-FILED", ledgers, params=only_conditional, expect_status="skipped")
+
+
+def test_disb_after_exit() -> None:
+    register = [
+        register_file(A, "F1", status="已撤档", exit_date="2016-03-15", exit_reason="死亡"),
+        register_file(B, "F2", status="已脱困", exit_date="2016-06-30", exit_reason="脱困"),
+        register_file(B, "F3", filed_date="2016-09-01"),  # filed again
+        register_file(C, "F4"),
+    ]
+    payments = [
+        payment(A, payment_date="2016-04-12"),  # 2 after death
+        payment(A, payment_date="2016-03-15"),  # 3 on the exit date itself
+        payment(B, payment_date="2016-07-10"),  # 4 between the two files
+        payment(B, payment_date="2016-09-05"),  # 5 the new file is in force
+        payment(C, payment_date="2016-12-30"),  # 6 active file
+        payment(D, payment_date="2016-12-30"),  # 7 no file: DISB-NOT-FILED's business
+        payment("", file_no="F1", payment_date="2016-05-01"),  # 8 by file number
+    ]
+    inputs = {"disbursements": payments, "register": register}
+    assert run("DISB-AFTER-EXIT", inputs).ref_rows == [[2], [4], [8]]
+    found = run("DISB-AFTER-EXIT", inputs).values
+    assert found[0]["exit_reason"] == "死亡" and found[0]["exit_date"] == "2016-03-15"
+    assert [v["matched_on"] for v in found] == ["id_no", "id_no", "file_no"]
+    assert run("DISB-AFTER-EXIT", inputs, params={"grace_days": 30}).ref_rows == [[8]]  # 47 days after death
+
+
+def test_disb_category() -> None:
+    register = [
+        register_file(A, "F1", category="相对困难"),
+        register_file(B, "F2", category="深度困难", status="已脱困", exit_date="2016-03-01"),
+        register_file(B, "F3", category="相对困难", filed_date="2016-03-02"),
+        register_file(C, "F4", category="全国级"),
+    ]
+    payments = [
+        payment(A, program="送温暖", aid_category="深度困难"),  # 2 paid as deep, file says relative
+        payment(A, program="送温暖", aid_category="相对困难"),  # 3 agrees
+        payment(A, program="送温暖", aid_category="劳模"),  # 4 not a hardship category
+        payment(B, aid_category="深度困难", payment_date="2016-02-01"),  # 5 the old file was in force
+        payment(B, aid_category="深度困难", payment_date="2016-04-01"),  # 6 the new file says relative
+        payment(D, aid_category="深度困难"),  # 7 no file
+        payment(C, aid_category="深度困难"),  # 8 legacy category
+    ]
+    inputs = {"disbursements": payments, "register": register}
+    assert run("DISB-CATEGORY", inputs).ref_rows == [[2], [6], [8]]
+    assert [v["file_category"] for v in run("DISB-CATEGORY", inputs).values] == ["相对困难", "相对困难", "全国级"]
+    mapped = run("DISB-CATEGORY", inputs, params={"category_map": {"深度困难": ["深度困难", "全国级"]}}).refs
+    assert rows_of(mapped) == [[2], [6]]
+
+
+@pytest.mark.parametrize("rule_id", ["DISB-NOT-FILED", "DISB-AFTER-EXIT", "DISB-CATEGORY"])
+def test_register_rules_skip_without_a_register(rule_id: str) -> None:
+    run(rule_id, {"disbursements": [payment()]}, expect_status="skipped")
+
+
+def test_a_missing_register_is_reported_as_a_missing_input_not_a_profile_table() -> None:
+    from tests.checks.harness import run
+
+    status = run("DISB-NOT-FILED", {"disbursements": [payment()]}, expect_status="skipped").status
+    assert status.reason_en == "input register is missing (give --ledger register=FILE)"
