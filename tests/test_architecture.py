@@ -29,6 +29,8 @@ def _modules(package: Path = PACKAGE) -> dict[str, Path]:
     out = {}
     for path in sorted(package.rglob("*.py")):
         parts = list(path.relative_to(package.parent).with_suffix("").parts)
+        if parts[-1] == "__main__":  # runs the command when imported: tested as `python -m fundaudit` in test_cli
+            continue
         if parts[-1] == "__init__":
             parts.pop()
         out[".".join(parts)] = path

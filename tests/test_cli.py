@@ -282,3 +282,18 @@ def test_junit_agrees_with_the_exit_code(fail_on: str, tmp_path: Path) -> None:
         doc = json.loads((out / "findings.json").read_text("utf-8"))
         listed = {c.get("name") for c in root.iter("testcase") if c.find("system-out") is not None}
         assert listed == {r["id"] for r in doc["rules"] if r["findings"]}  # findings still listed
+
+
+def test_python_dash_m_runs_the_command() -> None:
+    """``python -m fundaudit`` is the ``fundaudit`` script (same exit codes), for installs without it on PATH."""
+    import subprocess
+    import sys
+
+    from fundaudit import __version__
+
+    done = subprocess.run([sys.executable, "-m", "fundaudit", "--version"], capture_output=True, text=True, check=False)
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"fundaudit {__version__}\n", "")
+    done = subprocess.run([sys.executable, "-m", "fundaudit", "rules", "show", "NO-SUCH-RULE", "--lang", "en"],
+                          capture_output=True, text=True, check=False)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == "fundaudit: no rule with id NO-SUCH-RULE (fundaudit rules list lists them all)\n"

@@ -165,7 +165,7 @@ def re2_error(pattern: str) -> str | None:
 
 
 #: What a DISB-DUP window may be, as error messages say it.
-WINDOW_FORMS = "same_day, month, year or MM-DD..MM-DD"
+WINDOW_FORMS = "same_day | month | year | MM-DD..MM-DD"  # values as typed, in any language
 _SEASON = re.compile(r"(\d{1,2})-(\d{1,2})\s*\.\.\s*(\d{1,2})-(\d{1,2})")
 
 

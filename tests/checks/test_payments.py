@@ -182,7 +182,7 @@ def test_disb_dup_bad_window_is_the_users_rule_error() -> None:
     ]
     assert str(info.value) == (
         "规则包有 1 处错误：\n"
-        '--param DISB-DUP.windows.送温暖: 取值 "winter" 不合法（应为 same_day, month, year or MM-DD..MM-DD）'
+        '--param DISB-DUP.windows.送温暖: 取值 "winter" 不合法（应为 same_day | month | year | MM-DD..MM-DD）'
     )
 
 

@@ -2,7 +2,7 @@
 
 This is the *spec* half of every check type (what a rule may say); the engine's
 ``fundaudit/engine/checks/`` holds the *impl* half (how it runs, as SQL), registered under the same
-names. ``tests/rules/test_signatures.py`` keeps the two registries equal.
+names. ``tests/test_architecture.py`` keeps the two registries equal, family by family.
 
 Argument kinds: ``column`` / ``columns`` (canonical columns of the rule's ledger), ``kind`` (an input
 kind), ``value`` / ``values`` (literals, typed by the column they are compared with: money in yuan,
