@@ -54,25 +54,13 @@ from fundaudit.engine.sql import (
     window,
 )
 from fundaudit.errors import texts
+from fundaudit.rules.signatures.dues_arithmetic import SHARE_STEMS
 
 __all__ = ["SHARES", "UPPER_SHARES", "split_basis"]
 
 
 # Allocation shares in ledger order: (canonical stem, zh label, en label). The fee is the last share.
-_SHARE_STEMS = (
-    "share_grassroots",
-    "share_prep_fund",
-    "share_county",
-    "share_city",
-    "share_province",
-    "share_acftu",
-    "share_industry",
-    "share_local",
-    "fee",
-)
-
-
-SHARES: tuple[tuple[str, str, str], ...] = tuple((s, *texts("values", f"share.{s}")) for s in _SHARE_STEMS)
+SHARES: tuple[tuple[str, str, str], ...] = tuple((s, *texts("values", f"share.{s}")) for s in SHARE_STEMS)
 
 
 UPPER_SHARES = ("share_county", "share_city", "share_province", "share_acftu", "share_industry", "share_local")

@@ -7,9 +7,22 @@ from __future__ import annotations
 
 from fundaudit.rules.spec import Arg, Signature, signature
 
-__all__ = ["SIGNATURES"]
+__all__ = ["SHARE_STEMS", "SIGNATURES"]
 
 RATIO_TOL = Arg("number", default=0.0001, low=0, high=1)  # how far two rates may differ and still agree
+# the split's parts, each a `<stem>_ratio` and `<stem>_amount` column of dues (and of the ratio schedule)
+SHARE_STEMS: tuple[str, ...] = (
+    "share_grassroots",
+    "share_prep_fund",
+    "share_county",
+    "share_city",
+    "share_province",
+    "share_acftu",
+    "share_industry",
+    "share_local",
+    "fee",
+)
+
 FEN_TOL = Arg("number", default=0.01, low=0)  # yuan: how far two amounts may differ (one fen)
 
 SIGNATURES: list[Signature] = [
@@ -38,7 +51,7 @@ SIGNATURES: list[Signature] = [
     signature(
         "dues_split_ratio",
         "Are the applied shares those of the ratio schedule in force for the period?",
-        fields=("mismatched", "mismatched_en", "schedule_from"),
+        fields=("mismatched", "mismatched_en", "schedule_from", *(f"expected_{s}_ratio" for s in SHARE_STEMS)),
         grassroots_share=Arg("number", default=0.6, low=0, high=1),
         ratio_tol=RATIO_TOL,
     ),
