@@ -240,7 +240,7 @@ PARAM_CASES = [
     ),
     (
         'DISB-DUP.windows={送温暖: "13-01..02-29"}',
-        '--param DISB-DUP.windows.送温暖: invalid value "13-01..02-29" (expected same_day, month, year or '
+        '--param DISB-DUP.windows.送温暖: invalid value "13-01..02-29" (expected same_day | month | year | '
         "MM-DD..MM-DD)",
     ),
     (
