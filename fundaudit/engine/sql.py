@@ -57,6 +57,7 @@ class Scope:
     other: str | None = None
     match_alias: str | None = None
     matched: exp.Expression | None = None
+    present: frozenset[str] | None = None  # the ledger's columns: {optional: NAME} of any other is empty
 
 
 def col(name: str, table: str | None = None) -> exp.Column:
@@ -223,6 +224,8 @@ def operand(
         return lit(node, u if u in ("money", "rate") else "number"), u
     if isinstance(node, dict) and len(node) == 1:
         op, value = next(iter(node.items()))
+        if op == "optional":
+            return _optional(value, kind, alias, scope)
         if op == "value":
             u = unit_hint or ("number" if isinstance(value, int | float) else "text")
             return lit(value, u), u
@@ -253,6 +256,13 @@ def operand(
                 out = exp.Mul(this=out, expression=e) if op == "mul" else exp.Div(this=out, expression=e)
             return exp.Paren(this=out), u
     raise ValueError(f"not an operand: {node!r}")
+
+
+def _optional(name: str, kind: str, alias: str | None, scope: Scope | None) -> tuple[exp.Expression, Unit]:
+    """``{optional: NAME}``: the column, or empty (NULL) when the input lacks it (``scope.present``)."""
+    if scope is not None and scope.present is not None and name not in scope.present:
+        return exp.Null(), unit_of(kind, name)
+    return name_ref(name, kind, alias, scope)
 
 
 def _exact(e: exp.Expression, unit: Unit) -> exp.Expression:

@@ -12,6 +12,7 @@ evaluated as code::
                | {add_days|add_months: [date, number]}                                        (a date)
                | {year|month|quarter: date} (a number) | {month_start|month_end: date} (a date)
                | {period: start|end}   (the audit period's bounds; without a period, end is today)
+               | {optional: NAME}      (the column, or empty when the input lacks it: a rule still runs)
 
 A NAME is a column of the rule's ledger, a fact the engine derives from one (``recipient_id_no__status``,
 ``recipient_id_no__birth``, ``handler__key``: ``fundaudit.rules.values.DERIVED``), or in a lookup's
@@ -39,8 +40,10 @@ __all__ = [
     "COMBINE_OPS",
     "COMPARE_OPS",
     "DATE_OPS",
+    "OPTIONAL",
     "UNARY_OPS",
     "compare_problems",
+    "inline_values",
     "literal_problems",
     "operand_unit",
     "reason_texts",
@@ -286,6 +289,17 @@ def _date_shape(doc: Locator, path: str, op: dict[str, Any], ledger: str | None,
     return problems
 
 
+OPTIONAL = "optional"  # {optional: NAME}: a column of the ledger, read as empty when the input lacks it
+
+
+def _optional_shape(doc: Locator, path: str, name: Any, ledger: str | None) -> list[Problem]:
+    """``{optional: NAME}`` names one column of the rule's ledger (not ``match.X``: the other input's
+    columns are checked when the rule runs)."""
+    if not isinstance(name, str):
+        return [doc.problem(path, "pack_wrong_type", expected="a column name", got=_show(name))]
+    return _column_problem(doc, path, name, ledger, None)
+
+
 def _operand_shape(doc: Locator, path: str, op: Any, ledger: str | None, other: str | None = None) -> list[Problem]:
     if isinstance(op, bool):
         return [doc.problem(path, "pack_wrong_type", expected="a column, number or expression", got="true/false")]
@@ -303,6 +317,8 @@ def _operand_shape(doc: Locator, path: str, op: Any, ledger: str | None, other: 
             if isinstance(value, list | dict):
                 return [doc.problem(f"{path}.value", "pack_wrong_type", expected="a single value", got=_show(value))]
             return []
+        if key == OPTIONAL:
+            return _optional_shape(doc, f"{path}.{key}", value, ledger)
         if key in COMBINE_OPS:
             if not isinstance(value, list) or len(value) < 2:
                 return [
@@ -321,7 +337,7 @@ def _operand_shape(doc: Locator, path: str, op: Any, ledger: str | None, other: 
                 f"{path}.{key}",
                 "pack_unknown_key",
                 key=key,
-                allowed=", ".join(("value", *COMBINE_OPS, *UNARY_OPS, *DATE_OPS)),
+                allowed=", ".join(("value", *COMBINE_OPS, *UNARY_OPS, *DATE_OPS, OPTIONAL)),
             )
         ]
     return [doc.problem(path, "pack_wrong_type", expected="a column, number or expression", got=type(op).__name__)]
@@ -347,6 +363,8 @@ def operand_unit(
     key, value = next(iter(op.items()))
     if key == "value":
         return "literal", []
+    if key == OPTIONAL:
+        return _unit(value, ledger, None), []
     parts = [value] if key in UNARY_OPS else value if isinstance(value, list) else []
     paths = [f"{path}.{key}"] if key in UNARY_OPS else [f"{path}.{key}[{i}]" for i in range(len(parts))]
     units: list[str | None] = []
@@ -592,3 +610,21 @@ def _problem_problems(
                     )
                 )
     return problems
+
+
+# --- computed values (flag's `values`) -----------------------------------------------------------------
+
+
+def inline_values(node: Any, values: Any) -> Any:
+    """An operand with each NAME that is one of ``values`` (a flag's computed ``{name: operand}``) replaced
+    by its operand, so a rule's ``amount: {abs: difference}`` reads a computed value."""
+    if not isinstance(values, dict) or not values:
+        return node
+    if isinstance(node, str):
+        return values.get(node, node)
+    if isinstance(node, list):
+        return [inline_values(v, values) for v in node]
+    if isinstance(node, dict):
+        return {k: v if k in ("value", "period", "calendar", "inclusive", OPTIONAL) else inline_values(v, values)
+                for k, v in node.items()}
+    return node

@@ -1,7 +1,7 @@
 """Dues timing check types: the period a payment covers, its deadline, gaps, and remittance.
 
-Rules: DUES-PERIOD (``dues_period``), DUES-LATE (``dues_deadline``), DUES-GAP (``dues_gap``),
-DUES-REMIT-LATE (``dues_remittance``). Signatures: ``fundaudit/rules/signatures/dues_timing.py``.
+Rules: DUES-PERIOD (``dues_period``), DUES-LATE (``dues_deadline``), DUES-GAP (``dues_gap``);
+DUES-REMIT-LATE is a ``flag`` in ``rules/dues.yaml``. Signatures: ``fundaudit/rules/signatures/dues_timing.py``.
 Tests: ``tests/checks/test_dues_timing.py``. Readings of ``domain.md`` §7.1: ``docs/rules-dues.md``.
 
 History rows outside the audit period are visible (the engine keeps a finding only when one of its
@@ -40,7 +40,6 @@ from fundaudit.engine.sql import (
     not_null,
     number,
     select,
-    string,
     table,
     values_table,
     window,
@@ -320,60 +319,3 @@ def dues_gap(ctx: CheckContext) -> exp.Select:
     ]:
         query = query.with_(name, as_=q)
     return query
-
-
-@implements("dues_remittance")
-def dues_remittance(ctx: CheckContext) -> exp.Select:
-    """Fires when ``settlement_flag`` is E (stuck in error), when settlement came more than
-    ``max_days_to_settle`` days after the treasury date, or when a row still flagged as in custody
-    (``custody_flag`` in ``custody_values``) has been so for more than ``max_days_in_custody`` days from
-    its treasury date to the end of the audit period. Each test runs when its columns exist."""
-    d = "d"
-    reasons: list[tuple[exp.Expr, str, str]] = []
-    if ctx.has("settlement_flag"):
-        reasons.append(
-            (
-                eq(exp.Upper(this=exp.Trim(this=col("settlement_flag", d))), string("E")),
-                *texts("findings", "dues_remittance.flag_e"),
-            )
-        )
-    if ctx.has("settlement_date", "treasury_date"):
-        reasons.append(
-            (
-                exp.GT(
-                    this=days_from(col("treasury_date", d), col("settlement_date", d)),
-                    expression=number(int(ctx.args["max_days_to_settle"])),
-                ),
-                *texts("findings", "dues_remittance.late"),
-            )
-        )
-    values = list(ctx.args["custody_values"] or [])
-    if ctx.has("custody_flag", "treasury_date") and ctx.period is not None and values:
-        held = exp.In(this=exp.Trim(this=col("custody_flag", d)), expressions=[string(str(v)) for v in values])
-        days = days_from(col("treasury_date", d), sql.date_lit(ctx.period.end.isoformat()))
-        reasons.append(
-            (
-                exp.and_(held, exp.GT(this=days, expression=number(int(ctx.args["max_days_in_custody"])))),
-                *texts("findings", "dues_remittance.custody"),
-            )
-        )
-    if not reasons:
-        ctx.need("settlement_flag", "settlement_date", "treasury_date")
-    extra: list[exp.Expression] = []
-    if ctx.has("settlement_date", "treasury_date"):
-        extra.append(named(days_from(col("treasury_date", d), col("settlement_date", d)), "days_to_settle"))
-    return (
-        select(
-            col(ROW_ID, d),
-            *present_columns(
-                ctx,
-                ["taxpayer_id", "period_start", "period_end", "treasury_date", "settlement_date", "settlement_flag"],
-                d,
-            ),
-            *extra,
-            *first_reason(reasons),
-            *amount_column(ctx, d),
-        )
-        .from_(table(ctx.ledger, d))
-        .where(all_of([reportable(ctx, d), any_of(*[r[0] for r in reasons])]))
-    )

@@ -35,12 +35,4 @@ SIGNATURES: list[Signature] = [
         min_prior_payments=Arg("int", default=2, low=1),
         cadence=Arg("choice", default="infer", choices=("infer", "monthly", "quarterly")),
     ),
-    signature(
-        "dues_remittance",
-        "Was the grassroots share settled in time, not stuck in error, not too long in custody?",
-        fields=("days_to_settle", "problem", "problem_en"),
-        max_days_to_settle=Arg("int", default=30, low=0),
-        max_days_in_custody=Arg("int", default=180, low=0),
-        custody_values=Arg("values", default=["代管"], doc="custody_flag values meaning 'held in custody'"),
-    ),
 ]
