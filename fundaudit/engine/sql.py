@@ -538,11 +538,6 @@ def round_fen(e: exp.Expression) -> exp.Expression:
     return exp.Round(this=e, decimals=number(0))
 
 
-def fen_times_rate(fen: exp.Expression, rate: exp.Expression) -> exp.Expression:
-    """Fen × a rate, in DECIMAL, rounded half-up to whole fen."""
-    return round_fen(exp.Mul(this=decimal(fen), expression=decimal(rate, DECIMAL_RATE)))
-
-
 def rate_lit(value: Any) -> exp.Expression:
     """A pack rate (``0.02``, ``"2%"``) as a numeric literal fraction."""
     return number(to_rate(value))
@@ -592,7 +587,7 @@ def first_reason(pairs: Sequence[tuple[Any, str, str]]) -> list[exp.Expression]:
 
 __all__ += [
     "DECIMAL_MONEY", "DECIMAL_RATE", "PROBLEM_COLS", "add_days", "add_months", "all_reasons", "any_of", "case",
-    "days_from", "decimal", "dense_rank", "eq", "fen_times_rate", "first_reason", "flag", "from_union", "in_numbers",
+    "days_from", "decimal", "dense_rank", "eq", "first_reason", "flag", "from_union", "in_numbers",
     "in_texts", "is_null", "month_day", "month_index", "months_len", "named", "negate", "not_null", "or_zero",
     "output_names", "over_partition", "paren", "problem_cols", "rate_lit", "reason_columns", "round_fen", "sum_of",
     "text_sql", "union_all", "values_table", "window",

@@ -101,7 +101,8 @@ RULE_KEYS = {
     "basis",
 }
 OVERRIDE_KEYS = {"severity", "params", "message", "where"}
-LOGIC_KINDS = {"condition", "operand", "kind", "column_map", "operand_map"}  # argument kinds that are never parameters
+# argument kinds that are never parameters (``shape``: a choice of how the rule is written, e.g. flag's ``say``)
+LOGIC_KINDS = {"condition", "operand", "kind", "column_map", "operand_map", "shape"}
 EVERY_LEDGER_CHECKS = {"ledger_total"}  # check types that may declare ledger: "*" (they cover every ledger)
 _FORMATTER = string.Formatter()
 
@@ -712,7 +713,7 @@ def check_arg(
             if value in arg.choices
             else [doc.problem(path, "pack_bad_value", value=value, expected=", ".join([*arg.choices, "{days: N}"]))]
         )
-    if k == "choice":
+    if k in ("choice", "shape"):
         return (
             []
             if value in arg.choices
