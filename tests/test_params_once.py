@@ -211,6 +211,7 @@ def test_shipped_packs_declare_only_what_differs() -> None:
         "DUES-CALC": ["tol_yuan"],
         "DUES-REMIT-LATE": ["custody_values", "max_days_in_custody", "max_days_to_settle"],
         "DUES-FEE": ["fee_ratio", "tol_yuan"],
+        "DUES-PERIOD": ["allowed_lengths_months"],
         "DISB-NOT-FILED": ["programs_requiring_file"],
         "DISB-CASH": ["in_kind_allowed"],
         "DISB-DUP": ["windows"],

@@ -5,6 +5,7 @@ evaluated as code::
     condition := {all: [condition, ...]} | {any: [condition, ...]} | {not: condition}
                | {column: NAME, <op>: VALUE}      op: eq ne lt le gt ge in not_in is_null matches between
                | {compare: {left: operand, op: eq|ne|lt|le|gt|ge, right: operand, tolerance: number}}
+               | {compare: {left: operand, op: in|not_in, right: [value, ...]}}
                | {matched: true|false}                 (lookup reasons only: a row of the other input matched)
     operand   := NAME (a column) | number | {value: literal}
                | {add|sub|mul|div|min|max|coalesce: [operand, ...]} | {abs: operand} | {round_fen: operand}
@@ -40,6 +41,7 @@ __all__ = [
     "COMBINE_OPS",
     "COMPARE_OPS",
     "DATE_OPS",
+    "LIST_OPS",
     "OPTIONAL",
     "UNARY_OPS",
     "compare_problems",
@@ -55,13 +57,18 @@ __all__ = [
 
 COLUMN_OPS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "is_null", "matches", "between")
 COMPARE_OPS = ("eq", "ne", "lt", "le", "gt", "ge")
-COMBINE_OPS = ("add", "sub", "mul", "div", "min", "max", "coalesce")
+LIST_OPS = ("in", "not_in")  # compare: {left: operand, op: in, right: [value, ...]}
+COMBINE_OPS = ("add", "sub", "mul", "div", "min", "max", "coalesce", "mod")
 UNARY_OPS = ("abs", "round_fen")
-DATE_OPS = ("days_between", "add_days", "add_months", "year", "month", "quarter", "month_start", "month_end", "period")
+DATE_OPS = (
+    "days_between", "add_days", "add_months", "year", "month", "quarter", "month_start", "month_end", "period",
+    "months_between",
+)
+_BETWEEN = ("days_between", "months_between")  # [date, date] → a number
 _DATE_UNARY = {"year": "number", "month": "number", "quarter": "number", "month_start": "date", "month_end": "date"}
 _CALENDARS = ("natural", "working")
 MATCH = "match."  # prefix of the other input's columns in a lookup's reasons
-_ARITHMETIC = ("add", "sub", "mul", "div", "abs", "round_fen")
+_ARITHMETIC = ("add", "sub", "mul", "div", "abs", "round_fen", "mod")
 _LOOSE = ("bare", "literal")  # a bare number or a {value: …}: takes the unit of what it meets
 
 
@@ -129,10 +136,14 @@ def validate_condition(
         for key in ("left", "op", "right"):
             if key not in c:
                 problems.append(doc.problem(f"{path}.compare", "pack_missing_key", key=key))
-        if "op" in c and c["op"] not in COMPARE_OPS:
+        if "op" in c and c["op"] not in (*COMPARE_OPS, *LIST_OPS):
             problems.append(
-                doc.problem(f"{path}.compare.op", "pack_bad_value", value=c["op"], expected=", ".join(COMPARE_OPS))
+                doc.problem(
+                    f"{path}.compare.op", "pack_bad_value", value=c["op"], expected=", ".join((*COMPARE_OPS, *LIST_OPS))
+                )
             )
+        if c.get("op") in LIST_OPS:  # an operand in (or not in) a list of values
+            return problems + _list_compare_problems(doc, f"{path}.compare", c, ledger, other)
         tolerance = c.get("tolerance")
         if tolerance is not None and not _is_number(tolerance):
             problems.append(
@@ -264,7 +275,7 @@ def _date_shape(doc: Locator, path: str, op: dict[str, Any], ledger: str | None,
     """The shape of a date operand (``DATE_OPS``)."""
     key = next(k for k in op if k in DATE_OPS)
     value = op[key]
-    extra = {"calendar", "inclusive"} if key == "days_between" else set()
+    extra = {"calendar", "inclusive"} if key == "days_between" else {"inclusive"} if key in _BETWEEN else set()
     for k in op:
         if k != key and k not in extra:
             return [doc.problem(f"{path}.{k}", "pack_unknown_key", key=k, allowed=", ".join([key, *sorted(extra)]))]
@@ -275,7 +286,7 @@ def _date_shape(doc: Locator, path: str, op: dict[str, Any], ledger: str | None,
     if key in _DATE_UNARY:
         return _operand_shape(doc, f"{path}.{key}", value, ledger, other)
     if not isinstance(value, list) or len(value) != 2:
-        expected = "[date, date]" if key == "days_between" else "[date, number]"
+        expected = "[date, date]" if key in _BETWEEN else "[date, number]"
         return [doc.problem(f"{path}.{key}", "pack_wrong_type", expected=expected, got=_show(value))]
     problems = [p for i, v in enumerate(value) for p in _operand_shape(doc, f"{path}.{key}[{i}]", v, ledger, other)]
     if "calendar" in op and op["calendar"] not in _CALENDARS:
@@ -459,6 +470,29 @@ def compare_problems(
     return problems
 
 
+def _list_compare_problems(
+    doc: Locator, path: str, c: dict[str, Any], ledger: str | None, other: str | None
+) -> list[Problem]:
+    """``{left: operand, op: in|not_in, right: [value, ...]}``: the left a well-formed operand, the right a
+    list of single values each readable as the left's type."""
+    problems = [p for key in c if key not in {"left", "op", "right"}
+                for p in [doc.problem(f"{path}.{key}", "pack_unknown_key", key=key, allowed="left, op, right")]]
+    if "left" not in c or "right" not in c:
+        return [*problems, doc.problem(path, "pack_missing_key", key="left" if "left" not in c else "right")]
+    found = validate_operand(doc, f"{path}.left", c["left"], ledger, other=other)
+    right = c["right"]
+    if not isinstance(right, list) or not right:
+        return problems + found + [doc.problem(f"{path}.right", "pack_wrong_type", expected="a list of values",
+                                               got=_show(right))]
+    unit = operand_unit(doc, f"{path}.left", c["left"], ledger, other=other)[0] if not found else None
+    for i, v in enumerate(right):
+        if isinstance(v, list | dict):
+            found.append(doc.problem(f"{path}.right[{i}]", "pack_wrong_type", expected="a single value", got=_show(v)))
+        elif unit not in (None, "bare", "literal"):
+            found.extend(_literal_of_unit(doc, f"{path}.right[{i}]", v, unit))
+    return problems + found
+
+
 def _date_unit(
     doc: Locator, path: str, op: dict[str, Any], ledger: str | None, other: str | None
 ) -> tuple[str | None, list[Problem]]:
@@ -472,7 +506,7 @@ def _date_unit(
         parts, wants, paths = [value], ["date"], [f"{path}.{key}"]
     else:
         parts, paths = value, [f"{path}.{key}[0]", f"{path}.{key}[1]"]
-        wants = ["date", "date"] if key == "days_between" else ["date", "number"]
+        wants = ["date", "date"] if key in _BETWEEN else ["date", "number"]
     problems: list[Problem] = []
     for part, want, where in zip(parts, wants, paths, strict=True):
         unit, found = operand_unit(doc, where, part, ledger, other=other)
@@ -494,7 +528,7 @@ def _date_unit(
                     type=unit,
                 )
             )
-    return ("number" if key == "days_between" else _DATE_UNARY.get(key, "date")), problems
+    return ("number" if key in _BETWEEN else _DATE_UNARY.get(key, "date")), problems
 
 
 def _literal_of_unit(doc: Locator, path: str, value: Any, unit: str) -> list[Problem]:

@@ -1,7 +1,7 @@
 """Dues timing check types: the period a payment covers, its deadline, gaps, and remittance.
 
-Rules: DUES-PERIOD (``dues_period``), DUES-LATE (``dues_deadline``), DUES-GAP (``dues_gap``);
-DUES-REMIT-LATE is a ``flag`` in ``rules/dues.yaml``. Signatures: ``fundaudit/rules/signatures/dues_timing.py``.
+Rules: DUES-LATE (``dues_deadline``), DUES-GAP (``dues_gap``); DUES-PERIOD and DUES-REMIT-LATE are
+``flag`` rules in ``rules/dues.yaml``. Signatures: ``fundaudit/rules/signatures/dues_timing.py``.
 Tests: ``tests/checks/test_dues_timing.py``. Readings of ``domain.md`` §7.1: ``docs/rules-dues.md``.
 
 History rows outside the audit period are visible (the engine keeps a finding only when one of its
@@ -34,7 +34,6 @@ from fundaudit.engine.sql import (
     days_from,
     dense_rank,
     eq,
-    first_reason,
     months_len,
     named,
     not_null,
@@ -44,66 +43,8 @@ from fundaudit.engine.sql import (
     values_table,
     window,
 )
-from fundaudit.errors import texts
 
 __all__ = ["gap_slots"]
-
-
-@implements("dues_period")
-def dues_period(ctx: CheckContext) -> exp.Select:
-    """Start ≤ end, start on the 1st and end on a month's last day, an allowed length (a 3-, 6- or
-    12-month period must be a calendar quarter, half-year or year: lengths dividing 12 must start on a
-    multiple of their length), and money not in the treasury before the period starts."""
-    ctx.need("period_start", "period_end")
-    d = "d"
-    s, e = col("period_start", d), col("period_end", d)
-    n = months_len(s, e)
-    lengths = sorted({int(x) for x in ctx.args["allowed_lengths_months"] or []})
-    fits = []
-    for length in lengths:
-        ok = eq(n, number(length))
-        if length > 1 and 12 % length == 0:
-            aligned = eq(
-                exp.Mod(
-                    this=exp.Paren(this=exp.Sub(this=exp.Month(this=s), expression=number(1))),
-                    expression=number(length),
-                ),
-                number(0),
-            )
-            ok = exp.and_(ok, aligned)
-        fits.append(ok)
-    length_ok = any_of(*fits)
-    reasons: list[tuple[exp.Expr, str, str]] = [
-        (exp.GT(this=s, expression=e), *texts("findings", "dues_period.starts_after_end")),
-        (exp.NEQ(this=exp.Day(this=s), expression=number(1)), *texts("findings", "dues_period.not_month_start")),
-        (
-            exp.NEQ(this=exp.Day(this=add_days(e, 1)), expression=number(1)),
-            *texts("findings", "dues_period.not_month_end"),
-        ),
-        (
-            exp.Not(this=length_ok),
-            *texts("findings", "dues_period.bad_length"),
-        ),
-    ]
-    if ctx.has("treasury_date"):
-        reasons.append(
-            (
-                exp.LT(this=col("treasury_date", d), expression=s),
-                *texts("findings", "dues_period.treasury_before_start"),
-            )
-        )
-    fires = any_of(*[r[0] for r in reasons])
-    return (
-        select(
-            col(ROW_ID, d),
-            *present_columns(ctx, ["period_start", "period_end", "treasury_date"], d),
-            named(n, "months"),
-            *first_reason(reasons),
-            *amount_column(ctx, d),
-        )
-        .from_(table(ctx.ledger, d))
-        .where(all_of([reportable(ctx, d), not_null(s), not_null(e), fires]))
-    )
 
 
 @implements("dues_deadline")

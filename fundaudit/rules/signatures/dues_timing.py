@@ -11,13 +11,6 @@ __all__ = ["SIGNATURES"]
 
 SIGNATURES: list[Signature] = [
     signature(
-        "dues_period",
-        "Is the levy period well formed: start ≤ end, on month boundaries, an allowed "
-        "length, and money not in the treasury before the period starts?",
-        fields=("months", "problem", "problem_en"),
-        allowed_lengths_months=Arg("values", default=[1, 3, 12], items="int", low=1, high=120, min_items=1),
-    ),
-    signature(
         "dues_deadline",
         "Was the return filed, paid and in the treasury by the deadline (day N of the "
         "month after the period ends, plus grace days)?",
