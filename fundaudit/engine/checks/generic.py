@@ -438,13 +438,15 @@ def _runnable_reasons(
 ) -> list[Mapping[str, Any]]:
     """The reasons whose condition and texts name only columns the input has (``computed`` values and
     parameters aside); when none is left, skip naming every missing column."""
+    declared = ctx.args.get("values") or {}
     kept, missing = [], []
     for r in reasons:
         names = [
-            n
+            c
             for t in reason_texts(r["problem"])
             for n in template_fields(t)
             if n not in computed and n not in ctx.rule.params
+            for c in (sorted(columns_of_operand(declared[n])) if n in declared else [n])
         ]
         lacking = [c for c in [*sorted(columns_of_condition(r["when"])), *names] if not ctx.has(c)]
         if lacking:
