@@ -470,7 +470,8 @@ def _dues(*changes: dict[str, str], drop: tuple[str, ...] = ()) -> pd.DataFrame:
 def test_flag_values_are_computed_fields_for_texts_messages_values_and_amount() -> None:
     rule = DUES_FLAG.format(check=(
         "      values:\n"
-        "        expected: {round_fen: {mul: [{sub: [amount_paid, {coalesce: [{optional: relief_amount}, 0]}]}, $ratio]}}\n"
+        "        expected:\n"
+        "          round_fen: {mul: [{sub: [amount_paid, {coalesce: [{optional: relief_amount}, 0]}]}, $ratio]}\n"
         "        gap: {sub: [fee_amount, {round_fen: {mul: [amount_paid, $ratio]}}]}\n"
         "      reasons:\n"
         "        - when: {compare: {left: fee_amount, op: gt, right: 0.5}}\n"
