@@ -11,6 +11,7 @@ import sqlglot.expressions as exp
 
 from fundaudit.engine import sql
 from fundaudit.engine.checks import implements
+from fundaudit.engine.checks.common import IN_PERIOD
 from fundaudit.engine.context import CheckContext, Skip, columns_of_condition, columns_of_operand, matched_columns
 from fundaudit.engine.findings import _param_text as param_text  # how a message says a parameter
 from fundaudit.engine.sql import ROW_ID, all_of, col, select, table
@@ -417,8 +418,14 @@ def flag(ctx: CheckContext) -> exp.Select:
             *([exp.alias_(amount, "_amount", quoted=True)] if amount is not None else []),
         )
         .from_(table(ctx.ledger))
-        .where(all_of([ctx.where(), exp.Paren(this=exp.or_(*conds))]))
+        .where(all_of([ctx.where(), _in_period(ctx), exp.Paren(this=exp.or_(*conds))]))
     )
+
+
+def _in_period(ctx: CheckContext) -> exp.Expression | None:
+    """Only rows of the audit period: a one-row finding outside it would be dropped anyway, so a row rule
+    (flag) does not return it (history stays visible to its conditions through other check types)."""
+    return sql.eq(col(IN_PERIOD), exp.true()) if ctx.has(IN_PERIOD) else None
 
 
 def _computed_values(ctx: CheckContext, values: Mapping[str, Any]) -> dict[str, tuple[exp.Expression, str]]:
