@@ -387,7 +387,9 @@ def test_queries_return_no_value_their_check_type_does_not_declare(loaded: dict[
     for f in result.findings.to_dict("records"):
         rule = by_id[f["rule"]]
         columns = catalogue()[rule.ledger].columns if rule.ledger in catalogue() else {}  # LEDGER-TOTAL: "*"
-        computed = rule.check.get("values") or {}  # a flag's own computed values are declared by the rule
+        # a flag's computed values and a lookup's reported names are declared by the rule itself
+        reported = rule.check.get("report")
+        computed = {*(rule.check.get("values") or {}), *(reported if isinstance(reported, dict) else {})}
         known = {*CHECK_TYPES[rule.check_type].fields, *MESSAGE_FIELDS, *columns, *computed}
         extra.setdefault(rule.check_type, set()).update(set(f["values"]) - known)
     assert {ctype: sorted(names) for ctype, names in extra.items() if names} == UNDECLARED
