@@ -35,7 +35,6 @@ ALLOWED: dict[str, tuple[int, str]] = {
     "fundaudit/normalize/dates.py": (2, "input vocabulary: date words (年, 月, 日, 号)"),
     "fundaudit/normalize/money.py": (1, "input vocabulary: the money pattern (万, 元)"),
     "fundaudit/normalize/text.py": (8, "input vocabulary: yes/no words (是, 否, 有, 无)"),
-    "fundaudit/rules/signatures/dues_timing.py": (1, "a ledger value as parameter default (代管)"),
     "fundaudit/rules/signatures/totals.py": (1, "a check doc naming 合计/小计"),
     "fundaudit/rules/signatures/cross.py": (3, "a parameter default (注销); check docs naming 工会经费"),
     "fundaudit/rules/signatures/payments.py": (10, "parameter defaults (现金, 银行转账); a doc naming 低保"),

@@ -11,6 +11,7 @@ import sqlglot.expressions as exp
 
 from fundaudit.engine import sql
 from fundaudit.period import Period
+from fundaudit.rules.conditions import inline_values
 from fundaudit.rules.model import Rule
 
 __all__ = ["CheckContext", "Skip", "matched_columns"]
@@ -69,7 +70,7 @@ class CheckContext:
         """What conditions and operands may name besides columns: the audit period (and, given ``other``,
         ``match_alias`` and ``matched``, a lookup's matched rows; see :class:`fundaudit.engine.sql.Scope`)."""
         bounds = (self.period.start, self.period.end) if self.period else None
-        return sql.Scope(period=bounds, **match)
+        return sql.Scope(period=bounds, present=self.present.get(self.ledger), **match)
 
     def condition(self, node: Any, alias: str | None = None, scope: sql.Scope | None = None) -> exp.Expression:
         """A condition on the rule's ledger as SQL; skips if it names absent columns."""
@@ -84,13 +85,14 @@ class CheckContext:
 
     def amount(self, alias: str | None = None) -> exp.Expression | None:
         """The rule's ``amount`` operand (money at issue, fen), if it declares one and it is present."""
-        node = self.rule.amount
+        node = inline_values(self.rule.amount, self.args.get("values"))
         if node is None or not all(self.has(c) for c in _columns_of_operand(node)):
             return None
         return sql.operand(node, self.ledger, alias=alias, scope=self.scope())[0]
 
 
-_NOT_NAMES = ("value", "period", "calendar", "inclusive")  # operand keys whose values are not column names
+# operand keys whose values are not column names a rule needs ({optional: NAME} reads an absent one as empty)
+_NOT_NAMES = ("value", "period", "calendar", "inclusive", "optional")
 MATCH = "match."
 
 

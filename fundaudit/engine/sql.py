@@ -57,6 +57,7 @@ class Scope:
     other: str | None = None
     match_alias: str | None = None
     matched: exp.Expression | None = None
+    present: frozenset[str] | None = None  # the ledger's columns: {optional: NAME} of any other is empty
 
 
 def col(name: str, table: str | None = None) -> exp.Column:
@@ -167,7 +168,7 @@ def _date_operand(
     node: dict[str, Any], kind: str, alias: str | None, scope: Scope | None
 ) -> tuple[exp.Expression, Unit]:
     """A date operand (``fundaudit.rules.conditions.DATE_OPS``) as an expression and its unit."""
-    op = next(k for k in node if k in ("days_between", "add_days", "add_months", "period", *_DATE_UNARY))
+    op = next(k for k in node if k in _DATE_OPS)
     value = node[op]
     if op == "period":
         bounds = scope.period if scope is not None else None
@@ -178,12 +179,15 @@ def _date_operand(
         d = operand(value, kind, unit_hint="date", alias=alias, scope=scope)[0]
         return _DATE_UNARY[op](d), "date" if op in ("month_start", "month_end") else "number"
     a = operand(value[0], kind, unit_hint="date", alias=alias, scope=scope)[0]
-    b = operand(value[1], kind, unit_hint="date" if op == "days_between" else "number", alias=alias, scope=scope)[0]
+    b = operand(value[1], kind, unit_hint="number" if op.startswith("add_") else "date", alias=alias, scope=scope)[0]
     if op == "add_days":
         return _shift(a, b, "DAY"), "date"
     if op == "add_months":
         return _shift(a, b, "MONTH"), "date"
     inclusive = bool(node.get("inclusive", False))
+    if op == "months_between":  # calendar months from a's month to b's (inclusive: both counted)
+        months = exp.Sub(this=month_index(b), expression=month_index(a))
+        return exp.Paren(this=exp.Add(this=months, expression=number(1)) if inclusive else months), "number"
     if node.get("calendar", "natural") == "working":  # weekdays in (a, b], or [a, b] when inclusive
         return working_days(a if inclusive else _shift(a, 1, "DAY"), b), "number"
     days = exp.DateDiff(this=b, expression=a, unit=exp.var("DAY"))
@@ -197,6 +201,9 @@ _DATE_UNARY = {
     "month_start": lambda d: exp.DateTrunc(unit=exp.var("MONTH"), this=d),
     "month_end": lambda d: _shift(_shift(exp.DateTrunc(unit=exp.var("MONTH"), this=d), 1, "MONTH"), -1, "DAY"),
 }
+
+
+_DATE_OPS = ("days_between", "months_between", "add_days", "add_months", "period", *_DATE_UNARY)
 
 
 def operand(
@@ -215,7 +222,7 @@ def operand(
     if isinstance(node, str):
         return name_ref(node, kind, alias, scope)
     if isinstance(node, dict) and any(
-        k in ("days_between", "add_days", "add_months", "period", *_DATE_UNARY) for k in node
+        k in _DATE_OPS for k in node
     ):
         return _date_operand(node, kind, alias, scope)
     if isinstance(node, int | float) and not isinstance(node, bool):
@@ -223,6 +230,8 @@ def operand(
         return lit(node, u if u in ("money", "rate") else "number"), u
     if isinstance(node, dict) and len(node) == 1:
         op, value = next(iter(node.items()))
+        if op == "optional":
+            return _optional(value, kind, alias, scope)
         if op == "value":
             u = unit_hint or ("number" if isinstance(value, int | float) else "text")
             return lit(value, u), u
@@ -244,6 +253,12 @@ def operand(
             for e in exprs[1:]:
                 out = exp.Add(this=out, expression=e) if op == "add" else exp.Sub(this=out, expression=e)
             return exp.Paren(this=out), u
+        if op == "mod":  # a mod b …, empty where a divisor is 0
+            exprs = [operand(v, kind, unit_hint="number", alias=alias, scope=scope)[0] for v in value]
+            out = exprs[0]
+            for e in exprs[1:]:
+                out = exp.Mod(this=out, expression=exp.Nullif(this=e, expression=number(0)))
+            return exp.Paren(this=out), "number"
         if op in ("mul", "div"):
             parts = [operand(v, kind, unit_hint="number", alias=alias, scope=scope) for v in value]
             u = next((pu for _, pu in parts if pu == "money"), "number")
@@ -253,6 +268,13 @@ def operand(
                 out = exp.Mul(this=out, expression=e) if op == "mul" else exp.Div(this=out, expression=e)
             return exp.Paren(this=out), u
     raise ValueError(f"not an operand: {node!r}")
+
+
+def _optional(name: str, kind: str, alias: str | None, scope: Scope | None) -> tuple[exp.Expression, Unit]:
+    """``{optional: NAME}``: the column, or empty (NULL) when the input lacks it (``scope.present``)."""
+    if scope is not None and scope.present is not None and name not in scope.present:
+        return exp.Null(), unit_of(kind, name)
+    return name_ref(name, kind, alias, scope)
 
 
 def _exact(e: exp.Expression, unit: Unit) -> exp.Expression:
@@ -314,6 +336,10 @@ def compare(
     scope: Scope | None = None,
 ) -> exp.Expression:
     """``left op right`` with a tolerance (in the unit of the comparison: yuan for money)."""
+    if op in ("in", "not_in"):  # right: a list of values of the left's unit
+        l_expr, l_unit = operand(left, kind, alias=alias, scope=scope)
+        inside = exp.In(this=l_expr, expressions=[lit(v, l_unit) for v in right])
+        return inside if op == "in" else exp.Not(this=inside)
     l_expr, l_unit = operand(left, kind, alias=alias, scope=scope) if not _is_bare_number(left) else (None, None)
     r_expr, r_unit = operand(right, kind, alias=alias, scope=scope) if not _is_bare_number(right) else (None, None)
     unit = l_unit if l_unit not in (None, "number") else (r_unit or "number")
@@ -528,11 +554,6 @@ def round_fen(e: exp.Expression) -> exp.Expression:
     return exp.Round(this=e, decimals=number(0))
 
 
-def fen_times_rate(fen: exp.Expression, rate: exp.Expression) -> exp.Expression:
-    """Fen × a rate, in DECIMAL, rounded half-up to whole fen."""
-    return round_fen(exp.Mul(this=decimal(fen), expression=decimal(rate, DECIMAL_RATE)))
-
-
 def rate_lit(value: Any) -> exp.Expression:
     """A pack rate (``0.02``, ``"2%"``) as a numeric literal fraction."""
     return number(to_rate(value))
@@ -582,7 +603,7 @@ def first_reason(pairs: Sequence[tuple[Any, str, str]]) -> list[exp.Expression]:
 
 __all__ += [
     "DECIMAL_MONEY", "DECIMAL_RATE", "PROBLEM_COLS", "add_days", "add_months", "all_reasons", "any_of", "case",
-    "days_from", "decimal", "dense_rank", "eq", "fen_times_rate", "first_reason", "flag", "from_union", "in_numbers",
+    "days_from", "decimal", "dense_rank", "eq", "first_reason", "flag", "from_union", "in_numbers",
     "in_texts", "is_null", "month_day", "month_index", "months_len", "named", "negate", "not_null", "or_zero",
     "output_names", "over_partition", "paren", "problem_cols", "rate_lit", "reason_columns", "round_fen", "sum_of",
     "text_sql", "union_all", "values_table", "window",

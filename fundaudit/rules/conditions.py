@@ -5,6 +5,7 @@ evaluated as code::
     condition := {all: [condition, ...]} | {any: [condition, ...]} | {not: condition}
                | {column: NAME, <op>: VALUE}      op: eq ne lt le gt ge in not_in is_null matches between
                | {compare: {left: operand, op: eq|ne|lt|le|gt|ge, right: operand, tolerance: number}}
+               | {compare: {left: operand, op: in|not_in, right: [value, ...]}}
                | {matched: true|false}                 (lookup reasons only: a row of the other input matched)
     operand   := NAME (a column) | number | {value: literal}
                | {add|sub|mul|div|min|max|coalesce: [operand, ...]} | {abs: operand} | {round_fen: operand}
@@ -12,6 +13,7 @@ evaluated as code::
                | {add_days|add_months: [date, number]}                                        (a date)
                | {year|month|quarter: date} (a number) | {month_start|month_end: date} (a date)
                | {period: start|end}   (the audit period's bounds; without a period, end is today)
+               | {optional: NAME}      (the column, or empty when the input lacks it: a rule still runs)
 
 A NAME is a column of the rule's ledger, a fact the engine derives from one (``recipient_id_no__status``,
 ``recipient_id_no__birth``, ``handler__key``: ``fundaudit.rules.values.DERIVED``), or in a lookup's
@@ -39,8 +41,11 @@ __all__ = [
     "COMBINE_OPS",
     "COMPARE_OPS",
     "DATE_OPS",
+    "LIST_OPS",
+    "OPTIONAL",
     "UNARY_OPS",
     "compare_problems",
+    "inline_values",
     "literal_problems",
     "operand_unit",
     "reason_texts",
@@ -52,13 +57,18 @@ __all__ = [
 
 COLUMN_OPS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "is_null", "matches", "between")
 COMPARE_OPS = ("eq", "ne", "lt", "le", "gt", "ge")
-COMBINE_OPS = ("add", "sub", "mul", "div", "min", "max", "coalesce")
+LIST_OPS = ("in", "not_in")  # compare: {left: operand, op: in, right: [value, ...]}
+COMBINE_OPS = ("add", "sub", "mul", "div", "min", "max", "coalesce", "mod")
 UNARY_OPS = ("abs", "round_fen")
-DATE_OPS = ("days_between", "add_days", "add_months", "year", "month", "quarter", "month_start", "month_end", "period")
+DATE_OPS = (
+    "days_between", "add_days", "add_months", "year", "month", "quarter", "month_start", "month_end", "period",
+    "months_between",
+)
+_BETWEEN = ("days_between", "months_between")  # [date, date] → a number
 _DATE_UNARY = {"year": "number", "month": "number", "quarter": "number", "month_start": "date", "month_end": "date"}
 _CALENDARS = ("natural", "working")
 MATCH = "match."  # prefix of the other input's columns in a lookup's reasons
-_ARITHMETIC = ("add", "sub", "mul", "div", "abs", "round_fen")
+_ARITHMETIC = ("add", "sub", "mul", "div", "abs", "round_fen", "mod")
 _LOOSE = ("bare", "literal")  # a bare number or a {value: …}: takes the unit of what it meets
 
 
@@ -126,10 +136,14 @@ def validate_condition(
         for key in ("left", "op", "right"):
             if key not in c:
                 problems.append(doc.problem(f"{path}.compare", "pack_missing_key", key=key))
-        if "op" in c and c["op"] not in COMPARE_OPS:
+        if "op" in c and c["op"] not in (*COMPARE_OPS, *LIST_OPS):
             problems.append(
-                doc.problem(f"{path}.compare.op", "pack_bad_value", value=c["op"], expected=", ".join(COMPARE_OPS))
+                doc.problem(
+                    f"{path}.compare.op", "pack_bad_value", value=c["op"], expected=", ".join((*COMPARE_OPS, *LIST_OPS))
+                )
             )
+        if c.get("op") in LIST_OPS:  # an operand in (or not in) a list of values
+            return problems + _list_compare_problems(doc, f"{path}.compare", c, ledger, other)
         tolerance = c.get("tolerance")
         if tolerance is not None and not _is_number(tolerance):
             problems.append(
@@ -261,7 +275,7 @@ def _date_shape(doc: Locator, path: str, op: dict[str, Any], ledger: str | None,
     """The shape of a date operand (``DATE_OPS``)."""
     key = next(k for k in op if k in DATE_OPS)
     value = op[key]
-    extra = {"calendar", "inclusive"} if key == "days_between" else set()
+    extra = {"calendar", "inclusive"} if key == "days_between" else {"inclusive"} if key in _BETWEEN else set()
     for k in op:
         if k != key and k not in extra:
             return [doc.problem(f"{path}.{k}", "pack_unknown_key", key=k, allowed=", ".join([key, *sorted(extra)]))]
@@ -272,7 +286,7 @@ def _date_shape(doc: Locator, path: str, op: dict[str, Any], ledger: str | None,
     if key in _DATE_UNARY:
         return _operand_shape(doc, f"{path}.{key}", value, ledger, other)
     if not isinstance(value, list) or len(value) != 2:
-        expected = "[date, date]" if key == "days_between" else "[date, number]"
+        expected = "[date, date]" if key in _BETWEEN else "[date, number]"
         return [doc.problem(f"{path}.{key}", "pack_wrong_type", expected=expected, got=_show(value))]
     problems = [p for i, v in enumerate(value) for p in _operand_shape(doc, f"{path}.{key}[{i}]", v, ledger, other)]
     if "calendar" in op and op["calendar"] not in _CALENDARS:
@@ -284,6 +298,17 @@ def _date_shape(doc: Locator, path: str, op: dict[str, Any], ledger: str | None,
             doc.problem(f"{path}.inclusive", "pack_wrong_type", expected="true or false", got=_show(op["inclusive"]))
         )
     return problems
+
+
+OPTIONAL = "optional"  # {optional: NAME}: a column of the ledger, read as empty when the input lacks it
+
+
+def _optional_shape(doc: Locator, path: str, name: Any, ledger: str | None) -> list[Problem]:
+    """``{optional: NAME}`` names one column of the rule's ledger (not ``match.X``: the other input's
+    columns are checked when the rule runs)."""
+    if not isinstance(name, str):
+        return [doc.problem(path, "pack_wrong_type", expected="a column name", got=_show(name))]
+    return _column_problem(doc, path, name, ledger, None)
 
 
 def _operand_shape(doc: Locator, path: str, op: Any, ledger: str | None, other: str | None = None) -> list[Problem]:
@@ -303,6 +328,8 @@ def _operand_shape(doc: Locator, path: str, op: Any, ledger: str | None, other: 
             if isinstance(value, list | dict):
                 return [doc.problem(f"{path}.value", "pack_wrong_type", expected="a single value", got=_show(value))]
             return []
+        if key == OPTIONAL:
+            return _optional_shape(doc, f"{path}.{key}", value, ledger)
         if key in COMBINE_OPS:
             if not isinstance(value, list) or len(value) < 2:
                 return [
@@ -321,7 +348,7 @@ def _operand_shape(doc: Locator, path: str, op: Any, ledger: str | None, other: 
                 f"{path}.{key}",
                 "pack_unknown_key",
                 key=key,
-                allowed=", ".join(("value", *COMBINE_OPS, *UNARY_OPS, *DATE_OPS)),
+                allowed=", ".join(("value", *COMBINE_OPS, *UNARY_OPS, *DATE_OPS, OPTIONAL)),
             )
         ]
     return [doc.problem(path, "pack_wrong_type", expected="a column, number or expression", got=type(op).__name__)]
@@ -347,6 +374,8 @@ def operand_unit(
     key, value = next(iter(op.items()))
     if key == "value":
         return "literal", []
+    if key == OPTIONAL:
+        return _unit(value, ledger, None), []
     parts = [value] if key in UNARY_OPS else value if isinstance(value, list) else []
     paths = [f"{path}.{key}"] if key in UNARY_OPS else [f"{path}.{key}[{i}]" for i in range(len(parts))]
     units: list[str | None] = []
@@ -441,6 +470,29 @@ def compare_problems(
     return problems
 
 
+def _list_compare_problems(
+    doc: Locator, path: str, c: dict[str, Any], ledger: str | None, other: str | None
+) -> list[Problem]:
+    """``{left: operand, op: in|not_in, right: [value, ...]}``: the left a well-formed operand, the right a
+    list of single values each readable as the left's type."""
+    problems = [p for key in c if key not in {"left", "op", "right"}
+                for p in [doc.problem(f"{path}.{key}", "pack_unknown_key", key=key, allowed="left, op, right")]]
+    if "left" not in c or "right" not in c:
+        return [*problems, doc.problem(path, "pack_missing_key", key="left" if "left" not in c else "right")]
+    found = validate_operand(doc, f"{path}.left", c["left"], ledger, other=other)
+    right = c["right"]
+    if not isinstance(right, list) or not right:
+        return problems + found + [doc.problem(f"{path}.right", "pack_wrong_type", expected="a list of values",
+                                               got=_show(right))]
+    unit = operand_unit(doc, f"{path}.left", c["left"], ledger, other=other)[0] if not found else None
+    for i, v in enumerate(right):
+        if isinstance(v, list | dict):
+            found.append(doc.problem(f"{path}.right[{i}]", "pack_wrong_type", expected="a single value", got=_show(v)))
+        elif unit not in (None, "bare", "literal"):
+            found.extend(_literal_of_unit(doc, f"{path}.right[{i}]", v, unit))
+    return problems + found
+
+
 def _date_unit(
     doc: Locator, path: str, op: dict[str, Any], ledger: str | None, other: str | None
 ) -> tuple[str | None, list[Problem]]:
@@ -454,7 +506,7 @@ def _date_unit(
         parts, wants, paths = [value], ["date"], [f"{path}.{key}"]
     else:
         parts, paths = value, [f"{path}.{key}[0]", f"{path}.{key}[1]"]
-        wants = ["date", "date"] if key == "days_between" else ["date", "number"]
+        wants = ["date", "date"] if key in _BETWEEN else ["date", "number"]
     problems: list[Problem] = []
     for part, want, where in zip(parts, wants, paths, strict=True):
         unit, found = operand_unit(doc, where, part, ledger, other=other)
@@ -476,7 +528,7 @@ def _date_unit(
                     type=unit,
                 )
             )
-    return ("number" if key == "days_between" else _DATE_UNARY.get(key, "date")), problems
+    return ("number" if key in _BETWEEN else _DATE_UNARY.get(key, "date")), problems
 
 
 def _literal_of_unit(doc: Locator, path: str, value: Any, unit: str) -> list[Problem]:
@@ -592,3 +644,21 @@ def _problem_problems(
                     )
                 )
     return problems
+
+
+# --- computed values (flag's `values`) -----------------------------------------------------------------
+
+
+def inline_values(node: Any, values: Any) -> Any:
+    """An operand with each NAME that is one of ``values`` (a flag's computed ``{name: operand}``) replaced
+    by its operand, so a rule's ``amount: {abs: difference}`` reads a computed value."""
+    if not isinstance(values, dict) or not values:
+        return node
+    if isinstance(node, str):
+        return values.get(node, node)
+    if isinstance(node, list):
+        return [inline_values(v, values) for v in node]
+    if isinstance(node, dict):
+        return {k: v if k in ("value", "period", "calendar", "inclusive", OPTIONAL) else inline_values(v, values)
+                for k, v in node.items()}
+    return node

@@ -48,6 +48,7 @@ from fundaudit.columns import catalogue
 from fundaudit.errors import RuleError
 from fundaudit.rules.conditions import (
     compare_problems,
+    inline_values,
     literal_problems,
     operand_unit,
     validate_condition,
@@ -100,7 +101,8 @@ RULE_KEYS = {
     "basis",
 }
 OVERRIDE_KEYS = {"severity", "params", "message", "where"}
-LOGIC_KINDS = {"condition", "operand", "kind", "column_map"}  # argument kinds that are never parameters
+# argument kinds that are never parameters (``shape``: a choice of how the rule is written, e.g. flag's ``say``)
+LOGIC_KINDS = {"condition", "operand", "kind", "column_map", "operand_map", "shape"}
 EVERY_LEDGER_CHECKS = {"ledger_total"}  # check types that may declare ledger: "*" (they cover every ledger)
 _FORMATTER = string.Formatter()
 
@@ -435,9 +437,10 @@ def rule_problems(doc: Locator, path: str, raw: Any) -> list[Problem]:
     if raw.get("where") is not None and kind:
         problems.extend(validate_condition(doc, f"{path}.where", raw["where"], kind))
     if raw.get("amount") is not None and kind:
-        found = validate_operand(doc, f"{path}.amount", raw["amount"], kind)
+        amount = _amount_operand(raw["amount"], check, params)
+        found = validate_operand(doc, f"{path}.amount", amount, kind)
         problems.extend(found)
-        unit = operand_unit(doc, f"{path}.amount", raw["amount"], kind)[0]
+        unit = operand_unit(doc, f"{path}.amount", amount, kind)[0]
         if not found and unit not in (None, "bare", "money"):
             problems.append(
                 doc.problem(
@@ -451,6 +454,7 @@ def rule_problems(doc: Locator, path: str, raw: Any) -> list[Problem]:
     if ctype is not None and "message" in raw and text_ok["message"]:
         reported = check.get("report") if isinstance(check, dict) else None  # a lookup's reported names
         named = tuple(reported) if isinstance(reported, dict) else ()
+        named += _value_names(check)
         resolved = resolve_params(ctype, check or {}, params)  # a default parameter may fill a message too
         problems.extend(_placeholder_problems(doc, f"{path}.message", message, kind, ctype, resolved, named))
     return _one_per_key(problems)
@@ -493,6 +497,23 @@ def _text_map_problems(doc: Locator, path: str, value: Any) -> list[Problem]:
 
 
 MESSAGE_FIELDS = ("amount", "file", "sheet", "row")  # every finding offers these to its message
+
+
+def _value_names(check: Any) -> tuple[str, ...]:
+    """The names of a flag's computed ``values`` (message fields and finding values)."""
+    values = check.get("values") if isinstance(check, dict) else None
+    return tuple(values) if isinstance(values, dict) else ()
+
+
+def _amount_operand(amount: Any, check: Any, params: Mapping[str, Any]) -> Any:
+    """The rule's ``amount:`` with the names of its check's computed ``values`` replaced by their operands
+    (parameters substituted), so it is validated as what runs."""
+    values = check.get("values") if isinstance(check, dict) else None
+    if not isinstance(values, dict):
+        return amount
+    declared = params if isinstance(params, Mapping) else {}
+    defaults = resolve_params(check["type"], check, declared) if check.get("type") in CHECK_TYPES else declared
+    return inline_values(amount, _substitute(values, defaults))
 
 
 def _placeholder_problems(
@@ -692,7 +713,7 @@ def check_arg(
             if value in arg.choices
             else [doc.problem(path, "pack_bad_value", value=value, expected=", ".join([*arg.choices, "{days: N}"]))]
         )
-    if k == "choice":
+    if k in ("choice", "shape"):
         return (
             []
             if value in arg.choices
@@ -718,6 +739,7 @@ def check_arg(
     if k == "reasons":  # flag, lookup: conditions on the ledger (and the table's rows as match.NAME)
         reported = args.get("report")
         fields = tuple(reported) if isinstance(reported, dict) else ()
+        fields += _value_names(args)
         other = kind if arg.table else None
         extra = ("matched_on",) if other else ()
         return validate_reasons(doc, path, value, ledger, other=other, fields=(*fields, *extra, *params))
@@ -729,6 +751,14 @@ def check_arg(
         if not isinstance(value, dict):
             return bad("a mapping")
         return [p for key, v in value.items() for p in _item_problems(doc, f"{path}.{key}", v, arg.items, arg)]
+    if k == "operand_map":  # {name: operand}, e.g. flag's computed values
+        if not isinstance(value, dict) or not value or not all(isinstance(n, str) for n in value):
+            return bad("a mapping {name: operand}")
+        taken = {*MESSAGE_FIELDS, "matched_on", "problem", "problem_en"}
+        clash = [n for n in value if n in taken or (ledger is not None and column_type(ledger, n) is not None)]
+        if clash:  # a computed name would hide a column of the ledger or a field of the finding
+            return [doc.problem(f"{path}.{clash[0]}", "pack_bad_value", value=clash[0], expected="a new name")]
+        return [p for name, v in value.items() for p in validate_operand(doc, f"{path}.{name}", v, ledger)]
     if k == "column_names":  # {name: column of the other input}, e.g. a lookup's report
         if not isinstance(value, dict) or not value or not all(isinstance(v, str) for v in value.values()):
             return bad("a mapping {name: column of the other input}")

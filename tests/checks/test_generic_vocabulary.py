@@ -450,3 +450,132 @@ def test_lookup_pick_latest_without_by_is_skipped_with_the_reason() -> None:
         "skipped",
         "the rule's arguments cannot be used on these inputs: pick earliest/latest needs by",
     )
+
+
+# --- migC: flag's computed values, say: first, reasons over absent columns; optional, months_between, mod, in ---
+# (issue 14 item 5: what DUES-FEE, DUES-PERIOD and DUES-REMIT-LATE needed to be written in YAML)
+
+DUES_FLAG = (
+    "    ledger: dues\n    severity: warning\n    params: {{ratio: 0.02}}\n    check:\n      type: flag\n{check}"
+    "    message: {{zh: '{{problem}}', en: '{{problem_en}}'}}\n"
+)
+
+
+def _dues(*changes: dict[str, str], drop: tuple[str, ...] = ()) -> pd.DataFrame:
+    from tests.checks.harness import dues_row
+
+    return frame([dues_row(**c) for c in changes], drop=list(drop))
+
+
+def test_flag_values_are_computed_fields_for_texts_messages_values_and_amount() -> None:
+    rule = DUES_FLAG.format(check=(
+        "      values:\n"
+        "        expected:\n"
+        "          round_fen: {mul: [{sub: [amount_paid, {coalesce: [{optional: relief_amount}, 0]}]}, $ratio]}\n"
+        "        gap: {sub: [fee_amount, {round_fen: {mul: [amount_paid, $ratio]}}]}\n"
+        "      reasons:\n"
+        "        - when: {compare: {left: fee_amount, op: gt, right: 0.5}}\n"
+        "          problem: {zh: '应为 {expected}', en: 'should be {expected}'}\n"
+    )) + "    amount: {abs: gap}\n"
+    found = run(rule, {"dues": _dues({"fee_amount": "1.00", "amount_paid": "1000.00", "relief_amount": "100.00"},
+                                     {"fee_amount": "0.10"})})
+    assert rows(found) == [[2]]
+    [f] = found.to_dict("records")
+    assert (f["message"], f["message_en"], f["amount"]) == ("应为 18.00", "should be 18.00", "19.00")
+    assert (f["values"]["expected"], f["values"]["gap"]) == ("18.00", "-19.00")
+
+
+def test_optional_reads_an_absent_column_as_empty_and_a_plain_name_skips() -> None:
+    check = (
+        "      values: {basis: {sub: [amount_paid, {coalesce: [{optional: relief_amount}, 0]}]}}\n"
+        "      reasons:\n        - when: {compare: {left: amount_paid, op: gt, right: 0}}\n"
+        "          problem: {zh: '{basis}', en: '{basis}'}\n"
+    )
+    found = run(DUES_FLAG.format(check=check), {"dues": _dues({"amount_paid": "50.00"}, drop=("relief_amount",))})
+    assert found["message"].tolist() == ["50.00"]
+    rule = parse_pack(
+        "pack: t\nrules:\n  - id: T-RULE\n" + DUES_FLAG.format(check=check.replace("{optional: relief_amount}",
+                                                                                  "relief_amount")),
+        source="t.yaml",
+    ).rules[0]
+    res = run_rules({"dues": fundaudit.load("dues", _dues({}, drop=("relief_amount",)))}, [rule],
+                    period=parse_period("2016"))
+    [status] = res.statuses
+    assert (status.status, status.reason_en) == ("skipped", "dues lacks the columns this rule needs: relief_amount")
+
+
+def test_flag_leaves_out_reasons_whose_columns_are_absent_and_says_the_first_when_asked() -> None:
+    check = (
+        "      say: {say}\n      report: [settlement_flag, custody_flag]\n"
+        "      reasons:\n"
+        "        - when: {{column: settlement_flag, in: [E]}}\n          problem: dues_remittance.flag_e\n"
+        "        - when: {{compare: {{left: {{days_between: [treasury_date, settlement_date]}}, op: gt, right: 1}}}}\n"
+        "          problem: dues_remittance.late\n"
+        "        - when: {{column: custody_flag, in: [代管]}}\n          problem: dues_remittance.custody\n"
+    )
+    both = {"settlement_flag": "E", "treasury_date": "2016-02-10", "settlement_date": "2016-03-10"}
+    found = run(DUES_FLAG.format(check=check.format(say="all")), {"dues": _dues(both)})
+    assert found["message_en"].tolist() == [
+        "settlement flag E (stuck, not transferred); settled too long after the treasury date"
+    ]
+    found = run(DUES_FLAG.format(check=check.format(say="first")), {"dues": _dues(both)})
+    assert found["message_en"].tolist() == ["settlement flag E (stuck, not transferred)"]
+    # no settlement_flag nor custody_flag column: their reasons are left out, the other runs, and an absent
+    # `report` column is not a value
+    lacking = _dues(both, drop=("settlement_flag", "custody_flag"))
+    found = run(DUES_FLAG.format(check=check.format(say="all")), {"dues": lacking})
+    assert found["message_en"].tolist() == ["settled too long after the treasury date"]
+    assert sorted(found["values"][0]) == ["problem", "problem_en", "settlement_date", "treasury_date"]
+
+
+@pytest.mark.parametrize(
+    ("left", "op", "right", "rows_"),
+    [
+        ("{months_between: [period_start, period_end], inclusive: true}", "in", "[3]", [[3]]),
+        ("{months_between: [period_start, period_end]}", "eq", "0", [[2]]),
+        ("{mod: [{month: period_start}, 3]}", "eq", "1", [[2], [3]]),
+        ("{mod: [12, {months_between: [period_start, period_start]}]}", "eq", "0", []),  # mod 0 is empty
+        ("{month: period_start}", "not_in", "[1, 2]", [[3]]),
+    ],
+)
+def test_months_between_mod_and_in(left: str, op: str, right: str, rows_: list[list[int]]) -> None:
+    check = (
+        f"      reasons:\n        - when: {{compare: {{left: {left}, op: {op}, right: {right}}}}}\n"
+        "          problem: {zh: x, en: x}\n"
+    )
+    found = run(DUES_FLAG.format(check=check), {"dues": _dues({"month": 1}, {"month": 4, "months": 3})})
+    assert rows(found) == rows_
+
+
+@pytest.mark.parametrize(
+    ("when", "expected"),
+    [
+        ("{compare: {left: period_start, op: in, right: [1]}}",
+         "rules[0].check.reasons[0].when.compare.right[0]: value 1 cannot be compared with date "
+         '(expected a date ("2016-03-01"))'),
+        ("{compare: {left: {month: period_start}, op: in, right: 3}}",
+         "rules[0].check.reasons[0].when.compare.right: wrong type: expected a list of values, got 3"),
+        ("{compare: {left: {months_between: [period_start, amount_paid]}, op: eq, right: 1}}",
+         "rules[0].check.reasons[0].when.compare.left.months_between[1]: months_between needs a date here; "
+         "amount_paid is money"),
+        ("{compare: {left: {mod: [period_start, 2]}, op: eq, right: 1}}",
+         "rules[0].check.reasons[0].when.compare.left.mod[0]: mod works on numbers only; period_start is date"),
+        ("{compare: {left: {optional: no_such}, op: eq, right: 1}}",
+         "rules[0].check.reasons[0].when.compare.left.optional: dues has no column no_such"),
+    ],
+)
+def test_new_operands_are_checked_on_load(when: str, expected: str) -> None:
+    check = f"      reasons:\n        - when: {when}\n          problem: {{zh: x, en: x}}\n"
+    assert [p.split(" ", 1)[1] for p in problems(DUES_FLAG.format(check=check))] == [expected]
+
+
+def test_flag_values_and_amount_are_checked_on_load() -> None:
+    check = (
+        "      values: {amount_paid: {abs: fee_amount}, d: {add: [period_start, 1]}}\n"
+        "      reasons:\n        - when: {column: fee_amount, gt: 0}\n          problem: {zh: x, en: x}\n"
+    )
+    found = problems(DUES_FLAG.format(check=check) + "    amount: {abs: nothing}\n")
+    assert [p.split(" ", 1)[1] for p in found] == [
+        "rules[0].check.values.amount_paid: invalid value amount_paid (expected a new name)",
+        "rules[0].amount.abs: dues has no column nothing",
+    ]

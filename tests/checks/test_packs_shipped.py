@@ -106,7 +106,9 @@ FULL = _present({k: set(catalogue()[k].columns) for k in ("dues", "min_wage", "r
         ("DUES-PERIOD", ["period_start"], "period_start"),
         ("DUES-DUP", ["fund_type"], "fund_type"),
         ("DUES-SME-REFUND", ["refund_paid"], "refund_paid"),
-        ("DUES-REMIT-LATE", ["settlement_flag", "settlement_date", "custody_flag"], "settlement_flag, settlement_date"),
+        # a flag: every reason lacks a column, and the skip names them all
+        ("DUES-REMIT-LATE", ["settlement_flag", "settlement_date", "custody_flag"],
+         "settlement_flag, settlement_date, custody_flag"),
         ("DUES-SPLIT-SUM", [c for c in dues_row() if c.startswith(("share_", "fee_"))],
          "share_grassroots_ratio, share_grassroots_amount"),
     ],

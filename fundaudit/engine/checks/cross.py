@@ -1,12 +1,12 @@
 """Cross-ledger check types: one ledger read against another or against a reference list.
 
 Rules: XL-STAFF-RELATIVE and REG-STAFF-RELATIVE (``staff_relative``), XL-MISSING-EMPLOYER
-(``employer_without_dues``), XL-UNION-STATUS (``union_status``), XL-UNION-ACCOUNT (``union_account``),
-XL-FUND-OVERSPEND (``fund_overspend``). Signatures: ``fundaudit/rules/signatures/cross.py``.
+(``employer_without_dues``), XL-UNION-STATUS (``union_status``), XL-FUND-OVERSPEND (``fund_overspend``);
+XL-UNION-ACCOUNT is a ``lookup`` in ``rules/cross.yaml``. Signatures: ``fundaudit/rules/signatures/cross.py``.
 Tests: ``tests/checks/test_cross.py``.
 
 - ``staff_relative``: names are never a key; addresses are compared through their matching keys.
-- ``union_status`` / ``union_account``: the employer's union is the registry row whose
+- ``union_status``: the employer's union is the registry row whose
   ``employer_taxpayer_id`` is the dues row's taxpayer ID; ``grace_months`` widens both tests.
 """
 
@@ -309,49 +309,6 @@ def union_status(ctx: CheckContext) -> exp.Select:
                     not_null(start),
                     not_null(end),
                     any_of(union_fund, prep_fund),
-                ]
-            )
-        )
-    )
-
-
-@implements("union_account")
-def union_account(ctx: CheckContext) -> exp.Select:
-    """工会经费 rows whose grassroots account is none of the registry accounts of the employer's union
-    (rows without an account, and employers the registry holds no account for, are not compared)."""
-    ctx.need("taxpayer_id", "fund_type", "grassroots_account")
-    need_reference(ctx, UNIONS, "employer_taxpayer_id", "bank_account")
-    known = _union_exists(not_null(col("bank_account", "u")))
-    same = _union_exists(eq(col("bank_account", "u"), col("grassroots_account", "d")))
-    registry = (
-        select(col("employer_taxpayer_id"), named(exp.Min(this=col("bank_account")), "registry_account"))
-        .from_(table(UNIONS))
-        .where(not_null(col("bank_account")))
-        .group_by(col("employer_taxpayer_id"))
-    )
-    return (
-        select(
-            col(ROW_ID, "d"),
-            *[
-                col(c, "d")
-                for c in ("taxpayer_id", "taxpayer_name", "grassroots_account", "grassroots_account_name")
-                if ctx.has(c)
-            ],
-            col("registry_account", "g"),
-            *amount_column(ctx, "d"),
-        )
-        .from_(table(DUES, "d"))
-        .join(
-            registry.subquery("g"), on=eq(col("employer_taxpayer_id", "g"), col("taxpayer_id", "d")), join_type="left"
-        )
-        .where(
-            all_of(
-                [
-                    ctx.where("d"),
-                    eq(col("fund_type", "d"), string("union_fund")),
-                    not_null(col("grassroots_account", "d")),
-                    known,
-                    exp.Not(this=same),
                 ]
             )
         )

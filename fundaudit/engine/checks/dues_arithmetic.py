@@ -1,12 +1,12 @@
 """Dues arithmetic check types: the split of each payment, its fee, and the wage base.
 
-Rules: DUES-SPLIT-SUM (``dues_split_sum``), DUES-SPLIT-RATIO (``dues_split_ratio``), DUES-FEE
-(``dues_fee``), DUES-BASE-MIN (``dues_base_min``), DUES-BASE-DROP (``dues_base_drop``).
+Rules: DUES-SPLIT-SUM (``dues_split_sum``), DUES-SPLIT-RATIO (``dues_split_ratio``), DUES-BASE-MIN
+(``dues_base_min``), DUES-BASE-DROP (``dues_base_drop``); DUES-FEE is a ``flag`` in ``rules/dues.yaml``.
 Signatures: ``fundaudit/rules/signatures/dues_arithmetic.py``. Tests: ``tests/checks/test_dues_arithmetic.py``.
 How each rule reads ``domain.md`` §7.1 is spelled out in ``docs/rules-dues.md``.
 
 Money is integer fen, rates are fractions; products of money and rates are computed in DECIMAL and
-rounded half-up to the fen (``sql.fen_times_rate``).
+rounded half-up to the fen (``sql.round_fen``).
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ from fundaudit.engine.sql import (
     col,
     decimal,
     eq,
-    fen_times_rate,
     first_reason,
     is_null,
     months_len,
@@ -247,37 +246,6 @@ def _mismatch_columns(wrong: Sequence[tuple[exp.Expr, str, str]]) -> list[exp.Ex
     zh = exp.ConcatWs(expressions=[string("、"), *[case([(w, string(z))]) for w, z, _ in wrong]], coalesce=True)
     en = exp.ConcatWs(expressions=[string(", "), *[case([(w, string(e))]) for w, _, e in wrong]], coalesce=True)
     return [named(zh, "mismatched"), named(en, "mismatched_en")]
-
-
-@implements("dues_fee")
-def dues_fee(ctx: CheckContext) -> exp.Select:
-    """The recorded fee equals basis × ``fee_ratio`` rounded half-up to the fen, within ``tol_yuan``;
-    refunds (negative bases) must give the fee back by the same formula."""
-    ctx.need("fee_amount", "amount_paid")
-    d = "d"
-    expected = fen_times_rate(split_basis(ctx, d), rate_lit(ctx.args["fee_ratio"]))
-    diff = exp.Sub(this=col("fee_amount", d), expression=expected)
-    ctx.units.update(expected_fee="money", basis="money", difference="money")
-    return (
-        select(
-            col(ROW_ID, d),
-            *present_columns(ctx, ["taxpayer_id", "period_start", "period_end", "fee_ratio", "fee_amount"], d),
-            named(split_basis(ctx, d), "basis"),
-            named(expected, "expected_fee"),
-            named(diff, "difference"),
-            *amount_column(ctx, d, exp.Abs(this=diff)),
-        )
-        .from_(table(ctx.ledger, d))
-        .where(
-            all_of(
-                [
-                    reportable(ctx, d),
-                    not_null(col("fee_amount", d)),
-                    exp.GT(this=exp.Abs(this=diff), expression=sql.money_lit(ctx.args["tol_yuan"])),
-                ]
-            )
-        )
-    )
 
 
 def _region(ctx: CheckContext) -> exp.Expression | None:

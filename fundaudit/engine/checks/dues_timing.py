@@ -1,7 +1,7 @@
 """Dues timing check types: the period a payment covers, its deadline, gaps, and remittance.
 
-Rules: DUES-PERIOD (``dues_period``), DUES-LATE (``dues_deadline``), DUES-GAP (``dues_gap``),
-DUES-REMIT-LATE (``dues_remittance``). Signatures: ``fundaudit/rules/signatures/dues_timing.py``.
+Rules: DUES-LATE (``dues_deadline``), DUES-GAP (``dues_gap``); DUES-PERIOD and DUES-REMIT-LATE are
+``flag`` rules in ``rules/dues.yaml``. Signatures: ``fundaudit/rules/signatures/dues_timing.py``.
 Tests: ``tests/checks/test_dues_timing.py``. Readings of ``domain.md`` §7.1: ``docs/rules-dues.md``.
 
 History rows outside the audit period are visible (the engine keeps a finding only when one of its
@@ -34,77 +34,17 @@ from fundaudit.engine.sql import (
     days_from,
     dense_rank,
     eq,
-    first_reason,
     months_len,
     named,
     not_null,
     number,
     select,
-    string,
     table,
     values_table,
     window,
 )
-from fundaudit.errors import texts
 
 __all__ = ["gap_slots"]
-
-
-@implements("dues_period")
-def dues_period(ctx: CheckContext) -> exp.Select:
-    """Start ≤ end, start on the 1st and end on a month's last day, an allowed length (a 3-, 6- or
-    12-month period must be a calendar quarter, half-year or year: lengths dividing 12 must start on a
-    multiple of their length), and money not in the treasury before the period starts."""
-    ctx.need("period_start", "period_end")
-    d = "d"
-    s, e = col("period_start", d), col("period_end", d)
-    n = months_len(s, e)
-    lengths = sorted({int(x) for x in ctx.args["allowed_lengths_months"] or []})
-    fits = []
-    for length in lengths:
-        ok = eq(n, number(length))
-        if length > 1 and 12 % length == 0:
-            aligned = eq(
-                exp.Mod(
-                    this=exp.Paren(this=exp.Sub(this=exp.Month(this=s), expression=number(1))),
-                    expression=number(length),
-                ),
-                number(0),
-            )
-            ok = exp.and_(ok, aligned)
-        fits.append(ok)
-    length_ok = any_of(*fits)
-    reasons: list[tuple[exp.Expr, str, str]] = [
-        (exp.GT(this=s, expression=e), *texts("findings", "dues_period.starts_after_end")),
-        (exp.NEQ(this=exp.Day(this=s), expression=number(1)), *texts("findings", "dues_period.not_month_start")),
-        (
-            exp.NEQ(this=exp.Day(this=add_days(e, 1)), expression=number(1)),
-            *texts("findings", "dues_period.not_month_end"),
-        ),
-        (
-            exp.Not(this=length_ok),
-            *texts("findings", "dues_period.bad_length"),
-        ),
-    ]
-    if ctx.has("treasury_date"):
-        reasons.append(
-            (
-                exp.LT(this=col("treasury_date", d), expression=s),
-                *texts("findings", "dues_period.treasury_before_start"),
-            )
-        )
-    fires = any_of(*[r[0] for r in reasons])
-    return (
-        select(
-            col(ROW_ID, d),
-            *present_columns(ctx, ["period_start", "period_end", "treasury_date"], d),
-            named(n, "months"),
-            *first_reason(reasons),
-            *amount_column(ctx, d),
-        )
-        .from_(table(ctx.ledger, d))
-        .where(all_of([reportable(ctx, d), not_null(s), not_null(e), fires]))
-    )
 
 
 @implements("dues_deadline")
@@ -320,60 +260,3 @@ def dues_gap(ctx: CheckContext) -> exp.Select:
     ]:
         query = query.with_(name, as_=q)
     return query
-
-
-@implements("dues_remittance")
-def dues_remittance(ctx: CheckContext) -> exp.Select:
-    """Fires when ``settlement_flag`` is E (stuck in error), when settlement came more than
-    ``max_days_to_settle`` days after the treasury date, or when a row still flagged as in custody
-    (``custody_flag`` in ``custody_values``) has been so for more than ``max_days_in_custody`` days from
-    its treasury date to the end of the audit period. Each test runs when its columns exist."""
-    d = "d"
-    reasons: list[tuple[exp.Expr, str, str]] = []
-    if ctx.has("settlement_flag"):
-        reasons.append(
-            (
-                eq(exp.Upper(this=exp.Trim(this=col("settlement_flag", d))), string("E")),
-                *texts("findings", "dues_remittance.flag_e"),
-            )
-        )
-    if ctx.has("settlement_date", "treasury_date"):
-        reasons.append(
-            (
-                exp.GT(
-                    this=days_from(col("treasury_date", d), col("settlement_date", d)),
-                    expression=number(int(ctx.args["max_days_to_settle"])),
-                ),
-                *texts("findings", "dues_remittance.late"),
-            )
-        )
-    values = list(ctx.args["custody_values"] or [])
-    if ctx.has("custody_flag", "treasury_date") and ctx.period is not None and values:
-        held = exp.In(this=exp.Trim(this=col("custody_flag", d)), expressions=[string(str(v)) for v in values])
-        days = days_from(col("treasury_date", d), sql.date_lit(ctx.period.end.isoformat()))
-        reasons.append(
-            (
-                exp.and_(held, exp.GT(this=days, expression=number(int(ctx.args["max_days_in_custody"])))),
-                *texts("findings", "dues_remittance.custody"),
-            )
-        )
-    if not reasons:
-        ctx.need("settlement_flag", "settlement_date", "treasury_date")
-    extra: list[exp.Expression] = []
-    if ctx.has("settlement_date", "treasury_date"):
-        extra.append(named(days_from(col("treasury_date", d), col("settlement_date", d)), "days_to_settle"))
-    return (
-        select(
-            col(ROW_ID, d),
-            *present_columns(
-                ctx,
-                ["taxpayer_id", "period_start", "period_end", "treasury_date", "settlement_date", "settlement_flag"],
-                d,
-            ),
-            *extra,
-            *first_reason(reasons),
-            *amount_column(ctx, d),
-        )
-        .from_(table(ctx.ledger, d))
-        .where(all_of([reportable(ctx, d), any_of(*[r[0] for r in reasons])]))
-    )

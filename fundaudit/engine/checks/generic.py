@@ -11,6 +11,7 @@ import sqlglot.expressions as exp
 
 from fundaudit.engine import sql
 from fundaudit.engine.checks import implements
+from fundaudit.engine.checks.common import IN_PERIOD
 from fundaudit.engine.context import CheckContext, Skip, columns_of_condition, columns_of_operand, matched_columns
 from fundaudit.engine.findings import _param_text as param_text  # how a message says a parameter
 from fundaudit.engine.sql import ROW_ID, all_of, col, select, table
@@ -351,6 +352,7 @@ def _reasons(
     alias: str | None = None,
     scope: sql.Scope | None = None,
     fields: Mapping[str, tuple[exp.Expression, str]] | None = None,
+    first: bool = False,
 ) -> tuple[list[exp.Expression], list[exp.Expression]]:
     """Each reason's condition, and the finding's columns: ``problem``/``problem_en`` (every applying
     reason's text, in declared order, joined by '；' and '; ') and ``_severity`` (the most severe applying
@@ -369,6 +371,10 @@ def _reasons(
     for lang, (name, sep) in enumerate(zip(("problem", "problem_en"), _SEPS, strict=True)):
         said = {p: sql.string(param_text(v, "、" if lang == 0 else ", ")) for p, v in params.items()}
         text: exp.Expression | None = None
+        if first:  # only the first applying reason's text
+            whens = [(c, _template(pair[lang], {**said, **values})) for c, pair in zip(conds, templates, strict=True)]
+            out.append(exp.alias_(sql.case(whens), name, quoted=True))
+            continue
         for cond, pair in zip(conds, templates, strict=True):
             body = exp.DPipe(this=sql.string(sep), expression=_template(pair[lang], {**said, **values}))
             piece = exp.Case().when(cond, body).else_(sql.string(""))
@@ -394,22 +400,69 @@ def _read_by(reasons: Sequence[Mapping[str, Any]]) -> list[str]:
 
 @implements("flag")
 def flag(ctx: CheckContext) -> exp.Select:
-    """Rows for which any reason holds; the finding says every applying reason."""
-    reasons, report = ctx.args["reasons"], ctx.args["report"] or []
-    ctx.need(*report)
-    conds, texts = _reasons(ctx, reasons)
-    shown = [c for c in dict.fromkeys([*_read_by(reasons), *report]) if "__" not in c]
+    """Rows for which any reason holds; the finding says every applying reason (or the first, with
+    ``say: first``). Reasons naming columns the input lacks are left out (the rule skips only when no
+    reason is left), as are ``report`` columns and ``values`` it lacks."""
+    computed = _computed_values(ctx, ctx.args["values"] or {})
+    reasons = _runnable_reasons(ctx, ctx.args["reasons"], computed)
+    report = [c for c in ctx.args["report"] or [] if ctx.has(c)]
+    conds, texts = _reasons(ctx, reasons, fields=computed, first=ctx.args["say"] == "first")
+    shown = [c for c in dict.fromkeys([*_read_by(reasons), *report]) if "__" not in c and c not in computed]
     amount = ctx.amount()
     return (
         select(
             col(ROW_ID),
             *[col(c) for c in shown],
+            *[exp.alias_(e, name, quoted=True) for name, (e, _) in computed.items()],
             *texts,
             *([exp.alias_(amount, "_amount", quoted=True)] if amount is not None else []),
         )
         .from_(table(ctx.ledger))
-        .where(all_of([ctx.where(), exp.Paren(this=exp.or_(*conds))]))
+        .where(all_of([ctx.where(), _in_period(ctx), exp.Paren(this=exp.or_(*conds))]))
     )
+
+
+def _in_period(ctx: CheckContext) -> exp.Expression | None:
+    """Only rows of the audit period: a one-row finding outside it would be dropped anyway, so a row rule
+    (flag) does not return it (history stays visible to its conditions through other check types)."""
+    return sql.eq(col(IN_PERIOD), exp.true()) if ctx.has(IN_PERIOD) else None
+
+
+def _computed_values(ctx: CheckContext, values: Mapping[str, Any]) -> dict[str, tuple[exp.Expression, str]]:
+    """flag's ``values``: each ``{name: operand}`` the input has the columns of, as an expression and its
+    unit (recorded in ``ctx.units`` so the finding shows money in yuan)."""
+    out: dict[str, tuple[exp.Expression, str]] = {}
+    for name, node in values.items():
+        if all(ctx.has(c) for c in columns_of_operand(node)):
+            e, unit = sql.operand(node, ctx.ledger, scope=ctx.scope())
+            out[name] = (e, unit)
+            ctx.units[name] = unit
+    return out
+
+
+def _runnable_reasons(
+    ctx: CheckContext, reasons: Sequence[Mapping[str, Any]], computed: Mapping[str, Any]
+) -> list[Mapping[str, Any]]:
+    """The reasons whose condition and texts name only columns the input has (``computed`` values and
+    parameters aside); when none is left, skip naming every missing column."""
+    declared = ctx.args.get("values") or {}
+    kept, missing = [], []
+    for r in reasons:
+        names = [
+            c
+            for t in reason_texts(r["problem"])
+            for n in template_fields(t)
+            if n not in computed and n not in ctx.rule.params
+            for c in (sorted(columns_of_operand(declared[n])) if n in declared else [n])
+        ]
+        lacking = [c for c in [*sorted(columns_of_condition(r["when"])), *names] if not ctx.has(c)]
+        if lacking:
+            missing.extend(lacking)
+        else:
+            kept.append(r)
+    if not kept:
+        ctx.need(*dict.fromkeys(missing))
+    return kept
 
 
 # --- lookup with a fallback key, reported values and reasons over the match ------------------------------

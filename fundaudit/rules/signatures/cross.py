@@ -49,11 +49,6 @@ SIGNATURES: list[Signature] = [
         grace_months=Arg("int", default=0, low=0),
     ),
     signature(
-        "union_account",
-        "Was the grassroots share sent to the account the union registry holds for that union?",
-        fields=("registry_account",),
-    ),
-    signature(
         "fund_overspend",
         "Does the aid paid per programme and year stay within its allocation, and reach a minimum share of it?",
         fields=("allocated", "difference", "problem", "problem_en", "scope", "scope_en", "spent", "spent_pct", "year"),

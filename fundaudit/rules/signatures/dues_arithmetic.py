@@ -55,11 +55,4 @@ SIGNATURES: list[Signature] = [
         grassroots_share=Arg("number", default=0.6, low=0, high=1),
         ratio_tol=RATIO_TOL,
     ),
-    signature(
-        "dues_fee",
-        "Is the handling fee basis × fee ratio (half-up to the fen), and none kept on refunds?",
-        fields=("basis", "difference", "expected_fee"),
-        fee_ratio=Arg("number", default=0.02, low=0, high=1),
-        tol_yuan=FEN_TOL,
-    ),
 ]

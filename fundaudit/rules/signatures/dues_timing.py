@@ -11,13 +11,6 @@ __all__ = ["SIGNATURES"]
 
 SIGNATURES: list[Signature] = [
     signature(
-        "dues_period",
-        "Is the levy period well formed: start ≤ end, on month boundaries, an allowed "
-        "length, and money not in the treasury before the period starts?",
-        fields=("months", "problem", "problem_en"),
-        allowed_lengths_months=Arg("values", default=[1, 3, 12], items="int", low=1, high=120, min_items=1),
-    ),
-    signature(
         "dues_deadline",
         "Was the return filed, paid and in the treasury by the deadline (day N of the "
         "month after the period ends, plus grace days)?",
@@ -34,13 +27,5 @@ SIGNATURES: list[Signature] = [
         fields=("gap_start", "gap_end", "missing"),
         min_prior_payments=Arg("int", default=2, low=1),
         cadence=Arg("choice", default="infer", choices=("infer", "monthly", "quarterly")),
-    ),
-    signature(
-        "dues_remittance",
-        "Was the grassroots share settled in time, not stuck in error, not too long in custody?",
-        fields=("days_to_settle", "problem", "problem_en"),
-        max_days_to_settle=Arg("int", default=30, low=0),
-        max_days_in_custody=Arg("int", default=180, low=0),
-        custody_values=Arg("values", default=["代管"], doc="custody_flag values meaning 'held in custody'"),
     ),
 ]

@@ -91,6 +91,8 @@ SIGNATURES: list[Signature] = [
         fields=("problem", "problem_en"),
         reasons=Arg("reasons", True),
         report=Arg("columns", doc="more value columns for the message"),
+        values=Arg("operand_map", doc="{name: operand}: computed values for the message, texts and amount"),
+        say=Arg("shape", default="all", choices=("all", "first"), doc="every applying reason, or the first"),
     ),
     signature(
         "lookup",
