@@ -213,6 +213,7 @@ def test_shipped_packs_declare_only_what_differs() -> None:
         "DISB-CASH": ["in_kind_allowed"],
         "DISB-DUP": ["windows"],
         "REG-DUP-HOUSEHOLD": ["household_keys"],
+        "REG-DISCLOSURE": ["require"],  # a flag rule: its parameters are its own
     }
 
 

@@ -100,7 +100,7 @@ RULE_KEYS = {
     "basis",
 }
 OVERRIDE_KEYS = {"severity", "params", "message", "where"}
-LOGIC_KINDS = {"condition", "operand", "kind", "column_map"}  # argument kinds that are never parameters
+LOGIC_KINDS = {"condition", "operand", "operands", "kind", "column_map"}  # argument kinds never parameters
 EVERY_LEDGER_CHECKS = {"ledger_total"}  # check types that may declare ledger: "*" (they cover every ledger)
 _FORMATTER = string.Formatter()
 
@@ -451,6 +451,7 @@ def rule_problems(doc: Locator, path: str, raw: Any) -> list[Problem]:
     if ctype is not None and "message" in raw and text_ok["message"]:
         reported = check.get("report") if isinstance(check, dict) else None  # a lookup's reported names
         named = tuple(reported) if isinstance(reported, dict) else ()
+        named += _computed_names(check)
         resolved = resolve_params(ctype, check or {}, params)  # a default parameter may fill a message too
         problems.extend(_placeholder_problems(doc, f"{path}.message", message, kind, ctype, resolved, named))
     return _one_per_key(problems)
@@ -717,10 +718,12 @@ def check_arg(
         return _element_problems(doc, path, value, arg, args, kind)
     if k == "reasons":  # flag, lookup: conditions on the ledger (and the table's rows as match.NAME)
         reported = args.get("report")
-        fields = tuple(reported) if isinstance(reported, dict) else ()
+        fields = (tuple(reported) if isinstance(reported, dict) else ()) + _computed_names(args)
         other = kind if arg.table else None
         extra = ("matched_on",) if other else ()
         return validate_reasons(doc, path, value, ledger, other=other, fields=(*fields, *extra, *params))
+    if k == "operands":  # flag's compute: {name: operand of the ledger}
+        return _operands_problems(doc, path, value, ledger)
     if k == "condition":
         return validate_condition(doc, path, value, kind) if kind else []
     if k == "operand":
@@ -759,6 +762,27 @@ def check_arg(
                     )
         return problems
     return []
+
+
+def _computed_names(check: Any) -> tuple[str, ...]:
+    """The names a flag's ``compute`` gives its values (message and reason-text fields)."""
+    compute = check.get("compute") if isinstance(check, Mapping) else None
+    return tuple(compute) if isinstance(compute, dict) else ()
+
+
+def _operands_problems(doc: Locator, path: str, value: Any, ledger: str | None) -> list[Problem]:
+    """``{name: operand}``: each operand well formed on ``ledger``; a name may not hide a column of the
+    ledger or a field every finding has."""
+    if not isinstance(value, dict) or not value:
+        return [doc.problem(path, "pack_wrong_type", expected="a mapping {name: operand}", got=_describe(value))]
+    taken = {*MESSAGE_FIELDS, "problem", "problem_en"}
+    problems: list[Problem] = []
+    for name, node in value.items():
+        if name in taken or (ledger is not None and column_type(ledger, name) is not None):
+            problems.append(doc.problem(f"{path}.{name}", "pack_bad_value", value=name, expected="a new name"))
+        elif ledger:
+            problems.extend(validate_operand(doc, f"{path}.{name}", node, ledger))
+    return problems
 
 
 def _column_problems(doc: Locator, path: str, name: str, kind: str | None, types: tuple[str, ...]) -> list[Problem]:

@@ -392,18 +392,51 @@ def _read_by(reasons: Sequence[Mapping[str, Any]]) -> list[str]:
     return sorted(set().union(*(columns_of_condition(r["when"]) for r in reasons)))
 
 
+def _reason_columns(ctx: CheckContext, reason: Mapping[str, Any]) -> list[str]:
+    """The ledger's columns a reason reads: its condition's and its text's fields (parameters and
+    ``compute`` names aside)."""
+    named = {*ctx.rule.params, *(ctx.args.get("compute") or {})}
+    words = [n for t in reason_texts(reason["problem"]) for n in template_fields(t) if n not in named]
+    return sorted(columns_of_condition(reason["when"]) | set(words))
+
+
+def _present_reasons(ctx: CheckContext, reasons: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The reasons whose columns the input has (an optional column's reason is left out, as if it never
+    held); when none is left, the rule is skipped, naming the columns it lacks."""
+    kept = [r for r in reasons if ctx.has(*_reason_columns(ctx, r))]
+    if not kept:
+        ctx.need(*dict.fromkeys(c for r in reasons for c in _reason_columns(ctx, r)))
+    return kept
+
+
+def _computed(ctx: CheckContext) -> dict[str, tuple[exp.Expression, str]]:
+    """``compute: {name: operand}``: each value as an expression and its unit (money in fen), for the
+    finding's values, the message and the reasons' texts; skips when an operand names an absent column."""
+    out: dict[str, tuple[exp.Expression, str]] = {}
+    for name, node in (ctx.args.get("compute") or {}).items():
+        ctx.need(*sorted(columns_of_operand(node)))
+        e, unit = sql.operand(node, ctx.ledger, scope=ctx.scope())
+        out[name] = (e, unit)
+        ctx.units[name] = unit
+    return out
+
+
 @implements("flag")
 def flag(ctx: CheckContext) -> exp.Select:
-    """Rows for which any reason holds; the finding says every applying reason."""
-    reasons, report = ctx.args["reasons"], ctx.args["report"] or []
+    """Rows for which any reason holds; the finding says every applying reason. A reason naming a column
+    the input lacks is left out (:func:`_present_reasons`); ``compute`` values are finding values too."""
+    report = ctx.args["report"] or []
     ctx.need(*report)
-    conds, texts = _reasons(ctx, reasons)
-    shown = [c for c in dict.fromkeys([*_read_by(reasons), *report]) if "__" not in c]
+    reasons = _present_reasons(ctx, ctx.args["reasons"])
+    computed = _computed(ctx)
+    conds, texts = _reasons(ctx, reasons, fields=computed)
+    shown = [c for c in dict.fromkeys([*_read_by(ctx.args["reasons"]), *report]) if "__" not in c and ctx.has(c)]
     amount = ctx.amount()
     return (
         select(
             col(ROW_ID),
             *[col(c) for c in shown],
+            *[exp.alias_(e, name, quoted=True) for name, (e, _) in computed.items()],
             *texts,
             *([exp.alias_(amount, "_amount", quoted=True)] if amount is not None else []),
         )

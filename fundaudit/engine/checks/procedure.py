@@ -1,7 +1,7 @@
 """Procedure check types: 公示 (disclosure) and approval of payments, and the register's disclosure.
 
-Rules: DISB-DISCLOSURE (``disclosure``), DISB-APPROVAL (``approval``), REG-DISCLOSURE
-(``disclosed_before_filing``). Signatures: ``fundaudit/rules/signatures/procedure.py``.
+Rules: DISB-DISCLOSURE (``disclosure``), DISB-APPROVAL (``approval``).
+Signatures: ``fundaudit/rules/signatures/procedure.py``.
 Tests: ``tests/checks/test_procedure.py``.
 
 - ``disclosure``: a 公示 with only one of its two dates is a warning (its length cannot be checked);
@@ -124,28 +124,4 @@ def approval(ctx: CheckContext) -> exp.Select:
         )
         .from_(table(ctx.ledger))
         .where(all_of([ctx.where(), any_of(missing, *[c for c, _, _ in conflicts])]))
-    )
-
-
-@implements("disclosed_before_filing")
-def disclosed_before_filing(ctx: CheckContext) -> exp.Select:
-    """公示日期 missing (when required) or after 建档日期."""
-    ctx.need("disclosure_date", "filed_date")
-    shown, filed = col("disclosure_date"), col("filed_date")
-    missing = is_null(shown) if ctx.args["require"] else exp.false()
-    late = exp.and_(not_null(shown), not_null(filed), exp.GT(this=shown, expression=filed))
-    reasons = reason_columns(
-        [
-            (missing, *texts("findings", "disclosed_before_filing.missing")),
-            (late, *texts("findings", "disclosed_before_filing.late")),
-        ]
-    )
-    return (
-        select(
-            col(ROW_ID),
-            *[col(c) for c in ("file_no", "name", "disclosure_date", "filed_date") if ctx.has(c)],
-            *reasons,
-        )
-        .from_(table(ctx.ledger))
-        .where(all_of([ctx.where(), any_of(missing, late)]))
     )

@@ -91,6 +91,7 @@ SIGNATURES: list[Signature] = [
         fields=("problem", "problem_en"),
         reasons=Arg("reasons", True),
         report=Arg("columns", doc="more value columns for the message"),
+        compute=Arg("operands", doc="{name: operand}: a value computed from each row, for the message and texts"),
     ),
     signature(
         "lookup",

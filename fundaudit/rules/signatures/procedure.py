@@ -23,10 +23,4 @@ SIGNATURES: list[Signature] = [
         fields=("problem", "problem_en"),
         require_approver=Arg("bool", default=True),
     ),
-    signature(
-        "disclosed_before_filing",
-        "Was the file disclosed (公示) on or before the date it was filed?",
-        fields=("problem", "problem_en"),
-        require=Arg("bool", default=True),
-    ),
 ]
