@@ -192,8 +192,10 @@ def test_the_pattern_is_recognised() -> None:
     assert _written_defaults({"check": {"type": "taxpayer_id", "column": "taxpayer_id"}}) == [
         "check.column = 'taxpayer_id'"
     ]
-    assert _written_defaults({"check": {"type": "disclosure"}, "params": {"min_days": 5}}) == ["params.min_days = 5"]
-    assert _written_defaults({"check": {"type": "disclosure"}, "params": {"min_days": 7}}) == []
+    assert _written_defaults({"check": {"type": "split_payment"}, "params": {"window_days": 30}}) == [
+        "params.window_days = 30"
+    ]
+    assert _written_defaults({"check": {"type": "split_payment"}, "params": {"window_days": 7}}) == []
 
 
 def test_shipped_packs_declare_only_what_differs() -> None:
@@ -213,6 +215,8 @@ def test_shipped_packs_declare_only_what_differs() -> None:
         "DISB-CASH": ["in_kind_allowed"],
         "DISB-DUP": ["windows"],
         "REG-DUP-HOUSEHOLD": ["household_keys"],
+        "DISB-DISCLOSURE": ["calendar", "min_days"],
+        "DISB-APPROVAL": ["require_approver"],
         "REG-DISCLOSURE": ["require"],  # a flag rule: its parameters are its own
     }
 
@@ -334,7 +338,7 @@ def test_every_override_changes_the_query_or_its_findings(loaded: dict[str, Ledg
 
 
 def test_a_default_parameter_overridden_by_cli_changes_the_findings(tmp_path: Path) -> None:
-    """End to end: DISB-DISCLOSURE.min_days is written nowhere but in its signature (5); --param raises it
+    """End to end: DISB-DISCLOSURE.min_days is 5 (a parameter of its flag rule); --param raises it
     and the samples' 公示 of 5 to 9 days become findings."""
 
     def count(*extra: str) -> int:
@@ -385,6 +389,6 @@ def test_queries_return_no_value_their_check_type_does_not_declare(loaded: dict[
     for f in result.findings.to_dict("records"):
         rule = by_id[f["rule"]]
         columns = catalogue()[rule.ledger].columns if rule.ledger in catalogue() else {}  # LEDGER-TOTAL: "*"
-        known = {*CHECK_TYPES[rule.check_type].fields, *MESSAGE_FIELDS, *columns}
+        known = {*CHECK_TYPES[rule.check_type].fields, *MESSAGE_FIELDS, *columns, *(rule.check.get("compute") or {})}
         extra.setdefault(rule.check_type, set()).update(set(f["values"]) - known)
     assert {ctype: sorted(names) for ctype, names in extra.items() if names} == UNDECLARED
