@@ -217,6 +217,7 @@ def test_shipped_packs_declare_only_what_differs() -> None:
         "REG-DUP-HOUSEHOLD": ["household_keys"],
         "DISB-DISCLOSURE": ["calendar", "min_days"],
         "DISB-APPROVAL": ["require_approver"],
+        "REG-REVIEW-OVERDUE": ["active_status", "max_months"],
         "REG-DISCLOSURE": ["require"],  # a flag rule: its parameters are its own
     }
 
