@@ -404,8 +404,8 @@ def _present_reasons(ctx: CheckContext, reasons: Sequence[Mapping[str, Any]]) ->
     """The reasons whose columns the input has (an optional column's reason is left out, as if it never
     held); when none is left, the rule is skipped, naming the columns it lacks."""
     kept = [r for r in reasons if ctx.has(*_reason_columns(ctx, r))]
-    if not kept:
-        ctx.need(*dict.fromkeys(c for r in reasons for c in _reason_columns(ctx, r)))
+    if not kept:  # a derived fact (approver__key) is there when its column is: name the column
+        ctx.need(*dict.fromkeys(c.partition("__")[0] for r in reasons for c in _reason_columns(ctx, r)))
     return kept
 
 
