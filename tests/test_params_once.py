@@ -189,8 +189,8 @@ def test_the_pattern_is_recognised() -> None:
     literal default and on a params entry equal to the default."""
     old = {"check": {"type": "paid_after_exit", "grace_days": "$grace_days"}, "params": {"grace_days": 0}}
     assert _written_defaults(old) == ["check.grace_days: $grace_days", "check.grace_days = 0 (params.grace_days)"]
-    assert _written_defaults({"check": {"type": "taxpayer_id", "column": "taxpayer_id"}}) == [
-        "check.column = 'taxpayer_id'"
+    assert _written_defaults({"check": {"type": "resident_id", "column": "id_no", "allow_15_digit": False}}) == [
+        "check.allow_15_digit = False"
     ]
     assert _written_defaults({"check": {"type": "split_payment"}, "params": {"window_days": 30}}) == [
         "params.window_days = 30"
@@ -215,6 +215,7 @@ def test_shipped_packs_declare_only_what_differs() -> None:
         "DISB-CASH": ["in_kind_allowed"],
         "DISB-DUP": ["windows"],
         "REG-DUP-HOUSEHOLD": ["household_keys"],
+        "DUES-TAXPAYER-ID": ["accept_legacy", "check_embedded_org_code"],
         "DISB-DISCLOSURE": ["calendar", "min_days"],
         "DISB-APPROVAL": ["require_approver"],
         "REG-REVIEW-OVERDUE": ["active_status", "max_months"],
