@@ -189,11 +189,13 @@ def test_the_pattern_is_recognised() -> None:
     literal default and on a params entry equal to the default."""
     old = {"check": {"type": "paid_after_exit", "grace_days": "$grace_days"}, "params": {"grace_days": 0}}
     assert _written_defaults(old) == ["check.grace_days: $grace_days", "check.grace_days = 0 (params.grace_days)"]
-    assert _written_defaults({"check": {"type": "taxpayer_id", "column": "taxpayer_id"}}) == [
-        "check.column = 'taxpayer_id'"
+    assert _written_defaults({"check": {"type": "resident_id", "column": "id_no", "allow_15_digit": False}}) == [
+        "check.allow_15_digit = False"
     ]
-    assert _written_defaults({"check": {"type": "disclosure"}, "params": {"min_days": 5}}) == ["params.min_days = 5"]
-    assert _written_defaults({"check": {"type": "disclosure"}, "params": {"min_days": 7}}) == []
+    assert _written_defaults({"check": {"type": "split_payment"}, "params": {"window_days": 30}}) == [
+        "params.window_days = 30"
+    ]
+    assert _written_defaults({"check": {"type": "split_payment"}, "params": {"window_days": 7}}) == []
 
 
 def test_shipped_packs_declare_only_what_differs() -> None:
@@ -216,6 +218,11 @@ def test_shipped_packs_declare_only_what_differs() -> None:
         "DISB-CASH": ["in_kind_allowed"],
         "DISB-DUP": ["windows"],
         "REG-DUP-HOUSEHOLD": ["household_keys"],
+        "DUES-TAXPAYER-ID": ["accept_legacy", "check_embedded_org_code"],
+        "DISB-DISCLOSURE": ["calendar", "min_days"],
+        "DISB-APPROVAL": ["require_approver"],
+        "REG-REVIEW-OVERDUE": ["active_status", "max_months"],
+        "REG-DISCLOSURE": ["require"],  # a flag rule: its parameters are its own
     }
 
 
@@ -336,7 +343,7 @@ def test_every_override_changes_the_query_or_its_findings(loaded: dict[str, Ledg
 
 
 def test_a_default_parameter_overridden_by_cli_changes_the_findings(tmp_path: Path) -> None:
-    """End to end: DISB-DISCLOSURE.min_days is written nowhere but in its signature (5); --param raises it
+    """End to end: DISB-DISCLOSURE.min_days is 5 (a parameter of its flag rule); --param raises it
     and the samples' 公示 of 5 to 9 days become findings."""
 
     def count(*extra: str) -> int:

@@ -579,3 +579,89 @@ def test_flag_values_and_amount_are_checked_on_load() -> None:
         "rules[0].check.values.amount_paid: invalid value amount_paid (expected a new name)",
         "rules[0].amount.abs: dues has no column nothing",
     ]
+
+
+# --- flag: computed values, reasons over optional columns, a reason chosen by a parameter (issue 14, migB) --
+
+FLAG_OPTIONAL = (
+    "    ledger: disbursements\n    severity: error\n    check:\n      type: flag\n"
+    "      values: {wait: {days_between: [approval_date, payment_date]}}\n"
+    "      reasons:\n"
+    "        - when: {column: payment_method, in: [现金]}\n"
+    "          problem: cash_payment.cash\n"
+    "        - when: {compare: {left: approver__key, op: eq, right: handler__key}}\n"
+    "          problem: approval.by_handler\n"
+    "    message: {zh: '{problem}，{wait} 天', en: '{problem_en}, {wait} days'}\n"
+)
+
+
+def test_flag_leaves_out_a_reason_whose_columns_the_input_lacks() -> None:
+    """AID has no 审批人 or 经办人: the rule runs on its other reason (it was skipped); with them, both hold."""
+    found = run(FLAG_OPTIONAL, {"disbursements": AID})
+    assert rows(found) == [[2]]
+    assert (found["message"].tolist(), found["message_en"].tolist()) == (["现金发放，0 天"], ["paid in cash, 0 days"])
+    assert found["values"].tolist()[0]["wait"] == 0
+    both = AID.assign(审批人=["吴斌", "吴 斌", "张三", "", "李四", ""], 经办人=["吴斌", "吴斌", "王五", "", "", ""])
+    found = run(FLAG_OPTIONAL, {"disbursements": both})
+    assert rows(found) == [[2], [3]]
+    assert found["message"].tolist() == ["现金发放；审批人即经办人，0 天", "审批人即经办人，1 天"]
+
+
+def test_flag_without_a_usable_reason_is_skipped_naming_the_columns() -> None:
+    rule = parse_pack(
+        "pack: t\nrules:\n  - id: T-RULE\n" + FLAG_OPTIONAL.replace("payment_method, in: [现金]", "handler, in: [x]"),
+        source="t.yaml",
+    ).rules[0]
+    [status] = run_rules({"disbursements": fundaudit.load("disbursements", AID)}, [rule]).statuses
+    assert (status.status, status.skip_fields["missing"]) == ("skipped", ("handler", "approver"))
+
+
+def test_flag_values_are_reported_and_offered_to_the_message() -> None:
+    rule = FLAG_OPTIONAL.replace("{wait: {days_between: [approval_date, payment_date]}}",
+                                 "{wait: {days_between: [approval_date, payment_date], calendar: working}, "
+                                 "due: {add_days: [payment_date, 30]}}").replace("{wait} 天'", "{wait} 天 {due}'")
+    found = run(rule, {"disbursements": AID})
+    assert found["message"].tolist() == ["现金发放，0 天 2016-02-04"]
+    assert {k: found["values"].tolist()[0][k] for k in ("wait", "due")} == {"wait": 0, "due": "2016-02-04"}
+
+
+@pytest.mark.parametrize(
+    ("compute", "expected"),
+    [
+        ("{amount: {value: 1}}",
+         "t.yaml:8:16 rules[0].check.values.amount: invalid value amount (expected a new name)"),
+        ("{payment_date: {value: 1}}",
+         "t.yaml:8:16 rules[0].check.values.payment_date: invalid value payment_date (expected a new name)"),
+        ("{wait: nosuch}", "t.yaml:8:16 rules[0].check.values.wait: disbursements has no column nosuch"),
+        ("{wait: {add: [payment_date, 1]}}",
+         "t.yaml:8:29 rules[0].check.values.wait.add[0]: add works on numbers only; payment_date is date"),
+        ("[wait]", "t.yaml:8:7 rules[0].check.values: wrong type: expected a mapping {name: operand}, got ['wait']"),
+    ],
+)
+def test_flag_values_are_validated_on_load(compute: str, expected: str) -> None:
+    rule = FLAG_OPTIONAL.replace("{wait: {days_between: [approval_date, payment_date]}}", compute)
+    assert problems(rule.replace("，{wait} 天", "").replace(", {wait} days", "")) == [expected]
+
+
+def test_message_may_not_name_an_undeclared_computed_value() -> None:
+    assert problems(FLAG_OPTIONAL.replace("{wait} days", "{wat} days")) == [
+        "t.yaml:14:41 rules[0].message.en: message placeholder {wat} is neither a column of disbursements nor a "
+        "field this rule provides (→ wait?) "
+        "(fields: amount, file, needs, problem, problem_en, report, row, sheet, wait)"
+    ]
+
+
+@pytest.mark.parametrize(("calendar", "zh", "en"), [
+    ("natural", "公示不足 5 天", "disclosed for less than 5 days"),
+    ("working", "公示不足 5 个工作日", "disclosed for less than 5 working days"),
+])
+def test_a_reason_chosen_by_a_parameter_value(calendar: str, zh: str, en: str) -> None:
+    """DISB-DISCLOSURE's two too-short reasons are guarded by ``{value: $calendar}``: one text per calendar."""
+    from tests.checks.harness import payment
+    from tests.checks.harness import run as run_shipped
+
+    rows_ = [payment(disclosure_start="2016-04-08", disclosure_end="2016-04-10", payment_date="2016-04-14")]
+    [f] = run_shipped("DISB-DISCLOSURE", {"disbursements": rows_}, params={"calendar": calendar}).findings.to_dict(
+        "records")
+    assert (f["values"]["problem"], f["values"]["problem_en"], f["values"]["days"]) == (
+        zh, en, 3 if calendar == "natural" else 1)

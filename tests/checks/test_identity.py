@@ -1,6 +1,6 @@
 """The identity check family (engine/checks/identity.py): resident IDs and taxpayer IDs.
 
-Rules: DISB-ID, REG-ID (resident_id), DUES-TAXPAYER-ID (taxpayer_id). Every test runs ONE shipped rule through
+Rules: DISB-ID, REG-ID (resident_id), DUES-TAXPAYER-ID (a flag rule). Every test runs ONE shipped rule through
 tests/checks/harness.py."""
 
 from __future__ import annotations

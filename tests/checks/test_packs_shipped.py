@@ -45,7 +45,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "DUES-GAP": {"min_prior_payments": 2, "cadence": "infer"},
     "DUES-BASE-MIN": {"use_headcount": True, "region_code": None},
     "DUES-BASE-DROP": {"drop_ratio": 0.5, "lookback": 6, "min_history": 3},
-    "DUES-TAXPAYER-ID": {"column": "taxpayer_id", "accept_legacy": True, "check_embedded_org_code": "warn"},
+    "DUES-TAXPAYER-ID": {"accept_legacy": True, "check_embedded_org_code": "warn"},
     "DUES-REFUND": {"match_window_months": 24},
     "DUES-SPLIT-SUM": {"ratio_tol": 0.0001, "tol_yuan_per_share": 0.01},
     "DUES-SPLIT-RATIO": {"grassroots_share": 0.6, "ratio_tol": 0.0001},

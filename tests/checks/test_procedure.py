@@ -1,4 +1,6 @@
-"""The procedure check family (engine/checks/procedure.py): disclosure and approval.
+"""Procedure rules: 公示 (disclosure) and approval. They are ``flag`` rules of the generic vocabulary
+(rules/disbursements.yaml, rules/register.yaml; the procedure family of check types is gone), so these tests
+keep guarding them by id.
 
 Rules: DISB-DISCLOSURE, DISB-APPROVAL, REG-DISCLOSURE. Every test runs ONE shipped rule through
 tests/checks/harness.py."""

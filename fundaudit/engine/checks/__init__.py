@@ -6,7 +6,7 @@ one id form one finding), ``_table``, ``_severity``, ``_amount`` (fen), and the 
 message needs. The engine owns provenance, money formatting, messages and fingerprints.
 
 Check types come in families, one module each (``identity``, ``register_match``, ``payments``,
-``procedure``, ``register``, ``cross``, ``dues_arithmetic``, ``dues_timing``, ``dues_records``,
+``register``, ``cross``, ``dues_arithmetic``, ``dues_timing``, ``dues_records``,
 ``totals``, ``generic``), listed once in ``load_builtin``. The spec half (arguments each type accepts)
 is ``fundaudit/rules/signatures/<family>.py``, mirrored by name; ``tests/test_architecture.py`` keeps
 each pair declaring the same check types. SQL builders they share are in ``fundaudit.engine.sql``,
@@ -43,7 +43,7 @@ def implements(name: str) -> Callable[[Impl], Impl]:
 
 
 FAMILIES = (
-    "generic", "identity", "register_match", "payments", "procedure", "register", "cross",
+    "generic", "identity", "register_match", "payments", "register", "cross",
     "dues_arithmetic", "dues_timing", "dues_records", "totals",
 )
 """The family modules of check types (``fundaudit/engine/checks/<family>.py``): the one list of them."""

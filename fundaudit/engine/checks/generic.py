@@ -401,11 +401,14 @@ def _read_by(reasons: Sequence[Mapping[str, Any]]) -> list[str]:
 @implements("flag")
 def flag(ctx: CheckContext) -> exp.Select:
     """Rows for which any reason holds; the finding says every applying reason (or the first, with
-    ``say: first``). Reasons naming columns the input lacks are left out (the rule skips only when no
-    reason is left), as are ``report`` columns and ``values`` it lacks."""
+    ``say: first``). The rule skips without its ``needs`` columns; reasons naming other columns the input
+    lacks are left out (the rule skips only when no reason is left), as are ``report`` columns and ``values``
+    it lacks."""
+    required = ctx.args["needs"] or []
+    ctx.need(*required)
     computed = _computed_values(ctx, ctx.args["values"] or {})
     reasons = _runnable_reasons(ctx, ctx.args["reasons"], computed)
-    report = [c for c in ctx.args["report"] or [] if ctx.has(c)]
+    report = [*required, *[c for c in ctx.args["report"] or [] if ctx.has(c)]]
     conds, texts = _reasons(ctx, reasons, fields=computed, first=ctx.args["say"] == "first")
     shown = [c for c in dict.fromkeys([*_read_by(reasons), *report]) if "__" not in c and c not in computed]
     amount = ctx.amount()
@@ -460,8 +463,8 @@ def _runnable_reasons(
             missing.extend(lacking)
         else:
             kept.append(r)
-    if not kept:
-        ctx.need(*dict.fromkeys(missing))
+    if not kept:  # a derived fact (approver__key) is there when its column is: name the column
+        ctx.need(*dict.fromkeys(c.partition("__")[0] for c in missing))
     return kept
 
 

@@ -1,6 +1,7 @@
-"""Identity check types: are the resident IDs (GB 11643) and taxpayer IDs (GB 32100) valid.
+"""Identity check types: are the resident IDs (GB 11643) valid (DUES-TAXPAYER-ID, GB 32100, is a
+``flag`` rule over the engine's taxpayer-ID facts: rules/dues.yaml).
 
-Rules: DISB-ID and REG-ID (``resident_id``), DUES-TAXPAYER-ID (``taxpayer_id``).
+Rules: DISB-ID and REG-ID (``resident_id``).
 Signatures: ``fundaudit/rules/signatures/identity.py``. Tests: ``tests/checks/test_identity.py``.
 
 Readings where ``domain.md`` §7 leaves room:
@@ -8,7 +9,6 @@ Readings where ``domain.md`` §7 leaves room:
 - ``resident_id``: every invalid ID is a finding, whatever is wrong with it (the loader keeps an invalid
   ID as read, with its status); a blank ID is not; age is in full years on the date (on the 100th
   birthday a person is 100).
-- ``taxpayer_id``: blank IDs are not its business (the loader rejects dues rows without one).
 """
 
 from __future__ import annotations
@@ -18,11 +18,8 @@ import sqlglot.expressions as exp
 from fundaudit.engine import sql
 from fundaudit.engine.checks import implements
 from fundaudit.engine.checks.common import (
-    DUES,
     amount_column,
     as_of_date,
-    present_columns,
-    reportable,
 )
 from fundaudit.engine.context import CheckContext
 from fundaudit.engine.sql import (
@@ -32,7 +29,6 @@ from fundaudit.engine.sql import (
     case,
     col,
     eq,
-    first_reason,
     flag,
     in_texts,
     month_day,
@@ -106,75 +102,4 @@ def resident_id(ctx: CheckContext) -> exp.Select:
         )
         .from_(table(ctx.ledger))
         .where(all_of([ctx.where(), not_null(col(name)), fails]))
-    )
-
-
-@implements("taxpayer_id")
-def taxpayer_id(ctx: CheckContext) -> exp.Select:
-    """GB 32100 on 18 characters (alphabet and 18th character ⇒ error; a wrong embedded GB 11714
-    organisation code ⇒ ``check_embedded_org_code`` severity); 15 characters = legacy region +
-    organisation code (a wrong organisation code check ⇒ the embedded-code severity), 20 = legacy
-    individual (resident ID + 2 digits, its check ⇒ error); legacy forms are an error unless
-    ``accept_legacy``. Blank IDs are not this rule's business (the loader rejects rows without one)."""
-    name = ctx.args["column"]
-    status_name, org_name = f"{name}__status", f"{name}__org_ok"
-    ctx.need(name, status_name)
-    d = "d"
-    status = col(status_name, d)
-    length = exp.Length(this=col(name, d))
-    org_mode = ctx.args["check_embedded_org_code"]
-    org_severity = "error" if org_mode == "error" else "warning"
-
-    def st(*values: str) -> exp.Expression:
-        return exp.In(this=status, expressions=[string(v) for v in values])
-
-    reasons: list[tuple[exp.Expr, str, str, str]] = [
-        (
-            st("bad_length"),
-            *texts("findings", "taxpayer_id.bad_length"),
-            "error",
-        ),
-        (st("bad_chars"), *texts("findings", "taxpayer_id.bad_chars"), "error"),
-    ]
-    if not ctx.args["accept_legacy"]:
-        legacy = any_of(
-            st("legacy15", "legacy20"),
-            exp.and_(st("bad_checksum"), exp.In(this=length, expressions=[number(15), number(20)])),
-        )
-        reasons.append((legacy, *texts("findings", "taxpayer_id.legacy_refused"), "error"))
-    reasons += [
-        (
-            exp.and_(st("bad_checksum"), exp.NEQ(this=length, expression=number(15))),
-            *texts("findings", "taxpayer_id.bad_checksum"),
-            "error",
-        ),
-    ]
-    if org_mode != "off":
-        reasons.append(
-            (
-                exp.and_(st("bad_checksum"), eq(length, number(15))),
-                *texts("findings", "taxpayer_id.legacy_org_code"),
-                org_severity,
-            )
-        )
-        if ctx.has(org_name):
-            reasons.append(
-                (
-                    exp.and_(st("ok"), eq(col(org_name, d), exp.false())),
-                    *texts("findings", "taxpayer_id.embedded_org_code"),
-                    org_severity,
-                )
-            )
-    severity = case([(c, string(sev)) for c, _, _, sev in reasons])
-    return (
-        select(
-            col(ROW_ID, d),
-            named(col(name, d), name),
-            *(present_columns(ctx, ["taxpayer_name"], d) if ctx.ledger == DUES else []),
-            *first_reason([(c, z, e) for c, z, e, _ in reasons]),
-            named(severity, "_severity"),
-            *amount_column(ctx, d),
-        )
-        .from_(table(ctx.ledger, d))
-        .where(all_of([reportable(ctx, d), not_null(col(name, d)), any_of(*[r[0] for r in reasons])]))
     )

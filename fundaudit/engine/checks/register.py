@@ -1,7 +1,7 @@
-"""Register check types: the hardship register itself (duplicate households, eligibility, reviews).
+"""Register check types: the hardship register itself (duplicate households, eligibility).
 
-Rules: REG-DUP-HOUSEHOLD (``household_duplicate``), REG-ELIGIBILITY (``hardship_eligibility``),
-REG-REVIEW-OVERDUE (``review_overdue``). Signatures: ``fundaudit/rules/signatures/register.py``.
+Rules: REG-DUP-HOUSEHOLD (``household_duplicate``), REG-ELIGIBILITY (``hardship_eligibility``).
+Signatures: ``fundaudit/rules/signatures/register.py``.
 Tests: ``tests/checks/test_register.py``.
 
 - The register is read as of the end of the audit period (``common.as_of_date``).
@@ -12,14 +12,11 @@ Tests: ``tests/checks/test_register.py``.
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Mapping
-from datetime import date
 from typing import Any
 
 import sqlglot.expressions as exp
 
-from fundaudit.engine import sql
 from fundaudit.engine.checks import implements
 from fundaudit.engine.checks.common import (
     DIBAO,
@@ -180,45 +177,3 @@ def hardship_eligibility(ctx: CheckContext) -> exp.Select:
     if dibao is not None:
         q = q.join(dibao.subquery("db"), on=eq(col("year", "db"), year), join_type="left")
     return q.where(all_of([ctx.where("r"), not_null(income), any_of(too_rich, accident)]))
-
-
-def _minus_months(d: date, months: int) -> date:
-    total = d.year * 12 + d.month - 1 - months
-    y, m = divmod(total, 12)
-    return date(y, m + 1, min(d.day, calendar.monthrange(y, m + 1)[1]))
-
-
-@implements("review_overdue")
-def review_overdue(ctx: CheckContext) -> exp.Select:
-    """Active files whose last review (else filing) is more than ``max_months`` before the period end."""
-    ctx.need("status")
-    last_cols = [c for c in ("reviewed_date", "filed_date") if ctx.has(c)]
-    if not last_cols:
-        ctx.need("reviewed_date")
-    last = (
-        col(last_cols[0])
-        if len(last_cols) == 1
-        else exp.Coalesce(this=col(last_cols[0]), expressions=[col(last_cols[1])])
-    )
-    as_of = as_of_date(ctx)
-    cutoff = _minus_months(as_of, int(ctx.args["max_months"]))
-    return (
-        select(
-            col(ROW_ID),
-            *[col(c) for c in ("file_no", "name", "status", "filed_date", "reviewed_date") if ctx.has(c)],
-            named(last, "last_review"),
-            named(sql.date_lit(cutoff.isoformat()), "due_by"),
-            named(sql.date_lit(as_of.isoformat()), "as_of"),
-        )
-        .from_(table(ctx.ledger))
-        .where(
-            all_of(
-                [
-                    ctx.where(),
-                    in_texts(col("status"), ctx.args["active_status"]),
-                    not_null(last),
-                    exp.LT(this=last, expression=sql.date_lit(cutoff.isoformat())),
-                ]
-            )
-        )
-    )

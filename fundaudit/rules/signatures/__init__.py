@@ -33,7 +33,6 @@ from fundaudit.rules.signatures import (
     generic,
     identity,
     payments,
-    procedure,
     register,
     register_match,
     totals,
@@ -44,7 +43,7 @@ __all__ = ["CHECK_TYPES", "FAMILIES", "Arg", "Signature"]
 
 # One module per family of check types, named as its implementation in fundaudit/engine/checks/.
 FAMILIES = (
-    generic, identity, register_match, payments, procedure, register, cross,
+    generic, identity, register_match, payments, register, cross,
     dues_arithmetic, dues_timing, dues_records, totals,
 )
 CHECK_TYPES: dict[str, Signature] = {s.name: s for family in FAMILIES for s in family.SIGNATURES}

@@ -1,4 +1,4 @@
-"""Identity check types: resident IDs (GB 11643) and taxpayer IDs (GB 32100).
+"""Identity check types: resident IDs (GB 11643).
 
 Implemented in ``fundaudit/engine/checks/identity.py``; tested in ``tests/checks/test_identity.py``.
 """
@@ -19,13 +19,5 @@ SIGNATURES: list[Signature] = [
         date=Arg("column", types=("date",), doc="age at this date; default the end of the audit period"),
         age_range=Arg("values", default=[16, 100], items="int", low=0, high=150, length=2, ascending=True),
         allow_15_digit=Arg("bool", default=False),
-    ),
-    signature(
-        "taxpayer_id",
-        "Does the taxpayer ID pass GB 32100 (and its embedded GB 11714 check)?",
-        fields=("problem", "problem_en"),
-        column=Arg("column", default="taxpayer_id"),
-        accept_legacy=Arg("bool", default=True),
-        check_embedded_org_code=Arg("choice", default="warn", choices=("error", "warn", "off")),
     ),
 ]

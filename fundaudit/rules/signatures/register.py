@@ -33,11 +33,4 @@ SIGNATURES: list[Signature] = [
         accident_loss_ratio=Arg("number", default=0.8, low=0, high=1),
         region_code=Arg("str"),
     ),
-    signature(
-        "review_overdue",
-        "Was each active file reviewed (or filed) within the last N months before the end of the period?",
-        fields=("as_of", "due_by", "last_review"),
-        max_months=Arg("int", default=12, low=0),
-        active_status=Arg("values", default=["在档"]),
-    ),
 ]
