@@ -553,22 +553,24 @@ def problem_cols(code: str) -> list[exp.Expression]:
 
 
 def all_reasons(
-    parts: Sequence[tuple[Any, str, str]], seps: tuple[str, str] = ("；", "; ")
+    parts: Sequence[tuple[Any, str | exp.Expression, str | exp.Expression]], seps: tuple[str, str] = ("；", "; ")
 ) -> tuple[exp.Expression, exp.Expression]:
     """Every applying reason ``(condition, zh, en)``, joined (zh with '；', en with '; '), as two text
-    expressions."""
+    expressions. A text is a literal or a text expression (a reason's template filled with the row's values)."""
     out = []
     for lang, sep in enumerate(seps, start=1):
         text: exp.Expression | None = None
         for cond, *words in parts:
-            piece = case([(cond, string(sep + words[lang - 1]))], string(""))
+            word = words[lang - 1]
+            said = string(sep + word) if isinstance(word, str) else exp.DPipe(this=string(sep), expression=word)
+            piece = case([(cond, said)], string(""))
             text = piece if text is None else exp.DPipe(this=text, expression=piece)
         assert text is not None
         out.append(exp.Substring(this=exp.Paren(this=text), start=number(len(sep) + 1)))
     return out[0], out[1]
 
 
-def reason_columns(parts: Sequence[tuple[Any, str, str]]) -> list[exp.Expression]:
+def reason_columns(parts: Sequence[tuple[Any, str | exp.Expression, str | exp.Expression]]) -> list[exp.Expression]:
     """``problem`` / ``problem_en`` columns: every applying reason ``(condition, zh, en)``, joined."""
     return [named(e, n) for e, n in zip(all_reasons(parts), PROBLEM_COLS, strict=True)]
 

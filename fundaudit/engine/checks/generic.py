@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from string import Formatter
 from typing import Any
 
 import sqlglot.expressions as exp
@@ -12,7 +11,7 @@ import sqlglot.expressions as exp
 from fundaudit.engine import sql
 from fundaudit.engine.checks import implements
 from fundaudit.engine.context import CheckContext, Skip, columns_of_condition, columns_of_operand, matched_columns
-from fundaudit.engine.findings import _param_text as param_text  # how a message says a parameter
+from fundaudit.engine.findings import param_text
 from fundaudit.engine.sql import ROW_ID, all_of, col, select, table
 from fundaudit.rules.conditions import reason_texts, template_fields
 from fundaudit.rules.severity import LEVELS
@@ -319,8 +318,6 @@ def lookup(ctx: CheckContext) -> exp.Select:
 
 # --- reasons: several problems in one rule (flag, lookup) -----------------------------------------------
 
-_SEPS = ("；", "; ")  # how the texts of several applying reasons are joined: zh, en
-
 
 def _as_text(e: exp.Expression, unit: str) -> exp.Expression:
     """A value as message text: dates ``YYYY-MM-DD``, money in yuan with two decimals, empty for nothing."""
@@ -333,15 +330,6 @@ def _as_text(e: exp.Expression, unit: str) -> exp.Expression:
     else:
         text = exp.cast(e, exp.DataType.build("VARCHAR"))
     return exp.Coalesce(this=text, expressions=[sql.string("")])
-
-
-def _template(text: str, values: Mapping[str, exp.Expression]) -> exp.Expression:
-    """A reason's text with its ``{name}`` fields as SQL values, joined by ``||``."""
-    out: exp.Expression | None = None
-    for literal, name, _spec, _conv in Formatter().parse(text):
-        for piece in ([sql.string(literal)] if literal else []) + ([values[name]] if name is not None else []):
-            out = piece if out is None else exp.DPipe(this=out, expression=piece)
-    return out if out is not None else sql.string("")
 
 
 def _reasons(
@@ -365,17 +353,12 @@ def _reasons(
     ctx.need(*dict.fromkeys(names))
     values = {n: _as_text(col(n, alias), sql.unit_of(ctx.ledger, n)) for n in names}
     values.update({n: _as_text(e, unit) for n, (e, unit) in fields.items()})
-    out: list[exp.Expression] = []
-    for lang, (name, sep) in enumerate(zip(("problem", "problem_en"), _SEPS, strict=True)):
-        said = {p: sql.string(param_text(v, "、" if lang == 0 else ", ")) for p, v in params.items()}
-        text: exp.Expression | None = None
-        for cond, pair in zip(conds, templates, strict=True):
-            body = exp.DPipe(this=sql.string(sep), expression=_template(pair[lang], {**said, **values}))
-            piece = exp.Case().when(cond, body).else_(sql.string(""))
-            text = piece if text is None else exp.DPipe(this=text, expression=piece)
-        assert text is not None
-        cut = exp.Substring(this=exp.Paren(this=text), start=sql.number(len(sep) + 1))
-        out.append(exp.alias_(cut, name, quoted=True))
+    said = [{p: sql.string(param_text(v, sep)) for p, v in params.items()} for sep in ("、", ", ")]
+    parts = [
+        (cond, *[sql.text_sql(pair[lang], **{**said[lang], **values}) for lang in (0, 1)])
+        for cond, pair in zip(conds, templates, strict=True)
+    ]
+    out: list[exp.Expression] = sql.reason_columns(parts)
     if any(r.get("severity") for r in reasons):
         levels = [r.get("severity") or ctx.rule.severity for r in reasons]
         severity = exp.Case()
