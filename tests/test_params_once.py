@@ -210,7 +210,7 @@ def test_shipped_packs_declare_only_what_differs() -> None:
         "DUES-RATE": ["allowed_rates", "rate_tol"],
         "DUES-CALC": ["tol_yuan"],
         "DISB-NOT-FILED": ["programs_requiring_file"],
-        "DISB-CASH": ["in_kind_allowed"],
+        "DISB-CASH": ["bank_methods", "cash_words", "in_kind_allowed", "in_kind_words", "pass_through_programs"],
         "DISB-DUP": ["windows"],
         "REG-DUP-HOUSEHOLD": ["household_keys"],
     }
@@ -259,9 +259,10 @@ def test_rules_list_reports_every_parameter_of_main(capsys: pytest.CaptureFixtur
     rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:]}
     missing = [f"{rid}.{key}" for rid, key, value, _ in PAIRS if f"{key}={_param_value(value)}" not in rows[rid]]
     assert missing == []
-    # defaults are named as such: DISB-AFTER-EXIT sets nothing, DISB-CASH one value
+    # defaults are named as such: DISB-AFTER-EXIT sets nothing; DISB-CASH (a flag rule) declares all its values
     assert rows["DISB-AFTER-EXIT"].rstrip().endswith("defaults: grace_days=0, match_on=id_no, fallback_on=file_no")
-    assert 'in_kind_allowed=["送温暖", "夏送清凉"]; defaults: bank_methods=' in rows["DISB-CASH"]
+    cash = 'in_kind_allowed=["送温暖", "夏送清凉"], pass_through_programs=[]; defaults: report=null'
+    assert cash in rows["DISB-CASH"]
 
 
 def _by_param_arg(rid: str, key: str, new: Any) -> RuleSet:

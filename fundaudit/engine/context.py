@@ -69,7 +69,7 @@ class CheckContext:
         """What conditions and operands may name besides columns: the audit period (and, given ``other``,
         ``match_alias`` and ``matched``, a lookup's matched rows; see :class:`fundaudit.engine.sql.Scope`)."""
         bounds = (self.period.start, self.period.end) if self.period else None
-        return sql.Scope(period=bounds, **match)
+        return sql.Scope(period=bounds, present=self.present, **match)
 
     def condition(self, node: Any, alias: str | None = None, scope: sql.Scope | None = None) -> exp.Expression:
         """A condition on the rule's ledger as SQL; skips if it names absent columns."""
@@ -137,3 +137,18 @@ def matched_columns(node: Any, operand: bool = False) -> set[str]:
 
 columns_of_condition = _columns_of
 columns_of_operand = _columns_of_operand
+
+
+def optional_columns(cond: Any) -> set[str]:
+    """The ledger's columns read under a condition's ``{optional: …}`` parts (which never make a rule skip)."""
+    out: set[str] = set()
+    if isinstance(cond, dict):
+        if "optional" in cond:
+            out |= _columns_of(cond["optional"]) | optional_columns(cond["optional"])
+        for key in ("all", "any"):
+            for c in cond.get(key, []):
+                out |= optional_columns(c)
+        if "not" in cond:
+            out |= optional_columns(cond["not"])
+    return out
+

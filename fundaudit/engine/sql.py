@@ -57,6 +57,7 @@ class Scope:
     other: str | None = None
     match_alias: str | None = None
     matched: exp.Expression | None = None
+    present: Mapping[str, frozenset[str]] | None = None  # input -> columns present (``{optional: …}``)
 
 
 def col(name: str, table: str | None = None) -> exp.Column:
@@ -281,6 +282,8 @@ def condition(node: Any, kind: str, alias: str | None = None, *, scope: Scope | 
         return exp.Paren(this=exp.or_(*[condition(c, kind, alias, scope=scope) for c in node["any"]]))
     if "not" in node:
         return exp.Not(this=exp.Paren(this=condition(node["not"], kind, alias, scope=scope)))
+    if "optional" in node:
+        return optional_condition(node, kind, alias, scope)
     if "matched" in node:
         if scope is None or scope.matched is None:
             raise ValueError("{matched: …} outside a lookup's reasons")
@@ -293,6 +296,8 @@ def condition(node: Any, kind: str, alias: str | None = None, *, scope: Scope | 
     c, u = name_ref(name, kind, alias, scope)
     if op == "is_null":
         return exp.Is(this=c, expression=exp.Null()) if value else exp.Not(this=exp.Is(this=c, expression=exp.Null()))
+    if op in ("in", "not_in") and not value:  # an empty list: nothing is in it; every filled value is not
+        return exp.false() if op == "in" else exp.Not(this=exp.Is(this=c, expression=exp.Null()))
     if op in ("in", "not_in"):
         inside = exp.In(this=c, expressions=[lit(v, u) for v in value])
         return inside if op == "in" else exp.Not(this=inside)
@@ -589,3 +594,18 @@ __all__ += [
     "output_names", "over_partition", "paren", "problem_cols", "rate_lit", "reason_columns", "round_fen", "sum_of",
     "text_sql", "union_all", "values_table", "window",
 ]
+
+
+# --- conditions on optional columns ---------------------------------------------------------------
+
+
+def optional_condition(node: Mapping[str, Any], kind: str, alias: str | None, scope: Scope | None) -> exp.Expression:
+    """``{optional: condition, absent: true|false}``: the condition, or ``absent`` (default false) when the
+    input lacks a column of ``kind`` it reads, so an optional column never makes the rule skip."""
+    from fundaudit.engine.context import columns_of_condition  # the one walker of condition trees
+
+    present = scope.present.get(kind) if scope is not None and scope.present is not None else None
+    if present is None or columns_of_condition(node["optional"]) <= present:
+        return exp.Paren(this=condition(node["optional"], kind, alias, scope=scope))
+    return exp.true() if node.get("absent", False) else exp.false()
+

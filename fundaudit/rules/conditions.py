@@ -6,6 +6,8 @@ evaluated as code::
                | {column: NAME, <op>: VALUE}      op: eq ne lt le gt ge in not_in is_null matches between
                | {compare: {left: operand, op: eq|ne|lt|le|gt|ge, right: operand, tolerance: number}}
                | {matched: true|false}                 (lookup reasons only: a row of the other input matched)
+               | {optional: condition, absent: true|false}   (``absent``, default false, when the input lacks
+                                                              a column the condition reads: no skip)
     operand   := NAME (a column) | number | {value: literal}
                | {add|sub|mul|div|min|max|coalesce: [operand, ...]} | {abs: operand} | {round_fen: operand}
                | {days_between: [date, date], calendar: natural|working, inclusive: bool}   (a number)
@@ -105,6 +107,8 @@ def validate_condition(
         ]
     if set(cond) == {"not"}:
         return validate_condition(doc, f"{path}.not", cond["not"], ledger, other=other)
+    if "optional" in cond and set(cond) <= {"optional", "absent"}:
+        return optional_problems(doc, path, cond, ledger, other)
     if set(cond) == {"matched"} and other is not None:
         if not isinstance(cond["matched"], bool):
             return [
@@ -592,3 +596,17 @@ def _problem_problems(
                     )
                 )
     return problems
+
+
+def optional_problems(
+    doc: Locator, path: str, cond: dict[str, Any], ledger: str | None, other: str | None
+) -> list[Problem]:
+    """Problems of ``{optional: condition, absent: true|false}``: the inner condition's, and ``absent``
+    must be true or false."""
+    problems = validate_condition(doc, f"{path}.optional", cond["optional"], ledger, other=other)
+    if "absent" in cond and not isinstance(cond["absent"], bool):
+        problems.append(
+            doc.problem(f"{path}.absent", "pack_wrong_type", expected="true or false", got=_show(cond["absent"]))
+        )
+    return problems
+

@@ -450,3 +450,49 @@ def test_lookup_pick_latest_without_by_is_skipped_with_the_reason() -> None:
         "skipped",
         "the rule's arguments cannot be used on these inputs: pick earliest/latest needs by",
     )
+
+
+# --- migA: conditions on optional columns ({optional: …, absent: …}), flag's `unless`, empty lists -----
+
+OPTIONAL = """    ledger: disbursements
+    severity: error
+    params: {exempt: []}
+    check:
+      type: flag
+      unless: {optional: {column: program, in: $exempt}}
+      reasons:
+        - when: {column: payment_method, in: [现金]}
+          problem: cash_payment.cash
+        - when: {optional: {column: bank_account, is_null: true}, absent: ABSENT}
+          problem: cash_payment.no_account
+    message: {zh: "{recipient_name}：{problem}", en: "{recipient_name}: {problem_en}"}
+"""
+NO = "非银行方式发放且没有银行账号"  # cash_payment.no_account
+PAYS = {"recipient_name": ["甲", "乙", "丙"], "payment_method": ["现金", "打卡", "打卡"],
+        "program": ["互助保障", "生活救助", "生活救助"], "bank_account": ["", "", "6222020000000009"]}
+
+
+@pytest.mark.parametrize(
+    ("absent", "drop", "exempt", "messages"),
+    [
+        ("true", [], [], [f"甲：现金发放；{NO}", f"乙：{NO}"]),
+        ("true", ["bank_account", "program"], [], [f"甲：现金发放；{NO}", f"乙：{NO}", f"丙：{NO}"]),
+        ("false", ["bank_account"], [], ["甲：现金发放"]),
+        ("true", [], ["互助保障"], [f"乙：{NO}"]),
+        ("true", ["program"], ["互助保障"], [f"甲：现金发放；{NO}", f"乙：{NO}"]),
+    ],
+)
+def test_optional_conditions_read_an_absent_column_as_told_and_never_skip(
+    absent: str, drop: list[str], exempt: list[str], messages: list[str]
+) -> None:
+    """A column the input lacks makes an ``{optional: …}`` part ``absent`` (default false) instead of
+    skipping the rule; ``unless`` exempts rows, and an empty ``in`` list holds for no row."""
+    rule = OPTIONAL.replace("ABSENT", absent).replace("exempt: []", f"exempt: {exempt}".replace("'", ""))
+    pays = pd.DataFrame({k: v for k, v in PAYS.items() if k not in drop})
+    assert run(rule, {"disbursements": pays})["message"].tolist() == messages
+
+
+def test_optional_condition_is_validated_on_load() -> None:
+    assert problems(OPTIONAL.replace("ABSENT", "maybe")) == [
+        't.yaml:13:67 rules[0].check.reasons[1].when.absent: wrong type: expected true or false, got "maybe"'
+    ]

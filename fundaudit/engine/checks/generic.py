@@ -10,7 +10,14 @@ import sqlglot.expressions as exp
 
 from fundaudit.engine import sql
 from fundaudit.engine.checks import implements
-from fundaudit.engine.context import CheckContext, Skip, columns_of_condition, columns_of_operand, matched_columns
+from fundaudit.engine.context import (
+    CheckContext,
+    Skip,
+    columns_of_condition,
+    columns_of_operand,
+    matched_columns,
+    optional_columns,
+)
 from fundaudit.engine.findings import param_text
 from fundaudit.engine.sql import ROW_ID, all_of, col, select, table
 from fundaudit.rules.conditions import reason_texts, template_fields
@@ -370,9 +377,13 @@ def _reasons(
     return conds, out
 
 
-def _read_by(reasons: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The ledger's columns the reasons' conditions read (derived facts included), sorted."""
-    return sorted(set().union(*(columns_of_condition(r["when"]) for r in reasons)))
+def _read_by(reasons: Sequence[Mapping[str, Any]], ctx: CheckContext | None = None) -> list[str]:
+    """The ledger's columns the reasons' conditions read (derived facts included), sorted; given ``ctx``,
+    also the present ones their ``{optional: …}`` parts read."""
+    read = set().union(*(columns_of_condition(r["when"]) for r in reasons))
+    if ctx is not None:
+        read |= {c for r in reasons for c in optional_columns(r["when"]) if ctx.has(c)}
+    return sorted(read)
 
 
 @implements("flag")
@@ -381,7 +392,7 @@ def flag(ctx: CheckContext) -> exp.Select:
     reasons, report = ctx.args["reasons"], ctx.args["report"] or []
     ctx.need(*report)
     conds, texts = _reasons(ctx, reasons)
-    shown = [c for c in dict.fromkeys([*_read_by(reasons), *report]) if "__" not in c]
+    shown = [c for c in dict.fromkeys([*_read_by(reasons, ctx), *report]) if "__" not in c]
     amount = ctx.amount()
     return (
         select(
@@ -391,8 +402,15 @@ def flag(ctx: CheckContext) -> exp.Select:
             *([exp.alias_(amount, "_amount", quoted=True)] if amount is not None else []),
         )
         .from_(table(ctx.ledger))
-        .where(all_of([ctx.where(), exp.Paren(this=exp.or_(*conds))]))
+        .where(all_of([ctx.where(), exp.Paren(this=exp.or_(*conds)), _unless(ctx)]))
     )
+
+
+def _unless(ctx: CheckContext) -> exp.Expression | None:
+    """``NOT unless`` (an unknown ``unless`` does not exempt the row), or None when the check has none."""
+    if ctx.args.get("unless") is None:
+        return None
+    return exp.Not(this=exp.Coalesce(this=ctx.condition(ctx.args["unless"]), expressions=[exp.false()]))
 
 
 # --- lookup with a fallback key, reported values and reasons over the match ------------------------------
@@ -507,7 +525,7 @@ def _lookup_match(ctx: CheckContext) -> exp.Select:
     else:
         texts = []
         fires = exp.Not(this=matched) if ctx.args["mode"] == "exists" else matched
-    shown = [c for c in _read_by(reasons) if "__" not in c]
+    shown = [c for c in _read_by(reasons, ctx) if "__" not in c]
     amount = ctx.amount("l")
     return (
         select(

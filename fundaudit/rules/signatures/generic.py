@@ -91,6 +91,7 @@ SIGNATURES: list[Signature] = [
         fields=("problem", "problem_en"),
         reasons=Arg("reasons", True),
         report=Arg("columns", doc="more value columns for the message"),
+        unless=Arg("condition", doc="rows for which this holds are never flagged (may name $parameters)"),
     ),
     signature(
         "lookup",
