@@ -334,8 +334,8 @@ def test_check_families_read_in_one_sitting() -> None:
 def test_check_family_of() -> None:
     from fundaudit.engine.checks import family_of
 
-    assert [family_of(t) for t in ("filed_before_payment", "dues_gap", "resident_id", "taxpayer_id", "in_set")] == [
-        "register_match", "dues_timing", "identity", "identity", "generic"]
+    assert [family_of(t) for t in ("duplicate_payment", "dues_gap", "resident_id", "taxpayer_id", "in_set")] == [
+        "payments", "dues_timing", "identity", "identity", "generic"]
 
 
 def _function_bodies(folder: Path) -> dict[str, list[str]]:

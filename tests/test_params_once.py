@@ -74,15 +74,12 @@ PAIRS: list[tuple[str, str, Any, Any]] = [
     ("DUES-SME-REFUND", "refund_deadline_days", 365, 30),
     ("DISB-ID", "age_range", [16, 100], [18, 60]),
     ("DISB-ID", "allow_15_digit", False, True),
-    (
-        "DISB-NOT-FILED",
-        "programs_requiring_file",
-        ["生活救助", "医疗救助", "助学救助", "送温暖(困难职工)"],
-        ["医疗救助"],
-    ),
+    # DISB-NOT-FILED is a YAML lookup (issue 14 item 5): "送温暖(困难职工)" in programs_requiring_file is now
+    # its own parameter, hardship_programs; match_on and fallback_on are the lookup's `on:` and `fallback_on:`
+    # (a key choice written in the rule, not a parameter: override the rule's check to change them)
+    ("DISB-NOT-FILED", "programs_requiring_file", ["生活救助", "医疗救助", "助学救助"], ["医疗救助"]),
+    ("DISB-NOT-FILED", "hardship_programs", ["送温暖"], []),
     ("DISB-NOT-FILED", "hardship_categories", ["深度困难", "相对困难", "意外致困"], ["深度困难"]),
-    ("DISB-NOT-FILED", "match_on", "id_no", "file_no"),
-    ("DISB-NOT-FILED", "fallback_on", "file_no", "none"),
     ("DISB-AFTER-EXIT", "grace_days", 0, 30),
     ("DISB-AFTER-EXIT", "match_on", "id_no", "file_no"),
     ("DISB-AFTER-EXIT", "fallback_on", "file_no", "none"),
@@ -209,8 +206,9 @@ def test_shipped_packs_declare_only_what_differs() -> None:
     assert declared == {
         "DUES-RATE": ["allowed_rates", "rate_tol"],
         "DUES-CALC": ["tol_yuan"],
-        "DISB-NOT-FILED": ["programs_requiring_file"],
+        "DISB-NOT-FILED": ["hardship_categories", "hardship_programs", "programs_requiring_file"],
         "DISB-CASH": ["bank_methods", "cash_words", "in_kind_allowed", "in_kind_words", "pass_through_programs"],
+        "DISB-ACCOUNT-NAME": ["allow_family_holder"],
         "DISB-DUP": ["windows"],
         "REG-DUP-HOUSEHOLD": ["household_keys"],
     }
@@ -251,7 +249,7 @@ def test_every_parameter_of_main_resolves_to_the_same_value() -> None:
     want = {(rid, key): value for rid, key, value, _ in PAIRS}
     assert got == want
     assert all(type(got[k]) is type(want[k]) for k in want)
-    assert len(PAIRS) == 77
+    assert len(PAIRS) == 76
 
 
 def test_rules_list_reports_every_parameter_of_main(capsys: pytest.CaptureFixture[str]) -> None:
@@ -298,8 +296,10 @@ def test_every_parameter_of_main_is_overridable_by_every_route(rid: str, key: st
     default = _shipped().rules[rid]
     got = {route: build(rid, key, new).rules[rid] for route, build in ROUTES.items()}
     assert {route: rule.params[key] for route, rule in got.items()} == dict.fromkeys(ROUTES, new)
-    assert [rule.args for rule in got.values()] == [got["params="].args] * len(ROUTES)
-    assert (got["params="].args != default.args) is (value != new)
+    # what the query is built from: the check's arguments and the rule's `where` (which may name `$params`)
+    built = {route: (rule.args, rule.row_filter) for route, rule in got.items()}
+    assert list(built.values()) == [built["params="]] * len(ROUTES)
+    assert (built["params="] != (default.args, default.row_filter)) is (value != new)
 
 
 # --- the effect of each override on the rule's query, on the samples ---------------------------------
@@ -385,6 +385,7 @@ def test_queries_return_no_value_their_check_type_does_not_declare(loaded: dict[
     for f in result.findings.to_dict("records"):
         rule = by_id[f["rule"]]
         columns = catalogue()[rule.ledger].columns if rule.ledger in catalogue() else {}  # LEDGER-TOTAL: "*"
-        known = {*CHECK_TYPES[rule.check_type].fields, *MESSAGE_FIELDS, *columns}
+        reported = rule.args.get("report")  # a lookup's reported names are the rule's own fields
+        known = {*CHECK_TYPES[rule.check_type].fields, *MESSAGE_FIELDS, *columns, *(reported or {})}
         extra.setdefault(rule.check_type, set()).update(set(f["values"]) - known)
     assert {ctype: sorted(names) for ctype, names in extra.items() if names} == UNDECLARED

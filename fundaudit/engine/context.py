@@ -52,7 +52,8 @@ class CheckContext:
         t = table or self.ledger
         if t not in self.present:
             raise Skip("skip_no_table", table=t)
-        missing = [c for c in columns if c not in self.present[t]]
+        # a derived fact (recipient_name__key) is missing because its column is: name the column
+        missing = list(dict.fromkeys(_base(c, self.present[t]) for c in columns if c not in self.present[t]))
         if missing:
             raise Skip("skip_no_columns", table=t, columns=", ".join(missing), missing=tuple(missing))
 
@@ -80,7 +81,7 @@ class CheckContext:
         """The rule's ``where`` filter as SQL (None when it has none); skips if it names absent columns."""
         if self.rule.where is None:
             return None
-        return self.condition(self.rule.where, alias)
+        return self.condition(self.rule.row_filter, alias)
 
     def amount(self, alias: str | None = None) -> exp.Expression | None:
         """The rule's ``amount`` operand (money at issue, fen), if it declares one and it is present."""
@@ -131,7 +132,7 @@ def _split(names: set[str], keep_all: bool) -> set[str]:
 
 def matched_columns(node: Any, operand: bool = False) -> set[str]:
     """The other input's columns a lookup reason's condition (or operand) reads, without ``match.``."""
-    found = _columns_of_operand(node, True) if operand else _columns_of(node, True)
+    found = _columns_of_operand(node, True) if operand else _columns_of(node, True) | _optional_reads(node)
     return {n.removeprefix(MATCH) for n in found if n.startswith(MATCH)}
 
 
@@ -141,14 +142,25 @@ columns_of_operand = _columns_of_operand
 
 def optional_columns(cond: Any) -> set[str]:
     """The ledger's columns read under a condition's ``{optional: …}`` parts (which never make a rule skip)."""
+    return _split(_optional_reads(cond), False)
+
+
+def _optional_reads(cond: Any) -> set[str]:
+    """Every name read under a condition's ``{optional: …}`` parts, ``match.NAME`` included."""
     out: set[str] = set()
     if isinstance(cond, dict):
         if "optional" in cond:
-            out |= _columns_of(cond["optional"]) | optional_columns(cond["optional"])
+            out |= _columns_of(cond["optional"], True) | _optional_reads(cond["optional"])
         for key in ("all", "any"):
             for c in cond.get(key, []):
-                out |= optional_columns(c)
+                out |= _optional_reads(c)
         if "not" in cond:
-            out |= optional_columns(cond["not"])
+            out |= _optional_reads(cond["not"])
     return out
+
+
+def _base(name: str, present: frozenset[str]) -> str:
+    """The column a derived fact ``<col>__x`` comes from when that column is absent too, else ``name``."""
+    base = name.split("__", maxsplit=1)[0]
+    return base if "__" in name and base not in present else name
 

@@ -219,6 +219,10 @@ def operand(
         k in ("days_between", "add_days", "add_months", "period", *_DATE_UNARY) for k in node
     ):
         return _date_operand(node, kind, alias, scope)
+    if isinstance(node, dict) and set(node) == {"prefix"}:  # the first n characters of a text
+        text, n = node["prefix"]
+        inner = operand(text, kind, alias=alias, scope=scope)[0]
+        return exp.Substring(this=inner, start=number(1), length=number(int(n))), "text"
     if isinstance(node, int | float) and not isinstance(node, bool):
         u = unit_hint or "number"
         return lit(node, u if u in ("money", "rate") else "number"), u
@@ -284,6 +288,8 @@ def condition(node: Any, kind: str, alias: str | None = None, *, scope: Scope | 
         return exp.Not(this=exp.Paren(this=condition(node["not"], kind, alias, scope=scope)))
     if "optional" in node:
         return optional_condition(node, kind, alias, scope)
+    if set(node) == {"value"}:  # a true/false parameter
+        return exp.true() if node["value"] else exp.false()
     if "matched" in node:
         if scope is None or scope.matched is None:
             raise ValueError("{matched: …} outside a lookup's reasons")

@@ -136,6 +136,11 @@ class Rule:
         out.update({k: _substitute(v, self.params) for k, v in self.check.items() if k != "type"})
         return out
 
+    @property
+    def row_filter(self) -> Any:
+        """The rule's ``where`` with ``$name`` replaced by the parameter's value (None when it has none)."""
+        return None if self.where is None else _substitute(self.where, self.params)
+
     def defaults(self) -> set[str]:
         """Names of the parameters still at their check type's signature default (what ``rules list`` marks)."""
         implicit = param_args(self.check_type, self.check)
@@ -433,7 +438,7 @@ def rule_problems(doc: Locator, path: str, raw: Any) -> list[Problem]:
             ctype = check["type"]
             _validate_args(doc, f"{path}.check", ctype, check, params, f"{path}.params", kind, problems)
     if raw.get("where") is not None and kind:
-        problems.extend(validate_condition(doc, f"{path}.where", raw["where"], kind))
+        problems.extend(_where_problems(doc, path, raw["where"], params, kind))
     if raw.get("amount") is not None and kind:
         found = validate_operand(doc, f"{path}.amount", raw["amount"], kind)
         problems.extend(found)
@@ -1045,3 +1050,14 @@ def _hint(name: str, options: Iterable[str]) -> str:
 
 def _allowed(keys: Iterable[str], key: str) -> str:
     return ", ".join(sorted(keys)) + _hint(key, keys)
+
+
+def _where_problems(doc: Locator, path: str, where: Any, params: Mapping[str, Any], ledger: str) -> list[Problem]:
+    """Problems of a rule's ``where``, with ``$name`` replaced by the parameter's value (a problem with a
+    substituted value is reported at ``params.name``, as for check arguments)."""
+    refs: dict[str, str] = {}
+    undefined = _collect_refs(where, f"{path}.where", params, f"{path}.params", refs)
+    if undefined:
+        return [doc.problem(at, "pack_unknown_param", name=name, hint=_hint(name, params)) for at, name in undefined]
+    return validate_condition(Moved(doc, refs), f"{path}.where", _substitute(where, params), ledger)
+

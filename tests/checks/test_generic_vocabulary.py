@@ -496,3 +496,27 @@ def test_optional_condition_is_validated_on_load() -> None:
     assert problems(OPTIONAL.replace("ABSENT", "maybe")) == [
         't.yaml:13:67 rules[0].check.reasons[1].when.absent: wrong type: expected true or false, got "maybe"'
     ]
+
+
+WHERE_PARAM = """    ledger: disbursements
+    severity: error
+    params: {progs: [互助保障], limit: 10}
+    where: {all: [{column: program, in: $progs}, {column: amount, gt: $limit}]}
+    check: {type: flag, reasons: [{when: {column: payment_method, in: [现金]}, problem: cash_payment.cash}]}
+    message: {zh: "{recipient_name}", en: "{recipient_name}"}
+"""
+
+
+def test_where_names_the_rules_parameters_and_they_are_checked_where_written() -> None:
+    pays = pd.DataFrame({**PAYS, "amount": ["100", "100", "5"]})
+    pays["payment_method"] = ["现金", "现金", "现金"]
+    assert run(WHERE_PARAM, {"disbursements": pays})["message"].tolist() == ["甲"]
+    wider = WHERE_PARAM.replace("progs: [互助保障], limit: 10", "progs: [互助保障, 生活救助], limit: 1")
+    assert run(wider, {"disbursements": pays})["message"].tolist() == ["甲", "乙", "丙"]
+    assert problems(WHERE_PARAM.replace("limit: 10", 'limit: "abc"')) == [
+        't.yaml:6:29 rules[0].params.limit: value "abc" cannot be compared with amount (money) '
+        '(expected an amount in yuan (1500 or "1,500.00"))'
+    ]
+    assert problems(WHERE_PARAM.replace("$limit", "$limt")) == [
+        "t.yaml:7:67 rules[0].where.all[1].gt: refers to undefined parameter $limt (→ limit?)"
+    ]

@@ -389,8 +389,8 @@ def _read_by(reasons: Sequence[Mapping[str, Any]], ctx: CheckContext | None = No
 @implements("flag")
 def flag(ctx: CheckContext) -> exp.Select:
     """Rows for which any reason holds; the finding says every applying reason."""
-    reasons, report = ctx.args["reasons"], ctx.args["report"] or []
-    ctx.need(*report)
+    reasons = ctx.args["reasons"]
+    report = [c for c in ctx.args["report"] or [] if ctx.has(c)]  # an absent one reads as not provided
     conds, texts = _reasons(ctx, reasons)
     shown = [c for c in dict.fromkeys([*_read_by(reasons, ctx), *report]) if "__" not in c]
     amount = ctx.amount()
@@ -441,12 +441,13 @@ def _lookup_match(ctx: CheckContext) -> exp.Select:
     reasons may read them as ``match.NAME``; without reasons, ``mode`` decides (exists: no match fires)."""
     other, ledger = ctx.args["table"], ctx.ledger
     reasons = ctx.args["reasons"] or []
-    report: dict[str, str] = dict(ctx.args["report"] or {})
-    keys = [ctx.args["on"], *([ctx.args["fallback_on"]] if ctx.args["fallback_on"] else [])]
+    read = sorted(set().union(*(matched_columns(r["when"]) for r in reasons)))
+    report = _present_report(ctx, dict(ctx.args["report"] or {}), read)
+    keys = [ctx.args["on"], *_present_fallback(ctx)]
     for key in keys:
         ctx.need(*key)
         ctx.need(*key.values(), table=other)
-    wanted = [*report.values(), *sorted(set().union(*(matched_columns(r["when"]) for r in reasons)))]
+    wanted = [*report.values(), *read]
     pick, by = ctx.args["pick"], ctx.args["by"]
     if pick != "min" and not by:
         raise Skip("skip_bad_args", what="pick earliest/latest needs by")
@@ -559,3 +560,18 @@ def _validity(ctx: CheckContext) -> list[exp.Expression]:
             exp.Paren(this=exp.or_(exp.Is(this=vt, expression=exp.Null()), exp.GTE(this=vt, expression=col(date, "l"))))
         )
     return out
+
+
+def _present_fallback(ctx: CheckContext) -> list[dict[str, str]]:
+    """``fallback_on`` when both inputs have its columns (an optional key is not tried, never a skip)."""
+    fallback = ctx.args["fallback_on"]
+    if not fallback or not (ctx.has(*fallback) and ctx.has(*fallback.values(), table=ctx.args["table"])):
+        return []
+    return [fallback]
+
+
+def _present_report(ctx: CheckContext, report: dict[str, str], read: list[str]) -> dict[str, str]:
+    """The ``report``ed names whose column the other input has (an absent one reads as not provided in
+    messages), and those the reasons read, which the rule needs."""
+    return {name: c for name, c in report.items() if c in read or ctx.has(c, table=ctx.args["table"])}
+

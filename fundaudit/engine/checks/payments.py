@@ -1,9 +1,9 @@
-"""Payment check types: the disbursement itself, its account, repeats, splits, timing and caps.
+"""Payment check types: shared accounts, repeats, splits, timing and caps (DISB-CASH and DISB-ACCOUNT-NAME
+are ``flag`` rules in rules/disbursements.yaml).
 
-Rules: DISB-ACCOUNT-NAME (``account_holder``), DISB-ACCOUNT-SHARED
-(``shared_account``), DISB-DUP (``duplicate_payment``), DISB-SPLIT (``split_payment``), DISB-YEAR-END
-(``year_end_share``), DISB-OVER-CAP (``aid_cap``). Signatures: ``fundaudit/rules/signatures/payments.py``.
-Tests: ``tests/checks/test_payments.py``.
+Rules: DISB-ACCOUNT-SHARED (``shared_account``), DISB-DUP (``duplicate_payment``), DISB-SPLIT
+(``split_payment``), DISB-YEAR-END (``year_end_share``), DISB-OVER-CAP (``aid_cap``).
+Signatures: ``fundaudit/rules/signatures/payments.py``. Tests: ``tests/checks/test_payments.py``.
 
 - IDs as matching keys (duplicates, caps, splits): an invalid ID is matched as written (the same typo
   twice is evidence), except one Excel stored as a number, which matches nothing (``common.matchable``).
@@ -57,31 +57,6 @@ from fundaudit.engine.sql import (
     table,
 )
 from fundaudit.rules.values import WINDOW_FORMS, parse_window
-
-
-@implements("account_holder")
-def account_holder(ctx: CheckContext) -> exp.Select:
-    """账户名 against 姓名, both as name keys (NFKC, no whitespace, one middle dot)."""
-    ctx.need("account_holder", "recipient_name")
-    holder, name = col("account_holder__key"), col("recipient_name__key")
-    differs = exp.NEQ(this=holder, expression=name)
-    if ctx.args["allow_family_holder"]:
-        surname = exp.NEQ(
-            this=exp.Substring(this=holder, start=number(1), length=number(1)),
-            expression=exp.Substring(this=name, start=number(1), length=number(1)),
-        )
-        differs = exp.and_(differs, surname)
-    return (
-        select(
-            col(ROW_ID),
-            col("recipient_name"),
-            col("account_holder"),
-            *[col(c) for c in ("bank_account",) if ctx.has(c)],
-            *amount_column(ctx),
-        )
-        .from_(table(ctx.ledger))
-        .where(all_of([ctx.where(), not_null(holder), not_null(name), differs]))
-    )
 
 
 @implements("shared_account")

@@ -90,7 +90,7 @@ SIGNATURES: list[Signature] = [
         "the finding's problem is every applying reason's text, its severity the most severe one's.",
         fields=("problem", "problem_en"),
         reasons=Arg("reasons", True),
-        report=Arg("columns", doc="more value columns for the message"),
+        report=Arg("columns", doc="more value columns for the message (absent ones read as not provided)"),
         unless=Arg("condition", doc="rows for which this holds are never flagged (may name $parameters)"),
     ),
     signature(

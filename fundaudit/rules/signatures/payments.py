@@ -1,4 +1,4 @@
-"""Payment check types: method, account, repeats, splits, year-end timing and caps.
+"""Payment check types: shared accounts, repeats, splits, year-end timing and caps.
 
 Implemented in ``fundaudit/engine/checks/payments.py``; tested in ``tests/checks/test_payments.py``.
 """
@@ -10,11 +10,6 @@ from fundaudit.rules.spec import Arg, Signature, signature
 __all__ = ["SIGNATURES"]
 
 SIGNATURES: list[Signature] = [
-    signature(
-        "account_holder",
-        "Is the bank account held by the recipient (names compared after normalisation)?",
-        allow_family_holder=Arg("bool", default=False, doc="accept a holder with the recipient's surname"),
-    ),
     signature(
         "shared_account",
         "Does one bank account receive payments for several recipients? One finding per account.",
