@@ -19,7 +19,8 @@ def _value(v: Any) -> str:
 
 # Parameters that changed when a shipped rule moved from a Python check type to YAML (issue 14 item 5).
 MOVED_NOTES = [
-    "**Rules moved to YAML.** `DISB-CASH` is a `flag` rule, `DISB-NOT-FILED` a `lookup`; their parameters are",
+    "**Rules moved to YAML.** `DISB-CASH` and `DISB-ACCOUNT-NAME` are `flag` rules, `DISB-NOT-FILED` a `lookup`;",
+    "their parameters are",
     "the rule's `params:`. `DISB-NOT-FILED.programs_requiring_file` lists the programmes needing a file",
     "unconditionally; the old `送温暖(困难职工)` entry is `hardship_programs: [送温暖]` (a file needed only when",
     "the row's 困难类别 is one of `hardship_categories`). Its `match_on` and `fallback_on` are no longer",

@@ -520,3 +520,58 @@ def test_where_names_the_rules_parameters_and_they_are_checked_where_written() -
     assert problems(WHERE_PARAM.replace("$limit", "$limt")) == [
         "t.yaml:7:67 rules[0].where.all[1].gt: refers to undefined parameter $limt (→ limit?)"
     ]
+
+
+SURNAME = """    ledger: disbursements
+    severity: warning
+    params: {family: false}
+    check:
+      type: flag
+      report: [account_holder, bank_account]
+      reasons:
+        - when:
+            all:
+              - {compare: {left: account_holder__key, op: ne, right: recipient_name__key}}
+              - any:
+                  - {not: {value: $family}}
+                  - {compare: {left: {prefix: [account_holder__key, 1]}, op: ne, right: {prefix: [recipient_name, 1]}}}
+          problem: account_holder.differs
+    message: {zh: "{account_holder}/{bank_account}", en: "{problem_en}"}
+"""
+HOLDERS = {"recipient_name": ["徐华", "徐华", "汪建英"], "account_holder": ["徐明", "汪辉宏", "汪　建英"]}
+
+
+def test_prefix_operand_and_true_false_parameter_conditions() -> None:
+    """``{prefix: [text, n]}`` is a text's first n characters; ``{value: $flag}`` a true/false parameter as a
+    condition; a ``report``ed column the input lacks reads as not provided (the rule still runs)."""
+    pays = pd.DataFrame(HOLDERS)
+    assert run(SURNAME, {"disbursements": pays})["message"].tolist() == ["徐明/（未提供）", "汪辉宏/（未提供）"]
+    assert run(SURNAME.replace("family: false", "family: true"), {"disbursements": pays})["message"].tolist() == [
+        "汪辉宏/（未提供）"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ("family: false", "family: 1"),
+        ("[account_holder__key, 1]", "[account_holder__key, 0]"),
+        ("[recipient_name, 1]", "[amount, 1]"),
+    ],
+)
+def test_prefix_and_value_conditions_are_validated(change: str, expected: str) -> None:
+    found = problems(SURNAME.replace(*((change, expected))))
+    assert [p.split(": ", 1)[0].split(" ", 1)[1] for p in found] == [
+        {
+            "family: 1": "rules[0].params.family",  # located where the value is written
+            "[account_holder__key, 0]": "rules[0].check.reasons[0].when.all[1].any[1].compare.left.prefix[1]",
+            "[amount, 1]": "rules[0].check.reasons[0].when.all[1].any[1].compare.right.prefix[0]",
+        }[expected]
+    ]
+
+
+def test_a_missing_derived_fact_is_reported_as_its_column() -> None:
+    rule = parse_pack(f"pack: t\nrules:\n  - id: T-RULE\n{SURNAME}", source="t.yaml").rules[0]
+    pays = fundaudit.load("disbursements", pd.DataFrame({"recipient_name": ["徐华"]}))
+    [status] = run_rules({"disbursements": pays}, [rule]).statuses
+    assert (status.status, status.skip_fields["missing"]) == ("skipped", ("account_holder",))
