@@ -110,13 +110,13 @@ def test_one_rule_exactly(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_param_override_is_resolved_and_not_marked_default(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = show(capsys, "DISB-ACCOUNT-NAME", "--param", "DISB-ACCOUNT-NAME.allow_family_holder=true")
+    code, out, _ = show(capsys, "DISB-ACCOUNT-SHARED", "--param", "DISB-ACCOUNT-SHARED.same_household_downgrade=false")
     assert code == 0
-    assert "  allow_family_holder = true\n" in out
-    code, out, _ = show(capsys, "disb-account-name")  # the id in any case
+    assert "  same_household_downgrade = false\n" in out
+    code, out, _ = show(capsys, "disb-account-shared")  # the id in any case
     assert code == 0
-    assert "  allow_family_holder = false  （默认）\n" in out
-    assert "检查类型：account_holder  fundaudit/engine/checks/payments.py\n" in out
+    assert "  same_household_downgrade = true  （默认）\n" in out
+    assert "检查类型：shared_account  fundaudit/engine/checks/payments.py\n" in out
 
 
 def test_labels_in_chinese(capsys: pytest.CaptureFixture[str]) -> None:

@@ -74,15 +74,12 @@ PAIRS: list[tuple[str, str, Any, Any]] = [
     ("DUES-SME-REFUND", "refund_deadline_days", 365, 30),
     ("DISB-ID", "age_range", [16, 100], [18, 60]),
     ("DISB-ID", "allow_15_digit", False, True),
-    (
-        "DISB-NOT-FILED",
-        "programs_requiring_file",
-        ["生活救助", "医疗救助", "助学救助", "送温暖(困难职工)"],
-        ["医疗救助"],
-    ),
+    # DISB-NOT-FILED is a YAML lookup (issue 14 item 5): "送温暖(困难职工)" in programs_requiring_file is now
+    # its own parameter, hardship_programs; match_on and fallback_on are the lookup's `on:` and `fallback_on:`
+    # (a key choice written in the rule, not a parameter: override the rule's check to change them)
+    ("DISB-NOT-FILED", "programs_requiring_file", ["生活救助", "医疗救助", "助学救助"], ["医疗救助"]),
+    ("DISB-NOT-FILED", "hardship_programs", ["送温暖"], []),
     ("DISB-NOT-FILED", "hardship_categories", ["深度困难", "相对困难", "意外致困"], ["深度困难"]),
-    ("DISB-NOT-FILED", "match_on", "id_no", "file_no"),
-    ("DISB-NOT-FILED", "fallback_on", "file_no", "none"),
     ("DISB-AFTER-EXIT", "grace_days", 0, 30),
     ("DISB-AFTER-EXIT", "match_on", "id_no", "file_no"),
     ("DISB-AFTER-EXIT", "fallback_on", "file_no", "none"),
@@ -214,8 +211,9 @@ def test_shipped_packs_declare_only_what_differs() -> None:
         "DUES-REMIT-LATE": ["custody_values", "max_days_in_custody", "max_days_to_settle"],
         "DUES-FEE": ["fee_ratio", "tol_yuan"],
         "DUES-PERIOD": ["allowed_lengths_months"],
-        "DISB-NOT-FILED": ["programs_requiring_file"],
-        "DISB-CASH": ["in_kind_allowed"],
+        "DISB-NOT-FILED": ["hardship_categories", "hardship_programs", "programs_requiring_file"],
+        "DISB-CASH": ["bank_methods", "cash_words", "in_kind_allowed", "in_kind_words", "pass_through_programs"],
+        "DISB-ACCOUNT-NAME": ["allow_family_holder"],
         "DISB-DUP": ["windows"],
         "REG-DUP-HOUSEHOLD": ["household_keys"],
         "DUES-TAXPAYER-ID": ["accept_legacy", "check_embedded_org_code"],
@@ -261,7 +259,7 @@ def test_every_parameter_of_main_resolves_to_the_same_value() -> None:
     want = {(rid, key): value for rid, key, value, _ in PAIRS}
     assert got == want
     assert all(type(got[k]) is type(want[k]) for k in want)
-    assert len(PAIRS) == 77
+    assert len(PAIRS) == 76
 
 
 def test_rules_list_reports_every_parameter_of_main(capsys: pytest.CaptureFixture[str]) -> None:
@@ -269,9 +267,10 @@ def test_rules_list_reports_every_parameter_of_main(capsys: pytest.CaptureFixtur
     rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:]}
     missing = [f"{rid}.{key}" for rid, key, value, _ in PAIRS if f"{key}={_param_value(value)}" not in rows[rid]]
     assert missing == []
-    # defaults are named as such: DISB-AFTER-EXIT sets nothing, DISB-CASH one value
+    # defaults are named as such: DISB-AFTER-EXIT sets nothing; DISB-CASH (a flag rule) declares all its values
     assert rows["DISB-AFTER-EXIT"].rstrip().endswith("defaults: grace_days=0, match_on=id_no, fallback_on=file_no")
-    assert 'in_kind_allowed=["送温暖", "夏送清凉"]; defaults: bank_methods=' in rows["DISB-CASH"]
+    cash = 'in_kind_allowed=["送温暖", "夏送清凉"], pass_through_programs=[]; defaults: report=null'
+    assert cash in rows["DISB-CASH"]
 
 
 def _by_param_arg(rid: str, key: str, new: Any) -> RuleSet:
@@ -307,8 +306,10 @@ def test_every_parameter_of_main_is_overridable_by_every_route(rid: str, key: st
     default = _shipped().rules[rid]
     got = {route: build(rid, key, new).rules[rid] for route, build in ROUTES.items()}
     assert {route: rule.params[key] for route, rule in got.items()} == dict.fromkeys(ROUTES, new)
-    assert [rule.args for rule in got.values()] == [got["params="].args] * len(ROUTES)
-    assert (got["params="].args != default.args) is (value != new)
+    # what the query is built from: the check's arguments and the rule's `where` (which may name `$params`)
+    built = {route: (rule.args, rule.row_filter) for route, rule in got.items()}
+    assert list(built.values()) == [built["params="]] * len(ROUTES)
+    assert (built["params="] != (default.args, default.row_filter)) is (value != new)
 
 
 # --- the effect of each override on the rule's query, on the samples ---------------------------------

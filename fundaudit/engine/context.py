@@ -53,7 +53,8 @@ class CheckContext:
         t = table or self.ledger
         if t not in self.present:
             raise Skip("skip_no_table", table=t)
-        missing = [c for c in columns if c not in self.present[t]]
+        # a derived fact (recipient_name__key) is missing because its column is: name the column
+        missing = list(dict.fromkeys(_base(c, self.present[t]) for c in columns if c not in self.present[t]))
         if missing:
             raise Skip("skip_no_columns", table=t, columns=", ".join(missing), missing=tuple(missing))
 
@@ -70,7 +71,7 @@ class CheckContext:
         """What conditions and operands may name besides columns: the audit period (and, given ``other``,
         ``match_alias`` and ``matched``, a lookup's matched rows; see :class:`fundaudit.engine.sql.Scope`)."""
         bounds = (self.period.start, self.period.end) if self.period else None
-        return sql.Scope(period=bounds, present=self.present.get(self.ledger), **match)
+        return sql.Scope(period=bounds, present=self.present, **match)
 
     def condition(self, node: Any, alias: str | None = None, scope: sql.Scope | None = None) -> exp.Expression:
         """A condition on the rule's ledger as SQL; skips if it names absent columns."""
@@ -81,7 +82,7 @@ class CheckContext:
         """The rule's ``where`` filter as SQL (None when it has none); skips if it names absent columns."""
         if self.rule.where is None:
             return None
-        return self.condition(self.rule.where, alias)
+        return self.condition(self.rule.row_filter, alias)
 
     def amount(self, alias: str | None = None) -> exp.Expression | None:
         """The rule's ``amount`` operand (money at issue, fen), if it declares one and it is present."""
@@ -133,9 +134,35 @@ def _split(names: set[str], keep_all: bool) -> set[str]:
 
 def matched_columns(node: Any, operand: bool = False) -> set[str]:
     """The other input's columns a lookup reason's condition (or operand) reads, without ``match.``."""
-    found = _columns_of_operand(node, True) if operand else _columns_of(node, True)
+    found = _columns_of_operand(node, True) if operand else _columns_of(node, True) | _optional_reads(node)
     return {n.removeprefix(MATCH) for n in found if n.startswith(MATCH)}
 
 
 columns_of_condition = _columns_of
 columns_of_operand = _columns_of_operand
+
+
+def optional_columns(cond: Any) -> set[str]:
+    """The ledger's columns read under a condition's ``{optional: …}`` parts (which never make a rule skip)."""
+    return _split(_optional_reads(cond), False)
+
+
+def _optional_reads(cond: Any) -> set[str]:
+    """Every name read under a condition's ``{optional: …}`` parts, ``match.NAME`` included."""
+    out: set[str] = set()
+    if isinstance(cond, dict):
+        if "optional" in cond:
+            out |= _columns_of(cond["optional"], True) | _optional_reads(cond["optional"])
+        for key in ("all", "any"):
+            for c in cond.get(key, []):
+                out |= _optional_reads(c)
+        if "not" in cond:
+            out |= _optional_reads(cond["not"])
+    return out
+
+
+def _base(name: str, present: frozenset[str]) -> str:
+    """The column a derived fact ``<col>__x`` comes from when that column is absent too, else ``name``."""
+    base = name.split("__", maxsplit=1)[0]
+    return base if "__" in name and base not in present else name
+

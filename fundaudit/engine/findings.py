@@ -88,8 +88,8 @@ def build_findings(
     fields["amount"] = amount_txt
     for name in PROVENANCE:
         fields[name] = first[name].astype(str)
-    params = {k: _param_text(v, "、") for k, v in rule.params.items()}
-    params_en = {k: _param_text(v, ", ") for k, v in rule.params.items()}
+    params = {k: param_text(v, "、") for k, v in rule.params.items()}
+    params_en = {k: param_text(v, ", ") for k, v in rule.params.items()}
     msg_zh = _render(rule.message.get("zh", rule.id), _labelled(fields, "zh", kind_for_values), params, first.index,
                      render("message_parts", "not_provided", "zh"))
     msg_en = _render(rule.message.get("en", rule.message.get("zh", rule.id)), _labelled(fields, "en", kind_for_values),
@@ -276,7 +276,8 @@ def _personal_by_name(name: str) -> str | None:
     return None
 
 
-def _param_text(v: Any, sep: str) -> str:
+def param_text(v: Any, sep: str) -> str:
+    """How a message says a rule parameter: a list joined by ``sep``, a mapping as ``k: v; …``."""
     if isinstance(v, list):
         return sep.join(str(x) for x in v)
     if isinstance(v, dict):

@@ -57,7 +57,7 @@ class Scope:
     other: str | None = None
     match_alias: str | None = None
     matched: exp.Expression | None = None
-    present: frozenset[str] | None = None  # the ledger's columns: {optional: NAME} of any other is empty
+    present: Mapping[str, frozenset[str]] | None = None  # input -> columns present (``{optional: …}``)
 
 
 def col(name: str, table: str | None = None) -> exp.Column:
@@ -225,6 +225,10 @@ def operand(
         k in _DATE_OPS for k in node
     ):
         return _date_operand(node, kind, alias, scope)
+    if isinstance(node, dict) and set(node) == {"prefix"}:  # the first n characters of a text
+        text, n = node["prefix"]
+        inner = operand(text, kind, alias=alias, scope=scope)[0]
+        return exp.Substring(this=inner, start=number(1), length=number(int(n))), "text"
     if isinstance(node, int | float) and not isinstance(node, bool):
         u = unit_hint or "number"
         return lit(node, u if u in ("money", "rate") else "number"), u
@@ -272,7 +276,8 @@ def operand(
 
 def _optional(name: str, kind: str, alias: str | None, scope: Scope | None) -> tuple[exp.Expression, Unit]:
     """``{optional: NAME}``: the column, or empty (NULL) when the input lacks it (``scope.present``)."""
-    if scope is not None and scope.present is not None and name not in scope.present:
+    present = scope.present.get(kind) if scope is not None and scope.present is not None else None
+    if present is not None and name not in present:
         return exp.Null(), unit_of(kind, name)
     return name_ref(name, kind, alias, scope)
 
@@ -303,6 +308,10 @@ def condition(node: Any, kind: str, alias: str | None = None, *, scope: Scope | 
         return exp.Paren(this=exp.or_(*[condition(c, kind, alias, scope=scope) for c in node["any"]]))
     if "not" in node:
         return exp.Not(this=exp.Paren(this=condition(node["not"], kind, alias, scope=scope)))
+    if "optional" in node:
+        return optional_condition(node, kind, alias, scope)
+    if set(node) == {"value"}:  # a true/false parameter
+        return exp.true() if node["value"] else exp.false()
     if "matched" in node:
         if scope is None or scope.matched is None:
             raise ValueError("{matched: …} outside a lookup's reasons")
@@ -315,6 +324,8 @@ def condition(node: Any, kind: str, alias: str | None = None, *, scope: Scope | 
     c, u = name_ref(name, kind, alias, scope)
     if op == "is_null":
         return exp.Is(this=c, expression=exp.Null()) if value else exp.Not(this=exp.Is(this=c, expression=exp.Null()))
+    if op in ("in", "not_in") and not value:  # an empty list: nothing is in it; every filled value is not
+        return exp.false() if op == "in" else exp.Not(this=exp.Is(this=c, expression=exp.Null()))
     if op in ("in", "not_in"):
         inside = exp.In(this=c, expressions=[lit(v, u) for v in value])
         return inside if op == "in" else exp.Not(this=inside)
@@ -574,30 +585,37 @@ def problem_cols(code: str) -> list[exp.Expression]:
 
 
 def all_reasons(
-    parts: Sequence[tuple[Any, str, str]], seps: tuple[str, str] = ("；", "; ")
+    parts: Sequence[tuple[Any, str | exp.Expression, str | exp.Expression]], seps: tuple[str, str] = ("；", "; ")
 ) -> tuple[exp.Expression, exp.Expression]:
     """Every applying reason ``(condition, zh, en)``, joined (zh with '；', en with '; '), as two text
-    expressions."""
+    expressions. A text is a literal or a text expression (a reason's template filled with the row's values)."""
     out = []
     for lang, sep in enumerate(seps, start=1):
         text: exp.Expression | None = None
         for cond, *words in parts:
-            piece = case([(cond, string(sep + words[lang - 1]))], string(""))
+            word = words[lang - 1]
+            said = string(sep + word) if isinstance(word, str) else exp.DPipe(this=string(sep), expression=word)
+            piece = case([(cond, said)], string(""))
             text = piece if text is None else exp.DPipe(this=text, expression=piece)
         assert text is not None
         out.append(exp.Substring(this=exp.Paren(this=text), start=number(len(sep) + 1)))
     return out[0], out[1]
 
 
-def reason_columns(parts: Sequence[tuple[Any, str, str]]) -> list[exp.Expression]:
+def reason_columns(parts: Sequence[tuple[Any, str | exp.Expression, str | exp.Expression]]) -> list[exp.Expression]:
     """``problem`` / ``problem_en`` columns: every applying reason ``(condition, zh, en)``, joined."""
     return [named(e, n) for e, n in zip(all_reasons(parts), PROBLEM_COLS, strict=True)]
 
 
-def first_reason(pairs: Sequence[tuple[Any, str, str]]) -> list[exp.Expression]:
-    """``problem`` / ``problem_en`` columns: the first reason ``(condition, zh, en)`` that holds."""
-    zh = case([(c, string(z)) for c, z, _ in pairs])
-    en = case([(c, string(e)) for c, _, e in pairs])
+def first_reason(pairs: Sequence[tuple[Any, str | exp.Expression, str | exp.Expression]]) -> list[exp.Expression]:
+    """``problem`` / ``problem_en`` columns: the first reason ``(condition, zh, en)`` that holds (a text is a
+    literal or a text expression)."""
+
+    def text(t: str | exp.Expression) -> exp.Expression:
+        return string(t) if isinstance(t, str) else t
+
+    zh = case([(c, text(z)) for c, z, _ in pairs])
+    en = case([(c, text(e)) for c, _, e in pairs])
     return [named(zh, "problem"), named(en, "problem_en")]
 
 
@@ -608,3 +626,18 @@ __all__ += [
     "output_names", "over_partition", "paren", "problem_cols", "rate_lit", "reason_columns", "round_fen", "sum_of",
     "text_sql", "union_all", "values_table", "window",
 ]
+
+
+# --- conditions on optional columns ---------------------------------------------------------------
+
+
+def optional_condition(node: Mapping[str, Any], kind: str, alias: str | None, scope: Scope | None) -> exp.Expression:
+    """``{optional: condition, absent: true|false}``: the condition, or ``absent`` (default false) when the
+    input lacks a column of ``kind`` it reads, so an optional column never makes the rule skip."""
+    from fundaudit.engine.context import columns_of_condition  # the one walker of condition trees
+
+    present = scope.present.get(kind) if scope is not None and scope.present is not None else None
+    if present is None or columns_of_condition(node["optional"]) <= present:
+        return exp.Paren(this=condition(node["optional"], kind, alias, scope=scope))
+    return exp.true() if node.get("absent", False) else exp.false()
+

@@ -7,6 +7,9 @@ evaluated as code::
                | {compare: {left: operand, op: eq|ne|lt|le|gt|ge, right: operand, tolerance: number}}
                | {compare: {left: operand, op: in|not_in, right: [value, ...]}}
                | {matched: true|false}                 (lookup reasons only: a row of the other input matched)
+               | {optional: condition, absent: true|false}   (``absent``, default false, when the input lacks
+                                                              a column the condition reads: no skip)
+               | {value: true|false}                   (a true/false parameter: {value: $allow_family_holder})
     operand   := NAME (a column) | number | {value: literal}
                | {add|sub|mul|div|min|max|coalesce: [operand, ...]} | {abs: operand} | {round_fen: operand}
                | {days_between: [date, date], calendar: natural|working, inclusive: bool}   (a number)
@@ -14,6 +17,7 @@ evaluated as code::
                | {year|month|quarter: date} (a number) | {month_start|month_end: date} (a date)
                | {period: start|end}   (the audit period's bounds; without a period, end is today)
                | {optional: NAME}      (the column, or empty when the input lacks it: a rule still runs)
+               | {prefix: [text, n]}   (the first n characters of a text, n ≥ 1)
 
 A NAME is a column of the rule's ledger, a fact the engine derives from one (``recipient_id_no__status``,
 ``recipient_id_no__birth``, ``handler__key``: ``fundaudit.rules.values.DERIVED``), or in a lookup's
@@ -115,6 +119,12 @@ def validate_condition(
         ]
     if set(cond) == {"not"}:
         return validate_condition(doc, f"{path}.not", cond["not"], ledger, other=other)
+    if "optional" in cond and set(cond) <= {"optional", "absent"}:
+        return optional_problems(doc, path, cond, ledger, other)
+    if set(cond) == {"value"}:  # a true/false parameter as a condition: {value: $allow_family_holder}
+        if isinstance(cond["value"], bool):
+            return []
+        return [doc.problem(f"{path}.value", "pack_wrong_type", expected="true or false", got=_show(cond["value"]))]
     if set(cond) == {"matched"} and other is not None:
         if not isinstance(cond["matched"], bool):
             return [
@@ -322,6 +332,8 @@ def _operand_shape(doc: Locator, path: str, op: Any, ledger: str | None, other: 
         return _column_problem(doc, path, op, ledger, other)
     if isinstance(op, dict) and any(k in DATE_OPS for k in op):
         return _date_shape(doc, path, op, ledger, other)
+    if isinstance(op, dict) and set(op) == {"prefix"}:
+        return prefix_problems(doc, path, op["prefix"], ledger, other)
     if isinstance(op, dict) and len(op) == 1:
         key, value = next(iter(op.items()))
         if key == "value":
@@ -369,6 +381,8 @@ def operand_unit(
         return _unit(op, ledger, other), []
     if isinstance(op, dict) and any(k in DATE_OPS for k in op):
         return _date_unit(doc, path, op, ledger, other)
+    if isinstance(op, dict) and set(op) == {"prefix"}:
+        return "text", []
     if not isinstance(op, dict) or len(op) != 1:
         return None, []
     key, value = next(iter(op.items()))
@@ -662,3 +676,31 @@ def inline_values(node: Any, values: Any) -> Any:
         return {k: v if k in ("value", "period", "calendar", "inclusive", OPTIONAL) else inline_values(v, values)
                 for k, v in node.items()}
     return node
+def optional_problems(
+    doc: Locator, path: str, cond: dict[str, Any], ledger: str | None, other: str | None
+) -> list[Problem]:
+    """Problems of ``{optional: condition, absent: true|false}``: the inner condition's, and ``absent``
+    must be true or false."""
+    problems = validate_condition(doc, f"{path}.optional", cond["optional"], ledger, other=other)
+    if "absent" in cond and not isinstance(cond["absent"], bool):
+        problems.append(
+            doc.problem(f"{path}.absent", "pack_wrong_type", expected="true or false", got=_show(cond["absent"]))
+        )
+    return problems
+
+
+def prefix_problems(doc: Locator, path: str, value: Any, ledger: str | None, other: str | None) -> list[Problem]:
+    """Problems of ``{prefix: [text, n]}``: a text operand and a whole number n ≥ 1."""
+    where = f"{path}.prefix"
+    if not (isinstance(value, list) and len(value) == 2):
+        return [doc.problem(where, "pack_wrong_type", expected="[text, n]", got=_show(value))]
+    problems = _operand_shape(doc, f"{where}[0]", value[0], ledger, other)
+    unit = operand_unit(doc, f"{where}[0]", value[0], ledger, other=other)[0] if not problems else None
+    if unit is not None and unit != "text":
+        got = f"{_name(value[0])} ({unit})"
+        problems.append(doc.problem(f"{where}[0]", "pack_wrong_type", expected="a text", got=got))
+    n = value[1]
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        problems.append(doc.problem(f"{where}[1]", "pack_bad_value", value=_show(n), expected="a whole number ≥ 1"))
+    return problems
+

@@ -17,6 +17,20 @@ def _value(v: Any) -> str:
     return str(v)
 
 
+# Parameters that changed when a shipped rule moved from a Python check type to YAML (issue 14 item 5).
+MOVED_NOTES = [
+    "**Rules moved to YAML.** `DISB-CASH` and `DISB-ACCOUNT-NAME` are `flag` rules, `DISB-NOT-FILED` a `lookup`;",
+    "their parameters are",
+    "the rule's `params:`. `DISB-NOT-FILED.programs_requiring_file` lists the programmes needing a file",
+    "unconditionally; the old `送温暖(困难职工)` entry is `hardship_programs: [送温暖]` (a file needed only when",
+    "the row's 困难类别 is one of `hardship_categories`). Its `match_on` and `fallback_on` are no longer",
+    "parameters: they are the lookup's `on:` and `fallback_on:` (to match on other keys, disable the rule and",
+    "write the lookup in a pack of your own);",
+    "payments without a 档案编号 column are matched on the ID alone.",
+    "",
+]
+
+
 def render() -> str:
     """The whole page as Markdown."""
     out = [
@@ -36,6 +50,7 @@ def render() -> str:
         "default < the rule's `params:` < profile < user pack `override` < `--param`/`params=`. `fundaudit rules",
         "list` prints the values in force, those still at the default after `defaults:`.",
         "",
+        *MOVED_NOTES,
     ]
     for pack in shipped_packs():
         out += [

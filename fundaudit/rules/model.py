@@ -102,7 +102,7 @@ RULE_KEYS = {
 }
 OVERRIDE_KEYS = {"severity", "params", "message", "where"}
 # argument kinds that are never parameters (``shape``: a choice of how the rule is written, e.g. flag's ``say``)
-LOGIC_KINDS = {"condition", "operand", "kind", "column_map", "operand_map", "shape"}
+LOGIC_KINDS = {"condition", "operand", "kind", "column_map", "column_names", "operand_map", "reasons", "shape"}
 EVERY_LEDGER_CHECKS = {"ledger_total"}  # check types that may declare ledger: "*" (they cover every ledger)
 _FORMATTER = string.Formatter()
 
@@ -137,6 +137,11 @@ class Rule:
         out.update({k: self.params[k] for k in param_args(self.check_type, self.check) if k in self.params})
         out.update({k: _substitute(v, self.params) for k, v in self.check.items() if k != "type"})
         return out
+
+    @property
+    def row_filter(self) -> Any:
+        """The rule's ``where`` with ``$name`` replaced by the parameter's value (None when it has none)."""
+        return None if self.where is None else _substitute(self.where, self.params)
 
     def defaults(self) -> set[str]:
         """Names of the parameters still at their check type's signature default (what ``rules list`` marks)."""
@@ -435,7 +440,7 @@ def rule_problems(doc: Locator, path: str, raw: Any) -> list[Problem]:
             ctype = check["type"]
             _validate_args(doc, f"{path}.check", ctype, check, params, f"{path}.params", kind, problems)
     if raw.get("where") is not None and kind:
-        problems.extend(validate_condition(doc, f"{path}.where", raw["where"], kind))
+        problems.extend(_where_problems(doc, path, raw["where"], params, kind))
     if raw.get("amount") is not None and kind:
         amount = _amount_operand(raw["amount"], check, params)
         found = validate_operand(doc, f"{path}.amount", amount, kind)
@@ -865,12 +870,13 @@ def _bounds(arg: Arg) -> str:
 
 def param_args(check_type: str, check: Mapping[str, Any]) -> dict[str, Arg]:
     """The arguments of ``check_type`` that are parameters of a rule whose check block is ``check``: every
-    optional argument it does not write, except conditions, operands, input kinds and column maps."""
+    optional argument it does not write, except conditions, operands, input kinds, column maps and the
+    arguments marked ``shape`` (how the rule is written)."""
     sig = CHECK_TYPES[check_type]
     return {
         name: arg
         for name, arg in sig.args.items()
-        if name not in check and not arg.required and arg.kind not in LOGIC_KINDS
+        if name not in check and not arg.required and arg.kind not in LOGIC_KINDS and not arg.shape
     }
 
 
@@ -1075,3 +1081,14 @@ def _hint(name: str, options: Iterable[str]) -> str:
 
 def _allowed(keys: Iterable[str], key: str) -> str:
     return ", ".join(sorted(keys)) + _hint(key, keys)
+
+
+def _where_problems(doc: Locator, path: str, where: Any, params: Mapping[str, Any], ledger: str) -> list[Problem]:
+    """Problems of a rule's ``where``, with ``$name`` replaced by the parameter's value (a problem with a
+    substituted value is reported at ``params.name``, as for check arguments)."""
+    refs: dict[str, str] = {}
+    undefined = _collect_refs(where, f"{path}.where", params, f"{path}.params", refs)
+    if undefined:
+        return [doc.problem(at, "pack_unknown_param", name=name, hint=_hint(name, params)) for at, name in undefined]
+    return validate_condition(Moved(doc, refs), f"{path}.where", _substitute(where, params), ledger)
+

@@ -30,6 +30,7 @@ class Arg:
     typed_by: str = ""  # value / values: the column argument whose type the literals take
     table: str = ""  # column / columns / condition / column_map: the argument naming the other input kind
     types: tuple[str, ...] = ()  # column / columns: the catalogue column types allowed
+    shape: bool = False  # how a rule is written (which columns a lookup reads…), never a user-settable parameter
 
 
 @dataclass(frozen=True)

@@ -316,8 +316,7 @@ def test_lookup_as_of_the_row_date_picks_the_latest_match() -> None:
                 "t.yaml:11:16 rules[0].check.report.file_no: invalid value file_no (expected a new name)",
                 "t.yaml:18:15 rules[0].message.zh: message placeholder {register_file_no} is neither a column of "
                 "disbursements nor a field this rule provides (→ file_no?) "
-                "(fields: amount, by, date, file, file_no, filed_date, matched_on, mode, pick, problem, problem_en, "
-                "row, sheet, valid_from, valid_to)",
+                "(fields: amount, file, file_no, filed_date, matched_on, problem, problem_en, row, sheet)",
             ],
         ),
         (
@@ -326,8 +325,7 @@ def test_lookup_as_of_the_row_date_picks_the_latest_match() -> None:
                 "t.yaml:11:16 rules[0].check.report.matched_on: invalid value matched_on (expected a new name)",
                 "t.yaml:18:15 rules[0].message.zh: message placeholder {register_file_no} is neither a column of "
                 "disbursements nor a field this rule provides (→ file_no?) "
-                "(fields: amount, by, date, file, filed_date, matched_on, mode, pick, problem, problem_en, row, sheet, "
-                "valid_from, valid_to)",
+                "(fields: amount, file, filed_date, matched_on, problem, problem_en, row, sheet)",
             ],
         ),
         (
@@ -647,7 +645,7 @@ def test_message_may_not_name_an_undeclared_computed_value() -> None:
     assert problems(FLAG_OPTIONAL.replace("{wait} days", "{wat} days")) == [
         "t.yaml:14:41 rules[0].message.en: message placeholder {wat} is neither a column of disbursements nor a "
         "field this rule provides (→ wait?) "
-        "(fields: amount, file, needs, problem, problem_en, report, row, sheet, wait)"
+        "(fields: amount, file, problem, problem_en, row, sheet, wait)"
     ]
 
 
@@ -665,3 +663,128 @@ def test_a_reason_chosen_by_a_parameter_value(calendar: str, zh: str, en: str) -
         "records")
     assert (f["values"]["problem"], f["values"]["problem_en"], f["values"]["days"]) == (
         zh, en, 3 if calendar == "natural" else 1)
+
+
+# --- migA: conditions on optional columns ({optional: …, absent: …}), flag's `unless`, empty lists -----
+
+OPTIONAL = """    ledger: disbursements
+    severity: error
+    params: {exempt: []}
+    check:
+      type: flag
+      unless: {optional: {column: program, in: $exempt}}
+      reasons:
+        - when: {column: payment_method, in: [现金]}
+          problem: cash_payment.cash
+        - when: {optional: {column: bank_account, is_null: true}, absent: ABSENT}
+          problem: cash_payment.no_account
+    message: {zh: "{recipient_name}：{problem}", en: "{recipient_name}: {problem_en}"}
+"""
+NO = "非银行方式发放且没有银行账号"  # cash_payment.no_account
+PAYS = {"recipient_name": ["甲", "乙", "丙"], "payment_method": ["现金", "打卡", "打卡"],
+        "program": ["互助保障", "生活救助", "生活救助"], "bank_account": ["", "", "6222020000000009"]}
+
+
+@pytest.mark.parametrize(
+    ("absent", "drop", "exempt", "messages"),
+    [
+        ("true", [], [], [f"甲：现金发放；{NO}", f"乙：{NO}"]),
+        ("true", ["bank_account", "program"], [], [f"甲：现金发放；{NO}", f"乙：{NO}", f"丙：{NO}"]),
+        ("false", ["bank_account"], [], ["甲：现金发放"]),
+        ("true", [], ["互助保障"], [f"乙：{NO}"]),
+        ("true", ["program"], ["互助保障"], [f"甲：现金发放；{NO}", f"乙：{NO}"]),
+    ],
+)
+def test_optional_conditions_read_an_absent_column_as_told_and_never_skip(
+    absent: str, drop: list[str], exempt: list[str], messages: list[str]
+) -> None:
+    """A column the input lacks makes an ``{optional: …}`` part ``absent`` (default false) instead of
+    skipping the rule; ``unless`` exempts rows, and an empty ``in`` list holds for no row."""
+    rule = OPTIONAL.replace("ABSENT", absent).replace("exempt: []", f"exempt: {exempt}".replace("'", ""))
+    pays = pd.DataFrame({k: v for k, v in PAYS.items() if k not in drop})
+    assert run(rule, {"disbursements": pays})["message"].tolist() == messages
+
+
+def test_optional_condition_is_validated_on_load() -> None:
+    assert problems(OPTIONAL.replace("ABSENT", "maybe")) == [
+        't.yaml:13:67 rules[0].check.reasons[1].when.absent: wrong type: expected true or false, got "maybe"'
+    ]
+
+
+WHERE_PARAM = """    ledger: disbursements
+    severity: error
+    params: {progs: [互助保障], limit: 10}
+    where: {all: [{column: program, in: $progs}, {column: amount, gt: $limit}]}
+    check: {type: flag, reasons: [{when: {column: payment_method, in: [现金]}, problem: cash_payment.cash}]}
+    message: {zh: "{recipient_name}", en: "{recipient_name}"}
+"""
+
+
+def test_where_names_the_rules_parameters_and_they_are_checked_where_written() -> None:
+    pays = pd.DataFrame({**PAYS, "amount": ["100", "100", "5"]})
+    pays["payment_method"] = ["现金", "现金", "现金"]
+    assert run(WHERE_PARAM, {"disbursements": pays})["message"].tolist() == ["甲"]
+    wider = WHERE_PARAM.replace("progs: [互助保障], limit: 10", "progs: [互助保障, 生活救助], limit: 1")
+    assert run(wider, {"disbursements": pays})["message"].tolist() == ["甲", "乙", "丙"]
+    assert problems(WHERE_PARAM.replace("limit: 10", 'limit: "abc"')) == [
+        't.yaml:6:29 rules[0].params.limit: value "abc" cannot be compared with amount (money) '
+        '(expected an amount in yuan (1500 or "1,500.00"))'
+    ]
+    assert problems(WHERE_PARAM.replace("$limit", "$limt")) == [
+        "t.yaml:7:67 rules[0].where.all[1].gt: refers to undefined parameter $limt (→ limit?)"
+    ]
+
+
+SURNAME = """    ledger: disbursements
+    severity: warning
+    params: {family: false}
+    check:
+      type: flag
+      report: [account_holder, bank_account]
+      reasons:
+        - when:
+            all:
+              - {compare: {left: account_holder__key, op: ne, right: recipient_name__key}}
+              - any:
+                  - {not: {value: $family}}
+                  - {compare: {left: {prefix: [account_holder__key, 1]}, op: ne, right: {prefix: [recipient_name, 1]}}}
+          problem: account_holder.differs
+    message: {zh: "{account_holder}/{bank_account}", en: "{problem_en}"}
+"""
+HOLDERS = {"recipient_name": ["徐华", "徐华", "汪建英"], "account_holder": ["徐明", "汪辉宏", "汪　建英"]}
+
+
+def test_prefix_operand_and_true_false_parameter_conditions() -> None:
+    """``{prefix: [text, n]}`` is a text's first n characters; ``{value: $flag}`` a true/false parameter as a
+    condition; a ``report``ed column the input lacks reads as not provided (the rule still runs)."""
+    pays = pd.DataFrame(HOLDERS)
+    assert run(SURNAME, {"disbursements": pays})["message"].tolist() == ["徐明/（未提供）", "汪辉宏/（未提供）"]
+    assert run(SURNAME.replace("family: false", "family: true"), {"disbursements": pays})["message"].tolist() == [
+        "汪辉宏/（未提供）"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ("family: false", "family: 1"),
+        ("[account_holder__key, 1]", "[account_holder__key, 0]"),
+        ("[recipient_name, 1]", "[amount, 1]"),
+    ],
+)
+def test_prefix_and_value_conditions_are_validated(change: str, expected: str) -> None:
+    found = problems(SURNAME.replace(*((change, expected))))
+    assert [p.split(": ", 1)[0].split(" ", 1)[1] for p in found] == [
+        {
+            "family: 1": "rules[0].params.family",  # located where the value is written
+            "[account_holder__key, 0]": "rules[0].check.reasons[0].when.all[1].any[1].compare.left.prefix[1]",
+            "[amount, 1]": "rules[0].check.reasons[0].when.all[1].any[1].compare.right.prefix[0]",
+        }[expected]
+    ]
+
+
+def test_a_missing_derived_fact_is_reported_as_its_column() -> None:
+    rule = parse_pack(f"pack: t\nrules:\n  - id: T-RULE\n{SURNAME}", source="t.yaml").rules[0]
+    pays = fundaudit.load("disbursements", pd.DataFrame({"recipient_name": ["徐华"]}))
+    [status] = run_rules({"disbursements": pays}, [rule]).statuses
+    assert (status.status, status.skip_fields["missing"]) == ("skipped", ("account_holder",))

@@ -52,13 +52,15 @@ def test_disb_not_filed() -> None:
     found = run("DISB-NOT-FILED", {"disbursements": payments, "register": register}).values
     assert [v["matched_on"] for v in found] == ["id_no", "none", "none", "none", "file_no"]
     assert found[0]["filed_date"] == "2016-03-20" and found[4]["register_file_no"] == "F1"
-    ledgers = {"disbursements": payments, "register": register}
-    only_id = run("DISB-NOT-FILED", ledgers, params={"fallback_on": "none"}).refs
+    # payments without a 档案编号 column: the fallback key is not tried (the rule still runs on the ID)
+    without_file_no = [{k: v for k, v in p.items() if k != "file_no"} for p in payments]
+    only_id = run("DISB-NOT-FILED", {"disbursements": without_file_no, "register": register}).refs
     assert rows_of(only_id) == [[2], [4], [5], [9], [10], [12]]
 
 
 def test_disb_not_filed_without_a_category_column_still_checks_the_unconditional_programmes() -> None:
-    """送温暖(困难职工) needs 困难类别 to decide; 生活救助/医疗救助/助学救助 do not, so they still run."""
+    """送温暖 (hardship_programs) needs 困难类别 to decide; 生活救助/医疗救助/助学救助 do not, so they still run;
+    with only hardship programmes and no 困难类别 column, the rule runs and no payment needs a file."""
     x = resident_id("341003", "19900101", "021")
     payments = [
         payment(x),
@@ -70,9 +72,9 @@ def test_disb_not_filed_without_a_category_column_still_checks_the_unconditional
         del p["aid_category"]
     register = [register_file(A, "F1", filed_date="2016-03-20")]
     assert run("DISB-NOT-FILED", {"disbursements": payments, "register": register}).ref_rows == [[2], [4], [5]]
-    only_conditional = {"programs_requiring_file": ["送温暖(困难职工)"]}
+    only_conditional = {"programs_requiring_file": []}
     ledgers = {"disbursements": payments, "register": register}
-    run("DISB-NOT-FILED", ledgers, params=only_conditional, expect_status="skipped")
+    assert run("DISB-NOT-FILED", ledgers, params=only_conditional).ref_rows == []
 
 
 def test_disb_after_exit() -> None:

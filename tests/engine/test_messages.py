@@ -151,7 +151,8 @@ def _pack(check: str, message: str, extra: str = "") -> str:
 @pytest.mark.parametrize(
     ("check", "name"),
     [
-        ("{type: filed_before_payment, programs: [生活救助]}", "first_filed"),
+        ("{type: lookup, table: register, on: {recipient_id_no: id_no}, report: {filed_date: filed_date}}",
+         "first_filed"),
         ("{type: aid_cap}", "monthly_dibao"),
         ("{type: split_payment}", "pay_cap"),
         ("{type: split_payment}", "year_cap"),

@@ -43,7 +43,7 @@ def implements(name: str) -> Callable[[Impl], Impl]:
 
 
 FAMILIES = (
-    "generic", "identity", "register_match", "payments", "register", "cross",
+    "generic", "flag", "lookup", "identity", "register_match", "payments", "register", "cross",
     "dues_arithmetic", "dues_timing", "dues_records", "totals",
 )
 """The family modules of check types (``fundaudit/engine/checks/<family>.py``): the one list of them."""

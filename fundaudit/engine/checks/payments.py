@@ -1,9 +1,9 @@
-"""Payment check types: the disbursement itself, its account, repeats, splits, timing and caps.
+"""Payment check types: shared accounts, repeats, splits, timing and caps (DISB-CASH and DISB-ACCOUNT-NAME
+are ``flag`` rules in rules/disbursements.yaml).
 
-Rules: DISB-CASH (``cash_payment``), DISB-ACCOUNT-NAME (``account_holder``), DISB-ACCOUNT-SHARED
-(``shared_account``), DISB-DUP (``duplicate_payment``), DISB-SPLIT (``split_payment``), DISB-YEAR-END
-(``year_end_share``), DISB-OVER-CAP (``aid_cap``). Signatures: ``fundaudit/rules/signatures/payments.py``.
-Tests: ``tests/checks/test_payments.py``.
+Rules: DISB-ACCOUNT-SHARED (``shared_account``), DISB-DUP (``duplicate_payment``), DISB-SPLIT
+(``split_payment``), DISB-YEAR-END (``year_end_share``), DISB-OVER-CAP (``aid_cap``).
+Signatures: ``fundaudit/rules/signatures/payments.py``. Tests: ``tests/checks/test_payments.py``.
 
 - IDs as matching keys (duplicates, caps, splits): an invalid ID is matched as written (the same typo
   twice is evidence), except one Excel stored as a number, which matches nothing (``common.matchable``).
@@ -43,86 +43,20 @@ from fundaudit.engine.sql import (
     eq,
     flag,
     from_union,
-    in_texts,
     is_null,
     month_day,
     named,
-    negate,
     not_null,
     number,
     output_names,
     over_partition,
     paren,
     problem_cols,
-    reason_columns,
     select,
     string,
     table,
 )
-from fundaudit.errors import texts
 from fundaudit.rules.values import WINDOW_FORMS, parse_window
-
-
-@implements("cash_payment")
-def cash_payment(ctx: CheckContext) -> exp.Select:
-    """Cash, goods where goods are not allowed, or no bank account on a non-goods payment."""
-    ctx.need("payment_method")
-    method = col("payment_method")
-    program = col("program") if ctx.has("program") else exp.Null()
-    account = col("bank_account") if ctx.has("bank_account") else exp.Null()
-    cash = exp.Coalesce(this=in_texts(method, ctx.args["cash_words"]), expressions=[exp.false()])
-    goods = in_texts(method, ctx.args["in_kind_words"])
-    goods_banned = exp.and_(
-        goods, negate(exp.Coalesce(this=in_texts(program, ctx.args["in_kind_allowed"]), expressions=[exp.false()]))
-    )
-    not_goods = any_of(is_null(method), negate(goods))
-    no_account = exp.and_(negate(cash), not_goods, is_null(account))
-    bank = any_of(is_null(method), in_texts(method, ctx.args["bank_methods"]))
-    reasons = reason_columns(
-        [
-            (cash, *texts("findings", "cash_payment.cash")),
-            (goods_banned, *texts("findings", "cash_payment.goods_banned")),
-            (exp.and_(no_account, bank), *texts("findings", "cash_payment.bank_no_account")),
-            (exp.and_(no_account, negate(bank)), *texts("findings", "cash_payment.no_account")),
-        ]
-    )
-    passing = ctx.args["pass_through_programs"]
-    pass_through = exp.Coalesce(this=in_texts(program, passing), expressions=[exp.false()]) if passing else exp.false()
-    return (
-        select(
-            col(ROW_ID),
-            *[col(c) for c in ("program", "payment_method", "bank_account") if ctx.has(c)],
-            *reasons,
-            *amount_column(ctx),
-        )
-        .from_(table(ctx.ledger))
-        .where(all_of([ctx.where(), any_of(cash, goods_banned, no_account), negate(pass_through)]))
-    )
-
-
-@implements("account_holder")
-def account_holder(ctx: CheckContext) -> exp.Select:
-    """账户名 against 姓名, both as name keys (NFKC, no whitespace, one middle dot)."""
-    ctx.need("account_holder", "recipient_name")
-    holder, name = col("account_holder__key"), col("recipient_name__key")
-    differs = exp.NEQ(this=holder, expression=name)
-    if ctx.args["allow_family_holder"]:
-        surname = exp.NEQ(
-            this=exp.Substring(this=holder, start=number(1), length=number(1)),
-            expression=exp.Substring(this=name, start=number(1), length=number(1)),
-        )
-        differs = exp.and_(differs, surname)
-    return (
-        select(
-            col(ROW_ID),
-            col("recipient_name"),
-            col("account_holder"),
-            *[col(c) for c in ("bank_account",) if ctx.has(c)],
-            *amount_column(ctx),
-        )
-        .from_(table(ctx.ledger))
-        .where(all_of([ctx.where(), not_null(holder), not_null(name), differs]))
-    )
 
 
 @implements("shared_account")

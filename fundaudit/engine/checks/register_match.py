@@ -1,8 +1,8 @@
 """Register-matching check types: each payment read against the recipient's hardship register files,
 as of the payment date.
 
-Rules: DISB-NOT-FILED (``filed_before_payment``), DISB-AFTER-EXIT (``paid_after_exit``), DISB-CATEGORY
-(``category_matches_file``). Signatures: ``fundaudit/rules/signatures/register_match.py``.
+Rules: DISB-AFTER-EXIT (``paid_after_exit``), DISB-CATEGORY (``category_matches_file``); DISB-NOT-FILED is
+a ``lookup`` in rules/disbursements.yaml. Signatures: ``fundaudit/rules/signatures/register_match.py``.
 Tests: ``tests/checks/test_register_match.py``.
 
 - A payment is matched to its register files on the resident ID, and, when the ID finds no file, on
@@ -10,18 +10,13 @@ Tests: ``tests/checks/test_register_match.py``.
   or the file has none); every finding says how it matched (``matched_on``).
 - A file *is in force* on a date when it was filed on or before it and has no exit date or an exit
   date on or after it.
-- ``filed_before_payment``: ``X(困难职工)`` in the programme list means X paid under a hardship
-  category; a matched file without a filing date cannot show the payment came after filing, so it
-  neither clears nor fires the row.
 - ``paid_after_exit``: fires when no matched file is in force on the date (exit date + ``grace_days``)
-  and one was closed before it; a recipient with no file at all is ``filed_before_payment``'s case.
+  and one was closed before it; a recipient with no file at all is DISB-NOT-FILED's case.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlglot.expressions as exp
@@ -50,14 +45,12 @@ from fundaudit.engine.sql import (
     not_null,
     number,
     over_partition,
-    reason_columns,
     select,
     string,
     table,
 )
-from fundaudit.errors import texts
 
-__all__ = ["requires_file_programs"]
+__all__: list[str] = []
 
 
 # Register keys a payment can be matched on: name -> (disbursement column, register column).
@@ -116,68 +109,8 @@ def _register_matches(ctx: CheckContext, columns: Sequence[str]) -> exp.Expressi
     return from_union(parts, "m")
 
 
-def requires_file_programs(programs: Iterable[str]) -> tuple[list[str], list[str]]:
-    """Split ``programs_requiring_file``: plain programmes, and those written ``X(困难职工)`` that
-    need a file only for hardship categories."""
-    plain: list[str] = []
-    hardship: list[str] = []
-    for p in programs:
-        text = unicodedata.normalize("NFKC", str(p)).strip()
-        m = re.fullmatch(r"(.+?)\s*\((.+)\)", text)
-        (hardship if m else plain).append(m.group(1) if m else text)
-    return plain, hardship
-
-
 def _file_columns(ctx: CheckContext, *wanted: str) -> list[str]:
     return [c for c in wanted if ctx.has(c, table=REG)]
-
-
-@implements("filed_before_payment")
-def filed_before_payment(ctx: CheckContext) -> exp.Select:
-    """先建档后帮扶: some matched file was filed on or before the payment date."""
-    ctx.need("program")
-    plain, hardship = requires_file_programs(ctx.args["programs"])
-    if hardship and not plain:
-        ctx.need("aid_category")
-    needs = in_texts(col("program", "d"), plain)
-    # "送温暖(困难职工)" needs the row's 困难类别; without that column the unconditional programmes still run
-    if hardship and ctx.has("aid_category"):
-        needs = any_of(
-            needs,
-            exp.and_(
-                in_texts(col("program", "d"), hardship),
-                in_texts(col("aid_category", "d"), ctx.args["hardship_categories"]),
-            ),
-        )
-    m = _register_matches(ctx, ["filed_date", *_file_columns(ctx, "file_no")])
-    has_file_no = ctx.has("file_no", table=REG)
-    agg = (
-        select(
-            col(ROW_ID),
-            named(exp.Min(this=col("matched_on")), "matched_on"),
-            named(exp.Min(this=col("r_filed_date")), "first_filed"),
-            *([named(exp.Min(this=col("r_file_no")), "register_file_no")] if has_file_no else []),
-        )
-        .from_(m)
-        .group_by(col(ROW_ID))
-    )
-    pay = col("payment_date", "d") if ctx.has("payment_date") else exp.Null()
-    no_file = is_null(col(ROW_ID, "a"))
-    later = exp.and_(not_null(pay), exp.GT(this=col("first_filed", "a"), expression=pay))
-    reasons = reason_columns(
-        [
-            (no_file, *texts("findings", "filed_before_payment.no_file")),
-            (later, *texts("findings", "filed_before_payment.filed_later")),
-        ]
-    )
-    values = [
-        named(exp.Coalesce(this=col("matched_on", "a"), expressions=[string("none")]), "matched_on"),
-        *([col("register_file_no", "a")] if has_file_no else []),
-        named(col("first_filed", "a"), "filed_date"),
-        *reasons,
-    ]
-    shown = ("program", "aid_category", "payment_date")
-    return _payments_with(ctx, agg, "a", shown, values, needs, any_of(no_file, later), join_type="left")
 
 
 def _payments_with(

@@ -30,8 +30,10 @@ from fundaudit.rules.signatures import (
     dues_arithmetic,
     dues_records,
     dues_timing,
+    flag,
     generic,
     identity,
+    lookup,
     payments,
     register,
     register_match,
@@ -43,7 +45,17 @@ __all__ = ["CHECK_TYPES", "FAMILIES", "Arg", "Signature"]
 
 # One module per family of check types, named as its implementation in fundaudit/engine/checks/.
 FAMILIES = (
-    generic, identity, register_match, payments, register, cross,
-    dues_arithmetic, dues_timing, dues_records, totals,
+    generic,
+    flag,
+    lookup,
+    identity,
+    register_match,
+    payments,
+    register,
+    cross,
+    dues_arithmetic,
+    dues_timing,
+    dues_records,
+    totals,
 )
 CHECK_TYPES: dict[str, Signature] = {s.name: s for family in FAMILIES for s in family.SIGNATURES}

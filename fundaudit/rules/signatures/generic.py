@@ -84,34 +84,4 @@ SIGNATURES: list[Signature] = [
         date=Arg("column", types=("date",)),
         window=Arg("window", default="all", choices=_WINDOWS, doc="all, year, quarter, month or {days: N}"),
     ),
-    signature(
-        "flag",
-        "Does any reason hold? Each reason is {when: condition, problem: catalogue key or {zh, en}, severity?}; "
-        "the finding's problem is every applying reason's text, its severity the most severe one's.",
-        fields=("problem", "problem_en"),
-        reasons=Arg("reasons", True),
-        needs=Arg("columns", doc="columns the rule cannot run without (skipped when the input lacks one)"),
-        report=Arg("columns", doc="more value columns for the message, each when the input has it"),
-        values=Arg("operand_map", doc="{name: operand}: computed values for the message, texts and amount"),
-        say=Arg("shape", default="all", choices=("all", "first"), doc="every applying reason, or the first"),
-    ),
-    signature(
-        "lookup",
-        "Does a matching row exist in another input (optionally as of a date)? "
-        "mode exists: fires when none matches; not_exists: fires when one does. With fallback_on, report or "
-        "reasons: the as-of match, its key (matched_on), the matched values, and reasons over them.",
-        fields=("matched_on", "problem", "problem_en"),
-        table=Arg("kind", True),
-        on=Arg("column_map", True, table="table"),
-        mode=Arg("choice", default="exists", choices=("exists", "not_exists")),
-        date=Arg("column", types=("date",)),
-        valid_from=Arg("column", table="table", types=("date",)),
-        valid_to=Arg("column", table="table", types=("date",)),
-        where=Arg("condition", table="table", doc="a condition on the other input's rows"),
-        fallback_on=Arg("column_map", table="table", doc="tried for rows whose `on` key found no row at all"),
-        report=Arg("column_names", table="table", doc="{name: column of the other input}: the matched value"),
-        pick=Arg("choice", default="min", choices=("min", "earliest", "latest")),
-        by=Arg("column", table="table", doc="earliest/latest: the other input's column that orders the matches"),
-        reasons=Arg("reasons", table="table", doc="as flag's; conditions may read match.NAME and {matched: …}"),
-    ),
 ]

@@ -1,4 +1,4 @@
-"""Payment check types: method, account, repeats, splits, year-end timing and caps.
+"""Payment check types: shared accounts, repeats, splits, year-end timing and caps.
 
 Implemented in ``fundaudit/engine/checks/payments.py``; tested in ``tests/checks/test_payments.py``.
 """
@@ -10,21 +10,6 @@ from fundaudit.rules.spec import Arg, Signature, signature
 __all__ = ["SIGNATURES"]
 
 SIGNATURES: list[Signature] = [
-    signature(
-        "cash_payment",
-        "Was the payment made in cash, in kind where goods are not allowed, or without a bank account?",
-        fields=("problem", "problem_en"),
-        bank_methods=Arg("values", default=["银行转账", "打卡", "银行代发", "社保卡"]),
-        cash_words=Arg("values", default=["现金", "现付", "现款"]),
-        in_kind_words=Arg("values", default=["实物"]),
-        in_kind_allowed=Arg("values", default=[]),
-        pass_through_programs=Arg("values", default=[]),
-    ),
-    signature(
-        "account_holder",
-        "Is the bank account held by the recipient (names compared after normalisation)?",
-        allow_family_holder=Arg("bool", default=False, doc="accept a holder with the recipient's surname"),
-    ),
     signature(
         "shared_account",
         "Does one bank account receive payments for several recipients? One finding per account.",

@@ -32,14 +32,8 @@ def _match_args() -> dict[str, Arg]:
         ),
     }
 
+
 SIGNATURES: list[Signature] = [
-    _sig_match(
-        "filed_before_payment",
-        "For programmes that need a hardship file, was the recipient on file on the payment date?",
-        fields=("filed_date", "problem", "problem_en"),
-        programs=Arg("values", True, doc="programmes needing a file; 'X(困难职工)' = X for hardship categories"),
-        hardship_categories=Arg("values", default=HARDSHIP_CATEGORIES),
-    ),
     _sig_match(
         "paid_after_exit",
         "Was the recipient paid after every one of their files was closed (脱困, 撤档, death)?",

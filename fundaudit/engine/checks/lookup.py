@@ -1,0 +1,234 @@
+"""The ``lookup`` check type: does a row match one of another input (as of a date, with a fallback key,
+reporting the matched values and giving reasons over the match)?
+
+Signature in ``fundaudit/rules/signatures/lookup.py``; tested in ``tests/checks/test_generic.py`` and
+``tests/checks/test_generic_vocabulary.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import sqlglot.expressions as exp
+
+from fundaudit.engine import sql
+from fundaudit.engine.checks import implements
+from fundaudit.engine.checks.flag import read_by, reason_exprs
+from fundaudit.engine.context import (
+    CheckContext,
+    Skip,
+    columns_of_condition,
+    matched_columns,
+)
+from fundaudit.engine.sql import ROW_ID, all_of, col, select, table
+from fundaudit.rules.values import column_type
+
+__all__: list[str] = []
+
+
+@implements("lookup")
+def lookup(ctx: CheckContext) -> exp.Select:
+    """Does a matching row exist in another input? With ``fallback_on``, ``report`` or ``reasons``: the
+    as-of match (:func:`_lookup_match`) and the reasons over it."""
+    if ctx.args["reasons"] or ctx.args["report"] or ctx.args["fallback_on"]:
+        return _lookup_match(ctx)
+    other, on = ctx.args["table"], ctx.args["on"]
+    pairs = sql.mapping_columns(on)
+    ctx.need(*[loc for loc, _ in pairs])
+    ctx.need(*[rem for _, rem in pairs], table=other)
+    match = [exp.EQ(this=col(rem, "r"), expression=col(loc, "l")) for loc, rem in pairs]
+    date = ctx.args["date"]
+    if date:
+        ctx.need(date)
+        if ctx.args["valid_from"]:
+            ctx.need(ctx.args["valid_from"], table=other)
+            match.append(exp.LTE(this=col(ctx.args["valid_from"], "r"), expression=col(date, "l")))
+        if ctx.args["valid_to"]:
+            ctx.need(ctx.args["valid_to"], table=other)
+            vt = col(ctx.args["valid_to"], "r")
+            match.append(
+                exp.Paren(
+                    this=exp.or_(exp.Is(this=vt, expression=exp.Null()), exp.GTE(this=vt, expression=col(date, "l")))
+                )
+            )
+    if ctx.args["where"] is not None:
+        ctx.need(*sorted(columns_of_condition(ctx.args["where"])), table=other)
+        match.append(sql.condition(ctx.args["where"], other, alias="r"))
+    exists = exp.Exists(this=select(sql.number(1)).from_(table(other, "r")).where(exp.and_(*match)))
+    fires = exp.Not(this=exists) if ctx.args["mode"] == "exists" else exists
+    local = [loc for loc, _ in pairs] + ([date] if date else [])
+    where = all_of(
+        [
+            ctx.rule.where and ctx.where("l"),
+            *[exp.Not(this=exp.Is(this=col(c, "l"), expression=exp.Null())) for c in local],
+            fires,
+        ]
+    )
+    return (
+        select(col(ROW_ID, "l"), *[col(c, "l") for c in dict.fromkeys(local)])
+        .from_(table(ctx.ledger, "l"))
+        .where(where)
+    )
+
+
+# --- lookup with a fallback key, reported values and reasons over the match ------------------------------
+
+
+def _usable(kind: str, name: str, alias: str) -> exp.Expression:
+    """A key column can match: present, and when it holds a resident ID, not one Excel stored as a number
+    (its last digits are lost, so two such IDs being equal says nothing)."""
+    present = exp.Not(this=exp.Is(this=col(name, alias), expression=exp.Null()))
+    if column_type(kind, name) != "resident_id":
+        return present
+    return exp.and_(present, exp.NEQ(this=col(f"{name}__status", alias), expression=sql.string("excel_number")))
+
+
+def _id_pairs(ledger: str, other: str, on: Mapping[str, str]) -> list[tuple[str, str]]:
+    return [
+        (loc, rem)
+        for loc, rem in sql.mapping_columns(on)
+        if column_type(ledger, loc) == "resident_id" and column_type(other, rem) == "resident_id"
+    ]
+
+
+def _lookup_match(ctx: CheckContext) -> exp.Select:
+    """Each row of the ledger with the rows of ``table`` it matches as of its ``date``: on ``on``, else
+    (rows whose ``on`` key found no row at all) on ``fallback_on``, which may not join two valid resident
+    IDs that ``on`` compares. ``matched_on`` names the key (the other input's columns, or ``none``), the
+    ``report``ed columns are the matched rows' least (or the earliest/latest row's by ``by``), and the
+    reasons may read them as ``match.NAME``; without reasons, ``mode`` decides (exists: no match fires)."""
+    other, ledger = ctx.args["table"], ctx.ledger
+    reasons = ctx.args["reasons"] or []
+    read = sorted(set().union(*(matched_columns(r["when"]) for r in reasons)))
+    report = _present_report(ctx, dict(ctx.args["report"] or {}), read)
+    keys = [ctx.args["on"], *_present_fallback(ctx)]
+    for key in keys:
+        ctx.need(*key)
+        ctx.need(*key.values(), table=other)
+    wanted = [*report.values(), *read]
+    pick, by = ctx.args["pick"], ctx.args["by"]
+    if pick != "min" and not by:
+        raise Skip("skip_bad_args", what="pick earliest/latest needs by")
+    ctx.need(*wanted, *([by] if by else []), table=other)
+    wanted = list(dict.fromkeys(wanted))
+    valid = _validity(ctx)
+    if ctx.args["where"] is not None:
+        ctx.need(*sorted(columns_of_condition(ctx.args["where"])), table=other)
+        valid.append(sql.condition(ctx.args["where"], other, alias="r", scope=ctx.scope()))
+    parts = []
+    guard = _id_pairs(ledger, other, keys[0])
+    for i, key in enumerate(keys):
+        pairs = sql.mapping_columns(key)
+        conds = [_usable(ledger, loc, "l") for loc, _ in pairs]
+        if i:  # only rows the first key found no row for; a fallback may not join two valid IDs
+            first = sql.mapping_columns(keys[0])
+            earlier = (
+                select(sql.number(1))
+                .from_(table(other, "r2"))
+                .where(exp.and_(*[exp.EQ(this=col(rem, "r2"), expression=col(loc, "l")) for loc, rem in first]))
+            )
+            conds.append(exp.Not(this=exp.Exists(this=earlier)))
+            for loc, rem in guard:
+                conds.append(
+                    exp.Paren(
+                        this=exp.or_(
+                            exp.Is(this=col(loc, "l"), expression=exp.Null()),
+                            exp.NEQ(this=col(f"{loc}__status", "l"), expression=sql.string("ok")),
+                            exp.Is(this=col(rem, "r"), expression=exp.Null()),
+                            exp.NEQ(this=col(f"{rem}__status", "r"), expression=sql.string("ok")),
+                        )
+                    )
+                )
+        label = "+".join(rem for _, rem in pairs)
+        on = exp.and_(*[exp.EQ(this=col(rem, "r"), expression=col(loc, "l")) for loc, rem in pairs], *valid)
+        parts.append(
+            select(
+                exp.alias_(col(ROW_ID, "l"), ROW_ID, quoted=True),
+                exp.alias_(sql.string(label), "matched_on", quoted=True),
+                *[
+                    exp.alias_(col(c, "r"), sql.MATCHED + c, quoted=True)
+                    for c in dict.fromkeys([*wanted, *([by] if by else [])])
+                ],
+            )
+            .from_(table(ledger, "l"))
+            .join(table(other, "r"), on=on)
+            .where(exp.and_(*conds))
+        )
+    union: exp.Expression = parts[0]
+    for p in parts[1:]:
+        union = exp.union(union, p, distinct=False)
+    matches = exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier("m")))
+
+    def agg(c: str) -> exp.Expression:
+        if pick == "min":
+            return exp.Min(this=col(sql.MATCHED + c))
+        cls = exp.ArgMin if pick == "earliest" else exp.ArgMax
+        return cls(this=col(sql.MATCHED + c), expression=col(sql.MATCHED + by))
+
+    grouped = (
+        select(
+            col(ROW_ID),
+            exp.alias_(exp.Min(this=col("matched_on")), "matched_on", quoted=True),
+            *[exp.alias_(agg(c), sql.MATCHED + c, quoted=True) for c in wanted],
+        )
+        .from_(matches)
+        .group_by(col(ROW_ID))
+    )
+    matched = exp.Not(this=exp.Is(this=col(ROW_ID, "a"), expression=exp.Null()))
+    scope = ctx.scope(other=other, match_alias="a", matched=matched)
+    fields = {name: (col(sql.MATCHED + c, "a"), sql.unit_of(other, c)) for name, c in report.items()}
+    fields["matched_on"] = (exp.Coalesce(this=col("matched_on", "a"), expressions=[sql.string("none")]), "text")
+    if reasons:
+        conds, texts = reason_exprs(ctx, reasons, alias="l", scope=scope, fields=fields)
+        fires: exp.Expression = exp.Paren(this=exp.or_(*conds))
+    else:
+        texts = []
+        fires = exp.Not(this=matched) if ctx.args["mode"] == "exists" else matched
+    shown = [c for c in read_by(reasons, ctx) if "__" not in c]
+    amount = ctx.amount("l")
+    return (
+        select(
+            col(ROW_ID, "l"),
+            *[col(c, "l") for c in shown],
+            exp.alias_(fields["matched_on"][0], "matched_on", quoted=True),
+            *[exp.alias_(e, name, quoted=True) for name, (e, _) in fields.items() if name != "matched_on"],
+            *texts,
+            *([exp.alias_(amount, "_amount", quoted=True)] if amount is not None else []),
+        )
+        .from_(table(ledger, "l"))
+        .join(grouped.subquery("a"), on=exp.EQ(this=col(ROW_ID, "a"), expression=col(ROW_ID, "l")), join_type="left")
+        .where(all_of([ctx.rule.where and ctx.where("l"), fires]))
+    )
+
+
+def _validity(ctx: CheckContext) -> list[exp.Expression]:
+    """The other input's row is valid on the ledger row's ``date``: valid_from ≤ date ≤ valid_to (empty: open)."""
+    date, other = ctx.args["date"], ctx.args["table"]
+    if not date:
+        return []
+    ctx.need(date)
+    out: list[exp.Expression] = []
+    if ctx.args["valid_from"]:
+        ctx.need(ctx.args["valid_from"], table=other)
+        out.append(exp.LTE(this=col(ctx.args["valid_from"], "r"), expression=col(date, "l")))
+    if ctx.args["valid_to"]:
+        ctx.need(ctx.args["valid_to"], table=other)
+        vt = col(ctx.args["valid_to"], "r")
+        out.append(
+            exp.Paren(this=exp.or_(exp.Is(this=vt, expression=exp.Null()), exp.GTE(this=vt, expression=col(date, "l"))))
+        )
+    return out
+
+
+def _present_fallback(ctx: CheckContext) -> list[dict[str, str]]:
+    """``fallback_on`` when both inputs have its columns (an optional key is not tried, never a skip)."""
+    fallback = ctx.args["fallback_on"]
+    if not fallback or not (ctx.has(*fallback) and ctx.has(*fallback.values(), table=ctx.args["table"])):
+        return []
+    return [fallback]
+
+
+def _present_report(ctx: CheckContext, report: dict[str, str], read: list[str]) -> dict[str, str]:
+    """The ``report``ed names whose column the other input has (an absent one reads as not provided in
+    messages), and those the reasons read, which the rule needs."""
+    return {name: c for name, c in report.items() if c in read or ctx.has(c, table=ctx.args["table"])}
