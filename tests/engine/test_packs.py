@@ -337,7 +337,7 @@ def test_every_true_or_false_argument_refuses_yes_no_words(word: str, got: str) 
     assert located is not None
     value = located.data["v"]
     bools = [(t, name, arg) for t, sig in CHECK_TYPES.items() for name, arg in sig.args.items() if arg.kind == "bool"]
-    assert len(bools) == 10  # disclosed_before_filing.require, approval.require_approver left for flag rules
+    assert len(bools) == 9  # disclosed_before_filing, approval and taxpayer_id's left for flag rules
     for check_type, name, arg in bools:
         [problem] = check_arg(Unlocated("t"), f"{check_type}.{name}", arg, value, "disbursements")
         assert problem.render("en") == f"t {check_type}.{name}: wrong type: expected true or false, got {got}"
