@@ -45,7 +45,8 @@ FEW = {
     "min_wage": ["effective_from", "monthly"],
 }
 # the rules FEW cannot serve (each skips, naming what it lacks: a column, or the ratios table)
-SKIP_ON_FEW = {"DUES-CALC", "DUES-LATE", "DUES-RATE", "DUES-SPLIT-RATIO"}
+# (REG-REVIEW-OVERDUE, a flag rule, needs 复核日期 as well as 建档日期: its last_review is their coalesce)
+SKIP_ON_FEW = {"DUES-CALC", "DUES-LATE", "DUES-RATE", "DUES-SPLIT-RATIO", "REG-REVIEW-OVERDUE"}
 NEED_PERIOD = {"DUES-GAP"}  # skipped without an audit period: its query is built only with one
 
 

@@ -116,6 +116,7 @@ def test_only_the_columns_a_rule_needs(loaded: dict[str, Ledger], rules: list[Ru
         "DISB-DISCLOSURE", "DISB-DUP", "DISB-ID", "DISB-NOT-FILED", "DISB-SPLIT", "REG-DISCLOSURE",
         "REG-DUP-HOUSEHOLD", "REG-ELIGIBILITY", "REG-EXIT-STATE", "REG-ID", "REG-REVIEW-OVERDUE",
         "REG-STAFF-RELATIVE", "XL-MISSING-EMPLOYER", "XL-UNION-ACCOUNT", "XL-UNION-STATUS",
+        "DUES-TAXPAYER-ID",  # a flag rule: an absent 纳税人名称 reads (not provided), no longer "—"
     }
 
 

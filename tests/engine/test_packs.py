@@ -337,7 +337,7 @@ def test_every_true_or_false_argument_refuses_yes_no_words(word: str, got: str) 
     assert located is not None
     value = located.data["v"]
     bools = [(t, name, arg) for t, sig in CHECK_TYPES.items() for name, arg in sig.args.items() if arg.kind == "bool"]
-    assert len(bools) == 9  # require, require_approver, allow_family_holder left with their check types
+    assert len(bools) == 8  # require, require_approver, allow_family_holder, accept_legacy: flag parameters now
     for check_type, name, arg in bools:
         [problem] = check_arg(Unlocated("t"), f"{check_type}.{name}", arg, value, "disbursements")
         assert problem.render("en") == f"t {check_type}.{name}: wrong type: expected true or false, got {got}"
