@@ -409,6 +409,8 @@ def flag(ctx: CheckContext) -> exp.Select:
     conds, texts = _reasons(ctx, reasons, fields=computed, first=ctx.args["say"] == "first")
     shown = [c for c in dict.fromkeys([*_read_by(reasons), *report]) if "__" not in c and c not in computed]
     amount = ctx.amount()
+    # only rows of the audit period: a one-row finding outside it would be dropped anyway
+    in_period = sql.eq(col(IN_PERIOD), exp.true()) if ctx.has(IN_PERIOD) else None
     return (
         select(
             col(ROW_ID),
@@ -418,25 +420,16 @@ def flag(ctx: CheckContext) -> exp.Select:
             *([exp.alias_(amount, "_amount", quoted=True)] if amount is not None else []),
         )
         .from_(table(ctx.ledger))
-        .where(all_of([ctx.where(), _in_period(ctx), exp.Paren(this=exp.or_(*conds))]))
+        .where(all_of([ctx.where(), in_period, exp.Paren(this=exp.or_(*conds))]))
     )
-
-
-def _in_period(ctx: CheckContext) -> exp.Expression | None:
-    """Only rows of the audit period: a one-row finding outside it would be dropped anyway, so a row rule
-    (flag) does not return it (history stays visible to its conditions through other check types)."""
-    return sql.eq(col(IN_PERIOD), exp.true()) if ctx.has(IN_PERIOD) else None
 
 
 def _computed_values(ctx: CheckContext, values: Mapping[str, Any]) -> dict[str, tuple[exp.Expression, str]]:
     """flag's ``values``: each ``{name: operand}`` the input has the columns of, as an expression and its
     unit (recorded in ``ctx.units`` so the finding shows money in yuan)."""
-    out: dict[str, tuple[exp.Expression, str]] = {}
-    for name, node in values.items():
-        if all(ctx.has(c) for c in columns_of_operand(node)):
-            e, unit = sql.operand(node, ctx.ledger, scope=ctx.scope())
-            out[name] = (e, unit)
-            ctx.units[name] = unit
+    present = [n for n, node in values.items() if all(ctx.has(c) for c in columns_of_operand(node))]
+    out = {n: sql.operand(values[n], ctx.ledger, scope=ctx.scope()) for n in present}
+    ctx.units.update({n: unit for n, (_, unit) in out.items()})
     return out
 
 
@@ -448,18 +441,11 @@ def _runnable_reasons(
     declared = ctx.args.get("values") or {}
     kept, missing = [], []
     for r in reasons:
-        names = [
-            c
-            for t in reason_texts(r["problem"])
-            for n in template_fields(t)
-            if n not in computed and n not in ctx.rule.params
-            for c in (sorted(columns_of_operand(declared[n])) if n in declared else [n])
-        ]
+        texts = [n for t in reason_texts(r["problem"]) for n in template_fields(t) if n not in ctx.rule.params]
+        names = [c for n in texts for c in (sorted(columns_of_operand(declared[n])) if n in declared else [n])]
         lacking = [c for c in [*sorted(columns_of_condition(r["when"])), *names] if not ctx.has(c)]
-        if lacking:
-            missing.extend(lacking)
-        else:
-            kept.append(r)
+        missing.extend(lacking)
+        kept.extend([] if lacking else [r])
     if not kept:
         ctx.need(*dict.fromkeys(missing))
     return kept
