@@ -269,8 +269,7 @@ def test_rules_list_reports_every_parameter_of_main(capsys: pytest.CaptureFixtur
     assert missing == []
     # defaults are named as such: DISB-AFTER-EXIT sets nothing; DISB-CASH (a flag rule) declares all its values
     assert rows["DISB-AFTER-EXIT"].rstrip().endswith("defaults: grace_days=0, match_on=id_no, fallback_on=file_no")
-    cash = 'in_kind_allowed=["送温暖", "夏送清凉"], pass_through_programs=[]; defaults: report=null'
-    assert cash in rows["DISB-CASH"]
+    assert rows["DISB-CASH"].rstrip().endswith('in_kind_allowed=["送温暖", "夏送清凉"], pass_through_programs=[]')
 
 
 def _by_param_arg(rid: str, key: str, new: Any) -> RuleSet:
