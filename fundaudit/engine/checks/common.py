@@ -75,12 +75,12 @@ def present_columns(ctx: CheckContext, names: Sequence[str], alias: str | None =
     return [named(col(n, alias) if ctx.has(n) else exp.Null(), n) for n in dict.fromkeys(names)]
 
 
-def rule_filter(ctx: CheckContext, alias: str) -> exp.Expression | None:
+def rule_filter(ctx: CheckContext, alias: str | None) -> exp.Expression | None:
     """The rule's ``where`` on the ledger aliased ``alias`` (None when it has none)."""
     return ctx.where(alias) if ctx.rule.where is not None else None
 
 
-def reportable(ctx: CheckContext, alias: str) -> exp.Expression | None:
+def reportable(ctx: CheckContext, alias: str | None) -> exp.Expression | None:
     """Rows a row rule may report: the rule's ``where`` and the engine's in-period flag (a finding on a
     row outside the period would be dropped anyway; rules reading history use ``rule_filter``)."""
     in_period = eq(col(IN_PERIOD, alias), exp.true()) if ctx.has(IN_PERIOD) else None

@@ -14,7 +14,7 @@ import sqlglot.expressions as exp
 
 from fundaudit.engine import sql
 from fundaudit.engine.checks import implements
-from fundaudit.engine.checks.common import IN_PERIOD
+from fundaudit.engine.checks.common import reportable
 from fundaudit.engine.context import (
     CheckContext,
     columns_of_condition,
@@ -116,14 +116,8 @@ def flag(ctx: CheckContext) -> exp.Select:
             *([exp.alias_(amount, "_amount", quoted=True)] if amount is not None else []),
         )
         .from_(table(ctx.ledger))
-        .where(all_of([ctx.where(), _in_period(ctx), exp.Paren(this=exp.or_(*conds)), _unless(ctx)]))
+        .where(all_of([reportable(ctx, None), exp.Paren(this=exp.or_(*conds)), _unless(ctx)]))
     )
-
-
-def _in_period(ctx: CheckContext) -> exp.Expression | None:
-    """Only rows of the audit period: a one-row finding outside it would be dropped anyway, so a row rule
-    (flag) does not return it (history stays visible to its conditions through other check types)."""
-    return sql.eq(col(IN_PERIOD), exp.true()) if ctx.has(IN_PERIOD) else None
 
 
 def _computed_values(ctx: CheckContext, values: Mapping[str, Any]) -> dict[str, tuple[exp.Expression, str]]:

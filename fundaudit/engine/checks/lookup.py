@@ -13,6 +13,7 @@ import sqlglot.expressions as exp
 
 from fundaudit.engine import sql
 from fundaudit.engine.checks import implements
+from fundaudit.engine.checks.common import reportable
 from fundaudit.engine.checks.flag import read_by, reason_exprs
 from fundaudit.engine.context import (
     CheckContext,
@@ -120,6 +121,9 @@ def _lookup_match(ctx: CheckContext) -> exp.Select:
     for i, key in enumerate(keys):
         pairs = sql.mapping_columns(key)
         conds = [_usable(ledger, loc, "l") for loc, _ in pairs]
+        reported = reportable(ctx, "l")  # match only the rows the rule may report: its where, in the period
+        if reported is not None:
+            conds.append(reported)
         if i:  # only rows the first key found no row for; a fallback may not join two valid IDs
             first = sql.mapping_columns(keys[0])
             earlier = (
@@ -197,7 +201,7 @@ def _lookup_match(ctx: CheckContext) -> exp.Select:
         )
         .from_(table(ledger, "l"))
         .join(grouped.subquery("a"), on=exp.EQ(this=col(ROW_ID, "a"), expression=col(ROW_ID, "l")), join_type="left")
-        .where(all_of([ctx.rule.where and ctx.where("l"), fires]))
+        .where(all_of([reportable(ctx, "l"), fires]))
     )
 
 
