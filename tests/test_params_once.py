@@ -221,6 +221,8 @@ def test_shipped_packs_declare_only_what_differs() -> None:
         "DISB-APPROVAL": ["require_approver"],
         "REG-REVIEW-OVERDUE": ["active_status", "max_months"],
         "REG-DISCLOSURE": ["require"],  # a flag rule: its parameters are its own
+        "DISB-ID": ["age_range", "allow_15_digit"],  # flag rules (issue 14 item 5): their own parameters
+        "REG-ID": ["age_range", "allow_15_digit"],
     }
 
 

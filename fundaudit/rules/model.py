@@ -593,11 +593,15 @@ def _validate_args(
             refs[f"{path}.{key}"] = f"{params_path}.{key}"
             resolved[key] = params[key]
     located = Moved(doc, refs)
-    for key, value in resolved.items():
+    limited = _limit_problems(doc, sig, check, params, params_path)
+    problems.extend(p for found in limited.values() for p in found)
+    broken = {f"{params_path}.{name}" for name, found in limited.items() if found}
+    for key, value in resolved.items():  # an argument naming a parameter out of its limits: said once, there
+        if any(r.startswith(f"{path}.{key}") and t in broken for r, t in refs.items()):
+            continue
         problems.extend(
             check_arg(located, f"{path}.{key}", sig.args[key], value, ledger, resolved, params=tuple(params))
         )
-    problems.extend(_limit_problems(doc, sig, check, params, params_path))
     for rel, a, b in sig.relations:
         if resolved.get(a) is None or resolved.get(b) is None:
             continue
@@ -669,14 +673,14 @@ def _limits_shape(doc: Locator, path: str, value: Any, params: tuple[str, ...]) 
 
 def _limit_problems(
     doc: Locator, sig: Signature, check: Mapping[str, Any], params: Mapping[str, Any], params_path: str
-) -> list[Problem]:
-    """The rule's parameters against the bounds its check's ``limits`` argument declares (a flag rule's
+) -> dict[str, list[Problem]]:
+    """The problems of each of the rule's parameters against the bounds its check's ``limits`` argument declares (a flag rule's
     own parameters, which no signature types), located at ``params_path.NAME``: the same checks and
     messages as a check type's :class:`Arg` constraints."""
     limits = check.get("limits")
     if not isinstance(limits, dict) or not any(a.kind == "limits" for a in sig.args.values()):
-        return []
-    problems: list[Problem] = []
+        return {}
+    problems: dict[str, list[Problem]] = {}
     for name, spec in limits.items():
         if name not in params or not isinstance(spec, dict) or _limits_shape(doc, "", {name: spec}, tuple(params)):
             continue  # reported by check_arg
@@ -686,7 +690,7 @@ def _limit_problems(
             arg = Arg("values", items=spec.get("items", "number"), **bounds)
         else:
             arg = Arg(spec.get("items", "number"), **bounds)
-        problems.extend(check_arg(doc, f"{params_path}.{name}", arg, value, None))
+        problems[name] = check_arg(doc, f"{params_path}.{name}", arg, value, None)
     return problems
 
 
