@@ -712,7 +712,9 @@ def prefix_problems(doc: Locator, path: str, value: Any, ledger: str | None, oth
 
 
 
-def between_problems(doc: Locator, path: str, c: dict[str, Any], ledger: str | None, other: str | None) -> list[Problem]:
+def between_problems(
+    doc: Locator, path: str, c: dict[str, Any], ledger: str | None, other: str | None
+) -> list[Problem]:
     """``{left: operand, op: between, right: [low, high]}``: the right a list of two operands, each
     well formed and comparable with the left (a ``$name`` parameter may stand for the whole list)."""
     right = c["right"]

@@ -645,7 +645,9 @@ def _validate_args(
             problems.append(doc.problem(path, "pack_missing_key", key=name))
 
 
-_LIMIT_KEYS = {"items": str, "low": (int, float), "high": (int, float), "length": int, "ascending": bool}
+_LIMIT_KEYS: dict[str, type | tuple[type, ...]] = {
+    "items": str, "low": (int, float), "high": (int, float), "length": int, "ascending": bool
+}
 
 
 def _limits_shape(doc: Locator, path: str, value: Any, params: tuple[str, ...]) -> list[Problem]:
@@ -665,18 +667,17 @@ def _limits_shape(doc: Locator, path: str, value: Any, params: tuple[str, ...]) 
             elif isinstance(v, bool) != (want is bool) or not isinstance(v, want):
                 problems.append(doc.problem(f"{path}.{name}.{key}", "pack_wrong_type", expected=key, got=_describe(v)))
         if spec.get("items", "int") not in ("int", "number"):
-            problems.append(
-                doc.problem(f"{path}.{name}.items", "pack_bad_value", value=_describe(spec["items"]), expected="int, number")
-            )
+            bad = _describe(spec["items"])
+            problems.append(doc.problem(f"{path}.{name}.items", "pack_bad_value", value=bad, expected="int, number"))
     return problems
 
 
 def _limit_problems(
     doc: Locator, sig: Signature, check: Mapping[str, Any], params: Mapping[str, Any], params_path: str
 ) -> dict[str, list[Problem]]:
-    """The problems of each of the rule's parameters against the bounds its check's ``limits`` argument declares (a flag rule's
-    own parameters, which no signature types), located at ``params_path.NAME``: the same checks and
-    messages as a check type's :class:`Arg` constraints."""
+    """Each limited parameter's problems against the bounds its check's ``limits`` argument declares (a
+    flag rule's own parameters, which no signature types), located at ``params_path.NAME``: the same
+    checks and messages as a check type's :class:`Arg` constraints."""
     limits = check.get("limits")
     if not isinstance(limits, dict) or not any(a.kind == "limits" for a in sig.args.values()):
         return {}
