@@ -665,7 +665,10 @@ def _limits_shape(doc: Locator, path: str, value: Any, params: tuple[str, ...]) 
                 allowed = ", ".join(_LIMIT_KEYS)
                 problems.append(doc.problem(f"{path}.{name}.{key}", "pack_unknown_key", key=key, allowed=allowed))
             elif isinstance(v, bool) != (want is bool) or not isinstance(v, want):
-                problems.append(doc.problem(f"{path}.{name}.{key}", "pack_wrong_type", expected=key, got=_describe(v)))
+                expected = "true or false" if want is bool else "text" if want is str else "a number"
+                problems.append(
+                    doc.problem(f"{path}.{name}.{key}", "pack_wrong_type", expected=expected, got=_describe(v))
+                )
         if spec.get("items", "int") not in ("int", "number"):
             bad = _describe(spec["items"])
             problems.append(doc.problem(f"{path}.{name}.items", "pack_bad_value", value=bad, expected="int, number"))
