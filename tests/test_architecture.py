@@ -336,8 +336,8 @@ def test_check_families_read_in_one_sitting() -> None:
 def test_check_family_of() -> None:
     from fundaudit.engine.checks import family_of
 
-    types = ("duplicate_payment", "dues_gap", "resident_id", "household_duplicate", "in_set")
-    assert [family_of(t) for t in types] == ["payments", "dues_timing", "identity", "register", "generic"]
+    types = ("duplicate_payment", "dues_gap", "flag", "household_duplicate", "in_set")
+    assert [family_of(t) for t in types] == ["payments", "dues_timing", "flag", "register", "generic"]
 
 
 def _function_bodies(folder: Path) -> dict[str, list[str]]:

@@ -186,8 +186,8 @@ def test_the_pattern_is_recognised() -> None:
     literal default and on a params entry equal to the default."""
     old = {"check": {"type": "paid_after_exit", "grace_days": "$grace_days"}, "params": {"grace_days": 0}}
     assert _written_defaults(old) == ["check.grace_days: $grace_days", "check.grace_days = 0 (params.grace_days)"]
-    assert _written_defaults({"check": {"type": "resident_id", "column": "id_no", "allow_15_digit": False}}) == [
-        "check.allow_15_digit = False"
+    assert _written_defaults({"check": {"type": "in_set", "column": "id_no", "negate": False}}) == [
+        "check.negate = False"
     ]
     assert _written_defaults({"check": {"type": "split_payment"}, "params": {"window_days": 30}}) == [
         "params.window_days = 30"
@@ -221,6 +221,8 @@ def test_shipped_packs_declare_only_what_differs() -> None:
         "DISB-APPROVAL": ["require_approver"],
         "REG-REVIEW-OVERDUE": ["active_status", "max_months"],
         "REG-DISCLOSURE": ["require"],  # a flag rule: its parameters are its own
+        "DISB-ID": ["age_range", "allow_15_digit"],  # flag rules (issue 14 item 5): their own parameters
+        "REG-ID": ["age_range", "allow_15_digit"],
     }
 
 

@@ -119,6 +119,9 @@ def _columns_of_operand(node: Any, matched: bool = False) -> set[str]:
     out: set[str] = set()
     if isinstance(node, str):
         out.add(node)
+    elif isinstance(node, list):  # compare's `between`: [low, high]
+        for v in node:
+            out |= _columns_of_operand(v, True)
     elif isinstance(node, dict):
         for key, value in node.items():
             if key in _NOT_NAMES:

@@ -184,6 +184,8 @@ def _date_operand(
         return _shift(a, b, "DAY"), "date"
     if op == "add_months":
         return _shift(a, b, "MONTH"), "date"
+    if op == "age":
+        return age(a, b), "number"
     inclusive = bool(node.get("inclusive", False))
     if op == "months_between":  # calendar months from a's month to b's (inclusive: both counted)
         months = exp.Sub(this=month_index(b), expression=month_index(a))
@@ -203,7 +205,14 @@ _DATE_UNARY = {
 }
 
 
-_DATE_OPS = ("days_between", "months_between", "add_days", "add_months", "period", *_DATE_UNARY)
+_DATE_OPS = ("days_between", "months_between", "add_days", "add_months", "period", "age", *_DATE_UNARY)
+
+
+def age(birth: exp.Expression, on: exp.Expression) -> exp.Expression:
+    """Full years from ``birth`` to ``on`` (a person is 100 on their 100th birthday)."""
+    before_birthday = exp.LT(this=month_day(on), expression=month_day(birth))
+    years = exp.Sub(this=exp.Year(this=on), expression=exp.Year(this=birth))
+    return exp.Paren(this=exp.Sub(this=years, expression=flag(before_birthday)))
 
 
 def operand(
@@ -347,6 +356,8 @@ def compare(
     scope: Scope | None = None,
 ) -> exp.Expression:
     """``left op right`` with a tolerance (in the unit of the comparison: yuan for money)."""
+    if op == "between":  # right: [low, high], both ends included
+        return _compare_between(left, right, kind, alias=alias, scope=scope)
     if op in ("in", "not_in"):  # right: a list of values of the left's unit
         l_expr, l_unit = operand(left, kind, alias=alias, scope=scope)
         inside = exp.In(this=l_expr, expressions=[lit(v, l_unit) for v in right])
@@ -367,6 +378,16 @@ def compare(
     if tolerance and op in ("gt", "ge"):
         r_expr = exp.Sub(this=r_expr, expression=tol)
     return _CMP[op](this=l_expr, expression=r_expr)
+
+
+def _compare_between(
+    left: Any, right: Sequence[Any], kind: str, *, alias: str | None, scope: Scope | None
+) -> exp.Expression:
+    """``low <= left <= high`` for compare's ``op: between`` (``right: [low, high]``, each an operand; a bare
+    number takes the unit of the left)."""
+    l_expr, l_unit = operand(left, kind, alias=alias, scope=scope)
+    low, high = (operand(v, kind, unit_hint=l_unit, alias=alias, scope=scope)[0] for v in right)
+    return exp.Between(this=l_expr, low=low, high=high)
 
 
 def all_of(parts: Iterable[exp.Expression | None]) -> exp.Expression:

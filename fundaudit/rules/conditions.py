@@ -62,13 +62,14 @@ __all__ = [
 COLUMN_OPS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "is_null", "matches", "between")
 COMPARE_OPS = ("eq", "ne", "lt", "le", "gt", "ge")
 LIST_OPS = ("in", "not_in")  # compare: {left: operand, op: in, right: [value, ...]}
+RANGE_OP = "between"  # compare: {left: operand, op: between, right: [low, high]} (operands; both ends included)
 COMBINE_OPS = ("add", "sub", "mul", "div", "min", "max", "coalesce", "mod")
 UNARY_OPS = ("abs", "round_fen")
 DATE_OPS = (
     "days_between", "add_days", "add_months", "year", "month", "quarter", "month_start", "month_end", "period",
-    "months_between",
+    "months_between", "age",
 )
-_BETWEEN = ("days_between", "months_between")  # [date, date] → a number
+_BETWEEN = ("days_between", "months_between", "age")  # [date, date] → a number (age: full years)
 _DATE_UNARY = {"year": "number", "month": "number", "quarter": "number", "month_start": "date", "month_end": "date"}
 _CALENDARS = ("natural", "working")
 MATCH = "match."  # prefix of the other input's columns in a lookup's reasons
@@ -146,12 +147,17 @@ def validate_condition(
         for key in ("left", "op", "right"):
             if key not in c:
                 problems.append(doc.problem(f"{path}.compare", "pack_missing_key", key=key))
-        if "op" in c and c["op"] not in (*COMPARE_OPS, *LIST_OPS):
+        if "op" in c and c["op"] not in (*COMPARE_OPS, *LIST_OPS, RANGE_OP):
             problems.append(
                 doc.problem(
-                    f"{path}.compare.op", "pack_bad_value", value=c["op"], expected=", ".join((*COMPARE_OPS, *LIST_OPS))
+                    f"{path}.compare.op",
+                    "pack_bad_value",
+                    value=c["op"],
+                    expected=", ".join((*COMPARE_OPS, *LIST_OPS, RANGE_OP)),
                 )
             )
+        if c.get("op") == RANGE_OP and not problems:  # an operand within [low, high]
+            return between_problems(doc, f"{path}.compare", c, ledger, other)
         if c.get("op") in LIST_OPS:  # an operand in (or not in) a list of values
             return problems + _list_compare_problems(doc, f"{path}.compare", c, ledger, other)
         tolerance = c.get("tolerance")
@@ -285,7 +291,7 @@ def _date_shape(doc: Locator, path: str, op: dict[str, Any], ledger: str | None,
     """The shape of a date operand (``DATE_OPS``)."""
     key = next(k for k in op if k in DATE_OPS)
     value = op[key]
-    extra = {"calendar", "inclusive"} if key == "days_between" else {"inclusive"} if key in _BETWEEN else set()
+    extra = {"calendar", "inclusive"} if key == "days_between" else {"inclusive"} if key == "months_between" else set()
     for k in op:
         if k != key and k not in extra:
             return [doc.problem(f"{path}.{k}", "pack_unknown_key", key=k, allowed=", ".join([key, *sorted(extra)]))]
@@ -704,3 +710,24 @@ def prefix_problems(doc: Locator, path: str, value: Any, ledger: str | None, oth
         problems.append(doc.problem(f"{where}[1]", "pack_bad_value", value=_show(n), expected="a whole number ≥ 1"))
     return problems
 
+
+
+def between_problems(
+    doc: Locator, path: str, c: dict[str, Any], ledger: str | None, other: str | None
+) -> list[Problem]:
+    """``{left: operand, op: between, right: [low, high]}``: the right a list of two operands, each
+    well formed and comparable with the left (a ``$name`` parameter may stand for the whole list)."""
+    right = c["right"]
+    if not isinstance(right, list) or len(right) != 2:
+        return [doc.problem(f"{path}.right", "pack_wrong_type", expected="[low, high]", got=_show(right))]
+    problems = validate_operand(doc, f"{path}.left", c["left"], ledger, other=other)
+    problems += [
+        p for i, v in enumerate(right) for p in validate_operand(doc, f"{path}.right[{i}]", v, ledger, other=other)
+    ]
+    if problems:
+        return problems
+    return [
+        p
+        for i, v in enumerate(right)
+        for p in compare_problems(doc, f"{path}.left", c["left"], f"{path}.right[{i}]", v, ledger, other=other)
+    ]

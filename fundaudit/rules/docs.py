@@ -27,6 +27,9 @@ MOVED_NOTES = [
     "parameters: they are the lookup's `on:` and `fallback_on:` (to match on other keys, disable the rule and",
     "write the lookup in a pack of your own);",
     "payments without a 档案编号 column are matched on the ID alone.",
+    "`DISB-ID` and `REG-ID` are `flag` rules (`age_range`, `allow_15_digit` keep their names, meaning and",
+    "bounds, declared in the check's `limits:`); `REG-ID.date` (the column to read the age at, default the",
+    "period end) is no longer a parameter: REG-ID reads the age at `{period: end}`, written in the rule.",
     "",
 ]
 

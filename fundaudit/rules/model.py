@@ -58,6 +58,7 @@ from fundaudit.rules.conditions import (
 from fundaudit.rules.located import Located, Locator, Moved, Problem, Unlocated, bad_char, parse_located
 from fundaudit.rules.severity import LEVELS
 from fundaudit.rules.signatures import CHECK_TYPES, Arg
+from fundaudit.rules.spec import Signature
 from fundaudit.rules.values import (
     WINDOW_FORMS,
     column_type,
@@ -592,7 +593,12 @@ def _validate_args(
             refs[f"{path}.{key}"] = f"{params_path}.{key}"
             resolved[key] = params[key]
     located = Moved(doc, refs)
-    for key, value in resolved.items():
+    limited = _limit_problems(doc, sig, check, params, params_path)
+    problems.extend(p for found in limited.values() for p in found)
+    broken = {f"{params_path}.{name}" for name, found in limited.items() if found}
+    for key, value in resolved.items():  # an argument naming a parameter out of its limits: said once, there
+        if any(r.startswith(f"{path}.{key}") and t in broken for r, t in refs.items()):
+            continue
         problems.extend(
             check_arg(located, f"{path}.{key}", sig.args[key], value, ledger, resolved, params=tuple(params))
         )
@@ -637,6 +643,59 @@ def _validate_args(
     for name, arg in sig.args.items():
         if arg.required and name not in check:
             problems.append(doc.problem(path, "pack_missing_key", key=name))
+
+
+_LIMIT_KEYS: dict[str, type | tuple[type, ...]] = {
+    "items": str, "low": (int, float), "high": (int, float), "length": int, "ascending": bool
+}
+
+
+def _limits_shape(doc: Locator, path: str, value: Any, params: tuple[str, ...]) -> list[Problem]:
+    """A ``limits`` argument: ``{parameter: {items: int|number, low, high, length, ascending}}``, each
+    naming a parameter the rule declares."""
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        return [doc.problem(path, "pack_wrong_type", expected="a mapping {parameter: limits}", got=_describe(value))]
+    problems = []
+    for name, spec in value.items():
+        if name not in params:
+            problems.append(doc.problem(f"{path}.{name}", "pack_unknown_param", name=name, hint=_hint(name, params)))
+        for key, v in spec.items():
+            want = _LIMIT_KEYS.get(key)
+            if want is None:
+                allowed = ", ".join(_LIMIT_KEYS)
+                problems.append(doc.problem(f"{path}.{name}.{key}", "pack_unknown_key", key=key, allowed=allowed))
+            elif isinstance(v, bool) != (want is bool) or not isinstance(v, want):
+                expected = "true or false" if want is bool else "text" if want is str else "a number"
+                problems.append(
+                    doc.problem(f"{path}.{name}.{key}", "pack_wrong_type", expected=expected, got=_describe(v))
+                )
+        if spec.get("items", "int") not in ("int", "number"):
+            bad = _describe(spec["items"])
+            problems.append(doc.problem(f"{path}.{name}.items", "pack_bad_value", value=bad, expected="int, number"))
+    return problems
+
+
+def _limit_problems(
+    doc: Locator, sig: Signature, check: Mapping[str, Any], params: Mapping[str, Any], params_path: str
+) -> dict[str, list[Problem]]:
+    """Each limited parameter's problems against the bounds its check's ``limits`` argument declares (a
+    flag rule's own parameters, which no signature types), located at ``params_path.NAME``: the same
+    checks and messages as a check type's :class:`Arg` constraints."""
+    limits = check.get("limits")
+    if not isinstance(limits, dict) or not any(a.kind == "limits" for a in sig.args.values()):
+        return {}
+    problems: dict[str, list[Problem]] = {}
+    for name, spec in limits.items():
+        if name not in params or not isinstance(spec, dict) or _limits_shape(doc, "", {name: spec}, tuple(params)):
+            continue  # reported by check_arg
+        value = params[name]
+        bounds = {k: v for k, v in spec.items() if k != "items"}
+        if isinstance(value, list):
+            arg = Arg("values", items=spec.get("items", "number"), **bounds)
+        else:
+            arg = Arg(spec.get("items", "number"), **bounds)
+        problems[name] = check_arg(doc, f"{params_path}.{name}", arg, value, None)
+    return problems
 
 
 def _collect_refs(
@@ -764,6 +823,8 @@ def check_arg(
         if clash:  # a computed name would hide a column of the ledger or a field of the finding
             return [doc.problem(f"{path}.{clash[0]}", "pack_bad_value", value=clash[0], expected="a new name")]
         return [p for name, v in value.items() for p in validate_operand(doc, f"{path}.{name}", v, ledger)]
+    if k == "limits":  # flag: {parameter: {items, low, high, length, ascending}}, checked by _limit_problems
+        return _limits_shape(doc, path, value, params)
     if k == "column_names":  # {name: column of the other input}, e.g. a lookup's report
         if not isinstance(value, dict) or not value or not all(isinstance(v, str) for v in value.values()):
             return bad("a mapping {name: column of the other input}")

@@ -788,3 +788,56 @@ def test_a_missing_derived_fact_is_reported_as_its_column() -> None:
     pays = fundaudit.load("disbursements", pd.DataFrame({"recipient_name": ["徐华"]}))
     [status] = run_rules({"disbursements": pays}, [rule]).statuses
     assert (status.status, status.skip_fields["missing"]) == ("skipped", ("account_holder",))
+
+
+# --- migD: the age operand, compare's `between`, a flag rule's parameter `limits` ------------------------
+AGES = """    ledger: disbursements
+    severity: error
+    params: {span: [16, 100]}
+    check:
+      type: flag
+      values: {years: {age: [recipient_id_no__birth, payment_date]}}
+      limits: {span: {items: int, low: 0, high: 150, length: 2, ascending: true}}
+      reasons:
+        - when: {not: {compare: {left: {age: [recipient_id_no__birth, payment_date]}, op: between, right: $span}}}
+          problem: {zh: "{years} 岁", en: "{years}"}
+    message: {zh: "{problem}", en: "{problem_en}"}
+"""
+
+
+def test_age_is_in_full_years_and_between_includes_both_ends() -> None:
+    """Aged 15 the day before the 16th birthday, 16 on it, 100 on the 100th, 101 after: ``between`` keeps
+    16 and 100 (both ends), a person is a year older on the birthday, 29 February counts from 1 March."""
+    pays = pd.DataFrame(
+        {
+            "recipient_id_no": [rid("341003", "20000615", "012")] * 2
+            + [rid("341003", "19160105", "013"), rid("341003", "19150105", "014"), rid("341003", "19960229", "016")],
+            "payment_date": ["2016-06-14", "2016-06-15", "2016-01-05", "2016-01-05", "2012-02-28"],
+        }
+    )
+    found = run(AGES, {"disbursements": pays}, period=None)
+    assert found["message"].tolist() == ["15 岁", "101 岁", "15 岁"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("[16, 100]", "[100, 16]", "t.yaml:6:14 rules[0].params.span: invalid value [100, 16] "
+         "(expected [low, high], low ≤ high)"),
+        ("[16, 100]", "[16, 900]", "t.yaml:6:25 rules[0].params.span[1]: value 900 is out of range "
+         "(expected 0 to 150)"),
+        ("[16, 100]", "[16]", "t.yaml:6:14 rules[0].params.span: wrong type: expected a list of 2 values, got [16]"),
+        ("ascending: true", "ascending: 1", "t.yaml:10:65 rules[0].check.limits.span.ascending: wrong type: "
+         "expected true or false, got 1"),
+    ],
+)
+def test_limits_bound_a_flag_rules_parameters(old: str, new: str, expected: str) -> None:
+    """A parameter out of its ``limits`` is one problem, at the parameter (not at every ``$span``)."""
+    assert problems(AGES.replace(old, new, 1)) == [expected]
+
+
+def test_between_needs_a_low_and_a_high() -> None:
+    found = problems(AGES.replace("right: $span", "right: [16]"))
+    assert [p.split(": ", 1)[0].split(" ", 1)[1] for p in found] == [
+        "rules[0].check.reasons[0].when.not.compare.right"
+    ]

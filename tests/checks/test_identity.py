@@ -1,6 +1,7 @@
-"""The identity check family (engine/checks/identity.py): resident IDs and taxpayer IDs.
+"""Identity rules: resident IDs and taxpayer IDs, all ``flag`` rules over the engine's ID facts (the
+identity family of check types is gone; the tests stay here, named by what the rules are about).
 
-Rules: DISB-ID, REG-ID (resident_id), DUES-TAXPAYER-ID (a flag rule). Every test runs ONE shipped rule through
+Rules: DISB-ID, REG-ID, DUES-TAXPAYER-ID. Every test runs ONE shipped rule through
 tests/checks/harness.py."""
 
 from __future__ import annotations

@@ -18,5 +18,10 @@ SIGNATURES: list[Signature] = [
         values=Arg("operand_map", doc="{name: operand}: computed values for the message, texts and amount"),
         say=Arg("shape", default="all", choices=("all", "first"), doc="every applying reason, or the first"),
         unless=Arg("condition", doc="rows for which this holds are never flagged (may name $parameters)"),
+        limits=Arg(
+            "limits",
+            shape=True,
+            doc="{parameter: {items: int|number, low, high, length, ascending}}: bounds the rule's parameters keep",
+        ),
     ),
 ]
