@@ -221,6 +221,7 @@ def test_shipped_packs_declare_only_what_differs() -> None:
         "DISB-APPROVAL": ["require_approver"],
         "REG-REVIEW-OVERDUE": ["active_status", "max_months"],
         "REG-DISCLOSURE": ["require"],  # a flag rule: its parameters are its own
+        "DUES-SPLIT-SUM": ["ratio_tol", "tol_yuan_per_share"],  # a flag rule
     }
 
 
