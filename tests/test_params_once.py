@@ -223,6 +223,7 @@ def test_shipped_packs_declare_only_what_differs() -> None:
         "REG-DISCLOSURE": ["require"],  # a flag rule: its parameters are its own
         "DISB-ID": ["age_range", "allow_15_digit"],  # flag rules (issue 14 item 5): their own parameters
         "REG-ID": ["age_range", "allow_15_digit"],
+        "DUES-SPLIT-SUM": ["ratio_tol", "tol_yuan_per_share"],  # a flag rule
     }
 
 

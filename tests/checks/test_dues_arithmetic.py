@@ -17,6 +17,7 @@ from tests.checks.harness import (
     expected_rows,
     monthly,
     run,
+    sheet,
     table_rows,
     uscc,
 )
@@ -147,6 +148,27 @@ class TestSplitSum:
                    share_province_amount="180.00", share_acftu_amount="90.00", fee_amount="36.00")
         assert run("DUES-SPLIT-SUM", {"dues": [row]}).rows == []
 
+
+    def test_an_export_with_some_share_columns_sums_those_it_has(self) -> None:
+        """A flag over {optional: …} share columns: the sums take the columns present (as the old check
+        type did); without any amount column the amount reason is left out and the finding has no amount."""
+        row = dues_row(uscc(1), 1)
+        wrong = dict(row, share_grassroots_ratio="0.59")
+        keep = ("share_grassroots", "share_county", "fee")
+        some = [c for c in row if c.startswith(("share_", "fee_")) and not c.startswith(keep)]
+        res = run("DUES-SPLIT-SUM", {"dues": sheet([row, wrong], drop=some)})
+        assert res.findings[["amount", "message_en"]].to_dict("records") == [
+            {"amount": "460.00", "message_en": "the ratios do not add up to 1: ratios add up to 0.77, shares to "
+             "1540.00 against a basis of 2000.00 (difference -460.00)"},
+            {"amount": "460.00", "message_en": "the ratios do not add up to 1: ratios add up to 0.76, shares to "
+             "1540.00 against a basis of 2000.00 (difference -460.00)"},
+        ]
+        no_amounts = [c for c in row if c.endswith("_amount") and c.startswith(("share_", "fee_"))]
+        res = run("DUES-SPLIT-SUM", {"dues": sheet([row, wrong], drop=no_amounts)})
+        assert res.findings[["amount", "message_en"]].to_dict("records") == [
+            {"amount": None, "message_en": "the ratios do not add up to 1: ratios add up to 0.99, shares to "
+             "(not provided) against a basis of 2000.00 (difference (not provided))"},
+        ]
 
 class TestSplitRatio:
     CASES: ClassVar[list[Case]] = [

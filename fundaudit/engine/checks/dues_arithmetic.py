@@ -1,7 +1,8 @@
 """Dues arithmetic check types: the split of each payment, its fee, and the wage base.
 
-Rules: DUES-SPLIT-SUM (``dues_split_sum``), DUES-SPLIT-RATIO (``dues_split_ratio``), DUES-BASE-MIN
-(``dues_base_min``), DUES-BASE-DROP (``dues_base_drop``); DUES-FEE is a ``flag`` in ``rules/dues.yaml``.
+Rules: DUES-SPLIT-RATIO (``dues_split_ratio``), DUES-BASE-MIN
+(``dues_base_min``), DUES-BASE-DROP (``dues_base_drop``); DUES-FEE and DUES-SPLIT-SUM are ``flag`` rules in
+``rules/dues.yaml``.
 Signatures: ``fundaudit/rules/signatures/dues_arithmetic.py``. Tests: ``tests/checks/test_dues_arithmetic.py``.
 How each rule reads ``domain.md`` §7.1 is spelled out in ``docs/rules-dues.md``.
 
@@ -16,7 +17,6 @@ from decimal import Decimal
 
 import sqlglot.expressions as exp
 
-from fundaudit.engine import sql
 from fundaudit.engine.checks import implements
 from fundaudit.engine.checks.common import (
     IN_PERIOD,
@@ -37,7 +37,6 @@ from fundaudit.engine.sql import (
     col,
     decimal,
     eq,
-    first_reason,
     is_null,
     months_len,
     named,
@@ -47,7 +46,6 @@ from fundaudit.engine.sql import (
     rate_lit,
     select,
     string,
-    sum_of,
     table,
     values_table,
     window,
@@ -81,64 +79,6 @@ def split_basis(ctx: CheckContext, alias: str) -> exp.Expression:
     if not ctx.has("relief_amount"):
         return paid
     return exp.Paren(this=exp.Sub(this=paid, expression=or_zero(col("relief_amount", alias))))
-
-
-@implements("dues_split_sum")
-def dues_split_sum(ctx: CheckContext) -> exp.Select:
-    """The ratios present (every share and the fee) add up to 1 within ``ratio_tol`` (rows with no
-    ratio at all are not checked), and the amounts present add up to the basis within
-    ``tol_yuan_per_share`` (rows with no amount at all are not checked)."""
-    ctx.need("amount_paid")
-    ratios = _share_columns(ctx, "ratio")
-    amounts = _share_columns(ctx, "amount")
-    if not ratios and not amounts:
-        ctx.need("share_grassroots_ratio", "share_grassroots_amount")
-    d = "d"
-    fires: list[exp.Expression] = []
-    values: list[exp.Expression] = []
-    reasons: list[tuple[exp.Expr, str, str]] = []
-    if ratios:
-        total = sum_of([or_zero(col(n, d)) for n, _, _ in ratios])
-        any_ratio = any_of(*[not_null(col(n, d)) for n, _, _ in ratios])
-        wrong = exp.and_(
-            any_ratio,
-            exp.GT(
-                this=exp.Abs(this=exp.Sub(this=total, expression=number(1))),
-                expression=number(float(ctx.args["ratio_tol"])),
-            ),
-        )
-        fires.append(wrong)
-        values.append(named(total, "ratio_sum"))
-        reasons.append((wrong, *texts("findings", "dues_split_sum.ratio_sum")))
-        ctx.units["ratio_sum"] = "rate"
-    else:
-        values.append(named(exp.Null(), "ratio_sum"))
-    diff: exp.Expression | None = None
-    if amounts:
-        total_amt = sum_of([or_zero(col(n, d)) for n, _, _ in amounts])
-        any_amount = any_of(*[not_null(col(n, d)) for n, _, _ in amounts])
-        diff = exp.Sub(this=total_amt, expression=split_basis(ctx, d))
-        wrong = exp.and_(
-            any_amount,
-            exp.GT(this=exp.Abs(this=diff), expression=sql.money_lit(ctx.args["tol_yuan_per_share"])),
-        )
-        fires.append(wrong)
-        values += [named(total_amt, "share_total"), named(split_basis(ctx, d), "basis"), named(diff, "difference")]
-        reasons.append((wrong, *texts("findings", "dues_split_sum.amount_sum")))
-        ctx.units.update(share_total="money", basis="money", difference="money")
-    else:
-        values += [named(exp.Null(), n) for n in ("share_total", "basis", "difference")]
-    return (
-        select(
-            col(ROW_ID, d),
-            *present_columns(ctx, ["taxpayer_id", "period_start", "period_end", "amount_paid"], d),
-            *values,
-            *first_reason(reasons),
-            *amount_column(ctx, d, exp.Abs(this=diff) if diff is not None else None),
-        )
-        .from_(table(ctx.ledger, d))
-        .where(all_of([reportable(ctx, d), any_of(*fires)]))
-    )
 
 
 @implements("dues_split_ratio")

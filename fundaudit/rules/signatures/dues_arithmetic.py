@@ -42,13 +42,6 @@ SIGNATURES: list[Signature] = [
         min_history=Arg("int", default=3, low=1),
     ),
     signature(
-        "dues_split_sum",
-        "Do the applied ratios add up to 1, and the shares plus fee to the basis?",
-        fields=("basis", "difference", "problem", "problem_en", "ratio_sum", "share_total"),
-        ratio_tol=RATIO_TOL,
-        tol_yuan_per_share=FEN_TOL,
-    ),
-    signature(
         "dues_split_ratio",
         "Are the applied shares those of the ratio schedule in force for the period?",
         fields=("mismatched", "mismatched_en", "schedule_from", *(f"expected_{s}_ratio" for s in SHARE_STEMS)),
