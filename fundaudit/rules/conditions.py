@@ -131,6 +131,9 @@ def validate_condition(
                 doc.problem(f"{path}.matched", "pack_wrong_type", expected="true or false", got=_show(cond["matched"]))
             ]
         return []
+    if len(cond) == 1 and next(iter(cond)) in ("any_match", "no_match") and other is not None:
+        key = next(iter(cond))  # a lookup's reasons: some / no matched row meets the condition
+        return validate_condition(doc, f"{path}.{key}", cond[key], ledger, other=other)
     if set(cond) == {"compare"}:
         c = cond["compare"]
         if not isinstance(c, dict):
@@ -245,7 +248,7 @@ def validate_condition(
             problems.extend(literal_problems(doc, where, value, ledger, col))
         return problems
     key = next(iter(cond))
-    allowed = "all, any, not, column, compare" + (", matched" if other is not None else "")
+    allowed = "all, any, not, column, compare" + (", matched, any_match, no_match" if other is not None else "")
     return [doc.problem(f"{path}.{key}", "pack_unknown_key", key=key, allowed=allowed)]
 
 

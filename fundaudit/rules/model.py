@@ -748,6 +748,8 @@ def check_arg(
         other = kind if arg.table else None
         extra = ("matched_on",) if other else ()
         return validate_reasons(doc, path, value, ledger, other=other, fields=(*fields, *extra, *params))
+    if k == "condition" and arg.items == "match":  # a condition on the ledger's row and match.NAME
+        return validate_condition(doc, path, value, ledger, other=kind) if kind else []
     if k == "condition":
         return validate_condition(doc, path, value, kind) if kind else []
     if k == "operand":
