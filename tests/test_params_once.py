@@ -269,7 +269,8 @@ def test_rules_list_reports_every_parameter_of_main(capsys: pytest.CaptureFixtur
     assert missing == []
     # defaults are named as such: DISB-CATEGORY sets nothing; DISB-CASH (a flag rule) declares all its values
     assert rows["DISB-CATEGORY"].rstrip().endswith(
-        'defaults: category_map={}, hardship_categories=["深度困难", "相对困难", "意外致困"], match_on=id_no, fallback_on=file_no'
+        'defaults: category_map={}, hardship_categories=["深度困难", "相对困难", "意外致困"], '
+        "match_on=id_no, fallback_on=file_no"
     )
     assert rows["DISB-AFTER-EXIT"].rstrip().endswith("grace_days=0")  # a lookup rule declares its parameter
     cash = 'in_kind_allowed=["送温暖", "夏送清凉"], pass_through_programs=[]; defaults: report=null'

@@ -9,7 +9,6 @@ a money column becomes ``150000``; dates become ``CAST('2016-03-01' AS TIMESTAMP
 from __future__ import annotations
 
 import json
-
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date

@@ -170,7 +170,8 @@ def _lookup_match(ctx: CheckContext) -> exp.Select:
             cls = exp.ArgMin if pick == "earliest" else exp.ArgMax
             out = cls(this=col(sql.MATCHED + c), expression=col(sql.MATCHED + by))
         if "_report_when" in per_match and c in report.values():  # only the matches report_when chooses
-            out = exp.Filter(this=out, expression=exp.Where(this=exp.EQ(this=col("_report_when"), expression=sql.number(1))))
+            chosen = exp.EQ(this=col("_report_when"), expression=sql.number(1))
+            out = exp.Filter(this=out, expression=exp.Where(this=chosen))
         return out
 
     grouped = (
