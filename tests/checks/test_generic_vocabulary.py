@@ -788,3 +788,74 @@ def test_a_missing_derived_fact_is_reported_as_its_column() -> None:
     pays = fundaudit.load("disbursements", pd.DataFrame({"recipient_name": ["徐华"]}))
     [status] = run_rules({"disbursements": pays}, [rule]).statuses
     assert (status.status, status.skip_fields["missing"]) == ("skipped", ("account_holder",))
+
+
+# --- lookup: {any_match|no_match: cond} over the matched rows, report_when (issue 14, DISB-AFTER-EXIT) ----
+
+AFTER_EXIT = """    ledger: disbursements
+    severity: error
+    title: {zh: 脱困后发放, en: Paid after exit}
+    check:
+      type: lookup
+      table: register
+      on: {recipient_id_no: id_no}
+      report: {closed: exit_date}
+      pick: latest
+      by: exit_date
+      report_when: {compare: {left: match.exit_date, op: lt, right: payment_date}}
+      reasons:
+        - when:
+            all:
+              - no_match:
+                  all:
+                    - {compare: {left: match.filed_date, op: le, right: payment_date}}
+                    - any:
+                        - {column: match.exit_date, is_null: true}
+                        - {compare: {left: payment_date, op: le, right: match.exit_date}}
+              - any_match: {compare: {left: match.exit_date, op: lt, right: payment_date}}
+          problem: {zh: 已关闭, en: closed}
+    message: {zh: "{recipient_name} {closed}", en: "{recipient_name} {closed}"}
+"""
+
+
+def test_any_match_and_no_match_read_each_matched_row_and_report_when_chooses_the_reported_one() -> None:
+    reg = frame(
+        [
+            {"id_no": A, "filed_date": "2014-01-01", "exit_date": "2015-06-30"},
+            {"id_no": A, "filed_date": "2015-01-01", "exit_date": "2016-02-29"},
+            {"id_no": A, "filed_date": "2016-06-01"},  # filed after the payment: neither in force nor closed
+            {"id_no": B, "filed_date": "2014-01-01", "exit_date": "2015-06-30"},
+            {"id_no": B, "filed_date": "2016-01-01"},
+            {"id_no": C, "filed_date": "2014-01-01", "exit_date": "2016-12-31"},
+        ]
+    )
+    pays = frame(
+        [
+            {"recipient_name": n, "recipient_id_no": i, "payment_date": "2016-05-01"}
+            for n, i in (("甲", A), ("乙", B), ("丙", C), ("丁", D))
+        ]
+    )
+    found = run(AFTER_EXIT, {"disbursements": pays, "register": reg})
+    # 甲: both files closed, the latest (2016-02-29) reported; 乙: a file in force; 丙: in force; 丁: no file
+    assert found["message"].tolist() == ["甲 2016-02-29"]
+
+
+def test_any_match_is_validated_inside_and_only_in_a_lookup() -> None:
+    tail = ", op: lt, right: payment_date}}\n          problem"
+    bad = AFTER_EXIT.replace(f"match.exit_date{tail}", f"match.exit_dat{tail}")
+    assert [p.split(": ", 1)[0].split(" ", 1)[1] for p in problems(bad)] == [
+        "rules[0].check.reasons[0].when.all[1].any_match.compare.left"
+    ]
+    flag_rule = """    ledger: disbursements
+    severity: error
+    title: {zh: t, en: t}
+    check:
+      type: flag
+      reasons:
+        - when: {any_match: {column: payment_date, is_null: true}}
+          problem: {zh: t, en: t}
+    message: {zh: "{problem}", en: "{problem_en}"}
+"""
+    assert [p.split(": ", 1)[0].split(" ", 1)[1] for p in problems(flag_rule)] == [
+        "rules[0].check.reasons[0].when.any_match"
+    ]
