@@ -97,8 +97,7 @@ PAIRS: list[tuple[str, str, Any, Any]] = [
     ),
     ("DISB-CATEGORY", "category_map", {}, {"相对困难": ["相对困难", "深度困难"]}),
     ("DISB-CATEGORY", "hardship_categories", ["深度困难", "相对困难", "意外致困"], ["深度困难"]),
-    ("DISB-CATEGORY", "match_on", "id_no", "file_no"),
-    ("DISB-CATEGORY", "fallback_on", "file_no", "none"),
+    # DISB-CATEGORY is a YAML lookup too: match_on and fallback_on are its `on:` and `fallback_on:` (as above)
     ("DISB-DISCLOSURE", "min_days", 5, 10),
     ("DISB-DISCLOSURE", "calendar", "natural", "working"),
     ("DISB-APPROVAL", "require_approver", True, False),
@@ -212,6 +211,7 @@ def test_shipped_packs_declare_only_what_differs() -> None:
         "DUES-PERIOD": ["allowed_lengths_months"],
         "DISB-NOT-FILED": ["hardship_categories", "hardship_programs", "programs_requiring_file"],
             "DISB-AFTER-EXIT": ["grace_days"],  # a lookup rule: its parameter is its own
+            "DISB-CATEGORY": ["category_map", "hardship_categories"],
         "DISB-CASH": ["bank_methods", "cash_words", "in_kind_allowed", "in_kind_words", "pass_through_programs"],
         "DISB-ACCOUNT-NAME": ["allow_family_holder"],
         "DISB-DUP": ["windows"],
@@ -259,7 +259,7 @@ def test_every_parameter_of_main_resolves_to_the_same_value() -> None:
     want = {(rid, key): value for rid, key, value, _ in PAIRS}
     assert got == want
     assert all(type(got[k]) is type(want[k]) for k in want)
-    assert len(PAIRS) == 74  # DISB-AFTER-EXIT's match_on and fallback_on are its lookup's keys now
+    assert len(PAIRS) == 72  # DISB-AFTER-EXIT's and DISB-CATEGORY's match_on/fallback_on are lookup keys now
 
 
 def test_rules_list_reports_every_parameter_of_main(capsys: pytest.CaptureFixture[str]) -> None:
@@ -267,11 +267,9 @@ def test_rules_list_reports_every_parameter_of_main(capsys: pytest.CaptureFixtur
     rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:]}
     missing = [f"{rid}.{key}" for rid, key, value, _ in PAIRS if f"{key}={_param_value(value)}" not in rows[rid]]
     assert missing == []
-    # defaults are named as such: DISB-CATEGORY sets nothing; DISB-CASH (a flag rule) declares all its values
-    assert rows["DISB-CATEGORY"].rstrip().endswith(
-        'defaults: category_map={}, hardship_categories=["深度困难", "相对困难", "意外致困"], '
-        "match_on=id_no, fallback_on=file_no"
-    )
+    # defaults are named as such: DUES-LATE sets nothing; DISB-CASH (a flag rule) declares all its values
+    assert rows["DISB-CATEGORY"].rstrip().endswith('hardship_categories=["深度困难", "相对困难", "意外致困"]')
+    assert "defaults: deadline_day=15, grace_days=0" in rows["DUES-LATE"]
     assert rows["DISB-AFTER-EXIT"].rstrip().endswith("grace_days=0")  # a lookup rule declares its parameter
     cash = 'in_kind_allowed=["送温暖", "夏送清凉"], pass_through_programs=[]; defaults: report=null'
     assert cash in rows["DISB-CASH"]

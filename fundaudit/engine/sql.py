@@ -319,6 +319,8 @@ def condition(node: Any, kind: str, alias: str | None = None, *, scope: Scope | 
         if scope is None or scope.matched is None:
             raise ValueError("{matched: …} outside a lookup's reasons")
         return scope.matched if node["matched"] else exp.Not(this=exp.Paren(this=scope.matched))
+    if "maps_to" in node:
+        return maps_to(node["maps_to"], kind, alias, scope)
     if "any_match" in node or "no_match" in node:
         return match_flag(node, scope)
     if "compare" in node:
@@ -339,6 +341,22 @@ def condition(node: Any, kind: str, alias: str | None = None, *, scope: Scope | 
     if op == "matches":
         return exp.RegexpLike(this=c, expression=string(value))
     return _CMP[op](this=c, expression=lit(value, u))
+
+
+def maps_to(node: Mapping[str, Any], kind: str, alias: str | None, scope: Scope | None) -> exp.Expression:
+    """``{maps_to: {from, to, map}}``: ``to`` is one of the values ``map`` gives ``from``, or, for a
+    ``from`` that is no key of ``map``, equal to it (e.g. a paid category and the file categories it accepts)."""
+    src = name_ref(node["from"], kind, alias, scope)[0]
+    dst = name_ref(node["to"], kind, alias, scope)[0]
+    mapping: Mapping[Any, Any] = node.get("map") or {}
+    same: exp.Expression = exp.EQ(this=dst, expression=src)
+    if not mapping:
+        return same
+    parts: list[exp.Expression] = [
+        exp.and_(eq(src, string(str(k))), in_texts(dst, v if isinstance(v, list) else [v])) for k, v in mapping.items()
+    ]
+    parts.append(exp.and_(negate(in_texts(src, list(mapping))), same))
+    return exp.Paren(this=exp.or_(*parts))
 
 
 def match_key(cond: Any) -> str:

@@ -131,6 +131,8 @@ def validate_condition(
                 doc.problem(f"{path}.matched", "pack_wrong_type", expected="true or false", got=_show(cond["matched"]))
             ]
         return []
+    if set(cond) == {"maps_to"}:
+        return maps_to_problems(doc, f"{path}.maps_to", cond["maps_to"], ledger, other)
     if len(cond) == 1 and next(iter(cond)) in ("any_match", "no_match") and other is not None:
         key = next(iter(cond))  # a lookup's reasons: some / no matched row meets the condition
         return validate_condition(doc, f"{path}.{key}", cond[key], ledger, other=other)
@@ -248,7 +250,7 @@ def validate_condition(
             problems.extend(literal_problems(doc, where, value, ledger, col))
         return problems
     key = next(iter(cond))
-    allowed = "all, any, not, column, compare" + (", matched, any_match, no_match" if other is not None else "")
+    allowed = "all, any, not, column, compare, maps_to" + (", matched, any_match, no_match" if other is not None else "")
     return [doc.problem(f"{path}.{key}", "pack_unknown_key", key=key, allowed=allowed)]
 
 
@@ -707,3 +709,21 @@ def prefix_problems(doc: Locator, path: str, value: Any, ledger: str | None, oth
         problems.append(doc.problem(f"{where}[1]", "pack_bad_value", value=_show(n), expected="a whole number ≥ 1"))
     return problems
 
+
+
+def maps_to_problems(doc: Locator, path: str, node: Any, ledger: str | None, other: str | None) -> list[Problem]:
+    """Problems of ``{maps_to: {from: NAME, to: NAME, map: {value: value | [value, ...]}}}``: two text
+    names, and a mapping of values to the value (or values) each accepts."""
+    if not isinstance(node, dict) or set(node) - {"from", "to", "map"} or not {"from", "to"} <= set(node):
+        return [doc.problem(path, "pack_wrong_type", expected="{from: NAME, to: NAME, map: {…}}", got=_show(node))]
+    problems = [p for key in ("from", "to") for p in validate_operand(doc, f"{path}.{key}", node[key], ledger, other=other)]
+    mapping = node.get("map", {})
+    good = isinstance(mapping, dict) and all(
+        isinstance(v, str | int) or (isinstance(v, list) and all(isinstance(x, str | int) for x in v))
+        for v in mapping.values()
+    )
+    if not good:
+        problems.append(
+            doc.problem(f"{path}.map", "pack_wrong_type", expected="{value: value | [value, ...]}", got=_show(mapping))
+        )
+    return problems
