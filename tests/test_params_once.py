@@ -182,8 +182,11 @@ def test_no_shipped_rule_writes_a_signature_default() -> None:
 def test_the_pattern_is_recognised() -> None:
     """The check above fires on the old pattern (params entry + ``$name`` equal to the default), on a
     literal default and on a params entry equal to the default."""
-    old = {"check": {"type": "paid_after_exit", "grace_days": "$grace_days"}, "params": {"grace_days": 0}}
-    assert _written_defaults(old) == ["check.grace_days: $grace_days", "check.grace_days = 0 (params.grace_days)"]
+    old = {"check": {"type": "split_payment", "window_days": "$window_days"}, "params": {"window_days": 30}}
+    assert _written_defaults(old) == [
+        "check.window_days: $window_days",
+        "check.window_days = 30 (params.window_days)",
+    ]
     assert _written_defaults({"check": {"type": "resident_id", "column": "id_no", "allow_15_digit": False}}) == [
         "check.allow_15_digit = False"
     ]

@@ -250,7 +250,8 @@ def validate_condition(
             problems.extend(literal_problems(doc, where, value, ledger, col))
         return problems
     key = next(iter(cond))
-    allowed = "all, any, not, column, compare, maps_to" + (", matched, any_match, no_match" if other is not None else "")
+    lookup_only = ", matched, any_match, no_match" if other is not None else ""
+    allowed = "all, any, not, column, compare, maps_to" + lookup_only
     return [doc.problem(f"{path}.{key}", "pack_unknown_key", key=key, allowed=allowed)]
 
 
@@ -716,7 +717,9 @@ def maps_to_problems(doc: Locator, path: str, node: Any, ledger: str | None, oth
     names, and a mapping of values to the value (or values) each accepts."""
     if not isinstance(node, dict) or set(node) - {"from", "to", "map"} or not {"from", "to"} <= set(node):
         return [doc.problem(path, "pack_wrong_type", expected="{from: NAME, to: NAME, map: {…}}", got=_show(node))]
-    problems = [p for key in ("from", "to") for p in validate_operand(doc, f"{path}.{key}", node[key], ledger, other=other)]
+    problems = [
+        p for key in ("from", "to") for p in validate_operand(doc, f"{path}.{key}", node[key], ledger, other=other)
+    ]
     mapping = node.get("map", {})
     good = isinstance(mapping, dict) and all(
         isinstance(v, str | int) or (isinstance(v, list) and all(isinstance(x, str | int) for x in v))

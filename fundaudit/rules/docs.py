@@ -27,6 +27,9 @@ MOVED_NOTES = [
     "parameters: they are the lookup's `on:` and `fallback_on:` (to match on other keys, disable the rule and",
     "write the lookup in a pack of your own);",
     "payments without a 档案编号 column are matched on the ID alone.",
+    "`DISB-AFTER-EXIT` (`grace_days`) and `DISB-CATEGORY` (`category_map`, `hardship_categories`) are `lookup`",
+    "rules too, with the same parameters; like DISB-NOT-FILED's, their `match_on` and `fallback_on` are now",
+    "the lookup's `on:` and `fallback_on:`, no longer parameters.",
     "",
 ]
 
@@ -43,7 +46,7 @@ def render() -> str:
         "`check:` block does not write (conditions, operands, input kinds and column maps excepted), each at the",
         "check type's default (marked *default* below), overridden by the rule's `params:`, plus any other",
         "`params:` value its conditions or messages refer to (`$allowed_rates`, `{tol_yuan}`). A shipped rule",
-        "therefore writes only what differs from the default: `check: {type: paid_after_exit}`. Every parameter",
+        "therefore writes only what differs from the default: `check: {type: shared_account}`. Every parameter",
         "listed here, default or not, is changed by name alike: `--param DISB-AFTER-EXIT.grace_days=3`,",
         '`params={"DISB-AFTER-EXIT": {"grace_days": 3}}` in Python, a user pack\'s',
         "`override: {DISB-AFTER-EXIT: {params: {grace_days: 3}}}` or a profile's `params:`. Precedence: check type",

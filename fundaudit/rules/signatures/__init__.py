@@ -36,7 +36,6 @@ from fundaudit.rules.signatures import (
     lookup,
     payments,
     register,
-    register_match,
     totals,
 )
 from fundaudit.rules.spec import Arg, Signature
@@ -49,7 +48,6 @@ FAMILIES = (
     flag,
     lookup,
     identity,
-    register_match,
     payments,
     register,
     cross,
