@@ -353,7 +353,8 @@ def maps_to(node: Mapping[str, Any], kind: str, alias: str | None, scope: Scope 
     if not mapping:
         return same
     parts: list[exp.Expression] = [
-        exp.and_(eq(src, string(str(k))), in_texts(dst, v if isinstance(v, list) else [v])) for k, v in mapping.items()
+        paren(exp.and_(eq(src, string(str(k))), in_texts(dst, v if isinstance(v, list) else [v])))
+        for k, v in mapping.items()
     ]
     parts.append(exp.and_(negate(in_texts(src, list(mapping))), same))
     return exp.Paren(this=exp.or_(*parts))

@@ -859,3 +859,38 @@ def test_any_match_is_validated_inside_and_only_in_a_lookup() -> None:
     assert [p.split(": ", 1)[0].split(" ", 1)[1] for p in problems(flag_rule)] == [
         "rules[0].check.reasons[0].when.any_match"
     ]
+
+
+MAPS_TO = """    ledger: disbursements
+    severity: warning
+    title: {zh: 类别, en: category}
+    params:
+      category_map: {相对困难: [相对困难, 深度困难]}
+    check:
+      type: flag
+      reasons:
+        - when: {not: {maps_to: {from: aid_category, to: program, map: $category_map}}}
+          problem: {zh: 不符, en: differs}
+    message: {zh: "{recipient_name}", en: "{recipient_name}"}
+"""
+
+
+def test_maps_to_accepts_the_mapped_values_and_else_the_same_value() -> None:
+    pays = frame(
+        [
+            {"recipient_name": n, "aid_category": c, "program": p}
+            for n, c, p in (
+                ("甲", "相对困难", "深度困难"),  # mapped: accepted
+                ("乙", "相对困难", "意外致困"),  # mapped, not among the accepted
+                ("丙", "意外致困", "意外致困"),  # no key: the same value
+                ("丁", "意外致困", "深度困难"),  # no key, another value
+            )
+        ]
+    )
+    assert run(MAPS_TO, {"disbursements": pays})["message"].tolist() == ["乙", "丁"]
+    unmapped = MAPS_TO.replace("{相对困难: [相对困难, 深度困难]}", "{}")
+    assert run(unmapped, {"disbursements": pays})["message"].tolist() == ["甲", "乙", "丁"]
+    bad = MAPS_TO.replace("to: program", "to: no_such_col")
+    assert [p.split(": ", 1)[0].split(" ", 1)[1] for p in problems(bad)] == [
+        "rules[0].check.reasons[0].when.not.maps_to.to"
+    ]
