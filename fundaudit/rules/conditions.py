@@ -7,6 +7,9 @@ evaluated as code::
                | {compare: {left: operand, op: eq|ne|lt|le|gt|ge, right: operand, tolerance: number}}
                | {compare: {left: operand, op: in|not_in, right: [value, ...]}}
                | {matched: true|false}                 (lookup reasons only: a row of the other input matched)
+               | {any_match|no_match: condition}       (lookup reasons only: some / no matched row meets it)
+               | {maps_to: {from: NAME, to: NAME, map: {value: value | [value, ...]}}}  (to is one of map[from],
+                                                       or equals from when from is no key of map)
                | {optional: condition, absent: true|false}   (``absent``, default false, when the input lacks
                                                               a column the condition reads: no skip)
                | {value: true|false}                   (a true/false parameter: {value: $allow_family_holder})
