@@ -81,8 +81,7 @@ PAIRS: list[tuple[str, str, Any, Any]] = [
     ("DISB-NOT-FILED", "hardship_programs", ["送温暖"], []),
     ("DISB-NOT-FILED", "hardship_categories", ["深度困难", "相对困难", "意外致困"], ["深度困难"]),
     ("DISB-AFTER-EXIT", "grace_days", 0, 30),
-    ("DISB-AFTER-EXIT", "match_on", "id_no", "file_no"),
-    ("DISB-AFTER-EXIT", "fallback_on", "file_no", "none"),
+    # DISB-AFTER-EXIT is a YAML lookup too: match_on and fallback_on are its `on:` and `fallback_on:` (as above)
     ("DISB-CASH", "bank_methods", ["银行转账", "打卡", "银行代发", "社保卡"], ["银行转账"]),
     ("DISB-CASH", "cash_words", ["现金", "现付", "现款"], ["现付"]),
     ("DISB-CASH", "in_kind_allowed", ["送温暖", "夏送清凉"], []),
@@ -98,8 +97,7 @@ PAIRS: list[tuple[str, str, Any, Any]] = [
     ),
     ("DISB-CATEGORY", "category_map", {}, {"相对困难": ["相对困难", "深度困难"]}),
     ("DISB-CATEGORY", "hardship_categories", ["深度困难", "相对困难", "意外致困"], ["深度困难"]),
-    ("DISB-CATEGORY", "match_on", "id_no", "file_no"),
-    ("DISB-CATEGORY", "fallback_on", "file_no", "none"),
+    # DISB-CATEGORY is a YAML lookup too: match_on and fallback_on are its `on:` and `fallback_on:` (as above)
     ("DISB-DISCLOSURE", "min_days", 5, 10),
     ("DISB-DISCLOSURE", "calendar", "natural", "working"),
     ("DISB-APPROVAL", "require_approver", True, False),
@@ -184,8 +182,11 @@ def test_no_shipped_rule_writes_a_signature_default() -> None:
 def test_the_pattern_is_recognised() -> None:
     """The check above fires on the old pattern (params entry + ``$name`` equal to the default), on a
     literal default and on a params entry equal to the default."""
-    old = {"check": {"type": "paid_after_exit", "grace_days": "$grace_days"}, "params": {"grace_days": 0}}
-    assert _written_defaults(old) == ["check.grace_days: $grace_days", "check.grace_days = 0 (params.grace_days)"]
+    old = {"check": {"type": "split_payment", "window_days": "$window_days"}, "params": {"window_days": 30}}
+    assert _written_defaults(old) == [
+        "check.window_days: $window_days",
+        "check.window_days = 30 (params.window_days)",
+    ]
     assert _written_defaults({"check": {"type": "in_set", "column": "id_no", "negate": False}}) == [
         "check.negate = False"
     ]
@@ -212,6 +213,8 @@ def test_shipped_packs_declare_only_what_differs() -> None:
         "DUES-FEE": ["fee_ratio", "tol_yuan"],
         "DUES-PERIOD": ["allowed_lengths_months"],
         "DISB-NOT-FILED": ["hardship_categories", "hardship_programs", "programs_requiring_file"],
+            "DISB-AFTER-EXIT": ["grace_days"],  # a lookup rule: its parameter is its own
+            "DISB-CATEGORY": ["category_map", "hardship_categories"],
         "DISB-CASH": ["bank_methods", "cash_words", "in_kind_allowed", "in_kind_words", "pass_through_programs"],
         "DISB-ACCOUNT-NAME": ["allow_family_holder"],
         "DISB-DUP": ["windows"],
@@ -262,7 +265,7 @@ def test_every_parameter_of_main_resolves_to_the_same_value() -> None:
     want = {(rid, key): value for rid, key, value, _ in PAIRS}
     assert got == want
     assert all(type(got[k]) is type(want[k]) for k in want)
-    assert len(PAIRS) == 76
+    assert len(PAIRS) == 72  # DISB-AFTER-EXIT's and DISB-CATEGORY's match_on/fallback_on are lookup keys now
 
 
 def test_rules_list_reports_every_parameter_of_main(capsys: pytest.CaptureFixture[str]) -> None:
@@ -270,8 +273,10 @@ def test_rules_list_reports_every_parameter_of_main(capsys: pytest.CaptureFixtur
     rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:]}
     missing = [f"{rid}.{key}" for rid, key, value, _ in PAIRS if f"{key}={_param_value(value)}" not in rows[rid]]
     assert missing == []
-    # defaults are named as such: DISB-AFTER-EXIT sets nothing; DISB-CASH (a flag rule) declares all its values
-    assert rows["DISB-AFTER-EXIT"].rstrip().endswith("defaults: grace_days=0, match_on=id_no, fallback_on=file_no")
+    # defaults are named as such: DUES-LATE sets nothing; DISB-CASH (a flag rule) declares all its values
+    assert rows["DISB-CATEGORY"].rstrip().endswith('hardship_categories=["深度困难", "相对困难", "意外致困"]')
+    assert "defaults: deadline_day=15, grace_days=0" in rows["DUES-LATE"]
+    assert rows["DISB-AFTER-EXIT"].rstrip().endswith("grace_days=0")  # a lookup rule declares its parameter
     assert rows["DISB-CASH"].rstrip().endswith('in_kind_allowed=["送温暖", "夏送清凉"], pass_through_programs=[]')
 
 

@@ -108,6 +108,11 @@ def _columns_of(cond: Any, matched: bool = False) -> set[str]:
                 out |= _columns_of(c, True)
         if "not" in cond:
             out |= _columns_of(cond["not"], True)
+        if isinstance(cond.get("maps_to"), dict):
+            out |= {v for k, v in cond["maps_to"].items() if k in ("from", "to") and isinstance(v, str)}
+        for key in ("any_match", "no_match"):  # a lookup's per-match conditions
+            if key in cond:
+                out |= _columns_of(cond[key], True)
         if "compare" in cond:
             out |= _columns_of_operand(cond["compare"].get("left"), True)
             out |= _columns_of_operand(cond["compare"].get("right"), True)

@@ -8,6 +8,7 @@ a money column becomes ``150000``; dates become ``CAST('2016-03-01' AS TIMESTAMP
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -58,6 +59,8 @@ class Scope:
     match_alias: str | None = None
     matched: exp.Expression | None = None
     present: Mapping[str, frozenset[str]] | None = None  # input -> columns present (``{optional: …}``)
+    match_prefix: str = MATCHED  # ``match.X`` is column ``match_prefix + X`` (``""``: the other input's own row)
+    match_flags: Mapping[str, exp.Expression] | None = None  # {any_match/no_match: cond} -> its aggregated flag
 
 
 def col(name: str, table: str | None = None) -> exp.Column:
@@ -143,7 +146,7 @@ def name_ref(name: str, kind: str, alias: str | None, scope: Scope | None) -> tu
     reasons ``match.X``, the matched value of the other input's column X."""
     if scope is not None and scope.other is not None and name.startswith("match."):
         column = name.removeprefix("match.")
-        return col(MATCHED + column, scope.match_alias), unit_of(scope.other, column)
+        return col(scope.match_prefix + column, scope.match_alias), unit_of(scope.other, column)
     return col(name, alias), unit_of(kind, name)
 
 
@@ -325,6 +328,10 @@ def condition(node: Any, kind: str, alias: str | None = None, *, scope: Scope | 
         if scope is None or scope.matched is None:
             raise ValueError("{matched: …} outside a lookup's reasons")
         return scope.matched if node["matched"] else exp.Not(this=exp.Paren(this=scope.matched))
+    if "maps_to" in node:
+        return maps_to(node["maps_to"], kind, alias, scope)
+    if "any_match" in node or "no_match" in node:
+        return match_flag(node, scope)
     if "compare" in node:
         c = node["compare"]
         return compare(c["left"], c["op"], c["right"], kind, tolerance=c.get("tolerance", 0), alias=alias, scope=scope)
@@ -343,6 +350,38 @@ def condition(node: Any, kind: str, alias: str | None = None, *, scope: Scope | 
     if op == "matches":
         return exp.RegexpLike(this=c, expression=string(value))
     return _CMP[op](this=c, expression=lit(value, u))
+
+
+def maps_to(node: Mapping[str, Any], kind: str, alias: str | None, scope: Scope | None) -> exp.Expression:
+    """``{maps_to: {from, to, map}}``: ``to`` is one of the values ``map`` gives ``from``, or, for a
+    ``from`` that is no key of ``map``, equal to it (e.g. a paid category and the file categories it accepts)."""
+    src = name_ref(node["from"], kind, alias, scope)[0]
+    dst = name_ref(node["to"], kind, alias, scope)[0]
+    mapping: Mapping[Any, Any] = node.get("map") or {}
+    same: exp.Expression = exp.EQ(this=dst, expression=src)
+    if not mapping:
+        return same
+    parts: list[exp.Expression] = [
+        paren(exp.and_(eq(src, string(str(k))), in_texts(dst, v if isinstance(v, list) else [v])))
+        for k, v in mapping.items()
+    ]
+    parts.append(exp.and_(negate(in_texts(src, list(mapping))), same))
+    return exp.Paren(this=exp.or_(*parts))
+
+
+def match_key(cond: Any) -> str:
+    """The key naming a lookup's per-match condition (``{any_match: cond}``) among its aggregated flags."""
+    return json.dumps(cond, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def match_flag(node: Mapping[str, Any], scope: Scope | None) -> exp.Expression:
+    """``{any_match: cond}``: some matched row of the other input meets ``cond``; ``{no_match: cond}``:
+    none does (true when nothing matched). Read from the flag the lookup aggregated over its matches."""
+    which = "any_match" if "any_match" in node else "no_match"
+    if scope is None or scope.match_flags is None:
+        raise ValueError(f"{{{which}: …}} outside a lookup's reasons")
+    some = exp.Coalesce(this=scope.match_flags[match_key(node[which])], expressions=[exp.false()])
+    return some if which == "any_match" else exp.Not(this=exp.Paren(this=some))
 
 
 def compare(

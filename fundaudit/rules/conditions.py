@@ -7,6 +7,9 @@ evaluated as code::
                | {compare: {left: operand, op: eq|ne|lt|le|gt|ge, right: operand, tolerance: number}}
                | {compare: {left: operand, op: in|not_in, right: [value, ...]}}
                | {matched: true|false}                 (lookup reasons only: a row of the other input matched)
+               | {any_match|no_match: condition}       (lookup reasons only: some / no matched row meets it)
+               | {maps_to: {from: NAME, to: NAME, map: {value: value | [value, ...]}}}  (to is one of map[from],
+                                                       or equals from when from is no key of map)
                | {optional: condition, absent: true|false}   (``absent``, default false, when the input lacks
                                                               a column the condition reads: no skip)
                | {value: true|false}                   (a true/false parameter: {value: $allow_family_holder})
@@ -132,6 +135,11 @@ def validate_condition(
                 doc.problem(f"{path}.matched", "pack_wrong_type", expected="true or false", got=_show(cond["matched"]))
             ]
         return []
+    if set(cond) == {"maps_to"}:
+        return maps_to_problems(doc, f"{path}.maps_to", cond["maps_to"], ledger, other)
+    if len(cond) == 1 and next(iter(cond)) in ("any_match", "no_match") and other is not None:
+        key = next(iter(cond))  # a lookup's reasons: some / no matched row meets the condition
+        return validate_condition(doc, f"{path}.{key}", cond[key], ledger, other=other)
     if set(cond) == {"compare"}:
         c = cond["compare"]
         if not isinstance(c, dict):
@@ -251,7 +259,8 @@ def validate_condition(
             problems.extend(literal_problems(doc, where, value, ledger, col))
         return problems
     key = next(iter(cond))
-    allowed = "all, any, not, column, compare" + (", matched" if other is not None else "")
+    lookup_only = ", matched, any_match, no_match" if other is not None else ""
+    allowed = "all, any, not, column, compare, maps_to" + lookup_only
     return [doc.problem(f"{path}.{key}", "pack_unknown_key", key=key, allowed=allowed)]
 
 
@@ -731,3 +740,23 @@ def between_problems(
         for i, v in enumerate(right)
         for p in compare_problems(doc, f"{path}.left", c["left"], f"{path}.right[{i}]", v, ledger, other=other)
     ]
+
+
+def maps_to_problems(doc: Locator, path: str, node: Any, ledger: str | None, other: str | None) -> list[Problem]:
+    """Problems of ``{maps_to: {from: NAME, to: NAME, map: {value: value | [value, ...]}}}``: two text
+    names, and a mapping of values to the value (or values) each accepts."""
+    if not isinstance(node, dict) or set(node) - {"from", "to", "map"} or not {"from", "to"} <= set(node):
+        return [doc.problem(path, "pack_wrong_type", expected="{from: NAME, to: NAME, map: {…}}", got=_show(node))]
+    problems = [
+        p for key in ("from", "to") for p in validate_operand(doc, f"{path}.{key}", node[key], ledger, other=other)
+    ]
+    mapping = node.get("map", {})
+    good = isinstance(mapping, dict) and all(
+        isinstance(v, str | int) or (isinstance(v, list) and all(isinstance(x, str | int) for x in v))
+        for v in mapping.values()
+    )
+    if not good:
+        problems.append(
+            doc.problem(f"{path}.map", "pack_wrong_type", expected="{value: value | [value, ...]}", got=_show(mapping))
+        )
+    return problems

@@ -30,6 +30,9 @@ MOVED_NOTES = [
     "`DISB-ID` and `REG-ID` are `flag` rules (`age_range`, `allow_15_digit` keep their names, meaning and",
     "bounds, declared in the check's `limits:`); `REG-ID.date` (the column to read the age at, default the",
     "period end) is no longer a parameter: REG-ID reads the age at `{period: end}`, written in the rule.",
+    "`DISB-AFTER-EXIT` (`grace_days`) and `DISB-CATEGORY` (`category_map`, `hardship_categories`) are `lookup`",
+    "rules too, with the same parameters; like DISB-NOT-FILED's, their `match_on` and `fallback_on` are now",
+    "the lookup's `on:` and `fallback_on:`, no longer parameters.",
     "",
 ]
 
@@ -46,7 +49,7 @@ def render() -> str:
         "`check:` block does not write (conditions, operands, input kinds and column maps excepted), each at the",
         "check type's default (marked *default* below), overridden by the rule's `params:`, plus any other",
         "`params:` value its conditions or messages refer to (`$allowed_rates`, `{tol_yuan}`). A shipped rule",
-        "therefore writes only what differs from the default: `check: {type: paid_after_exit}`. Every parameter",
+        "therefore writes only what differs from the default: `check: {type: shared_account}`. Every parameter",
         "listed here, default or not, is changed by name alike: `--param DISB-AFTER-EXIT.grace_days=3`,",
         '`params={"DISB-AFTER-EXIT": {"grace_days": 3}}` in Python, a user pack\'s',
         "`override: {DISB-AFTER-EXIT: {params: {grace_days: 3}}}` or a profile's `params:`. Precedence: check type",

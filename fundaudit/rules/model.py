@@ -26,7 +26,7 @@ block does not write (conditions, operands, input kinds and column maps excepted
 logic), each at its signature default, overridden by the rule's ``params:``; plus any other ``params:``
 entry (a value its conditions or message refer to as ``$name``/``{name}``). A ``params:`` entry named
 after such an argument fills it, so a shipped rule writes only what differs from the default
-(``check: {type: paid_after_exit}``), and every argument stays overridable by name (``override``,
+(``check: {type: shared_account}``), and every argument stays overridable by name (``override``,
 profile, ``--param``, ``params=``) and shown, marked as a default, by ``rules list``.
 """
 
@@ -807,6 +807,8 @@ def check_arg(
         other = kind if arg.table else None
         extra = ("matched_on",) if other else ()
         return validate_reasons(doc, path, value, ledger, other=other, fields=(*fields, *extra, *params))
+    if k == "condition" and arg.items == "match":  # a condition on the ledger's row and match.NAME
+        return validate_condition(doc, path, value, ledger, other=kind) if kind else []
     if k == "condition":
         return validate_condition(doc, path, value, kind) if kind else []
     if k == "operand":

@@ -841,3 +841,109 @@ def test_between_needs_a_low_and_a_high() -> None:
     assert [p.split(": ", 1)[0].split(" ", 1)[1] for p in found] == [
         "rules[0].check.reasons[0].when.not.compare.right"
     ]
+
+
+# --- lookup: {any_match|no_match: cond} over the matched rows, report_when (issue 14, DISB-AFTER-EXIT) ----
+
+AFTER_EXIT = """    ledger: disbursements
+    severity: error
+    title: {zh: 脱困后发放, en: Paid after exit}
+    check:
+      type: lookup
+      table: register
+      on: {recipient_id_no: id_no}
+      report: {closed: exit_date}
+      pick: latest
+      by: exit_date
+      report_when: {compare: {left: match.exit_date, op: lt, right: payment_date}}
+      reasons:
+        - when:
+            all:
+              - no_match:
+                  all:
+                    - {compare: {left: match.filed_date, op: le, right: payment_date}}
+                    - any:
+                        - {column: match.exit_date, is_null: true}
+                        - {compare: {left: payment_date, op: le, right: match.exit_date}}
+              - any_match: {compare: {left: match.exit_date, op: lt, right: payment_date}}
+          problem: {zh: 已关闭, en: closed}
+    message: {zh: "{recipient_name} {closed}", en: "{recipient_name} {closed}"}
+"""
+
+
+def test_any_match_and_no_match_read_each_matched_row_and_report_when_chooses_the_reported_one() -> None:
+    reg = frame(
+        [
+            {"id_no": A, "filed_date": "2014-01-01", "exit_date": "2015-06-30"},
+            {"id_no": A, "filed_date": "2015-01-01", "exit_date": "2016-02-29"},
+            {"id_no": A, "filed_date": "2016-06-01"},  # filed after the payment: neither in force nor closed
+            {"id_no": B, "filed_date": "2014-01-01", "exit_date": "2015-06-30"},
+            {"id_no": B, "filed_date": "2016-01-01"},
+            {"id_no": C, "filed_date": "2014-01-01", "exit_date": "2016-12-31"},
+        ]
+    )
+    pays = frame(
+        [
+            {"recipient_name": n, "recipient_id_no": i, "payment_date": "2016-05-01"}
+            for n, i in (("甲", A), ("乙", B), ("丙", C), ("丁", D))
+        ]
+    )
+    found = run(AFTER_EXIT, {"disbursements": pays, "register": reg})
+    # 甲: both files closed, the latest (2016-02-29) reported; 乙: a file in force; 丙: in force; 丁: no file
+    assert found["message"].tolist() == ["甲 2016-02-29"]
+
+
+def test_any_match_is_validated_inside_and_only_in_a_lookup() -> None:
+    tail = ", op: lt, right: payment_date}}\n          problem"
+    bad = AFTER_EXIT.replace(f"match.exit_date{tail}", f"match.exit_dat{tail}")
+    assert [p.split(": ", 1)[0].split(" ", 1)[1] for p in problems(bad)] == [
+        "rules[0].check.reasons[0].when.all[1].any_match.compare.left"
+    ]
+    flag_rule = """    ledger: disbursements
+    severity: error
+    title: {zh: t, en: t}
+    check:
+      type: flag
+      reasons:
+        - when: {any_match: {column: payment_date, is_null: true}}
+          problem: {zh: t, en: t}
+    message: {zh: "{problem}", en: "{problem_en}"}
+"""
+    assert [p.split(": ", 1)[0].split(" ", 1)[1] for p in problems(flag_rule)] == [
+        "rules[0].check.reasons[0].when.any_match"
+    ]
+
+
+MAPS_TO = """    ledger: disbursements
+    severity: warning
+    title: {zh: 类别, en: category}
+    params:
+      category_map: {相对困难: [相对困难, 深度困难]}
+    check:
+      type: flag
+      reasons:
+        - when: {not: {maps_to: {from: aid_category, to: program, map: $category_map}}}
+          problem: {zh: 不符, en: differs}
+    message: {zh: "{recipient_name}", en: "{recipient_name}"}
+"""
+
+
+def test_maps_to_accepts_the_mapped_values_and_else_the_same_value() -> None:
+    pays = frame(
+        [
+            {"recipient_name": n, "aid_category": c, "program": p}
+            for n, c, p in (
+                ("甲", "相对困难", "深度困难"),  # mapped: accepted
+                ("乙", "相对困难", "意外致困"),  # mapped, not among the accepted
+                ("丙", "意外致困", "意外致困"),  # no key: the same value
+                ("丁", "意外致困", "深度困难"),  # no key, another value
+            )
+        ]
+    )
+    assert run(MAPS_TO, {"disbursements": pays})["message"].tolist() == ["乙", "丁"]
+    unmapped = MAPS_TO.replace("{相对困难: [相对困难, 深度困难]}", "{}")
+    assert run(unmapped, {"disbursements": pays})["message"].tolist() == ["甲", "乙", "丁"]
+    bad = MAPS_TO.replace("to: program", "to: no_such_col")
+    assert [p.split(": ", 1)[0].split(" ", 1)[1] for p in problems(bad)] == [
+        "rules[0].check.reasons[0].when.not.maps_to.to"
+    ]

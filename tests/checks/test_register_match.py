@@ -1,6 +1,6 @@
-"""The register_match check family (engine/checks/register_match.py): payments matched to the hardship register.
-
-Rules: DISB-NOT-FILED, DISB-AFTER-EXIT, DISB-CATEGORY. Every test runs ONE shipped rule through
+"""Payments matched to the hardship register: DISB-NOT-FILED, DISB-AFTER-EXIT, DISB-CATEGORY, YAML `lookup` rules
+(rules/disbursements.yaml; the register_match family is gone, its tests keep the name of what they are about).
+Every test runs ONE shipped rule through
 tests/checks/harness.py."""
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Each implementation is a small function ``(ctx) -> sqlglot Select`` that yields 
 one id form one finding), ``_table``, ``_severity``, ``_amount`` (fen), and the value columns its
 message needs. The engine owns provenance, money formatting, messages and fingerprints.
 
-Check types come in families, one module each (``register_match``, ``payments``,
+Check types come in families, one module each (``payments``,
 ``register``, ``cross``, ``dues_arithmetic``, ``dues_timing``, ``dues_records``,
 ``totals``, ``generic``), listed once in ``load_builtin``. The spec half (arguments each type accepts)
 is ``fundaudit/rules/signatures/<family>.py``, mirrored by name; ``tests/test_architecture.py`` keeps
@@ -43,7 +43,7 @@ def implements(name: str) -> Callable[[Impl], Impl]:
 
 
 FAMILIES = (
-    "generic", "flag", "lookup", "register_match", "payments", "register", "cross",
+    "generic", "flag", "lookup", "payments", "register", "cross",
     "dues_arithmetic", "dues_timing", "dues_records", "totals",
 )
 """The family modules of check types (``fundaudit/engine/checks/<family>.py``): the one list of them."""

@@ -7,7 +7,8 @@ Signature in ``fundaudit/rules/signatures/lookup.py``; tested in ``tests/checks/
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import sqlglot.expressions as exp
 
@@ -116,6 +117,7 @@ def _lookup_match(ctx: CheckContext) -> exp.Select:
     if ctx.args["where"] is not None:
         ctx.need(*sorted(columns_of_condition(ctx.args["where"])), table=other)
         valid.append(sql.condition(ctx.args["where"], other, alias="r", scope=ctx.scope()))
+    per_match = _per_match(ctx, reasons, other)
     parts = []
     guard = _id_pairs(ledger, other, keys[0])
     for i, key in enumerate(keys):
@@ -153,6 +155,7 @@ def _lookup_match(ctx: CheckContext) -> exp.Select:
                     exp.alias_(col(c, "r"), sql.MATCHED + c, quoted=True)
                     for c in dict.fromkeys([*wanted, *([by] if by else [])])
                 ],
+                *[exp.alias_(sql.flag(e), name, quoted=True) for name, e in per_match.items()],
             )
             .from_(table(ledger, "l"))
             .join(table(other, "r"), on=on)
@@ -164,22 +167,33 @@ def _lookup_match(ctx: CheckContext) -> exp.Select:
     matches = exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier("m")))
 
     def agg(c: str) -> exp.Expression:
+        out: exp.Expression
         if pick == "min":
-            return exp.Min(this=col(sql.MATCHED + c))
-        cls = exp.ArgMin if pick == "earliest" else exp.ArgMax
-        return cls(this=col(sql.MATCHED + c), expression=col(sql.MATCHED + by))
+            out = exp.Min(this=col(sql.MATCHED + c))
+        else:
+            cls = exp.ArgMin if pick == "earliest" else exp.ArgMax
+            out = cls(this=col(sql.MATCHED + c), expression=col(sql.MATCHED + by))
+        if "_report_when" in per_match and c in report.values():  # only the matches report_when chooses
+            chosen = exp.EQ(this=col("_report_when"), expression=sql.number(1))
+            out = exp.Filter(this=out, expression=exp.Where(this=chosen))
+        return out
 
     grouped = (
         select(
             col(ROW_ID),
             exp.alias_(exp.Min(this=col("matched_on")), "matched_on", quoted=True),
             *[exp.alias_(agg(c), sql.MATCHED + c, quoted=True) for c in wanted],
+            *[exp.alias_(exp.Max(this=col(n)), n, quoted=True) for n in per_match if n != "_report_when"],
         )
         .from_(matches)
         .group_by(col(ROW_ID))
     )
     matched = exp.Not(this=exp.Is(this=col(ROW_ID, "a"), expression=exp.Null()))
-    scope = ctx.scope(other=other, match_alias="a", matched=matched)
+    flags = {
+        sql.match_key(c): exp.EQ(this=col(f"_match{i}", "a"), expression=sql.number(1))
+        for i, c in enumerate(_match_conditions(reasons))
+    }
+    scope = ctx.scope(other=other, match_alias="a", matched=matched, match_flags=flags)
     fields = {name: (col(sql.MATCHED + c, "a"), sql.unit_of(other, c)) for name, c in report.items()}
     fields["matched_on"] = (exp.Coalesce(this=col("matched_on", "a"), expressions=[sql.string("none")]), "text")
     if reasons:
@@ -236,3 +250,41 @@ def _present_report(ctx: CheckContext, report: dict[str, str], read: list[str]) 
     """The ``report``ed names whose column the other input has (an absent one reads as not provided in
     messages), and those the reasons read, which the rule needs."""
     return {name: c for name, c in report.items() if c in read or ctx.has(c, table=ctx.args["table"])}
+
+
+def _match_conditions(reasons: Sequence[Mapping[str, Any]]) -> list[Any]:
+    """The conditions of the reasons' ``{any_match: …}`` / ``{no_match: …}``, each once, in order."""
+    found: dict[str, Any] = {}
+
+    def walk(node: Any) -> None:
+        if not isinstance(node, dict):
+            return
+        for key in ("any_match", "no_match"):
+            if key in node:
+                found.setdefault(sql.match_key(node[key]), node[key])
+        for key in ("all", "any"):
+            for c in node.get(key, []):
+                walk(c)
+        for key in ("not", "optional"):
+            if key in node:
+                walk(node[key])
+
+    for r in reasons:
+        walk(r["when"])
+    return list(found.values())
+
+
+def _per_match(ctx: CheckContext, reasons: Sequence[Mapping[str, Any]], other: str) -> dict[str, exp.Expression]:
+    """Conditions evaluated on each (row, matched row) pair, named: ``_match<i>`` for the reasons'
+    ``{any_match|no_match: cond}`` (aggregated per row into whether any match meets it), ``_report_when``
+    for ``report_when`` (which matches feed ``report``). ``match.X`` reads the other input's row itself."""
+    scope = ctx.scope(other=other, match_alias="r", match_prefix="")
+    out: dict[str, exp.Expression] = {}
+    conds = [(f"_match{i}", c) for i, c in enumerate(_match_conditions(reasons))]
+    if ctx.args.get("report_when") is not None:
+        conds.append(("_report_when", ctx.args["report_when"]))
+    for name, c in conds:
+        ctx.need(*sorted(columns_of_condition(c)))
+        ctx.need(*sorted(matched_columns(c)), table=other)
+        out[name] = sql.condition(c, ctx.ledger, "l", scope=scope)
+    return out

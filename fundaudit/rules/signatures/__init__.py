@@ -35,7 +35,6 @@ from fundaudit.rules.signatures import (
     lookup,
     payments,
     register,
-    register_match,
     totals,
 )
 from fundaudit.rules.spec import Arg, Signature
@@ -47,7 +46,6 @@ FAMILIES = (
     generic,
     flag,
     lookup,
-    register_match,
     payments,
     register,
     cross,

@@ -25,6 +25,17 @@ SIGNATURES: list[Signature] = [
         report=Arg("column_names", table="table", doc="{name: column of the other input}: the matched value"),
         pick=Arg("choice", default="min", choices=("min", "earliest", "latest"), shape=True),
         by=Arg("column", table="table", shape=True, doc="earliest/latest: the other input's column to order by"),
-        reasons=Arg("reasons", table="table", doc="as flag's; conditions may read match.NAME and {matched: …}"),
+        reasons=Arg(
+            "reasons",
+            table="table",
+            doc="as flag's; conditions may read match.NAME, {matched: …} and {any_match|no_match: condition}",
+        ),
+        report_when=Arg(
+            "condition",
+            table="table",
+            items="match",
+            shape=True,
+            doc="which matched rows feed report (a condition on the row and match.NAME)",
+        ),
     ),
 ]
