@@ -20,6 +20,7 @@ from fundaudit.engine.context import (
     columns_of_condition,
     matched_columns,
 )
+from fundaudit.engine.checks.common import IN_PERIOD
 from fundaudit.engine.sql import ROW_ID, all_of, col, select, table
 from fundaudit.rules.values import column_type
 
@@ -54,6 +55,7 @@ def lookup(ctx: CheckContext) -> exp.Select:
     if ctx.args["where"] is not None:
         ctx.need(*sorted(columns_of_condition(ctx.args["where"])), table=other)
         match.append(sql.condition(ctx.args["where"], other, alias="r"))
+    match.extend(_period_rows(ctx, "r"))
     exists = exp.Exists(this=select(sql.number(1)).from_(table(other, "r")).where(exp.and_(*match)))
     fires = exp.Not(this=exists) if ctx.args["mode"] == "exists" else exists
     local = [loc for loc, _ in pairs] + ([date] if date else [])
@@ -115,6 +117,7 @@ def _lookup_match(ctx: CheckContext) -> exp.Select:
     if ctx.args["where"] is not None:
         ctx.need(*sorted(columns_of_condition(ctx.args["where"])), table=other)
         valid.append(sql.condition(ctx.args["where"], other, alias="r", scope=ctx.scope()))
+    valid.extend(_period_rows(ctx, "r"))
     parts = []
     guard = _id_pairs(ledger, other, keys[0])
     for i, key in enumerate(keys):
@@ -125,7 +128,12 @@ def _lookup_match(ctx: CheckContext) -> exp.Select:
             earlier = (
                 select(sql.number(1))
                 .from_(table(other, "r2"))
-                .where(exp.and_(*[exp.EQ(this=col(rem, "r2"), expression=col(loc, "l")) for loc, rem in first]))
+                .where(
+                    exp.and_(
+                        *[exp.EQ(this=col(rem, "r2"), expression=col(loc, "l")) for loc, rem in first],
+                        *_fallback_blockers(ctx, valid),
+                    )
+                )
             )
             conds.append(exp.Not(this=exp.Exists(this=earlier)))
             for loc, rem in guard:
@@ -232,3 +240,29 @@ def _present_report(ctx: CheckContext, report: dict[str, str], read: list[str]) 
     """The ``report``ed names whose column the other input has (an absent one reads as not provided in
     messages), and those the reasons read, which the rule needs."""
     return {name: c for name, c in report.items() if c in read or ctx.has(c, table=ctx.args["table"])}
+
+
+# --- in_period and fallback_when (XL-MISSING-EMPLOYER) ------------------------------------------------------
+
+
+def _period_rows(ctx: CheckContext, alias: str) -> list[exp.Expression]:
+    """``in_period: true``: only the other input's rows of the audit period (the engine's ``_in_period``
+    fact: dues whose 所属期 overlaps it, disbursements paid in it; other inputs always) can match."""
+    if not ctx.args.get("in_period"):
+        return []
+    return [sql.eq(col(IN_PERIOD, alias), exp.true())]
+
+
+def _fallback_blockers(ctx: CheckContext, valid: list[exp.Expression]) -> list[exp.Expression]:
+    """What a row ``on`` finds must also satisfy to keep the fallback from being tried: nothing
+    (``fallback_when: no_row``, any row at all), or the match's own conditions (``no_match``: where,
+    in_period, date validity), rewritten onto the alias ``r2`` of that subquery."""
+    if ctx.args.get("fallback_when") != "no_match":
+        return []
+    return [c.copy().transform(_realias) for c in valid]
+
+
+def _realias(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.Column) and node.table == "r":
+        return col(node.name, "r2")
+    return node

@@ -26,5 +26,13 @@ SIGNATURES: list[Signature] = [
         pick=Arg("choice", default="min", choices=("min", "earliest", "latest"), shape=True),
         by=Arg("column", table="table", shape=True, doc="earliest/latest: the other input's column to order by"),
         reasons=Arg("reasons", table="table", doc="as flag's; conditions may read match.NAME and {matched: …}"),
+        in_period=Arg("bool", default=False, shape=True, doc="only the other input's rows of the audit period match"),
+        fallback_when=Arg(
+            "choice",
+            default="no_row",
+            choices=("no_row", "no_match"),
+            shape=True,
+            doc="fallback_on is tried when `on` found no row at all (no_row) or none passing where/in_period/date",
+        ),
     ),
 ]
