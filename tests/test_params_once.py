@@ -221,6 +221,7 @@ def test_shipped_packs_declare_only_what_differs() -> None:
         "DISB-APPROVAL": ["require_approver"],
         "REG-REVIEW-OVERDUE": ["active_status", "max_months"],
         "REG-DISCLOSURE": ["require"],  # a flag rule: its parameters are its own
+        "XL-MISSING-EMPLOYER": ["exclude_status", "min_headcount"],  # a lookup rule: its parameters are its own
     }
 
 

@@ -190,7 +190,7 @@ def _lookup_match(ctx: CheckContext) -> exp.Select:
         conds, texts = reason_exprs(ctx, reasons, alias="l", scope=scope, fields=fields)
         fires: exp.Expression = exp.Paren(this=exp.or_(*conds))
     else:
-        texts = []
+        texts = _no_reason_texts()
         fires = exp.Not(this=matched) if ctx.args["mode"] == "exists" else matched
     shown = [c for c in read_by(reasons, ctx) if "__" not in c]
     amount = ctx.amount("l")
@@ -266,3 +266,9 @@ def _realias(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.Column) and node.table == "r":
         return col(node.name, "r2")
     return node
+
+
+def _no_reason_texts() -> list[exp.Expression]:
+    """A lookup without reasons still carries its declared fields ``problem``/``problem_en`` (empty)."""
+    text = exp.DataType.build("VARCHAR")
+    return [exp.alias_(exp.cast(exp.Null(), text), name, quoted=True) for name in ("problem", "problem_en")]
