@@ -13,6 +13,7 @@ import sqlglot.expressions as exp
 
 from fundaudit.engine import sql
 from fundaudit.engine.checks import implements
+from fundaudit.engine.checks.common import IN_PERIOD
 from fundaudit.engine.checks.flag import read_by, reason_exprs
 from fundaudit.engine.context import (
     CheckContext,
@@ -20,7 +21,6 @@ from fundaudit.engine.context import (
     columns_of_condition,
     matched_columns,
 )
-from fundaudit.engine.checks.common import IN_PERIOD
 from fundaudit.engine.sql import ROW_ID, all_of, col, select, table
 from fundaudit.rules.values import column_type
 
@@ -271,4 +271,4 @@ def _realias(node: exp.Expression) -> exp.Expression:
 def _no_reason_texts() -> list[exp.Expression]:
     """A lookup without reasons still carries its declared fields ``problem``/``problem_en`` (empty)."""
     text = exp.DataType.build("VARCHAR")
-    return [exp.alias_(exp.cast(exp.Null(), text), name, quoted=True) for name in ("problem", "problem_en")]
+    return [exp.Alias(this=exp.cast(exp.Null(), text), alias=exp.to_identifier(n, quoted=True)) for n in ("problem", "problem_en")]
