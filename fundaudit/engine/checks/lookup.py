@@ -271,4 +271,5 @@ def _realias(node: exp.Expression) -> exp.Expression:
 def _no_reason_texts() -> list[exp.Expression]:
     """A lookup without reasons still carries its declared fields ``problem``/``problem_en`` (empty)."""
     text = exp.DataType.build("VARCHAR")
-    return [exp.Alias(this=exp.cast(exp.Null(), text), alias=exp.to_identifier(n, quoted=True)) for n in ("problem", "problem_en")]
+    names = ("problem", "problem_en")
+    return [exp.Alias(this=exp.cast(exp.Null(), text), alias=exp.to_identifier(n, quoted=True)) for n in names]
