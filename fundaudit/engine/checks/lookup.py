@@ -149,14 +149,14 @@ def _lookup_match(ctx: CheckContext) -> exp.Select:
                 )
         label = "+".join(rem for _, rem in pairs)
         on = exp.and_(*[exp.EQ(this=col(rem, "r"), expression=col(loc, "l")) for loc, rem in pairs], *valid)
+        values = list(dict.fromkeys([*wanted, *([by] if by else [])]))
         parts.append(
-            select(
+            _semi_part(ledger, other, label, on, conds)
+            if not values
+            else select(
                 exp.alias_(col(ROW_ID, "l"), ROW_ID, quoted=True),
                 exp.alias_(sql.string(label), "matched_on", quoted=True),
-                *[
-                    exp.alias_(col(c, "r"), sql.MATCHED + c, quoted=True)
-                    for c in dict.fromkeys([*wanted, *([by] if by else [])])
-                ],
+                *[exp.alias_(col(c, "r"), sql.MATCHED + c, quoted=True) for c in values],
             )
             .from_(table(ledger, "l"))
             .join(table(other, "r"), on=on)
@@ -273,3 +273,22 @@ def _no_reason_texts() -> list[exp.Expression]:
     text = exp.DataType.build("VARCHAR")
     names = ("problem", "problem_en")
     return [exp.Alias(this=exp.cast(exp.Null(), text), alias=exp.to_identifier(n, quoted=True)) for n in names]
+
+
+def _semi_part(
+    ledger: str, other: str, label: str, on: exp.Expression, conds: list[exp.Expression]
+) -> exp.Select:
+    """One key's matches when no matched value is wanted: each ledger row once (a semi-join), not once per
+    matching row of ``table`` (XL-MISSING-EMPLOYER: an employer has many dues rows). Conditions on the
+    ledger row alone stay outside the EXISTS, so it is not nested in the fallback's NOT EXISTS."""
+    reads_r = [c for c in conds if any(x.table == "r" for x in c.find_all(exp.Column))]
+    outside = [c for c in conds if not any(x.table == "r" for x in c.find_all(exp.Column))]
+    found = exp.Exists(this=select(sql.number(1)).from_(table(other, "r")).where(exp.and_(on, *reads_r)))
+    return (
+        select(
+            exp.alias_(col(ROW_ID, "l"), ROW_ID, quoted=True),
+            exp.alias_(sql.string(label), "matched_on", quoted=True),
+        )
+        .from_(table(ledger, "l"))
+        .where(exp.and_(*outside, found))
+    )
