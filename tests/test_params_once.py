@@ -227,6 +227,7 @@ def test_shipped_packs_declare_only_what_differs() -> None:
         "DISB-ID": ["age_range", "allow_15_digit"],  # flag rules (issue 14 item 5): their own parameters
         "REG-ID": ["age_range", "allow_15_digit"],
         "DUES-SPLIT-SUM": ["ratio_tol", "tol_yuan_per_share"],  # a flag rule
+        "XL-MISSING-EMPLOYER": ["exclude_status", "min_headcount"],  # a lookup rule: its parameters are its own
     }
 
 

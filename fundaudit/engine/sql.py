@@ -241,6 +241,9 @@ def operand(
         text, n = node["prefix"]
         inner = operand(text, kind, alias=alias, scope=scope)[0]
         return exp.Substring(this=inner, start=number(1), length=number(int(n))), "text"
+    if isinstance(node, dict) and set(node) == {"as_text"}:  # a value written as text (2016 -> '2016')
+        inner = operand(node["as_text"], kind, alias=alias, scope=scope)[0]
+        return exp.cast(inner, exp.DataType.build("VARCHAR")), "text"
     if isinstance(node, int | float) and not isinstance(node, bool):
         u = unit_hint or "number"
         return lit(node, u if u in ("money", "rate") else "number"), u

@@ -21,6 +21,7 @@ evaluated as code::
                | {period: start|end}   (the audit period's bounds; without a period, end is today)
                | {optional: NAME}      (the column, or empty when the input lacks it: a rule still runs)
                | {prefix: [text, n]}   (the first n characters of a text, n ≥ 1)
+               | {as_text: operand}    (its value written as text: {as_text: {year: {period: start}}} is '2016')
 
 A NAME is a column of the rule's ledger, a fact the engine derives from one (``recipient_id_no__status``,
 ``recipient_id_no__birth``, ``handler__key``: ``fundaudit.rules.values.DERIVED``), or in a lookup's
@@ -349,6 +350,8 @@ def _operand_shape(doc: Locator, path: str, op: Any, ledger: str | None, other: 
         return _date_shape(doc, path, op, ledger, other)
     if isinstance(op, dict) and set(op) == {"prefix"}:
         return prefix_problems(doc, path, op["prefix"], ledger, other)
+    if isinstance(op, dict) and set(op) == {"as_text"}:
+        return _operand_shape(doc, f"{path}.as_text", op["as_text"], ledger, other)
     if isinstance(op, dict) and len(op) == 1:
         key, value = next(iter(op.items()))
         if key == "value":
@@ -396,7 +399,7 @@ def operand_unit(
         return _unit(op, ledger, other), []
     if isinstance(op, dict) and any(k in DATE_OPS for k in op):
         return _date_unit(doc, path, op, ledger, other)
-    if isinstance(op, dict) and set(op) == {"prefix"}:
+    if isinstance(op, dict) and set(op) & {"prefix", "as_text"} and len(op) == 1:
         return "text", []
     if not isinstance(op, dict) or len(op) != 1:
         return None, []

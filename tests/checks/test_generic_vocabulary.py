@@ -18,6 +18,7 @@ from fundaudit.engine import run_rules
 from fundaudit.period import parse_period
 from fundaudit.rules.model import parse_pack
 from tests.checks.harness import resident_id as rid
+from tests.checks.harness import run_yaml
 from tests.checks.harness import sheet as frame
 from tests.checks.test_generic import AID, fired
 
@@ -946,4 +947,61 @@ def test_maps_to_accepts_the_mapped_values_and_else_the_same_value() -> None:
     bad = MAPS_TO.replace("to: program", "to: no_such_col")
     assert [p.split(": ", 1)[0].split(" ", 1)[1] for p in problems(bad)] == [
         "rules[0].check.reasons[0].when.not.maps_to.to"
+    ]
+
+
+# --- lookup `in_period`, `fallback_when: no_match`, `{as_text: …}` (XL-MISSING-EMPLOYER) ---------------------
+
+PAID_PACK = """pack: t
+rules:
+  - id: T-PAID
+    ledger: employers
+    severity: warning
+    title: {zh: t, en: t}
+    check:
+      type: lookup
+      table: dues
+      on: {taxpayer_id: taxpayer_id}
+      fallback_on: {name: taxpayer_name}
+      in_period: true
+      fallback_when: no_match
+    message: {zh: "{name}", en: "{name}"}
+"""
+ROSTER = [
+    {"taxpayer_id": "E1", "name": "甲公司", "headcount": "3"},
+    {"taxpayer_id": "E2", "name": "乙公司", "headcount": "3"},
+]
+PAID_ROWS = [  # 甲's ID paid only in 2015; in 2016 a row under its name (another ID) pays
+    {"taxpayer_id": "E1", "taxpayer_name": "甲公司", "period_start": "2015-01-01", "period_end": "2015-12-31"},
+    {"taxpayer_id": "X9", "taxpayer_name": "甲公司", "period_start": "2016-01-01", "period_end": "2016-12-31"},
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "flagged"),
+    [
+        (None, ["乙公司"]),  # the ID finds no in-period row, so the name is tried, and finds one
+        ("      fallback_when: no_match\n", ["乙公司", "甲公司"]),  # default no_row: the 2015 row stops the fallback
+        ("      in_period: true\n", ["乙公司"]),  # without in_period, the 2015 row matches
+    ],
+)
+def test_lookup_in_period_and_fallback_when(change: str | None, flagged: list[str]) -> None:
+    text = PAID_PACK if change is None else PAID_PACK.replace(change, "")
+    out = run_yaml(text, {"employers": ROSTER, "dues": PAID_ROWS})
+    assert sorted(out.findings["message"].tolist()) == flagged
+
+
+def test_as_text_operand_and_its_validation() -> None:
+    text = PAID_PACK.replace(
+        "    check:\n",
+        "    where: {compare: {left: {prefix: [period, 4]}, op: eq, right: {as_text: {year: {period: end}}}}}\n"
+        "    check:\n",
+    )
+    roster = [{**ROSTER[0], "period": "2016年"}, {**ROSTER[1], "period": "2015年"}]
+    assert run_yaml(text, {"employers": roster, "dues": PAID_ROWS[:1]}).findings["message"].tolist() == ["甲公司"]
+    bad = text.replace("{as_text: {year: {period: end}}}", "{as_text: no_such_col}")
+    with pytest.raises(RuleError) as exc:
+        parse_pack(bad, source="t.yaml")
+    assert [p.render("en").split(": ", 1)[0].split(" ", 1)[1] for p in exc.value.problems] == [
+        "rules[0].where.compare.right.as_text"
     ]

@@ -1,8 +1,8 @@
 """Cross-ledger check types: one ledger read against another or against a reference list.
 
-Rules: XL-STAFF-RELATIVE and REG-STAFF-RELATIVE (``staff_relative``), XL-MISSING-EMPLOYER
-(``employer_without_dues``), XL-UNION-STATUS (``union_status``), XL-FUND-OVERSPEND (``fund_overspend``);
-XL-UNION-ACCOUNT is a ``lookup`` in ``rules/cross.yaml``. Signatures: ``fundaudit/rules/signatures/cross.py``.
+Rules: XL-STAFF-RELATIVE and REG-STAFF-RELATIVE (``staff_relative``), XL-UNION-STATUS (``union_status``),
+XL-FUND-OVERSPEND (``fund_overspend``); XL-UNION-ACCOUNT and XL-MISSING-EMPLOYER are ``lookup``s in
+``rules/cross.yaml``. Signatures: ``fundaudit/rules/signatures/cross.py``.
 Tests: ``tests/checks/test_cross.py``.
 
 - ``staff_relative``: names are never a key; addresses are compared through their matching keys.
@@ -44,7 +44,6 @@ from fundaudit.engine.sql import (
     in_texts,
     is_null,
     named,
-    negate,
     not_null,
     number,
     reason_columns,
@@ -180,57 +179,6 @@ def staff_relative(ctx: CheckContext) -> exp.Select:
         ctx.need(*[STAFF_KEY[f].removesuffix("__key") for f in fields], table=STAFF)
         raise Skip("skip_no_table", table=" / ".join(targets))
     return select(exp.Star()).from_(from_union(parts, "u"))
-
-
-@implements("employer_without_dues")
-def employer_without_dues(ctx: CheckContext) -> exp.Select:
-    """Roster employers (not excluded, with staff) with no dues row in the period (matched on the
-    taxpayer ID, or on the name when the dues row has none)."""
-    ctx.need("taxpayer_id", "headcount")
-    if DUES not in ctx.present:
-        raise Skip("skip_no_table", table=DUES)
-    ctx.need("taxpayer_id", table=DUES)
-    e = "e"
-    paid = [eq(col("taxpayer_id", "x"), col("taxpayer_id", e))]
-    if ctx.has("name") and ctx.has("taxpayer_name", table=DUES):
-        paid.append(eq(col("taxpayer_name", "x"), col("name", e)))
-    exists = [
-        exp.Exists(this=select(number(1)).from_(table(DUES, "x")).where(exp.and_(p, col("_in_period", "x"))))
-        for p in paid
-    ]
-    status = (
-        any_of(is_null(col("status", e)), negate(in_texts(col("status", e), ctx.args["exclude_status"])))
-        if ctx.has("status") and ctx.args["exclude_status"]
-        else None
-    )
-    years = period_years(ctx)
-    in_roster_period = (
-        any_of(
-            is_null(col("period", e)),
-            in_texts(exp.Substring(this=col("period", e), start=number(1), length=number(4)), [str(y) for y in years]),
-        )
-        if years and ctx.has("period")
-        else None
-    )
-    return (
-        select(
-            col(ROW_ID, e),
-            *[col(c, e) for c in ("taxpayer_id", "name", "headcount", "status") if ctx.has(c)],
-        )
-        .from_(table(ctx.ledger, e))
-        .where(
-            all_of(
-                [
-                    ctx.where(e),
-                    not_null(col("taxpayer_id", e)),
-                    exp.GTE(this=col("headcount", e), expression=number(int(ctx.args["min_headcount"]))),
-                    status,
-                    in_roster_period,
-                    *[exp.Not(this=x) for x in exists],
-                ]
-            )
-        )
-    )
 
 
 def _union_exists(cond: exp.Expression) -> exp.Expression:

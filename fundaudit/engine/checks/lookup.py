@@ -14,7 +14,7 @@ import sqlglot.expressions as exp
 
 from fundaudit.engine import sql
 from fundaudit.engine.checks import implements
-from fundaudit.engine.checks.common import reportable
+from fundaudit.engine.checks.common import IN_PERIOD, reportable
 from fundaudit.engine.checks.flag import read_by, reason_exprs
 from fundaudit.engine.context import (
     CheckContext,
@@ -56,6 +56,7 @@ def lookup(ctx: CheckContext) -> exp.Select:
     if ctx.args["where"] is not None:
         ctx.need(*sorted(columns_of_condition(ctx.args["where"])), table=other)
         match.append(sql.condition(ctx.args["where"], other, alias="r"))
+    match.extend(_period_rows(ctx, "r"))
     exists = exp.Exists(this=select(sql.number(1)).from_(table(other, "r")).where(exp.and_(*match)))
     fires = exp.Not(this=exists) if ctx.args["mode"] == "exists" else exists
     local = [loc for loc, _ in pairs] + ([date] if date else [])
@@ -117,6 +118,7 @@ def _lookup_match(ctx: CheckContext) -> exp.Select:
     if ctx.args["where"] is not None:
         ctx.need(*sorted(columns_of_condition(ctx.args["where"])), table=other)
         valid.append(sql.condition(ctx.args["where"], other, alias="r", scope=ctx.scope()))
+    valid.extend(_period_rows(ctx, "r"))
     per_match = _per_match(ctx, reasons, other)
     parts = []
     guard = _id_pairs(ledger, other, keys[0])
@@ -131,7 +133,12 @@ def _lookup_match(ctx: CheckContext) -> exp.Select:
             earlier = (
                 select(sql.number(1))
                 .from_(table(other, "r2"))
-                .where(exp.and_(*[exp.EQ(this=col(rem, "r2"), expression=col(loc, "l")) for loc, rem in first]))
+                .where(
+                    exp.and_(
+                        *[exp.EQ(this=col(rem, "r2"), expression=col(loc, "l")) for loc, rem in first],
+                        *_fallback_blockers(ctx, valid),
+                    )
+                )
             )
             conds.append(exp.Not(this=exp.Exists(this=earlier)))
             for loc, rem in guard:
@@ -147,14 +154,14 @@ def _lookup_match(ctx: CheckContext) -> exp.Select:
                 )
         label = "+".join(rem for _, rem in pairs)
         on = exp.and_(*[exp.EQ(this=col(rem, "r"), expression=col(loc, "l")) for loc, rem in pairs], *valid)
+        values = list(dict.fromkeys([*wanted, *([by] if by else [])]))
         parts.append(
-            select(
+            _semi_part(ledger, other, label, on, conds)
+            if not values and not per_match
+            else select(
                 exp.alias_(col(ROW_ID, "l"), ROW_ID, quoted=True),
                 exp.alias_(sql.string(label), "matched_on", quoted=True),
-                *[
-                    exp.alias_(col(c, "r"), sql.MATCHED + c, quoted=True)
-                    for c in dict.fromkeys([*wanted, *([by] if by else [])])
-                ],
+                *[exp.alias_(col(c, "r"), sql.MATCHED + c, quoted=True) for c in values],
                 *[exp.alias_(sql.flag(e), name, quoted=True) for name, e in per_match.items()],
             )
             .from_(table(ledger, "l"))
@@ -200,7 +207,7 @@ def _lookup_match(ctx: CheckContext) -> exp.Select:
         conds, texts = reason_exprs(ctx, reasons, alias="l", scope=scope, fields=fields)
         fires: exp.Expression = exp.Paren(this=exp.or_(*conds))
     else:
-        texts = []
+        texts = _no_reason_texts()
         fires = exp.Not(this=matched) if ctx.args["mode"] == "exists" else matched
     shown = [c for c in read_by(reasons, ctx) if "__" not in c]
     amount = ctx.amount("l")
@@ -288,3 +295,55 @@ def _per_match(ctx: CheckContext, reasons: Sequence[Mapping[str, Any]], other: s
         ctx.need(*sorted(matched_columns(c)), table=other)
         out[name] = sql.condition(c, ctx.ledger, "l", scope=scope)
     return out
+
+
+# --- in_period and fallback_when (XL-MISSING-EMPLOYER) ------------------------------------------------------
+
+
+def _period_rows(ctx: CheckContext, alias: str) -> list[exp.Expression]:
+    """``in_period: true``: only the other input's rows of the audit period (the engine's ``_in_period``
+    fact: dues whose 所属期 overlaps it, disbursements paid in it; other inputs always) can match."""
+    if not ctx.args.get("in_period"):
+        return []
+    return [sql.eq(col(IN_PERIOD, alias), exp.true())]
+
+
+def _fallback_blockers(ctx: CheckContext, valid: list[exp.Expression]) -> list[exp.Expression]:
+    """What a row ``on`` finds must also satisfy to keep the fallback from being tried: nothing
+    (``fallback_when: no_row``, any row at all), or the match's own conditions (``no_match``: where,
+    in_period, date validity), rewritten onto the alias ``r2`` of that subquery."""
+    if ctx.args.get("fallback_when") != "no_match":
+        return []
+    return [c.copy().transform(_realias) for c in valid]
+
+
+def _realias(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.Column) and node.table == "r":
+        return col(node.name, "r2")
+    return node
+
+
+def _no_reason_texts() -> list[exp.Expression]:
+    """A lookup without reasons still carries its declared fields ``problem``/``problem_en`` (empty)."""
+    text = exp.DataType.build("VARCHAR")
+    names = ("problem", "problem_en")
+    return [exp.Alias(this=exp.cast(exp.Null(), text), alias=exp.to_identifier(n, quoted=True)) for n in names]
+
+
+def _semi_part(
+    ledger: str, other: str, label: str, on: exp.Expression, conds: list[exp.Expression]
+) -> exp.Select:
+    """One key's matches when no matched value is wanted: each ledger row once (a semi-join), not once per
+    matching row of ``table`` (XL-MISSING-EMPLOYER: an employer has many dues rows). Conditions on the
+    ledger row alone stay outside the EXISTS, so it is not nested in the fallback's NOT EXISTS."""
+    reads_r = [c for c in conds if any(x.table == "r" for x in c.find_all(exp.Column))]
+    outside = [c for c in conds if not any(x.table == "r" for x in c.find_all(exp.Column))]
+    found = exp.Exists(this=select(sql.number(1)).from_(table(other, "r")).where(exp.and_(on, *reads_r)))
+    return (
+        select(
+            exp.alias_(col(ROW_ID, "l"), ROW_ID, quoted=True),
+            exp.alias_(sql.string(label), "matched_on", quoted=True),
+        )
+        .from_(table(ledger, "l"))
+        .where(exp.and_(*outside, found))
+    )

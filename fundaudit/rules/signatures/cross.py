@@ -37,12 +37,6 @@ SIGNATURES: list[Signature] = [
         roles=Arg("values", default=["all"]),
     ),
     signature(
-        "employer_without_dues",
-        "Does an employer on the roster with staff have no dues row in the audit period?",
-        min_headcount=Arg("int", default=1, low=0),
-        exclude_status=Arg("values", default=["注销"]),
-    ),
-    signature(
         "union_status",
         "Is 工会经费 paid only where a union exists for the period, and 筹备金 only where none was founded before it?",
         fields=("founded_date", "fund_name", "fund_name_en", "problem", "problem_en", "union_name"),

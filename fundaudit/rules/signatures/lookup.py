@@ -37,5 +37,13 @@ SIGNATURES: list[Signature] = [
             shape=True,
             doc="which matched rows feed report (a condition on the row and match.NAME)",
         ),
+        in_period=Arg("bool", default=False, shape=True, doc="only the other input's rows of the audit period match"),
+        fallback_when=Arg(
+            "choice",
+            default="no_row",
+            choices=("no_row", "no_match"),
+            shape=True,
+            doc="fallback_on is tried when `on` found no row at all (no_row) or none passing where/in_period/date",
+        ),
     ),
 ]
