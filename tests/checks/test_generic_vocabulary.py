@@ -215,7 +215,7 @@ def test_flag_reads_derived_facts_and_uses_the_catalogue_id_texts() -> None:
             "[{when: {matched: false}, problem: cash_payment.cash}]",
             [
                 "t.yaml:6:43 rules[0].check.reasons[0].when.matched: unknown key matched "
-                "(allowed: all, any, not, column, compare)"
+                "(allowed: all, any, not, column, compare, maps_to)"
             ],
         ),
     ],
