@@ -165,7 +165,7 @@ def test_an_unmasked_run_shows_the_skipped_files_message_unmasked(folder: Path) 
 REGISTER = "档案编号,职工姓名,身份证号,建档日期,家庭人口\nH1,甲,34100319800101001X,2015-01-01,3\n"
 PURCHASES = "序号,品名,数量,单价,金额\n1,毛巾,10,5,50\n"  # read as disbursements (金额), with none of their columns
 UNUSABLE = ("the disbursements ledger (zz.csv) lacks the columns its rules need, so none of its 14 rules can run: "
-            "account_holder, aid_category, approver, bank_account, disclosure_end, disclosure_start, payment_date, "
+            "account_holder, approver, bank_account, disclosure_end, disclosure_start, payment_date, "
             "payment_method, program, recipient_id_no, recipient_name. Check the headers, or see the column mapping "
             "with fundaudit inspect")
 

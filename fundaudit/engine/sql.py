@@ -176,7 +176,8 @@ def _date_operand(
     if op == "period":
         bounds = scope.period if scope is not None else None
         if bounds is None:
-            return (date_lit(date.today().isoformat()) if value == "end" else exp.Null()), "date"
+            empty = exp.cast(exp.Null(), exp.DataType.build("DATE"))  # typed: YEAR(NULL) cannot bind
+            return (date_lit(date.today().isoformat()) if value == "end" else empty), "date"
         return date_lit(bounds[0 if value == "start" else 1].isoformat()), "date"
     if op in _DATE_UNARY:
         d = operand(value, kind, unit_hint="date", alias=alias, scope=scope)[0]

@@ -46,7 +46,7 @@ FEW = {
 }
 # the rules FEW cannot serve (each skips, naming what it lacks: a column, or the ratios table)
 # (REG-REVIEW-OVERDUE, a flag rule, needs 复核日期 as well as 建档日期: its last_review is their coalesce)
-SKIP_ON_FEW = {"DUES-CALC", "DUES-LATE", "DUES-RATE", "DUES-SPLIT-RATIO", "REG-REVIEW-OVERDUE"}
+SKIP_ON_FEW = {"DUES-CALC", "DUES-LATE", "DUES-RATE", "DUES-SPLIT-RATIO", "DUES-SPLIT-SUM", "REG-REVIEW-OVERDUE"}
 NEED_PERIOD = {"DUES-GAP"}  # skipped without an audit period: its query is built only with one
 
 
