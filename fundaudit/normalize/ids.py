@@ -301,13 +301,20 @@ def clean_taxpayer_id(s: pd.Series, *, blank_tokens: Iterable[str] = BLANK_TOKEN
     return via_uniques(s, lambda u: _clean_taxpayer_id(u, blank_tokens), adaptive=True)
 
 
-def _clean_taxpayer_id(s: pd.Series, blank_tokens: Iterable[str]) -> Parsed:
+def _code_text(s: pd.Series, blank_tokens: Iterable[str]) -> tuple[pa.Array, np.ndarray, np.ndarray, np.ndarray]:
+    """An upper-cased code without dashes (taxpayer IDs, bank accounts), and which cells are blank, Excel
+    errors, or hold anything but ASCII letters and digits (``suspect``)."""
     t = _upper(_unwrap(s))
     blank = is_blank(t, blank_tokens)
     excel = is_excel_error(t)
     t = pc.replace_substring(t, "-", "") if may_hold(t, _DASH_BYTES) else t
     blank |= (lengths(t) == 0) & ~excel
     suspect = ~_all_of(t, "0-9A-Z") & ~blank
+    return t, blank, excel, suspect
+
+
+def _clean_taxpayer_id(s: pd.Series, blank_tokens: Iterable[str]) -> Parsed:
+    t, blank, excel, suspect = _code_text(s, blank_tokens)
     reason = build_reason(
         len(s),
         s.index,
@@ -400,12 +407,7 @@ def clean_account(s: pd.Series, *, blank_tokens: Iterable[str] = BLANK_TOKENS) -
 
 
 def _clean_account(s: pd.Series, blank_tokens: Iterable[str]) -> Parsed:
-    t = _upper(_unwrap(s))
-    blank = is_blank(t, blank_tokens)
-    excel = is_excel_error(t)
-    t = pc.replace_substring(t, "-", "") if may_hold(t, _DASH_BYTES) else t
-    blank |= (lengths(t) == 0) & ~excel
-    suspect = ~_all_of(t, "0-9A-Z") & ~blank
+    t, blank, excel, suspect = _code_text(s, blank_tokens)
     scientific = matches_where(t, _SCIENTIFIC_RE, suspect) | matches_where(t, "^[0-9]{16,}\\.0*$", suspect)
     reason = build_reason(
         len(s),
