@@ -40,19 +40,7 @@ def lookup(ctx: CheckContext) -> exp.Select:
     ctx.need(*[rem for _, rem in pairs], table=other)
     match = [exp.EQ(this=col(rem, "r"), expression=col(loc, "l")) for loc, rem in pairs]
     date = ctx.args["date"]
-    if date:
-        ctx.need(date)
-        if ctx.args["valid_from"]:
-            ctx.need(ctx.args["valid_from"], table=other)
-            match.append(exp.LTE(this=col(ctx.args["valid_from"], "r"), expression=col(date, "l")))
-        if ctx.args["valid_to"]:
-            ctx.need(ctx.args["valid_to"], table=other)
-            vt = col(ctx.args["valid_to"], "r")
-            match.append(
-                exp.Paren(
-                    this=exp.or_(exp.Is(this=vt, expression=exp.Null()), exp.GTE(this=vt, expression=col(date, "l")))
-                )
-            )
+    match.extend(_validity(ctx))
     if ctx.args["where"] is not None:
         ctx.need(*sorted(columns_of_condition(ctx.args["where"])), table=other)
         match.append(sql.condition(ctx.args["where"], other, alias="r"))
