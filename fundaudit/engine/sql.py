@@ -20,7 +20,7 @@ import sqlglot
 import sqlglot.expressions as exp
 
 from fundaudit.errors import texts
-from fundaudit.rules.values import unit_of
+from fundaudit.rules.values import is_number, unit_of
 
 __all__ = [
     "MATCHED",
@@ -261,7 +261,7 @@ def operand(
                 return exp.Abs(this=inner), u
             return exp.Round(this=inner, decimals=number(0)), u
         if op in ("add", "sub", "min", "max", "coalesce"):
-            parts = [operand(v, kind, alias=alias, scope=scope) for v in value if not _is_bare_number(v)]
+            parts = [operand(v, kind, alias=alias, scope=scope) for v in value if not is_number(v)]
             u = next((pu for _, pu in parts if pu not in ("number",)), unit_hint or "number")
             exprs = [operand(v, kind, unit_hint=u, alias=alias, scope=scope)[0] for v in value]
             if op == "coalesce":
@@ -305,10 +305,6 @@ def _exact(e: exp.Expression, unit: Unit) -> exp.Expression:
     if unit == "money":
         return exp.cast(e, exp.DataType.build("DECIMAL(38,10)"))
     return e
-
-
-def _is_bare_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
 
 
 # --- conditions -----------------------------------------------------------------------------------
@@ -405,8 +401,8 @@ def compare(
         l_expr, l_unit = operand(left, kind, alias=alias, scope=scope)
         inside = exp.In(this=l_expr, expressions=[lit(v, l_unit) for v in right])
         return inside if op == "in" else exp.Not(this=inside)
-    l_expr, l_unit = operand(left, kind, alias=alias, scope=scope) if not _is_bare_number(left) else (None, None)
-    r_expr, r_unit = operand(right, kind, alias=alias, scope=scope) if not _is_bare_number(right) else (None, None)
+    l_expr, l_unit = operand(left, kind, alias=alias, scope=scope) if not is_number(left) else (None, None)
+    r_expr, r_unit = operand(right, kind, alias=alias, scope=scope) if not is_number(right) else (None, None)
     unit = l_unit if l_unit not in (None, "number") else (r_unit or "number")
     if l_expr is None:
         l_expr = operand(left, kind, unit_hint=unit, alias=alias, scope=scope)[0]

@@ -42,7 +42,7 @@ from typing import Any
 from fundaudit.errors import catalogue as error_catalogue
 from fundaudit.rules.located import Locator, Problem
 from fundaudit.rules.severity import LEVELS
-from fundaudit.rules.values import column_type, literal_expected, literal_key, re2_error, unit_class, unit_of
+from fundaudit.rules.values import column_type, is_number, literal_expected, literal_key, re2_error, unit_class, unit_of
 
 __all__ = [
     "COLUMN_OPS",
@@ -170,7 +170,7 @@ def validate_condition(
         if c.get("op") in LIST_OPS:  # an operand in (or not in) a list of values
             return problems + _list_compare_problems(doc, f"{path}.compare", c, ledger, other)
         tolerance = c.get("tolerance")
-        if tolerance is not None and not _is_number(tolerance):
+        if tolerance is not None and not is_number(tolerance):
             problems.append(
                 doc.problem(f"{path}.compare.tolerance", "pack_wrong_type", expected="a number", got=_show(tolerance))
             )
@@ -568,10 +568,6 @@ def _literal_of_unit(doc: Locator, path: str, value: Any, unit: str) -> list[Pro
     if expected is None:
         return []
     return [doc.problem(path, "pack_bad_literal", value=_show(value), target=unit, expected=expected)]
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
 
 
 def _name(op: Any) -> str:

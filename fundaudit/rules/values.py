@@ -22,6 +22,7 @@ __all__ = [
     "DERIVED",
     "WINDOW_FORMS",
     "column_type",
+    "is_number",
     "literal_expected",
     "literal_key",
     "non_finite",
@@ -186,3 +187,8 @@ def parse_window(spec: Any) -> tuple[str, int, int]:
     if not all(1 <= mo <= 12 and 1 <= day <= calendar.monthrange(2000, mo)[1] for mo, day in ((a, b), (c, d))):
         raise ValueError(spec)
     return "season", a * 100 + b, c * 100 + d
+
+
+def is_number(v: Any) -> bool:
+    """A bare YAML number (an int or a float, never a bool): it takes the unit of what it meets."""
+    return isinstance(v, int | float) and not isinstance(v, bool)
