@@ -57,6 +57,7 @@ __all__ = [
     "literal_problems",
     "operand_unit",
     "reason_texts",
+    "shown",
     "template_fields",
     "validate_condition",
     "validate_operand",
@@ -129,11 +130,11 @@ def validate_condition(
     if set(cond) == {"value"}:  # a true/false parameter as a condition: {value: $allow_family_holder}
         if isinstance(cond["value"], bool):
             return []
-        return [doc.problem(f"{path}.value", "pack_wrong_type", expected="true or false", got=_show(cond["value"]))]
+        return [doc.problem(f"{path}.value", "pack_wrong_type", expected="true or false", got=shown(cond["value"]))]
     if set(cond) == {"matched"} and other is not None:
         if not isinstance(cond["matched"], bool):
             return [
-                doc.problem(f"{path}.matched", "pack_wrong_type", expected="true or false", got=_show(cond["matched"]))
+                doc.problem(f"{path}.matched", "pack_wrong_type", expected="true or false", got=shown(cond["matched"]))
             ]
         return []
     if set(cond) == {"maps_to"}:
@@ -172,11 +173,11 @@ def validate_condition(
         tolerance = c.get("tolerance")
         if tolerance is not None and not is_number(tolerance):
             problems.append(
-                doc.problem(f"{path}.compare.tolerance", "pack_wrong_type", expected="a number", got=_show(tolerance))
+                doc.problem(f"{path}.compare.tolerance", "pack_wrong_type", expected="a number", got=shown(tolerance))
             )
         elif tolerance is not None and not (math.isfinite(tolerance) and tolerance >= 0):
             problems.append(
-                doc.problem(f"{path}.compare.tolerance", "pack_out_of_range", value=_show(tolerance), expected="≥ 0")
+                doc.problem(f"{path}.compare.tolerance", "pack_out_of_range", value=shown(tolerance), expected="≥ 0")
             )
             tolerance = None
         for key in ("left", "right"):
@@ -202,7 +203,7 @@ def validate_condition(
         ops = [k for k in cond if k != "column"]
         col = cond["column"]
         if not isinstance(col, str):
-            problems.append(doc.problem(f"{path}.column", "pack_wrong_type", expected="a column name", got=_show(col)))
+            problems.append(doc.problem(f"{path}.column", "pack_wrong_type", expected="a column name", got=shown(col)))
             col = None
         elif found := _column_problem(doc, f"{path}.column", col, ledger, other):
             problems.extend(found)
@@ -242,8 +243,8 @@ def validate_condition(
                                 "pack_bad_order",
                                 low="low",
                                 high="high",
-                                low_value=_show(value[0]),
-                                high_value=_show(value[1]),
+                                low_value=shown(value[0]),
+                                high_value=shown(value[1]),
                             )
                         )
         elif op == "is_null":
@@ -255,7 +256,7 @@ def validate_condition(
             if not isinstance(value, str):
                 problems.append(doc.problem(where, "pack_wrong_type", expected="a pattern", got=type(value).__name__))
             elif (error := re2_error(value)) is not None:
-                problems.append(doc.problem(where, "pack_bad_pattern", value=_show(value), what=error))
+                problems.append(doc.problem(where, "pack_bad_pattern", value=shown(value), what=error))
         else:
             problems.extend(literal_problems(doc, where, value, ledger, col))
         return problems
@@ -280,7 +281,7 @@ def literal_problems(doc: Locator, path: str, value: Any, ledger: str | None, co
         doc.problem(
             path,
             "pack_bad_literal",
-            value=_show(value),
+            value=shown(value),
             target=f"{column} ({column_type(ledger, column)})",
             expected=expected,
         )
@@ -307,21 +308,21 @@ def _date_shape(doc: Locator, path: str, op: dict[str, Any], ledger: str | None,
             return [doc.problem(f"{path}.{k}", "pack_unknown_key", key=k, allowed=", ".join([key, *sorted(extra)]))]
     if key == "period":
         if value not in ("start", "end"):
-            return [doc.problem(f"{path}.period", "pack_bad_value", value=_show(value), expected="start, end")]
+            return [doc.problem(f"{path}.period", "pack_bad_value", value=shown(value), expected="start, end")]
         return []
     if key in _DATE_UNARY:
         return _operand_shape(doc, f"{path}.{key}", value, ledger, other)
     if not isinstance(value, list) or len(value) != 2:
         expected = "[date, date]" if key in _BETWEEN else "[date, number]"
-        return [doc.problem(f"{path}.{key}", "pack_wrong_type", expected=expected, got=_show(value))]
+        return [doc.problem(f"{path}.{key}", "pack_wrong_type", expected=expected, got=shown(value))]
     problems = [p for i, v in enumerate(value) for p in _operand_shape(doc, f"{path}.{key}[{i}]", v, ledger, other)]
     if "calendar" in op and op["calendar"] not in _CALENDARS:
         problems.append(
-            doc.problem(f"{path}.calendar", "pack_bad_value", value=_show(op["calendar"]), expected="natural, working")
+            doc.problem(f"{path}.calendar", "pack_bad_value", value=shown(op["calendar"]), expected="natural, working")
         )
     if "inclusive" in op and not isinstance(op["inclusive"], bool):
         problems.append(
-            doc.problem(f"{path}.inclusive", "pack_wrong_type", expected="true or false", got=_show(op["inclusive"]))
+            doc.problem(f"{path}.inclusive", "pack_wrong_type", expected="true or false", got=shown(op["inclusive"]))
         )
     return problems
 
@@ -333,7 +334,7 @@ def _optional_shape(doc: Locator, path: str, name: Any, ledger: str | None) -> l
     """``{optional: NAME}`` names one column of the rule's ledger (not ``match.X``: the other input's
     columns are checked when the rule runs)."""
     if not isinstance(name, str):
-        return [doc.problem(path, "pack_wrong_type", expected="a column name", got=_show(name))]
+        return [doc.problem(path, "pack_wrong_type", expected="a column name", got=shown(name))]
     return _column_problem(doc, path, name, ledger, None)
 
 
@@ -342,7 +343,7 @@ def _operand_shape(doc: Locator, path: str, op: Any, ledger: str | None, other: 
         return [doc.problem(path, "pack_wrong_type", expected="a column, number or expression", got="true/false")]
     if isinstance(op, int | float):
         if not math.isfinite(op):
-            return [doc.problem(path, "pack_bad_value", value=_show(op), expected="a finite number")]
+            return [doc.problem(path, "pack_bad_value", value=shown(op), expected="a finite number")]
         return []
     if isinstance(op, str):
         return _column_problem(doc, path, op, ledger, other)
@@ -356,7 +357,7 @@ def _operand_shape(doc: Locator, path: str, op: Any, ledger: str | None, other: 
         key, value = next(iter(op.items()))
         if key == "value":
             if isinstance(value, list | dict):
-                return [doc.problem(f"{path}.value", "pack_wrong_type", expected="a single value", got=_show(value))]
+                return [doc.problem(f"{path}.value", "pack_wrong_type", expected="a single value", got=shown(value))]
             return []
         if key == OPTIONAL:
             return _optional_shape(doc, f"{path}.{key}", value, ledger)
@@ -497,7 +498,7 @@ def compare_problems(
             problems.extend(_literal_of_unit(doc, f"{other_path}.value", other_side["value"], unit))
     if tolerance and concrete and unit_class(concrete[0][0]) != "number":
         problems.append(
-            doc.problem(tolerance_path, "pack_bad_value", value=_show(tolerance), expected="0: only numbers have one")
+            doc.problem(tolerance_path, "pack_bad_value", value=shown(tolerance), expected="0: only numbers have one")
         )
     return problems
 
@@ -515,11 +516,11 @@ def _list_compare_problems(
     right = c["right"]
     if not isinstance(right, list) or not right:
         return problems + found + [doc.problem(f"{path}.right", "pack_wrong_type", expected="a list of values",
-                                               got=_show(right))]
+                                               got=shown(right))]
     unit = operand_unit(doc, f"{path}.left", c["left"], ledger, other=other)[0] if not found else None
     for i, v in enumerate(right):
         if isinstance(v, list | dict):
-            found.append(doc.problem(f"{path}.right[{i}]", "pack_wrong_type", expected="a single value", got=_show(v)))
+            found.append(doc.problem(f"{path}.right[{i}]", "pack_wrong_type", expected="a single value", got=shown(v)))
         elif unit not in (None, "bare", "literal"):
             found.extend(_literal_of_unit(doc, f"{path}.right[{i}]", v, unit))
     return problems + found
@@ -567,14 +568,15 @@ def _literal_of_unit(doc: Locator, path: str, value: Any, unit: str) -> list[Pro
     expected = literal_expected(value, unit)
     if expected is None:
         return []
-    return [doc.problem(path, "pack_bad_literal", value=_show(value), target=unit, expected=expected)]
+    return [doc.problem(path, "pack_bad_literal", value=shown(value), target=unit, expected=expected)]
 
 
 def _name(op: Any) -> str:
-    return op if isinstance(op, str) else _show(op)
+    return op if isinstance(op, str) else shown(op)
 
 
-def _show(v: Any) -> str:
+def shown(v: Any) -> str:
+    """A value as a problem message quotes it: text in quotes, anything else as written, cut at 60 characters."""
     text = repr(v) if not isinstance(v, str) else f'"{v}"'
     return text if len(text) <= 60 else text[:57] + "…"
 
@@ -606,7 +608,7 @@ def validate_reasons(
     """Problems in a ``reasons:`` list: each ``{when: condition, problem: key | {zh, en}, severity?}``;
     text fields must be columns of ``ledger`` (or ``fields``, e.g. a lookup's reported names)."""
     if not isinstance(reasons, list) or not reasons:
-        return [doc.problem(path, "pack_wrong_type", expected="a list of reasons", got=_show(reasons))]
+        return [doc.problem(path, "pack_wrong_type", expected="a list of reasons", got=shown(reasons))]
     problems: list[Problem] = []
     for i, reason in enumerate(reasons):
         where = f"{path}[{i}]"
@@ -628,7 +630,7 @@ def validate_reasons(
         if "severity" in reason and reason["severity"] not in LEVELS:
             problems.append(
                 doc.problem(
-                    f"{where}.severity", "pack_bad_value", value=_show(reason["severity"]), expected=", ".join(LEVELS)
+                    f"{where}.severity", "pack_bad_value", value=shown(reason["severity"]), expected=", ".join(LEVELS)
                 )
             )
         if "problem" in reason:
@@ -641,15 +643,15 @@ def _problem_problems(
 ) -> list[Problem]:
     if isinstance(problem, dict):
         if "zh" not in problem or set(problem) - {"zh", "en"} or not all(isinstance(v, str) for v in problem.values()):
-            return [doc.problem(path, "pack_wrong_type", expected="{zh: text, en: text}", got=_show(problem))]
+            return [doc.problem(path, "pack_wrong_type", expected="{zh: text, en: text}", got=shown(problem))]
     elif not isinstance(problem, str):
         return [
-            doc.problem(path, "pack_wrong_type", expected="a catalogue key or {zh: text, en: text}", got=_show(problem))
+            doc.problem(path, "pack_wrong_type", expected="a catalogue key or {zh: text, en: text}", got=shown(problem))
         ]
     try:
         zh, en = reason_texts(problem)
     except KeyError:
-        return [doc.problem(path, "pack_bad_value", value=_show(problem), expected="a key of the catalogue's findings")]
+        return [doc.problem(path, "pack_bad_value", value=shown(problem), expected="a key of the catalogue's findings")]
     problems: list[Problem] = []
     langs = (("zh", zh), ("en", en)) if not isinstance(problem, dict) or "en" in problem else (("zh", zh),)
     for lang, template in langs:
@@ -698,7 +700,7 @@ def optional_problems(
     problems = validate_condition(doc, f"{path}.optional", cond["optional"], ledger, other=other)
     if "absent" in cond and not isinstance(cond["absent"], bool):
         problems.append(
-            doc.problem(f"{path}.absent", "pack_wrong_type", expected="true or false", got=_show(cond["absent"]))
+            doc.problem(f"{path}.absent", "pack_wrong_type", expected="true or false", got=shown(cond["absent"]))
         )
     return problems
 
@@ -707,7 +709,7 @@ def prefix_problems(doc: Locator, path: str, value: Any, ledger: str | None, oth
     """Problems of ``{prefix: [text, n]}``: a text operand and a whole number n ≥ 1."""
     where = f"{path}.prefix"
     if not (isinstance(value, list) and len(value) == 2):
-        return [doc.problem(where, "pack_wrong_type", expected="[text, n]", got=_show(value))]
+        return [doc.problem(where, "pack_wrong_type", expected="[text, n]", got=shown(value))]
     problems = _operand_shape(doc, f"{where}[0]", value[0], ledger, other)
     unit = operand_unit(doc, f"{where}[0]", value[0], ledger, other=other)[0] if not problems else None
     if unit is not None and unit != "text":
@@ -715,7 +717,7 @@ def prefix_problems(doc: Locator, path: str, value: Any, ledger: str | None, oth
         problems.append(doc.problem(f"{where}[0]", "pack_wrong_type", expected="a text", got=got))
     n = value[1]
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        problems.append(doc.problem(f"{where}[1]", "pack_bad_value", value=_show(n), expected="a whole number ≥ 1"))
+        problems.append(doc.problem(f"{where}[1]", "pack_bad_value", value=shown(n), expected="a whole number ≥ 1"))
     return problems
 
 
@@ -727,7 +729,7 @@ def between_problems(
     well formed and comparable with the left (a ``$name`` parameter may stand for the whole list)."""
     right = c["right"]
     if not isinstance(right, list) or len(right) != 2:
-        return [doc.problem(f"{path}.right", "pack_wrong_type", expected="[low, high]", got=_show(right))]
+        return [doc.problem(f"{path}.right", "pack_wrong_type", expected="[low, high]", got=shown(right))]
     problems = validate_operand(doc, f"{path}.left", c["left"], ledger, other=other)
     problems += [
         p for i, v in enumerate(right) for p in validate_operand(doc, f"{path}.right[{i}]", v, ledger, other=other)
@@ -745,7 +747,7 @@ def maps_to_problems(doc: Locator, path: str, node: Any, ledger: str | None, oth
     """Problems of ``{maps_to: {from: NAME, to: NAME, map: {value: value | [value, ...]}}}``: two text
     names, and a mapping of values to the value (or values) each accepts."""
     if not isinstance(node, dict) or set(node) - {"from", "to", "map"} or not {"from", "to"} <= set(node):
-        return [doc.problem(path, "pack_wrong_type", expected="{from: NAME, to: NAME, map: {…}}", got=_show(node))]
+        return [doc.problem(path, "pack_wrong_type", expected="{from: NAME, to: NAME, map: {…}}", got=shown(node))]
     problems = [
         p for key in ("from", "to") for p in validate_operand(doc, f"{path}.{key}", node[key], ledger, other=other)
     ]
@@ -756,6 +758,6 @@ def maps_to_problems(doc: Locator, path: str, node: Any, ledger: str | None, oth
     )
     if not good:
         problems.append(
-            doc.problem(f"{path}.map", "pack_wrong_type", expected="{value: value | [value, ...]}", got=_show(mapping))
+            doc.problem(f"{path}.map", "pack_wrong_type", expected="{value: value | [value, ...]}", got=shown(mapping))
         )
     return problems

@@ -51,6 +51,7 @@ from fundaudit.rules.conditions import (
     inline_values,
     literal_problems,
     operand_unit,
+    shown,
     validate_condition,
     validate_operand,
     validate_reasons,
@@ -418,7 +419,7 @@ def rule_problems(doc: Locator, path: str, raw: Any) -> list[Problem]:
         if non_finite(value):
             problems.append(
                 doc.problem(
-                    f"{path}.params.{name}", "pack_bad_value", value=_describe(value), expected="a finite number"
+                    f"{path}.params.{name}", "pack_bad_value", value=shown(value), expected="a finite number"
                 )
             )
     check = raw.get("check")
@@ -621,8 +622,8 @@ def _validate_args(
                         "pack_bad_order",
                         low=a,
                         high=b,
-                        low_value=_describe(resolved[a]),
-                        high_value=_describe(resolved[b]),
+                        low_value=shown(resolved[a]),
+                        high_value=shown(resolved[b]),
                     )
                 )
         elif rel == "comparable" and ledger:
@@ -654,7 +655,7 @@ def _limits_shape(doc: Locator, path: str, value: Any, params: tuple[str, ...]) 
     """A ``limits`` argument: ``{parameter: {items: int|number, low, high, length, ascending}}``, each
     naming a parameter the rule declares."""
     if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
-        return [doc.problem(path, "pack_wrong_type", expected="a mapping {parameter: limits}", got=_describe(value))]
+        return [doc.problem(path, "pack_wrong_type", expected="a mapping {parameter: limits}", got=shown(value))]
     problems = []
     for name, spec in value.items():
         if name not in params:
@@ -667,10 +668,10 @@ def _limits_shape(doc: Locator, path: str, value: Any, params: tuple[str, ...]) 
             elif isinstance(v, bool) != (want is bool) or not isinstance(v, want):
                 expected = "true or false" if want is bool else "text" if want is str else "a number"
                 problems.append(
-                    doc.problem(f"{path}.{name}.{key}", "pack_wrong_type", expected=expected, got=_describe(v))
+                    doc.problem(f"{path}.{name}.{key}", "pack_wrong_type", expected=expected, got=shown(v))
                 )
         if spec.get("items", "int") not in ("int", "number"):
-            bad = _describe(spec["items"])
+            bad = shown(spec["items"])
             problems.append(doc.problem(f"{path}.{name}.items", "pack_bad_value", value=bad, expected="int, number"))
     return problems
 
@@ -736,7 +737,7 @@ def check_arg(
         kind = other if isinstance(other, str) and other in catalogue() else None
 
     def bad(expected: str) -> list[Problem]:
-        return [doc.problem(path, "pack_wrong_type", expected=expected, got=_describe(value))]
+        return [doc.problem(path, "pack_wrong_type", expected=expected, got=shown(value))]
 
     if value is None:  # a true/false written as null would silently stand for false: it is refused too
         return [] if not arg.required and k != "bool" else bad("true or false" if k == "bool" else k)
@@ -766,7 +767,7 @@ def check_arg(
         if not isinstance(value, str):
             return bad("a regular expression")
         error = re2_error(value)
-        return [] if error is None else [doc.problem(path, "pack_bad_pattern", value=_describe(value), what=error)]
+        return [] if error is None else [doc.problem(path, "pack_bad_pattern", value=shown(value), what=error)]
     if k == "window":  # group_cap: a calendar bucket (choices) or a rolling {days: N}
         if isinstance(value, dict):
             if set(value) != {"days"}:
@@ -793,7 +794,7 @@ def check_arg(
         problems = [p for i, v in enumerate(value) for p in _element_problems(doc, f"{path}[{i}]", v, arg, args, kind)]
         if not problems and arg.ascending and any(a > b for a, b in itertools.pairwise(value)):
             problems.append(
-                doc.problem(path, "pack_bad_value", value=_describe(value), expected="[low, high], low ≤ high")
+                doc.problem(path, "pack_bad_value", value=shown(value), expected="[low, high], low ≤ high")
             )
         return problems
     if k == "value":
@@ -884,21 +885,21 @@ def _element_problems(
     """One literal of a ``value``/``values`` argument: an allowed choice, of its item kind, readable as
     the type of the column it is compared with."""
     if arg.choices and value not in arg.choices:
-        return [doc.problem(path, "pack_bad_value", value=_describe(value), expected=", ".join(arg.choices))]
+        return [doc.problem(path, "pack_bad_value", value=shown(value), expected=", ".join(arg.choices))]
     if arg.items:
         return _item_problems(doc, path, value, arg.items, arg)
     if arg.typed_by:
         column = args.get(arg.typed_by)
         return literal_problems(doc, path, value, kind, column if isinstance(column, str) else None)
     if non_finite(value):
-        return [doc.problem(path, "pack_bad_value", value=_describe(value), expected="a finite number")]
+        return [doc.problem(path, "pack_bad_value", value=shown(value), expected="a finite number")]
     return []
 
 
 def _item_problems(doc: Locator, path: str, value: Any, item: str, arg: Arg) -> list[Problem]:
     """A value of kind ``item`` (int, number, text, window; '' = anything finite) within the bounds
     ``arg`` declares."""
-    got = _describe(value)
+    got = shown(value)
     if item in ("int", "number"):
         whole = item == "int"
         if isinstance(value, bool) or not isinstance(value, int | float) or (whole and isinstance(value, float)):
@@ -991,7 +992,7 @@ def _merged_params(rule: Rule, new: Mapping[str, Any], where: Callable[[str], tu
             problems.append(loc.problem(path, "param_unknown_key", rule=rule.id, key=key, hint=_hint(key, rule.params)))
             continue
         if isinstance(rule.params[key], bool) and not isinstance(value, bool):  # yes, on, 1, null…: never guessed
-            problems.append(loc.problem(path, "pack_wrong_type", expected="true or false", got=_describe(value)))
+            problems.append(loc.problem(path, "pack_wrong_type", expected="true or false", got=shown(value)))
             continue
         if not _same_shape(rule.params[key], value):
             problems.append(
@@ -1000,8 +1001,8 @@ def _merged_params(rule: Rule, new: Mapping[str, Any], where: Callable[[str], tu
                     "param_bad_value",
                     rule=rule.id,
                     key=key,
-                    value=_describe(value),
-                    expected=_describe(rule.params[key]),
+                    value=shown(value),
+                    expected=shown(rule.params[key]),
                 )
             )
             continue
@@ -1130,11 +1131,6 @@ def _type_name(v: Any) -> str:
         bool: "true/false",
         type(None): "nothing",
     }.get(type(v), type(v).__name__)
-
-
-def _describe(v: Any) -> str:
-    text = repr(v) if not isinstance(v, str) else f'"{v}"'
-    return text if len(text) <= 60 else text[:57] + "…"
 
 
 def _hint(name: str, options: Iterable[str]) -> str:
