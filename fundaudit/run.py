@@ -293,7 +293,7 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
                          "severity": r.severity, "status": "skipped",
                          "reason": render("errors", "skip_disabled", "zh", pack=by),
                          "reason_en": render("errors", "skip_disabled", "en", pack=by),
-                         "findings": 0, "params": dict(r.params)})
+                         "findings": 0, "params": dict(r.params), "sql": None})
     run = {
         "argv": [display_name(a) for a in (argv if argv is not None else sys.argv)],  # names may be raw bytes
         "profile": prof.name,

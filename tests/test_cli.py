@@ -68,7 +68,7 @@ def test_audit_directory_writes_findings_json(
     status = {r["id"]: r for r in doc["rules"]}
     assert status["DISB-CASH"]["status"] == "ran" and status["DISB-CASH"]["findings"] == 1
     [cash] = [f for f in doc["findings"] if f["rule"] == "DISB-CASH"]
-    assert cash["refs"] == [{"kind": "disbursements", "file": "aid.csv", "sheet": None, "row": 2}]
+    assert cash["refs"] == [{"kind": "disbursements", "file": "aid.csv", "sheet": None, "row": 2, "role": "payment"}]
     assert status["DUES-RATE"]["status"] == "skipped"  # no dues input: skipped with a reason, never fired
     printed = capsys.readouterr().out
     assert "aid.csv" in printed and "findings.json" in printed

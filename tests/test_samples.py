@@ -96,7 +96,9 @@ def result(ledgers) -> EngineResult:  # type: ignore[no-untyped-def]
 
 
 def _key(finding: dict[str, Any]) -> tuple[str, tuple[tuple[str, str, str, int], ...]]:
-    refs = tuple(sorted((r["kind"], r["file"], r["sheet"] or "", int(r["row"])) for r in finding["refs"]))
+    # the rows a finding is about, not the rows of other inputs it cites (the answer key lists only those)
+    own = [r for r in finding["refs"] if r["kind"] == finding.get("kind", r["kind"])]
+    refs = tuple(sorted((r["kind"], r["file"], r["sheet"] or "", int(r["row"])) for r in own))
     return finding["severity"], refs
 
 

@@ -83,6 +83,7 @@ class KindSpec:
     identity: tuple[str, ...]
     signature: tuple[str, ...]
     columns: Mapping[str, Column]
+    role: str = ""  # what a row of this kind is when a finding cites it (refs[].role)
 
     @functools.cached_property
     def alias_index(self) -> dict[str, str]:
@@ -133,6 +134,7 @@ def _kind(name: str, spec: Mapping[str, Any]) -> KindSpec:
         identity=tuple(spec.get("identity", ())),
         signature=tuple(spec.get("signature", ())),
         columns=columns,
+        role=str(spec.get("role", name)),
     )
 
 

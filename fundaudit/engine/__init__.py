@@ -22,7 +22,7 @@ from fundaudit.engine import sql
 from fundaudit.engine.checks import load_builtin
 from fundaudit.engine.context import CheckContext, Skip
 from fundaudit.engine.findings import Tables, build_findings
-from fundaudit.engine.sql import ROW_ID
+from fundaudit.engine.sql import ROW_ID, TOTALS
 from fundaudit.errors import render
 from fundaudit.ledger import TOTALS_COLUMNS, Ledger
 from fundaudit.normalize import address_key, name_key, resident_id_facts, taxpayer_id_facts
@@ -33,7 +33,6 @@ from fundaudit.schemas import CANONICAL_DTYPES, TEXT
 
 __all__ = ["EngineResult", "RuleStatus", "empty_ledgers", "rule_sql", "run_rules"]
 
-TOTALS = "ledger_totals"
 _WANTED = "_wanted_rows"  # a temporary table: the ledger rows whose declared amount is looked up
 Progress = Callable[[str], None]
 
@@ -70,6 +69,7 @@ class RuleStatus:
             "reason_en": self.reason_en,
             "findings": self.findings,
             "params": dict(self.params),
+            "sql": self.sql,
         }
 
 

@@ -1,6 +1,11 @@
-"""From a check's result rows to findings: provenance (file, sheet, row) for every ref, groups that
+"""From a check's result rows to findings: provenance (file, sheet, row) and role for every ref, groups that
 share a row merged, the audit-period filter, exact money, messages rendered from the rule's
-templates, personal data masked, and fingerprints that stay the same while the rows' content does."""
+templates, personal data masked, and fingerprints that stay the same while the rows' content does.
+
+A finding's refs are its result rows (each with the role of its table, or the row's ``_role``) and then the
+rows of other tables it rests on, which a check returns as ``_ref:<table>:<role>`` columns (a row id or a
+list of them: the register file a payment matched, the staff row, the cap row used). Only the result rows
+make a finding's fingerprint, money and period: the rows it cites are the evidence, not the suspicion."""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from fundaudit.columns import catalogue
-from fundaudit.engine.sql import ROW_ID, unit_of
+from fundaudit.engine.sql import REF, ROLE, ROW_ID, TOTALS, unit_of
 from fundaudit.errors import render
 from fundaudit.masking import mask_account, mask_id
 from fundaudit.normalize import format_fen_series
@@ -38,6 +43,12 @@ class Tables:
     def kind_of(self, table: str) -> str | None:
         """The input kind behind a table (None for the totals table, whose rows carry their own)."""
         return table if table in catalogue() else None
+
+    @staticmethod
+    def role_of(table: str) -> str:
+        """What a row of ``table`` is when a finding cites it (the catalogue's ``role``; ``declared_total``
+        for a 合计/小计 row)."""
+        return "declared_total" if table == TOTALS else catalogue()[table].role
 
 
 def build_findings(
@@ -95,7 +106,7 @@ def build_findings(
     msg_en = _render(rule.message.get("en", rule.message.get("zh", rule.id)), _labelled(fields, "en", kind_for_values),
                      params_en, first.index, render("message_parts", "not_provided", "en"))
 
-    ref_lists = _ref_lists(refs)
+    ref_lists = _ref_lists(pd.concat([_roles(refs), _cited(res, refs, tables)], ignore_index=True))
     values = pd.DataFrame({c: formatted[c] for c in value_cols}, index=first.index)
     value_dicts = (
         values.astype(object).where(values.notna(), None).to_dict("records")
@@ -185,13 +196,49 @@ def _add_template_columns(rule: Rule, res: pd.DataFrame, tables: Tables) -> pd.D
     return pd.concat([res, fetched.reindex(res.index)], axis=1)
 
 
+def _roles(refs: pd.DataFrame) -> pd.DataFrame:
+    """The result rows' refs with their role: the row's ``_role`` where the check gave one, else its table's."""
+    default = refs["_table"].map(Tables.role_of)
+    role = refs[ROLE].astype(object).where(refs[ROLE].notna(), default) if ROLE in refs else default
+    return refs[["_fkey", "_table", ROW_ID, "kind", *PROVENANCE]].assign(role=role.to_numpy())
+
+
+def _cited(res: pd.DataFrame, refs: pd.DataFrame, tables: Tables) -> pd.DataFrame:
+    """The rows of other tables the findings rest on (``_ref:<table>:<role>`` columns), with provenance, each
+    once per finding and never again when it is already one of the finding's result rows."""
+    parts = []
+    for c in [c for c in res.columns if c.startswith(REF)]:
+        tname, role = c[len(REF):].split(":", 1)
+        ids = res[["_fkey", c]].explode(c).dropna()
+        if ids.empty:
+            continue
+        frame = tables.frames[tname]
+        rids = ids[c].astype("int64").to_numpy()
+        rows = frame.iloc[rids]
+        kind = rows["kind"].to_numpy() if tables.kind_of(tname) is None else tname
+        parts.append(pd.DataFrame({"_fkey": ids["_fkey"].to_numpy(), "_table": tname, ROW_ID: rids, "kind": kind,
+                                   "file": rows["file"].to_numpy(), "sheet": rows["sheet"].to_numpy(),
+                                   "row": rows["row"].to_numpy(), "role": role}))
+    if not parts:
+        return pd.DataFrame(columns=["_fkey", "_table", ROW_ID, "kind", *PROVENANCE, "role"])
+    cited = pd.concat(parts, ignore_index=True)
+    cited = cited[cited["_fkey"].isin(refs["_fkey"])]  # findings the period filter kept
+    cited["sheet"] = cited["sheet"].where(cited["sheet"].notna() & (cited["sheet"].astype(str) != "nan"), None)
+    own = pd.MultiIndex.from_frame(refs[["_fkey", "_table", ROW_ID]].astype({ROW_ID: "int64"}))
+    cited = cited[~pd.MultiIndex.from_frame(cited[["_fkey", "_table", ROW_ID]]).isin(own)]
+    cited = cited.drop_duplicates(["_fkey", "_table", ROW_ID])
+    return cited.sort_values(["_fkey", "role", *PROVENANCE], na_position="first", kind="stable")
+
+
 def _ref_lists(refs: pd.DataFrame) -> pd.Series:
-    recs = refs[["_fkey", "kind", *PROVENANCE]].copy()
+    """Each finding's refs, in order: its result rows, then the rows it cites."""
+    recs = refs[["_fkey", "kind", *PROVENANCE, "role"]].copy()
     recs["row"] = recs["row"].astype("int64")
     recs["sheet"] = recs["sheet"].astype(object).where(recs["sheet"].notna(), None)
     grouped: dict[str, list[dict[str, Any]]] = {}
-    for fk, kind, file, sheet, row in recs.itertuples(index=False, name=None):  # one step per ref, not per ledger row
-        grouped.setdefault(fk, []).append({"kind": kind, "file": file, "sheet": sheet, "row": int(row)})
+    for fk, kind, file, sheet, row, role in recs.itertuples(index=False, name=None):  # one step per ref
+        grouped.setdefault(fk, []).append({"kind": kind, "file": file, "sheet": sheet, "row": int(row),
+                                           "role": role})
     return pd.Series(grouped, dtype=object)
 
 

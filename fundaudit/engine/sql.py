@@ -24,9 +24,13 @@ from fundaudit.rules.values import is_number, unit_of
 
 __all__ = [
     "MATCHED",
+    "REF",
+    "ROLE",
     "ROW_ID",
+    "TOTALS",
     "Scope",
     "Unit",
+    "cite",
     "col",
     "condition",
     "date_lit",
@@ -42,6 +46,9 @@ __all__ = [
 ]
 
 ROW_ID = "_rid"
+TOTALS = "ledger_totals"  # the registered table of every ledger's declared 合计/小计 amounts
+REF = "_ref:"  # a result column "_ref:<table>:<role>": row id(s) of <table> a finding also cites, as <role>
+ROLE = "_role"  # a result column: the role of the result row's own ref (default: its table's role)
 Unit = str  # 'money' | 'date' | 'rate' | 'number' | 'text' | 'bool'
 MATCHED = "m_"  # a lookup's matched values of the other input's column X are selected as m_X
 EPOCH_MONDAY = "1900-01-01"  # a Monday: working days are counted from it
@@ -466,6 +473,15 @@ def eq(a: exp.Expression, b: exp.Expression) -> exp.Expression:
 def named(e: exp.Expression, name: str) -> exp.Expression:
     """``e AS "name"`` (the output column ``name``)."""
     return exp.alias_(e, name, quoted=True)
+
+
+def cite(rid: exp.Expression, table: str, role: str | None = None) -> exp.Expression:
+    """The output column by which a finding also cites row(s) of ``table``: ``rid`` is a row id (``_rid``)
+    of that table or a list of them (``LIST(m._rid)``); ``role`` defaults to the table's (the catalogue's
+    ``role``: ``register_file``, ``staff``, ``cap``…). The engine adds each as a ref with its provenance."""
+    from fundaudit.columns import catalogue
+
+    return named(rid, f"{REF}{table}:{role or catalogue()[table].role}")
 
 
 def any_of(*parts: exp.Expression | None) -> exp.Expression:

@@ -77,7 +77,15 @@ def render() -> str:
             basis = f" ({r.basis})" if r.basis else ""
             out.append(f"| `{r.id}` | {r.ledger} | {r.severity} | `{r.check_type}` | {params} | {title}{basis} |")
         out.append("")
-    out += ["## Check types", "", "| type | one finding per | arguments | what it asks |", "|---|---|---|---|"]
+    out += ["## Money at issue", "",
+            "What each rule's `amount` (a finding's money at issue, summed in `summary.amount_at_issue` for error",
+            "and warning findings) is, as the rule's `amount_basis:` states it. A finding without money at",
+            "issue is one where no money is at stake (a register file, an identity document).", "",
+            "| id | money at issue | (zh) |", "|---|---|---|"]
+    for pack in shipped_packs():
+        for r in pack.rules:
+            out.append(f"| `{r.id}` | {r.amount_basis.get('en', '—')} | {r.amount_basis.get('zh', '—')} |")
+    out += ["", "## Check types", "", "| type | one finding per | arguments | what it asks |", "|---|---|---|---|"]
     for sig in CHECK_TYPES.values():
         args = ", ".join(f"`{n}`{'*' if a.required else ''}" for n, a in sig.args.items())
         out.append(f"| `{sig.name}` | {'group' if sig.group else 'row'} | {args} | {sig.doc} |")

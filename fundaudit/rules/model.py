@@ -101,6 +101,7 @@ RULE_KEYS = {
     "amount",
     "tags",
     "basis",
+    "amount_basis",
 }
 OVERRIDE_KEYS = {"severity", "params", "message", "where"}
 # argument kinds that are never parameters (``shape``: a choice of how the rule is written, e.g. flag's ``say``)
@@ -126,6 +127,7 @@ class Rule:
     tags: tuple[str, ...] = ()
     description: str = ""
     basis: str = ""
+    amount_basis: Mapping[str, str] = field(default_factory=dict)  # what its money at issue is, zh/en
     source: str = ""
     line: int = 0
     path: str = ""  # key path of the rule in its pack, such as rules[3]
@@ -371,6 +373,7 @@ def _validate_rule(doc: Located, path: str, raw: Any, problems: list[Problem]) -
         tags=tuple(raw.get("tags", []) or []),
         description=str(raw.get("description", "")),
         basis=str(raw.get("basis", "")),
+        amount_basis=_text_map(raw.get("amount_basis")),
         source=doc.source,
         line=doc.at(path)[0],
         path=path,
@@ -404,7 +407,7 @@ def rule_problems(doc: Locator, path: str, raw: Any) -> list[Problem]:
     if "severity" in raw and severity not in LEVELS:
         problems.append(doc.problem(f"{path}.severity", "pack_bad_value", value=severity, expected=", ".join(LEVELS)))
     text_ok = {}
-    for key in ("title", "message"):
+    for key in ("title", "message", "amount_basis"):
         found = _text_map_problems(doc, f"{path}.{key}", raw[key]) if key in raw else []
         text_ok[key] = not found
         problems.extend(found)
@@ -486,6 +489,15 @@ def _text_problems(doc: Locator, path: str, value: Any) -> list[Problem]:
     if isinstance(value, str):
         return []
     return [doc.problem(path, "pack_wrong_type", expected="text", got=_type_name(value))]
+
+
+def _text_map(value: Any) -> dict[str, str]:
+    """A validated text or ``{zh, en}`` map as ``{zh, en}`` (English falls back to the Chinese); {} for none."""
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        return {"zh": value, "en": value}
+    return {"zh": str(value["zh"]), "en": str(value.get("en", value["zh"]))}
 
 
 def _text_map_problems(doc: Locator, path: str, value: Any) -> list[Problem]:

@@ -371,23 +371,38 @@ class Outcome:
     findings: pd.DataFrame
     status: RuleStatus
 
+    def _own(self, refs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """A finding's refs into the rule's own ledger (every ref for a rule over all ledgers): the rows the
+        suspicion is about, without the rows of other inputs it cites (:attr:`cited`)."""
+        ledger = self.status.ledger
+        return [r for r in refs if ledger == "*" or r["kind"] == ledger]
+
     @property
     def rows(self) -> list[int]:
         """The first ref row of each finding, sorted."""
-        return sorted(int(refs[0]["row"]) for refs in self.findings["refs"])
+        return sorted(int(self._own(refs)[0]["row"]) for refs in self.findings["refs"])
 
     @property
     def groups(self) -> list[tuple[int, ...]]:
-        """Each finding's ref rows, sorted."""
-        return sorted(tuple(sorted(int(r["row"]) for r in refs)) for refs in self.findings["refs"])
+        """Each finding's ref rows in the rule's ledger, sorted."""
+        return sorted(tuple(sorted(int(r["row"]) for r in self._own(refs))) for refs in self.findings["refs"])
 
     @property
     def refs(self) -> list[tuple[str, tuple[tuple[str, int], ...]]]:
-        """(severity, sorted refs as (kind, row)) per finding, sorted (several ledgers)."""
+        """(severity, sorted refs into the rule's ledger as (kind, row)) per finding, sorted."""
         return sorted(
-            (f["severity"], tuple(sorted((r["kind"], int(r["row"])) for r in f["refs"])))
+            (f["severity"], tuple(sorted((r["kind"], int(r["row"])) for r in self._own(f["refs"]))))
             for f in self.findings.to_dict("records")
         )
+
+    @property
+    def cited(self) -> dict[int, list[tuple[str, str, int]]]:
+        """The rows of other inputs each finding cites, as (role, kind, row), keyed by its first own row."""
+        out: dict[int, list[tuple[str, str, int]]] = {}
+        for refs in self.findings["refs"]:
+            own = self._own(refs)
+            out[int(own[0]["row"])] = [(r["role"], r["kind"], int(r["row"])) for r in refs if r not in own]
+        return out
 
     @property
     def ref_rows(self) -> list[list[int]]:
@@ -396,8 +411,8 @@ class Outcome:
 
     @property
     def by_row(self) -> dict[int, dict[str, Any]]:
-        """Findings keyed by their first ref row."""
-        return {int(f["refs"][0]["row"]): f for f in self.findings.to_dict("records")}
+        """Findings keyed by their first ref row in the rule's ledger."""
+        return {int(self._own(f["refs"])[0]["row"]): f for f in self.findings.to_dict("records")}
 
     @property
     def values(self) -> list[dict[str, Any]]:

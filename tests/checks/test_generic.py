@@ -192,7 +192,7 @@ def test_findings_carry_values_messages_money_and_masking() -> None:
     assert f["message_en"] == "cash 100.00"
     assert (f["amount"], f["amount_fen"], f["severity"], f["kind"]) == ("100.00", 10000, "error", "disbursements")
     assert f["values"]["recipient_id_no"] == "341003********001X"
-    assert f["refs"] == [{"kind": "disbursements", "file": "<DataFrame>", "sheet": None, "row": 2}]
+    assert f["refs"] == [{"kind": "disbursements", "file": "<DataFrame>", "sheet": None, "row": 2, "role": "payment"}]
     unmasked = run_yaml(text, {"disbursements": AID}, region=None, masked=False)
     assert unmasked.messages == ["现金 100.00 元给 甲（34100319800101001X）"]
 

@@ -46,8 +46,8 @@ def test_good_pack_parses() -> None:
     [
         (
             ("    amount: amount\n", "    amount: amount\n    treshold: 3\n"),
-            "p.yaml:12:5 rules[0].treshold: unknown key treshold (allowed: amount, basis, check, description, id, "
-            "ledger, message, params, severity, tags, title, where)",
+            "p.yaml:12:5 rules[0].treshold: unknown key treshold (allowed: amount, amount_basis, basis, check, "
+            "description, id, ledger, message, params, severity, tags, title, where)",
         ),
         (
             ("severity: error", "severity: eror"),

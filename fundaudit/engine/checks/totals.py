@@ -7,9 +7,7 @@ import sqlglot.expressions as exp
 from fundaudit.engine import sql
 from fundaudit.engine.checks import implements
 from fundaudit.engine.context import CheckContext, Skip
-from fundaudit.engine.sql import ROW_ID, col, select, table
-
-TOTALS = "ledger_totals"
+from fundaudit.engine.sql import ROW_ID, TOTALS, col, select, table
 
 
 @implements("ledger_total")
