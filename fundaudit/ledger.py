@@ -24,6 +24,7 @@ import pandas as pd
 from fundaudit import normalize as nz
 from fundaudit.columns import (
     MONEY_UNITS,
+    PERSONAL_TYPES,
     Column,
     HeaderMapping,
     KindSpec,
@@ -37,6 +38,7 @@ from fundaudit.columns import (
 )
 from fundaudit.errors import ConfigError, FundauditError, InputError, LayoutError, note, render
 from fundaudit.io import Grid, Limits, read_grids
+from fundaudit.io.asread import RowsAsRead
 from fundaudit.io.grid import column_letter, number_ranges
 from fundaudit.layout import Layout, UnitLine, classify_rows, find_header, totals_coverage, unit_lines
 from fundaudit.schemas import CANONICAL_DTYPES, TEXT, validate
@@ -105,6 +107,7 @@ class Ledger:
     non_data: pd.DataFrame     # blank, total, subtotal, repeated-header and note rows
     totals: pd.DataFrame       # declared 合计/小计 amounts with the rows they cover
     inputs: list[InputSummary]
+    as_read: list[RowsAsRead] = field(default_factory=list)  # each sheet's body rows as read (evidence)
 
     @property
     def spec(self) -> KindSpec:
@@ -318,7 +321,22 @@ def load_grid(kind: str, grid: Grid, layout: Layout, *, columns: Mapping[str, st
     if grid.hidden_rows:
         summary.notes.append(note("hidden_rows_loaded", rows=number_ranges(grid.hidden_rows)))
     assert summary.conserved, f"row conservation broken for {grid.file} [{grid.sheet}]"
-    return Ledger(kind, frame, rejected[REJECTED_COLUMNS], non_data, totals, [summary])
+    as_read = _rows_as_read(grid, layout, spec, mapping, body, rows, provenance)
+    return Ledger(kind, frame, rejected[REJECTED_COLUMNS], non_data, totals, [summary], [as_read])
+
+
+def _rows_as_read(grid: Grid, layout: Layout, spec: KindSpec, mapping: HeaderMapping, body: pd.DataFrame,
+                  rows: pd.Series, provenance: tuple[pd.Series, pd.Series, pd.Series] | None) -> RowsAsRead:
+    """The sheet's body as read, compressed, for the evidence of the findings that cite its rows; the columns
+    mapped to a personal canonical column keep their type, so evidence masks them as such."""
+    personal = {}
+    for pos, canonical in mapping.columns.items():
+        col = spec.columns[canonical]
+        if col.type in PERSONAL_TYPES or col.personal:
+            personal[pos] = col.type if col.type in PERSONAL_TYPES else "text"
+    origin = (provenance[0].to_numpy(), provenance[1].to_numpy()) if provenance is not None else None
+    return RowsAsRead.build(grid.file, grid.sheet, layout.headers, body, rows.to_numpy(), personal=personal,
+                            origin=origin)
 
 
 def _ended_before(grid: Grid, data_rows: pd.Series) -> Callable[[int], np.ndarray] | None:
@@ -619,6 +637,7 @@ def combine(kind: str, parts: Sequence[Ledger], *, validate_schema: bool = True)
         non_data=_concat([p.non_data for p in parts], NON_DATA_COLUMNS),
         totals=_concat([p.totals for p in parts], TOTALS_COLUMNS),
         inputs=[i for p in parts for i in p.inputs],
+        as_read=[s for p in parts for s in p.as_read],
     )
 
 

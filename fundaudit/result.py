@@ -13,7 +13,7 @@ __all__ = ["AT_ISSUE", "FINDING_COLUMNS", "FINDING_FRAME_COLUMNS"]
 
 #: The fields of a finding in findings.json (CONTRACT.md §4), in order.
 FINDING_COLUMNS = ["id", "fingerprint", "rule", "severity", "kind", "message", "message_en", "amount",
-                   "values", "refs"]
+                   "values", "refs", "evidence"]
 #: The columns of the findings frame (``AuditResult.findings``): the findings.json fields and, beside
 #: the displayed ``amount``, the exact ``amount_fen`` every total is computed from.
 FINDING_FRAME_COLUMNS = [*FINDING_COLUMNS[: FINDING_COLUMNS.index("amount") + 1], "amount_fen",

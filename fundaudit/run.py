@@ -153,7 +153,7 @@ _MASKED_WHEN_SET = ("run", "rules", "findings")
 
 
 def _mask_findings(f: pd.DataFrame) -> pd.DataFrame:
-    """Findings as a masked run shows them: messages, values and refs' file and sheet names masked. A number a
+    """Findings as a masked run shows them: messages, values, refs' file and sheet names and evidence masked. A number a
     message quotes from a code column of its finding (an e-voucher or batch number) stays, unless it is
     shaped like an ID with a birth date or a mobile number."""
     codes = _code_columns()
@@ -170,6 +170,8 @@ def _mask_findings(f: pd.DataFrame) -> pd.DataFrame:
         masked["values"] = mask_objects(f["values"], codes=codes)
     if "refs" in f.columns:
         masked["refs"] = mask_objects(f["refs"])
+    if "evidence" in f.columns:  # masked by column type and recogniser when built; this is the second net
+        masked["evidence"] = mask_objects(f["evidence"])
     out = f
     for c, got in masked.items():
         if got is not f[c]:

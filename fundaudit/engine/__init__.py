@@ -21,7 +21,7 @@ from fundaudit.columns import catalogue
 from fundaudit.engine import sql
 from fundaudit.engine.checks import load_builtin
 from fundaudit.engine.context import CheckContext, Skip
-from fundaudit.engine.findings import Tables, build_findings
+from fundaudit.engine.findings import Tables, add_evidence, build_findings
 from fundaudit.engine.sql import ROW_ID, TOTALS
 from fundaudit.errors import render
 from fundaudit.ledger import TOTALS_COLUMNS, Ledger
@@ -131,6 +131,7 @@ def run_rules(
         if any(len(p) for p in parts)
         else pd.DataFrame(columns=FINDING_FRAME_COLUMNS)
     )
+    findings = add_evidence(findings, ledgers, masked=masked)  # every ref's row as read, in one pass
     findings["id"] = [f"F{i:06d}" for i in range(1, len(findings) + 1)]
     return EngineResult(findings[FINDING_FRAME_COLUMNS], statuses)
 

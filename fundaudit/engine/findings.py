@@ -16,18 +16,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from fundaudit.columns import catalogue
 from fundaudit.engine.sql import REF, ROLE, ROW_ID, TOTALS, unit_of
-from fundaudit.errors import render
-from fundaudit.masking import mask_account, mask_id
+from fundaudit.errors import note, render
+from fundaudit.io.asread import RowsAsRead
+from fundaudit.ledger import Ledger
+from fundaudit.masking import mask_account, mask_id, mask_series
 from fundaudit.normalize import format_fen_series
 from fundaudit.result import FINDING_FRAME_COLUMNS
 from fundaudit.rules.model import Rule
 from fundaudit.schemas import PROVENANCE
 
-__all__ = ["Tables", "build_findings"]
+__all__ = ["Tables", "add_evidence", "build_findings"]
 
 _FORMATTER = string.Formatter()
 
@@ -54,7 +57,8 @@ class Tables:
 def build_findings(
     rule: Rule, res: pd.DataFrame, tables: Tables, *, masked: bool, units: Mapping[str, str] | None = None
 ) -> pd.DataFrame:
-    """One row per finding (FINDING_FRAME_COLUMNS), in order of first ref."""
+    """One row per finding (FINDING_FRAME_COLUMNS but ``evidence``, which :func:`add_evidence` adds once every
+    rule has run), in order of first ref."""
     if res.empty:
         return pd.DataFrame(columns=FINDING_FRAME_COLUMNS)
     res = res.reset_index(drop=True)
@@ -352,3 +356,73 @@ def _render(template: str, fields: Mapping[str, pd.Series], params: Mapping[str,
         else:
             out = out + absent
     return out
+
+
+# --- evidence: each ref's source row as read ----------------------------------------------------------------
+
+def add_evidence(findings: pd.DataFrame, ledgers: Mapping[str, Ledger], *, masked: bool) -> pd.DataFrame:
+    """``findings`` with its ``evidence`` column: for each finding, a list parallel to its ``refs``, each entry
+    the ref plus ``cells`` (the row as read: header -> cell text, in the columns' order), or ``cells: None`` and
+    a ``note`` saying why the row cannot be shown.
+
+    One pass over all refs: the refs are grouped by the sheet they point into, and each store decompresses
+    only the batches holding the rows cited (the cost follows the findings, not the ledgers). Masked runs
+    mask the cells of personal columns by their type and every other cell through the recogniser."""
+    findings = findings.copy(deep=False)
+    if findings.empty:
+        findings["evidence"] = pd.Series(dtype=object)
+        return findings
+    ref_lists = findings["refs"].tolist()
+    flat = [(i, j, r) for i, refs in enumerate(ref_lists) for j, r in enumerate(refs or [])]
+    evidence: list[list[dict[str, Any]]] = [[{} for _ in refs or []] for refs in ref_lists]
+    by_sheet: dict[tuple[str, str, str | None], list[int]] = {}
+    for k, (_, _, r) in enumerate(flat):
+        by_sheet.setdefault((str(r["kind"]), str(r["file"]), r["sheet"]), []).append(k)
+    found: list[tuple[RowsAsRead, np.ndarray, np.ndarray]] = []  # (store, flat ref numbers, positions)
+    for (kind, file, sheet), ks in by_sheet.items():
+        rows = np.asarray([int(flat[k][2]["row"]) for k in ks], dtype=np.int64)
+        where = file if sheet is None else f"{file} [{sheet}]"
+        stores = ledgers[kind].as_read if kind in ledgers else []
+        if not stores:
+            for k in ks:
+                _, _, r = flat[k]
+                evidence[flat[k][0]][flat[k][1]] = {**r, "cells": None, "note": note("evidence_not_kept", kind=kind)}
+            continue
+        hits = np.stack([s.positions(file, sheet, rows) for s in stores])  # stores × refs
+        held = (hits >= 0).sum(axis=0)
+        for k, count, row in zip(ks, held.tolist(), rows.tolist(), strict=True):
+            if count != 1:
+                why = note("evidence_ambiguous" if count else "evidence_row_not_found", where=where, row=row)
+                evidence[flat[k][0]][flat[k][1]] = {**flat[k][2], "cells": None, "note": why}
+        ks_arr = np.asarray(ks, dtype=np.int64)
+        for s, at in zip(stores, hits, strict=True):
+            mine = (at >= 0) & (held == 1)
+            if mine.any():
+                found.append((s, ks_arr[mine], at[mine]))
+    for store, ks_arr, at in found:
+        for k, cells in zip(ks_arr.tolist(), _cells(store, at, masked), strict=True):
+            i, j, r = flat[k]
+            evidence[i][j] = {**r, "cells": cells}
+    findings["evidence"] = pd.Series(evidence, index=findings.index, dtype=object)
+    return findings
+
+
+def _cells(store: RowsAsRead, positions: np.ndarray, masked: bool) -> list[dict[str, str]]:
+    """The rows at ``positions`` of ``store`` as header -> text dicts (masked when ``masked``); a column with a
+    blank header is left out of a row where its cell is empty too."""
+    unique, back = np.unique(positions, return_inverse=True)
+    frame = store.frame(unique)
+    columns: list[list[str]] = []
+    for pos in frame.columns:
+        text = frame[pos].fillna("")
+        if masked:
+            kind = store.personal.get(int(pos))
+            text = (mask_id(text) if kind == "resident_id" else mask_account(text) if kind in ("account", "phone")
+                    else mask_series(text))
+        columns.append([str(v) for v in text.tolist()])
+    lettered = [j in store.blank for j in range(len(store.headers))]
+    rows = []
+    for n in range(len(unique)):  # one step per cited row
+        rows.append({h: col[n] for h, col, blank in zip(store.headers, columns, lettered, strict=True)
+                     if col[n] or not blank})
+    return [rows[b] for b in back.tolist()]
