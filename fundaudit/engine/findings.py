@@ -367,7 +367,8 @@ def add_evidence(findings: pd.DataFrame, ledgers: Mapping[str, Ledger], *, maske
 
     One pass over all refs: the refs are grouped by the sheet they point into, and each store decompresses
     only the batches holding the rows cited (the cost follows the findings, not the ledgers). Masked runs
-    mask the cells of personal columns by their type and every other cell through the recogniser."""
+    mask the cells of personal columns by their type (IDs, accounts and phones as everywhere, personal free
+    text such as an address down to its first characters) and every other cell through the recogniser."""
     findings = findings.copy(deep=False)
     if findings.empty:
         findings["evidence"] = pd.Series(dtype=object)
@@ -407,6 +408,9 @@ def add_evidence(findings: pd.DataFrame, ledgers: Mapping[str, Ledger], *, maske
     return findings
 
 
+_TEXT_HEAD = 3  # characters of a personal free-text cell (an address: its district) a masked run shows
+
+
 def _cells(store: RowsAsRead, positions: np.ndarray, masked: bool) -> list[dict[str, str]]:
     """The rows at ``positions`` of ``store`` as header -> text dicts (masked when ``masked``); a column with a
     blank header is left out of a row where its cell is empty too."""
@@ -417,8 +421,15 @@ def _cells(store: RowsAsRead, positions: np.ndarray, masked: bool) -> list[dict[
         text = frame[pos].fillna("")
         if masked:
             kind = store.personal.get(int(pos))
-            text = (mask_id(text) if kind == "resident_id" else mask_account(text) if kind in ("account", "phone")
-                    else mask_series(text))
+            if kind == "resident_id":
+                text = mask_id(text)
+            elif kind in ("account", "phone"):
+                text = mask_account(text)
+            elif kind == "text":  # personal free text (an address): its first characters only
+                text = text.where(text.str.len() <= _TEXT_HEAD, text.str.slice(0, _TEXT_HEAD)
+                                  + text.str.slice(_TEXT_HEAD).str.replace(r"(?s).", "*", regex=True))
+            else:
+                text = mask_series(text)
         columns.append([str(v) for v in text.tolist()])
     lettered = [j in store.blank for j in range(len(store.headers))]
     rows = []

@@ -28,7 +28,7 @@ from fundaudit.errors import Lang, render_note
 if TYPE_CHECKING:
     from fundaudit.run import AuditResult
 
-__all__ = ["neutralise", "write_excel"]
+__all__ = ["evidence_text", "neutralise", "write_excel"]
 
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r", "\n", "\0", "＝", "＋", "－", "＠")
 MAX_CELL = 32_000
@@ -48,7 +48,7 @@ _LABELS = {
     "rows_non_data": "rows_non_data", "amount_total": "amount_total", "sha256": "sha256", "notes": "xlsx_notes",
     "conserved": "conserved", "title_col": "rule_title", "ledger": "ledger", "rule_status": "status",
     "params": "params", "error": "error", "warning": "warning", "info": "info", "ran": "status_ran",
-    "skipped": "status_skipped", "rule_error": "status_error", "packs": "packs",
+    "skipped": "status_skipped", "rule_error": "status_error", "packs": "packs", "evidence": "xlsx_evidence",
 }
 _ACTIONS = ("action_row_rejected", "action_field_blanked", "action_field_flagged")  # zh only: en shows the codes
 _SHEET_KEYS = ("xlsx_sheet_summary", "nav_findings", "nav_rejected", "xlsx_sheet_inputs", "xlsx_sheet_rules")
@@ -215,6 +215,7 @@ def _findings(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, An
         (t["response"], 24),
         (t["status"], 10),
         (t["fingerprint"], 22),
+        (t["evidence"], 80),
     ]
     _header(ws, cols, fmt)
     f = result.findings
@@ -225,6 +226,7 @@ def _findings(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, An
         # order, as constant_memory needs.
         keys = ["id", "rule", "severity", "kind", msg_col, "values", "refs", "fingerprint"]
         data = f[keys].to_dict("list")
+        evidence = f["evidence"].tolist() if "evidence" in f else [None] * n
         fen = f["amount_fen"] if "amount_fen" in f else pd.Series([None] * n, index=f.index, dtype=object)
         money = [None if na else int(v) / 100 for v, na in zip(fen.tolist(), fen.isna().tolist(), strict=True)]
         labels = _memo(lambda s: t.get(s, s))
@@ -244,8 +246,9 @@ def _findings(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, An
             ["; ".join(_ref_text(r) for r in rs) if len(rs) > 1 else "" for rs in refs],
             [to_json(v) if v else "" for v in data["values"]],
             data["fingerprint"],
+            [evidence_text(e, lang) if e else "" for e in evidence],
         ]
-        _rows(ws, columns, (0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 14), fmt, money=(5, money))
+        _rows(ws, columns, (0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 14, 15), fmt, money=(5, money))
     ws.autofilter(0, 0, max(n, 1), len(cols) - 1)
 
 
@@ -292,6 +295,23 @@ def _kind(kind: Any, lang: str) -> Any:
 
     spec = catalogue().get(kind)
     return strings()["zh"]["cross_ledger"] if kind == "*" else (spec.title_zh if spec is not None else kind)
+
+
+def evidence_text(entries: Sequence[Any], lang: str = "zh") -> str:
+    """A finding's evidence as text, one line per ref: ``file[sheet]:5: 姓名=张三; 金额=1000; …`` (the row's
+    non-empty cells as read, in the columns' order), or the location and why the row cannot be shown."""
+    lines = []
+    for e in entries:
+        if not isinstance(e, dict):
+            continue
+        cells = e.get("cells")
+        if isinstance(cells, dict):
+            shown = "; ".join(f"{h}={v}" for h, v in cells.items() if v != "")
+        else:
+            why = e.get("note") or ""
+            shown = why.render(lang) if hasattr(why, "render") else str(why)  # a catalogue Note, in ``lang``
+        lines.append(f"{_ref_text(e)}: {shown}")
+    return "\n".join(lines)
 
 
 def _ref_text(r: dict[str, Any]) -> str:

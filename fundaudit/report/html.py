@@ -28,7 +28,7 @@ import os
 import shlex
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from fundaudit.errors import catalogue as messages_catalogue
-from fundaudit.errors import render_note
+from fundaudit.errors import render, render_note
 from fundaudit.inputs import NOT_LEDGER_TYPE
 from fundaudit.masking import mask_series, mask_value
 from fundaudit.report.json import write_atomic
@@ -46,14 +46,16 @@ from fundaudit.rules.severity import LEVELS, Severity, rank
 if TYPE_CHECKING:
     from fundaudit.run import AuditResult
 
-__all__ = ["LANGS", "MAX_REJECTED", "MAX_ROWS", "MAX_ROWS_PER_RULE", "MAX_TEXT", "render_html", "strings",
-           "write_html"]
+__all__ = ["LANGS", "MAX_EVIDENCE", "MAX_EVIDENCE_REFS", "MAX_REJECTED", "MAX_ROWS", "MAX_ROWS_PER_RULE", "MAX_TEXT",
+           "render_html", "strings", "write_html"]
 
 LANGS = ("zh", "en")
 MAX_ROWS_PER_RULE = 2_000
 MAX_ROWS = 10_000
 MAX_REJECTED = 2_000
 MAX_TEXT = 1_000
+MAX_EVIDENCE = 2_000  # findings whose rows as read the page embeds (the first rendered, in report order)
+MAX_EVIDENCE_REFS = 20  # rows as read embedded per finding (a group finding may cite hundreds)
 CHART_BARS = 15
 
 SEVERITY_COLOR: dict[str, str] = {Severity.ERROR: "#c0392b", Severity.WARNING: "#d68910", Severity.INFO: "#2e86c1"}
@@ -102,21 +104,27 @@ def _environment() -> Any:
 
 def write_html(result: AuditResult, path: str | os.PathLike[str], *, lang: str = "zh",
                max_rows_per_rule: int = MAX_ROWS_PER_RULE, max_rows: int = MAX_ROWS,
-               max_rejected: int = MAX_REJECTED) -> Path:
+               max_rejected: int = MAX_REJECTED, max_evidence: int = MAX_EVIDENCE) -> Path:
     """Write the HTML report of ``result`` to ``path`` (under a temporary name, then renamed)."""
     html = render_html(result, lang=lang, max_rows_per_rule=max_rows_per_rule, max_rows=max_rows,
-                       max_rejected=max_rejected)
+                       max_rejected=max_rejected, max_evidence=max_evidence)
     return write_atomic(Path(path), html.encode("utf-8"))
 
 
 def render_html(result: AuditResult, *, lang: str = "zh", max_rows_per_rule: int = MAX_ROWS_PER_RULE,
-                max_rows: int = MAX_ROWS, max_rejected: int = MAX_REJECTED) -> str:
-    """The report as one HTML string."""
+                max_rows: int = MAX_ROWS, max_rejected: int = MAX_REJECTED, max_evidence: int = MAX_EVIDENCE) -> str:
+    """The report as one HTML string. Each rendered finding, up to ``max_evidence`` of them, carries its rows
+    as read, shown on a click (a ``<details>``); the page says when findings beyond that carry none."""
     if lang not in LANGS:
         raise ValueError(f"lang must be one of {', '.join(LANGS)}, got {lang!r}")
-    ctx = _Context(result, lang, strings()[lang])
+    ctx = _Context(result, lang, strings()[lang], [max(max_evidence, 0)])
     template = _environment().get_template("report.html.j2")
+    groups = ctx.groups(max_rows_per_rule, max_rows)
+    shown = sum(len(g["rows"]) for g in groups)
+    evidence_cap = (ctx.t["evidence_cap"].format(n=_count(max(max_evidence, 0)))
+                    if shown > max(max_evidence, 0) and "evidence" in result.findings else "")
     return str(template.render(
+        evidence_cap=evidence_cap,
         t=ctx.t,
         lang=lang,
         meta=ctx.meta(),
@@ -125,7 +133,7 @@ def render_html(result: AuditResult, *, lang: str = "zh", max_rows_per_rule: int
         inputs=ctx.inputs(),
         skipped=ctx.skipped_inputs(),
         rule_summary=ctx.rule_summary(),
-        groups=ctx.groups(max_rows_per_rule, max_rows),
+        groups=groups,
         rejected=ctx.rejected(max_rejected),
         not_run=ctx.not_run(),
         manifest=ctx.manifest(),
@@ -201,6 +209,7 @@ class _Context:
     result: AuditResult
     lang: str
     t: Mapping[str, str]
+    evidence_left: list[int] = field(default_factory=lambda: [MAX_EVIDENCE])  # findings that may still embed rows
 
     # -- small pieces -----------------------------------------------------------------------------
     def cut(self, v: Any, limit: int = MAX_TEXT) -> str:
@@ -287,7 +296,7 @@ class _Context:
         """The finding columns the rows show, as lists (``None`` where the frame has no such column)."""
         f = self.findings
         return {c: f[c].tolist() if c in f else [None] * len(f)
-                for c in ("id", "severity", "kind", "values", "refs", "amount", "message", "message_en")}
+                for c in ("id", "severity", "kind", "values", "refs", "evidence", "amount", "message", "message_en")}
 
     @functools.cached_property
     def rules_by_id(self) -> dict[str, dict[str, Any]]:
@@ -552,6 +561,7 @@ class _Context:
         rows = []
         at = positions.tolist()
         cols = {c: [self.columns[c][p] for p in at] for c in ("id", "severity", "kind", "values", "refs", "amount")}
+        evidence = [self.columns["evidence"][p] for p in at]
         messages = [self.columns[msg_col][p] for p in at]
         fallback = [self.columns[other_col][p] for p in at] if other_col else messages
         for i, amount in enumerate(fen.tolist()):
@@ -572,8 +582,35 @@ class _Context:
                 "vals": value_items,
                 "refs": self.ref_groups(refs),
                 "ref_key": self.ref_key(refs),
+                **self.evidence_rows(evidence[i]),
             })
         return rows
+
+    def evidence_rows(self, entries: Any) -> dict[str, Any]:
+        """A finding's rows as read for the page (``evidence``: location, role and the non-empty cells of each,
+        at most MAX_EVIDENCE_REFS; ``evidence_more``: what is left out), while the page's budget lasts."""
+        if not isinstance(entries, list) or not entries or self.evidence_left[0] <= 0:
+            return {"evidence": [], "evidence_more": ""}
+        self.evidence_left[0] -= 1
+        out = []
+        for e in entries[:MAX_EVIDENCE_REFS]:
+            if not isinstance(e, Mapping):
+                continue
+            where = " › ".join(x for x in (_text(e.get("file")), _text(e.get("sheet"))) if x)
+            where = f"{where} › {self.t['row']} {_text(e.get('row'))}"
+            role = _text(e.get("role"))
+            if role in messages_catalogue()["roles"]:
+                role = render("roles", role, "en" if self.lang == "en" else "zh")
+            cells = e.get("cells")
+            note: Any = e.get("note")
+            out.append({
+                "where": self.cut(where, 400), "role": self.cut(role, 100),
+                "cells": ([(self.cut(k, 200), self.cut(v, 300)) for k, v in cells.items() if _text(v)]
+                          if isinstance(cells, Mapping) else []),
+                "note": self.cut(note.render(self.lang) if hasattr(note, "render") else _text(note), 400),
+            })
+        more = len(entries) - MAX_EVIDENCE_REFS
+        return {"evidence": out, "evidence_more": self.t["evidence_more"].format(n=_count(more)) if more > 0 else ""}
 
     @functools.cached_property
     def personal_keys(self) -> dict[str, str]:

@@ -55,7 +55,7 @@ ALLOWED_TAGS = {
     "html", "head", "meta", "title", "style", "body", "nav", "a", "main", "section", "header", "h1", "h2", "h3",
     "p", "dl", "dt", "dd", "div", "strong", "span", "code", "b", "figure", "figcaption", "svg", "g", "text",
     "rect", "line", "table", "thead", "tbody", "tr", "th", "td", "form", "label", "input", "output", "footer",
-    "script",
+    "script", "details", "summary",
 }
 ID_OR_ACCOUNT = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[\dXx]|\d{15,19})(?![0-9A-Za-z])")
 _ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
@@ -221,7 +221,10 @@ def test_hostile_values_in_every_section(hostile: fundaudit.AuditResult) -> None
     for section in ("overview", "by-rule", "findings", "rejected", "inputs", "not-run", "manifest"):
         assert section in ids
     # rejected raw value, unmapped column header, skipped rule title, file name: all escaped text
-    assert html.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 36
+    evidence = re.findall(r'<details class="ev">.*?</details>', html, flags=re.S)
+    assert len(evidence) == 27  # every finding's rows as read, shown on a click, quote the hostile cells again
+    assert sum(e.count("&lt;script&gt;alert(1)&lt;/script&gt;") for e in evidence) == 63
+    assert html.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 36 + 63
     assert "&lt;img src=x onerror=alert(2)&gt;" in html  # skipped rule title
 
 
