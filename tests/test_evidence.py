@@ -181,3 +181,79 @@ def test_every_sample_finding_has_evidence_for_every_ref() -> None:
     assert [row9[h] for h in ("姓名", "职务", "亲属关系人", "关系")] == [lines[8][lines[0].index(h)]
                                                                  for h in ("姓名", "职务", "亲属关系人", "关系")]
     assert json.dumps(records, ensure_ascii=False).count(lines[8][1]) == 0  # the ID is never shown whole
+
+
+@pytest.fixture(scope="module")
+def aid_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[fundaudit.AuditResult, Path]:
+    directory = tmp_path_factory.mktemp("aid")
+    return fundaudit.audit({"disbursements": _aid_xlsx(directory), "staff": STAFF}, period="2016"), directory
+
+
+def test_findings_json_has_evidence_beside_refs(aid_run: tuple[fundaudit.AuditResult, Path]) -> None:
+    result, directory = aid_run
+    doc = json.loads(result.to_json(directory / "findings.json").read_text("utf-8"))
+    keys = list(doc["findings"][0])
+    assert keys[keys.index("refs") + 1] == "evidence"
+    cash = next(f for f in doc["findings"] if f["rule"] == "DISB-CASH")
+    assert cash["evidence"][0]["cells"] == ROW4
+
+
+@pytest.mark.parametrize(("lang", "header"), [("zh", "证据"), ("en", "Evidence")])
+def test_excel_findings_sheet_has_the_rows_as_text(aid_run: tuple[fundaudit.AuditResult, Path], lang: str,
+                                                    header: str) -> None:
+    import openpyxl
+
+    result, directory = aid_run
+    wb = openpyxl.load_workbook(result.to_excel(directory / f"findings-{lang}.xlsx", lang=lang))
+    ws = wb.worksheets[1]
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][15] == header
+    by_rule = {r[1]: r[15] for r in rows[1:]}
+    file = str(directory / "aid.xlsx")
+    row4 = (f"{file}[送温暖]:4: 序号=1; 姓名=张三; 身份证号码={A_MASKED}; 基层工会=甲工会; 金额=1000; 发放方式=现金; "
+            "发放日期=2016-05-10; 联系电话=*******5678; J=x1; 其他=a; 其他 (L)=b")
+    assert by_rule["DISB-CASH"] == row4
+    assert by_rule["XL-STAFF-RELATIVE"] == (row4 + f"\n人员.xlsx[名单]:7: 姓名=张三; 身份证号码={A_MASKED}; 职务=会计; "
+                                            "file=人员.xlsx; sheet=名单; row=7")
+
+
+def test_excel_evidence_is_formula_safe(tmp_path: Path) -> None:
+    """A file named like a formula starts the evidence cell: the cell is text, with the leading ``'``."""
+    frame = pd.DataFrame({"姓名": ["张三"], "金额": ["100"], "发放方式": ["现金"], "发放日期": ["2016-03-01"]})
+    result = fundaudit.audit({"disbursements": frame}, period="2016")
+    findings = result.findings.copy()
+    findings["evidence"] = [[{**e, "file": '=HYPERLINK("http://x")'} for e in ev] for ev in findings["evidence"]]
+    result.findings = findings
+    import openpyxl
+
+    ws = openpyxl.load_workbook(result.to_excel(tmp_path / "f.xlsx")).worksheets[1]
+    shown = "'=HYPERLINK(\"http://x\"):2: 姓名=张三; 金额=100; 发放方式=现金; 发放日期=2016-03-01"
+    assert ws.cell(2, 16).value == shown
+    assert ws.cell(2, 16).data_type == "s"
+
+
+def test_html_shows_a_findings_rows_on_a_click(aid_run: tuple[fundaudit.AuditResult, Path]) -> None:
+    import re
+
+    from fundaudit.report.html import render_html
+
+    result, _ = aid_run
+    html = render_html(result)
+    blocks = re.findall(r'<details class="ev"><summary>查看原始行</summary>(.*?)</details>', html, flags=re.S)
+    assert len(blocks) == len(result.findings)
+    cash = next(b for b in blocks if "现金" in b and "名单" not in b)
+    assert re.findall(r'<span class="k">(.*?)</span> (.*?)</span>', cash) == [
+        (k, v) for k, v in ROW4.items() if v]
+    assert "送温暖 › 行号 4 · 发放记录" in cash
+    assert "只有前" not in html  # every finding carries its rows: no cap to announce
+
+
+def test_html_evidence_cap_is_said_in_the_page(aid_run: tuple[fundaudit.AuditResult, Path]) -> None:
+    from fundaudit.report.html import render_html
+
+    result, _ = aid_run
+    html = render_html(result, max_evidence=1, lang="en")
+    assert html.count('<details class="ev">') == 1
+    n = len(result.findings) - 1
+    assert (f"only the first 100 findings of each rule (1 in the whole report) carry their rows as read (click “Show "
+            f"the rows as read”); the rows of the other {n} findings are in the Evidence column") in html

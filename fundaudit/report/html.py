@@ -28,7 +28,7 @@ import os
 import shlex
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,15 +46,16 @@ from fundaudit.rules.severity import LEVELS, Severity, rank
 if TYPE_CHECKING:
     from fundaudit.run import AuditResult
 
-__all__ = ["LANGS", "MAX_EVIDENCE", "MAX_EVIDENCE_REFS", "MAX_REJECTED", "MAX_ROWS", "MAX_ROWS_PER_RULE", "MAX_TEXT",
-           "render_html", "strings", "write_html"]
+__all__ = ["LANGS", "MAX_EVIDENCE", "MAX_EVIDENCE_PER_RULE", "MAX_EVIDENCE_REFS", "MAX_REJECTED", "MAX_ROWS",
+           "MAX_ROWS_PER_RULE", "MAX_TEXT", "render_html", "strings", "write_html"]
 
 LANGS = ("zh", "en")
 MAX_ROWS_PER_RULE = 2_000
 MAX_ROWS = 10_000
 MAX_REJECTED = 2_000
 MAX_TEXT = 1_000
-MAX_EVIDENCE = 2_000  # findings whose rows as read the page embeds (the first rendered, in report order)
+MAX_EVIDENCE = 2_000  # findings whose rows as read the page embeds, in the whole report
+MAX_EVIDENCE_PER_RULE = 100  # … and per rule (its first rendered findings), so every rule shows some
 MAX_EVIDENCE_REFS = 20  # rows as read embedded per finding (a group finding may cite hundreds)
 CHART_BARS = 15
 
@@ -113,16 +114,18 @@ def write_html(result: AuditResult, path: str | os.PathLike[str], *, lang: str =
 
 def render_html(result: AuditResult, *, lang: str = "zh", max_rows_per_rule: int = MAX_ROWS_PER_RULE,
                 max_rows: int = MAX_ROWS, max_rejected: int = MAX_REJECTED, max_evidence: int = MAX_EVIDENCE) -> str:
-    """The report as one HTML string. Each rendered finding, up to ``max_evidence`` of them, carries its rows
-    as read, shown on a click (a ``<details>``); the page says when findings beyond that carry none."""
+    """The report as one HTML string. The first MAX_EVIDENCE_PER_RULE rendered findings of each rule, up to
+    ``max_evidence`` in all, carry their rows as read, shown on a click (a ``<details>``); the page says when
+    other findings carry none."""
     if lang not in LANGS:
         raise ValueError(f"lang must be one of {', '.join(LANGS)}, got {lang!r}")
-    ctx = _Context(result, lang, strings()[lang], [max(max_evidence, 0)])
+    ctx = _Context(result, lang, strings()[lang])
     template = _environment().get_template("report.html.j2")
-    groups = ctx.groups(max_rows_per_rule, max_rows)
-    shown = sum(len(g["rows"]) for g in groups)
-    evidence_cap = (ctx.t["evidence_cap"].format(n=_count(max(max_evidence, 0)))
-                    if shown > max(max_evidence, 0) and "evidence" in result.findings else "")
+    groups = ctx.groups(max_rows_per_rule, max_rows, max_evidence)
+    without = sum(1 for g in groups for r in g["rows"] if not r["evidence"])
+    evidence_cap = (ctx.t["evidence_cap"].format(n=_count(without), per_rule=_count(MAX_EVIDENCE_PER_RULE),
+                                                 total=_count(max(max_evidence, 0)))
+                    if without and "evidence" in result.findings else "")
     return str(template.render(
         evidence_cap=evidence_cap,
         t=ctx.t,
@@ -209,7 +212,6 @@ class _Context:
     result: AuditResult
     lang: str
     t: Mapping[str, str]
-    evidence_left: list[int] = field(default_factory=lambda: [MAX_EVIDENCE])  # findings that may still embed rows
 
     # -- small pieces -----------------------------------------------------------------------------
     def cut(self, v: Any, limit: int = MAX_TEXT) -> str:
@@ -534,26 +536,31 @@ class _Context:
                         "count": _count(n), "count_n": n, "amount": _yuan(fen) if fen else "", "amount_n": fen})
         return out
 
-    def groups(self, per_rule: int, total: int) -> list[dict[str, Any]]:
+    def groups(self, per_rule: int, total: int, evidence: int = MAX_EVIDENCE) -> list[dict[str, Any]]:
+        """The rule groups of the findings section: at most ``per_rule`` findings per rule and ``total`` in all,
+        the first MAX_EVIDENCE_PER_RULE of each rule (``evidence`` in all) with their rows as read."""
         f = self.findings
         if not len(f):
             return []
         summary = self.rule_summary()
         budget = max(total, 0)
+        evidence_budget = max(evidence, 0)
         out = []
         for s, rid in zip(summary, self._ordered_rules, strict=True):
             idx = self.rule_positions[rid]
             take = min(len(idx), max(per_rule, 0), budget)
             budget -= take
+            with_rows = min(take, MAX_EVIDENCE_PER_RULE, evidence_budget)
+            evidence_budget -= with_rows
             r = self.rules_by_id.get(rid, {})
             out.append({**s, "params": self.cut(_params_text(r.get("params")), 2000),
-                        "rows": self.finding_rows(idx[:take]), "hidden": len(idx) - take,
+                        "rows": self.finding_rows(idx[:take], with_rows), "hidden": len(idx) - take,
                         "more": self.t["more_rows"].format(n=_count(len(idx) - take), cap=_count(per_rule),
                                                            total=_count(total))})
         return out
 
-    def finding_rows(self, positions: np.ndarray) -> list[dict[str, Any]]:
-        """The table rows of the findings at ``positions``."""
+    def finding_rows(self, positions: np.ndarray, evidence: int = 0) -> list[dict[str, Any]]:
+        """The table rows of the findings at ``positions``, the first ``evidence`` with their rows as read."""
         f = self.findings
         fen = self.amount_fen.to_numpy()[positions]
         msg_col = "message_en" if self.lang == "en" and "message_en" in f else "message"
@@ -561,7 +568,8 @@ class _Context:
         rows = []
         at = positions.tolist()
         cols = {c: [self.columns[c][p] for p in at] for c in ("id", "severity", "kind", "values", "refs", "amount")}
-        evidence = [self.columns["evidence"][p] for p in at]
+        rows_as_read = [self.columns["evidence"][p] for p in at[:evidence]]
+        rows_as_read += [None] * (len(at) - len(rows_as_read))
         messages = [self.columns[msg_col][p] for p in at]
         fallback = [self.columns[other_col][p] for p in at] if other_col else messages
         for i, amount in enumerate(fen.tolist()):
@@ -582,16 +590,15 @@ class _Context:
                 "vals": value_items,
                 "refs": self.ref_groups(refs),
                 "ref_key": self.ref_key(refs),
-                **self.evidence_rows(evidence[i]),
+                **self.evidence_rows(rows_as_read[i]),
             })
         return rows
 
     def evidence_rows(self, entries: Any) -> dict[str, Any]:
         """A finding's rows as read for the page (``evidence``: location, role and the non-empty cells of each,
-        at most MAX_EVIDENCE_REFS; ``evidence_more``: what is left out), while the page's budget lasts."""
-        if not isinstance(entries, list) or not entries or self.evidence_left[0] <= 0:
+        at most MAX_EVIDENCE_REFS; ``evidence_more``: what is left out)."""
+        if not isinstance(entries, list) or not entries:
             return {"evidence": [], "evidence_more": ""}
-        self.evidence_left[0] -= 1
         out = []
         for e in entries[:MAX_EVIDENCE_REFS]:
             if not isinstance(e, Mapping):
