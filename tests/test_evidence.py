@@ -181,6 +181,8 @@ def test_every_sample_finding_has_evidence_for_every_ref() -> None:
     assert [row9[h] for h in ("姓名", "职务", "亲属关系人", "关系")] == [lines[8][lines[0].index(h)]
                                                                  for h in ("姓名", "职务", "亲属关系人", "关系")]
     assert json.dumps(records, ensure_ascii=False).count(lines[8][1]) == 0  # the ID is never shown whole
+    address = lines[8][lines[0].index("家庭住址")]
+    assert row9["家庭住址"] == address[:3] + "*" * (len(address) - 3)  # personal free text: its first characters
 
 
 @pytest.fixture(scope="module")
@@ -257,3 +259,22 @@ def test_html_evidence_cap_is_said_in_the_page(aid_run: tuple[fundaudit.AuditRes
     n = len(result.findings) - 1
     assert (f"only the first 100 findings of each rule (1 in the whole report) carry their rows as read (click “Show "
             f"the rows as read”); the rows of the other {n} findings are in the Evidence column") in html
+
+
+def test_profile_reference_table_rows_as_read() -> None:
+    """A profile's reference table (loaded from its CSV in fundaudit/profiles) keeps its rows as read like any
+    input: a ref into it resolves to the CSV line."""
+    from fundaudit.engine.findings import add_evidence
+
+    paid = STAFF.assign(金额="100", 发放方式="银行代发", 银行账号="6222020000000001", 发放日期="2016-03-01")
+    result = fundaudit.audit({"disbursements": paid}, profile="anhui-2016")
+    caps = result.ledgers["caps"]
+    file = caps.inputs[0].file
+    assert file == "profile:anhui-2016/anhui-caps.csv"
+    ref = {"kind": "caps", "file": file, "sheet": None, "row": 3, "role": "cap"}
+    findings = add_evidence(pd.DataFrame({"refs": [[ref]]}), result.ledgers, masked=True)
+    from importlib import resources
+
+    lines = list(csv.reader(resources.files("fundaudit.profiles").joinpath("tables/anhui-caps.csv")
+                            .read_text("utf-8-sig").splitlines()))
+    assert findings["evidence"].iloc[0] == [{**ref, "cells": dict(zip(lines[0], lines[2], strict=True))}]
