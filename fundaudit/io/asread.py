@@ -48,7 +48,7 @@ def display_headers(headers: Sequence[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity (it holds arrays)
 class RowsAsRead:
     """One sheet's body rows as read (text cells, compressed), with the row number of each.
 
