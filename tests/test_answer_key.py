@@ -88,6 +88,7 @@ def test_findings_json_shape(result: fundaudit.AuditResult, tmp_path: Path) -> N
             "amount",
             "values",
             "refs",
+            "evidence",
         }
         assert f["amount"] is None or f["amount"].count(".") == 1
     assert doc["summary"]["findings"] == len(doc["findings"])
