@@ -136,6 +136,16 @@ class AuditResult:
 
         return write_excel(self, path, lang=lang)
 
+    def to_workpapers(self, path: str | os.PathLike[str], *, lang: str = "zh",
+                      attachments: Iterable[str | os.PathLike[str]] = ()) -> Path:
+        """Write workpapers.xlsx: the working papers (审计工作底稿), a summary and one paper per rule with
+        findings. 被审计单位, 编制人 and 复核人 are ``run["entity"]``, ``["preparer"]``, ``["reviewer"]``
+        (``audit(entity=, preparer=, reviewer=)``); ``attachments`` are the run's other report files, listed
+        with their SHA-256."""
+        from fundaudit.report.workpapers import write_workpapers
+
+        return write_workpapers(self, path, lang="en" if lang == "en" else "zh", attachments=attachments)
+
     def to_junit(self, path: str | os.PathLike[str], *, fail_on: str = "error") -> Path:
         """Write junit.xml: one test case per rule, failing at or above ``fail_on``."""
         from fundaudit.report.junit import write_junit
