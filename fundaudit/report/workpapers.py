@@ -227,7 +227,7 @@ class _Book:
         p.field(t["params"], "\n".join(f"{k} = {_param_value(v)}" for k, v in params.items()) or t["no_params"])
         self._masked(p)
         kinds = self._kinds_read(r)
-        p.field(t["wp_inputs"], "\n".join(self._input_line(i) for i in self.inputs if i["kind"] in kinds)
+        p.field(t["wp_inputs"], "\n".join(self._input_line(i) for k in kinds for i in self.inputs if i["kind"] == k)
                 or t["wp_none"])
         own = [r["ledger"]] if r.get("ledger") in kinds else [k for k in kinds if _is_ledger(k)]
         p.field(t["wp_rows_examined"], "\n".join(
@@ -411,7 +411,7 @@ class _Paper:
         self._text(self.r, 0, label, self.fmt["label"])
         first = True
         for line in text.split("\n"):
-            for part in textwrap.wrap(line, _SQL_WIDTH, break_on_hyphens=False) or [""]:
+            for part in _sql_lines(line):
                 self.ws.set_row(self.r, _LINE_PT + 3 if first else _SQL_ROW_PT)
                 first = False
                 self._text(self.r, 1, part, self.fmt["sql"])
@@ -452,6 +452,21 @@ def _fen(amounts: pd.Series) -> int | None:
     """The exact sum of fen amounts (missing ones skipped); None when every one is missing (no money)."""
     fen = pd.to_numeric(amounts, errors="coerce").dropna()
     return int(fen.astype("int64").sum()) if len(fen) else None
+
+
+def _sql_lines(line: str) -> list[str]:
+    """``line`` broken between words into lines of about ``_SQL_WIDTH`` characters; a line that would start
+    with an operator a spreadsheet reads as a formula (``-``, ``+``, ``=``, ``@``) leaves that first word on
+    the line before, so the SQL is printed as it ran, with no ``'`` put in front."""
+    parts = textwrap.wrap(line, _SQL_WIDTH - 8, break_on_hyphens=False) or [""]
+    out = [parts[0]]
+    for part in parts[1:]:
+        if part[:1] in "-+=@":
+            word, _, part = part.partition(" ")
+            out[-1] += " " + word
+        if part:
+            out.append(part)
+    return out
 
 
 def _items(value: Any) -> list[Any]:
