@@ -461,11 +461,12 @@ def _sql_lines(line: str) -> list[str]:
     parts = textwrap.wrap(line, _SQL_WIDTH - 8, break_on_hyphens=False) or [""]
     out = [parts[0]]
     for part in parts[1:]:
+        rest = part
         if part[:1] in "-+=@":
-            word, _, part = part.partition(" ")
+            word, _, rest = part.partition(" ")
             out[-1] += " " + word
-        if part:
-            out.append(part)
+        if rest:
+            out.append(rest)
     return out
 
 

@@ -108,7 +108,8 @@ def _fen(amounts: pd.Series) -> float | None:
 
 
 def _where(ref: Mapping[str, Any]) -> str:
-    return f"{ref['file']} [{ref['sheet']}] 第 {ref['row']} 行" if ref.get("sheet") else f"{ref['file']} 第 {ref['row']} 行"
+    where = f"{ref['file']} [{ref['sheet']}]" if ref.get("sheet") else ref["file"]
+    return f"{where} 第 {ref['row']} 行"
 
 
 def _attachment_line(path: Path) -> str:
@@ -142,7 +143,8 @@ def test_summary_paper_has_every_field(result: AuditResult, book: tuple[Path, Pa
         "fundaudit-dues", "fundaudit-disbursements", "fundaudit-register", "fundaudit-cross", "fundaudit-ledger"]
     inputs = [_input_line(i, catalogue()[i["kind"]].title_zh) for i in result.inputs]
     assert len(inputs) == 12
-    assert inputs[3] == ("送温暖及帮扶资金发放明细：disbursements_2016.xlsx [送温暖]，读取 212 行，载入 205 行，拒收 2 行；"
+    assert inputs[3] == ("送温暖及帮扶资金发放明细：disbursements_2016.xlsx [送温暖]，"
+                         "读取 212 行，载入 205 行，拒收 2 行；"
                          "SHA-256 24c4c1dd2e40242d455126208d0c69f49e70cbaab5738e20876645dfd0c3c322")
     assert s.fields == {
         "fundaudit 版本": [f"fundaudit {fundaudit.__version__}"],
@@ -233,16 +235,20 @@ def test_every_rule_with_findings_has_its_paper_with_every_field(result: AuditRe
 def test_one_paper_exactly(book: tuple[Path, Path]) -> None:
     """FA-XL-STAFF-RELATIVE as a reader sees it: the payment and the staff row it rests on."""
     p = next(p for p in _read(book[0]) if p.name == "FA-XL-STAFF-RELATIVE")
-    assert p.fields["规则"] == ["XL-STAFF-RELATIVE 向工会工作人员或其亲属发放（优亲厚友）（级别：警告；台账：送温暖及帮扶资金发放明细）"]
+    assert p.fields["规则"] == ["XL-STAFF-RELATIVE 向工会工作人员或其亲属发放（优亲厚友）"
+                              "（级别：警告；台账：送温暖及帮扶资金发放明细）"]
     assert [line.split("，")[0] for line in p.fields["数据来源"]] == [
-        "送温暖及帮扶资金发放明细：disbursements_2016.xlsx [送温暖]", "送温暖及帮扶资金发放明细：disbursements_2016.xlsx [金秋助学]",
+        "送温暖及帮扶资金发放明细：disbursements_2016.xlsx [送温暖]",
+        "送温暖及帮扶资金发放明细：disbursements_2016.xlsx [金秋助学]",
         "工会工作人员及亲属名单：staff.csv"]
-    assert p.fields["检查行数"] == ["规则对送温暖及帮扶资金发放明细载入的全部 241 行执行；只保留所指行在审计期间内的疑点"]
+    assert p.fields["检查行数"] == ["规则对送温暖及帮扶资金发放明细载入的全部 241 行执行；"
+                                "只保留所指行在审计期间内的疑点"]
     assert [r[4:] for r in p.table] == [["发放记录", "disbursements_2016.xlsx [送温暖] 第 11 行"],
                                         ["工作人员或亲属", "staff.csv 第 9 行"]]
     assert p.table[0][1:4] == ["警告", p.table[0][2], 1500.0]
     assert p.table[0][0].startswith("F000061\n")
-    assert p.fields["审计结论"] == ["执行上述审计程序，发现疑点 1 条，金额合计 1500.00 元。", "其中警告 1 条，金额 1500.00 元。",
+    assert p.fields["审计结论"] == ["执行上述审计程序，发现疑点 1 条，金额合计 1500.00 元。",
+                                 "其中警告 1 条，金额 1500.00 元。",
                                  "以上均为疑点，须逐条核实，确认为问题或予以排除后，方可作为审计结论。"]
     assert p.fields["审计依据"] == ["优亲厚友 / conflict of interest; domain §4"]
 
@@ -290,7 +296,7 @@ def test_english_labels(result: AuditResult, tmp_path: Path) -> None:
                          "Source row"]
     f = result.findings
     assert [r[2] for r in cash.table] == f.loc[f["rule"] == "DISB-CASH", "message_en"].tolist()
-    assert [r[4:] for r in cash.table][0] == ["payment", "disbursements_2016.xlsx [送温暖] row 140"]
+    assert cash.table[0][4:] == ["payment", "disbursements_2016.xlsx [送温暖] row 140"]
     assert cash.fields["Conclusion"] == ["The procedure above found 3 exception(s), 3700.00 yuan in all.",
                                          "error: 3, 3700.00 yuan.",
                                          "These are exceptions: each is to be verified, and confirmed as a problem or "
@@ -355,10 +361,11 @@ def test_caps_on_findings_and_rows(result: AuditResult, tmp_path: Path, monkeypa
     papers = {p.name: p for p in _read(result.to_workpapers(tmp_path / "workpapers.xlsx"))}
     cash = papers["FA-DISB-CASH"]
     assert [r[0].split("\n")[0] for r in cash.table[:2]] == ["F000029", "F000030"]
-    assert cash.table[2] == [None, None, "另有 1 条疑点未在本底稿列出（每份底稿最多 2 条），见 findings.xlsx 或 findings.json。",
-                             None, None, None]
+    assert cash.table[2] == [None, None, "另有 1 条疑点未在本底稿列出（每份底稿最多 2 条），"
+                                         "见 findings.xlsx 或 findings.json。", None, None, None]
     relative = papers["FA-XL-STAFF-RELATIVE"]
-    assert [r[2] if r[0] is None else r[4] for r in relative.table] == ["发放记录", "另有 1 行未列出，见 findings.json。"]
+    assert [r[2] if r[0] is None else r[4] for r in relative.table] == [
+        "发放记录", "另有 1 行未列出，见 findings.json。"]
     assert MAX_FINDINGS == 1000
 
 
