@@ -54,12 +54,15 @@ REPEATED_ROWS = 2  # the title and the row with 被审计单位 and 索引号: a
 
 # Six columns: A labels / finding id, B severity, C message, D money, E role, F where. Widths in Excel units
 # (about one digit each; a CJK character takes two).
-_WIDTHS = (22, 8, 46, 13, 14, 38)
+_WIDTHS = (20, 7, 40, 12, 12, 30)
 _LAST = len(_WIDTHS) - 1
 _LINE_PT = 14.0  # height of one wrapped line at the workbook's 10 pt
 _MAX_ROW_PT = 409.0  # Excel's limit
-_SQL_WIDTH = 110  # SQL characters per printed line (monospaced, 9 pt), longer lines are broken
+_SQL_WIDTH = 100  # SQL characters per printed line (monospaced, 9 pt), longer lines are broken
 _SQL_ROW_PT = 11.5
+_BLANK_PT = 15.0  # a row whose height is not set
+_PAGE_PT = 515.0  # printable height (points) of an A4 landscape page with the margins below, a little less
+_KEEP_FACTS_PT = 110.0  # the facts section's title, its table's head and a first finding
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 
 
@@ -136,6 +139,11 @@ def _height(*cells: tuple[str, float]) -> float:
     return min(lines * _LINE_PT + 3, _MAX_ROW_PT)
 
 
+def _field_height(text: str, label: str = "") -> float:
+    """Points a labelled field's rows take: a row per line of ``text``."""
+    return sum(_height((line, _span(1, _LAST)), (label, _WIDTHS[0])) for line in text.split("\n"))
+
+
 def _span(first: int, last: int) -> float:
     return float(sum(_WIDTHS[first:last + 1]))
 
@@ -187,6 +195,7 @@ class _Book:
                  for pk in result.run.get("rule_packs", [])]
         p.field(t["packs"], "\n".join(packs) or t["wp_none"])
         p.field(t["wp_inputs"], "\n".join(self._input_line(i) for i in self.inputs) or t["wp_none"])
+        p.keep(_KEEP_FACTS_PT)
         p.section(t["wp_facts"])
         p.head([t["wp_index"], t["count"], t["wp_rule_matter"], t["amount"], t["severity"], t["wp_status_reason"]])
         status = {"ran": t["status_ran"], "skipped": t["status_skipped"], "error": t["status_error"]}
@@ -201,13 +210,17 @@ class _Book:
         s = result.summary
         sev = s["by_severity"]
         statuses = [r["status"] for r in result.rules]
-        p.field(t["wp_conclusion"], render("workpapers", "summary_conclusion", self.lang,
+        end = [(t["wp_conclusion"], render("workpapers", "summary_conclusion", self.lang,
                                            ran=statuses.count("ran"), skipped=statuses.count("skipped"),
                                            failed=statuses.count("error"), count=s["findings"],
                                            error=sev.get("error", 0), warning=sev.get("warning", 0),
-                                           info=sev.get("info", 0), amount=s["amount_at_issue"]), space=True)
-        p.field(t["wp_basis"], t["wp_summary_basis"])
-        p.field(t["wp_attachments"], "\n".join(self.attachments) or t["wp_none"])
+                                           info=sev.get("info", 0), amount=s["amount_at_issue"])),
+               (t["wp_basis"], t["wp_summary_basis"]),
+               (t["wp_attachments"], "\n".join(self.attachments) or t["wp_none"])]
+        p.keep(_BLANK_PT + sum(_field_height(text) for _, text in end))
+        for i, (label, text) in enumerate(end):
+            p.field(label, text, space=i == 0)
+        p.done()
 
     def paper(self, rid: str) -> None:
         """FA-<rule id>: one rule's procedure, findings, conclusion and basis."""
@@ -235,11 +248,16 @@ class _Book:
                    rows=sum(int(i.get("rows_loaded") or 0) for i in self.inputs if i["kind"] == k)) for k in own)
             or t["wp_none"])
         p.sql(t["wp_sql"], str(r.get("sql") or "") or t["wp_none"])
+        p.keep(_KEEP_FACTS_PT)
         p.section(t["wp_facts"])
         self._facts(p, findings)
-        p.field(t["wp_conclusion"], self._conclusion(r, findings), space=True)
-        p.field(t["wp_basis"], str(r.get("basis") or "") or t["wp_none"])
-        p.field(t["wp_attachments"], "\n".join(self.attachments) or t["wp_none"])
+        end = [(t["wp_conclusion"], self._conclusion(r, findings)),
+               (t["wp_basis"], str(r.get("basis") or "") or t["wp_none"]),
+               (t["wp_attachments"], "\n".join(self.attachments) or t["wp_none"])]
+        p.keep(_BLANK_PT + sum(_field_height(text) for _, text in end))
+        for i, (label, text) in enumerate(end):
+            p.field(label, text, space=i == 0)
+        p.done()
 
     # -- parts ----------------------------------------------------------------------------------------------
 
@@ -251,6 +269,7 @@ class _Book:
         run, t = self.result.run, self.t
         p.title(title)
         p.pair(t["wp_entity"], run.get("entity"), t["wp_index"], index)
+        p.repeat()
         p.pair(t["wp_matter"], matter, t["period"], self.period)
         p.pair(t["wp_preparer"], run.get("preparer"), t["wp_prepared_on"], self.date)
         p.pair(t["wp_reviewer"], run.get("reviewer"), t["wp_reviewed_on"], None)
@@ -354,6 +373,38 @@ class _Paper:
 
     def __init__(self, ws: Any, fmt: Mapping[str, Any]) -> None:
         self.ws, self.fmt, self.r = ws, fmt, 0
+        self.y = 0.0  # points used on the current printed page (every row's height is set, so known)
+        self.top = 0.0  # points the repeated rows take at the top of every page after the first
+        self.breaks: list[int] = []
+
+    def _set(self, height: float) -> None:
+        """Set the current row's height, and follow where it lands on the printed page."""
+        self.ws.set_row(self.r, height)
+        self._place(height)
+
+    def _place(self, height: float) -> None:
+        if self.y + height > _PAGE_PT and self.y > self.top:
+            self.y = self.top
+        self.y += height
+
+    def _blank(self) -> None:
+        self._place(_BLANK_PT)
+        self.r += 1
+
+    def repeat(self) -> None:
+        """The rows written so far are the ones repeated at the top of every printed page."""
+        self.top = self.y
+
+    def keep(self, height: float) -> None:
+        """Start a new page here unless ``height`` points still fit on this one (a table's head is not left
+        alone at the foot of a page, nor the conclusion split from its basis)."""
+        if self.y + height > _PAGE_PT and self.y > self.top:
+            self.breaks.append(self.r)
+            self.y = self.top
+
+    def done(self) -> None:
+        if self.breaks:
+            self.ws.set_h_pagebreaks(self.breaks)
 
     def _text(self, r: int, c: int, text: Any, fmt: Any) -> None:
         if text is None or text == "":
@@ -373,14 +424,14 @@ class _Paper:
         self._text(r, first, text, fmt)
 
     def title(self, text: str) -> None:
-        self.ws.set_row(self.r, 30)
+        self._set(30)
         self._merged(self.r, 0, _LAST, text, self.fmt["title"])
         self.r += 1
 
     def pair(self, label: str, value: Any, label2: str, value2: Any) -> None:
         """Two labelled fields on one row: A label, B:C value; D:E label, F value."""
         left, right = "" if value is None else str(value), "" if value2 is None else str(value2)
-        self.ws.set_row(self.r, max(_height((left, _span(1, 2)), (right, _span(5, 5))), 20))
+        self._set(max(_height((left, _span(1, 2)), (right, _span(5, 5))), 20))
         self._text(self.r, 0, label, self.fmt["label"])
         self._merged(self.r, 1, 2, left, self.fmt["value"])
         self._merged(self.r, 3, 4, label2, self.fmt["label"])
@@ -388,8 +439,8 @@ class _Paper:
         self.r += 1
 
     def section(self, label: str) -> None:
-        self.r += 1
-        self.ws.set_row(self.r, 18)
+        self._blank()
+        self._set(18)
         self._merged(self.r, 0, _LAST, label, self.fmt["section"])
         self.r += 1
 
@@ -397,9 +448,9 @@ class _Paper:
         """A labelled field: label in A, the text in B:F, a row per line (wrapped), so a long field breaks
         across pages between its lines; ``space`` leaves a blank row above."""
         if space:
-            self.r += 1
+            self._blank()
         for i, line in enumerate(text.split("\n")):
-            self.ws.set_row(self.r, _height((line, _span(1, _LAST)), (label if i == 0 else "", _WIDTHS[0])))
+            self._set(_field_height(line, label if i == 0 else ""))
             self._text(self.r, 0, label if i == 0 else None, self.fmt["label"])
             self._merged(self.r, 1, _LAST, line, self.fmt["warn" if warn else "value"])
             self.r += 1
@@ -412,13 +463,13 @@ class _Paper:
         first = True
         for line in text.split("\n"):
             for part in _sql_lines(line):
-                self.ws.set_row(self.r, _LINE_PT + 3 if first else _SQL_ROW_PT)
+                self._set(_LINE_PT + 3 if first else _SQL_ROW_PT)
                 first = False
                 self._text(self.r, 1, part, self.fmt["sql"])
                 self.r += 1
 
     def head(self, labels: Sequence[str]) -> None:
-        self.ws.set_row(self.r, _height(*((lab, _WIDTHS[c]) for c, lab in enumerate(labels))))
+        self._set(_height(*((lab, _WIDTHS[c]) for c, lab in enumerate(labels))))
         for c, label in enumerate(labels):
             self._text(self.r, c, label, self.fmt["head"])
         self.r += 1
@@ -426,7 +477,7 @@ class _Paper:
     def row(self, values: Sequence[Any], *, money: int = 3) -> None:
         """A table row; column ``money`` holds fen, shown as yuan."""
         texts = [(v, _WIDTHS[c]) for c, v in enumerate(values) if isinstance(v, str)]
-        self.ws.set_row(self.r, _height(*texts))
+        self._set(_height(*texts))
         for c, v in enumerate(values):
             if c == money and isinstance(v, int) and not isinstance(v, bool):
                 self.ws.write_number(self.r, c, v / 100, self.fmt["money"])
@@ -436,14 +487,14 @@ class _Paper:
 
     def evidence(self, label: str, text: str) -> None:
         """The row as read, under the cited row: label in B, the cells in C:F."""
-        self.ws.set_row(self.r, _height((text, _span(2, _LAST))))
+        self._set(_height((text, _span(2, _LAST))))
         self._text(self.r, 0, None, self.fmt["cell"])
         self._text(self.r, 1, label, self.fmt["evidence"])
         self._merged(self.r, 2, _LAST, text, self.fmt["evidence"])
         self.r += 1
 
     def note(self, text: str) -> None:
-        self.ws.set_row(self.r, _height((text, _span(2, _LAST))))
+        self._set(_height((text, _span(2, _LAST))))
         self._merged(self.r, 2, _LAST, text, self.fmt["evidence"])
         self.r += 1
 
