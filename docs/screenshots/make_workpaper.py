@@ -1,8 +1,9 @@
 """Regenerate docs/screenshots/workpaper.png: audit samples/ as `make demo` does (with an entity, preparer and
 reviewer), write workpapers.xlsx, convert it to PDF with LibreOffice headless, and render the first page of
-one paper to PNG with pdftoppm.
+one page of one paper (by default the page of FA-XL-STAFF-RELATIVE with its findings) to PNG with pdftoppm.
 
-    .venv/bin/python docs/screenshots/make_workpaper.py [--paper FA-XL-STAFF-RELATIVE] [--lang en] [--out PATH]
+    .venv/bin/python docs/screenshots/make_workpaper.py [--paper FA-XL-STAFF-RELATIVE] [--page 2] [--lang en]
+                                                        [--out PATH]
 
 Needs Debian's libreoffice-calc-nogui (or libreoffice-calc), poppler-utils and fonts-noto-cjk.
 """
@@ -23,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--paper", default="FA-XL-STAFF-RELATIVE", help="the index number of the paper to show")
+    parser.add_argument("--page", type=int, default=2, help="which page of the paper (1 = its first)")
     parser.add_argument("--lang", choices=["zh", "en"], default="zh")
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("workpaper.png"))
     args = parser.parse_args(argv)
@@ -48,10 +50,11 @@ def main(argv: list[str] | None = None) -> int:
                               text=True).stdout
         pages = [n for n, page in enumerate(text.split("\f"), start=1)
                  if re.search(rf"(索引号|Index no\.) {re.escape(args.paper)}(?![A-Z0-9-])", page)]
-        if not pages:
-            print(f"no paper {args.paper} in the workbook", file=sys.stderr)
+        if len(pages) < args.page:
+            print(f"paper {args.paper} has {len(pages)} page(s) in the workbook", file=sys.stderr)
             return 2
-        subprocess.run([pdftoppm, "-png", "-r", "110", "-f", str(pages[0]), "-l", str(pages[0]),  # noqa: S603
+        page = str(pages[args.page - 1])
+        subprocess.run([pdftoppm, "-png", "-r", "110", "-f", page, "-l", page,  # noqa: S603
                         "-singlefile", str(pdf), str(folder / "page")], check=True)
         args.out.write_bytes((folder / "page.png").read_bytes())
     print(args.out)
