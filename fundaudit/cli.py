@@ -54,7 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--period", help="2016 | 2016Q1 | 2016-03 | 2016-01-01..2016-06-30")
     a.add_argument("--param", action="append", default=[], metavar="RULE.KEY=VALUE", help="override a parameter")
     a.add_argument("--out", default="fundaudit-report", metavar="DIR", help="report directory")
-    a.add_argument("--format", default="html,xlsx,json", help="comma-separated: html,xlsx,json,junit")
+    a.add_argument("--format", default="html,xlsx,json",
+                   help="comma-separated: html,xlsx,json,junit,workpapers,db")
     a.add_argument("--fail-on", default="error", choices=FAIL_ON)
     a.add_argument("--lang", default="zh", choices=["zh", "en"])
     a.add_argument("--unmask", action="store_true", help="show personal data unmasked (recorded in reports)")
@@ -63,6 +64,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="refuse the run (exit 2) when a ledger file found in a directory cannot be audited")
     a.add_argument("--map", action="append", default=[], metavar="HEADER=COLUMN",
                    help="read HEADER as canonical COLUMN, or HEADER=- to ignore it (repeatable)")
+    a.add_argument("--entity", metavar="NAME",
+                   help="the audited entity, shown on the working papers (--format workpapers)")
+    a.add_argument("--preparer", metavar="NAME", help="who prepared the working papers")
+    a.add_argument("--reviewer", metavar="NAME",
+                   help="who reviews them; without it the field stays blank, for a signature")
 
     r = sub.add_parser("rules", help="list the rules, show one, or check a rule pack")
     rsub = r.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
@@ -154,7 +160,7 @@ def _audit(args: argparse.Namespace, argv: list[str], lang: Lang) -> int:
     from fundaudit.rules.model import params_from_args
 
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
-    unknown = [f for f in formats if f not in ("html", "xlsx", "json", "junit")]
+    unknown = [f for f in formats if f not in REPORT_FILES]
     if unknown or not formats:
         raise ConfigError("bad_format", value=args.format)
     params = params_from_args(args.param)
@@ -163,9 +169,12 @@ def _audit(args: argparse.Namespace, argv: list[str], lang: Lang) -> int:
         result = audit(paths=args.paths, ledgers=ledgers, profile=args.profile, period=args.period,
                        rules=args.rules, params=params, unmask=args.unmask, progress=_progress(args.quiet),
                        argv=["fundaudit", *argv], strict=args.strict,
-                       columns=columns or None)
+                       columns=columns or None, entity=args.entity, preparer=args.preparer,
+                       reviewer=args.reviewer)
         with reports.staging() as staging:  # every report of the run, then swapped in as one set
-            for fmt in formats:
+            written: list[Path] = []
+            # the working papers last: their 附件 lists the run's other files with their hashes
+            for fmt in sorted(dict.fromkeys(formats), key=lambda f: f == "workpapers"):
                 target = staging / REPORT_FILES[fmt]
                 if fmt == "json":
                     result.to_json(target)
@@ -175,9 +184,16 @@ def _audit(args: argparse.Namespace, argv: list[str], lang: Lang) -> int:
                     result.to_junit(target, fail_on=args.fail_on)
                 elif fmt == "html":
                     result.to_html(target, lang=lang)
+                elif fmt == "db":
+                    from fundaudit.report.db import write_db
+
+                    write_db(result, target)
+                elif fmt == "workpapers":
+                    result.to_workpapers(target, lang=lang, attachments=written)
+                written.append(target)
     if not args.quiet:
         _print_summary(result, lang, sys.stdout)
-        for fmt in formats:
+        for fmt in dict.fromkeys(formats):
             print(_s("report", lang) + _shown(Path(args.out) / REPORT_FILES[fmt]))
     return result.exit_code(args.fail_on)
 

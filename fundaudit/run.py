@@ -136,6 +136,16 @@ class AuditResult:
 
         return write_excel(self, path, lang=lang)
 
+    def to_workpapers(self, path: str | os.PathLike[str], *, lang: str = "zh",
+                      attachments: Iterable[str | os.PathLike[str]] = ()) -> Path:
+        """Write workpapers.xlsx: the working papers (审计工作底稿), a summary and one paper per rule with
+        findings. 被审计单位, 编制人 and 复核人 are ``run["entity"]``, ``["preparer"]``, ``["reviewer"]``
+        (``audit(entity=, preparer=, reviewer=)``); ``attachments`` are the run's other report files, listed
+        with their SHA-256."""
+        from fundaudit.report.workpapers import write_workpapers
+
+        return write_workpapers(self, path, lang="en" if lang == "en" else "zh", attachments=attachments)
+
     def to_junit(self, path: str | os.PathLike[str], *, fail_on: str = "error") -> Path:
         """Write junit.xml: one test case per rule, failing at or above ``fail_on``."""
         from fundaudit.report.junit import write_junit
@@ -240,7 +250,8 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
           rules: Iterable[str | os.PathLike[str]] = (), params: Mapping[str, Mapping[str, Any]] | None = None,
           unmask: bool = False, limits: Limits | None = None, progress: Progress | None = None,
           argv: list[str] | None = None, strict: bool = False,
-          columns: Mapping[str, str] | None = None) -> AuditResult:
+          columns: Mapping[str, str] | None = None, entity: str | None = None, preparer: str | None = None,
+          reviewer: str | None = None) -> AuditResult:
     """Load every input and run the shipped rule packs (plus ``rules``) over them.
 
     ``inputs`` maps a kind to a path, a DataFrame or a list of them (the Python API form); ``paths``
@@ -254,10 +265,13 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
     A file in a directory of ``paths`` that cannot be audited is skipped and listed in
     :attr:`AuditResult.skipped_inputs`; with ``strict`` it raises its error instead (files of other
     types, such as a README, are listed either way and never refused).
+
+    ``entity``, ``preparer`` and ``reviewer`` (被审计单位, 编制人, 复核人) are recorded in ``run`` as they
+    are given (None when not), for the reports that show them (the working papers).
     """
     from importlib import resources
 
-    from fundaudit.engine import run_rules
+    from fundaudit.engine import RuleStatus, run_rules
     from fundaudit.ledger import load
     from fundaudit.rules.shipped import resolve_rules
 
@@ -290,12 +304,10 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
         raise next(iter(unusable.values()))
     statuses = [st.to_dict() for st in engine.statuses]
     for rid, by in ruleset.disabled.items():
-        r = ruleset.rules[rid]
-        statuses.append({"id": rid, "title": r.title.get("zh"), "title_en": r.title.get("en"), "ledger": r.ledger,
-                         "severity": r.severity, "status": "skipped",
-                         "reason": render("errors", "skip_disabled", "zh", pack=by),
-                         "reason_en": render("errors", "skip_disabled", "en", pack=by),
-                         "findings": 0, "params": dict(r.params), "sql": None})
+        statuses.append(RuleStatus.of(ruleset.rules[rid], "skipped", skip_code="skip_disabled",
+                                      skip_fields={"pack": by},
+                                      reason=render("errors", "skip_disabled", "zh", pack=by),
+                                      reason_en=render("errors", "skip_disabled", "en", pack=by)).to_dict())
     run = {
         "argv": [display_name(a) for a in (argv if argv is not None else sys.argv)],  # names may be raw bytes
         "profile": prof.name,
@@ -304,6 +316,9 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
         "rule_packs": [p.manifest() for p in ruleset.packs],
         "params": {r.id: dict(r.params) for r in active},
         "masked": not unmask,
+        "entity": entity or None,
+        "preparer": preparer or None,
+        "reviewer": reviewer or None,
     }
     return AuditResult(ledgers=loaded, run=run, rules=statuses, findings=engine.findings, masked=not unmask,
                        skipped=skipped)

@@ -55,6 +55,15 @@ class RuleStatus:
     sql: str | None = None
     skip_code: str | None = None  # the catalogue code of the reason, when skipped
     skip_fields: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""  # the rule's own texts, for reports that describe the rule (working papers)
+    basis: str = ""
+    amount_basis: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, rule: Rule, status: str = "ran", **fields: Any) -> RuleStatus:
+        """The status of ``rule``, with the rule's identity and texts copied from it."""
+        return cls(rule.id, rule.title, rule.ledger, rule.severity, rule.check_type, rule.params, status,
+                   description=rule.description, basis=rule.basis, amount_basis=rule.amount_basis, **fields)
 
     def to_dict(self) -> dict[str, Any]:
         """findings.json ``rules[]`` entry."""
@@ -70,6 +79,10 @@ class RuleStatus:
             "findings": self.findings,
             "params": dict(self.params),
             "sql": self.sql,
+            "description": self.description,
+            "basis": self.basis,
+            "amount_basis": self.amount_basis.get("zh"),
+            "amount_basis_en": self.amount_basis.get("en"),
         }
 
 
@@ -102,7 +115,7 @@ def run_rules(
     for i, rule in enumerate(rules, start=1):
         if lang_progress:
             lang_progress(f"[{i}/{len(rules)}] {rule.id}")
-        st = RuleStatus(rule.id, rule.title, rule.ledger, rule.severity, rule.check_type, rule.params, "ran")
+        st = RuleStatus.of(rule)
         t0 = time.perf_counter()
         try:
             if rule.ledger != "*" and rule.ledger not in present:

@@ -32,7 +32,8 @@ from fundaudit.errors import ConfigError, FundauditError
 
 __all__ = ["CRASH_LOG", "MARKER", "REPORT_FILES", "ReportDir", "check_out", "write_crash_log"]
 
-REPORT_FILES = {"html": "index.html", "xlsx": "findings.xlsx", "json": "findings.json", "junit": "junit.xml"}
+REPORT_FILES = {"html": "index.html", "xlsx": "findings.xlsx", "json": "findings.json", "junit": "junit.xml",
+                "workpapers": "workpapers.xlsx", "db": "audit.duckdb"}
 MARKER = ".fundaudit-report"
 CRASH_LOG = "fundaudit-error.log"
 _OURS = frozenset({*REPORT_FILES.values(), MARKER, CRASH_LOG})
