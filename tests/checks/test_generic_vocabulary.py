@@ -44,7 +44,13 @@ def problems(rule_yaml: str) -> list[str]:
 
 
 def rows(found: pd.DataFrame) -> list[list[int]]:
-    return [[r["row"] for r in refs] for refs in found["refs"]]
+    """Each finding's rows in the rule's own ledger (the kind of its first ref), without the rows it cites."""
+    return [[r["row"] for r in refs if r["kind"] == refs[0]["kind"]] for refs in found["refs"]]
+
+
+def cited(found: pd.DataFrame) -> list[list[tuple[str, str, int]]]:
+    """Each finding's refs into other inputs, as (role, kind, row), in finding order."""
+    return [[(r["role"], r["kind"], r["row"]) for r in refs if r["kind"] != refs[0]["kind"]] for refs in found["refs"]]
 
 
 # --- date operands and derived facts ------------------------------------------------------------------

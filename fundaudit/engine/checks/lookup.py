@@ -55,8 +55,12 @@ def lookup(ctx: CheckContext) -> exp.Select:
             fires,
         ]
     )
+    cited = []
+    if ctx.args["mode"] == "not_exists":  # a finding is a match: cite the rows it matched
+        rids = select(exp.ArrayAgg(this=col(ROW_ID, "r"))).from_(table(other, "r")).where(exp.and_(*match))
+        cited.append(sql.cite(exp.Subquery(this=rids), other))
     return (
-        select(col(ROW_ID, "l"), *[col(c, "l") for c in dict.fromkeys(local)])
+        select(col(ROW_ID, "l"), *[col(c, "l") for c in dict.fromkeys(local)], *cited)
         .from_(table(ctx.ledger, "l"))
         .where(where)
     )
@@ -108,6 +112,7 @@ def _lookup_match(ctx: CheckContext) -> exp.Select:
         valid.append(sql.condition(ctx.args["where"], other, alias="r", scope=ctx.scope()))
     valid.extend(_period_rows(ctx, "r"))
     per_match = _per_match(ctx, reasons, other)
+    cites = bool(reasons) or ctx.args["mode"] == "not_exists"  # else every finding is a row that matched nothing
     parts = []
     guard = _id_pairs(ledger, other, keys[0])
     for i, key in enumerate(keys):
@@ -145,10 +150,11 @@ def _lookup_match(ctx: CheckContext) -> exp.Select:
         values = list(dict.fromkeys([*wanted, *([by] if by else [])]))
         parts.append(
             _semi_part(ledger, other, label, on, conds)
-            if not values and not per_match
+            if not values and not per_match and not cites
             else select(
                 exp.alias_(col(ROW_ID, "l"), ROW_ID, quoted=True),
                 exp.alias_(sql.string(label), "matched_on", quoted=True),
+                *([exp.alias_(col(ROW_ID, "r"), _MATCH_ROW, quoted=True)] if cites else []),
                 *[exp.alias_(col(c, "r"), sql.MATCHED + c, quoted=True) for c in values],
                 *[exp.alias_(sql.flag(e), name, quoted=True) for name, e in per_match.items()],
             )
@@ -179,6 +185,7 @@ def _lookup_match(ctx: CheckContext) -> exp.Select:
             exp.alias_(exp.Min(this=col("matched_on")), "matched_on", quoted=True),
             *[exp.alias_(agg(c), sql.MATCHED + c, quoted=True) for c in wanted],
             *[exp.alias_(exp.Max(this=col(n)), n, quoted=True) for n in per_match if n != "_report_when"],
+            *([exp.alias_(_cited_rows(pick, by, "_report_when" in per_match), _MATCH_ROW, quoted=True)] if cites else []),
         )
         .from_(matches)
         .group_by(col(ROW_ID))
@@ -207,11 +214,39 @@ def _lookup_match(ctx: CheckContext) -> exp.Select:
             *[exp.alias_(e, name, quoted=True) for name, (e, _) in fields.items() if name != "matched_on"],
             *texts,
             *([exp.alias_(amount, "_amount", quoted=True)] if amount is not None else []),
+            *([sql.cite(col(_MATCH_ROW, "a"), other)] if cites else []),
         )
         .from_(table(ledger, "l"))
         .join(grouped.subquery("a"), on=exp.EQ(this=col(ROW_ID, "a"), expression=col(ROW_ID, "l")), join_type="left")
         .where(all_of([reportable(ctx, "l"), fires]))
     )
+
+
+_MATCH_ROW = "_match_rid"  # the matched row's id (``_rid`` of the other input), which a finding cites
+
+
+def _cited_rows(pick: str, by: str | None, chosen: bool) -> exp.Expression:
+    """The matched rows a finding cites, as a list of their ids: the rows ``report`` is taken from (every
+    match for ``pick: min``, the earliest/latest one by ``by``), among those ``report_when`` chooses when
+    given; when it chooses none (or no match has a ``by``), every match. NULL when nothing matched."""
+    rid = col(_MATCH_ROW)
+    every: exp.Expression = exp.ArrayAgg(this=rid)
+    if pick == "min":
+        picked: exp.Expression = every.copy()
+    else:
+        cls = exp.ArgMin if pick == "earliest" else exp.ArgMax
+        picked = cls(this=rid, expression=col(sql.MATCHED + str(by)))
+    if chosen:
+        picked = exp.Filter(
+            this=picked, expression=exp.Where(this=exp.EQ(this=col("_report_when"), expression=sql.number(1)))
+        )
+    if pick != "min":
+        picked = exp.If(
+            this=exp.Is(this=picked, expression=exp.Null()),
+            true=exp.Null(),
+            false=exp.Array(expressions=[picked.copy()]),
+        )
+    return exp.Coalesce(this=picked, expressions=[every]) if chosen or pick != "min" else picked
 
 
 def _validity(ctx: CheckContext) -> list[exp.Expression]:
