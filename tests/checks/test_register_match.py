@@ -17,6 +17,7 @@ from tests.checks.harness import (
     resident_id,
     rows_of,
     run,
+    shipped_pack,
 )
 
 
@@ -206,3 +207,22 @@ def test_disb_category_cites_the_files_in_force_with_a_category() -> None:
         3: [("register_file", "register", 4)],
         4: [("register_file", "register", 5), ("register_file", "register", 6)],
     }
+
+
+# --- money at issue: every rule of the disbursements and register packs says what its amount is (issue 15) ---
+
+
+def test_disbursement_and_register_rules_state_their_money_at_issue() -> None:
+    """A payment rule's amount is the payment's (or its group's sum); a register rule has none, and says
+    why, naming where the money paid on the file is counted instead."""
+    pays, files = shipped_pack("disbursements").rules, shipped_pack("register").rules
+    assert [(r.id, r.amount is not None, sorted(r.amount_basis)) for r in files] == [
+        (r.id, False, ["en", "zh"]) for r in files
+    ]
+    assert all(r.amount_basis["en"].startswith("none: ") and r.amount_basis["zh"].startswith("无：") for r in files)
+    assert [(r.id, r.amount is not None, sorted(r.amount_basis)) for r in pays] == [
+        (r.id, True, ["en", "zh"]) for r in pays
+    ]
+    sums = {r.id for r in pays if "sum of" in r.amount_basis["en"]}
+    assert sums == {"DISB-ACCOUNT-SHARED", "DISB-DUP", "DISB-OVER-CAP", "DISB-SPLIT", "DISB-YEAR-END"}
+    assert len(pays) == 13 and len(files) == 7
