@@ -1020,7 +1020,7 @@ def test_as_text_operand_and_its_validation() -> None:
 
 def _rule_sql(rule_yaml: str) -> str:
     rule = parse_pack(f"pack: t\nrules:\n  - id: T-RULE\n{rule_yaml}", source="t.yaml").rules[0]
-    loaded = {"disbursements": fundaudit.load("disbursements", PAYMENTS), "register": fundaudit.load("register", REGISTER)}
+    loaded = {k: fundaudit.load(k, v) for k, v in {"disbursements": PAYMENTS, "register": REGISTER}.items()}
     [status] = run_rules(loaded, [rule], period=parse_period("2016")).statuses
     return str(status.sql)
 
@@ -1131,3 +1131,14 @@ def test_lookup_that_only_fires_without_a_match_keeps_the_semi_join_and_cites_no
     assert cited(found) == [[], []]
     assert "_match_rid" not in _rule_sql(rule) and "_ref:" not in _rule_sql(rule)
     assert "_match_rid" in _rule_sql(MATCHED)
+
+
+def test_lookup_cite_names_the_role_of_the_cited_rows() -> None:
+    as_staff = MATCHED.replace("      fallback_on:", "      cite: staff\n      fallback_on:")
+    assert as_staff != MATCHED
+    found = run(as_staff, {"disbursements": PAYMENTS, "register": REGISTER})
+    assert cited(found)[0] == [("staff", "register", 2), ("staff", "register", 3)]
+    assert problems(as_staff.replace("cite: staff", "cite: boss")) == [
+        "t.yaml:10:7 rules[0].check.cite: invalid value boss (expected dues_record, payment, register_file, union, "
+        "employer, staff, ratio, cap, dibao, min_wage, budget_line, declared_total)"
+    ]

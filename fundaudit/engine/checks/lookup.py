@@ -58,7 +58,7 @@ def lookup(ctx: CheckContext) -> exp.Select:
     cited = []
     if ctx.args["mode"] == "not_exists":  # a finding is a match: cite the rows it matched
         rids = select(exp.ArrayAgg(this=col(ROW_ID, "r"))).from_(table(other, "r")).where(exp.and_(*match))
-        cited.append(sql.cite(exp.Subquery(this=rids), other))
+        cited.append(sql.cite(exp.Subquery(this=rids), other, ctx.args["cite"]))
     return (
         select(col(ROW_ID, "l"), *[col(c, "l") for c in dict.fromkeys(local)], *cited)
         .from_(table(ctx.ledger, "l"))
@@ -185,7 +185,7 @@ def _lookup_match(ctx: CheckContext) -> exp.Select:
             exp.alias_(exp.Min(this=col("matched_on")), "matched_on", quoted=True),
             *[exp.alias_(agg(c), sql.MATCHED + c, quoted=True) for c in wanted],
             *[exp.alias_(exp.Max(this=col(n)), n, quoted=True) for n in per_match if n != "_report_when"],
-            *([exp.alias_(_cited_rows(pick, by, "_report_when" in per_match), _MATCH_ROW, quoted=True)] if cites else []),
+            *([sql.named(_cited_rows(pick, by, "_report_when" in per_match), _MATCH_ROW)] if cites else []),
         )
         .from_(matches)
         .group_by(col(ROW_ID))
@@ -214,7 +214,7 @@ def _lookup_match(ctx: CheckContext) -> exp.Select:
             *[exp.alias_(e, name, quoted=True) for name, (e, _) in fields.items() if name != "matched_on"],
             *texts,
             *([exp.alias_(amount, "_amount", quoted=True)] if amount is not None else []),
-            *([sql.cite(col(_MATCH_ROW, "a"), other)] if cites else []),
+            *([sql.cite(col(_MATCH_ROW, "a"), other, ctx.args["cite"])] if cites else []),
         )
         .from_(table(ledger, "l"))
         .join(grouped.subquery("a"), on=exp.EQ(this=col(ROW_ID, "a"), expression=col(ROW_ID, "l")), join_type="left")
