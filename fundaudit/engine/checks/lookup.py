@@ -1,8 +1,9 @@
 """The ``lookup`` check type: does a row match one of another input (as of a date, with a fallback key,
 reporting the matched values and giving reasons over the match)?
 
+A finding cites the rows of the other input it matched (:func:`_cited_rows`), with that input's role.
 Signature in ``fundaudit/rules/signatures/lookup.py``; tested in ``tests/checks/test_generic.py`` and
-``tests/checks/test_generic_vocabulary.py``.
+``tests/checks/test_generic_vocabulary.py`` (the shipped rules in ``tests/checks/test_register_match.py``).
 """
 
 from __future__ import annotations
