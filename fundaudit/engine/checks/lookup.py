@@ -166,7 +166,9 @@ def _lookup_match(ctx: CheckContext) -> exp.Select:
     union: exp.Expression = parts[0]
     for p in parts[1:]:
         union = exp.union(union, p, distinct=False)
-    matches = exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier("m")))
+    matches = (  # the matches, materialised once when the findings' cited rows are listed from them too
+        table(_MATCHES, "m") if cites else exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier("m")))
+    )
 
     def agg(c: str) -> exp.Expression:
         out: exp.Expression
@@ -186,7 +188,6 @@ def _lookup_match(ctx: CheckContext) -> exp.Select:
             exp.alias_(exp.Min(this=col("matched_on")), "matched_on", quoted=True),
             *[exp.alias_(agg(c), sql.MATCHED + c, quoted=True) for c in wanted],
             *[exp.alias_(exp.Max(this=col(n)), n, quoted=True) for n in per_match if n != "_report_when"],
-            *([sql.named(_cited_rows(pick, by, "_report_when" in per_match), _MATCH_ROW)] if cites else []),
         )
         .from_(matches)
         .group_by(col(ROW_ID))
@@ -207,7 +208,7 @@ def _lookup_match(ctx: CheckContext) -> exp.Select:
         fires = exp.Not(this=matched) if ctx.args["mode"] == "exists" else matched
     shown = [c for c in read_by(reasons, ctx) if "__" not in c]
     amount = ctx.amount("l")
-    return (
+    found = (
         select(
             col(ROW_ID, "l"),
             *[col(c, "l") for c in shown],
@@ -215,31 +216,60 @@ def _lookup_match(ctx: CheckContext) -> exp.Select:
             *[exp.alias_(e, name, quoted=True) for name, (e, _) in fields.items() if name != "matched_on"],
             *texts,
             *([exp.alias_(amount, "_amount", quoted=True)] if amount is not None else []),
-            *([sql.cite(col(_MATCH_ROW, "a"), other, ctx.args["cite"])] if cites else []),
         )
         .from_(table(ledger, "l"))
         .join(grouped.subquery("a"), on=exp.EQ(this=col(ROW_ID, "a"), expression=col(ROW_ID, "l")), join_type="left")
         .where(all_of([reportable(ctx, "l"), fires]))
     )
+    if not cites:
+        return found
+    cited = _cited_rows(pick, by, "_report_when" in per_match)
+    return _with_cited(found, union, cited, sql.cite(col(_MATCH_ROW, "c"), other, ctx.args["cite"]))
 
 
 _MATCH_ROW = "_match_rid"  # the matched row's id (``_rid`` of the other input), which a finding cites
+_MATCHES, _FOUND = "_lookup_matches", "_lookup_found"  # the query's CTEs when its findings cite matches
+
+
+def _with_cited(found: exp.Select, matches: exp.Expression, cited: exp.Expression, cite: exp.Expression) -> exp.Select:
+    """The findings (``found``) with the rows each cites (``cited``, over the finding's rows of
+    ``matches``, alias ``m``) as the column ``cite``: listed in a second pass over the materialised
+    matches, for the findings' rows only (a ledger's many matched rows that are no finding list nothing)."""
+    on = exp.EQ(this=col(ROW_ID, "f"), expression=col(ROW_ID, "m"))
+    per_finding = (
+        select(col(ROW_ID, "m"), sql.named(cited, _MATCH_ROW))
+        .from_(table(_MATCHES, "m"))
+        .join(table(_FOUND, "f"), on=on, join_type="semi")
+        .group_by(col(ROW_ID, "m"))
+    )
+    return (
+        select(exp.Column(this=exp.Star(), table=exp.to_identifier("f")), cite)
+        .from_(table(_FOUND, "f"))
+        .join(
+            per_finding.subquery("c"),
+            on=exp.EQ(this=col(ROW_ID, "c"), expression=col(ROW_ID, "f")),
+            join_type="left",
+        )
+        .with_(_MATCHES, as_=matches, materialized=True)
+        .with_(_FOUND, as_=found)
+    )
 
 
 def _cited_rows(pick: str, by: str | None, chosen: bool) -> exp.Expression:
-    """The matched rows a finding cites, as a list of their ids: the rows ``report`` is taken from (every
-    match for ``pick: min``, the earliest/latest one by ``by``), among those ``report_when`` chooses when
-    given; when it chooses none (or no match has a ``by``), every match. NULL when nothing matched."""
-    rid = col(_MATCH_ROW)
+    """The matched rows a finding cites (an aggregate over its matches, alias ``m``), as a list of their
+    ids: the rows ``report`` is taken from (every match for ``pick: min``, the earliest/latest one by
+    ``by``), among those ``report_when`` chooses when given; when it chooses none (or no match has a
+    ``by``), every match."""
+    rid = col(_MATCH_ROW, "m")
     every: exp.Expression = exp.ArrayAgg(this=rid)
     if pick == "min":
         picked: exp.Expression = every.copy()
     else:
         cls = exp.ArgMin if pick == "earliest" else exp.ArgMax
-        picked = cls(this=rid, expression=col(sql.MATCHED + str(by)))
+        picked = cls(this=rid, expression=col(sql.MATCHED + str(by), "m"))
     if chosen:
         picked = exp.Filter(
-            this=picked, expression=exp.Where(this=exp.EQ(this=col("_report_when"), expression=sql.number(1)))
+            this=picked, expression=exp.Where(this=exp.EQ(this=col("_report_when", "m"), expression=sql.number(1)))
         )
     if pick != "min":
         picked = exp.If(
