@@ -319,3 +319,31 @@ def test_xl_fund_overspend() -> None:
     found = run("XL-FUND-OVERSPEND", inputs).values
     assert (found[0]["spent"], found[0]["allocated"], found[0]["difference"]) == ("1100.00", "1000.00", "100.00")
     assert run("XL-FUND-OVERSPEND", inputs, params={"min_spend_ratio": 0.3}).ref_rows == [[2], [9]]
+
+
+# --- lookup rules: what their findings cite (issue 15; engine in fundaudit/engine/checks/lookup.py) ---------
+
+
+def test_xl_union_account_cites_the_registry_rows_of_the_employer() -> None:
+    unions = [
+        *UNIONS,  # rows 2-5; EB's registry row is 3
+        {"union_code": "U5", "union_name": "己工会", "employer_taxpayer_id": "EF", "bank_account": "111"},  # 6
+        {"union_code": "U6", "union_name": "己分会", "employer_taxpayer_id": "EF", "bank_account": "222"},  # 7
+    ]
+    rows = [
+        dues("EB", "乙", "2016-07-01", "2016-07-31", grassroots_account="6217000000000001"),  # 2 another account
+        dues("EF", "己", "2016-07-01", "2016-07-31", grassroots_account="333"),  # 3 neither of EF's two
+        dues("EF", "己", "2016-08-01", "2016-08-31", grassroots_account="222"),  # 4 one of them: no finding
+    ]
+    found = run("XL-UNION-ACCOUNT", {"dues": rows, "unions": unions})
+    assert found.cited == {2: [("union", "unions", 3)], 3: [("union", "unions", 6), ("union", "unions", 7)]}
+
+
+def test_xl_missing_employer_cites_nothing_as_it_finds_no_dues_row() -> None:
+    """Its own rows are the roster's (employer); a finding is an employer with no dues row in the period,
+    so there is no row of dues to cite."""
+    roster = [employer("E1", "甲公司"), employer("E2", "乙公司")]
+    rows = [dues("E1", "甲公司", "2016-01-01", "2016-03-31")]
+    found = run("XL-MISSING-EMPLOYER", {"employers": roster, "dues": rows})
+    assert found.cited == {3: []}
+    assert [r["role"] for r in found.findings["refs"][0]] == ["employer"]

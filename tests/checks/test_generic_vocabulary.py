@@ -44,7 +44,13 @@ def problems(rule_yaml: str) -> list[str]:
 
 
 def rows(found: pd.DataFrame) -> list[list[int]]:
-    return [[r["row"] for r in refs] for refs in found["refs"]]
+    """Each finding's rows in the rule's own ledger (the kind of its first ref), without the rows it cites."""
+    return [[r["row"] for r in refs if r["kind"] == refs[0]["kind"]] for refs in found["refs"]]
+
+
+def cited(found: pd.DataFrame) -> list[list[tuple[str, str, int]]]:
+    """Each finding's refs into other inputs, as (role, kind, row), in finding order."""
+    return [[(r["role"], r["kind"], r["row"]) for r in refs if r["kind"] != refs[0]["kind"]] for refs in found["refs"]]
 
 
 # --- date operands and derived facts ------------------------------------------------------------------
@@ -1004,4 +1010,135 @@ def test_as_text_operand_and_its_validation() -> None:
         parse_pack(bad, source="t.yaml")
     assert [p.render("en").split(": ", 1)[0].split(" ", 1)[1] for p in exc.value.problems] == [
         "rules[0].where.compare.right.as_text"
+    ]
+
+
+# --- lookup: a finding cites the rows of `table` it matched, with their role (issue 15) ----------------------
+# REGISTER rows: 2 F1 (A), 3 F1b (A), 4 F2 (B), 5 F3 (no ID), 6 F4 (C), 7 F5 (EXCEL);
+# PAYMENTS rows: 2 甲 (A), 3 乙 (B), 4 丙 (D, F3), 5 丁 (E, F4), 6 戊 (EXCEL), 7 己 (no ID, F1).
+
+
+def _rule_sql(rule_yaml: str) -> str:
+    rule = parse_pack(f"pack: t\nrules:\n  - id: T-RULE\n{rule_yaml}", source="t.yaml").rules[0]
+    loaded = {k: fundaudit.load(k, v) for k, v in {"disbursements": PAYMENTS, "register": REGISTER}.items()}
+    [status] = run_rules(loaded, [rule], period=parse_period("2016")).statuses
+    return str(status.sql)
+
+
+def test_lookup_findings_cite_the_fallback_match_and_nothing_without_a_match() -> None:
+    found = run(LOOKUP, {"disbursements": PAYMENTS, "register": REGISTER})
+    assert rows(found) == [[4], [5], [6], [7]]
+    # 丙 matched F3 on the file number, 己 F1; 丁 and 戊 matched nothing: no_match findings cite nothing
+    assert cited(found) == [[("register_file", "register", 5)], [], [], [("register_file", "register", 2)]]
+
+
+MATCHED = LOOKUP.replace(
+    """        - when: {matched: false}
+          problem: {zh: 无档案, en: no file}
+        - when: {compare: {left: match.filed_date, op: gt, right: payment_date}}""",
+    "        - when: {matched: true}",
+)
+
+
+def test_lookup_findings_on_a_matched_reason_cite_every_matched_row() -> None:
+    assert MATCHED != LOOKUP
+    found = run(MATCHED, {"disbursements": PAYMENTS, "register": REGISTER})
+    assert rows(found) == [[2], [3], [4], [7]]
+    assert cited(found) == [
+        [("register_file", "register", 2), ("register_file", "register", 3)],  # 甲: F1 and F1b
+        [("register_file", "register", 4)],
+        [("register_file", "register", 5)],  # fallback on the file number
+        [("register_file", "register", 2)],
+    ]
+
+
+def test_lookup_with_pick_latest_cites_the_picked_row_only() -> None:
+    rule = (
+        "    ledger: disbursements\n    severity: error\n"
+        "    check: {type: lookup, table: register, on: {recipient_id_no: id_no}, mode: not_exists,"
+        " date: payment_date, valid_from: filed_date, valid_to: exit_date,"
+        " report: {latest: file_no}, pick: latest, by: filed_date}\n"
+        "    message: '{latest} {matched_on}'\n"
+    )
+    found = run(rule, {"disbursements": PAYMENTS, "register": REGISTER})
+    assert found["message_en"].tolist() == ["F1b ID number"]
+    assert cited(found) == [[("register_file", "register", 3)]]  # F1b, not F1 (also in force)
+
+
+def test_lookup_not_exists_without_report_cites_every_matched_row() -> None:
+    rule = (
+        "    ledger: disbursements\n    severity: error\n"
+        "    check: {type: lookup, table: register, on: {recipient_id_no: id_no}, mode: not_exists}\n"
+        "    message: x\n"
+    )
+    found = run(rule, {"disbursements": PAYMENTS, "register": REGISTER})
+    assert rows(found) == [[2], [3], [6]]  # the plain lookup compares IDs as they are (戊's damaged one too)
+    assert cited(found) == [
+        [("register_file", "register", 2), ("register_file", "register", 3)],
+        [("register_file", "register", 4)],
+        [("register_file", "register", 7)],
+    ]
+
+
+def test_lookup_report_when_chooses_the_cited_rows_else_every_match_is_cited() -> None:
+    reg = frame(
+        [
+            {"id_no": A, "filed_date": "2014-01-01", "exit_date": "2015-06-30"},
+            {"id_no": A, "filed_date": "2015-01-01", "exit_date": "2016-02-29"},
+            {"id_no": A, "filed_date": "2016-06-01"},
+            {"id_no": B, "filed_date": "2014-01-01", "exit_date": "2015-06-30"},
+            {"id_no": B, "filed_date": "2016-01-01"},
+            {"id_no": C, "filed_date": "2014-01-01", "exit_date": "2016-12-31"},
+        ]
+    )
+    pays = frame(
+        [
+            {"recipient_name": n, "recipient_id_no": i, "payment_date": "2016-05-01"}
+            for n, i in (("甲", A), ("乙", B), ("丙", C), ("丁", D))
+        ]
+    )
+    ledgers = {"disbursements": pays, "register": reg}
+    latest = run(AFTER_EXIT, ledgers)  # pick latest by exit_date among the files closed before the payment
+    assert cited(latest) == [[("register_file", "register", 3)]]
+    least = AFTER_EXIT.replace("      pick: latest\n      by: exit_date\n", "").replace(
+        """        - when:
+            all:
+              - no_match:""",
+        """        - when: {matched: true}
+          problem: {zh: 有档, en: filed}
+        - when:
+            all:
+              - no_match:""",
+    )
+    assert least != AFTER_EXIT
+    found = run(least, ledgers)
+    assert found["message"].tolist() == ["甲 2015-06-30", "乙 2015-06-30", "丙 —"]
+    assert cited(found) == [
+        [("register_file", "register", 2), ("register_file", "register", 3)],  # the two closed before 05-01
+        [("register_file", "register", 5)],  # the closed one, not the one in force
+        [("register_file", "register", 7)],  # report_when chose none: every match
+    ]
+
+
+def test_lookup_that_only_fires_without_a_match_keeps_the_semi_join_and_cites_nothing() -> None:
+    rule = (
+        "    ledger: disbursements\n    severity: error\n"
+        "    check: {type: lookup, table: register, on: {recipient_id_no: id_no}, fallback_on: {file_no: file_no}}\n"
+        "    message: x\n"
+    )
+    found = run(rule, {"disbursements": PAYMENTS, "register": REGISTER})
+    assert rows(found) == [[5], [6]]
+    assert cited(found) == [[], []]
+    assert "_match_rid" not in _rule_sql(rule) and "_ref:" not in _rule_sql(rule)
+    assert "_match_rid" in _rule_sql(MATCHED)
+
+
+def test_lookup_cite_names_the_role_of_the_cited_rows() -> None:
+    as_staff = MATCHED.replace("      fallback_on:", "      cite: staff\n      fallback_on:")
+    assert as_staff != MATCHED
+    found = run(as_staff, {"disbursements": PAYMENTS, "register": REGISTER})
+    assert cited(found)[0] == [("staff", "register", 2), ("staff", "register", 3)]
+    assert problems(as_staff.replace("cite: staff", "cite: boss")) == [
+        "t.yaml:10:7 rules[0].check.cite: invalid value boss (expected dues_record, payment, register_file, union, "
+        "employer, staff, ratio, cap, dibao, min_wage, budget_line, declared_total)"
     ]

@@ -17,6 +17,7 @@ from tests.checks.harness import (
     resident_id,
     rows_of,
     run,
+    shipped_pack,
 )
 
 
@@ -134,3 +135,94 @@ def test_a_missing_register_is_reported_as_a_missing_input_not_a_profile_table()
 
     status = run("DISB-NOT-FILED", {"disbursements": [payment()]}, expect_status="skipped").status
     assert status.reason_en == "input register is missing (give --ledger register=FILE)"
+
+
+# --- what a finding cites: the register file(s) it matched, as register_file (issue 15) ----------------------
+# register rows are numbered from 2 (row 1 is the header), in the order of the list
+
+
+def test_disb_not_filed_cites_the_files_filed_later_and_nothing_without_a_file() -> None:
+    x = resident_id("341003", "19900101", "021")
+    register = [
+        register_file(A, "F1", filed_date="2016-03-20"),  # 2
+        register_file(B, "F2", filed_date="2016-04-01"),  # 3
+        register_file(B, "F3", filed_date="2016-05-01"),  # 4 B's second file, also later than the payment
+    ]
+    payments = [
+        payment(A, payment_date="2016-03-01"),  # 2 filed later: F1
+        payment(x),  # 3 no file: nothing to cite
+        payment(B, payment_date="2016-03-01"),  # 4 two files, both later: both
+        payment("", file_no="F1", payment_date="2016-03-01"),  # 5 by file number: F1
+    ]
+    found = run("DISB-NOT-FILED", {"disbursements": payments, "register": register})
+    assert found.cited == {
+        2: [("register_file", "register", 2)],
+        3: [],
+        4: [("register_file", "register", 3), ("register_file", "register", 4)],
+        5: [("register_file", "register", 2)],
+    }
+
+
+def test_disb_after_exit_cites_the_latest_file_closed_before_the_payment() -> None:
+    register = [
+        register_file(A, "F1", status="已撤档", exit_date="2016-03-15", exit_reason="死亡"),  # 2
+        register_file(B, "F2", status="已脱困", exit_date="2016-06-30", exit_reason="脱困"),  # 3
+        register_file(B, "F3", filed_date="2016-09-01"),  # 4 filed after the payment: not cited
+        register_file(C, "F4", status="已撤档", filed_date="2014-01-01", exit_date="2015-06-30"),  # 5
+        register_file(C, "F5", status="已撤档", filed_date="2015-07-01", exit_date="2016-02-01"),  # 6 latest
+    ]
+    payments = [
+        payment(A, payment_date="2016-04-12"),  # 2 after death: F1
+        payment(B, payment_date="2016-07-10"),  # 3 between the two files: F2
+        payment(C, payment_date="2016-05-01"),  # 4 both closed: the latest, F5
+        payment("", file_no="F1", payment_date="2016-05-01"),  # 5 by file number: F1
+    ]
+    found = run("DISB-AFTER-EXIT", {"disbursements": payments, "register": register})
+    assert found.cited == {
+        2: [("register_file", "register", 2)],
+        3: [("register_file", "register", 3)],
+        4: [("register_file", "register", 6)],
+        5: [("register_file", "register", 2)],
+    }
+    assert [v["register_file_no"] for v in found.values] == ["F1", "F2", "F5", "F1"]
+
+
+def test_disb_category_cites_the_files_in_force_with_a_category() -> None:
+    register = [
+        register_file(A, "F1", category="相对困难"),  # 2
+        register_file(B, "F2", category="深度困难", status="已脱困", exit_date="2016-03-01"),  # 3
+        register_file(B, "F3", category="相对困难", filed_date="2016-03-02"),  # 4
+        register_file(C, "F4", category="相对困难"),  # 5
+        register_file(C, "F5", category="意外致困"),  # 6 C's second file in force
+        register_file(C, "F6", category=""),  # 7 no category: not matched, not cited
+    ]
+    payments = [
+        payment(A, program="送温暖", aid_category="深度困难"),  # 2 F1
+        payment(B, aid_category="深度困难", payment_date="2016-04-01"),  # 3 F3 (F2 closed by then)
+        payment(C, aid_category="深度困难"),  # 4 two files in force, neither deep: both
+    ]
+    found = run("DISB-CATEGORY", {"disbursements": payments, "register": register})
+    assert found.cited == {
+        2: [("register_file", "register", 2)],
+        3: [("register_file", "register", 4)],
+        4: [("register_file", "register", 5), ("register_file", "register", 6)],
+    }
+
+
+# --- money at issue: every rule of the disbursements and register packs says what its amount is (issue 15) ---
+
+
+def test_disbursement_and_register_rules_state_their_money_at_issue() -> None:
+    """A payment rule's amount is the payment's (or its group's sum); a register rule has none, and says
+    why, naming where the money paid on the file is counted instead."""
+    pays, files = shipped_pack("disbursements").rules, shipped_pack("register").rules
+    assert [(r.id, r.amount is not None, sorted(r.amount_basis)) for r in files] == [
+        (r.id, False, ["en", "zh"]) for r in files
+    ]
+    assert all(r.amount_basis["en"].startswith("none: ") and r.amount_basis["zh"].startswith("无：") for r in files)
+    assert [(r.id, r.amount is not None, sorted(r.amount_basis)) for r in pays] == [
+        (r.id, True, ["en", "zh"]) for r in pays
+    ]
+    sums = {r.id for r in pays if "sum of" in r.amount_basis["en"]}
+    assert sums == {"DISB-ACCOUNT-SHARED", "DISB-DUP", "DISB-OVER-CAP", "DISB-SPLIT", "DISB-YEAR-END"}
+    assert len(pays) == 13 and len(files) == 7

@@ -1,8 +1,9 @@
 """The ``lookup`` check type: does a row match one of another input (as of a date, with a fallback key,
 reporting the matched values and giving reasons over the match)?
 
+A finding cites the rows of the other input it matched (:func:`_cited_rows`), with that input's role.
 Signature in ``fundaudit/rules/signatures/lookup.py``; tested in ``tests/checks/test_generic.py`` and
-``tests/checks/test_generic_vocabulary.py``.
+``tests/checks/test_generic_vocabulary.py`` (the shipped rules in ``tests/checks/test_register_match.py``).
 """
 
 from __future__ import annotations
@@ -55,8 +56,12 @@ def lookup(ctx: CheckContext) -> exp.Select:
             fires,
         ]
     )
+    cited = []
+    if ctx.args["mode"] == "not_exists":  # a finding is a match: cite the rows it matched
+        rids = select(exp.ArrayAgg(this=col(ROW_ID, "r"))).from_(table(other, "r")).where(exp.and_(*match))
+        cited.append(sql.cite(exp.Subquery(this=rids), other, ctx.args["cite"]))
     return (
-        select(col(ROW_ID, "l"), *[col(c, "l") for c in dict.fromkeys(local)])
+        select(col(ROW_ID, "l"), *[col(c, "l") for c in dict.fromkeys(local)], *cited)
         .from_(table(ctx.ledger, "l"))
         .where(where)
     )
@@ -108,6 +113,7 @@ def _lookup_match(ctx: CheckContext) -> exp.Select:
         valid.append(sql.condition(ctx.args["where"], other, alias="r", scope=ctx.scope()))
     valid.extend(_period_rows(ctx, "r"))
     per_match = _per_match(ctx, reasons, other)
+    cites = bool(reasons) or ctx.args["mode"] == "not_exists"  # else every finding is a row that matched nothing
     parts = []
     guard = _id_pairs(ledger, other, keys[0])
     for i, key in enumerate(keys):
@@ -145,10 +151,11 @@ def _lookup_match(ctx: CheckContext) -> exp.Select:
         values = list(dict.fromkeys([*wanted, *([by] if by else [])]))
         parts.append(
             _semi_part(ledger, other, label, on, conds)
-            if not values and not per_match
+            if not values and not per_match and not cites
             else select(
                 exp.alias_(col(ROW_ID, "l"), ROW_ID, quoted=True),
                 exp.alias_(sql.string(label), "matched_on", quoted=True),
+                *([exp.alias_(col(ROW_ID, "r"), _MATCH_ROW, quoted=True)] if cites else []),
                 *[exp.alias_(col(c, "r"), sql.MATCHED + c, quoted=True) for c in values],
                 *[exp.alias_(sql.flag(e), name, quoted=True) for name, e in per_match.items()],
             )
@@ -159,7 +166,9 @@ def _lookup_match(ctx: CheckContext) -> exp.Select:
     union: exp.Expression = parts[0]
     for p in parts[1:]:
         union = exp.union(union, p, distinct=False)
-    matches = exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier("m")))
+    matches = (  # the matches, materialised once when the findings' cited rows are listed from them too
+        table(_MATCHES, "m") if cites else exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier("m")))
+    )
 
     def agg(c: str) -> exp.Expression:
         out: exp.Expression
@@ -199,7 +208,7 @@ def _lookup_match(ctx: CheckContext) -> exp.Select:
         fires = exp.Not(this=matched) if ctx.args["mode"] == "exists" else matched
     shown = [c for c in read_by(reasons, ctx) if "__" not in c]
     amount = ctx.amount("l")
-    return (
+    found = (
         select(
             col(ROW_ID, "l"),
             *[col(c, "l") for c in shown],
@@ -212,6 +221,63 @@ def _lookup_match(ctx: CheckContext) -> exp.Select:
         .join(grouped.subquery("a"), on=exp.EQ(this=col(ROW_ID, "a"), expression=col(ROW_ID, "l")), join_type="left")
         .where(all_of([reportable(ctx, "l"), fires]))
     )
+    if not cites:
+        return found
+    cited = _cited_rows(pick, by, "_report_when" in per_match)
+    return _with_cited(found, union, cited, sql.cite(col(_MATCH_ROW, "c"), other, ctx.args["cite"]))
+
+
+_MATCH_ROW = "_match_rid"  # the matched row's id (``_rid`` of the other input), which a finding cites
+_MATCHES, _FOUND = "_lookup_matches", "_lookup_found"  # the query's CTEs when its findings cite matches
+
+
+def _with_cited(found: exp.Select, matches: exp.Expression, cited: exp.Expression, cite: exp.Expression) -> exp.Select:
+    """The findings (``found``) with the rows each cites (``cited``, over the finding's rows of
+    ``matches``, alias ``m``) as the column ``cite``: listed in a second pass over the materialised
+    matches, for the findings' rows only (a ledger's many matched rows that are no finding list nothing)."""
+    on = exp.EQ(this=col(ROW_ID, "f"), expression=col(ROW_ID, "m"))
+    per_finding = (
+        select(col(ROW_ID, "m"), sql.named(cited, _MATCH_ROW))
+        .from_(table(_MATCHES, "m"))
+        .join(table(_FOUND, "f"), on=on, join_type="semi")
+        .group_by(col(ROW_ID, "m"))
+    )
+    return (
+        select(exp.Column(this=exp.Star(), table=exp.to_identifier("f")), cite)
+        .from_(table(_FOUND, "f"))
+        .join(
+            per_finding.subquery("c"),
+            on=exp.EQ(this=col(ROW_ID, "c"), expression=col(ROW_ID, "f")),
+            join_type="left",
+        )
+        .with_(_MATCHES, as_=matches, materialized=True)
+        .with_(_FOUND, as_=found)
+    )
+
+
+def _cited_rows(pick: str, by: str | None, chosen: bool) -> exp.Expression:
+    """The matched rows a finding cites (an aggregate over its matches, alias ``m``), as a list of their
+    ids: the rows ``report`` is taken from (every match for ``pick: min``, the earliest/latest one by
+    ``by``), among those ``report_when`` chooses when given; when it chooses none (or no match has a
+    ``by``), every match."""
+    rid = col(_MATCH_ROW, "m")
+    every: exp.Expression = exp.ArrayAgg(this=rid)
+    if pick == "min":
+        picked: exp.Expression = every.copy()
+    else:
+        cls = exp.ArgMin if pick == "earliest" else exp.ArgMax
+        picked = cls(this=rid, expression=col(sql.MATCHED + str(by), "m"))
+    if chosen:
+        picked = exp.Filter(
+            this=picked, expression=exp.Where(this=exp.EQ(this=col("_report_when", "m"), expression=sql.number(1)))
+        )
+    if pick != "min":
+        picked = exp.If(
+            this=exp.Is(this=picked, expression=exp.Null()),
+            true=exp.Null(),
+            false=exp.Array(expressions=[picked.copy()]),
+        )
+    return exp.Coalesce(this=picked, expressions=[every]) if chosen or pick != "min" else picked
 
 
 def _validity(ctx: CheckContext) -> list[exp.Expression]:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from fundaudit.errors import catalogue
 from fundaudit.rules.spec import Arg, Signature, signature
 
 __all__ = ["SIGNATURES"]
@@ -44,6 +45,12 @@ SIGNATURES: list[Signature] = [
             choices=("no_row", "no_match"),
             shape=True,
             doc="fallback_on is tried when `on` found no row at all (no_row) or none passing where/in_period/date",
+        ),
+        cite=Arg(
+            "choice",
+            choices=tuple(catalogue()["roles"]),
+            shape=True,
+            doc="the role of the matched rows a finding cites (default: the table's own, e.g. register_file)",
         ),
     ),
 ]
