@@ -92,6 +92,21 @@ def _relation_note(ctx: CheckContext) -> list[exp.Expression]:
     ]
 
 
+def _officers(ctx: CheckContext) -> exp.Subquery | None:
+    """Staff rows by name (alias ``o``: ``name``, ``_officers`` the list of their row ids), for citing the
+    officer a listed relative belongs to (its ``relation_of``); None when the list has no such column.
+    ``relation_of`` names a person, so the name is the only key there is: every row of that name is cited."""
+    if not ctx.has("relation_of", table=STAFF):
+        return None
+    return (
+        select(col("name"), named(exp.Anonymous(this="LIST", expressions=[col(ROW_ID)]), "_officers"))
+        .from_(table(STAFF))
+        .where(exp.and_(not_null(col("name")), is_null(col("relation_of"))))
+        .group_by(col("name"))
+        .subquery("o")
+    )
+
+
 @implements("staff_relative")
 def staff_relative(ctx: CheckContext) -> exp.Select:
     """Rows of the rule's ledger sharing a value with anyone on the staff list: payments (ID, account;
@@ -105,6 +120,8 @@ def staff_relative(ctx: CheckContext) -> exp.Select:
     has_role = ctx.has("role", table=STAFF)
     staff_where = None if "all" in roles or not has_role else in_texts(col("role", "s"), roles)
     targets = {ctx.ledger: STAFF_FIELDS[ctx.ledger]} if ctx.ledger in STAFF_FIELDS else STAFF_FIELDS
+    officers = _officers(ctx)
+    officer_cite = [cite(col("_officers", "o"), STAFF, "officer")] if officers is not None else []
     parts = []
     for target, mapping in targets.items():
         if target not in ctx.present:
@@ -154,13 +171,14 @@ def staff_relative(ctx: CheckContext) -> exp.Select:
         amount = col("amount", "t") if target == DISB and ctx.has("amount", table=DISB) else None
         person = col(PERSON[target], "t") if ctx.has(PERSON[target], table=target) else exp.Null()
         text = exp.DataType.build("VARCHAR")
-        parts.append(
+        part = (
             select(
                 col(ROW_ID, "f"),
                 named(string(target), "_table"),
                 named(exp.cast(person, text), "person"),
                 named(col("name", "s"), "staff_name"),
                 cite(col(ROW_ID, "s"), STAFF),
+                *officer_cite,
                 named(exp.cast(col("role", "s") if has_role else exp.Null(), text), "role"),
                 *_relation_note(ctx),
                 named(matched, "matched_on"),
@@ -174,6 +192,9 @@ def staff_relative(ctx: CheckContext) -> exp.Select:
             .join(table(target, "t"), on=eq(col(ROW_ID, "t"), col(ROW_ID, "f")))
             .join(table(STAFF, "s"), on=eq(col(ROW_ID, "s"), col("_staff", "f")))
         )
+        if officers is not None:
+            part = part.join(officers, on=eq(col("name", "o"), col("relation_of", "s")), join_type="left")
+        parts.append(part)
     if not parts:  # no field both sides have: skip naming what is missing
         for target, mapping in targets.items():
             if target in ctx.present:
