@@ -265,6 +265,10 @@ def test_xl_union_status() -> None:
         ("error", (("dues", 10),)),
         ("warning", (("dues", 4),)),
     ]
+    # each cites the employer's registry rows it judged: 甲 founded in July (row 2), 乙 since 2003 (row 3),
+    # 戊 dissolved (row 5); 丁 has no union, nothing to cite
+    assert run("XL-UNION-STATUS", {"dues": rows, "unions": UNIONS}).cited == {
+        2: [("union", "unions", 2)], 4: [("union", "unions", 3)], 8: [], 10: [("union", "unions", 5)]}
     grace = run("XL-UNION-STATUS", {"dues": rows, "unions": UNIONS}, params={"grace_months": 1}).refs
     assert grace == [("error", (("dues", 8),)), ("error", (("dues", 10),)), ("warning", (("dues", 4),))]
 

@@ -7,7 +7,10 @@ Tests: ``tests/checks/test_cross.py``.
 
 - ``staff_relative``: names are never a key; addresses are compared through their matching keys.
 - ``union_status``: the employer's union is the registry row whose
-  ``employer_taxpayer_id`` is the dues row's taxpayer ID; ``grace_months`` widens both tests.
+  ``employer_taxpayer_id`` is the dues row's taxpayer ID; ``grace_months`` widens both tests. A finding
+  cites every registry row of the employer (the unions it judged founded late, dissolved or founded before).
+- ``staff_relative`` cites the matched staff row and, for a listed relative, the officer it names
+  (``relation_of``, role ``officer``).
 """
 
 from __future__ import annotations
@@ -236,6 +239,7 @@ def union_status(ctx: CheckContext) -> exp.Select:
             col("employer_taxpayer_id"),
             named(exp.Min(this=col("founded_date")), "founded_date"),
             *([named(exp.Min(this=col("union_name")), "union_name")] if ctx.has("union_name", table=UNIONS) else []),
+            named(exp.Anonymous(this="LIST", expressions=[col(ROW_ID)]), "_unions"),
         )
         .from_(table(UNIONS))
         .group_by(col("employer_taxpayer_id"))
@@ -266,6 +270,7 @@ def union_status(ctx: CheckContext) -> exp.Select:
             ],
             col("founded_date", "f"),
             *([col("union_name", "f")] if ctx.has("union_name", table=UNIONS) else []),
+            cite(col("_unions", "f"), UNIONS),  # the employer's registry rows judged (none: no union at all)
             named(case([(union_fund, exp.Null())], string("warning")), "_severity"),
             *reasons,
             *amount_column(ctx, "d"),
