@@ -51,6 +51,8 @@ class TestBaseMin:
         assert res.rows == expected_rows(self.CASES)
         f = res.by_row[2]
         assert f["values"]["minimum"] == "13800.00" and f["amount"] == "600.00"
+        # each cites the minimum-wage row in force
+        assert res.cited == {r: [("min_wage", "min_wage", 2)] for r in expected_rows(self.CASES)}
 
     def test_without_headcount(self) -> None:
         rows = [dues_row(uscc(1), 3, base="13200.00", headcount=12)]
@@ -60,7 +62,7 @@ class TestBaseMin:
         table = [{"region_code": "341003", "effective_from": "2015-01-01", "monthly": "1000.00"},
                  {"region_code": "341003", "effective_from": "2016-07-01", "monthly": "1150.00"}]
         rows = [dues_row(uscc(1), 6, base="1100.00", headcount=1), dues_row(uscc(2), 7, base="1100.00", headcount=1)]
-        assert run("DUES-BASE-MIN", {"dues": rows, "min_wage": table}).rows == [3]
+        assert run("DUES-BASE-MIN", {"dues": rows, "min_wage": table}).cited == {3: [("min_wage", "min_wage", 3)]}
 
     def test_region(self) -> None:
         table = [*MIN_WAGE, {"region_code": "340102", "effective_from": "2015-11-01", "monthly": "1520.00"}]
@@ -189,6 +191,8 @@ class TestSplitRatio:
         assert res.rows == expected_rows(self.CASES)
         assert res.by_row[4]["values"]["mismatched"] == "基层工会、县级工会"
         assert res.by_row[5]["values"]["mismatched_en"] == "ACFTU, handling fee"
+        # each cites the schedule row of its fund type it was compared with (工会经费 row 2, 筹备金 row 3)
+        assert res.cited == {4: [("ratio", "ratios", 2)], 5: [("ratio", "ratios", 2)], 6: [("ratio", "ratios", 3)]}
 
     def test_without_a_schedule(self) -> None:
         cases: list[Case] = [
@@ -199,7 +203,9 @@ class TestSplitRatio:
                                                 "share_prep_fund_ratio": "0"}, True),
             ("fee is not checked without a schedule", {"fee_ratio": "0.03"}, False),
         ]
-        assert run("DUES-SPLIT-RATIO", {"dues": table_rows(cases)}).rows == expected_rows(cases)
+        without = run("DUES-SPLIT-RATIO", {"dues": table_rows(cases)})
+        assert without.rows == expected_rows(cases)
+        assert without.cited == {r: [] for r in expected_rows(cases)}  # the parameters, no row to cite
 
 
 class TestFee:

@@ -34,6 +34,7 @@ from fundaudit.engine.sql import (
     all_of,
     any_of,
     case,
+    cite,
     col,
     decimal,
     eq,
@@ -142,6 +143,7 @@ def dues_split_ratio(ctx: CheckContext) -> exp.Select:
     picked = (
         select(
             named(col(ROW_ID, d), "rid"),
+            named(col(ROW_ID, s), "srid"),
             named(col("effective_from", s), "effective_from"),
             *[named(col(n, s), f"x_{n}") for n, _, _ in compared],
             named(
@@ -170,6 +172,7 @@ def dues_split_ratio(ctx: CheckContext) -> exp.Select:
             col(ROW_ID, d),
             *present_columns(ctx, ["taxpayer_id", "fund_type", "period_start", "period_end"], d),
             named(col("effective_from", "p"), "schedule_from"),
+            cite(col("srid", "p"), RATIOS),  # the schedule row compared with
             *_mismatch_columns(wrong),
             *[named(col(n, d), n) for n, _, _ in compared],
             *[named(col(f"x_{n}", "p"), f"expected_{n}") for n, _, _ in compared],
@@ -227,6 +230,7 @@ def dues_base_min(ctx: CheckContext) -> exp.Select:
             named(col("effective_from", "m"), "f"),
             named(window(exp.Lead(this=col("effective_from", "m")), order=[col("effective_from", "m")]), "t"),
             named(col("monthly", "m"), "monthly"),
+            named(col(ROW_ID, "m"), "rid"),
         )
         .from_(table(MIN_WAGE, "m"))
         .where(all_of([region, not_null(col("effective_from", "m")), not_null(col("monthly", "m"))]))
@@ -246,6 +250,7 @@ def dues_base_min(ctx: CheckContext) -> exp.Select:
             col(ROW_ID, d),
             *present_columns(ctx, ["period_start", "period_end", "wage_base", "headcount"], d),
             named(col("monthly", "w"), "min_wage"),
+            cite(col("rid", "w"), MIN_WAGE),  # the minimum-wage row in force
             named(heads, "staff"),
             named(months, "months"),
             named(minimum, "minimum"),
