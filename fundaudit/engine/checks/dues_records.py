@@ -25,6 +25,7 @@ from fundaudit.engine.sql import (
     add_months,
     all_of,
     any_of,
+    case,
     col,
     eq,
     first_reason,
@@ -34,6 +35,7 @@ from fundaudit.engine.sql import (
     not_null,
     number,
     or_zero,
+    over_partition,
     select,
     sum_of,
     table,
@@ -47,7 +49,11 @@ def dues_duplicate(ctx: CheckContext) -> exp.Select:
     negative rows > 1; without ``ignore_correction_pairs``: more than one positive row). Group 2:
     rows sharing one e-voucher number. Every row of a group is a ref; the engine merges groups that
     share a row. A group is named by its first row id (even for key groups, odd for voucher groups),
-    which needs no global sort."""
+    which needs no global sort.
+
+    Money at issue (without an ``amount:``): what was paid again, i.e. every row but the first positive
+    payment of its group, reversals netted (a negative row counts negative). A row in two groups counts
+    when it repeats an earlier row in either (the maximum over its groups, taken over the result rows)."""
     keys = list(ctx.args["key"] or [])
     ctx.need(*keys, "amount_paid")
     d, g = "d", "g"
@@ -66,6 +72,7 @@ def dues_duplicate(ctx: CheckContext) -> exp.Select:
                 *[col(k) for k in group_keys],
                 named(exp.cast(n, exp.DataType.build("BIGINT")), "_n"),
                 named(exp.Min(this=col(ROW_ID)), "_first"),
+                named(exp.Min(this=case([(exp.GT(this=paid, expression=number(0)), col(ROW_ID))])), "_first_paid"),
             )
             .from_(table(ctx.ledger))
             .where(where)
@@ -73,9 +80,21 @@ def dues_duplicate(ctx: CheckContext) -> exp.Select:
             .having(exp.GT(this=exp.cast(n, exp.DataType.build("BIGINT")), expression=number(1)))
         )
         fid = exp.Add(this=exp.Mul(this=col("_first", g), expression=number(2)), expression=number(odd))
+        row_paid = col("amount_paid", d)
+        repeated = case(
+            [
+                (exp.LT(this=row_paid, expression=number(0)), row_paid),
+                (eq(col(ROW_ID, d), col("_first_paid", g)), number(0)),
+            ],
+            row_paid,
+        )
         return (
             select(
-                col(ROW_ID, d), named(fid, "_finding"), *present_columns(ctx, shown, d), named(col("_n", g), "payments")
+                col(ROW_ID, d),
+                named(fid, "_finding"),
+                *present_columns(ctx, shown, d),
+                named(col("_n", g), "payments"),
+                *amount_column(ctx, d, repeated),
             )
             .from_(table(ctx.ledger, d))
             .join(agg.subquery(g), on=exp.and_(*[eq(col(k, d), col(k, g)) for k in group_keys]))
@@ -83,10 +102,16 @@ def dues_duplicate(ctx: CheckContext) -> exp.Select:
         )
 
     query = grouped(keys, count, 0)
-    if ctx.has("voucher_no"):
-        union = exp.union(query, grouped(["voucher_no"], exp.Count(this=exp.Star()), 1), distinct=False)
-        query = select(exp.Star()).from_(exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier("u"))))
-    return query
+    if not ctx.has("voucher_no"):
+        return query
+    union = exp.union(query, grouped(["voucher_no"], exp.Count(this=exp.Star()), 1), distinct=False)
+    if ctx.amount() is not None:
+        return select(exp.Star()).from_(exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier("u"))))
+    # a row in both groups: one amount (it repeats something if it does in either)
+    return select(
+        exp.Star(except_=[col("_amount")]),
+        named(over_partition(exp.Max(this=col("_amount")), col(ROW_ID)), "_amount"),
+    ).from_(exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier("u"))))
 
 
 @implements("dues_refund")
