@@ -104,6 +104,15 @@ class TestBaseDrop:
         rows = [dues_row(A, m + 1, base=b) for m, b in enumerate(bases)]
         assert run("DUES-BASE-DROP", {"dues": rows}).rows == expected
 
+    def test_amount_is_the_dues_on_the_drop(self) -> None:
+        """(median − base) × rate: (200,000 − 99,999.99) × 2% = 2,000.0002 → 2,000.00; a rate of 1.5% on an
+        odd drop rounds half-up to the fen (exact decimals, no float drift); without a rate column, no money."""
+        rows = [dues_row(A, m + 1, base=b) for m, b in enumerate(["100000", "300000", "100000", "300000", "99999.99"])]
+        assert run("DUES-BASE-DROP", {"dues": rows}).findings["amount"].tolist() == ["2000.00"]
+        rows[-1].update(wage_base="10000.33", rate="0.015")  # (200,000 − 10,000.33) × 1.5% = 2,849.99505
+        assert run("DUES-BASE-DROP", {"dues": rows}).findings["amount"].tolist() == ["2850.00"]
+        assert run("DUES-BASE-DROP", {"dues": sheet(rows, drop=["rate"])}).findings["amount"].tolist() == [None]
+
     def test_history_from_2015_counts(self) -> None:
         rows = [*monthly(A, [10, 11, 12], year=2015, base="100000"), dues_row(A, 1, base="40000")]
         assert run("DUES-BASE-DROP", {"dues": rows}).rows == [5]

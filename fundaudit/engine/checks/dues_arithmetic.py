@@ -30,6 +30,7 @@ from fundaudit.engine.checks.common import (
 )
 from fundaudit.engine.context import CheckContext, Skip
 from fundaudit.engine.sql import (
+    DECIMAL_RATE,
     ROW_ID,
     all_of,
     any_of,
@@ -45,6 +46,7 @@ from fundaudit.engine.sql import (
     number,
     or_zero,
     rate_lit,
+    round_fen,
     select,
     string,
     table,
@@ -282,7 +284,10 @@ def dues_base_min(ctx: CheckContext) -> exp.Select:
 def dues_base_drop(ctx: CheckContext) -> exp.Select:
     """Per taxpayer (both fund types), positive rows with a base ordered by period start: history =
     up to ``lookback`` rows just before the row with an earlier ``period_start``; with at least
-    ``min_history`` of them, fires when base < median(history) × (1 − ``drop_ratio``)."""
+    ``min_history`` of them, fires when base < median(history) × (1 − ``drop_ratio``).
+
+    Money at issue (without an ``amount:``): the dues the drop leaves uncollected, (median − base) × the
+    row's rate, to the fen; none when the ledger has no rate."""
     ctx.need("taxpayer_id", "wage_base", "period_start", "amount_paid")
     lookback = int(ctx.args["lookback"])
     if lookback < 1:
@@ -349,8 +354,15 @@ def dues_base_drop(ctx: CheckContext) -> exp.Select:
             )
         )
     )
+    drop = decimal(exp.Sub(this=col("median", "q"), expression=col("wage_base", "q")), "DECIMAL(38,4)")
+    uncollected = (
+        round_fen(exp.Mul(this=drop, expression=decimal(col("rate", d), DECIMAL_RATE))) if ctx.has("rate") else None
+    )
     query = (
-        select(*[col(c, "q") for c in (ROW_ID, "wage_base", "median", "floor", "history")], *amount_column(ctx, d))
+        select(
+            *[col(c, "q") for c in (ROW_ID, "wage_base", "median", "floor", "history")],
+            *amount_column(ctx, d, uncollected),
+        )
         .from_(hits.subquery("q"))
         .join(table(ctx.ledger, d), on=eq(col(ROW_ID, d), col(ROW_ID, "q")))
     )
