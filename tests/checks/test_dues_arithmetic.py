@@ -50,7 +50,8 @@ class TestBaseMin:
         res = run("DUES-BASE-MIN", {"dues": self.rows(self.CASES), "min_wage": MIN_WAGE}, region="341003")
         assert res.rows == expected_rows(self.CASES)
         f = res.by_row[2]
-        assert f["values"]["minimum"] == "13800.00" and f["amount"] == "600.00"
+        # money at issue: the dues on the shortfall, (13,800 − 13,200) × 2%
+        assert f["values"]["minimum"] == "13800.00" and f["amount"] == "12.00"
         # each cites the minimum-wage row in force
         assert res.cited == {r: [("min_wage", "min_wage", 2)] for r in expected_rows(self.CASES)}
 

@@ -218,12 +218,22 @@ def _region(ctx: CheckContext) -> exp.Expression | None:
     return eq(col("region_code", "m"), only.subquery())
 
 
+def _dues_on(ctx: CheckContext, base_gap: exp.Expression, alias: str) -> exp.Expression | None:
+    """The dues a wage-base shortfall ``base_gap`` (fen) leaves uncollected: × the row's ``rate``, exact and
+    half-up to the fen; None (no money at issue) when the ledger has no rate."""
+    if not ctx.has("rate"):
+        return None
+    gap = decimal(base_gap, "DECIMAL(38,4)")  # a median of fen may end in .5
+    return round_fen(exp.Mul(this=gap, expression=decimal(col("rate", alias), DECIMAL_RATE)))
+
+
 @implements("dues_base_min")
 def dues_base_min(ctx: CheckContext) -> exp.Select:
     """Positive rows with a base: minimum = the minimum wage in force at ``period_start`` (latest
     ``effective_from`` on or before it) × headcount (1 when blank, zero or ``use_headcount`` is off)
     × months in the period; fires when the base is below it (equal passes). Rows before the first
-    minimum-wage row are not checked."""
+    minimum-wage row are not checked. Money at issue (without an ``amount:``): the dues on the shortfall,
+    (minimum − base) × the row's rate, to the fen (:func:`_dues_on`)."""
     ctx.need("wage_base", "period_start", "period_end", "amount_paid")
     need_reference(ctx, MIN_WAGE, "effective_from", "monthly")
     region = _region(ctx)
@@ -256,7 +266,7 @@ def dues_base_min(ctx: CheckContext) -> exp.Select:
             named(heads, "staff"),
             named(months, "months"),
             named(minimum, "minimum"),
-            *amount_column(ctx, d, exp.Sub(this=minimum, expression=base)),
+            *amount_column(ctx, d, _dues_on(ctx, exp.Sub(this=minimum, expression=base), d)),
         )
         .from_(table(ctx.ledger, d))
         .join(
@@ -287,7 +297,7 @@ def dues_base_drop(ctx: CheckContext) -> exp.Select:
     ``min_history`` of them, fires when base < median(history) × (1 − ``drop_ratio``).
 
     Money at issue (without an ``amount:``): the dues the drop leaves uncollected, (median − base) × the
-    row's rate, to the fen; none when the ledger has no rate."""
+    row's rate, to the fen (:func:`_dues_on`)."""
     ctx.need("taxpayer_id", "wage_base", "period_start", "amount_paid")
     lookback = int(ctx.args["lookback"])
     if lookback < 1:
@@ -354,14 +364,11 @@ def dues_base_drop(ctx: CheckContext) -> exp.Select:
             )
         )
     )
-    drop = decimal(exp.Sub(this=col("median", "q"), expression=col("wage_base", "q")), "DECIMAL(38,4)")
-    uncollected = (
-        round_fen(exp.Mul(this=drop, expression=decimal(col("rate", d), DECIMAL_RATE))) if ctx.has("rate") else None
-    )
+    drop = exp.Sub(this=col("median", "q"), expression=col("wage_base", "q"))
     query = (
         select(
             *[col(c, "q") for c in (ROW_ID, "wage_base", "median", "floor", "history")],
-            *amount_column(ctx, d, uncollected),
+            *amount_column(ctx, d, _dues_on(ctx, drop, d)),
         )
         .from_(hits.subquery("q"))
         .join(table(ctx.ledger, d), on=eq(col(ROW_ID, d), col(ROW_ID, "q")))
