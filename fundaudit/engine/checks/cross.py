@@ -239,7 +239,6 @@ def union_status(ctx: CheckContext) -> exp.Select:
             col("employer_taxpayer_id"),
             named(exp.Min(this=col("founded_date")), "founded_date"),
             *([named(exp.Min(this=col("union_name")), "union_name")] if ctx.has("union_name", table=UNIONS) else []),
-            named(exp.Anonymous(this="LIST", expressions=[col(ROW_ID)]), "_unions"),
         )
         .from_(table(UNIONS))
         .group_by(col("employer_taxpayer_id"))
@@ -251,7 +250,7 @@ def union_status(ctx: CheckContext) -> exp.Select:
         ]
     )
     fund = col("fund_type", "d")
-    return (
+    hits = (
         select(
             col(ROW_ID, "d"),
             *[
@@ -270,7 +269,6 @@ def union_status(ctx: CheckContext) -> exp.Select:
             ],
             col("founded_date", "f"),
             *([col("union_name", "f")] if ctx.has("union_name", table=UNIONS) else []),
-            cite(col("_unions", "f"), UNIONS),  # the employer's registry rows judged (none: no union at all)
             named(case([(union_fund, exp.Null())], string("warning")), "_severity"),
             *reasons,
             *amount_column(ctx, "d"),
@@ -287,6 +285,19 @@ def union_status(ctx: CheckContext) -> exp.Select:
                     any_of(union_fund, prep_fund),
                 ]
             )
+        )
+    )
+    # the employer's registry rows it judged (none: no union at all), joined to the findings only
+    registry = (
+        select(col("employer_taxpayer_id"), named(exp.Anonymous(this="LIST", expressions=[col(ROW_ID)]), "_unions"))
+        .from_(table(UNIONS))
+        .group_by(col("employer_taxpayer_id"))
+    )
+    return (
+        select(exp.Column(this=exp.Star(), table=exp.to_identifier("h")), cite(col("_unions", "r"), UNIONS))
+        .from_(hits.subquery("h"))
+        .join(
+            registry.subquery("r"), on=eq(col("employer_taxpayer_id", "r"), col("taxpayer_id", "h")), join_type="left"
         )
     )
 

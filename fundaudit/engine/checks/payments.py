@@ -81,17 +81,13 @@ def shared_account(ctx: CheckContext) -> exp.Select:
     per_account = [named(exp.Count(this=exp.Distinct(expressions=[col("recipient_id_no")])), "recipients")]
     if household:
         homes = (
-            select(
-                col("id_no"),
-                named(exp.Min(this=col("address__key")), "_home"),
-                named(exp.Anonymous(this="LIST", expressions=[col(ROW_ID)]), "_files"),
-            )
+            select(col("id_no"), named(exp.Min(this=col("address__key")), "_home"))
             .from_(table(REG))
             .where(exp.and_(matchable("id_no"), not_null(col("address__key"))))
             .group_by(col("id_no"))
         )
         counted = (
-            select(*[col(c, "b") for c in names], col("_home", "h"), col("_files", "h"))
+            select(*[col(c, "b") for c in names], col("_home", "h"))
             .from_(base.subquery("b"))
             .join(homes.subquery("h"), on=eq(col("id_no", "h"), col("recipient_id_no", "b")), join_type="left")
         )
@@ -114,17 +110,30 @@ def shared_account(ctx: CheckContext) -> exp.Select:
     severity: list[exp.Expression] = []
     if household:
         one_home = exp.and_(eq(col("_homes", "g"), number(1)), eq(col("_homeless", "g"), number(0)))
-        # the register files whose addresses were compared (each recipient's, when it has one)
-        severity = [named(case([(one_home, string("warning"))]), "_severity"), cite(col("_files", "b"), REG)]
-    return (
+        severity = [named(case([(one_home, string("warning"))]), "_severity")]
+    hits = (
         select(
             *[col(c, "b") for c in names],
             named(dense_rank(col("bank_account", "b")), "_finding"),
             col("recipients", "g"),
             *severity,
         )
-        .from_(counted.subquery("b"))
+        .from_(base.subquery("b"))
         .join(groups.subquery("g"), on=eq(col("bank_account", "g"), col("bank_account", "b")))
+    )
+    if not household:
+        return hits
+    # the register files whose addresses the household test compared, joined to the findings only
+    files = (
+        select(col("id_no"), named(exp.Anonymous(this="LIST", expressions=[col(ROW_ID)]), "_files"))
+        .from_(table(REG))
+        .where(exp.and_(matchable("id_no"), not_null(col("address__key"))))
+        .group_by(col("id_no"))
+    )
+    return (
+        select(exp.Column(this=exp.Star(), table=exp.to_identifier("h")), cite(col("_files", "f"), REG))
+        .from_(hits.subquery("h"))
+        .join(files.subquery("f"), on=eq(col("id_no", "f"), col("recipient_id_no", "h")), join_type="left")
     )
 
 
