@@ -35,6 +35,7 @@ __all__ = [
     "positive_payments",
     "present_columns",
     "reportable",
+    "rids_where",
     "rule_filter",
 ]
 
@@ -113,6 +114,14 @@ def matchable(name: str, alias: str | None = None) -> exp.Expression:
     return exp.and_(
         not_null(col(name, alias)), exp.NEQ(this=col(f"{name}__status", alias), expression=string("excel_number"))
     )
+
+
+def rids_where(table_name: str, alias: str, cond: exp.Expression) -> exp.Expression:
+    """``(SELECT LIST(alias._rid) FROM table_name alias WHERE cond)``: the rows of ``table_name`` a result row
+    rests on, for ``sql.cite``. ``cond`` refers to the result row's columns (correlated), so the lookup runs on
+    the rows a query returns, not on every ledger row: citing costs per finding."""
+    found = select(exp.Anonymous(this="LIST", expressions=[col(ROW_ID, alias)])).from_(table(table_name, alias))
+    return found.where(cond).subquery()
 
 
 def dibao_by_year(ctx: CheckContext) -> exp.Select | None:

@@ -30,6 +30,7 @@ from fundaudit.engine.checks.common import (
     matchable,
     need_reference,
     period_years,
+    rids_where,
 )
 from fundaudit.engine.context import CheckContext, Skip
 from fundaudit.engine.sql import (
@@ -95,19 +96,14 @@ def _relation_note(ctx: CheckContext) -> list[exp.Expression]:
     ]
 
 
-def _officers(ctx: CheckContext) -> exp.Subquery | None:
-    """Staff rows by name (alias ``o``: ``name``, ``_officers`` the list of their row ids), for citing the
-    officer a listed relative belongs to (its ``relation_of``); None when the list has no such column.
-    ``relation_of`` names a person, so the name is the only key there is: every row of that name is cited."""
+def _officer_cite(ctx: CheckContext) -> list[exp.Expression]:
+    """The staff row(s) of the officer a listed relative belongs to (its ``relation_of``, staff row ``s``), cited
+    as ``officer``; nothing when the list has no such column. ``relation_of`` names a person, so the name is
+    the only key there is: every staff row of that name that is not itself a relative is cited."""
     if not ctx.has("relation_of", table=STAFF):
-        return None
-    return (
-        select(col("name"), named(exp.Anonymous(this="LIST", expressions=[col(ROW_ID)]), "_officers"))
-        .from_(table(STAFF))
-        .where(exp.and_(not_null(col("name")), is_null(col("relation_of"))))
-        .group_by(col("name"))
-        .subquery("o")
-    )
+        return []
+    named_as = exp.and_(eq(col("name", "o"), col("relation_of", "s")), is_null(col("relation_of", "o")))
+    return [cite(rids_where(STAFF, "o", named_as), STAFF, "officer")]
 
 
 @implements("staff_relative")
@@ -123,8 +119,7 @@ def staff_relative(ctx: CheckContext) -> exp.Select:
     has_role = ctx.has("role", table=STAFF)
     staff_where = None if "all" in roles or not has_role else in_texts(col("role", "s"), roles)
     targets = {ctx.ledger: STAFF_FIELDS[ctx.ledger]} if ctx.ledger in STAFF_FIELDS else STAFF_FIELDS
-    officers = _officers(ctx)
-    officer_cite = [cite(col("_officers", "o"), STAFF, "officer")] if officers is not None else []
+    officer_cite = _officer_cite(ctx)
     parts = []
     for target, mapping in targets.items():
         if target not in ctx.present:
@@ -195,8 +190,6 @@ def staff_relative(ctx: CheckContext) -> exp.Select:
             .join(table(target, "t"), on=eq(col(ROW_ID, "t"), col(ROW_ID, "f")))
             .join(table(STAFF, "s"), on=eq(col(ROW_ID, "s"), col("_staff", "f")))
         )
-        if officers is not None:
-            part = part.join(officers, on=eq(col("name", "o"), col("relation_of", "s")), join_type="left")
         parts.append(part)
     if not parts:  # no field both sides have: skip naming what is missing
         for target, mapping in targets.items():

@@ -27,6 +27,7 @@ from fundaudit.engine.checks.common import (
     positive_payments,
     present_columns,
     reportable,
+    rids_where,
 )
 from fundaudit.engine.context import CheckContext, Skip
 from fundaudit.engine.sql import (
@@ -145,7 +146,6 @@ def dues_split_ratio(ctx: CheckContext) -> exp.Select:
     picked = (
         select(
             named(col(ROW_ID, d), "rid"),
-            named(col(ROW_ID, s), "srid"),
             named(col("effective_from", s), "effective_from"),
             *[named(col(n, s), f"x_{n}") for n, _, _ in compared],
             named(
@@ -167,6 +167,7 @@ def dues_split_ratio(ctx: CheckContext) -> exp.Select:
         )
     )
     wrong = [(off(col(n, d), col(f"x_{n}", "p")), zh, en) for n, zh, en in compared]
+    schedule_row = exp.and_(*in_force, eq(col("effective_from", s), col("effective_from", "p")))
     for n, _, _ in compared:
         ctx.units[f"expected_{n}"] = "rate"
     return (
@@ -174,7 +175,7 @@ def dues_split_ratio(ctx: CheckContext) -> exp.Select:
             col(ROW_ID, d),
             *present_columns(ctx, ["taxpayer_id", "fund_type", "period_start", "period_end"], d),
             named(col("effective_from", "p"), "schedule_from"),
-            cite(col("srid", "p"), RATIOS),  # the schedule row compared with
+            cite(rids_where(RATIOS, "s", schedule_row), RATIOS),  # the schedule row compared with
             *_mismatch_columns(wrong),
             *[named(col(n, d), n) for n, _, _ in compared],
             *[named(col(f"x_{n}", "p"), f"expected_{n}") for n, _, _ in compared],
@@ -242,7 +243,7 @@ def dues_base_min(ctx: CheckContext) -> exp.Select:
             named(col("effective_from", "m"), "f"),
             named(window(exp.Lead(this=col("effective_from", "m")), order=[col("effective_from", "m")]), "t"),
             named(col("monthly", "m"), "monthly"),
-            named(col(ROW_ID, "m"), "rid"),
+            named(col(ROW_ID, "m"), "rid"),  # the row to cite (a handful of rows: cheaper than a lookup)
         )
         .from_(table(MIN_WAGE, "m"))
         .where(all_of([region, not_null(col("effective_from", "m")), not_null(col("monthly", "m"))]))

@@ -31,6 +31,7 @@ from fundaudit.engine.checks.common import (
     dibao_by_year,
     matchable,
     need_reference,
+    rids_where,
 )
 from fundaudit.engine.context import CheckContext, Skip
 from fundaudit.engine.sql import (
@@ -123,18 +124,11 @@ def shared_account(ctx: CheckContext) -> exp.Select:
     )
     if not household:
         return hits
-    # the register files whose addresses the household test compared, joined to the findings only
-    files = (
-        select(col("id_no"), named(exp.Anonymous(this="LIST", expressions=[col(ROW_ID)]), "_files"))
-        .from_(table(REG))
-        .where(exp.and_(matchable("id_no"), not_null(col("address__key"))))
-        .group_by(col("id_no"))
+    # the register files whose addresses the household test compared (looked up for the findings only)
+    same_person = exp.and_(
+        eq(col("id_no", "r"), col("recipient_id_no", "h")), matchable("id_no", "r"), not_null(col("address__key", "r"))
     )
-    return (
-        select(exp.Column(this=exp.Star(), table=exp.to_identifier("h")), cite(col("_files", "f"), REG))
-        .from_(hits.subquery("h"))
-        .join(files.subquery("f"), on=eq(col("id_no", "f"), col("recipient_id_no", "h")), join_type="left")
-    )
+    return select(exp.Star(), cite(rids_where(REG, "r", same_person), REG)).from_(hits.subquery("h"))
 
 
 def _window_key(spec: Any, d: exp.Expression, default: exp.Expression | None) -> exp.Expression:
