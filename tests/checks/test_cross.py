@@ -10,6 +10,7 @@ from typing import Any
 
 import fundaudit
 from fundaudit.engine import run_rules
+from fundaudit.errors import render
 from fundaudit.period import parse_period
 from tests.checks.harness import resident_id, rule, run, sheet
 
@@ -129,6 +130,13 @@ def test_xl_staff_relative() -> None:
     # without payments the rule is skipped (its findings point at payments), not fired on the register
     res = run("XL-STAFF-RELATIVE", {"staff": STAFF, "register": STAFF_REGISTER}, expect_status="skipped")
     assert res.findings.empty
+
+
+def test_officer_role_has_labels() -> None:
+    """The officer a relative belongs to is cited as its own role (told apart from the matched staff row), with
+    a label in both languages for the reports and working papers."""
+    assert [render("roles", r, lang) for r in ("staff", "officer") for lang in ("zh", "en")] == [
+        "工作人员或亲属", "staff or relative", "亲属所属工作人员", "officer the relative belongs to"]
 
 
 def test_reg_staff_relative() -> None:
