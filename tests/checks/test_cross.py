@@ -10,6 +10,7 @@ from typing import Any
 
 import fundaudit
 from fundaudit.engine import run_rules
+from fundaudit.errors import render
 from fundaudit.period import parse_period
 from tests.checks.harness import resident_id, rule, run, sheet
 
@@ -109,8 +110,10 @@ def test_xl_staff_relative() -> None:
         ("warning", (("disbursements", 2),)),
         ("warning", (("disbursements", 3),)),
     ]
-    # each finding cites the staff row it matched (the sister's row 4, the handler's row 3)
-    assert run("XL-STAFF-RELATIVE", inputs).cited == {2: [("staff", "staff", 4)], 3: [("staff", "staff", 3)]}
+    # each finding cites the staff row it matched (the sister's row 4, the handler's row 3) and, for a
+    # relative, the officer she is listed under (the chair, row 2)
+    assert run("XL-STAFF-RELATIVE", inputs).cited == {
+        2: [("officer", "staff", 2), ("staff", "staff", 4)], 3: [("staff", "staff", 3)]}
     found = _matched("XL-STAFF-RELATIVE", inputs)
     assert {k: v["matched_on"] for k, v in found.items()} == {
         ("disbursements", 2): "id_no, bank_account",
@@ -129,6 +132,13 @@ def test_xl_staff_relative() -> None:
     assert res.findings.empty
 
 
+def test_officer_role_has_labels() -> None:
+    """The officer a relative belongs to is cited as its own role (told apart from the matched staff row), with
+    a label in both languages for the reports and working papers."""
+    assert [render("roles", r, lang) for r in ("staff", "officer") for lang in ("zh", "en")] == [
+        "工作人员或亲属", "staff or relative", "亲属所属工作人员", "officer the relative belongs to"]
+
+
 def test_reg_staff_relative() -> None:
     """Register files only: a payment matching staff is XL-STAFF-RELATIVE's finding, not this rule's."""
     inputs = {"staff": STAFF, "disbursements": STAFF_PAYMENTS, "register": STAFF_REGISTER}
@@ -138,7 +148,7 @@ def test_reg_staff_relative() -> None:
         ("warning", (("register", 4),)),
     ]
     assert run("REG-STAFF-RELATIVE", inputs).cited == {
-        2: [("staff", "staff", 3)], 3: [("staff", "staff", 4)], 4: [("staff", "staff", 2)]}
+        2: [("staff", "staff", 3)], 3: [("officer", "staff", 2), ("staff", "staff", 4)], 4: [("staff", "staff", 2)]}
     found = _matched("REG-STAFF-RELATIVE", inputs)
     assert {k: v["matched_on"] for k, v in found.items()} == {
         ("register", 2): "phone",
@@ -263,6 +273,10 @@ def test_xl_union_status() -> None:
         ("error", (("dues", 10),)),
         ("warning", (("dues", 4),)),
     ]
+    # each cites the employer's registry rows it judged: 甲 founded in July (row 2), 乙 since 2003 (row 3),
+    # 戊 dissolved (row 5); 丁 has no union, nothing to cite
+    assert run("XL-UNION-STATUS", {"dues": rows, "unions": UNIONS}).cited == {
+        2: [("union", "unions", 2)], 4: [("union", "unions", 3)], 8: [], 10: [("union", "unions", 5)]}
     grace = run("XL-UNION-STATUS", {"dues": rows, "unions": UNIONS}, params={"grace_months": 1}).refs
     assert grace == [("error", (("dues", 8),)), ("error", (("dues", 10),)), ("warning", (("dues", 4),))]
 

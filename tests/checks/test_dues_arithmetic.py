@@ -50,7 +50,10 @@ class TestBaseMin:
         res = run("DUES-BASE-MIN", {"dues": self.rows(self.CASES), "min_wage": MIN_WAGE}, region="341003")
         assert res.rows == expected_rows(self.CASES)
         f = res.by_row[2]
-        assert f["values"]["minimum"] == "13800.00" and f["amount"] == "600.00"
+        # money at issue: the dues on the shortfall, (13,800 − 13,200) × 2%
+        assert f["values"]["minimum"] == "13800.00" and f["amount"] == "12.00"
+        # each cites the minimum-wage row in force
+        assert res.cited == {r: [("min_wage", "min_wage", 2)] for r in expected_rows(self.CASES)}
 
     def test_without_headcount(self) -> None:
         rows = [dues_row(uscc(1), 3, base="13200.00", headcount=12)]
@@ -60,7 +63,7 @@ class TestBaseMin:
         table = [{"region_code": "341003", "effective_from": "2015-01-01", "monthly": "1000.00"},
                  {"region_code": "341003", "effective_from": "2016-07-01", "monthly": "1150.00"}]
         rows = [dues_row(uscc(1), 6, base="1100.00", headcount=1), dues_row(uscc(2), 7, base="1100.00", headcount=1)]
-        assert run("DUES-BASE-MIN", {"dues": rows, "min_wage": table}).rows == [3]
+        assert run("DUES-BASE-MIN", {"dues": rows, "min_wage": table}).cited == {3: [("min_wage", "min_wage", 3)]}
 
     def test_region(self) -> None:
         table = [*MIN_WAGE, {"region_code": "340102", "effective_from": "2015-11-01", "monthly": "1520.00"}]
@@ -101,6 +104,15 @@ class TestBaseDrop:
     def test_table(self, bases: list[str], expected: list[int]) -> None:
         rows = [dues_row(A, m + 1, base=b) for m, b in enumerate(bases)]
         assert run("DUES-BASE-DROP", {"dues": rows}).rows == expected
+
+    def test_amount_is_the_dues_on_the_drop(self) -> None:
+        """(median − base) × rate: (200,000 − 99,999.99) × 2% = 2,000.0002 → 2,000.00; a rate of 1.5% on an
+        odd drop rounds half-up to the fen (exact decimals, no float drift); without a rate column, no money."""
+        rows = [dues_row(A, m + 1, base=b) for m, b in enumerate(["100000", "300000", "100000", "300000", "99999.99"])]
+        assert run("DUES-BASE-DROP", {"dues": rows}).findings["amount"].tolist() == ["2000.00"]
+        rows[-1].update(wage_base="10000.33", rate="0.015")  # (200,000 − 10,000.33) × 1.5% = 2,849.99505
+        assert run("DUES-BASE-DROP", {"dues": rows}).findings["amount"].tolist() == ["2850.00"]
+        assert run("DUES-BASE-DROP", {"dues": sheet(rows, drop=["rate"])}).findings["amount"].tolist() == [None]
 
     def test_history_from_2015_counts(self) -> None:
         rows = [*monthly(A, [10, 11, 12], year=2015, base="100000"), dues_row(A, 1, base="40000")]
@@ -189,6 +201,8 @@ class TestSplitRatio:
         assert res.rows == expected_rows(self.CASES)
         assert res.by_row[4]["values"]["mismatched"] == "基层工会、县级工会"
         assert res.by_row[5]["values"]["mismatched_en"] == "ACFTU, handling fee"
+        # each cites the schedule row of its fund type it was compared with (工会经费 row 2, 筹备金 row 3)
+        assert res.cited == {4: [("ratio", "ratios", 2)], 5: [("ratio", "ratios", 2)], 6: [("ratio", "ratios", 3)]}
 
     def test_without_a_schedule(self) -> None:
         cases: list[Case] = [
@@ -199,7 +213,9 @@ class TestSplitRatio:
                                                 "share_prep_fund_ratio": "0"}, True),
             ("fee is not checked without a schedule", {"fee_ratio": "0.03"}, False),
         ]
-        assert run("DUES-SPLIT-RATIO", {"dues": table_rows(cases)}).rows == expected_rows(cases)
+        without = run("DUES-SPLIT-RATIO", {"dues": table_rows(cases)})
+        assert without.rows == expected_rows(cases)
+        assert without.cited == {r: [] for r in expected_rows(cases)}  # the parameters, no row to cite
 
 
 class TestFee:

@@ -43,6 +43,27 @@ class TestDuplicate:
         assert run("DUES-DUP", {"dues": rows}).groups == []
         assert run("DUES-DUP", {"dues": rows}, params={"ignore_correction_pairs": False}).groups == [(2, 3, 4)]
 
+    @pytest.mark.parametrize(
+        ("rows", "params", "expected"),
+        [
+            pytest.param([dues_row(A, 9), dues_row(A, 9, paid="1500.00")], {}, ["1500.00"], id="the second payment"),
+            pytest.param([dues_row(A, 9, paid="1500.00"), dues_row(A, 9), dues_row(A, 9, paid="700.00")], {},
+                         ["2700.00"], id="all beyond the first"),
+            pytest.param([dues_row(A, 9), dues_row(A, 9, paid="-2000.00"), dues_row(A, 9), dues_row(A, 9)], {},
+                         ["2000.00"], id="a reversal nets"),
+            pytest.param([dues_row(A, 9, paid="-2000.00"), dues_row(A, 9), dues_row(A, 9)],
+                         {"ignore_correction_pairs": False}, ["0.00"], id="first positive row is the payment"),
+            pytest.param([dues_row(A, 9), dues_row(A, 9, voucher_no="V1"), dues_row(B, 3, voucher_no="V1"),
+                          dues_row(B, 4)], {}, ["4000.00"], id="merged groups: each repeat once"),
+            pytest.param([dues_row(A, 9, voucher_no="V1"), dues_row(A, 9, voucher_no="V1", paid="1800.00")], {},
+                         ["1800.00"], id="one row in both groups counts once"),
+        ],
+    )
+    def test_amount_is_what_was_paid_again(
+        self, rows: list[dict[str, Any]], params: dict[str, Any], expected: list[str]
+    ) -> None:
+        assert run("DUES-DUP", {"dues": rows}, params=params).findings["amount"].tolist() == expected
+
     def test_history_only_group_is_not_reported(self) -> None:
         rows = [dues_row(A, 11, year=2015), dues_row(A, 11, year=2015), dues_row(A, 1)]
         assert run("DUES-DUP", {"dues": rows}).groups == []

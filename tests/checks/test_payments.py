@@ -140,6 +140,9 @@ def test_disb_account_shared() -> None:
     register = [register_file(D, "F1", address="黄山区 甘棠镇1号"), register_file(E, "F2", address="黄山区甘棠镇１号")]
     household = run("DISB-ACCOUNT-SHARED", {"disbursements": rows, "register": register}).refs
     assert [sev for sev, _ in household] == ["error", "warning"]
+    # the downgrade cites the register files whose addresses it compared (D's and E's)
+    assert run("DISB-ACCOUNT-SHARED", {"disbursements": rows, "register": register}).cited == {
+        2: [], 6: [("register_file", "register", 2), ("register_file", "register", 3)]}
     off = run(
         "DISB-ACCOUNT-SHARED",
         {"disbursements": rows, "register": register},
@@ -205,6 +208,9 @@ def test_disb_over_cap() -> None:
     assert (found[0]["cap"], found[0]["excess"]) == ("1500.00", "300.00")
     assert (found[1]["cap"], found[1]["total"]) == ("2500.00", "2700.00")
     assert found[2]["cap"] == "2880.00"
+    # each cites the cap row it was held against; a 低保 multiple also the 低保 row of its year
+    assert run("DISB-OVER-CAP", inputs).cited == {
+        2: [("cap", "caps", 2)], 4: [("cap", "caps", 2)], 8: [("cap", "caps", 4), ("dibao", "dibao", 2)]}
     # another region's 低保 (520 × 6 = 3,120): 2,880.01 passes
     assert run("DISB-OVER-CAP", inputs, region="341004").ref_rows == [[2], [4, 5]]
     # several regions and none chosen: the 低保 multiples cannot be worked out, fixed caps still apply
@@ -238,9 +244,13 @@ def test_disb_split() -> None:
     caps = [{"program": "医疗救助", "year": "2016", "per_payment_cap": "5000", "basis": "fixed"}]
     inputs = {"disbursements": rows, "caps": caps}
     assert run("DISB-SPLIT", inputs).ref_rows == [[2, 3], [8, 9, 10], [11, 12]]
+    # the cap row whose per-payment cap was the threshold; none where the fixed default was
+    assert run("DISB-SPLIT", inputs).cited == {2: [("cap", "caps", 2)], 8: [("cap", "caps", 2)], 11: []}
     assert run("DISB-SPLIT", inputs, params={"window_days": 10}).ref_rows == []  # 2,000 + 2,000 at most
     fixed = run("DISB-SPLIT", inputs, params={"threshold": "fixed", "threshold_default": 4000}).refs
     assert rows_of(fixed) == [[2, 3], [4, 5], [8, 9, 10]]
+    assert run("DISB-SPLIT", inputs, params={"threshold": "fixed", "threshold_default": 4000}).cited == {
+        2: [], 4: [], 8: []}
     # without a caps table the fixed default applies
     assert run("DISB-SPLIT", {"disbursements": rows}).ref_rows == [[11, 12]]
 

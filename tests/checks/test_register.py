@@ -60,6 +60,9 @@ def test_reg_eligibility() -> None:
     assert run("REG-ELIGIBILITY", inputs).ref_rows == [[2], [5], [8], [9]]
     first = run("REG-ELIGIBILITY", inputs).values[0]
     assert (first["per_capita_monthly"], first["limit"]) == ("600.00", "480.00")
+    # the income test cites the 低保 row its limit used; the accident test (row 5) reads no 低保
+    assert run("REG-ELIGIBILITY", inputs).cited == {
+        2: [("dibao", "dibao", 2)], 5: [], 8: [("dibao", "dibao", 2)], 9: [("dibao", "dibao", 2)]}
     # without the 低保 table nothing to compare with
     run("REG-ELIGIBILITY", {"register": rows}, expect_status="skipped")
 

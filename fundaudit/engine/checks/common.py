@@ -11,7 +11,7 @@ from datetime import date
 import sqlglot.expressions as exp
 
 from fundaudit.engine.context import CheckContext, Skip
-from fundaudit.engine.sql import all_of, case, col, eq, named, not_null, number, select, string, table
+from fundaudit.engine.sql import ROW_ID, all_of, case, col, eq, named, not_null, number, select, string, table
 
 __all__ = [
     "BUDGET",
@@ -35,6 +35,7 @@ __all__ = [
     "positive_payments",
     "present_columns",
     "reportable",
+    "rids_where",
     "rule_filter",
 ]
 
@@ -115,8 +116,17 @@ def matchable(name: str, alias: str | None = None) -> exp.Expression:
     )
 
 
+def rids_where(table_name: str, alias: str, cond: exp.Expression) -> exp.Expression:
+    """``(SELECT LIST(alias._rid) FROM table_name alias WHERE cond)``: the rows of ``table_name`` a result row
+    rests on, for ``sql.cite``. ``cond`` refers to the result row's columns (correlated), so the lookup runs on
+    the rows a query returns, not on every ledger row: citing costs per finding."""
+    found = select(exp.Anonymous(this="LIST", expressions=[col(ROW_ID, alias)])).from_(table(table_name, alias))
+    return found.where(cond).subquery()
+
+
 def dibao_by_year(ctx: CheckContext) -> exp.Select | None:
-    """Monthly 低保 (fen) per year for the run's region; NULL where the region is ambiguous."""
+    """Monthly 低保 (fen) per year for the run's region; NULL where the region is ambiguous. ``_dibao`` is
+    the row id of the row the value comes from (for a finding to cite; NULL with the value)."""
     if DIBAO not in ctx.present or not ctx.has("monthly_dibao", "year", table=DIBAO):
         return None
     region = ctx.args.get("region_code") or ctx.region_code
@@ -129,8 +139,9 @@ def dibao_by_year(ctx: CheckContext) -> exp.Select | None:
         else exp.true()
     )
     value = case([(one_region, exp.Max(this=col("monthly_dibao")))])
+    rid = case([(one_region, exp.ArgMax(this=col(ROW_ID), expression=col("monthly_dibao")))])
     return (
-        select(col("year"), named(value, "monthly_dibao"))
+        select(col("year"), named(value, "monthly_dibao"), named(rid, "_dibao"))
         .from_(table(DIBAO))
         .where(all_of([*where, not_null(col("monthly_dibao")), not_null(col("year"))]))
         .group_by(col("year"))

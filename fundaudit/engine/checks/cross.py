@@ -7,7 +7,10 @@ Tests: ``tests/checks/test_cross.py``.
 
 - ``staff_relative``: names are never a key; addresses are compared through their matching keys.
 - ``union_status``: the employer's union is the registry row whose
-  ``employer_taxpayer_id`` is the dues row's taxpayer ID; ``grace_months`` widens both tests.
+  ``employer_taxpayer_id`` is the dues row's taxpayer ID; ``grace_months`` widens both tests. A finding
+  cites every registry row of the employer (the unions it judged founded late, dissolved or founded before).
+- ``staff_relative`` cites the matched staff row and, for a listed relative, the officer it names
+  (``relation_of``, role ``officer``).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from fundaudit.engine.checks.common import (
     matchable,
     need_reference,
     period_years,
+    rids_where,
 )
 from fundaudit.engine.context import CheckContext, Skip
 from fundaudit.engine.sql import (
@@ -92,6 +96,16 @@ def _relation_note(ctx: CheckContext) -> list[exp.Expression]:
     ]
 
 
+def _officer_cite(ctx: CheckContext) -> list[exp.Expression]:
+    """The staff row(s) of the officer a listed relative belongs to (its ``relation_of``, staff row ``s``), cited
+    as ``officer``; nothing when the list has no such column. ``relation_of`` names a person, so the name is
+    the only key there is: every staff row of that name that is not itself a relative is cited."""
+    if not ctx.has("relation_of", table=STAFF):
+        return []
+    named_as = exp.and_(eq(col("name", "o"), col("relation_of", "s")), is_null(col("relation_of", "o")))
+    return [cite(rids_where(STAFF, "o", named_as), STAFF, "officer")]
+
+
 @implements("staff_relative")
 def staff_relative(ctx: CheckContext) -> exp.Select:
     """Rows of the rule's ledger sharing a value with anyone on the staff list: payments (ID, account;
@@ -105,6 +119,7 @@ def staff_relative(ctx: CheckContext) -> exp.Select:
     has_role = ctx.has("role", table=STAFF)
     staff_where = None if "all" in roles or not has_role else in_texts(col("role", "s"), roles)
     targets = {ctx.ledger: STAFF_FIELDS[ctx.ledger]} if ctx.ledger in STAFF_FIELDS else STAFF_FIELDS
+    officer_cite = _officer_cite(ctx)
     parts = []
     for target, mapping in targets.items():
         if target not in ctx.present:
@@ -154,13 +169,14 @@ def staff_relative(ctx: CheckContext) -> exp.Select:
         amount = col("amount", "t") if target == DISB and ctx.has("amount", table=DISB) else None
         person = col(PERSON[target], "t") if ctx.has(PERSON[target], table=target) else exp.Null()
         text = exp.DataType.build("VARCHAR")
-        parts.append(
+        part = (
             select(
                 col(ROW_ID, "f"),
                 named(string(target), "_table"),
                 named(exp.cast(person, text), "person"),
                 named(col("name", "s"), "staff_name"),
                 cite(col(ROW_ID, "s"), STAFF),
+                *officer_cite,
                 named(exp.cast(col("role", "s") if has_role else exp.Null(), text), "role"),
                 *_relation_note(ctx),
                 named(matched, "matched_on"),
@@ -174,6 +190,7 @@ def staff_relative(ctx: CheckContext) -> exp.Select:
             .join(table(target, "t"), on=eq(col(ROW_ID, "t"), col(ROW_ID, "f")))
             .join(table(STAFF, "s"), on=eq(col(ROW_ID, "s"), col("_staff", "f")))
         )
+        parts.append(part)
     if not parts:  # no field both sides have: skip naming what is missing
         for target, mapping in targets.items():
             if target in ctx.present:
@@ -226,7 +243,7 @@ def union_status(ctx: CheckContext) -> exp.Select:
         ]
     )
     fund = col("fund_type", "d")
-    return (
+    hits = (
         select(
             col(ROW_ID, "d"),
             *[
@@ -261,6 +278,19 @@ def union_status(ctx: CheckContext) -> exp.Select:
                     any_of(union_fund, prep_fund),
                 ]
             )
+        )
+    )
+    # the employer's registry rows it judged (none: no union at all), joined to the findings only
+    registry = (
+        select(col("employer_taxpayer_id"), named(exp.Anonymous(this="LIST", expressions=[col(ROW_ID)]), "_unions"))
+        .from_(table(UNIONS))
+        .group_by(col("employer_taxpayer_id"))
+    )
+    return (
+        select(exp.Column(this=exp.Star(), table=exp.to_identifier("h")), cite(col("_unions", "r"), UNIONS))
+        .from_(hits.subquery("h"))
+        .join(
+            registry.subquery("r"), on=eq(col("employer_taxpayer_id", "r"), col("taxpayer_id", "h")), join_type="left"
         )
     )
 

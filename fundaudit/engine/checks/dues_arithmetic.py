@@ -27,13 +27,16 @@ from fundaudit.engine.checks.common import (
     positive_payments,
     present_columns,
     reportable,
+    rids_where,
 )
 from fundaudit.engine.context import CheckContext, Skip
 from fundaudit.engine.sql import (
+    DECIMAL_RATE,
     ROW_ID,
     all_of,
     any_of,
     case,
+    cite,
     col,
     decimal,
     eq,
@@ -44,6 +47,7 @@ from fundaudit.engine.sql import (
     number,
     or_zero,
     rate_lit,
+    round_fen,
     select,
     string,
     table,
@@ -163,6 +167,7 @@ def dues_split_ratio(ctx: CheckContext) -> exp.Select:
         )
     )
     wrong = [(off(col(n, d), col(f"x_{n}", "p")), zh, en) for n, zh, en in compared]
+    schedule_row = exp.and_(*in_force, eq(col("effective_from", s), col("effective_from", "p")))
     for n, _, _ in compared:
         ctx.units[f"expected_{n}"] = "rate"
     return (
@@ -170,6 +175,7 @@ def dues_split_ratio(ctx: CheckContext) -> exp.Select:
             col(ROW_ID, d),
             *present_columns(ctx, ["taxpayer_id", "fund_type", "period_start", "period_end"], d),
             named(col("effective_from", "p"), "schedule_from"),
+            cite(rids_where(RATIOS, "s", schedule_row), RATIOS),  # the schedule row compared with
             *_mismatch_columns(wrong),
             *[named(col(n, d), n) for n, _, _ in compared],
             *[named(col(f"x_{n}", "p"), f"expected_{n}") for n, _, _ in compared],
@@ -213,12 +219,22 @@ def _region(ctx: CheckContext) -> exp.Expression | None:
     return eq(col("region_code", "m"), only.subquery())
 
 
+def _dues_on(ctx: CheckContext, base_gap: exp.Expression, alias: str) -> exp.Expression | None:
+    """The dues a wage-base shortfall ``base_gap`` (fen) leaves uncollected: × the row's ``rate``, exact and
+    half-up to the fen; None (no money at issue) when the ledger has no rate."""
+    if not ctx.has("rate"):
+        return None
+    gap = decimal(base_gap, "DECIMAL(38,4)")  # a median of fen may end in .5
+    return round_fen(exp.Mul(this=gap, expression=decimal(col("rate", alias), DECIMAL_RATE)))
+
+
 @implements("dues_base_min")
 def dues_base_min(ctx: CheckContext) -> exp.Select:
     """Positive rows with a base: minimum = the minimum wage in force at ``period_start`` (latest
     ``effective_from`` on or before it) × headcount (1 when blank, zero or ``use_headcount`` is off)
     × months in the period; fires when the base is below it (equal passes). Rows before the first
-    minimum-wage row are not checked."""
+    minimum-wage row are not checked. Money at issue (without an ``amount:``): the dues on the shortfall,
+    (minimum − base) × the row's rate, to the fen (:func:`_dues_on`)."""
     ctx.need("wage_base", "period_start", "period_end", "amount_paid")
     need_reference(ctx, MIN_WAGE, "effective_from", "monthly")
     region = _region(ctx)
@@ -227,6 +243,7 @@ def dues_base_min(ctx: CheckContext) -> exp.Select:
             named(col("effective_from", "m"), "f"),
             named(window(exp.Lead(this=col("effective_from", "m")), order=[col("effective_from", "m")]), "t"),
             named(col("monthly", "m"), "monthly"),
+            named(col(ROW_ID, "m"), "rid"),  # the row to cite (a handful of rows: cheaper than a lookup)
         )
         .from_(table(MIN_WAGE, "m"))
         .where(all_of([region, not_null(col("effective_from", "m")), not_null(col("monthly", "m"))]))
@@ -246,10 +263,11 @@ def dues_base_min(ctx: CheckContext) -> exp.Select:
             col(ROW_ID, d),
             *present_columns(ctx, ["period_start", "period_end", "wage_base", "headcount"], d),
             named(col("monthly", "w"), "min_wage"),
+            cite(col("rid", "w"), MIN_WAGE),  # the minimum-wage row in force
             named(heads, "staff"),
             named(months, "months"),
             named(minimum, "minimum"),
-            *amount_column(ctx, d, exp.Sub(this=minimum, expression=base)),
+            *amount_column(ctx, d, _dues_on(ctx, exp.Sub(this=minimum, expression=base), d)),
         )
         .from_(table(ctx.ledger, d))
         .join(
@@ -277,7 +295,10 @@ def dues_base_min(ctx: CheckContext) -> exp.Select:
 def dues_base_drop(ctx: CheckContext) -> exp.Select:
     """Per taxpayer (both fund types), positive rows with a base ordered by period start: history =
     up to ``lookback`` rows just before the row with an earlier ``period_start``; with at least
-    ``min_history`` of them, fires when base < median(history) × (1 − ``drop_ratio``)."""
+    ``min_history`` of them, fires when base < median(history) × (1 − ``drop_ratio``).
+
+    Money at issue (without an ``amount:``): the dues the drop leaves uncollected, (median − base) × the
+    row's rate, to the fen (:func:`_dues_on`)."""
     ctx.need("taxpayer_id", "wage_base", "period_start", "amount_paid")
     lookback = int(ctx.args["lookback"])
     if lookback < 1:
@@ -344,8 +365,12 @@ def dues_base_drop(ctx: CheckContext) -> exp.Select:
             )
         )
     )
+    drop = exp.Sub(this=col("median", "q"), expression=col("wage_base", "q"))
     query = (
-        select(*[col(c, "q") for c in (ROW_ID, "wage_base", "median", "floor", "history")], *amount_column(ctx, d))
+        select(
+            *[col(c, "q") for c in (ROW_ID, "wage_base", "median", "floor", "history")],
+            *amount_column(ctx, d, _dues_on(ctx, drop, d)),
+        )
         .from_(hits.subquery("q"))
         .join(table(ctx.ledger, d), on=eq(col(ROW_ID, d), col(ROW_ID, "q")))
     )

@@ -25,6 +25,7 @@ from fundaudit.engine.sql import (
     add_months,
     all_of,
     any_of,
+    case,
     col,
     eq,
     first_reason,
@@ -34,6 +35,7 @@ from fundaudit.engine.sql import (
     not_null,
     number,
     or_zero,
+    over_partition,
     select,
     sum_of,
     table,
@@ -47,7 +49,11 @@ def dues_duplicate(ctx: CheckContext) -> exp.Select:
     negative rows > 1; without ``ignore_correction_pairs``: more than one positive row). Group 2:
     rows sharing one e-voucher number. Every row of a group is a ref; the engine merges groups that
     share a row. A group is named by its first row id (even for key groups, odd for voucher groups),
-    which needs no global sort."""
+    which needs no global sort.
+
+    Money at issue (without an ``amount:``): what was paid again, i.e. every row but the first positive
+    payment of its group, reversals netted (a negative row counts negative). A row in two groups counts
+    when it repeats an earlier row in either (the maximum over its groups, taken over the result rows)."""
     keys = list(ctx.args["key"] or [])
     ctx.need(*keys, "amount_paid")
     d, g = "d", "g"
@@ -56,6 +62,7 @@ def dues_duplicate(ctx: CheckContext) -> exp.Select:
     pos = exp.Sum(this=flag(exp.GT(this=paid, expression=number(0))))
     neg = exp.Sum(this=flag(exp.LT(this=paid, expression=number(0))))
     count = exp.Sub(this=pos, expression=neg) if ctx.args["ignore_correction_pairs"] else pos
+    declared = ctx.amount() is not None
     shown = list(dict.fromkeys(["taxpayer_id", "fund_type", "period_start", "period_end", "voucher_no", *keys]))
 
     def grouped(group_keys: list[str], n: exp.Expression, odd: int) -> exp.Select:
@@ -73,20 +80,40 @@ def dues_duplicate(ctx: CheckContext) -> exp.Select:
             .having(exp.GT(this=exp.cast(n, exp.DataType.build("BIGINT")), expression=number(1)))
         )
         fid = exp.Add(this=exp.Mul(this=col("_first", g), expression=number(2)), expression=number(odd))
+        money = amount_column(ctx, d) if declared else [named(col("amount_paid", d), "_paid")]
         return (
             select(
-                col(ROW_ID, d), named(fid, "_finding"), *present_columns(ctx, shown, d), named(col("_n", g), "payments")
+                col(ROW_ID, d),
+                named(fid, "_finding"),
+                *present_columns(ctx, shown, d),
+                named(col("_n", g), "payments"),
+                *money,
             )
             .from_(table(ctx.ledger, d))
             .join(agg.subquery(g), on=exp.and_(*[eq(col(k, d), col(k, g)) for k in group_keys]))
             .where(rule_filter(ctx, d))
         )
 
-    query = grouped(keys, count, 0)
+    query: exp.Expression = grouped(keys, count, 0)
     if ctx.has("voucher_no"):
-        union = exp.union(query, grouped(["voucher_no"], exp.Count(this=exp.Star()), 1), distinct=False)
-        query = select(exp.Star()).from_(exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier("u"))))
-    return query
+        query = exp.union(query, grouped(["voucher_no"], exp.Count(this=exp.Star()), 1), distinct=False)
+    rows = exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier("u")))
+    if declared:
+        return select(exp.Star()).from_(rows)
+    # windows over the result rows only: the group's first positive payment, then one amount per row (a row
+    # in two groups repeats something if it does in either)
+    row_paid = col("_paid")
+    first_paid = over_partition(exp.Min(this=case([(exp.GT(this=row_paid, expression=number(0)), col(ROW_ID))])),
+                                col("_finding"))
+    repeated = case(
+        [(exp.LT(this=row_paid, expression=number(0)), row_paid), (eq(col(ROW_ID), col("_first_paid")), number(0))],
+        row_paid,
+    )
+    marked = select(exp.Star(), named(first_paid, "_first_paid")).from_(rows)
+    return select(
+        exp.Star(except_=[col("_paid"), col("_first_paid")]),
+        named(over_partition(exp.Max(this=repeated), col(ROW_ID)), "_amount"),
+    ).from_(marked.subquery("m"))
 
 
 @implements("dues_refund")

@@ -25,11 +25,13 @@ from fundaudit.engine import sql
 from fundaudit.engine.checks import implements
 from fundaudit.engine.checks.common import (
     CAPS,
+    DIBAO,
     REG,
     amount_column,
     dibao_by_year,
     matchable,
     need_reference,
+    rids_where,
 )
 from fundaudit.engine.context import CheckContext, Skip
 from fundaudit.engine.sql import (
@@ -37,6 +39,7 @@ from fundaudit.engine.sql import (
     all_of,
     any_of,
     case,
+    cite,
     col,
     days_from,
     dense_rank,
@@ -109,7 +112,7 @@ def shared_account(ctx: CheckContext) -> exp.Select:
     if household:
         one_home = exp.and_(eq(col("_homes", "g"), number(1)), eq(col("_homeless", "g"), number(0)))
         severity = [named(case([(one_home, string("warning"))]), "_severity")]
-    return (
+    hits = (
         select(
             *[col(c, "b") for c in names],
             named(dense_rank(col("bank_account", "b")), "_finding"),
@@ -119,6 +122,13 @@ def shared_account(ctx: CheckContext) -> exp.Select:
         .from_(base.subquery("b"))
         .join(groups.subquery("g"), on=eq(col("bank_account", "g"), col("bank_account", "b")))
     )
+    if not household:
+        return hits
+    # the register files whose addresses the household test compared (looked up for the findings only)
+    same_person = exp.and_(
+        eq(col("id_no", "r"), col("recipient_id_no", "h")), matchable("id_no", "r"), not_null(col("address__key", "r"))
+    )
+    return select(exp.Star(), cite(rids_where(REG, "r", same_person), REG)).from_(hits.subquery("h"))
 
 
 def _window_key(spec: Any, d: exp.Expression, default: exp.Expression | None) -> exp.Expression:
@@ -218,7 +228,8 @@ def duplicate_payment(ctx: CheckContext) -> exp.Select:
 def _caps(ctx: CheckContext, rows: exp.Select, alias: str) -> exp.Select:
     """``rows`` (with ``program``, ``aid_category``, ``payment_date``) plus the cap row that applies
     (the row's own category before the programme's blank-category row; its year before a blank
-    year) as ``pay_cap`` and ``year_cap`` in fen (低保 multiples multiplied out)."""
+    year) as ``pay_cap`` and ``year_cap`` in fen (低保 multiples multiplied out), with the row ids of that
+    cap row (``_cap_rid``) and of the 低保 row a multiple used (``_dibao_rid``), for findings to cite."""
     need_reference(ctx, CAPS, "program")
     if not (ctx.has("per_payment_cap", table=CAPS) or ctx.has("per_year_cap", table=CAPS)):
         ctx.need("per_payment_cap", table=CAPS)
@@ -235,6 +246,7 @@ def _caps(ctx: CheckContext, rows: exp.Select, alias: str) -> exp.Select:
     dibao = dibao_by_year(ctx)
     basis = col("basis", c) if ctx.has("basis", table=CAPS) else exp.Null()
     monthly = col("monthly_dibao", "db") if dibao is not None else exp.Null()
+    dibao_rid = case([(eq(basis, string("dibao_multiple")), col("_dibao", "db"))]) if dibao is not None else exp.Null()
 
     def cap(name: str) -> exp.Expression:
         if not ctx.has(name, table=CAPS):
@@ -259,6 +271,8 @@ def _caps(ctx: CheckContext, rows: exp.Select, alias: str) -> exp.Select:
             *[col(n, alias) for n in output_names(rows)],
             named(cap("per_payment_cap"), "pay_cap"),
             named(cap("per_year_cap"), "year_cap"),
+            named(col(ROW_ID, c), "_cap_rid"),
+            named(exp.cast(dibao_rid, exp.DataType.build("BIGINT")), "_dibao_rid"),
             named(rank, "_cap_rank"),
         )
         .from_(rows.subquery(alias))
@@ -271,6 +285,11 @@ def _caps(ctx: CheckContext, rows: exp.Select, alias: str) -> exp.Select:
             join_type="left",
         )
     return select(exp.Star()).from_(q.subquery("cr")).where(eq(col("_cap_rank"), number(1)))
+
+
+def _cap_cites(alias: str | None = None) -> list[exp.Expression]:
+    """The cap row a payment was held against, and the 低保 row a multiple used (``_caps``' row ids)."""
+    return [cite(col("_cap_rid", alias), CAPS), cite(col("_dibao_rid", alias), DIBAO)]
 
 
 @implements("aid_cap")
@@ -305,6 +324,7 @@ def aid_cap(ctx: CheckContext) -> exp.Select:
                 col("year_cap"),
                 named(total, "total"),
                 named(exp.Sub(this=total, expression=col(cap)), "excess"),
+                *_cap_cites(),
                 *problem_cols(code),
             )
             .from_(rows)
@@ -346,17 +366,24 @@ def split_payment(ctx: CheckContext) -> exp.Select:
     fixed = number(sql.to_fen(ctx.args["threshold_default"]))
     names = output_names(rows)
     if ctx.args["threshold"] == "per_payment_cap" and CAPS in ctx.present and ctx.has("program", table=CAPS):
-        capped = select(col(ROW_ID), col("pay_cap")).from_(_caps(ctx, rows, "d").subquery("k0"))
+        capped = select(col(ROW_ID), col("pay_cap"), col("_cap_rid"), col("_dibao_rid")).from_(
+            _caps(ctx, rows, "d").subquery("k0")
+        )
+        from_cap = not_null(col("pay_cap", "k"))  # the threshold is the cap row's (else the fixed default)
         base = (
             select(
                 *[col(c, "d") for c in names],
                 named(exp.Coalesce(this=col("pay_cap", "k"), expressions=[fixed]), "threshold"),
+                named(case([(from_cap, col("_cap_rid", "k"))]), "_cap_rid"),
+                named(case([(from_cap, col("_dibao_rid", "k"))]), "_dibao_rid"),
             )
             .from_(rows.subquery("d"))
             .join(capped.subquery("k"), on=eq(col(ROW_ID, "k"), col(ROW_ID, "d")), join_type="left")
         )
     else:
-        base = select(*[col(c) for c in names], named(fixed, "threshold")).from_(rows.subquery("d"))
+        nothing = exp.cast(exp.Null(), exp.DataType.build("BIGINT"))
+        cites = [named(nothing, "_cap_rid"), named(nothing, "_dibao_rid")]
+        base = select(*[col(c) for c in names], named(fixed, "threshold"), *cites).from_(rows.subquery("d"))
     under = select(exp.Star()).from_(base.subquery("b")).where(exp.LT(this=col("amount"), expression=col("threshold")))
     days = days_from(col("payment_date", "o"), col("payment_date", "e"))
     linked = exp.and_(
@@ -370,6 +397,8 @@ def split_payment(ctx: CheckContext) -> exp.Select:
             named(col(ROW_ID, "o"), "_member"),
             col("amount", "o"),
             col("threshold", "e"),
+            col("_cap_rid", "o"),
+            col("_dibao_rid", "o"),
         )
         .from_(under.subquery("e"))
         .join(under.subquery("o"), on=linked)
@@ -396,6 +425,7 @@ def split_payment(ctx: CheckContext) -> exp.Select:
             named(col("_anchor", "a"), "_finding"),
             col("total", "a"),
             col("threshold", "a"),
+            *_cap_cites("p2"),  # each payment's cap row (the threshold it was under)
         )
         .from_(anchors.subquery("a"))
         .join(pairs.subquery("p2"), on=eq(col("_anchor", "p2"), col("_anchor", "a")))

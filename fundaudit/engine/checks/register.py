@@ -30,6 +30,7 @@ from fundaudit.engine.sql import (
     all_of,
     any_of,
     case,
+    cite,
     col,
     dense_rank,
     eq,
@@ -127,6 +128,8 @@ def hardship_eligibility(ctx: CheckContext) -> exp.Select:
         not_null(monthly),
         exp.GT(this=net, expression=exp.Mul(this=exp.Mul(this=limit, expression=number(12)), expression=size)),
     )
+    # the 低保 row the income test used (none when the file's own 低保标准 stood in, or for the accident test)
+    dibao_cite = [cite(case([(too_rich, col("_dibao", "db"))]), DIBAO)] if dibao is not None else []
     ratio = number(ctx.args["accident_loss_ratio"])
     accident = exp.and_(
         eq(category, string(str(ctx.args["accident_category"]))),
@@ -173,6 +176,7 @@ def hardship_eligibility(ctx: CheckContext) -> exp.Select:
         named(monthly, "monthly_dibao"),
         named(loss_pct, "loss_pct"),
         *reasons,
+        *dibao_cite,
     ).from_(table(ctx.ledger, "r"))
     if dibao is not None:
         q = q.join(dibao.subquery("db"), on=eq(col("year", "db"), year), join_type="left")
