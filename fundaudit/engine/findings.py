@@ -222,7 +222,7 @@ def _cited(res: pd.DataFrame, refs: pd.DataFrame, tables: Tables) -> pd.DataFram
         kind = rows["kind"].to_numpy() if tables.kind_of(tname) is None else tname
         parts.append(pd.DataFrame({"_fkey": ids["_fkey"].to_numpy(), "_table": tname, ROW_ID: rids, "kind": kind,
                                    "file": rows["file"].to_numpy(), "sheet": rows["sheet"].to_numpy(),
-                                   "row": rows["row"].to_numpy(), "role": role}))
+                                   "row": rows["row"].to_numpy(), "role": role, "_order": len(parts)}))
     if not parts:
         return pd.DataFrame(columns=["_fkey", "_table", ROW_ID, "kind", *PROVENANCE, "role"])
     cited = pd.concat(parts, ignore_index=True)
@@ -231,7 +231,8 @@ def _cited(res: pd.DataFrame, refs: pd.DataFrame, tables: Tables) -> pd.DataFram
     own = pd.MultiIndex.from_frame(refs[["_fkey", "_table", ROW_ID]].astype({ROW_ID: "int64"}))
     cited = cited[~pd.MultiIndex.from_frame(cited[["_fkey", "_table", ROW_ID]]).isin(own)]
     cited = cited.drop_duplicates(["_fkey", "_table", ROW_ID])
-    return cited.sort_values(["_fkey", "role", *PROVENANCE], na_position="first", kind="stable")
+    # in the order the check declares its cited tables (the staff row it matched before the officer), then as read
+    return cited.sort_values(["_fkey", "_order", *PROVENANCE], na_position="first", kind="stable")
 
 
 def _ref_lists(refs: pd.DataFrame) -> pd.Series:

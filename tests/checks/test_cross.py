@@ -113,7 +113,7 @@ def test_xl_staff_relative() -> None:
     # each finding cites the staff row it matched (the sister's row 4, the handler's row 3) and, for a
     # relative, the officer she is listed under (the chair, row 2)
     assert run("XL-STAFF-RELATIVE", inputs).cited == {
-        2: [("officer", "staff", 2), ("staff", "staff", 4)], 3: [("staff", "staff", 3)]}
+        2: [("staff", "staff", 4), ("officer", "staff", 2)], 3: [("staff", "staff", 3)]}
     found = _matched("XL-STAFF-RELATIVE", inputs)
     assert {k: v["matched_on"] for k, v in found.items()} == {
         ("disbursements", 2): "id_no, bank_account",
@@ -148,7 +148,7 @@ def test_reg_staff_relative() -> None:
         ("warning", (("register", 4),)),
     ]
     assert run("REG-STAFF-RELATIVE", inputs).cited == {
-        2: [("staff", "staff", 3)], 3: [("officer", "staff", 2), ("staff", "staff", 4)], 4: [("staff", "staff", 2)]}
+        2: [("staff", "staff", 3)], 3: [("staff", "staff", 4), ("officer", "staff", 2)], 4: [("staff", "staff", 2)]}
     found = _matched("REG-STAFF-RELATIVE", inputs)
     assert {k: v["matched_on"] for k, v in found.items()} == {
         ("register", 2): "phone",

@@ -1140,5 +1140,5 @@ def test_lookup_cite_names_the_role_of_the_cited_rows() -> None:
     assert cited(found)[0] == [("staff", "register", 2), ("staff", "register", 3)]
     assert problems(as_staff.replace("cite: staff", "cite: boss")) == [
         "t.yaml:10:7 rules[0].check.cite: invalid value boss (expected dues_record, payment, register_file, union, "
-        "employer, staff, ratio, cap, dibao, min_wage, budget_line, declared_total)"
+        "employer, staff, officer, ratio, cap, dibao, min_wage, budget_line, declared_total)"
     ]

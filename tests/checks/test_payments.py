@@ -170,7 +170,12 @@ def test_disb_dup() -> None:
         payment(A, program="金秋助学", payment_date="2016-08-31", bank_account="13"),  # 16 }
         payment(A, program="金秋助学", payment_date="2016-09-01", bank_account="14"),  # 17 next school year
     ]
-    assert run("DISB-DUP", {"disbursements": rows}).ref_rows == [[4, 5], [8, 9], [10, 11], [12, 13], [15, 16]]
+    found = run("DISB-DUP", {"disbursements": rows})
+    assert found.ref_rows == [[4, 5], [8, 9], [10, 11], [12, 13], [15, 16]]
+    # money at issue: what was paid again (every payment but the group's earliest; rows 12/13, in both tests'
+    # groups, count once), not the group's total
+    assert {r: f["amount"] for r, f in found.by_row.items()} == {
+        4: "1000.00", 8: "900.00", 10: "1000.00", 12: "1000.00", 15: "1000.00"}
     yearly = run("DISB-DUP", {"disbursements": rows}, params={"windows": {"default": "year"}}).refs
     assert rows_of(yearly)[:3] == [[2, 3], [4, 5], [6, 7]]
 

@@ -58,6 +58,7 @@ from fundaudit.engine.sql import (
     select,
     string,
     table,
+    window,
 )
 from fundaudit.rules.values import WINDOW_FORMS, parse_window
 
@@ -176,11 +177,11 @@ def duplicate_payment(ctx: CheckContext) -> exp.Select:
         for p, spec in windows.items()
         if p != "default"
     ]
-    window = case(per_program, default) if per_program else default
+    in_window = case(per_program, default) if per_program else default
     value_cols = [c for c in ("recipient_id_no", "program", "payment_date", "amount", "bank_account") if ctx.has(c)]
     a_keys = [col("recipient_id_no"), col("program"), col("_window")]
     a_rows = (
-        select(col(ROW_ID), *[col(c) for c in value_cols], named(window, "_window"), *amount_column(ctx))
+        select(col(ROW_ID), *[col(c) for c in value_cols], named(in_window, "_window"), *amount_column(ctx))
         .from_(table(ctx.ledger))
         .where(all_of([ctx.where(), matchable("recipient_id_no"), not_null(col("program")), not_null(d)]))
     )
@@ -222,7 +223,17 @@ def duplicate_payment(ctx: CheckContext) -> exp.Select:
             .from_(b.subquery("b1"))
             .where(exp.GT(this=col("_n"), expression=number(1)))
         )
-    return select(exp.Star()).from_(from_union(parts, "u"))
+    if ctx.amount() is None:
+        return select(exp.Star()).from_(from_union(parts, "u"))
+    # money at issue: what was paid again, every payment of a group but its earliest (windows over the result
+    # rows only; a row in two groups repeats something if it does in either)
+    first = window(exp.FirstValue(this=col(ROW_ID)), [col("_finding")], [col("payment_date"), col(ROW_ID)])
+    marked = select(exp.Star(), named(first, "_first")).from_(from_union(parts, "u"))
+    repeated = case([(eq(col(ROW_ID), col("_first")), number(0))], col("_amount"))
+    return select(
+        exp.Star(except_=[col("_amount"), col("_first")]),
+        named(over_partition(exp.Max(this=repeated), col(ROW_ID)), "_amount"),
+    ).from_(marked.subquery("m"))
 
 
 def _caps(ctx: CheckContext, rows: exp.Select, alias: str) -> exp.Select:
