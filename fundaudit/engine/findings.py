@@ -210,7 +210,7 @@ def _roles(refs: pd.DataFrame) -> pd.DataFrame:
 def _cited(res: pd.DataFrame, refs: pd.DataFrame, tables: Tables) -> pd.DataFrame:
     """The rows of other tables the findings rest on (``_ref:<table>:<role>`` columns), with provenance, each
     once per finding and never again when it is already one of the finding's result rows."""
-    parts = []
+    parts: list[pd.DataFrame] = []
     for c in [c for c in res.columns if c.startswith(REF)]:
         tname, role = c[len(REF):].split(":", 1)
         ids = res[["_fkey", c]].explode(c).dropna()
