@@ -95,7 +95,7 @@ def _write(con: Any, result: AuditResult) -> None:
     views = _views(con, result.rules)
     _create(con, "rules", _rules(result.rules, views), types={"params": _JSON})
     inputs, nested = _records(result.inputs)
-    _create(con, "inputs", inputs, types=dict.fromkeys(nested, _JSON))
+    _create(con, "inputs", inputs, types={**dict.fromkeys(nested, _JSON), "amount_total": "DECIMAL(18,2)"})
     _create(con, "rejected_rows", _texts(result.rejected_rows))
     _create(con, "run", _run(result), types={"argv": _JSON, "rule_packs": _JSON, "period_start": "DATE",
                                               "period_end": "DATE"})
@@ -118,6 +118,8 @@ def _create(con: Any, name: str, frame: pd.DataFrame, *, types: dict[str, str] |
     DATE); with ``masked``, the text columns of an input (``kind``, or the totals table) as :func:`_shown`
     says."""
     src = frame.copy(deep=False)
+    for c in src.columns[src.dtypes.eq(object)]:  # text (typed even when every value is missing)
+        src[c] = src[c].astype("string")
     shown = _shown(src, kind) if masked else {}
     columns: list[Any] = []  # sqlglot expressions
     for c in frame.columns:
