@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -58,8 +59,8 @@ def view_name(rule_id: str) -> str:
 
 def write_db(result: AuditResult, path: str | os.PathLike[str]) -> Path:
     """Write ``result``'s audit.duckdb to ``path`` under a temporary name beside it, renamed when complete
-    (DuckDB needs to create the file itself, so the name is random rather than reserved; its ``.wal`` is
-    removed with it when the write fails)."""
+    (DuckDB needs to create the file itself, so the name is random rather than reserved; its ``.wal`` and spill
+    folder are removed with it when the write fails)."""
     import duckdb
 
     path = Path(path)
@@ -76,6 +77,7 @@ def write_db(result: AuditResult, path: str | os.PathLike[str]) -> Path:
     except BaseException:
         for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
             leftover.unlink(missing_ok=True)
+        shutil.rmtree(tmp.with_name(tmp.name + ".tmp"), ignore_errors=True)  # where DuckDB spills, if it did
         raise
     return path
 

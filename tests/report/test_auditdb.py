@@ -21,7 +21,8 @@ from fundaudit.masking import mask_account, mask_id
 from fundaudit.period import parse_period
 from fundaudit.report import db
 from fundaudit.run import AuditResult
-from tests.pii import pii_found
+from tests.pii import normalised, pii_found
+from tests.report.test_artefacts import HOSTILE_SECRETS, _leaks, hostile_input
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
@@ -117,7 +118,9 @@ def test_result_tables_are_the_runs_findings_refs_rules_inputs_and_run(masked: t
     assert run == [("anhui-2016", "341003", date(2016, 1, 1), date(2016, 12, 31), True, fundaudit.__version__)]
     assert inputs == [("dues", 353, Decimal("1546583.38"))]
     assert rejected == (len(result.rejected_rows), int(result.rejected_rows["personal"].sum()))
-    assert evidence == (sum(len(e or []) for e in f["evidence"]),) if "evidence" in f else (0,)
+    cells = [len(e["cells"]) if isinstance(e.get("cells"), dict) else 1
+             for entries in f.get("evidence", []) for e in entries or []]
+    assert evidence == (sum(cells),)
 
 
 def _prov(con: duckdb.DuckDBPyConnection, table: str, rids: set[int]) -> dict[tuple[Any, ...], bool]:
@@ -207,6 +210,28 @@ def test_no_raw_personal_value_anywhere_in_the_masked_file(masked: tuple[AuditRe
                                                                                                    "taxpayer_id")}
     assert [(t, c, v) for t, c, v in cells if c not in codes and pii_found(v)] == []
     assert sum(1 for t, c, v in _text_cells(unmasked[1]) if c not in codes and pii_found(v)) == 707
+
+
+def test_no_personal_data_in_any_form_from_hostile_input(tmp_path: Path) -> None:
+    """IDs, phones and cards in full-width digits, split by spaces or dashes, with a typed letter, in the file and
+    sheet names, the title row, the name and free-text columns and a rejected value (test_artefacts' hostile
+    workbook): none in the masked file's bytes nor in any of its text cells; all there unmasked."""
+    src, pack = hostile_input(tmp_path)
+    for unmask in (False, True):
+        result = fundaudit.audit({"disbursements": src}, rules=[pack], unmask=unmask)
+        path = db.write_db(result, tmp_path / ("raw" if unmask else "masked") / "audit.duckdb")
+        cells = "\n".join(v for _, _, v in _text_cells(path))
+        data = path.read_bytes().decode("utf-8", "replace")
+        if unmask:
+            assert all(s.replace("O", "0") in normalised(cells).replace("O", "0") for s in HOSTILE_SECRETS)
+        else:
+            assert _leaks(cells) == []
+            assert [s for s in HOSTILE_SECRETS if s in data] == []
+            with _connect(path) as con:  # masked as refs show them, so the two join
+                shown = con.execute("SELECT DISTINCT file, sheet FROM disbursements").fetchall()
+                assert con.execute("SELECT DISTINCT file, sheet FROM refs").fetchall() == shown
+            ((file, sheet),) = shown
+            assert (Path(file).name, sheet) == ("送温暖_341003-********-0036.xlsx", "明细 *** **** 5678")
 
 
 def test_personal_values_are_pseudonyms_that_keep_equality(masked: tuple[AuditResult, Path],
