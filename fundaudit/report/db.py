@@ -34,7 +34,7 @@ import sqlglot.expressions as exp
 
 from fundaudit.columns import catalogue
 from fundaudit.engine import input_tables, sql
-from fundaudit.masking import mask_account, mask_id, mask_series
+from fundaudit.masking import mask_account, mask_id, mask_series, mask_text
 from fundaudit.period import Period
 from fundaudit.report.json import _clean
 
@@ -181,23 +181,23 @@ def _shown(frame: pd.DataFrame, kind: str | None) -> dict[str, pd.Series]:
         if c in _PROVENANCE_TEXT:
             frame[c] = mask_series(values)
             continue
-        text = values.astype(object).where(values.notna(), None)
         if personal:
             masked = _typed_mask(column.type if column is not None and not fact else "text")(values)
-            form = masked.astype(object).where(values.notna(), None)
-        else:
-            lenient = column is not None and not fact and column.type in _CODE_TYPES
-            masked = mask_series(text, codes=_own_value(text) if lenient else None)
-            form = masked.where(masked.ne(text) & text.notna(), None)
-            if form.isna().all():
+            form = masked.astype(object).where(values.notna(), None).to_numpy(dtype=object)
+        else:  # each distinct text once
+            positions, uniques = pd.factorize(values)
+            distinct = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+            if column is not None and not fact and column.type in _CODE_TYPES:  # a code quotes itself
+                masked = pd.Series([mask_text(v, codes=(v,)) for v in distinct], dtype=object)
+            else:
+                masked = mask_series(distinct)
+            changed = masked.ne(distinct).to_numpy()
+            if not changed.any():
                 continue
-        out[c] = pd.Series(form.to_numpy(dtype=object), index=frame.index, dtype=object)
+            shown = np.asarray([*np.where(changed, masked.to_numpy(dtype=object), None), None], dtype=object)
+            form = shown[positions]  # position -1 (a missing value) picks the None at the end
+        out[c] = pd.Series(form, index=frame.index, dtype=object)
     return out
-
-
-def _own_value(values: pd.Series) -> Callable[[int], tuple[str]]:
-    """For :func:`mask_series`' ``codes``: the text at a position quotes itself (a code column's value)."""
-    return lambda i: (str(values.iloc[i]),)
 
 
 def _typed_mask(column_type: str) -> Callable[[pd.Series], pd.Series]:
