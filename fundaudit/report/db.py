@@ -34,6 +34,7 @@ import sqlglot.expressions as exp
 
 from fundaudit.columns import catalogue
 from fundaudit.engine import input_tables, sql
+from fundaudit.ledger import REJECTED_COLUMNS
 from fundaudit.masking import mask_account, mask_id, mask_series, mask_text
 from fundaudit.period import Period
 from fundaudit.report.json import _clean
@@ -96,8 +97,8 @@ def _write(con: Any, result: AuditResult) -> None:
     _create(con, "evidence", _evidence(result.findings))
     views = _views(con, result.rules)
     _create(con, "rules", _rules(result.rules, views), types={"params": _JSON})
-    inputs, nested = _records(result.inputs)
-    _create(con, "inputs", inputs, types={**dict.fromkeys(nested, _JSON), "amount_total": "DECIMAL(18,2)"})
+    inputs, nested = _records(result.inputs, _INPUT_TYPES)
+    _create(con, "inputs", inputs, types={**_INPUT_TYPES, **dict.fromkeys(nested, _JSON)})
     _create(con, "rejected_rows", _texts(result.rejected_rows))
     _create(con, "run", _run(result), types={"argv": _JSON, "rule_packs": _JSON, "period_start": "DATE",
                                               "period_end": "DATE"})
@@ -305,14 +306,23 @@ def _rules(rules: list[dict[str, Any]], views: dict[str, str]) -> pd.DataFrame:
     return out
 
 
-def _records(records: list[dict[str, Any]]) -> tuple[pd.DataFrame, list[str]]:
-    """Dicts as a table, and the keys whose values are nested (dicts, lists: written as JSON text)."""
-    keys = list(dict.fromkeys(k for r in records for k in r))
+#: findings.json ``inputs[]`` fields and their types (JSON where nested), the columns of ``inputs`` even when
+#: there is none; other fields an entry has are added after them.
+_INPUT_TYPES = {"kind": "VARCHAR", "file": "VARCHAR", "sheet": "VARCHAR", "sha256": "VARCHAR", "format": "VARCHAR",
+                "encoding": "VARCHAR", "header_row": "BIGINT", "rows_read": "BIGINT", "rows_loaded": "BIGINT",
+                "rows_rejected": "BIGINT", "rows_non_data": "BIGINT", "amount_total": "DECIMAL(18,2)",
+                "columns": _JSON, "unmapped_columns": _JSON, "title": "VARCHAR", "hidden": "BOOLEAN", "notes": _JSON}
+
+
+def _records(records: list[dict[str, Any]], types: dict[str, str]) -> tuple[pd.DataFrame, list[str]]:
+    """Dicts as a table with at least the columns of ``types``, and the keys whose values are nested (dicts, lists:
+    written as JSON text)."""
+    keys = list(dict.fromkeys([*types, *(k for r in records for k in r)]))
     out = pd.DataFrame(index=range(len(records)))
     nested = []
     for k in keys:
         values = [_clean(r.get(k)) for r in records]
-        if any(isinstance(v, dict | list) for v in values):
+        if types.get(k) == _JSON or any(isinstance(v, dict | list) for v in values):
             out[k] = _json(values)
             nested.append(k)
         elif all(v is None or isinstance(v, bool) for v in values):
@@ -326,6 +336,8 @@ def _records(records: list[dict[str, Any]]) -> tuple[pd.DataFrame, list[str]]:
 
 def _texts(frame: pd.DataFrame) -> pd.DataFrame:
     """Rejected rows: ``row`` a number, ``personal`` a yes/no, every other column text (a raw value as read)."""
+    if frame.columns.empty:  # no ledger, or ledgers built without a rejected-rows frame
+        frame = pd.DataFrame(columns=REJECTED_COLUMNS)
     out = pd.DataFrame({c: _text(frame[c].tolist()) for c in frame.columns if c not in ("row", "personal")})
     if "row" in frame:
         out.insert(min(3, len(out.columns)), "row",

@@ -5,6 +5,7 @@ personal values are pseudonyms that keep equality; the example queries of docs/a
 from __future__ import annotations
 
 import re
+import tempfile
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -13,14 +14,18 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fundaudit
 from fundaudit.columns import catalogue
 from fundaudit.engine import input_tables
+from fundaudit.ledger import TOTALS_COLUMNS, Ledger
 from fundaudit.masking import mask_account, mask_id
 from fundaudit.period import parse_period
 from fundaudit.report import db
 from fundaudit.run import AuditResult
+from fundaudit.schemas import TEXT
 from tests.pii import normalised, pii_found
 from tests.report.test_artefacts import HOSTILE_SECRETS, _leaks, hostile_input
 
@@ -272,6 +277,43 @@ _EQUALITY_QUERIES = [
 ]
 
 
+_SECRETS = st.sampled_from(["341003198001010029", "34100319800101001X", "341003198001010029 ", "6222020200112233445",
+                            "13812345678", "138 1234 5678", "", "0", "黄山区平湖东路170号", "黄山区平湖东路170号 "])
+
+
+@settings(max_examples=25, deadline=None)
+@given(rows=st.lists(st.tuples(_SECRETS | st.none(), _SECRETS | st.none(), _SECRETS | st.none()),
+                     min_size=1, max_size=8))
+def test_pseudonyms_keep_exactly_the_equalities_of_the_values(rows: list[tuple[str | None, ...]]) -> None:
+    """Over any values (IDs, accounts, phones, addresses, blanks, NULLs) in the three personal columns of staff and
+    the register: two cells hold equal pseudonyms exactly when they held equal values, within a column and across
+    columns and tables of one type; NULL stays NULL; no value of 5 characters or more survives whole."""
+    frames = {}
+    for kind in ("staff", "register"):
+        frames[kind] = pd.DataFrame({"file": "f.csv", "sheet": None, "row": range(2, len(rows) + 2),
+                                     "id_no": [r[0] for r in rows], "bank_account": [r[1] for r in rows],
+                                     "address": [r[2] for r in rows]}).astype(
+            {"file": TEXT, "sheet": TEXT, "id_no": TEXT, "bank_account": TEXT, "address": TEXT})
+    none = pd.DataFrame()
+    result = AuditResult(ledgers={k: Ledger(k, f, none, none, pd.DataFrame(columns=TOTALS_COLUMNS), [])
+                                  for k, f in frames.items()}, run={"period": None})
+    with tempfile.TemporaryDirectory() as tmp:
+        path = db.write_db(result, Path(tmp) / "audit.duckdb")
+        with _connect(path) as con:
+            got = {k: con.execute(f'SELECT id_no, bank_account, address FROM "{k}" ORDER BY _rid').fetchall()
+                   for k in frames}
+    for column in range(3):
+        raw = [r[column] for r in rows] * 2
+        pseudo = [g[column] for k in frames for g in got[k]]
+        assert [p is None for p in pseudo] == [v is None for v in raw]
+        pairs = [(a, b) for a in range(len(raw)) for b in range(len(raw))]
+        assert [pseudo[a] == pseudo[b] for a, b in pairs] == [raw[a] == raw[b] for a, b in pairs]
+        assert all(PSEUDONYM.match(p) for p in pseudo if p is not None)
+    leaked = {v for r in rows for v in r[:2] if v and len(v) >= 5} & {p.split("~")[0] for g in got.values()
+                                                                     for row in g for p in row if p}
+    assert leaked == set()
+
+
 def test_two_files_of_one_run_have_unrelated_pseudonyms(masked: tuple[AuditResult, Path], tmp_path: Path) -> None:
     """The key is made per file and never written: the same value gets another hash in another file."""
     again = db.write_db(masked[0], tmp_path / "audit.duckdb")
@@ -318,6 +360,14 @@ def test_a_failed_write_leaves_nothing_and_keeps_the_previous_file(masked: tuple
         db.write_db(masked[0], path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["audit.duckdb"]
     assert path.read_bytes() == b"previous"
+
+
+def test_a_rule_whose_sql_is_no_view_is_listed_without_one(tmp_path: Path) -> None:
+    with duckdb.connect(str(tmp_path / "x.duckdb")) as con:
+        views = db._views(con, [{"id": "U-1", "sql": "SELECT * FROM nowhere"}, {"id": "U-2", "sql": None},
+                                {"id": "U-3", "sql": "SELECT 1 AS one"}, {"id": "U-4", "sql": "SELEC nonsense ("}])
+        assert views == {"U-3": "rule_U_3"}
+        assert con.execute("SELECT * FROM rule_U_3").fetchall() == [(1,)]
 
 
 def test_view_names() -> None:
