@@ -6,13 +6,13 @@ with ``file``, ``sheet``, ``row``, the engine's ``_rid``, ``_in_period`` and der
 ``ledger_totals``), the run's ``findings``, ``refs``, ``evidence``, ``rules``, ``inputs``, ``rejected_rows`` and
 ``run``, and each rule's SQL as a view ``rule_<ID>`` (``-`` read as ``_``) over those tables.
 
-Masked by default: a personal value is replaced by a pseudonym, its masked form (as every report shows it)
-joined by ``~`` to a keyed hash of the value (16 letters a–p: 64 bits of HMAC-SHA-256 under a random key made
-for this file and never written), so equal values stay equal and the rules' joins and groups still hold; other
-text that the recogniser masks (an account number in a remark) gets the same pseudonym. File and sheet names are
-masked as in ``refs``, without the hash, so the two join. An ID's birth date (``<col>__birth``), the part of an
-ID that masking hides, is left empty. The raw values never reach the file: the tables are created from
-in-memory registrations through SQL that writes only the pseudonyms.
+Masked by default: a personal value is replaced by a pseudonym, its masked form (as every report shows it) joined by
+``~`` to a keyed hash of the value (16 letters a–p: 64 bits of a SHA-256 keyed as HMAC nests it, under two random
+keys made for this file and never written), so equal values stay equal and the rules' joins and groups still hold;
+other text that the recogniser masks (an account number in a remark) gets the same pseudonym. File and sheet names
+are masked as in ``refs``, without the hash, so the two join. An ID's birth date (``<col>__birth``), the part of an
+ID that masking hides, is left empty. The raw values never reach the file: the tables are created from in-memory
+registrations through SQL that writes only the pseudonyms.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def write_db(result: AuditResult, path: str | os.PathLike[str]) -> Path:
 def _write(con: Any, result: AuditResult) -> None:
     tables = input_tables(result.ledgers, _period(result))
     if result.masked:
-        keys = [secrets.token_hex(32), secrets.token_hex(32)]  # inner and outer keys of the HMAC, never written
+        keys = [secrets.token_hex(32), secrets.token_hex(32)]  # inner and outer hash keys, never written
         con.register(_KEYS, pa.table({"inner": [keys[0]], "outer": [keys[1]]}))
     for name, frame in tables.frames.items():
         _create(con, name, frame, masked=result.masked, kind=name if name in catalogue() else None)
@@ -145,11 +145,11 @@ def _create(con: Any, name: str, frame: pd.DataFrame, *, types: dict[str, str] |
 
 
 def _pseudonym(c: str) -> exp.Expression:
-    """Column ``c`` where ``_shown_<c>`` holds a masked form: that form, ``~`` and the value's keyed hash
-    (HMAC-SHA-256 of the value's text under the two keys of ``_keys``, as text, its first 16 hexadecimal digits
-    written as the letters a–p so that no digit can read as part of an ID); elsewhere ``c`` as it is (``_shown_c``
-    NULL: a NULL, or text that needs no masking). A birth date column (``_shown_c`` all NULL, of type date) is
-    emptied by :func:`_shown` instead."""
+    """Column ``c`` where ``_shown_<c>`` holds a masked form: that form, ``~`` and the value's keyed hash, elsewhere
+    ``c`` as it is (``_shown_<c>`` NULL: a NULL, or text that needs no masking). The hash is
+    ``sha256(outer || sha256(inner || value))`` with the two random keys of ``_keys`` (HMAC's nested construction,
+    on text, with functions every DuckDB has), its first 16 hexadecimal digits written as the letters a–p so that
+    no digit of it can read as part of an ID or account."""
     inner = exp.func("sha256", exp.DPipe(this=sql.col("inner", "k"), expression=sql.col(c), safe=True))
     digest = exp.func("sha256", exp.DPipe(this=sql.col("outer", "k"), expression=inner, safe=True))
     letters = exp.func("translate", exp.func("left", digest, sql.number(_HASH_LEN)),
