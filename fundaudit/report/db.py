@@ -161,12 +161,12 @@ def _pseudonym(c: str) -> exp.Expression:
 
 
 def _shown(frame: pd.DataFrame, kind: str | None) -> dict[str, pd.Series]:
-    """For each text column of an input that masking touches, its masked form where the value needs a pseudonym
-    (NULL elsewhere). Personal columns (catalogue ``personal``) and the ``__key`` facts derived from them: every
-    value, masked by its type (IDs keep 6 + 4 characters, accounts and phones 4, other personal text as the
-    recogniser masks it). Other text: the values the recogniser masks (code columns leniently, as a finding's
-    values are). ``file`` and ``sheet``: masked in place (no hash), as ``refs`` shows them. An ID's ``__birth``
-    fact is emptied in place (it is the part of the ID that masking hides)."""
+    """For each text column of an input that masking touches, its masked form where the value needs a pseudonym (NULL
+    elsewhere). Personal columns (catalogue ``personal``) and the ``__key`` facts derived from them: every value,
+    masked by its type (IDs keep 6 + 4 characters, accounts and phones 4, other personal text 3). Other text: the
+    values the recogniser masks (code columns leniently, as a finding's values are). ``file`` and ``sheet``:
+    masked in place (no hash), as ``refs`` shows them. An ID's ``__birth`` fact is emptied in place (it is the
+    part of the ID that masking hides)."""
     spec = catalogue()[kind].columns if kind else {}
     out: dict[str, pd.Series] = {}
     for c in frame.columns:
@@ -201,13 +201,24 @@ def _shown(frame: pd.DataFrame, kind: str | None) -> dict[str, pd.Series]:
     return out
 
 
+_TEXT_HEAD = 3  # characters of personal free text (an address: its district) a masked file shows, as the evidence
+
+
 def _typed_mask(column_type: str) -> Callable[[pd.Series], pd.Series]:
-    """How a personal column's value is masked in every report, by its type."""
+    """How a personal column's value is masked, by its type: IDs, accounts and phones as in every report, personal
+    free text (an address) down to its first characters, as findings' evidence shows it."""
     if column_type == "resident_id":
         return mask_id
     if column_type in ("account", "phone"):
         return mask_account
-    return lambda s: mask_series(s.astype(object).where(s.notna(), None))
+    return _mask_head
+
+
+def _mask_head(values: pd.Series) -> pd.Series:
+    """Text with every character after the first ``_TEXT_HEAD`` written ``*``."""
+    text = values.astype("string")
+    hidden = text.str.slice(0, _TEXT_HEAD) + text.str.slice(_TEXT_HEAD).str.replace(r"(?s).", "*", regex=True)
+    return hidden.where(text.str.len() > _TEXT_HEAD, text)
 
 
 # --- the run's result -----------------------------------------------------------------------------------------
