@@ -158,6 +158,14 @@ class AuditResult:
 
         return write_html(self, path, lang=lang)
 
+    def to_db(self, path: str | os.PathLike[str]) -> Path:
+        """Write audit.duckdb: the inputs as the rules read them, the findings with their refs and evidence,
+        and each rule's SQL as a view; personal values pseudonymised unless the run was unmasked
+        (docs/audit-db.md)."""
+        from fundaudit.report.db import write_db
+
+        return write_db(self, path)
+
 
 _MASKED_WHEN_SET = ("run", "rules", "findings")
 

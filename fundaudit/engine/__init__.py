@@ -31,7 +31,7 @@ from fundaudit.result import FINDING_FRAME_COLUMNS
 from fundaudit.rules.model import Rule
 from fundaudit.schemas import CANONICAL_DTYPES, TEXT
 
-__all__ = ["EngineResult", "RuleStatus", "empty_ledgers", "rule_sql", "run_rules"]
+__all__ = ["EngineResult", "RuleStatus", "empty_ledgers", "input_tables", "rule_sql", "run_rules"]
 
 _WANTED = "_wanted_rows"  # a temporary table: the ledger rows whose declared amount is looked up
 Progress = Callable[[str], None]
@@ -182,14 +182,7 @@ def rule_sql(rule: Rule, ledgers: Mapping[str, Ledger], *, period: Period | None
     """The DuckDB SQL ``rule`` runs on ``ledgers``, built and not run, so zero-row ledgers
     (:func:`empty_ledgers`) will do; raises :class:`Skip` where the rule would be skipped. Regions are
     then chosen in SQL (the engine's list of a table's regions comes from its rows)."""
-    import duckdb
-
-    con = duckdb.connect(config={"enable_external_access": False, "threads": 1})
-    try:
-        tables = _register(con, ledgers, period)
-    finally:
-        con.close()
-    present, extra = _inputs(tables)
+    present, extra = _inputs(input_tables(ledgers, period))
     if rule.ledger != "*" and rule.ledger not in present:
         raise Skip("skip_no_table", table=rule.ledger)
     ctx = CheckContext(rule, rule.args, present, period, region_code, {**extra, "region_codes": {}})
@@ -222,6 +215,17 @@ def _declared_amount(con: Any, ctx: CheckContext, result: pd.DataFrame) -> pd.Da
 
 def _register(con: Any, ledgers: Mapping[str, Ledger], period: Period | None) -> Tables:
     """Register every input (plus row ids, in-period flags and ID check facts) and the declared totals."""
+    tables = input_tables(ledgers, period)
+    for name, frame in tables.frames.items():
+        con.register(name, pa.Table.from_pandas(frame, preserve_index=False))
+    return tables
+
+
+def input_tables(ledgers: Mapping[str, Ledger], period: Period | None = None) -> Tables:
+    """The tables rules run on, by name: every input's frame with its row ids (``_rid``), in-period flags
+    (``_in_period``) and derived facts (``<col>__status``, ``__birth``, ``__key``, ``__org_ok``), and the
+    declared totals (``ledger_totals``) when a ledger has any. What the engine registers, and what
+    ``audit.duckdb`` holds (:mod:`fundaudit.report.db`)."""
     frames: dict[str, pd.DataFrame] = {}
     for kind, ledger in ledgers.items():
         df = ledger.frame.copy(deep=False)
@@ -243,7 +247,6 @@ def _register(con: Any, ledgers: Mapping[str, Ledger], period: Period | None) ->
                 df[f"{name}__status"] = facts["status"].to_numpy()
                 df[f"{name}__org_ok"] = facts["org_code_valid"].astype("boolean").to_numpy()
         frames[kind] = df
-        con.register(kind, pa.Table.from_pandas(df, preserve_index=False))
     totals = [led.totals for led in ledgers.values() if len(led.totals)]
     total_kinds: list[str] = []
     total_columns: dict[str, list[str]] = {}
@@ -254,7 +257,6 @@ def _register(con: Any, ledgers: Mapping[str, Ledger], period: Period | None) ->
         t["_in_period"] = True
         t["declared"] = t["declared"].astype("int64")
         frames[TOTALS] = t
-        con.register(TOTALS, pa.Table.from_pandas(t, preserve_index=False))
         total_kinds = sorted(t["kind"].unique())
         total_columns = {k: sorted(t.loc[t["kind"] == k, "column"].unique()) for k in total_kinds}
     return Tables(frames, total_kinds, total_columns)
