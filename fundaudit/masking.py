@@ -61,6 +61,7 @@ __all__ = [
     "MaskedStreams",
     "mask_account",
     "mask_data",
+    "mask_free_text",
     "mask_id",
     "mask_objects",
     "mask_series",
@@ -345,6 +346,16 @@ def mask_id(values: pd.Series) -> pd.Series:
 def mask_account(values: pd.Series) -> pd.Series:
     """Bank accounts and phone numbers: only the last 4 characters kept."""
     return _mask(values, 0, 4)
+
+
+TEXT_HEAD = 3  # characters of personal free text (an address: its district) a masked artefact shows
+
+
+def mask_free_text(values: pd.Series) -> pd.Series:
+    """Personal free text (an address): its first ``TEXT_HEAD`` characters kept, every other one ``*``."""
+    text = values.astype("string")  # a missing value stays missing
+    hidden = text.str.slice(0, TEXT_HEAD) + text.str.slice(TEXT_HEAD).str.replace(r"(?s).", "*", regex=True)
+    return hidden.where((text.str.len() > TEXT_HEAD).fillna(False), text)
 
 
 def mask_value(value: str, column_type: str) -> str:

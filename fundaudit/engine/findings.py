@@ -20,11 +20,11 @@ import numpy as np
 import pandas as pd
 
 from fundaudit.columns import catalogue
-from fundaudit.engine.sql import REF, ROLE, ROW_ID, TOTALS, unit_of
+from fundaudit.engine.sql import BIRTH_UNIT, REF, ROLE, ROW_ID, TOTALS, unit_of
 from fundaudit.errors import note, render
 from fundaudit.io.asread import RowsAsRead
 from fundaudit.ledger import Ledger
-from fundaudit.masking import mask_account, mask_id, mask_series
+from fundaudit.masking import mask_account, mask_free_text, mask_id, mask_series
 from fundaudit.normalize import format_fen_series
 from fundaudit.result import FINDING_FRAME_COLUMNS
 from fundaudit.rules.model import Rule
@@ -274,6 +274,10 @@ def _format(values: pd.Series, name: str, kind: str | None, masked: bool, units:
         return mask_id(values.astype("str"))
     if ctype in ("account", "phone") and masked:
         return mask_account(values.astype("str"))
+    if unit == BIRTH_UNIT:  # a birth date read from an ID is the masked middle of that ID: its year only
+        dates = pd.to_datetime(values, errors="coerce")
+        shown = dates.dt.strftime("%Y-**-**" if masked else "%Y-%m-%d")
+        return shown.astype(object).where(dates.notna(), None)
     if unit == "money":
         nums = pd.to_numeric(values, errors="coerce").round()
         return format_fen_series(nums.astype("Int64")).where(nums.notna(), None)
@@ -409,9 +413,6 @@ def add_evidence(findings: pd.DataFrame, ledgers: Mapping[str, Ledger], *, maske
     return findings
 
 
-_TEXT_HEAD = 3  # characters of a personal free-text cell (an address: its district) a masked run shows
-
-
 def _cells(store: RowsAsRead, positions: np.ndarray, masked: bool) -> list[dict[str, str]]:
     """The rows at ``positions`` of ``store`` as header -> text dicts (masked when ``masked``); a column with a
     blank header is left out of a row where its cell is empty too."""
@@ -427,8 +428,7 @@ def _cells(store: RowsAsRead, positions: np.ndarray, masked: bool) -> list[dict[
             elif kind in ("account", "phone"):
                 text = mask_account(text)
             elif kind == "text":  # personal free text (an address): its first characters only
-                text = text.where(text.str.len() <= _TEXT_HEAD, text.str.slice(0, _TEXT_HEAD)
-                                  + text.str.slice(_TEXT_HEAD).str.replace(r"(?s).", "*", regex=True))
+                text = mask_free_text(text)
             else:
                 text = mask_series(text)
         columns.append([str(v) for v in text.tolist()])

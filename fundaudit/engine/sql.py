@@ -23,6 +23,8 @@ from fundaudit.errors import texts
 from fundaudit.rules.values import is_number, unit_of
 
 __all__ = [
+    "BIRTH_FACT",
+    "BIRTH_UNIT",
     "MATCHED",
     "REF",
     "ROLE",
@@ -50,6 +52,8 @@ TOTALS = "ledger_totals"  # the registered table of every ledger's declared ÂêàË
 REF = "_ref:"  # a result column "_ref:<table>:<role>": row id(s) of <table> a finding also cites, as <role>
 ROLE = "_role"  # a result column: the role of the result row's own ref (default: its table's role)
 Unit = str  # 'money' | 'date' | 'rate' | 'number' | 'text' | 'bool'
+BIRTH_FACT = "__birth"  # the birth date the engine reads from a resident ID column (<col>__birth)
+BIRTH_UNIT = "birth"  # the unit of a finding value holding such a date: personal, shown as its year when masked
 MATCHED = "m_"  # a lookup's matched values of the other input's column X are selected as m_X
 EPOCH_MONDAY = "1900-01-01"  # a Monday: working days are counted from it
 

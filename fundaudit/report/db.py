@@ -35,7 +35,7 @@ import sqlglot.expressions as exp
 from fundaudit.columns import catalogue
 from fundaudit.engine import input_tables, sql
 from fundaudit.ledger import REJECTED_COLUMNS
-from fundaudit.masking import mask_account, mask_id, mask_series, mask_text
+from fundaudit.masking import mask_account, mask_free_text, mask_id, mask_series, mask_text
 from fundaudit.period import Period
 from fundaudit.report.json import _clean
 
@@ -201,9 +201,6 @@ def _shown(frame: pd.DataFrame, kind: str | None) -> dict[str, pd.Series]:
     return out
 
 
-_TEXT_HEAD = 3  # characters of personal free text (an address: its district) a masked file shows, as the evidence
-
-
 def _typed_mask(column_type: str) -> Callable[[pd.Series], pd.Series]:
     """How a personal column's value is masked, by its type: IDs, accounts and phones as in every report, personal
     free text (an address) down to its first characters, as findings' evidence shows it."""
@@ -211,14 +208,7 @@ def _typed_mask(column_type: str) -> Callable[[pd.Series], pd.Series]:
         return mask_id
     if column_type in ("account", "phone"):
         return mask_account
-    return _mask_head
-
-
-def _mask_head(values: pd.Series) -> pd.Series:
-    """Text with every character after the first ``_TEXT_HEAD`` written ``*``."""
-    text = values.astype("string")
-    hidden = text.str.slice(0, _TEXT_HEAD) + text.str.slice(_TEXT_HEAD).str.replace(r"(?s).", "*", regex=True)
-    return hidden.where(text.str.len() > _TEXT_HEAD, text)
+    return mask_free_text
 
 
 # --- the run's result -----------------------------------------------------------------------------------------

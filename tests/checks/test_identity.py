@@ -116,6 +116,10 @@ def test_disb_id_reports_the_problem_and_age() -> None:
     [v] = run("DISB-ID", {"disbursements": rows}).values
     assert v["age"] == 15 and v["id_status"] == "ok" and v["problem"] == "年龄 15 岁，不在 16–100 岁之间"
     assert v["recipient_id_no"] == "341003********0128"
+    # the birth date is the masked middle of the ID: beside the masked ID only its year, else the ID is whole again
+    assert v["birth"] == "2000-**-**"
+    [raw] = run("DISB-ID", {"disbursements": rows}, masked=False).values
+    assert (raw["birth"], raw["recipient_id_no"]) == ("2000-06-15", resident_id("341003", "20000615", "012"))
 
 
 @pytest.mark.parametrize(("raw", "status", "zh", "en", "shown"), INVALID_IDS, ids=[r[1] for r in INVALID_IDS])

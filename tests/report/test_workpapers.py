@@ -153,11 +153,11 @@ def test_summary_paper_has_every_field(result: AuditResult, book: tuple[Path, Pa
         "规则包": packs,
         "数据来源": inputs,
         "审计结论": ["运行规则 41 条，跳过 0 条，出错 0 条；发现疑点 68 条（错误 38 条，警告 28 条，提示 2 条），"
-                     "涉及金额 101197.68 元（错误和警告级疑点的金额之和）。"],
+                     "涉及金额 106698.22 元（错误和警告级疑点的金额之和）。"],
         "审计依据": ["见各分项底稿的审计依据。"],
         "附件": [_attachment_line(book[1])],
     }
-    assert result.summary["amount_at_issue"] == "101197.68"
+    assert result.summary["amount_at_issue"] == "106698.22"
     assert s.head == ["索引号", "疑点数", "规则（审计事项）", "金额（元）", "级别", "状态（原因）"]
     f = result.findings
     expected = []
@@ -285,7 +285,7 @@ def test_english_labels(result: AuditResult, tmp_path: Path) -> None:
     assert list(s.fields) == ["fundaudit version", "Profile", "Personal data", "Rule packs", "Inputs read",
                               "Conclusion", "Basis", "Attachments"]
     assert s.fields["Conclusion"] == ["41 rules ran, 0 skipped, 0 failed; 68 exceptions (38 error, 28 warning, "
-                                      "2 info), 101197.68 yuan at issue (error and warning findings)."]
+                                      "2 info), 106698.22 yuan at issue (error and warning findings)."]
     assert s.fields["Attachments"] == ["none"]
     cash = next(p for p in papers if p.name == "FA-DISB-CASH")
     assert cash.title == "Audit working paper"

@@ -22,7 +22,7 @@ from fundaudit.engine.context import (
     optional_columns,
 )
 from fundaudit.engine.findings import param_text
-from fundaudit.engine.sql import ROW_ID, all_of, col, select, table
+from fundaudit.engine.sql import BIRTH_FACT, BIRTH_UNIT, ROW_ID, all_of, col, select, table
 from fundaudit.rules.conditions import reason_texts, template_fields
 from fundaudit.rules.severity import LEVELS
 
@@ -128,7 +128,9 @@ def _computed_values(ctx: CheckContext, values: Mapping[str, Any]) -> dict[str, 
         if all(ctx.has(c) for c in columns_of_operand(node)):
             e, unit = sql.operand(node, ctx.ledger, scope=ctx.scope())
             out[name] = (e, unit)
-            ctx.units[name] = unit
+            # a birth date read from a resident ID is the ID's masked middle: personal (findings show its year)
+            birth = isinstance(node, str) and node.endswith(BIRTH_FACT)
+            ctx.units[name] = BIRTH_UNIT if birth else unit
     return out
 
 
