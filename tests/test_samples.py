@@ -119,3 +119,42 @@ def test_messages_are_filled_in(result: EngineResult) -> None:
     for f in result.findings.to_dict("records"):
         for text in (f["message"], f["message_en"]):
             assert "{" not in text and "}" not in text and "nan" not in text, (f["rule"], text)
+
+
+# What each finding of a rule that reads a second input cites of it, as (kind, role) sets, one per finding
+# (issue 15 item 1). The two findings citing nothing: DISB-NOT-FILED's payment to someone with no file at all
+# (nothing matched), and REG-ELIGIBILITY's accident test (it reads no 低保 row).
+CITED = {
+    "DISB-ACCOUNT-SHARED": [{("register", "register_file")}],
+    "DISB-AFTER-EXIT": [{("register", "register_file")}] * 2,
+    "DISB-CATEGORY": [{("register", "register_file")}],
+    "DISB-NOT-FILED": [set(), {("register", "register_file")}],
+    "DISB-OVER-CAP": [{("caps", "cap")}] * 2,
+    "DISB-SPLIT": [{("caps", "cap")}],
+    "DUES-BASE-MIN": [{("min_wage", "min_wage")}] * 2,
+    "DUES-SPLIT-RATIO": [{("ratios", "ratio")}] * 2,
+    "REG-ELIGIBILITY": [set(), {("dibao", "dibao")}],
+    "REG-STAFF-RELATIVE": [{("staff", "staff")}, {("staff", "staff"), ("staff", "officer")}],
+    "XL-STAFF-RELATIVE": [{("staff", "staff"), ("staff", "officer")}],
+    "XL-UNION-ACCOUNT": [{("unions", "union")}],
+    "XL-UNION-STATUS": [{("unions", "union")}] * 2,
+}
+# Findings without money at issue, each because none is at stake (every rule's amount_basis says why):
+# register files are no payment; a missing month or a missing employer has no declared amount to quote.
+NO_MONEY = {"REG-EXIT-STATE": 3, "REG-ID": 2, "REG-DUP-HOUSEHOLD": 2, "REG-ELIGIBILITY": 2, "REG-DISCLOSURE": 2,
+            "REG-STAFF-RELATIVE": 2, "REG-REVIEW-OVERDUE": 1, "DUES-GAP": 1, "XL-MISSING-EMPLOYER": 1}
+
+
+def test_findings_cite_the_rows_of_other_inputs_they_rest_on(result: EngineResult) -> None:
+    got: dict[str, list[set[tuple[str, str]]]] = {}
+    for f in result.findings.to_dict("records"):
+        cited = {(r["kind"], r["role"]) for r in f["refs"] if r["kind"] != f["kind"]}
+        if cited or f["rule"] in CITED:
+            got.setdefault(f["rule"], []).append(cited)
+    assert {k: sorted(v, key=sorted) for k, v in got.items()} == {k: sorted(v, key=sorted) for k, v in CITED.items()}
+
+
+def test_every_finding_has_money_at_issue_unless_none_is_at_stake(result: EngineResult) -> None:
+    none = result.findings.loc[result.findings["amount"].isna(), "rule"].value_counts().to_dict()
+    assert none == NO_MONEY
+    assert sum(NO_MONEY.values()) == 16  # of the samples' 68 findings (19 before issue 15)
