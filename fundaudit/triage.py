@@ -442,3 +442,79 @@ def _history(row: pd.Series) -> str:
     earlier = json.loads(row["history"] or "[]")
     entry = {c: row[c] for c in DECISION_COLUMNS[1:-1]}
     return json.dumps([entry, *earlier], ensure_ascii=False)
+
+
+# --- decisions and a baseline applied to a run's findings --------------------------------------------------
+
+#: Statuses whose findings stay in the counts, the money at issue and ``--fail-on``; ``excluded`` ones leave.
+COUNTED = ("pending", "confirmed", "in_progress", "rectified")
+
+
+def read_baseline(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A previous run's findings.json, as the baseline a run is compared with."""
+    return _read_findings(path)[0]
+
+
+def apply(findings: pd.DataFrame, *, decisions: pd.DataFrame | None = None,
+          baseline: Mapping[str, Any] | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """``findings`` with the columns ``triage`` (status, reason, evidence, by, date), ``since_baseline``
+    (``new``/``persisting``, None without a baseline) and ``recurs_after`` (the baseline's finding of the same rule
+    about the same ``subject``, when the finding itself is new), and what the run reports beside them:
+    ``resolved_since_baseline`` (baseline findings that no longer occur, with their last triage) and
+    ``stale_decisions`` (decisions for fingerprints that occur neither now nor among the resolved).
+
+    A decision in ``decisions`` wins over the baseline's own triage of the same fingerprint; a persisting finding
+    without a new decision keeps the baseline's."""
+    out = findings.copy()
+    fps = out["fingerprint"].astype(str)
+    prior: dict[str, dict[str, Any]] = {}
+    old: list[Mapping[str, Any]] = list(baseline.get("findings", [])) if baseline else []
+    for f in old:
+        t = f.get("triage")
+        if isinstance(t, Mapping) and t.get("status") not in (None, "pending"):
+            prior[str(f.get("fingerprint"))] = dict(t)
+    given: dict[str, dict[str, Any]] = {}
+    if decisions is not None and len(decisions):
+        for rec in decisions.to_dict("records"):  # one step per decision, not per ledger row
+            given[str(rec["fingerprint"])] = {k: str(rec.get(k) or "") for k in
+                                              ("status", "reason", "evidence", "by", "date")}
+    pending = {"status": "pending", "reason": "", "evidence": "", "by": "", "date": ""}
+    out["triage"] = [given.get(fp) or prior.get(fp) or dict(pending) for fp in fps]
+    now = set(fps)
+    if baseline is not None:
+        before = {str(f.get("fingerprint")) for f in old}
+        out["since_baseline"] = ["persisting" if fp in before else "new" for fp in fps]
+        by_subject = {(str(f.get("rule")), str(f.get("subject"))): f for f in old if f.get("subject")}
+        period = (baseline.get("run") or {}).get("period")
+        out["recurs_after"] = [
+            _recurrence(by_subject.get((str(rule), str(subj))), period, prior)
+            if since == "new" and isinstance(subj, str) and subj else None
+            for rule, subj, since in zip(out["rule"], out.get("subject", pd.Series(None, index=out.index)),
+                                         out["since_baseline"], strict=True)]
+    else:
+        out["since_baseline"] = None
+        out["recurs_after"] = None
+    resolved = [{"fingerprint": f.get("fingerprint"), "rule": f.get("rule"), "severity": f.get("severity"),
+                 "message": f.get("message"), "message_en": f.get("message_en"), "amount": f.get("amount"),
+                 "refs": f.get("refs"), "triage": given.get(str(f.get("fingerprint")))
+                 or prior.get(str(f.get("fingerprint"))) or dict(pending)}
+                for f in old if str(f.get("fingerprint")) not in now]
+    known = now | {str(r["fingerprint"]) for r in resolved}
+    stale = [{"fingerprint": fp, **d} for fp, d in given.items() if fp not in known]
+    return out, {"resolved_since_baseline": resolved, "stale_decisions": stale}
+
+
+def _recurrence(earlier: Mapping[str, Any] | None, period: Any,
+                prior: Mapping[str, Mapping[str, Any]]) -> dict[str, Any] | None:
+    if earlier is None:
+        return None
+    fp = str(earlier.get("fingerprint"))
+    t = prior.get(fp) or {"status": "pending"}
+    return {"fingerprint": fp, "period": period, "status": t.get("status"), "date": t.get("date", "")}
+
+
+def counted(findings: pd.DataFrame) -> pd.Series:
+    """Which findings count towards ``--fail-on``, the money at issue and the headline counts (not excluded)."""
+    if "triage" not in findings:
+        return pd.Series(True, index=findings.index)
+    return findings["triage"].map(lambda t: not isinstance(t, Mapping) or t.get("status") != "excluded")

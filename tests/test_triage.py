@@ -190,3 +190,34 @@ def test_a_damaged_decisions_file_is_a_clear_error(tmp_path: Path) -> None:
     pd.DataFrame({"fingerprint": [FP[0]], "status": ["done"]}).to_csv(bad, index=False)
     with pytest.raises(Exception, match="不是 fundaudit 的核实决定文件"):
         triage.read_decisions(bad)
+
+
+def _frame(*rows: tuple[str, str, str | None]) -> pd.DataFrame:
+    return pd.DataFrame({"fingerprint": [r[0] for r in rows], "rule": [r[1] for r in rows],
+                         "subject": [r[2] for r in rows], "amount_fen": [100] * len(rows)})
+
+
+def test_apply_decisions_and_baseline() -> None:
+    baseline = {"run": {"period": {"start": "2016-01-01", "end": "2016-12-31"}}, "findings": [
+        {"fingerprint": "old-kept", "rule": "DISB-DUP", "subject": "s1",
+         "triage": {"status": "in_progress", "reason": "", "evidence": "", "by": "王", "date": "2016-12-01"}},
+        {"fingerprint": "old-gone", "rule": "DISB-CASH", "subject": "s2", "refs": [{"row": 3}],
+         "triage": {"status": "confirmed", "reason": "", "evidence": "", "by": "", "date": "2016-11-01"}},
+    ]}
+    decisions = pd.DataFrame([
+        {"fingerprint": "new-1", "status": "excluded", "reason": "同名", "evidence": "", "by": "李", "date": ""},
+        {"fingerprint": "ghost", "status": "confirmed", "reason": "", "evidence": "", "by": "", "date": ""},
+    ])
+    now = _frame(("old-kept", "DISB-DUP", "s1"), ("new-1", "DISB-CASH", "s9"), ("new-2", "DISB-CASH", "s2"))
+    got, extra = triage.apply(now, decisions=decisions, baseline=baseline)
+    assert [t["status"] for t in got["triage"]] == ["in_progress", "excluded", "pending"]
+    assert got["since_baseline"].tolist() == ["persisting", "new", "new"]
+    assert got["recurs_after"].tolist() == [None, None, {
+        "fingerprint": "old-gone", "period": {"start": "2016-01-01", "end": "2016-12-31"}, "status": "confirmed",
+        "date": "2016-11-01"}]
+    assert [(r["fingerprint"], r["triage"]["status"]) for r in extra["resolved_since_baseline"]] == [
+        ("old-gone", "confirmed")]
+    assert [d["fingerprint"] for d in extra["stale_decisions"]] == ["ghost"]
+    assert triage.counted(got).tolist() == [True, False, True]
+    alone, extra = triage.apply(now)
+    assert alone["since_baseline"].isna().all() and extra == {"resolved_since_baseline": [], "stale_decisions": []}
