@@ -89,6 +89,19 @@ def _parser() -> argparse.ArgumentParser:
     rc.add_argument("packs", nargs="+", metavar="PACK.yaml")
     rc.add_argument("--lang", default="zh", choices=["zh", "en"])
 
+    t = sub.add_parser("triage", help="send findings out for verification (核实) and read the answers back")
+    tsub = t.add_subparsers(dest="triage_command", required=True, metavar="ACTION")
+    te = tsub.add_parser("export", help="one workbook per grassroots union (or rule, or one) to fill in")
+    te.add_argument("findings", metavar="FINDINGS.json")
+    te.add_argument("--out", required=True, metavar="DIR", help="folder the workbooks are written into")
+    te.add_argument("--by", default="union", choices=["union", "rule", "none"])
+    te.add_argument("--lang", default="zh", choices=["zh", "en"])
+    ti = tsub.add_parser("import", help="read filled workbooks into a decisions file (TRIAGE.csv)")
+    ti.add_argument("paths", nargs="+", metavar="PATH")
+    ti.add_argument("--out", required=True, metavar="TRIAGE.csv")
+    ti.add_argument("--merge", action="store_true", help="add to an existing decisions file (later answers win)")
+    ti.add_argument("--lang", default="zh", choices=["zh", "en"])
+
     i = sub.add_parser("inspect", help="show how a file is read: kind, header row, column mapping, counts")
     i.add_argument("paths", nargs="+", metavar="PATH")
     i.add_argument("--lang", default="zh", choices=["zh", "en"])
@@ -117,6 +130,8 @@ def _main(argv: Sequence[str] | None, streams: MaskedStreams) -> int:
             return _inspect(args.paths, lang, sys.stdout, columns=parse_map_args(args.map) or None)
         if args.command == "rules":
             return _rules(args, lang, sys.stdout)
+        if args.command == "triage":
+            return _triage(args, lang, sys.stdout)
         return _audit(args, list(argv) if argv is not None else sys.argv[1:], lang)
     except FundauditError as exc:
         print(f"fundaudit: {exc.message(lang, masked=not getattr(args, 'unmask', False))}", file=sys.stderr)
@@ -361,6 +376,21 @@ def _table_lines(head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str
 def _table(head: Sequence[str], rows: Sequence[Sequence[str]], out: TextIO) -> None:
     for line in _table_lines(head, rows):
         print(line, file=out)
+
+
+def _triage(args: argparse.Namespace, lang: Lang, out: TextIO) -> int:
+    """``triage export``: the workbooks written, one per line; ``triage import``: the decisions file and how many
+    decisions it holds. Bad answers raise (exit 2) before anything is written."""
+    from fundaudit import triage
+
+    if args.triage_command == "export":
+        for path in triage.export(args.findings, args.out, by=args.by, lang=lang):
+            print(_shown(path), file=out)
+        return ExitCode.OK
+    decisions = triage.load(args.paths)
+    path = triage.write_decisions(decisions, args.out, merge=args.merge)
+    print(_s("triage_imported", lang, count=len(decisions), path=_shown(path)), file=out)
+    return ExitCode.OK
 
 
 def _rules(args: argparse.Namespace, lang: Lang, out: TextIO) -> int:

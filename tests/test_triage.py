@@ -221,3 +221,23 @@ def test_apply_decisions_and_baseline() -> None:
     assert triage.counted(got).tolist() == [True, False, True]
     alone, extra = triage.apply(now)
     assert alone["since_baseline"].isna().all() and extra == {"resolved_since_baseline": [], "stale_decisions": []}
+
+
+def test_cli_round_trip_and_bad_answers_exit_2_writing_nothing(tmp_path: Path, capsys: Any) -> None:
+    from fundaudit.cli import main
+
+    src = tmp_path / "findings.json"
+    src.write_text(json.dumps(DOC, ensure_ascii=False), encoding="utf-8")
+    assert main(["triage", "export", str(src), "--out", str(tmp_path / "out"), "--by", "rule"]) == 0
+    written = capsys.readouterr().out.splitlines()
+    assert [Path(p).name for p in written] == ["疑点核实_DISB-CASH.xlsx", "疑点核实_DISB-DUP.xlsx"]
+    good = _fill(Path(written[0]), {FP[0]: ("确认",)}, tmp_path / "good.xlsx")
+    bad = _fill(Path(written[1]), {FP[2]: ("排除",)}, tmp_path / "bad.xlsx")
+    out = tmp_path / "TRIAGE.csv"
+    assert main(["triage", "import", str(good), "--out", str(out)]) == 0
+    assert capsys.readouterr().out == f"已导入 1 条核实结论：{out}\n"
+    before = out.read_bytes()
+    assert main(["triage", "import", str(bad), "--out", str(out), "--merge"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fundaudit: 1 处核实结论无法导入，未写入任何文件：\n") and "排除须填写理由" in err
+    assert out.read_bytes() == before  # nothing written
