@@ -89,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     rc.add_argument("packs", nargs="+", metavar="PACK.yaml")
     rc.add_argument("--lang", default="zh", choices=["zh", "en"])
 
-    t = sub.add_parser("triage", help="send findings out for verification (核实) and read the answers back")
+    t = sub.add_parser("triage", help="send findings out for verification and read the answers back")
     tsub = t.add_subparsers(dest="triage_command", required=True, metavar="ACTION")
     te = tsub.add_parser("export", help="one workbook per grassroots union (or rule, or one) to fill in")
     te.add_argument("findings", metavar="FINDINGS.json")

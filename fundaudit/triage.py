@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from fundaudit.errors import ConfigError, InputError, Lang, render
+from fundaudit.rules.severity import LEVELS
 
 __all__ = ["ANSWERS", "BY", "DECISION_COLUMNS", "STATUSES", "TriageError", "export", "load", "read_decisions",
            "status_label", "write_decisions"]
@@ -231,7 +232,7 @@ def _write_workbook(path: Path, items: Sequence[Mapping[str, Any]], *, group: st
         for c, name in enumerate(columns):
             ws.set_column(c, c, _WIDTHS[name], wrap if name not in _FILL else None)
             ws.write_string(h, c, t[f"triage_col_{name}"], fill_head if name in _FILL else head)
-        severity = {s: t.get(s, s) for s in ("error", "warning", "info")}
+        severity = {s: t.get(s, s) for s in LEVELS}
         for i, f in enumerate(items, start=h + 1):
             shown = {
                 "fingerprint": f.get("fingerprint"), "id": f.get("id"),
