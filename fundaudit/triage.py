@@ -203,16 +203,10 @@ def _evidence_text(entries: Sequence[Mapping[str, Any]]) -> str:
 
 def _write_workbook(path: Path, items: Sequence[Mapping[str, Any]], *, group: str, by: str, lang: str, sha: str,
                     doc: Mapping[str, Any], titles: Mapping[Any, Any]) -> None:
-    import xlsxwriter
-
-    from fundaudit.report.excel import neutralise
+    from fundaudit.report.excel import neutralise, safe_workbook
 
     t = _strings(lang)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        wb = xlsxwriter.Workbook(tmp, {"strings_to_formulas": False, "strings_to_urls": False,
-                                       "strings_to_numbers": False})
+    with safe_workbook(path) as wb:
         head = wb.add_format({"bold": True, "bg_color": "#DDE4EE", "border": 1, "text_wrap": True,
                               "valign": "top"})
         fill_head = wb.add_format({"bold": True, "bg_color": "#FFF2CC", "border": 1, "text_wrap": True,
@@ -270,11 +264,6 @@ def _write_workbook(path: Path, items: Sequence[Mapping[str, Any]], *, group: st
             for c, v in enumerate(values):
                 meta.write_string(r, c, neutralise(v))
         meta.protect()
-        wb.close()
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --- import ------------------------------------------------------------------------------------------------

@@ -13,11 +13,12 @@ The money at issue on the summary sheet is ``summary.amount_at_issue``: error an
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -90,25 +91,32 @@ def _neutral(text: str) -> str:
     return text
 
 
-def write_excel(result: AuditResult, path: str | os.PathLike[str], *, lang: str = "zh") -> Path:
-    """Write findings.xlsx under a temporary name, then rename it into place."""
+@contextlib.contextmanager
+def safe_workbook(path: str | os.PathLike[str], **options: Any) -> Iterator[Any]:
+    """An xlsxwriter workbook that never holds a formula or link made from text (strings stay strings), written
+    under a temporary name beside ``path`` and renamed into place when the block completes (removed if it
+    fails). ``options`` add to xlsxwriter's (``constant_memory``, ``default_format_properties``)."""
     import xlsxwriter
 
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
-    t = _labels(lang)
     try:
-        wb = xlsxwriter.Workbook(
-            tmp,
-            {
-                "strings_to_formulas": False,
-                "strings_to_urls": False,
-                "strings_to_numbers": False,
-                "constant_memory": True,
-            },
-        )
+        wb = xlsxwriter.Workbook(tmp, {"strings_to_formulas": False, "strings_to_urls": False,
+                                       "strings_to_numbers": False, **options})
+        yield wb
+        wb.close()
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_excel(result: AuditResult, path: str | os.PathLike[str], *, lang: str = "zh") -> Path:
+    """Write findings.xlsx under a temporary name, then rename it into place."""
+    t = _labels(lang)
+    with safe_workbook(path, constant_memory=True) as wb:
         fmt = {
             "head": wb.add_format({"bold": True, "bg_color": "#DDE4EE", "border": 1, "text_wrap": True}),
             "money": wb.add_format({"num_format": "#,##0.00"}),
@@ -123,12 +131,7 @@ def write_excel(result: AuditResult, path: str | os.PathLike[str], *, lang: str 
         _inputs(wb.add_worksheet(names[3]), result, t, fmt, lang)
         _rules(wb.add_worksheet(names[4]), result, t, fmt, lang)
         wb.set_properties({"title": t["title"], "comments": f"fundaudit {result.version}"})
-        wb.close()
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return Path(path)
 
 
 def _header(ws: Any, columns: Sequence[tuple[str, int]], fmt: dict[str, Any], row: int = 0) -> None:
