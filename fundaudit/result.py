@@ -12,7 +12,7 @@ from fundaudit.rules.severity import Severity
 __all__ = ["AT_ISSUE", "FINDING_COLUMNS", "FINDING_FRAME_COLUMNS"]
 
 #: The fields of a finding in findings.json (CONTRACT.md §4), in order.
-FINDING_COLUMNS = ["id", "fingerprint", "rule", "severity", "kind", "message", "message_en", "amount",
+FINDING_COLUMNS = ["id", "fingerprint", "rule", "severity", "kind", "union", "message", "message_en", "amount",
                    "values", "refs", "evidence"]
 #: The columns of the findings frame (``AuditResult.findings``): the findings.json fields and, beside
 #: the displayed ``amount``, the exact ``amount_fen`` every total is computed from.

@@ -184,6 +184,8 @@ def _mask_findings(f: pd.DataFrame) -> pd.DataFrame:
         return {v for k, v in values.items() if k in codes and isinstance(v, str)}
 
     masked = {c: mask_series(f[c], codes=quoted) for c in ("message", "message_en") if c in f.columns}
+    if "union" in f.columns:  # a name as written in the ledger: may hold anything
+        masked["union"] = mask_series(f["union"])
     if "values" in f.columns:
         masked["values"] = mask_objects(f["values"], codes=codes)
     if "refs" in f.columns:

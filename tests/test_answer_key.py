@@ -83,6 +83,7 @@ def test_findings_json_shape(result: fundaudit.AuditResult, tmp_path: Path) -> N
             "rule",
             "severity",
             "kind",
+            "union",
             "message",
             "message_en",
             "amount",

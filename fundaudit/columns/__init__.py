@@ -84,6 +84,7 @@ class KindSpec:
     signature: tuple[str, ...]
     columns: Mapping[str, Column]
     role: str = ""  # what a row of this kind is when a finding cites it (refs[].role)
+    union: tuple[str, ...] = ()  # columns naming the grassroots union of a row (first non-empty wins)
 
     @functools.cached_property
     def alias_index(self) -> dict[str, str]:
@@ -135,6 +136,7 @@ def _kind(name: str, spec: Mapping[str, Any]) -> KindSpec:
         signature=tuple(spec.get("signature", ())),
         columns=columns,
         role=str(spec.get("role", name)),
+        union=tuple(spec.get("union", ())),
     )
 
 

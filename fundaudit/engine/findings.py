@@ -124,6 +124,7 @@ def build_findings(
             "rule": rule.id,
             "severity": severity.to_numpy(),
             "kind": first["kind"].to_numpy(),
+            "union": _unions(first, tables).to_numpy(),
             "message": msg_zh.to_numpy(),
             "message_en": msg_en.to_numpy(),
             "amount": amount_txt.astype(object).where(amount_fen.notna(), None).to_numpy(),
@@ -134,6 +135,33 @@ def build_findings(
         index=first.index,
     )
     return out.loc[order].reset_index(drop=True)
+
+
+def _unions(first: pd.DataFrame, tables: Tables) -> pd.Series:
+    """The grassroots union of each finding: read on its first row from the kind's ``union`` columns (the
+    catalogue's; first non-empty wins), a union code as its name in the union registry (a code the registry
+    does not hold passes to the next column: a dues row's employer); None when none says."""
+    out = pd.Series(None, index=first.index, dtype=object)
+    registry = tables.frames.get("unions")
+    names: dict[str, str] = {}
+    if registry is not None and {"union_code", "union_name"} <= set(registry.columns):
+        named = registry[["union_code", "union_name"]].dropna()
+        names = dict(zip(named["union_code"].astype(str), named["union_name"].astype(str), strict=True))
+    for tname, part in first.groupby("_table", sort=False):
+        if tname not in catalogue():
+            continue
+        frame = tables.frames[str(tname)]
+        rows = frame.iloc[part[ROW_ID].astype("int64").to_numpy()]
+        got = pd.Series(None, index=part.index, dtype=object)
+        for c in [c for c in catalogue()[str(tname)].union if c in frame.columns]:
+            vals = rows[c].astype(object).where(rows[c].notna(), None)
+            vals = pd.Series(vals.to_numpy(), index=part.index, dtype=object)
+            if c == "union_code" and names:  # a code the registry does not name (a federation's) says no union
+                vals = vals.map(lambda v: names.get(str(v)) if v is not None else None)
+            vals = vals.where(vals.map(lambda v: v is not None and str(v).strip() != ""), None)
+            got = got.where(got.notna(), vals)
+        out.loc[part.index] = got
+    return out
 
 
 def _merge_groups(res: pd.DataFrame) -> pd.Series:

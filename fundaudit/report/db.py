@@ -74,6 +74,7 @@ def write_db(result: AuditResult, path: str | os.PathLike[str]) -> Path:
             con.execute("CHECKPOINT")
         finally:
             con.close()
+        os.chmod(tmp, 0o600)  # personal data, masked or not: the owner's only, as every report (DuckDB made it)
         os.replace(tmp, path)
     except BaseException:
         for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
@@ -213,7 +214,7 @@ def _typed_mask(column_type: str) -> Callable[[pd.Series], pd.Series]:
 
 # --- the run's result -----------------------------------------------------------------------------------------
 
-_FINDING_COLUMNS = ["id", "fingerprint", "rule", "severity", "kind", "message", "message_en"]
+_FINDING_COLUMNS = ["id", "fingerprint", "rule", "severity", "kind", "union", "message", "message_en"]
 _REF_COLUMNS = ["finding_id", "position", "kind", "file", "sheet", "row", "role"]
 _EVIDENCE_COLUMNS = ["finding_id", "position", "column_no", "header", "text", "note"]
 

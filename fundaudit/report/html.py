@@ -38,7 +38,7 @@ import pandas as pd
 from fundaudit.errors import catalogue as messages_catalogue
 from fundaudit.errors import render, render_note
 from fundaudit.inputs import NOT_LEDGER_TYPE
-from fundaudit.masking import mask_series, mask_value
+from fundaudit.masking import mask_value
 from fundaudit.report.json import write_atomic
 from fundaudit.result import AT_ISSUE
 from fundaudit.rules.severity import LEVELS, Severity, rank
@@ -63,10 +63,8 @@ SEVERITY_COLOR: dict[str, str] = {Severity.ERROR: "#c0392b", Severity.WARNING: "
 NEUTRAL_COLOR = "#4a6fa5"
 OTHER_COLOR = "#9aa5b1"
 
-# The column whose value names a finding's grassroots union, and the date that places it in a month,
-# per input kind (looked up on the finding's first ref).
-UNION_COLUMNS = {"disbursements": ("grassroots_union",), "register": ("grassroots_union",),
-                 "dues": ("union_code", "taxpayer_name")}
+# The date that places a finding in a month, per input kind (looked up on the finding's first ref); its
+# grassroots union is the finding's own `union` (the engine reads it from the catalogue's `union` columns).
 MONTH_COLUMNS = {"disbursements": ("payment_date",), "register": ("filed_date",), "dues": ("period_start",)}
 FALLBACK_MONTH_COLUMNS = ("payment_date", "period_start", "filed_date", "filing_date", "approval_date")
 
@@ -424,7 +422,7 @@ class _Context:
         return self.pick(r.get("title"), r.get("title_en")) or rid
 
     def union_and_month(self) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
-        """Findings per grassroots union and per month, from each finding's first ref."""
+        """Findings per grassroots union (the finding's ``union``) and per month (from its first ref's row)."""
         f = self.findings
         none = self.t["chart_none"]
         if not len(f):
@@ -437,50 +435,28 @@ class _Context:
             "row": pd.to_numeric(pd.Series([r.get("row") for r in first]), errors="coerce").fillna(-1).astype("int64"),
         })
         keys["_pos"] = range(len(keys))
-        union = pd.Series(none, index=keys["_pos"], dtype=object)
+        named = f["union"].map(_text) if "union" in f else pd.Series("", index=f.index)
+        union = pd.Series(named.where(named.ne(""), none).to_numpy(), index=keys["_pos"], dtype=object)
         month = pd.Series(none, index=keys["_pos"], dtype=object)
-        union_names = self.union_names()
         for kind, part in keys.groupby("kind", sort=False):
             ledger = self.result.ledgers.get(str(kind))
             if ledger is None or not len(ledger.frame):
                 continue
             frame = ledger.frame
-            ucols = [c for c in UNION_COLUMNS.get(str(kind), ("grassroots_union",)) if c in frame]
             mcols = [c for c in MONTH_COLUMNS.get(str(kind), FALLBACK_MONTH_COLUMNS) if c in frame][:1]
-            if not ucols and not mcols:
+            if not mcols:
                 continue
             look = pd.DataFrame({
                 "file": frame["file"].map(_text), "sheet": frame["sheet"].map(_text),
                 "row": pd.to_numeric(frame["row"], errors="coerce").fillna(-1).astype("int64"),
+                "_month": pd.to_datetime(frame[mcols[0]], errors="coerce").dt.strftime("%Y-%m"),
             })
-            if ucols:
-                u = pd.Series(pd.NA, index=frame.index, dtype=object)
-                for c in ucols:  # first non-empty of the candidates; union codes shown by name
-                    vals = frame[c].map(_text)
-                    if c == "union_code" and union_names:
-                        vals = vals.map(lambda x: union_names.get(x, x))
-                    u = u.where(u.notna() & u.ne(""), vals.where(vals.ne(""), pd.NA))
-                look["_union"] = mask_series(u) if self.result.masked else u  # read from the ledger itself
-            if mcols:
-                d = pd.to_datetime(frame[mcols[0]], errors="coerce")
-                look["_month"] = d.dt.strftime("%Y-%m")
             look = look.drop_duplicates(["file", "sheet", "row"])
             merged = part.merge(look, on=["file", "sheet", "row"], how="left")
-            if "_union" in merged:
-                got = merged["_union"].notna()
-                union.loc[merged.loc[got, "_pos"].to_numpy()] = merged.loc[got, "_union"].to_numpy()
-            if "_month" in merged:
-                got = merged["_month"].notna()
-                month.loc[merged.loc[got, "_pos"].to_numpy()] = merged.loc[got, "_month"].to_numpy()
+            got = merged["_month"].notna()
+            month.loc[merged.loc[got, "_pos"].to_numpy()] = merged.loc[got, "_month"].to_numpy()
         by_union = [(str(k), int(v)) for k, v in union.value_counts().items()]
         return by_union, self.month_axis([(str(k), int(v)) for k, v in month.value_counts().items()])
-
-    def union_names(self) -> dict[str, str]:
-        reg = self.result.ledgers.get("unions")
-        if reg is None or not {"union_code", "union_name"} <= set(reg.frame.columns):
-            return {}
-        fr = reg.frame[["union_code", "union_name"]].dropna()
-        return {str(c): str(n) for c, n in zip(fr["union_code"], fr["union_name"], strict=True) if str(n)}
 
     def month_axis(self, counts: list[tuple[str, int]]) -> list[tuple[str, int]]:
         """Every month of the audit period (zeros included), months outside it, and '—' last."""
