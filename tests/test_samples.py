@@ -158,3 +158,17 @@ def test_every_finding_has_money_at_issue_unless_none_is_at_stake(result: Engine
     none = result.findings.loc[result.findings["amount"].isna(), "rule"].value_counts().to_dict()
     assert none == NO_MONEY
     assert sum(NO_MONEY.values()) == 16  # of the samples' 68 findings (19 before issue 15)
+
+
+def test_findings_name_their_grassroots_union(result: EngineResult) -> None:
+    """A payment's or register file's 基层工会; a dues row's union code by its registry name, else (a code the
+    registry does not hold: 筹备金 paid to the federation) its employer; none for a budget line, an employer
+    without dues, a 合计 row."""
+    f = result.findings
+    assert sorted(f.loc[f["union"].isna(), "rule"]) == ["LEDGER-TOTAL", "XL-FUND-OVERSPEND", "XL-FUND-OVERSPEND",
+                                                        "XL-MISSING-EMPLOYER"]
+    named = f[f["union"].notna()]
+    assert named.loc[named["kind"] != "dues", "union"].str.endswith("工会").all()
+    dues = named[named["kind"] == "dues"]
+    assert (int(dues["union"].str.endswith("工会").sum()), int((~dues["union"].str.endswith("工会")).sum())) == (16, 7)
+    assert "黄山区三口物流有限公司" in set(dues["union"])  # DUES-GAP: code 34100300000 is no registered union
