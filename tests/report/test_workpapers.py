@@ -534,6 +534,14 @@ def test_pdf_has_one_page_range_per_paper(book: tuple[Path, Path], tmp_path: Pat
     assert [n[0] for n in numbers] == [(str(i), str(len(pages))) for i in range(1, len(pages) + 1)]
     assert len(pages) < 3 * len(names)  # compact enough to print
     assert "审计工作底稿（汇总）" in pages[0]
+    # it reads well: no cell too narrow for its number, every role label on one line, a cited row's row as read
+    # on the cited row's page, the facts' title and head not left alone at the foot of a page
+    layout = subprocess.run([PDFTOTEXT, "-layout", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    assert "###" not in layout
+    assert [label for label in ROLES.values() if label not in layout] == []
+    lines = [[line.strip() for line in page.splitlines() if line.strip()] for page in layout.split("\f")[:-1]]
+    assert [n for n, page in enumerate(lines, 1) if page[2].startswith("原始记录")] == []  # after title, 被审计单位
+    assert [n for n, page in enumerate(lines, 1) if page[-2].startswith(("审计认定的事实", "疑点编号"))] == []
 
 
 def test_docs_name_every_label(result: AuditResult) -> None:
