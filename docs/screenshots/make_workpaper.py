@@ -1,6 +1,7 @@
-"""Regenerate docs/screenshots/workpaper.png: audit samples/ as `make demo` does (with an entity, preparer and
-reviewer), write workpapers.xlsx, convert it to PDF with LibreOffice headless, and render the first page of
-one page of one paper (by default the page of FA-XL-STAFF-RELATIVE with its findings) to PNG with pdftoppm.
+"""Regenerate docs/screenshots/workpaper.png: audit samples/ as `make demo` does (with an entity and a preparer;
+the reviewer is left blank, to sign), write workpapers.xlsx, convert it to PDF with LibreOffice headless, and
+render one page of one paper (by default the page of FA-XL-STAFF-RELATIVE with its findings, their rows as read
+and its conclusion) to PNG with pdftoppm.
 
     .venv/bin/python docs/screenshots/make_workpaper.py [--paper FA-XL-STAFF-RELATIVE] [--page 2] [--lang en]
                                                         [--out PATH]

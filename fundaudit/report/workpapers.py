@@ -29,7 +29,7 @@ import re
 import tempfile
 import textwrap
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,16 +54,19 @@ MAX_REFS = 50  # rows listed per finding; the rest are counted
 REPEATED_ROWS = 2  # the title and the row with 被审计单位 and 索引号: at the top of every printed page
 
 # Six columns: A labels / finding id, B severity, C message, D money, E role, F where. Widths in Excel units
-# (about one digit each; a CJK character takes two).
-_WIDTHS = (20, 7, 40, 12, 12, 30)
+# (about one digit each; a CJK character takes two): B holds 原始记录 and E the longest role label (亲属所属工作人员)
+# on a line.
+_WIDTHS = (20, 8, 36, 12, 17, 28)
 _LAST = len(_WIDTHS) - 1
 _LINE_PT = 14.0  # height of one wrapped line at the workbook's 10 pt
+_EVIDENCE_PT = 9.0  # the row as read, in a smaller grey font: it is long, and quoted rather than read first
 _MAX_ROW_PT = 409.0  # Excel's limit
 _SQL_WIDTH = 100  # SQL characters per printed line (monospaced, 9 pt), longer lines are broken
 _SQL_ROW_PT = 11.5
 _BLANK_PT = 15.0  # a row whose height is not set
 _PAGE_PT = 515.0  # printable height (points) of an A4 landscape page with the margins below, a little less
-_KEEP_FACTS_PT = 110.0  # the facts section's title, its table's head and a first finding
+_SECTION_PT = 18.0  # a section's title row
+_KEEP_FACTS_PT = 110.0  # the summary's facts section: its title, its table's head and a first rule
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 
 
@@ -128,16 +131,18 @@ def _ui(lang: Lang) -> Mapping[str, str]:
     return strings()[lang]
 
 
-def _width(text: str) -> float:
-    """Column units ``text`` takes at 10 pt: about two for a wide (CJK) character, less than one for the rest."""
-    return sum(1.9 if unicodedata.east_asian_width(ch) in "WF" else 0.85 for ch in text)
+def _width(text: str, size: float = 10.0) -> float:
+    """Column units ``text`` takes at ``size`` pt: at 10 pt about two for a wide (CJK) character, less than one
+    for the rest."""
+    return sum(1.9 if unicodedata.east_asian_width(ch) in "WF" else 0.85 for ch in text) * size / 10
 
 
-def _height(*cells: tuple[str, float]) -> float:
-    """Row height (points) for wrapped ``(text, width)`` cells: the most lines any of them needs."""
-    lines = max((sum(max(1, math.ceil(_width(line) / max(width - 1, 1))) for line in text.split("\n"))
+def _height(*cells: tuple[str, float], size: float = 10.0) -> float:
+    """Row height (points) for wrapped ``(text, width)`` cells in a ``size`` pt font: the most lines any of
+    them needs."""
+    lines = max((sum(max(1, math.ceil(_width(line, size) / max(width - 1, 1))) for line in text.split("\n"))
                  for text, width in cells if text), default=1)
-    return min(lines * _LINE_PT + 3, _MAX_ROW_PT)
+    return min(lines * _LINE_PT * size / 10 + 3, _MAX_ROW_PT)
 
 
 def _field_height(text: str, label: str = "") -> float:
@@ -165,7 +170,7 @@ class _Book:
             "head": wb.add_format({**base, "bold": True, "bg_color": "#EEF1F5", "align": "center"}),
             "cell": wb.add_format(base),
             "money": wb.add_format({"valign": "top", "border": 1, "num_format": "#,##0.00"}),
-            "evidence": wb.add_format({**base, "font_size": 9, "font_color": "#404040"}),
+            "evidence": wb.add_format({**base, "font_size": _EVIDENCE_PT, "font_color": "#404040"}),
             "sql": wb.add_format({"font_name": "Courier New", "font_size": 9}),
             "warn": wb.add_format({**base, "bold": True, "font_color": "#B00020"}),
         }
@@ -249,8 +254,6 @@ class _Book:
                    rows=sum(int(i.get("rows_loaded") or 0) for i in self.inputs if i["kind"] == k)) for k in own)
             or t["wp_none"])
         p.sql(t["wp_sql"], str(r.get("sql") or "") or t["wp_none"])
-        p.keep(_KEEP_FACTS_PT)
-        p.section(t["wp_facts"])
         self._facts(p, findings)
         end = [(t["wp_conclusion"], self._conclusion(r, findings)),
                (t["wp_basis"], str(r.get("basis") or "") or t["wp_none"]),
@@ -308,31 +311,50 @@ class _Book:
         return [k for k in present if k == own] + [k for k in present if k != own and k in named]
 
     def _facts(self, p: _Paper, findings: pd.DataFrame) -> None:
-        """The findings table: a row per finding and cited row, the row as read under it when known."""
+        """审计认定的事实: the section and its table, a row per finding and cited row with the row as read under
+        it when known. A cited row and its row as read are kept on one page, and the section's title and the
+        table's head with the first of them."""
         t = self.t
-        p.head([t["wp_finding"], t["severity"], t["message"], t["amount"], t["wp_role"], t["wp_where"]])
+        labels = [t["wp_finding"], t["severity"], t["message"], t["amount"], t["wp_role"], t["wp_where"]]
+        lead: float | None = _BLANK_PT + _SECTION_PT + _Paper.head_height(labels)
+        for row, text in self._fact_rows(findings):
+            if row is None:
+                p.note(text or "")
+                continue
+            height = _Paper.row_height(row)
+            if text is not None:
+                height += _Paper.evidence_height(t["wp_evidence"], text)
+            p.keep(height + (lead or 0.0))
+            if lead is not None:
+                p.section(t["wp_facts"])
+                p.head(labels)
+                lead = None
+            p.row(row, money=3)
+            if text is not None:
+                p.evidence(t["wp_evidence"], text)
+
+    def _fact_rows(self, findings: pd.DataFrame) -> Iterator[tuple[list[Any] | None, str | None]]:
+        """The findings table's rows: ``(row, row as read or None)`` per cited row (the finding's id, severity,
+        message and money on its first), ``(None, note)`` for what the caps leave out."""
+        t = self.t
         shown = findings.iloc[:MAX_FINDINGS]
         cols = ["id", "fingerprint", "severity", "message" if self.zh else "message_en", "amount_fen", "refs"]
         data = shown[cols].to_dict("list")
         evidence = shown["evidence"].tolist() if "evidence" in shown.columns else [None] * len(shown)
         for fid, fp, sev, msg, fen, cited, read in zip(*data.values(), evidence, strict=True):
             refs, ev = _items(cited), _items(read)
-            first = True
             for j, ref in enumerate(refs[:MAX_REFS] or [{}]):
                 head: list[Any] = ([f"{fid}\n{fp}", t.get(str(sev), sev), msg,
                                     None if fen is None or pd.isna(fen) else int(fen)]
-                                   if first else [None, None, None, None])
+                                   if j == 0 else [None, None, None, None])
                 role = ref.get("role")
-                p.row([*head, render("roles", role, self.lang) if role else None, self._where(ref)] if ref
-                      else [*head, None, None], money=3)
-                first = False
                 entry = ev[j] if j < len(ev) else None
-                if isinstance(entry, Mapping):
-                    p.evidence(t["wp_evidence"], self._cells(entry))
+                yield ([*head, render("roles", role, self.lang) if role else None, self._where(ref)] if ref
+                       else [*head, None, None]), self._cells(entry) if isinstance(entry, Mapping) else None
             if len(refs) > MAX_REFS:
-                p.note(t["wp_more_refs"].format(n=len(refs) - MAX_REFS))
+                yield None, t["wp_more_refs"].format(n=len(refs) - MAX_REFS)
         if len(findings) > MAX_FINDINGS:
-            p.note(t["wp_more_findings"].format(n=len(findings) - MAX_FINDINGS, cap=MAX_FINDINGS))
+            yield None, t["wp_more_findings"].format(n=len(findings) - MAX_FINDINGS, cap=MAX_FINDINGS)
 
     def _where(self, ref: Mapping[str, Any]) -> str:
         key = "wp_location" if ref.get("sheet") else "wp_location_nosheet"
@@ -379,7 +401,10 @@ class _Paper:
         self.breaks: list[int] = []
 
     def _set(self, height: float) -> None:
-        """Set the current row's height, and follow where it lands on the printed page."""
+        """Set the current row's height, and follow where it lands on the printed page. A row's height is
+        a whole number of pixels (0.75 pt each, as Excel stores it and xlsxwriter rounds it): counted as such,
+        so the page model does not drift from the printed page over a long paper."""
+        height = int(height * 4 / 3 + 0.5) * 0.75
         self.ws.set_row(self.r, height)
         self._place(height)
 
@@ -441,7 +466,7 @@ class _Paper:
 
     def section(self, label: str) -> None:
         self._blank()
-        self._set(18)
+        self._set(_SECTION_PT)
         self._merged(self.r, 0, _LAST, label, self.fmt["section"])
         self.r += 1
 
@@ -469,16 +494,23 @@ class _Paper:
                 self._text(self.r, 1, part, self.fmt["sql"])
                 self.r += 1
 
+    @staticmethod
+    def head_height(labels: Sequence[str]) -> float:
+        return _height(*((lab, _WIDTHS[c]) for c, lab in enumerate(labels)))
+
     def head(self, labels: Sequence[str]) -> None:
-        self._set(_height(*((lab, _WIDTHS[c]) for c, lab in enumerate(labels))))
+        self._set(self.head_height(labels))
         for c, label in enumerate(labels):
             self._text(self.r, c, label, self.fmt["head"])
         self.r += 1
 
+    @staticmethod
+    def row_height(values: Sequence[Any]) -> float:
+        return _height(*((v, _WIDTHS[c]) for c, v in enumerate(values) if isinstance(v, str)))
+
     def row(self, values: Sequence[Any], *, money: int = 3) -> None:
         """A table row; column ``money`` holds fen, shown as yuan."""
-        texts = [(v, _WIDTHS[c]) for c, v in enumerate(values) if isinstance(v, str)]
-        self._set(_height(*texts))
+        self._set(self.row_height(values))
         for c, v in enumerate(values):
             if c == money and isinstance(v, int) and not isinstance(v, bool):
                 self.ws.write_number(self.r, c, v / 100, self.fmt["money"])
@@ -486,16 +518,20 @@ class _Paper:
                 self._text(self.r, c, v, self.fmt["cell"])
         self.r += 1
 
+    @staticmethod
+    def evidence_height(label: str, text: str) -> float:
+        return _height((text, _span(2, _LAST)), (label, _WIDTHS[1]), size=_EVIDENCE_PT)
+
     def evidence(self, label: str, text: str) -> None:
         """The row as read, under the cited row: label in B, the cells in C:F."""
-        self._set(_height((text, _span(2, _LAST))))
+        self._set(self.evidence_height(label, text))
         self._text(self.r, 0, None, self.fmt["cell"])
         self._text(self.r, 1, label, self.fmt["evidence"])
         self._merged(self.r, 2, _LAST, text, self.fmt["evidence"])
         self.r += 1
 
     def note(self, text: str) -> None:
-        self._set(_height((text, _span(2, _LAST))))
+        self._set(_height((text, _span(2, _LAST)), size=_EVIDENCE_PT))
         self._merged(self.r, 2, _LAST, text, self.fmt["evidence"])
         self.r += 1
 

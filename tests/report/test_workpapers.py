@@ -24,7 +24,6 @@ from hypothesis import strategies as st
 
 import fundaudit
 from fundaudit.cli import main
-from fundaudit.errors import render
 from fundaudit.report import workpapers
 from fundaudit.report.html import strings
 from fundaudit.report.workpapers import MAX_FINDINGS, SUMMARY_INDEX, index_number, sheet_name
@@ -112,6 +111,38 @@ def _where(ref: Mapping[str, Any]) -> str:
     return f"{where} 第 {ref['row']} 行"
 
 
+SEV = {"error": "错误", "warning": "警告", "info": "提示"}
+# every role a finding on the samples cites, with its label on a paper
+ROLES = {"dues_record": "代收明细", "payment": "发放记录", "register_file": "困难职工档案", "union": "工会名录",
+         "employer": "用人单位", "staff": "工作人员或亲属", "officer": "亲属所属工作人员", "ratio": "分配比例",
+         "cap": "帮扶标准", "dibao": "低保标准", "min_wage": "最低工资标准", "budget_line": "预算（下拨）",
+         "declared_total": "合计行"}
+
+
+def _cells(entry: Mapping[str, Any], lang: str = "zh") -> str:
+    """An evidence entry as a paper prints it: ``header：value`` joined by ``；`` (``: `` and ``; `` in English),
+    or its note when the row cannot be shown."""
+    if entry["cells"] is None:
+        return str(entry["note"])
+    cell, sep = ("{}：{}", "；") if lang == "zh" else ("{}: {}", "; ")
+    return sep.join(cell.format(h, v) for h, v in entry["cells"].items())
+
+
+def _facts(findings: pd.DataFrame) -> list[list[Any]]:
+    """The table of 审计认定的事实 of a rule's findings: a row per cited row, the first one with the finding; under
+    each, when the findings frame has ``evidence``, the row as read (原始记录)."""
+    rows: list[list[Any]] = []
+    for x in findings.to_dict("records"):
+        money = None if pd.isna(x["amount_fen"]) else int(x["amount_fen"]) / 100
+        for j, ref in enumerate(x["refs"]):
+            head = [f"{x['id']}\n{x['fingerprint']}", SEV[x["severity"]], x["message"], money] if j == 0 else [
+                None] * 4
+            rows.append([*head, ROLES[ref["role"]], _where(ref)])
+            if "evidence" in x:
+                rows.append([None, "原始记录", _cells(x["evidence"][j]), None, None, None])
+    return rows
+
+
 def _attachment_line(path: Path) -> str:
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return f"findings.json（{path.stat().st_size} 字节）SHA-256 {digest}"
@@ -182,9 +213,12 @@ def test_every_rule_with_findings_has_its_paper_with_every_field(result: AuditRe
     rules = {r["id"]: r for r in result.rules}
     assert sorted(papers) == sorted(f"FA-{rid}" for rid in f["rule"].unique())
     assert len(papers) == 41  # every shipped rule finds something in the samples
-    sev = {"error": "错误", "warning": "警告", "info": "提示"}
-    roles = {role: render("roles", role) for role in ("dues_record", "payment", "register_file", "union", "employer",
-                                                       "staff", "declared_total", "budget_line", "cap", "dibao")}
+    sev = SEV
+    # the samples' findings cite rows in every role, each with its row as read
+    assert {ref["role"] for refs in f["refs"] for ref in refs} == set(ROLES)
+    where = ("kind", "file", "sheet", "row", "role")  # evidence is parallel to refs
+    assert [[{k: e[k] for k in where} for e in ev] for ev in f["evidence"]] == [list(refs) for refs in f["refs"]]
+    assert all(isinstance(e["cells"], dict) and e["cells"] for ev in f["evidence"] for e in ev)
     for rid, r in rules.items():
         p = papers[f"FA-{rid}"]
         mine = f[f["rule"] == rid]
@@ -209,14 +243,7 @@ def test_every_rule_with_findings_has_its_paper_with_every_field(result: AuditRe
         assert p.fields["审计依据"] == [r["basis"]], rid
         assert p.fields["附件"] == [_attachment_line(book[1])]
         assert p.head == ["疑点编号（指纹）", "级别", "说明", "金额（元）", "行的角色", "出处"]
-        expected = []
-        for x in mine.to_dict("records"):
-            money = None if pd.isna(x["amount_fen"]) else int(x["amount_fen"]) / 100
-            for j, ref in enumerate(x["refs"]):
-                head = [f"{x['id']}\n{x['fingerprint']}", sev[x["severity"]], x["message"], money] if j == 0 else [
-                    None] * 4
-                expected.append([*head, roles[ref["role"]], _where(ref)])
-        assert p.table == expected, rid
+        assert p.table == _facts(mine), rid
         total = _fen(mine["amount_fen"])
         n = {s: int((mine["severity"] == s).sum()) for s in ("error", "warning", "info")}
         lines = [f"执行上述审计程序，发现疑点 {len(mine)} 条，金额合计 {total:.2f} 元。" if total is not None
@@ -228,12 +255,14 @@ def test_every_rule_with_findings_has_its_paper_with_every_field(result: AuditRe
                              else f"其中{sev[s]} {count} 条。")
         if n["info"]:
             lines.append("提示级疑点是统计信号，其金额不计入涉及金额。")
+        lines.append(f"金额口径：{r['amount_basis']}")  # every shipped rule states it
         lines.append("以上均为疑点，须逐条核实，确认为问题或予以排除后，方可作为审计结论。")
         assert p.fields["审计结论"] == lines, rid
 
 
 def test_one_paper_exactly(book: tuple[Path, Path]) -> None:
-    """FA-XL-STAFF-RELATIVE as a reader sees it: the payment and the staff row it rests on."""
+    """FA-XL-STAFF-RELATIVE as a reader sees it: the payment, the relative's staff row and the officer's it rests
+    on, each with the row as read (masked); the basis of the money in the conclusion."""
     p = next(p for p in _read(book[0]) if p.name == "FA-XL-STAFF-RELATIVE")
     assert p.fields["规则"] == ["XL-STAFF-RELATIVE 向工会工作人员或其亲属发放（优亲厚友）"
                               "（级别：警告；台账：送温暖及帮扶资金发放明细）"]
@@ -243,12 +272,26 @@ def test_one_paper_exactly(book: tuple[Path, Path]) -> None:
         "工会工作人员及亲属名单：staff.csv"]
     assert p.fields["检查行数"] == ["规则对送温暖及帮扶资金发放明细载入的全部 241 行执行；"
                                 "只保留所指行在审计期间内的疑点"]
-    assert [r[4:] for r in p.table] == [["发放记录", "disbursements_2016.xlsx [送温暖] 第 11 行"],
-                                        ["工作人员或亲属", "staff.csv 第 9 行"]]
+    assert [r[1:] if r[0] is None else r[4:] for r in p.table] == [
+        ["发放记录", "disbursements_2016.xlsx [送温暖] 第 11 行"],
+        ["原始记录", "序号：7；姓名：汪建英；身份证号码：341023********4741；档案编号：HSQ2015010；"
+                     "工作单位：黄山云栖旅游开发有限公司；基层工会：黄山云栖旅游开发有限公司工会；帮扶项目：送温暖；"
+                     "困难类别：深度困难；金额：1500；发放方式：银行代发；开户银行：中国工商银行黄山区支行；"
+                     "银行账号：***************4353；账户名：汪建英；发放日期：2016-01-14；公示情况/公示开始日期：2016-01-04；"
+                     "公示情况/公示结束日期：2016-01-10；审批人：汪建华；审批日期：2016-01-12；经办人：程晓燕；"
+                     "资金来源：中央财政；备注：因病", None, None, None],
+        [None, None, None, "工作人员或亲属", "staff.csv 第 9 行"],
+        ["原始记录", "姓名：汪建英；身份证号码：341023********4741；职务：亲属；银行账号：***************4353；"
+                     "手机号码：*******0617；家庭住址：黄山区***********；亲属关系人：汪建华；关系：姐妹",
+         None, None, None],
+        [None, None, None, "亲属所属工作人员", "staff.csv 第 2 行"],
+        ["原始记录", "姓名：汪建华；身份证号码：341002********8978；职务：主席；银行账号：***************2539；"
+                     "手机号码：*******7754；家庭住址：黄山区************；亲属关系人：；关系：", None, None, None]]
     assert p.table[0][1:4] == ["警告", p.table[0][2], 1500.0]
     assert p.table[0][0].startswith("F000061\n")
     assert p.fields["审计结论"] == ["执行上述审计程序，发现疑点 1 条，金额合计 1500.00 元。",
                                  "其中警告 1 条，金额 1500.00 元。",
+                                 "金额口径：发放给工作人员或亲属的金额",
                                  "以上均为疑点，须逐条核实，确认为问题或予以排除后，方可作为审计结论。"]
     assert p.fields["审计依据"] == ["优亲厚友 / conflict of interest; domain §4"]
 
@@ -295,10 +338,20 @@ def test_english_labels(result: AuditResult, tmp_path: Path) -> None:
     assert cash.head == ["Finding (fingerprint)", "Severity", "Message", "Amount (yuan)", "Role of the row",
                          "Source row"]
     f = result.findings
-    assert [r[2] for r in cash.table] == f.loc[f["rule"] == "DISB-CASH", "message_en"].tolist()
+    mine = f[f["rule"] == "DISB-CASH"]
+    assert [r[2] for r in cash.table[0::2]] == mine["message_en"].tolist()
     assert cash.table[0][4:] == ["payment", "disbursements_2016.xlsx [送温暖] row 140"]
+    assert [r[1:] for r in cash.table[1::2]] == [["Row as read", _cells(ev[0], "en"), None, None, None]
+                                                 for ev in mine["evidence"]]
+    assert cash.table[1][2] == (
+        "序号: 134; 姓名: 苏建兵; 身份证号码: 341003********5715; 档案编号: HSQ2015021; "
+        "工作单位: 黄山区汤口客运有限公司; 基层工会: 黄山区汤口客运有限公司工会; 帮扶项目: 生活救助; "
+        "困难类别: 深度困难; 金额: 1000; 发放方式: 现金; 开户银行: ; 银行账号: ; 账户名: ; 发放日期: 2016-06-02; "
+        "公示情况/公示开始日期: 2016-05-09; 公示情况/公示结束日期: 2016-05-15; 审批人: 汪建华; "
+        "审批日期: 2016-05-16; 经办人: 吴斌; 资金来源: 省级财政; 备注: 因残")
     assert cash.fields["Conclusion"] == ["The procedure above found 3 exception(s), 3700.00 yuan in all.",
                                          "error: 3, 3700.00 yuan.",
+                                         "Money at issue: the payment's amount",
                                          "These are exceptions: each is to be verified, and confirmed as a problem or "
                                          "dismissed, before it becomes an audit conclusion."]
 
@@ -317,55 +370,62 @@ def test_entity_preparer_reviewer_blank_when_absent(result: AuditResult, tmp_pat
     assert (ws.cell(5, 4).value, ws.cell(5, 6).value, ws.cell(5, 6).border.bottom.style) == ("复核日期", None, "thin")
 
 
-def _with_evidence(result: AuditResult) -> AuditResult:
-    """The samples' result with an ``evidence`` column in the contract's shape (the rows as read: here made up
-    from each ref and the finding's values), one entry that cannot be shown."""
+def _with_note(result: AuditResult) -> AuditResult:
+    """The samples' result with the first row cited by DISB-CASH as one that cannot be shown (``cells`` null and a
+    note, as the contract has it)."""
     f = result.findings.copy()
-    evidence = []
-    for refs, values in zip(f["refs"], f["values"], strict=True):
-        evidence.append([{**ref, "cells": {"行": str(ref["row"]), "F": json.dumps(values, ensure_ascii=False)}}
-                         for ref in refs])
     first = f.index[f["rule"] == "DISB-CASH"][0]
-    evidence[first][0] = {**f.at[first, "refs"][0], "cells": None, "note": "row no longer in the file"}
-    f.insert(f.columns.get_loc("refs") + 1, "evidence", evidence)
+    f["evidence"] = [[{**e, "cells": None, "note": "row no longer in the file"} if (i, j) == (first, 0) else e
+                      for j, e in enumerate(ev)] for i, ev in zip(f.index, f["evidence"], strict=True)]
     out = copy.copy(result)
     out.findings = f
     return out
 
 
 def test_evidence_rows_under_each_cited_row(result: AuditResult, tmp_path: Path) -> None:
-    papers = {p.name: p for p in _read(_with_evidence(result).to_workpapers(tmp_path / "workpapers.xlsx"))}
+    papers = {p.name: p for p in _read(_with_note(result).to_workpapers(tmp_path / "workpapers.xlsx"))}
     cash = papers["FA-DISB-CASH"]
-    values = result.findings.loc[result.findings["rule"] == "DISB-CASH", "values"].tolist()
     assert [r[1:] for r in cash.table[1::2]] == [
         ["原始记录", "row no longer in the file", None, None, None],
-        ["原始记录", "行：146；F：" + json.dumps(values[1], ensure_ascii=False), None, None, None],
-        ["原始记录", "行：158；F：" + json.dumps(values[2], ensure_ascii=False), None, None, None]]
+        ["原始记录", "序号：140；姓名：吴东波；身份证号码：341003********2431；档案编号：HSQ2014018；"
+                     "工作单位：黄山区太平湖鲜渔有限公司；基层工会：黄山区太平湖鲜渔有限公司工会；帮扶项目：医疗救助；"
+                     "困难类别：相对困难；金额：1500；发放方式：银行代发；开户银行：中国工商银行黄山区支行；银行账号：；"
+                     "账户名：吴东波；发放日期：2016-06-20；公示情况/公示开始日期：2016-06-01；"
+                     "公示情况/公示结束日期：2016-06-07；审批人：方丽萍；审批日期：2016-06-08；经办人：程晓燕；"
+                     "资金来源：省级财政；备注：因病", None, None, None],
+        ["原始记录", _cells(result.findings.loc[result.findings["rule"] == "DISB-CASH", "evidence"].iloc[2][0]),
+         None, None, None]]
     assert [r[5] for r in cash.table[0::2]] == [f"disbursements_2016.xlsx [送温暖] 第 {n} 行" for n in (140, 146, 158)]
-    relative = papers["FA-XL-STAFF-RELATIVE"]
-    assert [(r[1], r[4], r[5]) for r in relative.table] == [
-        ("警告", "发放记录", "disbursements_2016.xlsx [送温暖] 第 11 行"), ("原始记录", None, None),
-        (None, "工作人员或亲属", "staff.csv 第 9 行"), ("原始记录", None, None)]
-    assert relative.table[3][2].startswith("行：9；F：")
+    f = result.findings
+    assert papers["FA-DISB-OVER-CAP"].table == _facts(f[f["rule"] == "DISB-OVER-CAP"])  # cap rows' evidence too
 
 
-def test_findings_frame_without_evidence_writes_refs_only(book: tuple[Path, Path], result: AuditResult) -> None:
-    assert "evidence" not in result.findings.columns
-    cells = [r[1] for p in _read(book[0])[1:] for r in p.table]
-    assert "原始记录" not in cells
+def test_findings_frame_without_evidence_writes_refs_only(result: AuditResult, tmp_path: Path) -> None:
+    """A findings frame without ``evidence`` (a result built before it, or by hand) gives the cited rows alone."""
+    bare = copy.copy(result)
+    bare.findings = result.findings.drop(columns="evidence")
+    papers = _read(bare.to_workpapers(tmp_path / "workpapers.xlsx"))[1:]
+    f = bare.findings
+    assert [p.table for p in papers] == [_facts(f[f["rule"] == p.name.removeprefix("FA-")]) for p in papers]
+    assert sum(len(p.table) for p in papers) == sum(len(refs) for refs in f["refs"]) == 102
+    cash = next(p for p in papers if p.name == "FA-DISB-CASH")
+    assert [(r[0].split("\n")[0], r[4]) for r in cash.table] == [("F000029", "发放记录"), ("F000030", "发放记录"),
+                                                                  ("F000031", "发放记录")]
 
 
 def test_caps_on_findings_and_rows(result: AuditResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(workpapers, "MAX_FINDINGS", 2)
     monkeypatch.setattr(workpapers, "MAX_REFS", 1)
     papers = {p.name: p for p in _read(result.to_workpapers(tmp_path / "workpapers.xlsx"))}
+    f = result.findings
     cash = papers["FA-DISB-CASH"]
-    assert [r[0].split("\n")[0] for r in cash.table[:2]] == ["F000029", "F000030"]
-    assert cash.table[2] == [None, None, "另有 1 条疑点未在本底稿列出（每份底稿最多 2 条），"
-                                         "见 findings.xlsx 或 findings.json。", None, None, None]
+    assert cash.table == [*_facts(f[f["rule"] == "DISB-CASH"].iloc[:2]),  # two findings, each with its row as read
+                          [None, None, "另有 1 条疑点未在本底稿列出（每份底稿最多 2 条），"
+                                       "见 findings.xlsx 或 findings.json。", None, None, None]]
+    assert [r[0].split("\n")[0] for r in cash.table[0::2][:2]] == ["F000029", "F000030"]
     relative = papers["FA-XL-STAFF-RELATIVE"]
-    assert [r[2] if r[0] is None else r[4] for r in relative.table] == [
-        "发放记录", "另有 1 行未列出，见 findings.json。"]
+    assert relative.table == [*_facts(f[f["rule"] == "XL-STAFF-RELATIVE"])[:2],  # the payment and its row as read
+                              [None, None, "另有 2 行未列出，见 findings.json。", None, None, None]]
     assert MAX_FINDINGS == 1000
 
 
@@ -474,6 +534,14 @@ def test_pdf_has_one_page_range_per_paper(book: tuple[Path, Path], tmp_path: Pat
     assert [n[0] for n in numbers] == [(str(i), str(len(pages))) for i in range(1, len(pages) + 1)]
     assert len(pages) < 3 * len(names)  # compact enough to print
     assert "审计工作底稿（汇总）" in pages[0]
+    # it reads well: no cell too narrow for its number, every role label on one line, a cited row's row as read
+    # on the cited row's page, the facts' title and head not left alone at the foot of a page
+    layout = subprocess.run([PDFTOTEXT, "-layout", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    assert "###" not in layout
+    assert [label for label in ROLES.values() if label not in layout] == []
+    lines = [[line.strip() for line in page.splitlines() if line.strip()] for page in layout.split("\f")[:-1]]
+    assert [n for n, page in enumerate(lines, 1) if page[2].startswith("原始记录")] == []  # after title, 被审计单位
+    assert [n for n, page in enumerate(lines, 1) if page[-2].startswith(("审计认定的事实", "疑点编号"))] == []
 
 
 def test_docs_name_every_label(result: AuditResult) -> None:
