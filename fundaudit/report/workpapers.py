@@ -26,7 +26,6 @@ import itertools
 import math
 import os
 import re
-import tempfile
 import textwrap
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -38,7 +37,7 @@ import pandas as pd
 
 from fundaudit.errors import Lang, render
 from fundaudit.normalize import format_fen
-from fundaudit.report.excel import _kind, neutralise
+from fundaudit.report.excel import _kind, neutralise, safe_workbook
 from fundaudit.result import AT_ISSUE
 from fundaudit.rules.severity import LEVELS
 
@@ -92,27 +91,15 @@ def write_workpapers(result: AuditResult, path: str | os.PathLike[str], *, lang:
                      attachments: Iterable[str | os.PathLike[str]] = ()) -> Path:
     """Write workpapers.xlsx under a temporary name, then rename it into place. ``attachments`` are the run's
     other report files, listed under 附件 with their size and SHA-256."""
-    import xlsxwriter
-
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     files = [_attachment(Path(a), lang) for a in attachments if Path(a).resolve() != target.resolve()]
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        wb = xlsxwriter.Workbook(tmp, {"strings_to_formulas": False, "strings_to_urls": False,
-                                       "strings_to_numbers": False,
-                                       "default_format_properties": {"font_size": 10}})
+    with safe_workbook(target, default_format_properties={"font_size": 10}) as wb:
         book = _Book(wb, result, lang, files)
         book.summary()
         for rule in book.papers:
             book.paper(rule)
         wb.set_properties({"title": book.t["wp_title"], "comments": f"fundaudit {result.version}"})
-        wb.close()
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return target
 
 
