@@ -308,6 +308,7 @@ def test_lookup_as_of_the_row_date_picks_the_latest_match() -> None:
     # 甲 (paid 03-05) has F1 and F1b in force, the latest filed is F1b; 乙's F2 closed before the payment
     assert rows(found) == [[2]]
     assert found["message_en"].tolist() == ["F1b ID number"]
+    assert cited(found) == [[("register_file", "register", 3)]]  # pick: latest cites F1b only, not F1 (in force too)
 
 
 @pytest.mark.parametrize(
@@ -878,7 +879,9 @@ AFTER_EXIT = """    ledger: disbursements
 """
 
 
-def test_any_match_and_no_match_read_each_matched_row_and_report_when_chooses_the_reported_one() -> None:
+def _closed_files_and_four_payments() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Register files of A (two closed, one filed after the payment), B (one closed, one in force) and C (in force
+    at the payment), and a payment on 2016-05-01 to each of A, B, C and D (D has no file)."""
     reg = frame(
         [
             {"id_no": A, "filed_date": "2014-01-01", "exit_date": "2015-06-30"},
@@ -895,6 +898,11 @@ def test_any_match_and_no_match_read_each_matched_row_and_report_when_chooses_th
             for n, i in (("甲", A), ("乙", B), ("丙", C), ("丁", D))
         ]
     )
+    return reg, pays
+
+
+def test_any_match_and_no_match_read_each_matched_row_and_report_when_chooses_the_reported_one() -> None:
+    reg, pays = _closed_files_and_four_payments()
     found = run(AFTER_EXIT, {"disbursements": pays, "register": reg})
     # 甲: both files closed, the latest (2016-02-29) reported; 乙: a file in force; 丙: in force; 丁: no file
     assert found["message"].tolist() == ["甲 2016-02-29"]
@@ -1052,19 +1060,6 @@ def test_lookup_findings_on_a_matched_reason_cite_every_matched_row() -> None:
     ]
 
 
-def test_lookup_with_pick_latest_cites_the_picked_row_only() -> None:
-    rule = (
-        "    ledger: disbursements\n    severity: error\n"
-        "    check: {type: lookup, table: register, on: {recipient_id_no: id_no}, mode: not_exists,"
-        " date: payment_date, valid_from: filed_date, valid_to: exit_date,"
-        " report: {latest: file_no}, pick: latest, by: filed_date}\n"
-        "    message: '{latest} {matched_on}'\n"
-    )
-    found = run(rule, {"disbursements": PAYMENTS, "register": REGISTER})
-    assert found["message_en"].tolist() == ["F1b ID number"]
-    assert cited(found) == [[("register_file", "register", 3)]]  # F1b, not F1 (also in force)
-
-
 def test_lookup_not_exists_without_report_cites_every_matched_row() -> None:
     rule = (
         "    ledger: disbursements\n    severity: error\n"
@@ -1081,22 +1076,7 @@ def test_lookup_not_exists_without_report_cites_every_matched_row() -> None:
 
 
 def test_lookup_report_when_chooses_the_cited_rows_else_every_match_is_cited() -> None:
-    reg = frame(
-        [
-            {"id_no": A, "filed_date": "2014-01-01", "exit_date": "2015-06-30"},
-            {"id_no": A, "filed_date": "2015-01-01", "exit_date": "2016-02-29"},
-            {"id_no": A, "filed_date": "2016-06-01"},
-            {"id_no": B, "filed_date": "2014-01-01", "exit_date": "2015-06-30"},
-            {"id_no": B, "filed_date": "2016-01-01"},
-            {"id_no": C, "filed_date": "2014-01-01", "exit_date": "2016-12-31"},
-        ]
-    )
-    pays = frame(
-        [
-            {"recipient_name": n, "recipient_id_no": i, "payment_date": "2016-05-01"}
-            for n, i in (("甲", A), ("乙", B), ("丙", C), ("丁", D))
-        ]
-    )
+    reg, pays = _closed_files_and_four_payments()
     ledgers = {"disbursements": pays, "register": reg}
     latest = run(AFTER_EXIT, ledgers)  # pick latest by exit_date among the files closed before the payment
     assert cited(latest) == [[("register_file", "register", 3)]]
