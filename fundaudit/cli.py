@@ -69,6 +69,10 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--preparer", metavar="NAME", help="who prepared the working papers")
     a.add_argument("--reviewer", metavar="NAME",
                    help="who reviews them; without it the field stays blank, for a signature")
+    a.add_argument("--triage", metavar="TRIAGE.csv",
+                   help="decisions from `fundaudit triage import`: each finding's verification status")
+    a.add_argument("--baseline", metavar="FINDINGS.json",
+                   help="a previous run's findings.json: findings marked new or persisting, resolved ones listed")
 
     r = sub.add_parser("rules", help="list the rules, show one, or check a rule pack")
     rsub = r.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
@@ -185,7 +189,7 @@ def _audit(args: argparse.Namespace, argv: list[str], lang: Lang) -> int:
                        rules=args.rules, params=params, unmask=args.unmask, progress=_progress(args.quiet),
                        argv=["fundaudit", *argv], strict=args.strict,
                        columns=columns or None, entity=args.entity, preparer=args.preparer,
-                       reviewer=args.reviewer)
+                       reviewer=args.reviewer, triage=args.triage, baseline=args.baseline)
         with reports.staging() as staging:  # every report of the run, then swapped in as one set
             written: list[Path] = []
             # the working papers last: their 附件 lists the run's other files with their hashes

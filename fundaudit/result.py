@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from fundaudit.rules.severity import Severity
 
-__all__ = ["AT_ISSUE", "FINDING_COLUMNS", "FINDING_FRAME_COLUMNS"]
+__all__ = ["AT_ISSUE", "FINDING_COLUMNS", "FINDING_FRAME_COLUMNS", "TRIAGE_COLUMNS"]
 
-#: The fields of a finding in findings.json (CONTRACT.md §4), in order.
+#: Fields a finding gains in a run given decisions or a baseline (``audit(triage=, baseline=)``; docs/triage.md).
+TRIAGE_COLUMNS = ["triage", "since_baseline", "recurs_after"]
+#: The fields of a finding in findings.json (CONTRACT.md §4), in order (``TRIAGE_COLUMNS`` only when present).
 FINDING_COLUMNS = ["id", "fingerprint", "rule", "severity", "kind", "union", "message", "message_en", "amount",
-                   "values", "refs", "evidence"]
-#: The columns of the findings frame (``AuditResult.findings``): the findings.json fields and, beside
-#: the displayed ``amount``, the exact ``amount_fen`` every total is computed from.
+                   "values", "refs", "evidence", *TRIAGE_COLUMNS]
+#: The columns of the findings frame the engine builds: the findings.json fields and, beside the displayed
+#: ``amount``, the exact ``amount_fen`` every total is computed from (a run adds ``TRIAGE_COLUMNS`` to it).
 FINDING_FRAME_COLUMNS = [*FINDING_COLUMNS[: FINDING_COLUMNS.index("amount") + 1], "amount_fen",
-                         *FINDING_COLUMNS[FINDING_COLUMNS.index("amount") + 1:]]
+                         *[c for c in FINDING_COLUMNS[FINDING_COLUMNS.index("amount") + 1:] if c not in TRIAGE_COLUMNS]]
 #: Severities whose amounts make the "money at issue": info findings are statistical signals (an
 #: under-spent allocation, a year-end rush) and their amounts are never added to it.
 AT_ISSUE: tuple[str, ...] = (Severity.ERROR.value, Severity.WARNING.value)

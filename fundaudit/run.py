@@ -27,7 +27,7 @@ from fundaudit.ledger import Ledger, Source
 from fundaudit.masking import mask_account, mask_data, mask_id, mask_objects, mask_series
 from fundaudit.normalize import format_fen
 from fundaudit.period import Period, parse_period
-from fundaudit.result import AT_ISSUE, FINDING_COLUMNS, FINDING_FRAME_COLUMNS
+from fundaudit.result import AT_ISSUE, FINDING_COLUMNS, FINDING_FRAME_COLUMNS, TRIAGE_COLUMNS
 from fundaudit.rules.severity import LEVELS, at_or_above
 
 __all__ = ["FINDING_COLUMNS", "AuditResult", "audit"]
@@ -48,6 +48,8 @@ class AuditResult:
     findings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FINDING_FRAME_COLUMNS))
     masked: bool = True
     skipped: list[SkippedInput] = field(default_factory=list)
+    resolved_since_baseline: list[dict[str, Any]] = field(default_factory=list)  # baseline findings gone now
+    stale_decisions: list[dict[str, Any]] = field(default_factory=list)  # decisions for findings that no longer occur
     version: str = __version__
     generated_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
@@ -103,16 +105,25 @@ class AuditResult:
     def summary(self) -> dict[str, Any]:
         """Counts by severity and rule, and the money at issue: the amounts of error and warning
         findings (info findings are statistical signals, such as an under-spent allocation, and
-        their amounts are never added to it)."""
-        f = self.findings
+        their amounts are never added to it). Findings excluded on verification (``triage`` status
+        ``excluded``) count in none of these; a run with decisions or a baseline adds ``by_triage`` (count
+        and money per status) and ``by_baseline`` (new, persisting, resolved)."""
+        from fundaudit.triage import STATUSES, counted
+
+        every = self.findings
+        f = every[counted(every)] if len(every) else every
         by_sev = {s: int((f["severity"] == s).sum()) if len(f) else 0 for s in LEVELS}
         by_rule = {str(k): int(v) for k, v in f["rule"].value_counts().items()} if len(f) else {}
-        total = 0
-        if len(f) and "amount_fen" in f:
-            at_issue = f.loc[f["severity"].isin(AT_ISSUE), "amount_fen"]
-            total = int(pd.to_numeric(at_issue, errors="coerce").sum(skipna=True))
-        return {"findings": len(f), "by_severity": by_sev, "by_rule": by_rule,
-                "amount_at_issue": format_fen(total)}
+        out = {"findings": len(f), "by_severity": by_sev, "by_rule": by_rule, "amount_at_issue": _at_issue(f)}
+        if "triage" in every.columns:
+            status = every["triage"].map(lambda t: t.get("status") if isinstance(t, dict) else "pending")
+            out["by_triage"] = {s: {"findings": int(status.eq(s).sum()),
+                                    "amount_at_issue": _at_issue(every[status.eq(s)])} for s in STATUSES}
+        if "since_baseline" in every.columns and every["since_baseline"].notna().any():
+            since = every["since_baseline"]
+            out["by_baseline"] = {"new": int(since.eq("new").sum()), "persisting": int(since.eq("persisting").sum()),
+                                  "resolved": len(self.resolved_since_baseline)}
+        return out
 
     def findings_records(self) -> list[dict[str, Any]]:
         """Findings as findings.json records."""
@@ -120,9 +131,13 @@ class AuditResult:
         return [dict(r) for r in self.findings[cols].to_dict("records")]
 
     def exit_code(self, fail_on: str = "error") -> int:
-        """0 when no finding is at or above ``fail_on`` (``error|warning|info|never``), else 1."""
+        """0 when no finding is at or above ``fail_on`` (``error|warning|info|never``), else 1; a finding excluded
+        on verification does not count."""
+        from fundaudit.triage import counted
+
         worse = at_or_above(fail_on)
-        return 1 if len(self.findings) and self.findings["severity"].isin(worse).any() else 0
+        f = self.findings
+        return 1 if len(f) and (f["severity"].isin(worse) & counted(f)).any() else 0
 
     def to_json(self, path: str | os.PathLike[str]) -> Path:
         """Write findings.json (CONTRACT.md §4)."""
@@ -167,7 +182,15 @@ class AuditResult:
         return write_db(self, path)
 
 
-_MASKED_WHEN_SET = ("run", "rules", "findings")
+_MASKED_WHEN_SET = ("run", "rules", "findings", "resolved_since_baseline", "stale_decisions")
+
+
+def _at_issue(f: pd.DataFrame) -> str:
+    """The money at issue of findings ``f``: their error and warning amounts, as text."""
+    if not len(f) or "amount_fen" not in f:
+        return format_fen(0)
+    return format_fen(int(pd.to_numeric(f.loc[f["severity"].isin(AT_ISSUE), "amount_fen"], errors="coerce")
+                          .sum(skipna=True)))
 
 
 def _mask_findings(f: pd.DataFrame) -> pd.DataFrame:
@@ -192,6 +215,8 @@ def _mask_findings(f: pd.DataFrame) -> pd.DataFrame:
         masked["refs"] = mask_objects(f["refs"])
     if "evidence" in f.columns:  # masked by column type and recogniser when built; this is the second net
         masked["evidence"] = mask_objects(f["evidence"])
+    for c in [c for c in TRIAGE_COLUMNS if c in f.columns]:  # a verifier's reason is free text
+        masked[c] = mask_objects(f[c])
     out = f
     for c, got in masked.items():
         if got is not f[c]:
@@ -261,7 +286,8 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
           unmask: bool = False, limits: Limits | None = None, progress: Progress | None = None,
           argv: list[str] | None = None, strict: bool = False,
           columns: Mapping[str, str] | None = None, entity: str | None = None, preparer: str | None = None,
-          reviewer: str | None = None) -> AuditResult:
+          reviewer: str | None = None, triage: str | os.PathLike[str] | pd.DataFrame | None = None,
+          baseline: str | os.PathLike[str] | Mapping[str, Any] | None = None) -> AuditResult:
     """Load every input and run the shipped rule packs (plus ``rules``) over them.
 
     ``inputs`` maps a kind to a path, a DataFrame or a list of them (the Python API form); ``paths``
@@ -278,15 +304,23 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
 
     ``entity``, ``preparer`` and ``reviewer`` (被审计单位, 编制人, 复核人) are recorded in ``run`` as they
     are given (None when not), for the reports that show them (the working papers).
+
+    ``triage`` (a decisions file from ``fundaudit triage import``, or its frame) and ``baseline`` (a previous
+    run's findings.json, or its parsed document) are read before any input; each finding then gains
+    ``triage``, ``since_baseline`` and ``recurs_after``, and excluded findings leave the counts, the money at
+    issue and the exit code (:mod:`fundaudit.triage`, docs/triage.md).
     """
     from importlib import resources
 
+    from fundaudit import triage as triage_mod
     from fundaudit.engine import RuleStatus, run_rules
     from fundaudit.ledger import load
     from fundaudit.rules.shipped import resolve_rules
 
     per = parse_period(period) if isinstance(period, str) else period
     ruleset, prof = resolve_rules(profile, rules, params)
+    decisions = triage if isinstance(triage, pd.DataFrame) or triage is None else triage_mod.read_decisions(triage)
+    previous = baseline if isinstance(baseline, Mapping) or baseline is None else triage_mod.read_baseline(baseline)
 
     skipped: list[SkippedInput] = []
     paths, ledgers = list(paths), list(ledgers)
@@ -330,5 +364,12 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
         "preparer": preparer or None,
         "reviewer": reviewer or None,
     }
-    return AuditResult(ledgers=loaded, run=run, rules=statuses, findings=engine.findings, masked=not unmask,
-                       skipped=skipped)
+    findings = engine.findings
+    extra: dict[str, list[dict[str, Any]]] = {}
+    if decisions is not None or previous is not None:
+        findings, extra = triage_mod.apply(findings, decisions=decisions, baseline=previous)
+        run["triage"] = display_name(triage) if isinstance(triage, str | os.PathLike) else None
+        run["baseline"] = display_name(baseline) if isinstance(baseline, str | os.PathLike) else None
+    return AuditResult(ledgers=loaded, run=run, rules=statuses, findings=findings, masked=not unmask,
+                       skipped=skipped, resolved_since_baseline=extra.get("resolved_since_baseline", []),
+                       stale_decisions=extra.get("stale_decisions", []))

@@ -241,3 +241,55 @@ def test_cli_round_trip_and_bad_answers_exit_2_writing_nothing(tmp_path: Path, c
     err = capsys.readouterr().err
     assert err.startswith("fundaudit: 1 处核实结论无法导入，未写入任何文件：\n") and "排除须填写理由" in err
     assert out.read_bytes() == before  # nothing written
+
+
+@pytest.fixture(scope="module")
+def samples_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    from fundaudit.cli import main
+
+    out = tmp_path_factory.mktemp("run") / "report"
+    assert main(["audit", "samples/", "--profile", "anhui-2016", "--period", "2016", "--out", str(out),
+                 "--format", "json", "--quiet"]) == 1
+    return out, json.loads((out / "findings.json").read_text("utf-8"))
+
+
+def test_audit_applies_decisions_and_compares_with_a_baseline(samples_run: tuple[Path, dict[str, Any]],
+                                                              tmp_path: Path) -> None:
+    """Excluded findings leave the counts, the money at issue and the exit code; the baseline marks findings new
+    or persisting and lists the ones gone; a decision for a finding that no longer occurs is stale."""
+    from fundaudit.cli import main
+
+    _, doc = samples_run
+    errors = [f for f in doc["findings"] if f["severity"] == "error"]
+    decided = [{"fingerprint": f["fingerprint"], "rule": f["rule"], "status": "excluded", "reason": "已核实",
+                "evidence": "", "by": "王", "date": "2017-03-01", "source_file": "a.xlsx", "source_row": "4"}
+               for f in errors]
+    decided[0]["reason"] = "已核实，见王会计 13812345678 的说明"  # free text a verifier typed: masked like the rest
+    decided.append({**decided[0], "fingerprint": "0" * 20, "status": "confirmed", "reason": ""})
+    triage.write_decisions(pd.DataFrame(decided), tmp_path / "TRIAGE.csv")
+    gone = {**doc["findings"][0], "fingerprint": "f" * 20, "triage": {"status": "confirmed", "reason": "",
+                                                                      "evidence": "", "by": "", "date": ""}}
+    baseline = {**doc, "findings": [*doc["findings"][1:], gone]}
+    (tmp_path / "base.json").write_text(json.dumps(baseline, ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / "report"
+    code = main(["audit", "samples/", "--profile", "anhui-2016", "--period", "2016", "--out", str(out), "--format",
+                 "json", "--quiet", "--triage", str(tmp_path / "TRIAGE.csv"),
+                 "--baseline", str(tmp_path / "base.json")])
+    assert code == 0  # the same run exits 1 without decisions: every error finding was excluded
+    again = json.loads((out / "findings.json").read_text("utf-8"))
+    s = again["summary"]
+    assert s["by_severity"] == {"error": 0, "warning": doc["summary"]["by_severity"]["warning"],
+                                "info": doc["summary"]["by_severity"]["info"]}
+    assert s["by_triage"]["excluded"]["findings"] == len(errors)
+    assert s["by_triage"]["pending"]["findings"] == len(doc["findings"]) - len(errors)
+    assert s["by_baseline"] == {"new": 1, "persisting": len(doc["findings"]) - 1, "resolved": 1}
+    first = again["findings"][0]
+    assert (first["since_baseline"], first["recurs_after"]) == ("new", None)
+    assert [r["fingerprint"] for r in again["resolved_since_baseline"]] == ["f" * 20]
+    assert [d["fingerprint"] for d in again["stale_decisions"]] == ["0" * 20]
+    reasons = [f["triage"]["reason"] for f in again["findings"] if f["fingerprint"] == errors[0]["fingerprint"]]
+    assert reasons == ["已核实，见王会计 *******5678 的说明"]
+    # a decisions file that is not one is refused before any input is read (exit 2)
+    (tmp_path / "bad.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    assert main(["audit", "samples/", "--out", str(tmp_path / "r2"), "--quiet", "--triage",
+                 str(tmp_path / "bad.csv")]) == 2

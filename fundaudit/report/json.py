@@ -45,6 +45,8 @@ def _head(result: AuditResult) -> dict[str, Any]:
         "rejected_rows": rejected_rows,
         "rules": result.rules,
         "summary": result.summary,
+        **({"resolved_since_baseline": result.resolved_since_baseline, "stale_decisions": result.stale_decisions}
+           if "triage" in result.findings.columns else {}),
     }
 
 
