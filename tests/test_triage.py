@@ -273,10 +273,11 @@ def test_audit_applies_decisions_and_compares_with_a_baseline(samples_run: tuple
     (tmp_path / "base.json").write_text(json.dumps(baseline, ensure_ascii=False), encoding="utf-8")
     out = tmp_path / "report"
     code = main(["audit", "samples/", "--profile", "anhui-2016", "--period", "2016", "--out", str(out), "--format",
-                 "json", "--quiet", "--triage", str(tmp_path / "TRIAGE.csv"),
+                 "json,junit", "--quiet", "--triage", str(tmp_path / "TRIAGE.csv"),
                  "--baseline", str(tmp_path / "base.json")])
     assert code == 0  # the same run exits 1 without decisions: every error finding was excluded
     again = json.loads((out / "findings.json").read_text("utf-8"))
+    assert "<failure" not in (out / "junit.xml").read_text("utf-8")  # junit agrees with the exit code
     s = again["summary"]
     assert s["by_severity"] == {"error": 0, "warning": doc["summary"]["by_severity"]["warning"],
                                 "info": doc["summary"]["by_severity"]["info"]}

@@ -76,8 +76,11 @@ def _by_rule(findings: pd.DataFrame, worse: tuple[str, ...]) -> tuple[dict[Any, 
     one pass over the frame instead of a boolean selection per rule."""
     if not len(findings):
         return {}, np.zeros(0, dtype=bool)
+    from fundaudit.triage import counted
+
     positions = findings.groupby("rule", sort=False).indices
-    failing = findings["severity"].isin(worse).to_numpy(dtype=bool)
+    # a finding excluded on verification never fails a case (as it leaves the exit code); it is still listed
+    failing = (findings["severity"].isin(worse) & counted(findings)).to_numpy(dtype=bool)
     return positions, failing
 
 
