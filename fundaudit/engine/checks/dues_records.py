@@ -98,8 +98,11 @@ def dues_duplicate(ctx: CheckContext) -> exp.Select:
     if ctx.has("voucher_no"):
         query = exp.union(query, grouped(["voucher_no"], exp.Count(this=exp.Star()), 1), distinct=False)
     rows = exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier("u")))
+    # a row in a key group and a voucher group shows its key group's values (the engine keeps a row's first
+    # result row): ordered by row, then group kind (key groups are even)
+    in_order = [col(ROW_ID), exp.Mod(this=col("_finding"), expression=number(2))]
     if declared:
-        return select(exp.Star()).from_(rows)
+        return select(exp.Star()).from_(rows).order_by(*in_order)
     # windows over the result rows only: the group's first positive payment, then one amount per row (a row
     # in two groups repeats something if it does in either)
     row_paid = col("_paid")
@@ -113,7 +116,7 @@ def dues_duplicate(ctx: CheckContext) -> exp.Select:
     return select(
         exp.Star(except_=[col("_paid"), col("_first_paid")]),
         named(over_partition(exp.Max(this=repeated), col(ROW_ID)), "_amount"),
-    ).from_(marked.subquery("m"))
+    ).from_(marked.subquery("m")).order_by(*in_order)
 
 
 @implements("dues_refund")
