@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -416,16 +415,10 @@ def write_decisions(decisions: pd.DataFrame, path: str | os.PathLike[str], *, me
             new.loc[replaced, "history"] = [_history(old.loc[fp]) for fp in new.loc[replaced, "fingerprint"]]
         new = pd.concat([old[~old.index.isin(new["fingerprint"])].reset_index(drop=True), new],
                         ignore_index=True)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        new[DECISION_COLUMNS].to_csv(tmp, index=False, encoding="utf-8-sig")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    from fundaudit.report.json import write_atomic
+
+    text: str = new[DECISION_COLUMNS].to_csv(index=False)
+    return write_atomic(target, text.encode("utf-8-sig"))
 
 
 def _history(row: pd.Series) -> str:
