@@ -27,8 +27,8 @@ import pandas as pd
 from fundaudit.errors import ConfigError, InputError, Lang, render
 from fundaudit.rules.severity import LEVELS
 
-__all__ = ["ANSWERS", "BY", "DECISION_COLUMNS", "STATUSES", "TriageError", "export", "load", "read_decisions",
-           "status_label", "write_decisions"]
+__all__ = ["ANSWERS", "BY", "DECISION_COLUMNS", "STATUSES", "TriageError", "apply", "export", "load",
+           "read_baseline", "read_decisions", "status_label", "write_decisions"]
 
 #: Every triage status a finding can have; ``pending`` until someone answers.
 STATUSES = ("pending", "confirmed", "excluded", "in_progress", "rectified")

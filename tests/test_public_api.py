@@ -18,6 +18,20 @@ def test_all_is_pinned() -> None:
         assert hasattr(fundaudit, name), name
 
 
+#: ``fundaudit.triage``: the 核实 round trip (docs/triage.md), for scripts and notebooks.
+TRIAGE = ["ANSWERS", "BY", "DECISION_COLUMNS", "STATUSES", "TriageError", "apply", "export", "load", "read_baseline",
+          "read_decisions", "status_label", "write_decisions"]
+
+
+def test_triage_api_is_pinned() -> None:
+    from fundaudit import triage
+
+    assert sorted(triage.__all__) == sorted(TRIAGE)
+    for name in triage.__all__:
+        assert hasattr(triage, name), name
+    assert issubclass(triage.TriageError, fundaudit.InputError)
+
+
 def test_exception_tree() -> None:
     for cls in (fundaudit.InputError, fundaudit.RuleError, fundaudit.ConfigError):
         assert issubclass(cls, fundaudit.FundauditError)
