@@ -11,7 +11,10 @@ pandera is imported on first use, not at ``import fundaudit``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import warnings
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,6 +37,17 @@ CANONICAL_DTYPES: dict[ColumnType, Any] = {
 PROVENANCE = ("file", "sheet", "row")
 
 
+@contextlib.contextmanager
+def _quiet_pyspark() -> Iterator[None]:
+    """pandera imports ``pyspark.pandas`` whenever pyspark is installed (``fundaudit[spark]``): on import and
+    again each time it builds a model. Under pandas 3 that module warns, then fails to import (pandera carries
+    on without it); fundaudit never uses pandas-on-Spark (its Spark engine runs Spark SQL), so the warning is
+    noise to a user and an error under ``-W error``."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support", category=FutureWarning)
+        yield
+
+
 @functools.cache
 def model(kind: str) -> type[pa.DataFrameModel]:
     """The pandera DataFrameModel of ``kind``'s canonical frame.
@@ -42,6 +56,11 @@ def model(kind: str) -> type[pa.DataFrameModel]:
     nullable; a present column must have its canonical dtype. Provenance columns are required and
     ``row`` is positive.
     """
+    with _quiet_pyspark():
+        return _model(kind)
+
+
+def _model(kind: str) -> type[pa.DataFrameModel]:
     import pandera.pandas as pa
     from pandera.typing import Series
 
@@ -78,6 +97,7 @@ def model(kind: str) -> type[pa.DataFrameModel]:
 def validate(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
     """Validate a canonical frame; columns absent from the export are allowed."""
     present = [c for c in frame.columns if c in catalogue()[kind].columns or c in PROVENANCE]
-    schema = model(kind).to_schema()
-    schema = schema.remove_columns([c for c in schema.columns if c not in present])
-    return schema.validate(frame, lazy=True)
+    with _quiet_pyspark():
+        schema = model(kind).to_schema()
+        schema = schema.remove_columns([c for c in schema.columns if c not in present])
+        return schema.validate(frame, lazy=True)
