@@ -102,8 +102,10 @@ def run_rules(
     region_code: str | None = None,
     masked: bool = True,
     lang_progress: Progress | None = None,
+    subject_key: bytes | None = None,
 ) -> EngineResult:
-    """Run ``rules`` over ``ledgers`` on a fresh in-process DuckDB connection."""
+    """Run ``rules`` over ``ledgers`` on a fresh in-process DuckDB connection. With ``subject_key`` each finding
+    carries its ``subject`` (:mod:`fundaudit.subject`); without, ``subject`` is None."""
     import duckdb
 
     impls = load_builtin()
@@ -125,7 +127,7 @@ def run_rules(
             st.sql = query.sql(dialect="duckdb")
             result = con.execute(st.sql).df()
             result = _declared_amount(con, ctx, result)
-            found = build_findings(rule, result, tables, masked=masked, units=ctx.units)
+            found = build_findings(rule, result, tables, masked=masked, units=ctx.units, subject_key=subject_key)
             st.findings = len(found)
             parts.append(found)
         except Skip as s:

@@ -55,10 +55,11 @@ class Tables:
 
 
 def build_findings(
-    rule: Rule, res: pd.DataFrame, tables: Tables, *, masked: bool, units: Mapping[str, str] | None = None
+    rule: Rule, res: pd.DataFrame, tables: Tables, *, masked: bool, units: Mapping[str, str] | None = None,
+    subject_key: bytes | None = None,
 ) -> pd.DataFrame:
     """One row per finding (FINDING_FRAME_COLUMNS but ``evidence``, which :func:`add_evidence` adds once every
-    rule has run), in order of first ref."""
+    rule has run), in order of first ref. ``subject_key`` hashes each finding's ``subject`` (None: no subjects)."""
     if res.empty:
         return pd.DataFrame(columns=FINDING_FRAME_COLUMNS)
     res = res.reset_index(drop=True)
@@ -125,6 +126,7 @@ def build_findings(
             "severity": severity.to_numpy(),
             "kind": first["kind"].to_numpy(),
             "union": _unions(first, tables).to_numpy(),
+            "subject": _subjects(first, tables, subject_key).to_numpy(),
             "message": msg_zh.to_numpy(),
             "message_en": msg_en.to_numpy(),
             "amount": amount_txt.astype(object).where(amount_fen.notna(), None).to_numpy(),
@@ -160,6 +162,29 @@ def _unions(first: pd.DataFrame, tables: Tables) -> pd.Series:
                 vals = vals.map(lambda v: names.get(str(v)) if v is not None else None)
             vals = vals.where(vals.map(lambda v: v is not None and str(v).strip() != ""), None)
             got = got.where(got.notna(), vals)
+        out.loc[part.index] = got
+    return out
+
+
+def _subjects(first: pd.DataFrame, tables: Tables, key: bytes | None) -> pd.Series:
+    """The subject of each finding: the keyed hash (:func:`fundaudit.subject.subjects`) of the ID its first row
+    holds in the kind's ``subject`` columns (the catalogue's; first non-empty wins), read unmasked from the
+    canonical frame; None without a key, for a kind without one (a budget line, a 合计 row) or a blank ID."""
+    from fundaudit.subject import subjects
+
+    out = pd.Series(None, index=first.index, dtype=object)
+    if key is None:
+        return out
+    for tname, part in first.groupby("_table", sort=False):
+        if tname not in catalogue():
+            continue
+        spec = catalogue()[str(tname)]
+        frame = tables.frames[str(tname)]
+        rows = frame.iloc[part[ROW_ID].astype("int64").to_numpy()]
+        got = pd.Series(None, index=part.index, dtype=object)
+        for c in [c for c in spec.subject if c in frame.columns]:
+            hashed = subjects(pd.Series(rows[c].to_numpy(), index=part.index), spec.columns[c].type, key)
+            got = got.where(got.notna(), hashed)
         out.loc[part.index] = got
     return out
 
