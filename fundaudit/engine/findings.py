@@ -126,7 +126,7 @@ def build_findings(
             "severity": severity.to_numpy(),
             "kind": first["kind"].to_numpy(),
             "union": _unions(first, tables).to_numpy(),
-            "subject": _subjects(first, tables, subject_key).to_numpy(),
+            "subject": _subjects(first, tables, subject_key),  # object: a missing subject stays None
             "message": msg_zh.to_numpy(),
             "message_en": msg_en.to_numpy(),
             "amount": amount_txt.astype(object).where(amount_fen.notna(), None).to_numpy(),
@@ -186,7 +186,7 @@ def _subjects(first: pd.DataFrame, tables: Tables, key: bytes | None) -> pd.Seri
             hashed = subjects(pd.Series(rows[c].to_numpy(), index=part.index), spec.columns[c].type, key)
             got = got.where(got.notna(), hashed)
         out.loc[part.index] = got
-    return out
+    return out.astype(object).where(out.notna(), None)
 
 
 def _merge_groups(res: pd.DataFrame) -> pd.Series:
