@@ -125,20 +125,18 @@ def _normalised(values: pd.Series, column_type: str) -> pd.Series:
     cleaning refuses, as read, trimmed and upper-cased; None where blank or an Excel error (``#N/A``)."""
     from fundaudit.normalize import clean_id, clean_taxpayer_id, upgrade_15_to_18
 
-    raw = values.astype(object).where(values.notna(), None)
-    raw = pd.Series(raw.to_numpy(), index=values.index, dtype=object)
-    as_read = raw.map(lambda v: str(v).strip().upper(), na_action="ignore")
-    if column_type == "resident_id":
-        parsed = clean_id(raw, keep_invalid=True)
-        clean = parsed.values.astype(object).where(parsed.values.notna(), None)
-        upgraded = upgrade_15_to_18(clean.fillna(""))
-        clean = upgraded.astype(object).where(upgraded.notna() & clean.notna(), clean)
-    else:
-        parsed = clean_taxpayer_id(raw)
-        clean = parsed.values.astype(object).where(parsed.values.notna(), None)
-    refused = (parsed.reason.notna() & parsed.reason.ne("excel_error_cell")  # an Excel error cell holds no ID
-               & as_read.map(bool, na_action="ignore").fillna(False).astype(bool))
-    return clean.where(~refused, as_read).where(clean.notna() | refused, None)
+    raw = pd.Series(values.astype(object).where(values.notna(), None).to_numpy(), index=values.index, dtype=object)
+    parsed = clean_id(raw, keep_invalid=True) if column_type == "resident_id" else clean_taxpayer_id(raw)
+    clean = parsed.values.astype(object).where(parsed.values.notna(), None)
+    legacy = clean.str.len().eq(15).fillna(False).astype(bool)
+    if column_type == "resident_id" and legacy.any():
+        upgraded = upgrade_15_to_18(clean[legacy])
+        clean.loc[legacy] = upgraded.astype(object).where(upgraded.notna(), clean[legacy])
+    refused = parsed.reason.notna() & parsed.reason.ne("excel_error_cell")  # an Excel error cell holds no ID
+    if refused.any():
+        as_read = raw[refused].map(lambda v: str(v).strip().upper() or None)
+        clean.loc[refused] = as_read
+    return clean.where(clean.notna(), None)
 
 
 def key_id(key: bytes) -> str:

@@ -21,7 +21,7 @@ from fundaudit.columns import catalogue
 from fundaudit.engine import sql
 from fundaudit.engine.checks import load_builtin
 from fundaudit.engine.context import CheckContext, Skip
-from fundaudit.engine.findings import Tables, add_evidence, build_findings
+from fundaudit.engine.findings import Tables, add_evidence, add_subjects, build_findings
 from fundaudit.engine.sql import ROW_ID, TOTALS
 from fundaudit.errors import render
 from fundaudit.ledger import TOTALS_COLUMNS, Ledger
@@ -127,7 +127,7 @@ def run_rules(
             st.sql = query.sql(dialect="duckdb")
             result = con.execute(st.sql).df()
             result = _declared_amount(con, ctx, result)
-            found = build_findings(rule, result, tables, masked=masked, units=ctx.units, subject_key=subject_key)
+            found = build_findings(rule, result, tables, masked=masked, units=ctx.units)
             st.findings = len(found)
             parts.append(found)
         except Skip as s:
@@ -146,6 +146,7 @@ def run_rules(
         if any(len(p) for p in parts)
         else pd.DataFrame(columns=FINDING_FRAME_COLUMNS)
     )
+    findings = add_subjects(findings, subject_key)  # every finding's subject hashed, the raw IDs dropped
     findings = add_evidence(findings, ledgers, masked=masked)  # every ref's row as read, in one pass
     findings["id"] = [f"F{i:06d}" for i in range(1, len(findings) + 1)]
     return EngineResult(findings[FINDING_FRAME_COLUMNS], statuses)
