@@ -60,7 +60,7 @@ class AuditResult:
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in _MASKED_WHEN_SET and self.__dict__.get("masked"):
-            value = _mask_findings(value) if name == "findings" else mask_data(value)
+            value = _mask_findings(value) if name == "findings" else mask_data(value, keep=_HASHES)
         super().__setattr__(name, value)
 
     @property
@@ -186,6 +186,8 @@ class AuditResult:
 
 
 _MASKED_WHEN_SET = ("run", "rules", "findings", "resolved_since_baseline", "stale_decisions")
+#: Keys whose values are hashes, never masked: a key id of twelve digits would read as an account number.
+_HASHES = ("sha256", "fingerprint", "subject_key_id")
 
 
 def _at_issue(f: pd.DataFrame) -> str:

@@ -358,3 +358,15 @@ def test_the_subject_key_file_is_used_by_the_cli(tmp_path: Path) -> None:
     assert doc["run"]["subject_key_id"] == key_id(b"a key of the federation, shared")
     assert {f["subject"] for f in doc["findings"]} == {_hmac(b"a key of the federation, shared",
                                                              "person:34102319800101123X")}
+
+
+def test_a_key_id_of_digits_only_is_no_account_number(tmp_path: Path) -> None:
+    """One key in 250 has a key id of twelve digits, the shape of an account number: it is kept as it is, or the
+    run's baseline would never match its own key."""
+    key = b"digits-only-key-id-64"
+    assert key_id(key) == "191323171803"
+    result = fundaudit.audit(**AUDIT, subject_key=key)  # type: ignore[arg-type]
+    assert result.run["subject_key_id"] == "191323171803"
+    doc = json.loads(result.to_json(tmp_path / "findings.json").read_text("utf-8"))
+    again = fundaudit.audit(**AUDIT, subject_key=key, baseline=doc)  # type: ignore[arg-type]
+    assert again.run["recurrence"] == "ok"
