@@ -67,6 +67,7 @@ def read_key(key: str | os.PathLike[str] | bytes | None = None) -> bytes:
 
 
 def _read_file(path: Path) -> bytes:
+    path = path.expanduser()  # FUNDAUDIT_SUBJECT_KEY=~/keys/union.key, quoted so no shell expanded it
     try:
         data = path.read_bytes()
     except OSError as exc:

@@ -370,3 +370,20 @@ def test_a_key_id_of_digits_only_is_no_account_number(tmp_path: Path) -> None:
     doc = json.loads(result.to_json(tmp_path / "findings.json").read_text("utf-8"))
     again = fundaudit.audit(**AUDIT, subject_key=key, baseline=doc)  # type: ignore[arg-type]
     assert again.run["recurrence"] == "ok"
+
+
+@pytest.mark.parametrize(("platform", "env", "expected"), [
+    ("linux", {"XDG_CONFIG_HOME": "/x/config"}, "/x/config/fundaudit/subject.key"),
+    ("linux", {"HOME": "/home/u"}, "/home/u/.config/fundaudit/subject.key"),
+    ("win32", {"APPDATA": "/c/Users/u/AppData/Roaming", "HOME": "/home/u"},
+     "/c/Users/u/AppData/Roaming/fundaudit/subject.key"),
+    ("win32", {"XDG_CONFIG_HOME": "/x/config", "APPDATA": "/c/AppData"}, "/x/config/fundaudit/subject.key"),
+])
+def test_where_the_default_key_lives(monkeypatch: pytest.MonkeyPatch, platform: str, env: dict[str, str],
+                                     expected: str) -> None:
+    for name in ("XDG_CONFIG_HOME", "APPDATA"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(sys, "platform", platform)
+    assert default_key_path() == Path(expected)
