@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="decisions from `fundaudit triage import`: each finding's verification status")
     a.add_argument("--baseline", metavar="FINDINGS.json",
                    help="a previous run's findings.json: findings marked new or persisting, resolved ones listed")
+    a.add_argument("--subject-key", metavar="FILE",
+                   help="the key file subjects are hashed with (default: $FUNDAUDIT_SUBJECT_KEY, else subject.key in "
+                        "the user's config folder, created on first use); keep it to match subjects across years")
 
     r = sub.add_parser("rules", help="list the rules, show one, or check a rule pack")
     rsub = r.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
@@ -189,7 +192,8 @@ def _audit(args: argparse.Namespace, argv: list[str], lang: Lang) -> int:
                        rules=args.rules, params=params, unmask=args.unmask, progress=_progress(args.quiet),
                        argv=["fundaudit", *argv], strict=args.strict,
                        columns=columns or None, entity=args.entity, preparer=args.preparer,
-                       reviewer=args.reviewer, triage=args.triage, baseline=args.baseline)
+                       reviewer=args.reviewer, triage=args.triage, baseline=args.baseline,
+                       subject_key=args.subject_key)
         with reports.staging() as staging:  # every report of the run, then swapped in as one set
             written: list[Path] = []
             # the working papers last: their 附件 lists the run's other files with their hashes
@@ -210,6 +214,11 @@ def _audit(args: argparse.Namespace, argv: list[str], lang: Lang) -> int:
                 elif fmt == "workpapers":
                     result.to_workpapers(target, lang=lang, attachments=written)
                 written.append(target)
+    recurrence = result.run.get("recurrence")
+    if recurrence not in (None, "ok"):  # never a silent miss: the run could not tell what recurs
+        from fundaudit.errors import render
+
+        print(f"fundaudit: {render('notes', f'recurrence_{recurrence}', lang)}", file=sys.stderr)
     if not args.quiet:
         _print_summary(result, lang, sys.stdout)
         for fmt in dict.fromkeys(formats):

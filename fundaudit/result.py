@@ -14,8 +14,8 @@ __all__ = ["AT_ISSUE", "FINDING_COLUMNS", "FINDING_FRAME_COLUMNS", "TRIAGE_COLUM
 #: Fields a finding gains in a run given decisions or a baseline (``audit(triage=, baseline=)``; docs/triage.md).
 TRIAGE_COLUMNS = ["triage", "since_baseline", "recurs_after"]
 #: The fields of a finding in findings.json (CONTRACT.md §4), in order (``TRIAGE_COLUMNS`` only when present).
-FINDING_COLUMNS = ["id", "fingerprint", "rule", "severity", "kind", "union", "message", "message_en", "amount",
-                   "values", "refs", "evidence", *TRIAGE_COLUMNS]
+FINDING_COLUMNS = ["id", "fingerprint", "rule", "severity", "kind", "union", "subject", "message", "message_en",
+                   "amount", "values", "refs", "evidence", *TRIAGE_COLUMNS]
 #: The columns of the findings frame the engine builds: the findings.json fields and, beside the displayed
 #: ``amount``, the exact ``amount_fen`` every total is computed from (a run adds ``TRIAGE_COLUMNS`` to it).
 FINDING_FRAME_COLUMNS = [*FINDING_COLUMNS[: FINDING_COLUMNS.index("amount") + 1], "amount_fen",

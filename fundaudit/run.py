@@ -60,7 +60,7 @@ class AuditResult:
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in _MASKED_WHEN_SET and self.__dict__.get("masked"):
-            value = _mask_findings(value) if name == "findings" else mask_data(value)
+            value = _mask_findings(value) if name == "findings" else mask_data(value, keep=_HASHES)
         super().__setattr__(name, value)
 
     @property
@@ -107,7 +107,8 @@ class AuditResult:
         findings (info findings are statistical signals, such as an under-spent allocation, and
         their amounts are never added to it). Findings excluded on verification (``triage`` status
         ``excluded``) count in none of these; a run with decisions or a baseline adds ``by_triage`` (count
-        and money per status) and ``by_baseline`` (new, persisting, resolved)."""
+        and money per status) and ``by_baseline`` (new, persisting, resolved, and recurring: new findings with a
+        ``recurs_after``)."""
         from fundaudit.triage import STATUSES, counted
 
         every = self.findings
@@ -121,8 +122,10 @@ class AuditResult:
                                     "amount_at_issue": _at_issue(every[status.eq(s)])} for s in STATUSES}
         if "since_baseline" in every.columns and every["since_baseline"].notna().any():
             since = every["since_baseline"]
+            recurring = (every["recurs_after"].map(lambda r: isinstance(r, Mapping)) if "recurs_after" in every.columns
+                         else since.eq(""))
             out["by_baseline"] = {"new": int(since.eq("new").sum()), "persisting": int(since.eq("persisting").sum()),
-                                  "resolved": len(self.resolved_since_baseline)}
+                                  "resolved": len(self.resolved_since_baseline), "recurring": int(recurring.sum())}
         return out
 
     def findings_records(self) -> list[dict[str, Any]]:
@@ -183,6 +186,8 @@ class AuditResult:
 
 
 _MASKED_WHEN_SET = ("run", "rules", "findings", "resolved_since_baseline", "stale_decisions")
+#: Keys whose values are hashes, never masked: a key id of twelve digits would read as an account number.
+_HASHES = ("sha256", "fingerprint", "subject_key_id")
 
 
 def _at_issue(f: pd.DataFrame) -> str:
@@ -287,7 +292,8 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
           argv: list[str] | None = None, strict: bool = False,
           columns: Mapping[str, str] | None = None, entity: str | None = None, preparer: str | None = None,
           reviewer: str | None = None, triage: str | os.PathLike[str] | pd.DataFrame | None = None,
-          baseline: str | os.PathLike[str] | Mapping[str, Any] | None = None) -> AuditResult:
+          baseline: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+          subject_key: str | os.PathLike[str] | bytes | None = None) -> AuditResult:
     """Load every input and run the shipped rule packs (plus ``rules``) over them.
 
     ``inputs`` maps a kind to a path, a DataFrame or a list of them (the Python API form); ``paths``
@@ -309,6 +315,11 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
     run's findings.json, or its parsed document) are read before any input; each finding then gains
     ``triage``, ``since_baseline`` and ``recurs_after``, and excluded findings leave the counts, the money at
     issue and the exit code (:mod:`fundaudit.triage`, docs/triage.md).
+
+    ``subject_key`` (a key file, or the key's bytes; else the file ``FUNDAUDIT_SUBJECT_KEY`` names, else the user's
+    ``subject.key``, created on first use: :func:`fundaudit.subject.read_key`) hashes each finding's ``subject``;
+    ``run["subject_key_id"]`` names the key, and with a baseline hashed with another key ``recurs_after`` is not
+    computed and ``run["recurrence"]`` says ``key_mismatch``.
     """
     from importlib import resources
 
@@ -316,11 +327,14 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
     from fundaudit.engine import RuleStatus, run_rules
     from fundaudit.ledger import load
     from fundaudit.rules.shipped import resolve_rules
+    from fundaudit.subject import key_id, read_key
 
     per = parse_period(period) if isinstance(period, str) else period
     ruleset, prof = resolve_rules(profile, rules, params)
     decisions = triage if isinstance(triage, pd.DataFrame) or triage is None else triage_mod.read_decisions(triage)
     previous = baseline if isinstance(baseline, Mapping) or baseline is None else triage_mod.read_baseline(baseline)
+    key = read_key(subject_key)
+    key_name = key_id(key)
 
     skipped: list[SkippedInput] = []
     paths, ledgers = list(paths), list(ledgers)
@@ -335,14 +349,14 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
             loaded[kind] = load(kind, path, name=f"profile:{prof.name}/{table.name}")
     active = ruleset.active()
     engine = run_rules(loaded, active, period=per, region_code=prof.region_code, masked=not unmask,
-                       lang_progress=progress)
+                       lang_progress=progress, subject_key=key)
     unusable = _unusable_ledgers(loaded, engine.statuses)
     found = {} if strict else _found_only(unusable, loaded, named, detected)
     if found:  # run again without them: no rule may see a ledger the report says was not audited
         skipped += [SkippedInput(i.file, i.sheet, err) for kind, err in found.items() for i in loaded[kind].inputs]
         loaded = {k: v for k, v in loaded.items() if k not in found}
         engine = run_rules(loaded, active, period=per, region_code=prof.region_code, masked=not unmask,
-                           lang_progress=progress)
+                           lang_progress=progress, subject_key=key)
         unusable = _unusable_ledgers(loaded, engine.statuses)
     if unusable:
         raise next(iter(unusable.values()))
@@ -363,13 +377,16 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
         "entity": entity or None,
         "preparer": preparer or None,
         "reviewer": reviewer or None,
+        "subject_key_id": key_name,
     }
     findings = engine.findings
     extra: dict[str, list[dict[str, Any]]] = {}
     if decisions is not None or previous is not None:
-        findings, extra = triage_mod.apply(findings, decisions=decisions, baseline=previous)
+        findings, extra = triage_mod.apply(findings, decisions=decisions, baseline=previous,
+                                           subject_key_id=key_name)
         run["triage"] = display_name(triage) if isinstance(triage, str | os.PathLike) else None
         run["baseline"] = display_name(baseline) if isinstance(baseline, str | os.PathLike) else None
+        run["recurrence"] = extra.get("recurrence")
     return AuditResult(ledgers=loaded, run=run, rules=statuses, findings=findings, masked=not unmask,
                        skipped=skipped, resolved_since_baseline=extra.get("resolved_since_baseline", []),
                        stale_decisions=extra.get("stale_decisions", []))

@@ -438,16 +438,26 @@ def read_baseline(path: str | os.PathLike[str]) -> dict[str, Any]:
     return _read_findings(path)[0]
 
 
+#: What ``apply`` says about recurrence (findings.json ``run.recurrence``): computed; not computed because the
+#: baseline's subjects were hashed with another key (or it names no key but has subjects); not computed because
+#: the baseline's findings carry no subject (made before subjects existed).
+RECURRENCE = ("ok", "key_mismatch", "no_subjects")
+
+
 def apply(findings: pd.DataFrame, *, decisions: pd.DataFrame | None = None,
-          baseline: Mapping[str, Any] | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+          baseline: Mapping[str, Any] | None = None,
+          subject_key_id: str | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """``findings`` with the columns ``triage`` (status, reason, evidence, by, date), ``since_baseline``
     (``new``/``persisting``, None without a baseline) and ``recurs_after`` (the baseline's finding of the same rule
     about the same ``subject``, when the finding itself is new), and what the run reports beside them:
-    ``resolved_since_baseline`` (baseline findings that no longer occur, with their last triage) and
-    ``stale_decisions`` (decisions for fingerprints that occur neither now nor among the resolved).
+    ``resolved_since_baseline`` (baseline findings that no longer occur, with their last triage),
+    ``stale_decisions`` (decisions for fingerprints that occur neither now nor among the resolved) and
+    ``recurrence`` (one of ``RECURRENCE``; None without a baseline).
 
     A decision in ``decisions`` wins over the baseline's own triage of the same fingerprint; a persisting finding
-    without a new decision keeps the baseline's."""
+    without a new decision keeps the baseline's. Recurrence is computed only when the baseline's
+    ``run.subject_key_id`` is ``subject_key_id`` (the key this run's subjects were hashed with): subjects made with
+    another key never match, and saying "no recurrence" then would be a silent miss."""
     out = findings.copy()
     fps = out["fingerprint"].astype(str)
     prior: dict[str, dict[str, Any]] = {}
@@ -464,13 +474,22 @@ def apply(findings: pd.DataFrame, *, decisions: pd.DataFrame | None = None,
     pending = {"status": "pending", "reason": "", "evidence": "", "by": "", "date": ""}
     out["triage"] = [given.get(fp) or prior.get(fp) or dict(pending) for fp in fps]
     now = set(fps)
+    recurrence = None
     if baseline is not None:
         before = {str(f.get("fingerprint")) for f in old}
         out["since_baseline"] = ["persisting" if fp in before else "new" for fp in fps]
-        by_subject = {(str(f.get("rule")), str(f.get("subject"))): f for f in old if f.get("subject")}
+        recurrence = _recurrence_state(baseline, old, subject_key_id)
+        decided = {**prior, **given}
+        by_subject: dict[tuple[str, str], Mapping[str, Any]] = {}
+        for f in old if recurrence == "ok" else []:  # the first decided finding, else the first, in baseline order
+            if f.get("subject"):
+                k = (str(f.get("rule")), str(f.get("subject")))
+                if k not in by_subject or (str(by_subject[k].get("fingerprint")) not in decided
+                                           and str(f.get("fingerprint")) in decided):
+                    by_subject[k] = f
         period = (baseline.get("run") or {}).get("period")
         out["recurs_after"] = [
-            _recurrence(by_subject.get((str(rule), str(subj))), period, prior)
+            _recurrence(by_subject.get((str(rule), str(subj))), period, decided)
             if since == "new" and isinstance(subj, str) and subj else None
             for rule, subj, since in zip(out["rule"], out.get("subject", pd.Series(None, index=out.index)),
                                          out["since_baseline"], strict=True)]
@@ -484,16 +503,30 @@ def apply(findings: pd.DataFrame, *, decisions: pd.DataFrame | None = None,
                 for f in old if str(f.get("fingerprint")) not in now]
     known = now | {str(r["fingerprint"]) for r in resolved}
     stale = [{"fingerprint": fp, **d} for fp, d in given.items() if fp not in known]
-    return out, {"resolved_since_baseline": resolved, "stale_decisions": stale}
+    return out, {"resolved_since_baseline": resolved, "stale_decisions": stale, "recurrence": recurrence}
+
+
+def _recurrence_state(baseline: Mapping[str, Any], old: Sequence[Mapping[str, Any]],
+                      subject_key_id: str | None) -> str:
+    """Whether recurrence can be computed against ``baseline`` (one of ``RECURRENCE``)."""
+    theirs = (baseline.get("run") or {}).get("subject_key_id")
+    if theirs is None and not any(f.get("subject") for f in old):
+        return "no_subjects"
+    if theirs is None or subject_key_id is None or str(theirs) != subject_key_id:
+        return "key_mismatch"
+    return "ok"
 
 
 def _recurrence(earlier: Mapping[str, Any] | None, period: Any,
-                prior: Mapping[str, Mapping[str, Any]]) -> dict[str, Any] | None:
+                decided: Mapping[str, Mapping[str, Any]]) -> dict[str, Any] | None:
+    """``recurs_after`` of a new finding: the earlier finding's fingerprint, the baseline's period, and the
+    decision on it (given in this run, else the baseline's own triage; pending when none)."""
     if earlier is None:
         return None
     fp = str(earlier.get("fingerprint"))
-    t = prior.get(fp) or {"status": "pending"}
-    return {"fingerprint": fp, "period": period, "status": t.get("status"), "date": t.get("date", "")}
+    t = decided.get(fp) or {"status": "pending"}
+    return {"fingerprint": fp, "period": period, "status": t.get("status"), "reason": t.get("reason", ""),
+            "date": t.get("date", "")}
 
 
 def counted(findings: pd.DataFrame) -> pd.Series:

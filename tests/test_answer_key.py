@@ -84,6 +84,7 @@ def test_findings_json_shape(result: fundaudit.AuditResult, tmp_path: Path) -> N
             "severity",
             "kind",
             "union",
+            "subject",
             "message",
             "message_en",
             "amount",

@@ -280,8 +280,9 @@ def test_facts_defined_once() -> None:
     assert findings.PROVENANCE is schemas.PROVENANCE
     assert run.FINDING_COLUMNS is result.FINDING_COLUMNS
     assert findings.FINDING_FRAME_COLUMNS is engine.FINDING_FRAME_COLUMNS is result.FINDING_FRAME_COLUMNS
-    assert result.FINDING_FRAME_COLUMNS == ["id", "fingerprint", "rule", "severity", "kind", "union", "message",
-                                           "message_en", "amount", "amount_fen", "values", "refs", "evidence"]
+    assert result.FINDING_FRAME_COLUMNS == ["id", "fingerprint", "rule", "severity", "kind", "union", "subject",
+                                           "message", "message_en", "amount", "amount_fen", "values", "refs",
+                                           "evidence"]
 
 
 @pytest.mark.parametrize(

@@ -198,7 +198,7 @@ def _frame(*rows: tuple[str, str, str | None]) -> pd.DataFrame:
 
 
 def test_apply_decisions_and_baseline() -> None:
-    baseline = {"run": {"period": {"start": "2016-01-01", "end": "2016-12-31"}}, "findings": [
+    baseline = {"run": {"period": {"start": "2016-01-01", "end": "2016-12-31"}, "subject_key_id": "k1"}, "findings": [
         {"fingerprint": "old-kept", "rule": "DISB-DUP", "subject": "s1",
          "triage": {"status": "in_progress", "reason": "", "evidence": "", "by": "王", "date": "2016-12-01"}},
         {"fingerprint": "old-gone", "rule": "DISB-CASH", "subject": "s2", "refs": [{"row": 3}],
@@ -209,18 +209,20 @@ def test_apply_decisions_and_baseline() -> None:
         {"fingerprint": "ghost", "status": "confirmed", "reason": "", "evidence": "", "by": "", "date": ""},
     ])
     now = _frame(("old-kept", "DISB-DUP", "s1"), ("new-1", "DISB-CASH", "s9"), ("new-2", "DISB-CASH", "s2"))
-    got, extra = triage.apply(now, decisions=decisions, baseline=baseline)
+    got, extra = triage.apply(now, decisions=decisions, baseline=baseline, subject_key_id="k1")
     assert [t["status"] for t in got["triage"]] == ["in_progress", "excluded", "pending"]
     assert got["since_baseline"].tolist() == ["persisting", "new", "new"]
     assert got["recurs_after"].tolist() == [None, None, {
         "fingerprint": "old-gone", "period": {"start": "2016-01-01", "end": "2016-12-31"}, "status": "confirmed",
-        "date": "2016-11-01"}]
+        "reason": "", "date": "2016-11-01"}]
+    assert extra["recurrence"] == "ok"
     assert [(r["fingerprint"], r["triage"]["status"]) for r in extra["resolved_since_baseline"]] == [
         ("old-gone", "confirmed")]
     assert [d["fingerprint"] for d in extra["stale_decisions"]] == ["ghost"]
     assert triage.counted(got).tolist() == [True, False, True]
     alone, extra = triage.apply(now)
-    assert alone["since_baseline"].isna().all() and extra == {"resolved_since_baseline": [], "stale_decisions": []}
+    assert alone["since_baseline"].isna().all() and extra == {"resolved_since_baseline": [], "stale_decisions": [],
+                                                               "recurrence": None}
 
 
 def test_cli_round_trip_and_bad_answers_exit_2_writing_nothing(tmp_path: Path, capsys: Any) -> None:
@@ -283,9 +285,12 @@ def test_audit_applies_decisions_and_compares_with_a_baseline(samples_run: tuple
                                 "info": doc["summary"]["by_severity"]["info"]}
     assert s["by_triage"]["excluded"]["findings"] == len(errors)
     assert s["by_triage"]["pending"]["findings"] == len(doc["findings"]) - len(errors)
-    assert s["by_baseline"] == {"new": 1, "persisting": len(doc["findings"]) - 1, "resolved": 1}
+    assert s["by_baseline"] == {"new": 1, "persisting": len(doc["findings"]) - 1, "resolved": 1, "recurring": 1}
     first = again["findings"][0]
-    assert (first["since_baseline"], first["recurs_after"]) == ("new", None)
+    # the baseline's finding "f"*20 has the first finding's rule and subject: a new finding recurring after it
+    assert (first["since_baseline"], first["recurs_after"]) == ("new", {
+        "fingerprint": "f" * 20, "period": doc["run"]["period"], "status": "confirmed", "reason": "", "date": ""})
+    assert again["run"]["recurrence"] == "ok"
     assert [r["fingerprint"] for r in again["resolved_since_baseline"]] == ["f" * 20]
     assert [d["fingerprint"] for d in again["stale_decisions"]] == ["0" * 20]
     reasons = [f["triage"]["reason"] for f in again["findings"] if f["fingerprint"] == errors[0]["fingerprint"]]

@@ -85,6 +85,7 @@ class KindSpec:
     columns: Mapping[str, Column]
     role: str = ""  # what a row of this kind is when a finding cites it (refs[].role)
     union: tuple[str, ...] = ()  # columns naming the grassroots union of a row (first non-empty wins)
+    subject: tuple[str, ...] = ()  # ID columns naming the person or employer a row is about (first non-empty wins)
 
     @functools.cached_property
     def alias_index(self) -> dict[str, str]:
@@ -137,6 +138,7 @@ def _kind(name: str, spec: Mapping[str, Any]) -> KindSpec:
         columns=columns,
         role=str(spec.get("role", name)),
         union=tuple(spec.get("union", ())),
+        subject=tuple(spec.get("subject", ())),
     )
 
 

@@ -29,6 +29,12 @@ def render() -> str:
             out.append(f"A row with none of {', '.join(f'`{c}`' for c in spec.identity)} identifies nobody and "
                        "is rejected." + (f" Totals reconcile on `{spec.amount}`." if spec.amount else ""))
             out.append("")
+        if spec.subject:
+            named = " or ".join(f"`{c}`" for c in spec.subject) + (" (the first not empty)" if len(spec.subject) > 1
+                                                                    else "")
+            out.append(f"A finding about a row is about the person or employer its {named} names: "
+                       "the finding's `subject`, a keyed hash of that ID ([triage.md](triage.md)).")
+            out.append("")
         out += ["| column | type | header spellings |", "|---|---|---|"]
         for col in spec.columns.values():
             name = f"**`{col.name}`**" if col.essential else f"`{col.name}`"

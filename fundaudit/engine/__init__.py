@@ -21,7 +21,7 @@ from fundaudit.columns import catalogue
 from fundaudit.engine import sql
 from fundaudit.engine.checks import load_builtin
 from fundaudit.engine.context import CheckContext, Skip
-from fundaudit.engine.findings import Tables, add_evidence, build_findings
+from fundaudit.engine.findings import Tables, add_evidence, add_subjects, build_findings
 from fundaudit.engine.sql import ROW_ID, TOTALS
 from fundaudit.errors import render
 from fundaudit.ledger import TOTALS_COLUMNS, Ledger
@@ -102,8 +102,10 @@ def run_rules(
     region_code: str | None = None,
     masked: bool = True,
     lang_progress: Progress | None = None,
+    subject_key: bytes | None = None,
 ) -> EngineResult:
-    """Run ``rules`` over ``ledgers`` on a fresh in-process DuckDB connection."""
+    """Run ``rules`` over ``ledgers`` on a fresh in-process DuckDB connection. With ``subject_key`` each finding
+    carries its ``subject`` (:mod:`fundaudit.subject`); without, ``subject`` is None."""
     import duckdb
 
     impls = load_builtin()
@@ -144,6 +146,7 @@ def run_rules(
         if any(len(p) for p in parts)
         else pd.DataFrame(columns=FINDING_FRAME_COLUMNS)
     )
+    findings = add_subjects(findings, subject_key)  # every finding's subject hashed, the raw IDs dropped
     findings = add_evidence(findings, ledgers, masked=masked)  # every ref's row as read, in one pass
     findings["id"] = [f"F{i:06d}" for i in range(1, len(findings) + 1)]
     return EngineResult(findings[FINDING_FRAME_COLUMNS], statuses)

@@ -30,9 +30,12 @@ from fundaudit.result import FINDING_FRAME_COLUMNS
 from fundaudit.rules.model import Rule
 from fundaudit.schemas import PROVENANCE
 
-__all__ = ["Tables", "add_evidence", "build_findings"]
+__all__ = ["Tables", "add_evidence", "add_subjects", "build_findings"]
 
 _FORMATTER = string.Formatter()
+#: Private columns of :func:`build_findings`: the raw ID a finding is about and its column type, until
+#: :func:`add_subjects` hashes it.
+SUBJECT_ID, SUBJECT_TYPE = "_subject_id", "_subject_type"
 
 
 @dataclass
@@ -58,7 +61,8 @@ def build_findings(
     rule: Rule, res: pd.DataFrame, tables: Tables, *, masked: bool, units: Mapping[str, str] | None = None
 ) -> pd.DataFrame:
     """One row per finding (FINDING_FRAME_COLUMNS but ``evidence``, which :func:`add_evidence` adds once every
-    rule has run), in order of first ref."""
+    rule has run), in order of first ref; ``subject`` is None, and the private ``SUBJECT_ID`` and
+    ``SUBJECT_TYPE`` columns hold what :func:`add_subjects` hashes it from once every rule has run."""
     if res.empty:
         return pd.DataFrame(columns=FINDING_FRAME_COLUMNS)
     res = res.reset_index(drop=True)
@@ -125,6 +129,8 @@ def build_findings(
             "severity": severity.to_numpy(),
             "kind": first["kind"].to_numpy(),
             "union": _unions(first, tables).to_numpy(),
+            "subject": None,
+            **_subject_ids(first, tables),
             "message": msg_zh.to_numpy(),
             "message_en": msg_en.to_numpy(),
             "amount": amount_txt.astype(object).where(amount_fen.notna(), None).to_numpy(),
@@ -161,6 +167,46 @@ def _unions(first: pd.DataFrame, tables: Tables) -> pd.Series:
             vals = vals.where(vals.map(lambda v: v is not None and str(v).strip() != ""), None)
             got = got.where(got.notna(), vals)
         out.loc[part.index] = got
+    return out
+
+
+def _subject_ids(first: pd.DataFrame, tables: Tables) -> dict[str, pd.Series]:
+    """The ID each finding is about, read unmasked on its first row from the kind's ``subject`` columns (the
+    catalogue's; first non-empty wins), with that column's type: the private columns ``SUBJECT_ID`` and
+    ``SUBJECT_TYPE``, which :func:`add_subjects` turns into the ``subject`` hash and drops. None for a kind
+    without one (a budget line, a 合计 row) or a blank ID."""
+    ids = np.full(len(first), None, dtype=object)
+    types = np.full(len(first), None, dtype=object)
+    table = first["_table"].to_numpy()
+    for tname in dict.fromkeys(table.tolist()):
+        if tname not in catalogue():
+            continue
+        spec = catalogue()[tname]
+        frame = tables.frames[tname]
+        at = np.flatnonzero(table == tname)
+        rids = first[ROW_ID].to_numpy()[at].astype("int64")
+        for c in [c for c in spec.subject if c in frame.columns]:
+            values = frame[c].iloc[rids].to_numpy(dtype=object, na_value=None)
+            for k, v in zip(at.tolist(), values.tolist(), strict=True):  # one step per finding, not per ledger row
+                if ids[k] is None and v is not None and str(v).strip():
+                    ids[k], types[k] = v, spec.columns[c].type
+    return {SUBJECT_ID: pd.Series(ids, index=first.index, dtype=object),
+            SUBJECT_TYPE: pd.Series(types, index=first.index, dtype=object)}
+
+
+def add_subjects(findings: pd.DataFrame, key: bytes | None) -> pd.DataFrame:
+    """``findings`` with ``subject`` (:func:`fundaudit.subject.subjects` of each ``SUBJECT_ID``, one call per ID
+    type for all the findings of a run; None without a key or an ID) and the private ID columns dropped, so the
+    raw ID never leaves the engine."""
+    from fundaudit.subject import subjects
+
+    out = findings.drop(columns=[SUBJECT_ID, SUBJECT_TYPE], errors="ignore")
+    subject = pd.Series(None, index=findings.index, dtype=object)
+    if key is not None and SUBJECT_ID in findings.columns:
+        with_id = findings[findings[SUBJECT_ID].notna() & findings[SUBJECT_TYPE].notna()]
+        for ctype, part in with_id.groupby(SUBJECT_TYPE, sort=False):
+            subject.loc[part.index] = subjects(part[SUBJECT_ID], str(ctype), key).to_numpy()
+    out["subject"] = subject.where(subject.notna(), None)
     return out
 
 
