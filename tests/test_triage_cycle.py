@@ -121,12 +121,14 @@ def test_the_changed_inputs_are_new_persisting_resolved_and_recurring(cycle: dic
     assert gone_to_end["since_baseline"] == "persisting"
 
 
-@pytest.mark.xfail(strict=True, reason="findings carry no subject yet (issue 16 item 4, in progress)")
 def test_the_same_fault_about_the_same_person_recurs_after_its_decision(cycle: dict[str, Any]) -> None:
     new = [f for f in cycle["second"]["findings"] if f["since_baseline"] == "new"]
     again = next(f for f in new if f["refs"][0]["row"] == 100)  # 高生兵 was row 101 before row 50 moved
-    assert again["recurs_after"] == {"fingerprint": cycle["late"]["fingerprint"], "period": "2016",
-                                     "status": "confirmed", "reason": "", "date": "2017-03-01"}
+    assert again["recurs_after"] == {"fingerprint": cycle["late"]["fingerprint"], "status": "confirmed",
+                                     "period": {"start": "2016-01-01", "end": "2016-12-31"}, "reason": "",
+                                     "date": "2017-03-01"}
+    assert cycle["second"]["run"]["recurrence"] == "ok"
+    assert cycle["second"]["summary"]["by_baseline"]["recurring"] == 1
     added = next(f for f in new if f["refs"][0]["row"] == 101)
     assert (added["recurs_after"], added["triage"]["status"]) == (None, "pending")
 
