@@ -262,7 +262,9 @@ def _resolved(resolved: list[dict[str, Any]]) -> pd.DataFrame:
     out = pd.DataFrame({c: _text([r.get(c) for r in resolved])
                         for c in ("fingerprint", "rule", "severity", "message", "message_en", "amount")})
     out["refs"] = _json([r.get("refs") for r in resolved])
-    tri = [r.get("triage") if isinstance(r.get("triage"), dict) else {} for r in resolved]
+    from fundaudit.report.verification import decision
+
+    tri = [decision(r.get("triage")) for r in resolved]
     for k in _TRIAGE_FIELDS:
         out[f"triage_{k}"] = _text([t.get(k) or None for t in tri])
     return out

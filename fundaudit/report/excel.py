@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from fundaudit.errors import Lang, render_note
-from fundaudit.report.verification import active, funnel, recurs_text, since_label
+from fundaudit.report.verification import active, decision, funnel, recurs_text, since_label
 
 if TYPE_CHECKING:
     from fundaudit.run import AuditResult
@@ -338,7 +338,7 @@ def _resolved(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, An
             (t["refs"], 40), (ui["triage_col_last"], 10), (ui["triage_col_reason"], 30)]
     _header(ws, cols, fmt)
     for i, r in enumerate(result.resolved_since_baseline, start=1):
-        tri = r.get("triage") if isinstance(r.get("triage"), dict) else {}
+        tri = decision(r.get("triage"))
         values = [r.get("fingerprint"), r.get("rule"), t.get(str(r.get("severity")), r.get("severity")),
                   r.get("message") if lang == "zh" else r.get("message_en") or r.get("message"), None,
                   "; ".join(_ref_text(x) for x in r.get("refs") or [] if isinstance(x, dict)),

@@ -807,9 +807,10 @@ class _Context:
 
     def baseline_row(self, r: Mapping[str, Any]) -> dict[str, Any]:
         """A finding of the baseline that no longer occurs, with its last verification."""
+        from fundaudit.report.verification import decision
         from fundaudit.triage import status_label
 
-        tri = r.get("triage") if isinstance(r.get("triage"), Mapping) else {}
+        tri = decision(r.get("triage"))
         status = _text(tri.get("status")) or "pending"
         return {"fingerprint": self.cut(r.get("fingerprint"), 100), "rule": self.cut(r.get("rule"), 200),
                 "severity": _sev_key(r.get("severity")), "severity_label": self.sev(r.get("severity")),

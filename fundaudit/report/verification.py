@@ -21,7 +21,7 @@ from fundaudit.result import AT_ISSUE
 if TYPE_CHECKING:
     from fundaudit.run import AuditResult
 
-__all__ = ["STAGES", "UPHELD", "active", "funnel", "funnel_line", "recurs_text", "since_label", "statuses",
+__all__ = ["STAGES", "UPHELD", "active", "decision", "funnel", "funnel_line", "recurs_text", "since_label", "statuses",
            "unions"]
 
 #: Statuses that keep a finding as a problem after verification (确认 in the funnel, split by status).
@@ -34,6 +34,11 @@ def active(result: AuditResult) -> bool:
     """Whether the run was given decisions or a baseline (its findings carry ``triage``): only then do the reports
     show verification; every other run's reports are as they always were."""
     return "triage" in result.findings.columns
+
+
+def decision(value: Any) -> Mapping[str, Any]:
+    """A finding's ``triage`` (or a resolved finding's last one) as a mapping: empty when it has none."""
+    return value if isinstance(value, Mapping) else {}
 
 
 def statuses(findings: pd.DataFrame) -> pd.Series:

@@ -44,7 +44,8 @@ from fundaudit.rules.severity import LEVELS
 if TYPE_CHECKING:
     from fundaudit.run import AuditResult
 
-__all__ = ["EXCLUDED_INDEX", "MAX_FINDINGS", "MAX_REFS", "SUMMARY_INDEX", "index_number", "sheet_name", "write_workpapers"]
+__all__ = ["EXCLUDED_INDEX", "MAX_FINDINGS", "MAX_REFS", "SUMMARY_INDEX", "index_number", "sheet_name",
+           "write_workpapers"]
 
 INDEX_PREFIX = "FA-"
 SUMMARY_INDEX = "FA-000"
@@ -378,6 +379,8 @@ class _Book:
     def excluded_paper(self) -> None:
         """FA-EXCLUDED: the findings excluded on verification, each with its rule, money, reason, verifier and date
         and the rows it cited; they are on no rule's paper and count in no total."""
+        from fundaudit.report.verification import decision
+
         t = self.t
         f = self.excluded
         p = self._sheet(EXCLUDED_INDEX, t["wp_excluded_title"], t["wp_excluded_matter"])
@@ -386,8 +389,8 @@ class _Book:
         lead: float | None = _BLANK_PT + _SECTION_PT + _Paper.head_height(labels)
         cols = ["id", "fingerprint", "rule", "severity", "message" if self.zh else "message_en", "amount_fen",
                 "refs", "triage"]
-        for fid, fp, rule, sev, msg, fen, cited, tri in zip(*f[cols].to_dict("list").values(), strict=True):
-            tri = tri if isinstance(tri, Mapping) else {}
+        for fid, fp, rule, sev, msg, fen, cited, given in zip(*f[cols].to_dict("list").values(), strict=True):
+            tri = decision(given)
             row = [f"{fid}\n{fp}\n{rule}", t.get(str(sev), sev), msg,
                    None if fen is None or pd.isna(fen) else int(fen), tri.get("reason") or None,
                    t["wp_verified_by"].format(by=tri.get("by") or "", date=tri.get("date") or "").strip() or None]

@@ -35,6 +35,7 @@ DECIDED = [("F000021", "excluded", f"身份证号已补正，见王会计 {PHONE
            ("F000023", "confirmed", "", "王", "2017-03-01"),
            ("F000036", "confirmed", "", "王", "2017-03-05")]
 STALE, GONE = "0" * 20, "f" * 20
+LINE = "核实：68 个疑点，已核实 4（确认 2，排除 2），待核实 64；新增 1，持续 67，已解决 1，失效决定 1"
 
 
 class Tables(HTMLParser):
@@ -117,7 +118,7 @@ def test_cli_summary_prints_the_funnel_line(run: dict[str, Any]) -> None:
     assert run["code"] == 1  # errors remain after the two exclusions
     lines = run["stdout"].splitlines()
     i = lines.index("疑点：66 个（错误 36，警告 28，提示 2），涉及金额 104998.22 元（只计错误和警告级）")
-    assert lines[i + 1] == "核实：68 个疑点，已核实 4（确认 2，排除 2），待核实 64；新增 1，持续 67，已解决 1，失效决定 1"
+    assert lines[i + 1] == LINE
 
 
 @pytest.fixture(scope="module")
@@ -235,13 +236,14 @@ def test_findings_xlsx_sheets(run: dict[str, Any]) -> None:
     assert [r[:2] + r[6:] for r in wb["已解决"].iter_rows(values_only=True)] == [
         ("指纹", "规则", "上次核实", "理由"), (GONE, "DUES-RATE", "确认", None)]
     assert list(wb["失效决定"].iter_rows(values_only=True)) == [
-        ("指纹", "核实结论", "理由", "证据索引", "核实人", "核实日期"), (STALE, "确认", "旧决定", None, "赵", "2016-12-01")]
+        ("指纹", "核实结论", "理由", "证据索引", "核实人", "核实日期"),
+        (STALE, "确认", "旧决定", None, "赵", "2016-12-01")]
     summary = [r[:3] for r in wb["汇总"].iter_rows(values_only=True)]
     start = summary.index(("核实情况", "个数", "金额（元）"))
     assert summary[start + 1:start + 10] == [
         ("疑点", 68, 106698.22), ("已核实", 4, 4900), ("确认（含整改中、已整改）", 2, 3200), ("  确认", 2, 3200),
         ("  整改中", 0, 0), ("  已整改", 0, 0), ("排除", 2, 1700), ("待核实", 64, 101798.22),
-        ("核实：68 个疑点，已核实 4（确认 2，排除 2），待核实 64；新增 1，持续 67，已解决 1，失效决定 1", None, None)]
+        (LINE, None, None)]
     assert ("疑点数", 66, None) in summary
 
 
@@ -257,14 +259,14 @@ def test_workpapers_put_excluded_findings_on_their_own_paper(run: dict[str, Any]
         (f"F000068\n{fp['F000068']}\nLEDGER-TOTAL", 1200, "合计行为手工小计，已更正", "李 2017-03-02")]
     assert [r[1:3] for r in rows[1::2]] == [("出处", "disbursements_2016.xlsx [送温暖] 第 51 行"),
                                            ("出处", "disbursements_2016.xlsx [送温暖] 第 215 行")]
-    assert paper[head + 5][:2] == ("审计结论", "经核实排除疑点 2 条，金额合计 1700.00 元；排除理由、核实人和核实日期逐条列于"
-                                             "上表，不计入疑点数、涉及金额和退出码。")
+    assert paper[head + 5][:2] == ("审计结论", "经核实排除疑点 2 条，金额合计 1700.00 元；"
+                                             "排除理由、核实人和核实日期逐条列于上表，不计入疑点数、涉及金额和退出码。")
     firsts = [r[0] for r in wb["FA-DISB-ID"].iter_rows(values_only=True) if r[0] and str(r[0]).startswith("F0")]
     assert firsts == [f"F000022\n{fp['F000022']}\n核实：待核实\n持续", f"F000023\n{fp['F000023']}\n核实：确认\n持续",
                       f"F000024\n{fp['F000024']}\n核实：待核实\n持续"]
     summary = [r for r in wb["FA-000"].iter_rows(values_only=True)]
     at = next(i for i, r in enumerate(summary) if r[0] == "核实情况")
-    assert summary[at][1] == "核实：68 个疑点，已核实 4（确认 2，排除 2），待核实 64；新增 1，持续 67，已解决 1，失效决定 1"
+    assert summary[at][1] == LINE
     assert summary[at + 1][1] == "经核实排除的疑点不在各分项底稿中，也不计入上述疑点数和金额，见底稿 FA-EXCLUDED。"
 
 
@@ -275,7 +277,8 @@ def test_audit_db_findings_gain_triage_columns(run: dict[str, Any]) -> None:
                              "since_baseline", "recurs_after"]
         got = con.execute("SELECT id, triage_status, triage_reason, triage_by, triage_date, since_baseline FROM "
                           "findings WHERE triage_status <> 'pending' OR since_baseline = 'new' ORDER BY id").fetchall()
-        assert got == [("F000021", "excluded", "身份证号已补正，见王会计 *******5678 的说明", "王", "2017-03-01", "persisting"),
+        reason = "身份证号已补正，见王会计 *******5678 的说明"
+        assert got == [("F000021", "excluded", reason, "王", "2017-03-01", "persisting"),
                        ("F000023", "confirmed", None, "王", "2017-03-01", "persisting"),
                        ("F000030", "pending", None, None, None, "new"),
                        ("F000036", "confirmed", None, "王", "2017-03-05", "persisting"),
@@ -323,7 +326,8 @@ def test_funnel_counts_money_at_issue_per_stage_and_union() -> None:
     assert by[["found_n", "verified_n", "upheld_n", "excluded_n", "pending_n"]].to_numpy().tolist() == [
         [1, 0, 0, 0, 1], [2, 2, 1, 1, 0], [2, 2, 2, 0, 0]]
     assert r.summary["by_triage"]["pending"] == {"findings": 1, "amount_at_issue": "7.00"}  # the same money
-    assert funnel_line(r, "zh") == "核实：5 个疑点，已核实 4（确认 3，排除 1），待核实 1；新增 4，持续 1，已解决 1，失效决定 0"
+    assert funnel_line(r, "zh") == ("核实：5 个疑点，已核实 4（确认 3，排除 1），待核实 1；"
+                                    "新增 4，持续 1，已解决 1，失效决定 0")
     assert funnel_line(r, "en") == ("verification: 5 findings, 4 verified (3 upheld, 1 excluded), 1 pending; "
                                     "4 new, 1 persisting, 1 resolved, 0 stale decision(s)")
     alone = _result([("a", "error", "甲", 100, "excluded")], baseline=False)
