@@ -2,7 +2,7 @@
 the grassroots unions might answer (confirmed, in progress, rectified, excluded with a reason), compare with a
 baseline (the same run with one finding gone and one that no longer occurs), write the HTML report and let
 headless Chromium (Debian's /usr/bin/chromium) photograph its verification section (the funnel and the table per
-grassroots union).
+grassroots union, its first rows).
 
     .venv/bin/python docs/screenshots/make_funnel.py [--lang en] [--out PATH]
 """
@@ -17,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 WIDTH, HEIGHT = 1400, 2400
+CLIP_HEIGHT = 960  # the funnel and the first unions of the table
 
 # (finding id, answer, reason): what the unions answered, for the picture
 ANSWERS = [
@@ -63,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         with chromium(Path(tmp), width=WIDTH, height=HEIGHT) as page:
             page.goto(page_file.resolve().as_uri())
             box = page.eval("(() => { const r = document.getElementById('verification').getBoundingClientRect();"
-                            " return {x: r.left + scrollX, y: r.top + scrollY, width: r.width, height: r.height}; })()")
+                            " return {x: r.left + scrollX, y: r.top + scrollY, width: r.width,"
+                            f" height: Math.min(r.height, {CLIP_HEIGHT})}}; }})()")
             shot = page.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True,
                                                         "clip": {**box, "scale": 1}})["data"]
     import base64
