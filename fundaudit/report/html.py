@@ -559,6 +559,7 @@ class _Context:
         cols = {c: [self.columns[c][p] for p in at] for c in ("id", "severity", "kind", "values", "refs", "amount",
                                                               "fingerprint", "rule", "triage", "since_baseline",
                                                               "recurs_after")}
+        verified = "triage" in f.columns  # a run given decisions or a baseline
         rows_as_read = [self.columns["evidence"][p] for p in at[:evidence]]
         rows_as_read += [None] * (len(at) - len(rows_as_read))
         messages = [self.columns[msg_col][p] for p in at]
@@ -582,8 +583,8 @@ class _Context:
                 "refs": self.ref_groups(refs),
                 "ref_key": self.ref_key(refs),
                 **self.evidence_rows(rows_as_read[i]),
-                **self.triage_cells(cols["fingerprint"][i], cols["rule"][i], cols["triage"][i],
-                                    cols["since_baseline"][i], cols["recurs_after"][i]),
+                **(self.triage_cells(cols["fingerprint"][i], cols["rule"][i], cols["triage"][i],
+                                     cols["since_baseline"][i], cols["recurs_after"][i]) if verified else {}),
             })
         return rows
 

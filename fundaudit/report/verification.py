@@ -72,7 +72,8 @@ def _at_issue_fen(findings: pd.DataFrame) -> pd.Series:
 def funnel(findings: pd.DataFrame, *, by_union: bool = False) -> pd.DataFrame:
     """Count and money at issue (fen) per stage: columns ``<stage>_n`` and ``<stage>_fen`` for every stage of
     ``STAGES`` and every status of ``UPHELD``. One row for all findings (index ``None``), or with ``by_union`` one
-    per grassroots union, sorted by name, the findings without a union last (index ``None``)."""
+    per grassroots union, sorted by name, the findings without a union last (index ``None``; no row when there is
+    no finding)."""
     from fundaudit.triage import STATUSES
 
     status = statuses(findings)
@@ -95,7 +96,7 @@ def funnel(findings: pd.DataFrame, *, by_union: bool = False) -> pd.DataFrame:
             out[f"{s}_{suffix}"] = part[s]
     out = out.astype("int64")
     out.index = pd.Index([None if k == "\uffff" else k for k in out.index], dtype=object)
-    return out
+    return out.iloc[:0] if by_union and not len(findings) else out
 
 
 def since_label(since: Any, lang: Lang) -> str:

@@ -304,7 +304,10 @@ def _result(rows: list[tuple[str, str, str | None, int | None, str]], *, baselin
     """A result of findings (fingerprint, severity, union, fen, status), decided as given."""
     frame = pd.DataFrame({"id": [f"F{i:06d}" for i in range(1, len(rows) + 1)], "fingerprint": [r[0] for r in rows],
                           "rule": "R", "severity": [r[1] for r in rows], "union": [r[2] for r in rows],
-                          "amount_fen": [r[3] for r in rows], "values": [{} for _ in rows]})
+                          "amount_fen": [r[3] for r in rows], "values": [{} for _ in rows], "kind": "disbursements",
+                          "message": "m", "message_en": "m", "amount": None,
+                          "refs": [[{"kind": "disbursements", "file": "a.xlsx", "sheet": "s", "row": 5}]
+                                   for _ in rows]})
     decisions = pd.DataFrame([{"fingerprint": r[0], "status": r[4], "reason": "x", "evidence": "", "by": "",
                                "date": ""} for r in rows if r[4] != "pending"])
     base = {"findings": [{"fingerprint": rows[0][0]}, {"fingerprint": "gone"}]} if baseline else None
@@ -332,3 +335,32 @@ def test_funnel_counts_money_at_issue_per_stage_and_union() -> None:
                                     "4 new, 1 persisting, 1 resolved, 0 stale decision(s)")
     alone = _result([("a", "error", "甲", 100, "excluded")], baseline=False)
     assert funnel_line(alone, "zh") == "核实：1 个疑点，已核实 1（确认 0，排除 1），待核实 0；失效决定 0"
+
+
+def test_html_escapes_and_masks_a_verifiers_texts() -> None:
+    from fundaudit.report.html import render_html
+
+    hostile = '<script>alert(1)</script><img src=x onerror=alert(2)> 13812345678'
+    r = _result([("a", "error", "<b>甲</b>", 100, "excluded"), ("b", "error", None, 200, "pending")], baseline=False)
+    r.findings = r.findings.assign(triage=[{**r.findings["triage"][0], "reason": hostile, "by": "<i>王</i>"},
+                                           r.findings["triage"][1]])
+    html = render_html(r)
+    assert "<script>alert(1)" not in html and "<img" not in html and "<i>王" not in html and "<b>甲" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt; *******5678" in html
+    page = Tables()
+    page.feed(html)
+    assert [r[5:7] for r in page.tables["excluded-findings"][1:]] == [
+        ["<script>alert(1)</script><img src=x onerror=alert(2)> *******5678", "<i>王</i>"]]
+    assert page.tables["funnel-by-union"][2][0] == "<b>甲</b>"
+    assert "resolved" not in page.ids and "stale" not in page.ids  # empty sections are left out
+
+
+def test_recurrence_and_comparison_labels() -> None:
+    from fundaudit.report.verification import recurs_text, since_label
+
+    year = {"fingerprint": "x", "period": {"start": "2016-01-01", "end": "2016-12-31"}, "status": "confirmed"}
+    assert recurs_text(year, "zh") == "曾于 2016 确认" and recurs_text(year, "en") == "confirmed in 2016"
+    half = {**year, "period": {"start": "2016-01-01", "end": "2016-06-30"}, "status": "rectified"}
+    assert recurs_text(half, "zh") == "曾于 2016-01-01..2016-06-30 已整改" and recurs_text(None, "zh") == ""
+    assert [since_label(s, "zh") for s in ("new", "persisting", None)] == ["新增", "持续", ""]
+    assert [since_label(s, "en") for s in ("new", "persisting")] == ["new", "persisting"]
