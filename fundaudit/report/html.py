@@ -155,6 +155,11 @@ def _yuan(fen: int | None) -> str:
     return f"{'-' if fen < 0 else ''}{q:,}.{r:02d}"
 
 
+def _heading(label: str) -> str:
+    """A label as a heading: its first letter upper case (``excluded`` → ``Excluded``; Chinese unchanged)."""
+    return label[:1].upper() + label[1:]
+
+
 def _isna(v: Any) -> bool:
     if v is None or isinstance(v, str):
         return v is None
@@ -772,7 +777,7 @@ class _Context:
         t = self.t
         every = self.result.findings
         overall = funnel(every).iloc[0]
-        labels = {s: status_label(s, lang) for s in ("pending", "excluded", *UPHELD)}
+        labels = {s: _heading(status_label(s, lang)) for s in ("pending", "excluded", *UPHELD)}
 
         def cell(row: pd.Series, stage: str) -> dict[str, Any]:
             n, fen = int(row[f"{stage}_n"]), int(row[f"{stage}_fen"])

@@ -353,6 +353,11 @@ def test_html_escapes_and_masks_a_verifiers_texts() -> None:
         ["<script>alert(1)</script><img src=x onerror=alert(2)> *******5678", "<i>王</i>"]]
     assert page.tables["funnel-by-union"][2][0] == "<b>甲</b>"
     assert "resolved" not in page.ids and "stale" not in page.ids  # empty sections are left out
+    en = Tables()
+    en.feed(render_html(r, lang="en"))
+    assert en.funnel == ["Findings", "2 · 3.00 yuan", "Verified", "1 · 1.00 yuan", "Upheld", "0 · 0.00 yuan",
+                         "Excluded", "1 · 1.00 yuan", "Pending", "1 · 2.00 yuan"]
+    assert en.tables["excluded-findings"][0][5:8] == ["Reason", "Verified by", "Date verified"]
 
 
 def test_recurrence_and_comparison_labels() -> None:
