@@ -273,6 +273,10 @@ def _print_summary(result, lang: Lang, out: TextIO) -> None:  # type: ignore[no-
     lines.append(_s("rules_line", lang, ran=ran, skipped=len(skipped), failed=len(errors)))
     lines.append(_s("findings_line", lang, findings=s["findings"], error=sev["error"], warning=sev["warning"],
                     info=sev["info"], amount=s["amount_at_issue"]))
+    from fundaudit.report.verification import active, funnel_line
+
+    if active(result):  # a run given decisions or a baseline: the funnel on one line
+        lines.append(funnel_line(result, lang))
     tail = []
     where = _s("reasons_where", lang)
     for key, listed_rules in (("skipped_rules", skipped), ("failed_rules", errors)):

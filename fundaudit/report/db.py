@@ -93,7 +93,12 @@ def _write(con: Any, result: AuditResult) -> None:
         _create(con, name, frame, masked=result.masked, kind=name if name in catalogue() else None)
     if result.masked:
         con.unregister(_KEYS)
-    _create(con, "findings", _findings(result.findings), types={"amount": "DECIMAL(18,2)", "values": _JSON})
+    _create(con, "findings", _findings(result.findings),
+            types={"amount": "DECIMAL(18,2)", "values": _JSON, "recurs_after": _JSON})
+    if "triage" in result.findings.columns:  # a run given decisions or a baseline (docs/triage.md)
+        _create(con, "resolved_since_baseline", _resolved(result.resolved_since_baseline),
+                types={"amount": "DECIMAL(18,2)", "refs": _JSON})
+        _create(con, "stale_decisions", _stale(result.stale_decisions))
     _create(con, "refs", _refs(result.findings))
     _create(con, "evidence", _evidence(result.findings))
     views = _views(con, result.rules)
@@ -239,7 +244,35 @@ def _findings(f: pd.DataFrame) -> pd.DataFrame:
     out["amount"] = _text([None if pd.isna(v) else f"{int(v) // 100}.{int(v) % 100:02d}" if v >= 0
                            else f"-{int(-v) // 100}.{int(-v) % 100:02d}" for v in fen])
     out["values"] = _json(f["values"].tolist() if "values" in f else [None] * len(f))
+    if "triage" in f:  # a run given decisions or a baseline: each finding's verification, as columns
+        tri = [t if isinstance(t, dict) else {} for t in f["triage"].tolist()]
+        for k in _TRIAGE_FIELDS:
+            out[f"triage_{k}"] = _text([t.get(k) or None for t in tri])
+        out["since_baseline"] = _text(f["since_baseline"].tolist() if "since_baseline" in f else [None] * len(f))
+        out["recurs_after"] = _json(f["recurs_after"].tolist() if "recurs_after" in f else [None] * len(f))
     return out
+
+
+_TRIAGE_FIELDS = ("status", "reason", "evidence", "by", "date")
+
+
+def _resolved(resolved: list[dict[str, Any]]) -> pd.DataFrame:
+    """The baseline's findings that no longer occur: fingerprint, rule, severity, messages, amount, refs (JSON)
+    and their last triage as ``triage_*`` columns."""
+    out = pd.DataFrame({c: _text([r.get(c) for r in resolved])
+                        for c in ("fingerprint", "rule", "severity", "message", "message_en", "amount")})
+    out["refs"] = _json([r.get("refs") for r in resolved])
+    from fundaudit.report.verification import decision
+
+    tri = [decision(r.get("triage")) for r in resolved]
+    for k in _TRIAGE_FIELDS:
+        out[f"triage_{k}"] = _text([t.get(k) or None for t in tri])
+    return out
+
+
+def _stale(stale: list[dict[str, Any]]) -> pd.DataFrame:
+    """Decisions whose finding occurs neither now nor in the baseline: fingerprint and the decision."""
+    return pd.DataFrame({c: _text([d.get(c) or None for d in stale]) for c in ("fingerprint", *_TRIAGE_FIELDS)})
 
 
 def _entries(f: pd.DataFrame, column: str) -> list[tuple[Any, int, dict[str, Any]]]:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from fundaudit.errors import Lang, render_note
+from fundaudit.report.verification import active, decision, funnel, recurs_text, since_label
 
 if TYPE_CHECKING:
     from fundaudit.run import AuditResult
@@ -125,11 +126,23 @@ def write_excel(result: AuditResult, path: str | os.PathLike[str], *, lang: str 
             "wrap": wb.add_format({"text_wrap": True, "valign": "top"}),
         }
         names = _sheet_names(lang)
-        _summary(wb.add_worksheet(names[0]), result, t, fmt)
-        _findings(wb.add_worksheet(names[1]), result, t, fmt, lang)
+        from fundaudit.triage import counted
+
+        verified = active(result)
+        f = result.findings
+        kept = counted(f) if verified else None
+        _summary(wb.add_worksheet(names[0]), result, t, fmt, lang)
+        _findings(wb.add_worksheet(names[1]), f if kept is None else f[kept], t, fmt, lang, verified)
         _rejected(wb.add_worksheet(names[2]), result, t, fmt, lang)
         _inputs(wb.add_worksheet(names[3]), result, t, fmt, lang)
         _rules(wb.add_worksheet(names[4]), result, t, fmt, lang)
+        if kept is not None:  # a run given decisions or a baseline: what verification set aside, and why
+            from fundaudit.report.html import strings
+
+            ui = strings()[lang]
+            _findings(wb.add_worksheet(ui["xlsx_sheet_excluded"]), f[~kept], t, fmt, lang, verified)
+            _resolved(wb.add_worksheet(ui["xlsx_sheet_resolved"]), result, t, fmt, lang)
+            _stale(wb.add_worksheet(ui["xlsx_sheet_stale"]), result, t, fmt, lang)
         wb.set_properties({"title": t["title"], "comments": f"fundaudit {result.version}"})
     return Path(path)
 
@@ -154,7 +167,7 @@ def _cell(ws: Any, r: int, c: int, value: Any, fmt: dict[str, Any], money: bool 
         ws.write_string(r, c, neutralise(str(value)))
 
 
-def _summary(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, Any]) -> None:
+def _summary(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, Any], lang: str) -> None:
     s = result.summary
     run = result.run
     period = run.get("period") or {}
@@ -199,9 +212,38 @@ def _summary(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, Any
         r += 1
         ws.write_string(r, 0, neutralise(f"{p['name']} {p['version']}"))
         ws.write_string(r, 1, neutralise(p["sha256"]))
+    if active(result):
+        _funnel(ws, r + 2, result, t, fmt, lang)
 
 
-def _findings(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, Any], lang: str) -> None:
+def _funnel(ws: Any, r: int, result: AuditResult, t: dict[str, str], fmt: dict[str, Any], lang: str) -> None:
+    """The verification funnel on the summary sheet from row ``r``: each stage's count and money at issue, and the
+    one-line summary the command line prints."""
+    from fundaudit.report.html import strings
+    from fundaudit.report.verification import funnel_line
+    from fundaudit.triage import status_label
+
+    ui = strings()[lang]
+    shown: Lang = "en" if lang == "en" else "zh"
+    ws.write_string(r, 0, ui["triage_h"], fmt["head"])
+    ws.write_string(r, 1, t["count"], fmt["head"])
+    ws.write_string(r, 2, t["amount"], fmt["head"])
+    row = funnel(result.findings).iloc[0]
+    stages = [("found", ui["funnel_found"]), ("verified", ui["funnel_verified"]), ("upheld", ui["funnel_upheld"]),
+              *((s, "  " + status_label(s, shown)) for s in ("confirmed", "in_progress", "rectified")),
+              ("excluded", status_label("excluded", shown)), ("pending", status_label("pending", shown))]
+    for stage, label in stages:
+        r += 1
+        ws.write_string(r, 0, label)
+        ws.write_number(r, 1, int(row[f"{stage}_n"]))
+        ws.write_number(r, 2, int(row[f"{stage}_fen"]) / 100, fmt["money"])
+    ws.write_string(r + 1, 0, neutralise(funnel_line(result, shown)))
+
+
+def _findings(ws: Any, f: pd.DataFrame, t: dict[str, str], fmt: dict[str, Any], lang: str,
+              verified: bool = False) -> None:
+    """The findings ``f``, a row each; with ``verified`` (a run given decisions or a baseline) five more columns:
+    the triage status, its reason, who decided when, and the comparison with the baseline."""
     cols = [
         (t["id"], 10),
         (t["rule"], 20),
@@ -220,8 +262,13 @@ def _findings(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, An
         (t["fingerprint"], 22),
         (t["evidence"], 80),
     ]
+    if verified:
+        from fundaudit.report.html import strings
+
+        ui = strings()[lang]
+        cols += [(ui["triage_col_answer"], 10), (ui["triage_col_reason"], 30), (ui["triage_col_by"], 10),
+                 (ui["triage_col_date"], 12), (ui["triage_col_since"], 16)]
     _header(ws, cols, fmt)
-    f = result.findings
     msg_col = "message" if lang == "zh" else "message_en"
     n = len(f)
     if n:
@@ -251,8 +298,76 @@ def _findings(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, An
             data["fingerprint"],
             [evidence_text(e, lang) if e else "" for e in evidence],
         ]
-        _rows(ws, columns, (0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 14, 15), fmt, money=(5, money))
+        places = [0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 14, 15]
+        if verified:
+            columns += _triage_columns(f, lang)
+            places += [16, 17, 18, 19, 20]
+        _rows(ws, columns, places, fmt, money=(5, money))
     ws.autofilter(0, 0, max(n, 1), len(cols) - 1)
+
+
+def _triage_columns(f: pd.DataFrame, lang: str) -> list[list[Any]]:
+    """Per finding: its triage status (as it reads), reason, who decided and when, and its comparison with the
+    baseline (新增 / 持续, and when it recurs after an earlier decision)."""
+    from fundaudit.triage import status_label
+
+    shown: Lang = "en" if lang == "en" else "zh"
+    blank = [None] * len(f)
+    tri = [t if isinstance(t, dict) else {} for t in f["triage"].tolist()]
+    since = f["since_baseline"].tolist() if "since_baseline" in f else blank
+    recurs = f["recurs_after"].tolist() if "recurs_after" in f else blank
+    labels = _memo(lambda s: status_label(s, shown))
+    return [
+        [labels(str(x.get("status") or "pending")) for x in tri],
+        [x.get("reason") or None for x in tri],
+        [x.get("by") or None for x in tri],
+        [x.get("date") or None for x in tri],
+        ["; ".join(p for p in (since_label(s, shown), recurs_text(a, shown)) if p) or None
+         for s, a in zip(since, recurs, strict=True)],
+    ]
+
+
+def _resolved(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, Any], lang: str) -> None:
+    """The baseline's findings that no longer occur, with their last triage."""
+    from fundaudit.report.html import strings
+    from fundaudit.triage import status_label
+
+    ui = strings()[lang]
+    shown: Lang = "en" if lang == "en" else "zh"
+    cols = [(t["fingerprint"], 22), (t["rule"], 20), (t["severity"], 8), (t["message"], 60), (t["amount"], 14),
+            (t["refs"], 40), (ui["triage_col_last"], 10), (ui["triage_col_reason"], 30)]
+    _header(ws, cols, fmt)
+    for i, r in enumerate(result.resolved_since_baseline, start=1):
+        tri = decision(r.get("triage"))
+        values = [r.get("fingerprint"), r.get("rule"), t.get(str(r.get("severity")), r.get("severity")),
+                  r.get("message") if lang == "zh" else r.get("message_en") or r.get("message"), None,
+                  "; ".join(_ref_text(x) for x in r.get("refs") or [] if isinstance(x, dict)),
+                  status_label(str(tri.get("status") or "pending"), shown), tri.get("reason") or None]
+        for c, v in enumerate(values):
+            _cell(ws, i, c, v, fmt)
+        if r.get("amount") not in (None, ""):
+            ws.write_number(i, 4, float(str(r["amount"])), fmt["money"])
+    ws.autofilter(0, 0, max(len(result.resolved_since_baseline), 1), len(cols) - 1)
+
+
+def _stale(ws: Any, result: AuditResult, t: dict[str, str], fmt: dict[str, Any], lang: str) -> None:
+    """Decisions whose finding occurs neither now nor in the baseline."""
+    from fundaudit.report.html import strings
+    from fundaudit.triage import STATUSES, status_label
+
+    ui = strings()[lang]
+    shown: Lang = "en" if lang == "en" else "zh"
+    cols = [(t["fingerprint"], 22), (ui["triage_col_answer"], 10), (ui["triage_col_reason"], 30),
+            (ui["triage_col_evidence_index"], 14), (ui["triage_col_by"], 10), (ui["triage_col_date"], 12)]
+    _header(ws, cols, fmt)
+    for i, d in enumerate(result.stale_decisions, start=1):
+        status = str(d.get("status") or "")
+        values = [d.get("fingerprint"),
+                  status_label(status, shown) if status in STATUSES else status, d.get("reason") or None,
+                  d.get("evidence") or None, d.get("by") or None, d.get("date") or None]
+        for c, v in enumerate(values):
+            _cell(ws, i, c, v, fmt)
+    ws.autofilter(0, 0, max(len(result.stale_decisions), 1), len(cols) - 1)
 
 
 def _rows(ws: Any, columns: Sequence[list[Any]], places: Sequence[int], fmt: dict[str, Any],

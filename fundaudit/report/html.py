@@ -62,6 +62,9 @@ CHART_BARS = 15
 SEVERITY_COLOR: dict[str, str] = {Severity.ERROR: "#c0392b", Severity.WARNING: "#d68910", Severity.INFO: "#2e86c1"}
 NEUTRAL_COLOR = "#4a6fa5"
 OTHER_COLOR = "#9aa5b1"
+VERIFIED_COLOR = "#5b7db1"
+STATUS_COLOR: dict[str, str] = {"confirmed": "#c0392b", "in_progress": "#d68910", "rectified": "#1e8449",
+                                "excluded": "#9aa5b1", "pending": "#d5dde8"}
 
 # The date that places a finding in a month, per input kind (looked up on the finding's first ref); its
 # grassroots union is the finding's own `union` (the engine reads it from the catalogue's `union` columns).
@@ -138,6 +141,7 @@ def render_html(result: AuditResult, *, lang: str = "zh", max_rows_per_rule: int
         rejected=ctx.rejected(max_rejected),
         not_run=ctx.not_run(),
         manifest=ctx.manifest(),
+        verification=ctx.verification(),
     ))
 
 
@@ -149,6 +153,11 @@ def _yuan(fen: int | None) -> str:
         return ""
     q, r = divmod(abs(int(fen)), 100)
     return f"{'-' if fen < 0 else ''}{q:,}.{r:02d}"
+
+
+def _heading(label: str) -> str:
+    """A label as a heading: its first letter upper case (``excluded`` → ``Excluded``; Chinese unchanged)."""
+    return label[:1].upper() + label[1:]
 
 
 def _isna(v: Any) -> bool:
@@ -210,6 +219,7 @@ class _Context:
     result: AuditResult
     lang: str
     t: Mapping[str, str]
+    excluded: bool = False  # the findings excluded on verification instead of the counted ones
 
     # -- small pieces -----------------------------------------------------------------------------
     def cut(self, v: Any, limit: int = MAX_TEXT) -> str:
@@ -271,7 +281,14 @@ class _Context:
 
     @functools.cached_property
     def findings(self) -> pd.DataFrame:
+        """The findings this report counts: in a run given decisions, those not excluded on verification (with
+        ``excluded``, only those); every finding otherwise."""
         f = self.result.findings
+        if "triage" in f.columns and len(f):
+            from fundaudit.triage import counted
+
+            keep = counted(f)
+            f = f[~keep if self.excluded else keep].reset_index(drop=True)
         return f if len(f) else pd.DataFrame(columns=["id", "rule", "severity", "kind", "message", "message_en",
                                                       "amount", "amount_fen", "values", "refs"])
 
@@ -296,7 +313,8 @@ class _Context:
         """The finding columns the rows show, as lists (``None`` where the frame has no such column)."""
         f = self.findings
         return {c: f[c].tolist() if c in f else [None] * len(f)
-                for c in ("id", "severity", "kind", "values", "refs", "evidence", "amount", "message", "message_en")}
+                for c in ("id", "severity", "kind", "values", "refs", "evidence", "amount", "message", "message_en",
+                          "fingerprint", "rule", "triage", "since_baseline", "recurs_after")}
 
     @functools.cached_property
     def rules_by_id(self) -> dict[str, dict[str, Any]]:
@@ -543,7 +561,10 @@ class _Context:
         other_col = "message" if msg_col == "message_en" else None
         rows = []
         at = positions.tolist()
-        cols = {c: [self.columns[c][p] for p in at] for c in ("id", "severity", "kind", "values", "refs", "amount")}
+        cols = {c: [self.columns[c][p] for p in at] for c in ("id", "severity", "kind", "values", "refs", "amount",
+                                                              "fingerprint", "rule", "triage", "since_baseline",
+                                                              "recurs_after")}
+        verified = "triage" in f.columns  # a run given decisions or a baseline
         rows_as_read = [self.columns["evidence"][p] for p in at[:evidence]]
         rows_as_read += [None] * (len(at) - len(rows_as_read))
         messages = [self.columns[msg_col][p] for p in at]
@@ -567,8 +588,25 @@ class _Context:
                 "refs": self.ref_groups(refs),
                 "ref_key": self.ref_key(refs),
                 **self.evidence_rows(rows_as_read[i]),
+                **(self.triage_cells(cols["fingerprint"][i], cols["rule"][i], cols["triage"][i],
+                                     cols["since_baseline"][i], cols["recurs_after"][i]) if verified else {}),
             })
         return rows
+
+    def triage_cells(self, fingerprint: Any, rule: Any, triage: Any, since: Any, recurs: Any) -> dict[str, Any]:
+        """A finding's verification as the tables show it: its status (and who decided when), its comparison with
+        the baseline (新增 / 持续, and 曾于 2016 确认 when it recurs after an earlier decision)."""
+        from fundaudit.report.verification import recurs_text, since_label
+        from fundaudit.triage import status_label
+
+        lang: Any = "en" if self.lang == "en" else "zh"
+        t = triage if isinstance(triage, Mapping) else {}
+        status = _text(t.get("status")) or "pending"
+        return {"fingerprint": self.cut(fingerprint, 100), "rule": self.cut(rule, 200),
+                "status": status, "status_label": status_label(status, lang) if triage is not None else "",
+                "reason": self.cut(t.get("reason")), "by": self.cut(t.get("by"), 200),
+                "date": self.cut(t.get("date"), 40), "since": _text(since),
+                "since_label": since_label(since, lang), "recurs": self.cut(recurs_text(recurs, lang), 300)}
 
     def evidence_rows(self, entries: Any) -> dict[str, Any]:
         """A finding's rows as read for the page (``evidence``: location, role and the non-empty cells of each,
@@ -725,6 +763,79 @@ class _Context:
                   for rid, p in (run.get("params") or {}).items() if p]
         return {"packs": packs, "params": params}
 
+    # -- verification (a run given decisions or a baseline) -------------------------------------------
+    def verification(self) -> dict[str, Any] | None:
+        """The funnel (overall and per grassroots union), the findings excluded on verification, the baseline's
+        findings resolved since and the stale decisions; None in a run without decisions or baseline (the report
+        is then as it always was)."""
+        from fundaudit.report.verification import UPHELD, active, funnel
+        from fundaudit.triage import status_label
+
+        if not active(self.result):
+            return None
+        lang: Any = "en" if self.lang == "en" else "zh"
+        t = self.t
+        every = self.result.findings
+        overall = funnel(every).iloc[0]
+        labels = {s: _heading(status_label(s, lang)) for s in ("pending", "excluded", *UPHELD)}
+
+        def cell(row: pd.Series, stage: str) -> dict[str, Any]:
+            n, fen = int(row[f"{stage}_n"]), int(row[f"{stage}_fen"])
+            return {"n": n, "count": _count(n), "fen": fen, "amount": _yuan(fen)}
+
+        stages = ("found", "verified", "upheld", "excluded", "pending")
+        unions = [{"union": self.cut(k if k is not None else t["triage_no_union"], 300), "none": k is None,
+                   "cells": [cell(row, s) for s in stages]} for k, row in funnel(every, by_union=True).iterrows()]
+        split = [(labels[s], int(overall[f"{s}_n"]), STATUS_COLOR[s]) for s in UPHELD]
+        chart = _funnel([
+            (t["funnel_found"], cell(overall, "found"), [(t["funnel_found"], int(overall["found_n"]), NEUTRAL_COLOR)]),
+            (t["funnel_verified"], cell(overall, "verified"),
+             [(t["funnel_verified"], int(overall["verified_n"]), VERIFIED_COLOR)]),
+            (t["funnel_upheld"], cell(overall, "upheld"), split),
+            (labels["excluded"], cell(overall, "excluded"),
+             [(labels["excluded"], int(overall["excluded_n"]), STATUS_COLOR["excluded"])]),
+            (labels["pending"], cell(overall, "pending"),
+             [(labels["pending"], int(overall["pending_n"]), STATUS_COLOR["pending"])]),
+        ], t, total=int(overall["found_n"]))
+        excluded = _Context(self.result, self.lang, self.t, excluded=True)
+        n_excluded = len(excluded.findings) if "triage" in excluded.findings.columns else 0
+        return {
+            "chart": chart,
+            "heads": [t["funnel_found"], t["funnel_verified"], t["funnel_upheld"], labels["excluded"],
+                      labels["pending"]],
+            "total": [cell(overall, s) for s in stages],
+            "unions": unions,
+            "split": t["cli_list_sep"].join(t["funnel_split"].format(label=lab, n=_count(n)) for lab, n, _ in split),
+            "excluded": excluded.finding_rows(np.arange(n_excluded)) if n_excluded else [],
+            "resolved": [self.baseline_row(r) for r in self.result.resolved_since_baseline],
+            "stale": [self.stale_row(d) for d in self.result.stale_decisions],
+        }
+
+    def baseline_row(self, r: Mapping[str, Any]) -> dict[str, Any]:
+        """A finding of the baseline that no longer occurs, with its last verification."""
+        from fundaudit.report.verification import decision
+        from fundaudit.triage import status_label
+
+        tri = decision(r.get("triage"))
+        status = _text(tri.get("status")) or "pending"
+        return {"fingerprint": self.cut(r.get("fingerprint"), 100), "rule": self.cut(r.get("rule"), 200),
+                "severity": _sev_key(r.get("severity")), "severity_label": self.sev(r.get("severity")),
+                "message": self.cut(self.pick(r.get("message"), r.get("message_en"))),
+                "amount": self.money_text(r.get("amount")),
+                "status_label": status_label(status, "en" if self.lang == "en" else "zh"),
+                "reason": self.cut(tri.get("reason")), "refs": self.ref_groups(_refs_list(r.get("refs")))}
+
+    def stale_row(self, d: Mapping[str, Any]) -> dict[str, Any]:
+        """A decision whose finding occurs neither now nor in the baseline."""
+        from fundaudit.triage import STATUSES, status_label
+
+        status = _text(d.get("status"))
+        return {"fingerprint": self.cut(d.get("fingerprint"), 100),
+                "status_label": status_label(status, "en" if self.lang == "en" else "zh") if status in STATUSES
+                else self.cut(status, 50),
+                "reason": self.cut(d.get("reason")), "by": self.cut(d.get("by"), 200),
+                "date": self.cut(d.get("date"), 40)}
+
 
 # --- SVG bar charts (geometry computed here, the template only draws) ------------------------------
 
@@ -787,3 +898,27 @@ def _vbar(key: str, title: str, items: Sequence[tuple[str, int]], empty: str) ->
     return {"key": key, "title": title, "kind": "vbar", "width": max(width, 200), "height": top + plot_h + bottom,
             "bars": bars, "empty": empty if not any(x[1] for x in items) else "", "base_y": top + plot_h,
             "x0": left, "x1": left + max(len(items), 1) * slot}
+
+
+def _funnel(stages: Sequence[tuple[str, Mapping[str, Any], Sequence[tuple[str, int, str]]]], t: Mapping[str, str],
+            total: int) -> dict[str, Any]:
+    """The verification funnel: a centred bar per stage (width by count, of ``total``), made of its parts
+    ``(label, count, colour)``, with the stage's label on the left and its count and money on the right."""
+    label_w, bar_w, row_h, pad = 190, 300, 30, 6
+    peak = max(total, 1)
+    rows = []
+    for i, (label, cell, parts) in enumerate(stages):
+        y = pad + i * row_h
+        width = round(bar_w * sum(n for _, n, _ in parts) / peak)
+        x = label_w + (bar_w - width) / 2
+        segs = []
+        for part_label, n, color in parts:
+            w = round(bar_w * n / peak)
+            if n:
+                segs.append({"x": round(x, 1), "w": max(w, 1), "color": color, "tip": f"{part_label[:300]}: {n:,}"})
+            x += w
+        rows.append({"label": _short(label, 30), "tip": f"{label[:300]}: {cell['count']}", "y": y, "h": row_h - 8,
+                     "ty": y + row_h - 13, "segs": segs,
+                     "value": t["funnel_value"].format(n=cell["count"], amount=cell["amount"])})
+    return {"width": label_w + bar_w + 230, "height": pad * 2 + len(stages) * row_h, "rows": rows,
+            "label_x": label_w - 8, "value_x": label_w + bar_w + 8, "title": t["triage_h"]}

@@ -44,10 +44,12 @@ from fundaudit.rules.severity import LEVELS
 if TYPE_CHECKING:
     from fundaudit.run import AuditResult
 
-__all__ = ["MAX_FINDINGS", "MAX_REFS", "SUMMARY_INDEX", "index_number", "sheet_name", "write_workpapers"]
+__all__ = ["EXCLUDED_INDEX", "MAX_FINDINGS", "MAX_REFS", "SUMMARY_INDEX", "index_number", "sheet_name",
+           "write_workpapers"]
 
 INDEX_PREFIX = "FA-"
 SUMMARY_INDEX = "FA-000"
+EXCLUDED_INDEX = "FA-EXCLUDED"  # the paper of the findings excluded on verification (a run given decisions)
 MAX_FINDINGS = 1000  # findings listed on one paper; the rest are counted (findings.xlsx/json list them all)
 MAX_REFS = 50  # rows listed per finding; the rest are counted
 REPEATED_ROWS = 2  # the title and the row with 被审计单位 and 索引号: at the top of every printed page
@@ -99,6 +101,8 @@ def write_workpapers(result: AuditResult, path: str | os.PathLike[str], *, lang:
         book.summary()
         for rule in book.papers:
             book.paper(rule)
+        if book.verified and len(book.excluded):
+            book.excluded_paper()
         wb.set_properties({"title": book.t["wp_title"], "comments": f"fundaudit {result.version}"})
     return target
 
@@ -162,6 +166,13 @@ class _Book:
             "warn": wb.add_format({**base, "bold": True, "font_color": "#B00020"}),
         }
         f = result.findings
+        from fundaudit.report.verification import active
+        from fundaudit.triage import counted
+
+        self.verified = active(result)  # a run given decisions or a baseline: excluded findings on their own paper
+        kept = counted(f) if self.verified else None
+        self.excluded = f[~kept] if kept is not None else f.iloc[:0]
+        f = f[kept] if kept is not None else f
         self.by_rule: dict[str, pd.DataFrame] = {str(k): g for k, g in f.groupby("rule", sort=False)} if len(f) else {}
         known = [r["id"] for r in result.rules]
         self.rules = {r["id"]: r for r in result.rules}
@@ -197,7 +208,8 @@ class _Book:
             reason = r.get("reason") if self.zh else r.get("reason_en")
             state = status.get(r["status"], r["status"])
             state = t["wp_with_reason"].format(status=state, reason=reason) if reason else state
-            p.row([index_number(r["id"]) if rows is not None else None, int(r.get("findings") or 0),
+            count = (0 if rows is None else len(rows)) if self.verified else int(r.get("findings") or 0)
+            p.row([index_number(r["id"]) if rows is not None else None, count,
                    f"{r['id']} {self._title(r)}", None if rows is None else _fen(rows["amount_fen"]),
                    t.get(r["severity"], r["severity"]), state])
         s = result.summary
@@ -210,6 +222,13 @@ class _Book:
                                            info=sev.get("info", 0), amount=s["amount_at_issue"])),
                (t["wp_basis"], t["wp_summary_basis"]),
                (t["wp_attachments"], "\n".join(self.attachments) or t["wp_none"])]
+        if self.verified:
+            from fundaudit.report.verification import funnel_line
+
+            line = funnel_line(result, self.lang)
+            if len(self.excluded):
+                line += "\n" + render("workpapers", "excluded_see", self.lang, index=EXCLUDED_INDEX)
+            end.insert(1, (t["triage_h"], line))
         p.keep(_BLANK_PT + sum(_field_height(text) for _, text in end))
         for i, (label, text) in enumerate(end):
             p.field(label, text, space=i == 0)
@@ -328,10 +347,11 @@ class _Book:
         cols = ["id", "fingerprint", "severity", "message" if self.zh else "message_en", "amount_fen", "refs"]
         data = shown[cols].to_dict("list")
         evidence = shown["evidence"].tolist() if "evidence" in shown.columns else [None] * len(shown)
-        for fid, fp, sev, msg, fen, cited, read in zip(*data.values(), evidence, strict=True):
+        marks = self._triage_marks(shown)
+        for fid, fp, sev, msg, fen, cited, read, mark in zip(*data.values(), evidence, marks, strict=True):
             refs, ev = _items(cited), _items(read)
             for j, ref in enumerate(refs[:MAX_REFS] or [{}]):
-                head: list[Any] = ([f"{fid}\n{fp}", t.get(str(sev), sev), msg,
+                head: list[Any] = ([f"{fid}\n{fp}{mark}", t.get(str(sev), sev), msg,
                                     None if fen is None or pd.isna(fen) else int(fen)]
                                    if j == 0 else [None, None, None, None])
                 role = ref.get("role")
@@ -342,6 +362,56 @@ class _Book:
                 yield None, t["wp_more_refs"].format(n=len(refs) - MAX_REFS)
         if len(findings) > MAX_FINDINGS:
             yield None, t["wp_more_findings"].format(n=len(findings) - MAX_FINDINGS, cap=MAX_FINDINGS)
+
+    def _triage_marks(self, findings: pd.DataFrame) -> list[str]:
+        """Per finding, what its first cell adds in a run given decisions or a baseline: its triage status and its
+        comparison with the baseline (``\n核实：确认\n持续``); nothing in any other run."""
+        if not self.verified:
+            return [""] * len(findings)
+        from fundaudit.report.verification import since_label, statuses
+        from fundaudit.triage import status_label
+
+        since = findings["since_baseline"].tolist() if "since_baseline" in findings else [None] * len(findings)
+        return ["\n" + self.t["wp_triage_status"].format(status=status_label(s, self.lang))
+                + (f"\n{since_label(b, self.lang)}" if since_label(b, self.lang) else "")
+                for s, b in zip(statuses(findings).tolist(), since, strict=True)]
+
+    def excluded_paper(self) -> None:
+        """FA-EXCLUDED: the findings excluded on verification, each with its rule, money, reason, verifier and date
+        and the rows it cited; they are on no rule's paper and count in no total."""
+        from fundaudit.report.verification import decision
+
+        t = self.t
+        f = self.excluded
+        p = self._sheet(EXCLUDED_INDEX, t["wp_excluded_title"], t["wp_excluded_matter"])
+        labels = [t["wp_finding"], t["severity"], t["message"], t["amount"], t["triage_col_reason"],
+                  t["triage_col_by"]]
+        lead: float | None = _BLANK_PT + _SECTION_PT + _Paper.head_height(labels)
+        cols = ["id", "fingerprint", "rule", "severity", "message" if self.zh else "message_en", "amount_fen",
+                "refs", "triage"]
+        for fid, fp, rule, sev, msg, fen, cited, given in zip(*f[cols].to_dict("list").values(), strict=True):
+            tri = decision(given)
+            row = [f"{fid}\n{fp}\n{rule}", t.get(str(sev), sev), msg,
+                   None if fen is None or pd.isna(fen) else int(fen), tri.get("reason") or None,
+                   t["wp_verified_by"].format(by=tri.get("by") or "", date=tri.get("date") or "").strip() or None]
+            where = t["wp_cell_sep"].join(self._where(r) for r in _items(cited)[:MAX_REFS] if isinstance(r, Mapping))
+            height = _Paper.row_height(row) + (_Paper.evidence_height(t["wp_where"], where) if where else 0.0)
+            p.keep(height + (lead or 0.0))
+            if lead is not None:
+                p.section(t["wp_facts"])
+                p.head(labels)
+                lead = None
+            p.row(row, money=3)
+            if where:
+                p.evidence(t["wp_where"], where)
+        total = _fen(f["amount_fen"]) if "amount_fen" in f else None
+        end = [(t["wp_conclusion"], render("workpapers", "excluded_conclusion", self.lang, count=len(f),
+                                           amount=format_fen(total or 0))),
+               (t["wp_attachments"], "\n".join(self.attachments) or t["wp_none"])]
+        p.keep(_BLANK_PT + sum(_field_height(text) for _, text in end))
+        for i, (label, text) in enumerate(end):
+            p.field(label, text, space=i == 0)
+        p.done()
 
     def _where(self, ref: Mapping[str, Any]) -> str:
         key = "wp_location" if ref.get("sheet") else "wp_location_nosheet"
