@@ -202,7 +202,7 @@ def _evidence_text(entries: Sequence[Mapping[str, Any]]) -> str:
 
 def _write_workbook(path: Path, items: Sequence[Mapping[str, Any]], *, group: str, by: str, lang: str, sha: str,
                     doc: Mapping[str, Any], titles: Mapping[Any, Any]) -> None:
-    from fundaudit.report.excel import neutralise, safe_workbook
+    from fundaudit.report.excel import neutralise, safe_workbook, wrapped_height
 
     t = _strings(lang)
     with safe_workbook(path) as wb:
@@ -220,7 +220,9 @@ def _write_workbook(path: Path, items: Sequence[Mapping[str, Any]], *, group: st
         columns = [*_SHOWN, *_FILL]
         ws.write_string(0, 0, neutralise(f"{t['triage_title']} — {group}"), wb.add_format({"bold": True,
                                                                                          "font_size": 14}))
-        ws.write_string(1, 0, neutralise(t["triage_instructions"]))
+        # across every column, so it shows whole (text stops at the frozen first column otherwise)
+        ws.merge_range(1, 0, 1, len(_SHOWN) + len(_FILL) - 1, neutralise(t["triage_instructions"]),
+                       wb.add_format({"valign": "top"}))
         h = _HEADER_ROW - 1
         for c, name in enumerate(columns):
             ws.set_column(c, c, _WIDTHS[name], wrap if name not in _FILL else None)
@@ -235,6 +237,7 @@ def _write_workbook(path: Path, items: Sequence[Mapping[str, Any]], *, group: st
                 "refs": "\n".join(_ref_text(r, lang) for r in f.get("refs") or []),
                 "evidence": _evidence_text(f.get("evidence") or []),
             }
+            ws.set_row(i, wrapped_height(*((str(shown[n] or ""), _WIDTHS[n]) for n in _SHOWN if n != "amount")))
             for c, name in enumerate(columns):
                 if name == "amount":
                     amount = f.get("amount")
@@ -251,6 +254,12 @@ def _write_workbook(path: Path, items: Sequence[Mapping[str, Any]], *, group: st
             "error_title": t["triage_col_answer"], "error_message": t["triage_answer_help"]})
         ws.freeze_panes(h + 1, 1)
         ws.autofilter(h, 0, last, len(columns) - 1)
+        # printed for signing: A4 landscape, every column on one page's width, the header on every page
+        ws.set_paper(9)
+        ws.set_landscape()
+        ws.fit_to_pages(1, 0)
+        ws.repeat_rows(0, h)
+        ws.set_footer("&L" + neutralise(group).replace("&", "&&") + "&R&P / &N")  # && is a literal &
         ws.protect("", {"sort": True, "autofilter": True, "format_columns": True, "format_rows": True,
                         "select_locked_cells": True, "select_unlocked_cells": True})
         meta = wb.add_worksheet(META_SHEET)

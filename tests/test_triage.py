@@ -299,3 +299,18 @@ def test_audit_applies_decisions_and_compares_with_a_baseline(samples_run: tuple
     (tmp_path / "bad.csv").write_text("a,b\n1,2\n", encoding="utf-8")
     assert main(["audit", "samples/", "--out", str(tmp_path / "r2"), "--quiet", "--triage",
                  str(tmp_path / "bad.csv")]) == 2
+
+
+def test_the_workbook_prints_on_a4_landscape_one_page_wide_with_rows_tall_enough(exported: list[Path]) -> None:
+    """A verifier prints the sheet to sign it: every column on one page's width, the header on every page,
+    and each finding's row tall enough for its wrapped text (xlsxwriter cannot measure, Excel does not grow)."""
+    wb, ws = _sheet(exported[1])
+    assert (ws.page_setup.orientation, ws.page_setup.paperSize) == ("landscape", 9)
+    # fitToWidth absent is its default, 1 page (ECMA-376 CT_PageSetup); fitToHeight 0: as many pages as it takes
+    assert (ws.sheet_properties.pageSetUpPr.fitToPage, ws.page_setup.fitToWidth or 1, ws.page_setup.fitToHeight) == (
+        True, 1, 0)
+    assert ws.print_title_rows == "$1:$3"
+    assert ws.oddFooter.left.text == "甲工会" and ws.oddFooter.right.text == "&P / &N"
+    two_refs = ws.row_dimensions[4].height  # two refs, one evidence row: two lines in 出处
+    assert two_refs is not None and two_refs >= 2 * 14
+    assert "A2:M2" in {str(r) for r in ws.merged_cells.ranges}  # the instructions across the sheet

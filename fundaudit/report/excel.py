@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import re
 import tempfile
+import unicodedata
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,6 +56,25 @@ _LABELS = {
 }
 _ACTIONS = ("action_row_rejected", "action_field_blanked", "action_field_flagged")  # zh only: en shows the codes
 _SHEET_KEYS = ("xlsx_sheet_summary", "nav_findings", "nav_rejected", "xlsx_sheet_inputs", "xlsx_sheet_rules")
+
+
+LINE_PT = 14.0  # height of one wrapped line at a workbook's 10 pt
+MAX_ROW_PT = 409.0  # Excel's limit
+
+
+def text_width(text: str, size: float = 10.0) -> float:
+    """Column units ``text`` takes at ``size`` pt: at 10 pt about two for a wide (CJK) character, less than one
+    for the rest."""
+    return sum(1.9 if unicodedata.east_asian_width(ch) in "WF" else 0.85 for ch in text) * size / 10
+
+
+def wrapped_height(*cells: tuple[str, float], size: float = 10.0) -> float:
+    """Row height (points) for wrapped ``(text, width)`` cells in a ``size`` pt font: the most lines any of
+    them needs. xlsxwriter cannot measure text and neither Excel nor LibreOffice grows a row on opening, so
+    without it a wrapped cell shows its first line only."""
+    lines = max((sum(max(1, math.ceil(text_width(line, size) / max(width - 1, 1))) for line in text.split("\n"))
+                 for text, width in cells if text), default=1)
+    return min(lines * LINE_PT * size / 10 + 3, MAX_ROW_PT)
 
 
 def _labels(lang: str) -> dict[str, str]:

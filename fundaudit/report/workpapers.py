@@ -23,11 +23,9 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import math
 import os
 import re
 import textwrap
-import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,7 +35,7 @@ import pandas as pd
 
 from fundaudit.errors import Lang, render
 from fundaudit.normalize import format_fen
-from fundaudit.report.excel import _kind, neutralise, safe_workbook
+from fundaudit.report.excel import LINE_PT, _kind, neutralise, safe_workbook, wrapped_height
 from fundaudit.result import AT_ISSUE
 from fundaudit.rules.severity import LEVELS
 
@@ -59,9 +57,7 @@ REPEATED_ROWS = 2  # the title and the row with 被审计单位 and 索引号: a
 # on a line.
 _WIDTHS = (20, 8, 36, 12, 17, 28)
 _LAST = len(_WIDTHS) - 1
-_LINE_PT = 14.0  # height of one wrapped line at the workbook's 10 pt
 _EVIDENCE_PT = 9.0  # the row as read, in a smaller grey font: it is long, and quoted rather than read first
-_MAX_ROW_PT = 409.0  # Excel's limit
 _SQL_WIDTH = 100  # SQL characters per printed line (monospaced, 9 pt), longer lines are broken
 _SQL_ROW_PT = 11.5
 _BLANK_PT = 15.0  # a row whose height is not set
@@ -122,23 +118,9 @@ def _ui(lang: Lang) -> Mapping[str, str]:
     return strings()[lang]
 
 
-def _width(text: str, size: float = 10.0) -> float:
-    """Column units ``text`` takes at ``size`` pt: at 10 pt about two for a wide (CJK) character, less than one
-    for the rest."""
-    return sum(1.9 if unicodedata.east_asian_width(ch) in "WF" else 0.85 for ch in text) * size / 10
-
-
-def _height(*cells: tuple[str, float], size: float = 10.0) -> float:
-    """Row height (points) for wrapped ``(text, width)`` cells in a ``size`` pt font: the most lines any of
-    them needs."""
-    lines = max((sum(max(1, math.ceil(_width(line, size) / max(width - 1, 1))) for line in text.split("\n"))
-                 for text, width in cells if text), default=1)
-    return min(lines * _LINE_PT * size / 10 + 3, _MAX_ROW_PT)
-
-
 def _field_height(text: str, label: str = "") -> float:
     """Points a labelled field's rows take: a row per line of ``text``."""
-    return sum(_height((line, _span(1, _LAST)), (label, _WIDTHS[0])) for line in text.split("\n"))
+    return sum(wrapped_height((line, _span(1, _LAST)), (label, _WIDTHS[0])) for line in text.split("\n"))
 
 
 def _span(first: int, last: int) -> float:
@@ -514,7 +496,7 @@ class _Paper:
     def pair(self, label: str, value: Any, label2: str, value2: Any) -> None:
         """Two labelled fields on one row: A label, B:C value; D:E label, F value."""
         left, right = "" if value is None else str(value), "" if value2 is None else str(value2)
-        self._set(max(_height((left, _span(1, 2)), (right, _span(5, 5))), 20))
+        self._set(max(wrapped_height((left, _span(1, 2)), (right, _span(5, 5))), 20))
         self._text(self.r, 0, label, self.fmt["label"])
         self._merged(self.r, 1, 2, left, self.fmt["value"])
         self._merged(self.r, 3, 4, label2, self.fmt["label"])
@@ -546,14 +528,14 @@ class _Paper:
         first = True
         for line in text.split("\n"):
             for part in _sql_lines(line):
-                self._set(_LINE_PT + 3 if first else _SQL_ROW_PT)
+                self._set(LINE_PT + 3 if first else _SQL_ROW_PT)
                 first = False
                 self._text(self.r, 1, part, self.fmt["sql"])
                 self.r += 1
 
     @staticmethod
     def head_height(labels: Sequence[str]) -> float:
-        return _height(*((lab, _WIDTHS[c]) for c, lab in enumerate(labels)))
+        return wrapped_height(*((lab, _WIDTHS[c]) for c, lab in enumerate(labels)))
 
     def head(self, labels: Sequence[str]) -> None:
         self._set(self.head_height(labels))
@@ -563,7 +545,7 @@ class _Paper:
 
     @staticmethod
     def row_height(values: Sequence[Any]) -> float:
-        return _height(*((v, _WIDTHS[c]) for c, v in enumerate(values) if isinstance(v, str)))
+        return wrapped_height(*((v, _WIDTHS[c]) for c, v in enumerate(values) if isinstance(v, str)))
 
     def row(self, values: Sequence[Any], *, money: int = 3) -> None:
         """A table row; column ``money`` holds fen, shown as yuan."""
@@ -577,7 +559,7 @@ class _Paper:
 
     @staticmethod
     def evidence_height(label: str, text: str) -> float:
-        return _height((text, _span(2, _LAST)), (label, _WIDTHS[1]), size=_EVIDENCE_PT)
+        return wrapped_height((text, _span(2, _LAST)), (label, _WIDTHS[1]), size=_EVIDENCE_PT)
 
     def evidence(self, label: str, text: str) -> None:
         """The row as read, under the cited row: label in B, the cells in C:F."""
@@ -588,7 +570,7 @@ class _Paper:
         self.r += 1
 
     def note(self, text: str) -> None:
-        self._set(_height((text, _span(2, _LAST)), size=_EVIDENCE_PT))
+        self._set(wrapped_height((text, _span(2, _LAST)), size=_EVIDENCE_PT))
         self._merged(self.r, 2, _LAST, text, self.fmt["evidence"])
         self.r += 1
 
