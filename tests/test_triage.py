@@ -304,7 +304,7 @@ def test_audit_applies_decisions_and_compares_with_a_baseline(samples_run: tuple
 def test_the_workbook_prints_on_a4_landscape_one_page_wide_with_rows_tall_enough(exported: list[Path]) -> None:
     """A verifier prints the sheet to sign it: every column on one page's width, the header on every page,
     and each finding's row tall enough for its wrapped text (xlsxwriter cannot measure, Excel does not grow)."""
-    wb, ws = _sheet(exported[1])
+    _, ws = _sheet(exported[1])
     assert (ws.page_setup.orientation, ws.page_setup.paperSize) == ("landscape", 9)
     # fitToWidth absent is its default, 1 page (ECMA-376 CT_PageSetup); fitToHeight 0: as many pages as it takes
     assert (ws.sheet_properties.pageSetUpPr.fitToPage, ws.page_setup.fitToWidth or 1, ws.page_setup.fitToHeight) == (

@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
                         "--convert-to", "pdf", "--outdir", str(folder), str(filled)], check=True, capture_output=True)
         # the top of the first page (A4 landscape at 150 dpi is 1754 pixels wide): title, header, first findings
         subprocess.run([pdftoppm, "-png", "-r", "150", "-f", "1", "-l", "1", "-x", "0", "-y", "0",  # noqa: S603
-                        "-W", "1754", "-H", "560", "-singlefile", str(folder / "filled.pdf"), str(folder / "page")], check=True)
+                        "-W", "1754", "-H", "560", "-singlefile", str(folder / "filled.pdf"), str(folder / "page")],
+                       check=True)
         args.out.write_bytes((folder / "page.png").read_bytes())
     print(args.out)
     return 0
