@@ -476,10 +476,12 @@ def apply(findings: pd.DataFrame, *, decisions: pd.DataFrame | None = None,
         if isinstance(t, Mapping) and t.get("status") not in (None, "pending"):
             prior[str(f.get("fingerprint"))] = dict(t)
     given: dict[str, dict[str, Any]] = {}
+    rules: dict[str, str] = {}  # a decision's rule, for the stale ones
     if decisions is not None and len(decisions):
         for rec in decisions.to_dict("records"):  # one step per decision, not per ledger row
             given[str(rec["fingerprint"])] = {k: str(rec.get(k) or "") for k in
                                               ("status", "reason", "evidence", "by", "date")}
+            rules[str(rec["fingerprint"])] = str(rec.get("rule") or "")
     pending = {"status": "pending", "reason": "", "evidence": "", "by": "", "date": ""}
     out["triage"] = [given.get(fp) or prior.get(fp) or dict(pending) for fp in fps]
     now = set(fps)
@@ -511,7 +513,7 @@ def apply(findings: pd.DataFrame, *, decisions: pd.DataFrame | None = None,
                  or prior.get(str(f.get("fingerprint"))) or dict(pending)}
                 for f in old if str(f.get("fingerprint")) not in now]
     known = now | {str(r["fingerprint"]) for r in resolved}
-    stale = [{"fingerprint": fp, **d} for fp, d in given.items() if fp not in known]
+    stale = [{"fingerprint": fp, "rule": rules.get(fp, ""), **d} for fp, d in given.items() if fp not in known]
     return out, {"resolved_since_baseline": resolved, "stale_decisions": stale, "recurrence": recurrence}
 
 

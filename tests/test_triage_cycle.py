@@ -161,3 +161,5 @@ def test_excluded_findings_leave_counts_money_and_exit_code(cycle: dict[str, Any
     _, fourth = _audit(cycle["src"], tmp / "q4", "--triage", str(tmp / "TRIAGE.csv"))
     assert sorted(d["fingerprint"] for d in fourth["stale_decisions"]) == sorted(
         [cycle["missing"]["fingerprint"], cycle["late"]["fingerprint"]])
+    assert {(d["rule"], d["status"]) for d in fourth["stale_decisions"]} == {("REG-DISCLOSURE", "in_progress"),
+                                                                             ("REG-DISCLOSURE", "confirmed")}

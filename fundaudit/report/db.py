@@ -219,7 +219,7 @@ def _typed_mask(column_type: str) -> Callable[[pd.Series], pd.Series]:
 
 # --- the run's result -----------------------------------------------------------------------------------------
 
-_FINDING_COLUMNS = ["id", "fingerprint", "rule", "severity", "kind", "union", "message", "message_en"]
+_FINDING_COLUMNS = ["id", "fingerprint", "rule", "severity", "kind", "union", "subject", "message", "message_en"]
 _REF_COLUMNS = ["finding_id", "position", "kind", "file", "sheet", "row", "role"]
 _EVIDENCE_COLUMNS = ["finding_id", "position", "column_no", "header", "text", "note"]
 

@@ -312,7 +312,8 @@ def _result(rows: list[tuple[str, str, str | None, int | None, str]], *, baselin
                                "date": ""} for r in rows if r[4] != "pending"])
     base = {"findings": [{"fingerprint": rows[0][0]}, {"fingerprint": "gone"}]} if baseline else None
     findings, extra = triage.apply(frame, decisions=decisions, baseline=base)
-    return AuditResult(ledgers={}, run={}, findings=findings, **extra)
+    recurrence = extra.pop("recurrence")  # a fact of the run block
+    return AuditResult(ledgers={}, run={"recurrence": recurrence}, findings=findings, **extra)
 
 
 def test_funnel_counts_money_at_issue_per_stage_and_union() -> None:
