@@ -64,6 +64,7 @@ DIRECTORY_ABOVE = 2_000_000  # a ledger with more rows is a directory of part fi
 PROVINCE = {"dues": 50_000_000, "disbursements": 5_000_000, "workers": 1_000_000}
 DATA = Path(__file__).parent / "data"
 KINDS = ("dues", "disbursements", "register", "employers", "unions", "budget", "staff")
+TEXT = pa.large_string()  # every column's type (what pandas' ``str`` columns are written as)
 _DUES_RATIOS = {"grassroots": 60, "prep_fund": 0, "county": 15, "city": 8, "province": 10, "acftu": 5, "fee": 2}
 
 
@@ -77,7 +78,7 @@ def _digits(values: np.ndarray, width: int) -> np.ndarray:
 
 def _text(values: np.ndarray) -> pa.Array:
     """Decimal text of integers."""
-    return pc.cast(pa.array(np.asarray(values, dtype=np.int64)), pa.string())
+    return pc.cast(pa.array(np.asarray(values, dtype=np.int64)), TEXT)
 
 
 def _zfill(values: np.ndarray, width: int) -> pa.Array:
@@ -87,16 +88,17 @@ def _zfill(values: np.ndarray, width: int) -> pa.Array:
 
 def _join(*parts: pa.Array | str) -> pa.Array:
     """Element-wise concatenation of text arrays and constants."""
-    return pc.binary_join_element_wise(*parts, "")
+    return pc.binary_join_element_wise(*(pa.scalar(p, TEXT) if isinstance(p, str) else p for p in parts),
+                                       pa.scalar("", TEXT))
 
 
 def _pick(choices: list[str] | np.ndarray, index: np.ndarray) -> pa.Array:
     """``choices[index]`` as text."""
-    return pa.array(list(choices), pa.string()).take(pa.array(np.asarray(index, dtype=np.int64)))
+    return pa.array(list(choices), TEXT).take(pa.array(np.asarray(index, dtype=np.int64)))
 
 
 def _const(value: str, n: int) -> pa.Array:
-    return pa.repeat(pa.scalar(value, pa.string()), n)
+    return pa.repeat(pa.scalar(value, TEXT), n)
 
 
 def _day(s: str) -> int:
@@ -107,9 +109,9 @@ def _dates(days: np.ndarray) -> pa.Array:
     """ISO dates (YYYY-MM-DD) of day numbers since 1970-01-01: each distinct day formatted once."""
     days = np.asarray(days, dtype=np.int64)
     if not len(days):
-        return pa.array([], pa.string())
+        return pa.array([], TEXT)
     lo, hi = int(days.min()), int(days.max())
-    table = pa.array(np.datetime_as_string(np.arange(lo, hi + 1).astype("datetime64[D]")), pa.string())
+    table = pa.array(np.datetime_as_string(np.arange(lo, hi + 1).astype("datetime64[D]")), TEXT)
     return table.take(pa.array(days - lo))
 
 
@@ -129,7 +131,7 @@ def resident_ids(birth_days: np.ndarray, seq: np.ndarray) -> pa.Array:
     n = len(ymd)
     body = np.concatenate([_digits(np.full(n, 341003), 6), _digits(ymd, 8), _digits(seq, 3)], axis=1)
     check = RIC_CHECK[(body @ RIC_WEIGHTS) % 11]
-    return _join("341003", _zfill(ymd, 8), _zfill(seq, 3), pa.array(check, pa.string()))
+    return _join("341003", _zfill(ymd, 8), _zfill(seq, 3), pa.array(check, TEXT))
 
 
 def taxpayer_ids(idx: np.ndarray) -> pa.Array:
@@ -152,7 +154,7 @@ def taxpayer_ids(idx: np.ndarray) -> pa.Array:
         axis=1,
     )
     check = USCC_ALPHA[(31 - (body @ USCC_WEIGHTS) % 31) % 31]
-    return _join("91341003", _zfill(org8, 8), pa.array(org_char, pa.string()), pa.array(check, pa.string()))
+    return _join("91341003", _zfill(org8, 8), pa.array(org_char, TEXT), pa.array(check, TEXT))
 
 
 # --- the plan: sizes and every random draw, made once ----------------------------------------------------------
@@ -377,7 +379,7 @@ def budget_table(plan: Plan) -> pa.Table:
         i = np.arange(start, min(start + CHUNK_ROWS, plan.n_disb), dtype=np.int64)
         _, k, amount = _payments(plan, i)
         spent += np.array([amount[code[k] == c].sum() for c in range(len(programs))], dtype=np.int64)
-    return pa.table({"program": pa.array(programs, pa.string()), "year": _const("2016", len(programs)),
+    return pa.table({"program": pa.array(programs, TEXT), "year": _const("2016", len(programs)),
                      "allocated": _yuan(spent * 5 // 4 // 100 * 100)})
 
 
@@ -399,7 +401,7 @@ _CHUNKED: dict[str, Callable[[Plan, int, int], pa.Table]] = {
 
 def chunks(plan: Plan, kind: str, chunk_rows: int = CHUNK_ROWS) -> Iterator[pa.Table]:
     """The ledger ``kind`` as tables of at most ``chunk_rows`` rows (unions: of ``chunk_rows`` employers),
-    every column large_string (what pandas' ``str`` columns are written as)."""
+    every column ``TEXT``."""
     if kind == "budget":
         tables: Iterator[pa.Table] = iter([budget_table(plan)])
     elif kind == "staff":
@@ -409,7 +411,7 @@ def chunks(plan: Plan, kind: str, chunk_rows: int = CHUNK_ROWS) -> Iterator[pa.T
         make = _CHUNKED[kind]
         tables = (make(plan, a, min(a + chunk_rows, total)) for a in range(0, total, chunk_rows))
     for t in tables:
-        yield t.cast(pa.schema([(name, pa.large_string()) for name in t.column_names]))
+        yield t.cast(pa.schema([(name, TEXT) for name in t.column_names]))  # staff's lists; a no-op elsewhere
 
 
 # --- writing -----------------------------------------------------------------------------------------------------

@@ -116,3 +116,25 @@ def test_province_cli_writes_a_manifest_and_skips_what_is_already_there(tmp_path
     scale.main([*argv[:-1], "26"])  # other parameters: everything again
     assert _read(tmp_path / "register.parquet").num_rows == 26
     assert json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))["params"]["workers"] == 26
+
+
+@pytest.mark.slow
+def test_province_bench_generates_and_measures_the_loader_at_a_tiny_size(tmp_path: Path) -> None:
+    from bench import province
+
+    doc = province.main(["--data", str(tmp_path), "--dues", "4800", "--disbursements", "500", "--workers", "100",
+                         "--chunk-rows", "1000", "--directory-above", "1000", "--no-save"])
+    assert {k: (v["path"], v["rows"]) for k, v in doc["manifest"]["kinds"].items()} == {
+        "dues": ("dues", 4800), "disbursements": ("disbursements.parquet", 500),
+        "register": ("register.parquet", 100), "employers": ("employers.parquet", 200),
+        "unions": ("unions.parquet", 180), "budget": ("budget.parquet", 3), "staff": ("staff.parquet", 2)}
+    load = doc["load"]
+    assert (load["register"]["whole"]["rows"], load["register"]["whole"]["rejected"]) == (100, 0)
+    assert load["disbursements"]["whole"]["rows"] == 500
+    dues = load["dues"]
+    assert (dues["rows"], dues["files"], dues["first_part"]["rows"], dues["first_two_parts"]["rows"],
+            dues["whole"]["rows"]) == (4800, 5, 1000, 2000, 4800)
+    assert all(r["max_rss_mib"] > 0 and r["seconds"] > 0 for r in (dues["first_part"], dues["whole"]))
+    # over the memory budget the ledger is not loaded whole: the estimate is reported instead
+    capped = province.measure_load("dues", tmp_path / "dues", max_gib=0.0)
+    assert "whole" not in capped and capped["estimated_gib"] > 0
