@@ -304,22 +304,28 @@ class _Book:
         table's head with the first of them."""
         t = self.t
         labels = [t["wp_finding"], t["severity"], t["message"], t["amount"], t["wp_role"], t["wp_where"]]
+        self._table(p, labels, t["wp_evidence"], self._fact_rows(findings))
+
+    def _table(self, p: _Paper, labels: Sequence[str], under: str,
+               rows: Iterable[tuple[list[Any] | None, str | None]]) -> None:
+        """A findings table under 审计认定的事实: ``(row, text under it labelled ``under`` or None)`` each kept on
+        one page, the section's title and the table's head with the first; ``(None, note)`` a note."""
         lead: float | None = _BLANK_PT + _SECTION_PT + _Paper.head_height(labels)
-        for row, text in self._fact_rows(findings):
+        for row, text in rows:
             if row is None:
                 p.note(text or "")
                 continue
             height = _Paper.row_height(row)
             if text is not None:
-                height += _Paper.evidence_height(t["wp_evidence"], text)
+                height += _Paper.evidence_height(under, text)
             p.keep(height + (lead or 0.0))
             if lead is not None:
-                p.section(t["wp_facts"])
+                p.section(self.t["wp_facts"])
                 p.head(labels)
                 lead = None
             p.row(row, money=3)
             if text is not None:
-                p.evidence(t["wp_evidence"], text)
+                p.evidence(under, text)
 
     def _fact_rows(self, findings: pd.DataFrame) -> Iterator[tuple[list[Any] | None, str | None]]:
         """The findings table's rows: ``(row, row as read or None)`` per cited row (the finding's id, severity,
@@ -361,31 +367,12 @@ class _Book:
     def excluded_paper(self) -> None:
         """FA-EXCLUDED: the findings excluded on verification, each with its rule, money, reason, verifier and date
         and the rows it cited; they are on no rule's paper and count in no total."""
-        from fundaudit.report.verification import decision
-
         t = self.t
         f = self.excluded
         p = self._sheet(EXCLUDED_INDEX, t["wp_excluded_title"], t["wp_excluded_matter"])
         labels = [t["wp_finding"], t["severity"], t["message"], t["amount"], t["triage_col_reason"],
                   t["triage_col_by"]]
-        lead: float | None = _BLANK_PT + _SECTION_PT + _Paper.head_height(labels)
-        cols = ["id", "fingerprint", "rule", "severity", "message" if self.zh else "message_en", "amount_fen",
-                "refs", "triage"]
-        for fid, fp, rule, sev, msg, fen, cited, given in zip(*f[cols].to_dict("list").values(), strict=True):
-            tri = decision(given)
-            row = [f"{fid}\n{fp}\n{rule}", t.get(str(sev), sev), msg,
-                   None if fen is None or pd.isna(fen) else int(fen), tri.get("reason") or None,
-                   t["wp_verified_by"].format(by=tri.get("by") or "", date=tri.get("date") or "").strip() or None]
-            where = t["wp_cell_sep"].join(self._where(r) for r in _items(cited)[:MAX_REFS] if isinstance(r, Mapping))
-            height = _Paper.row_height(row) + (_Paper.evidence_height(t["wp_where"], where) if where else 0.0)
-            p.keep(height + (lead or 0.0))
-            if lead is not None:
-                p.section(t["wp_facts"])
-                p.head(labels)
-                lead = None
-            p.row(row, money=3)
-            if where:
-                p.evidence(t["wp_where"], where)
+        self._table(p, labels, t["wp_where"], self._excluded_rows(f))
         total = _fen(f["amount_fen"]) if "amount_fen" in f else None
         end = [(t["wp_conclusion"], render("workpapers", "excluded_conclusion", self.lang, count=len(f),
                                            amount=format_fen(total or 0))),
@@ -394,6 +381,21 @@ class _Book:
         for i, (label, text) in enumerate(end):
             p.field(label, text, space=i == 0)
         p.done()
+
+    def _excluded_rows(self, f: pd.DataFrame) -> Iterator[tuple[list[Any] | None, str | None]]:
+        """FA-EXCLUDED's rows: the finding, its reason and verifier, and the rows it cited under it."""
+        from fundaudit.report.verification import decision
+
+        t = self.t
+        cols = ["id", "fingerprint", "rule", "severity", "message" if self.zh else "message_en", "amount_fen",
+                "refs", "triage"]
+        for fid, fp, rule, sev, msg, fen, cited, given in zip(*f[cols].to_dict("list").values(), strict=True):
+            tri = decision(given)
+            row = [f"{fid}\n{fp}\n{rule}", t.get(str(sev), sev), msg,
+                   None if fen is None or pd.isna(fen) else int(fen), tri.get("reason") or None,
+                   t["wp_verified_by"].format(by=tri.get("by") or "", date=tri.get("date") or "").strip() or None]
+            where = t["wp_cell_sep"].join(self._where(r) for r in _items(cited)[:MAX_REFS] if isinstance(r, Mapping))
+            yield row, where or None
 
     def _where(self, ref: Mapping[str, Any]) -> str:
         key = "wp_location" if ref.get("sheet") else "wp_location_nosheet"
