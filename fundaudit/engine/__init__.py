@@ -207,7 +207,7 @@ def rule_sql(rule: Rule, ledgers: Mapping[str, Ledger], *, period: Period | None
     if rule.ledger != "*" and rule.ledger not in present:
         raise Skip("skip_no_table", table=rule.ledger)
     ctx = CheckContext(rule, rule.args, present, period, region_code, {**extra, "region_codes": {}})
-    return load_builtin()[rule.check_type](ctx).sql(dialect="duckdb")
+    return sql.to_sql(load_builtin()[rule.check_type](ctx))
 
 
 def _declared_amount(con: Backend, ctx: CheckContext, result: pd.DataFrame) -> pd.DataFrame:

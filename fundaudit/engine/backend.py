@@ -13,6 +13,8 @@ import pandas as pd
 import pyarrow as pa
 import sqlglot.expressions as exp
 
+from fundaudit.engine.sql import to_sql
+
 __all__ = ["ENGINES", "Backend", "DuckDBBackend", "EngineUnsupported", "open_backend"]
 
 ENGINES = ("duckdb", "spark")
@@ -73,7 +75,7 @@ class DuckDBBackend:
 
     def sql(self, query: exp.Expression) -> str:
         """DuckDB SQL of ``query``."""
-        return query.sql(dialect=self.dialect)
+        return to_sql(query, self.dialect)
 
     def execute(self, query: exp.Expression) -> pd.DataFrame:
         """Run ``query``; its rows as DuckDB's pandas frame."""

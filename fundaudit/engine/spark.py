@@ -9,10 +9,12 @@ never replaced, and dropped on :meth:`SparkBackend.close`."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import uuid
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
@@ -21,6 +23,7 @@ import pyarrow.compute as pc
 import sqlglot.expressions as exp
 
 from fundaudit.engine.backend import EngineUnsupported
+from fundaudit.engine.sql import to_sql
 
 __all__ = ["SparkBackend", "local_session"]
 
@@ -94,7 +97,7 @@ class SparkBackend:
                 return out
             return node
 
-        return query.transform(rename).sql(dialect=self.dialect)
+        return to_sql(query.transform(rename), self.dialect)
 
     def execute(self, query: exp.Expression) -> pd.DataFrame:
         """Run ``query`` on Spark; its rows, collected through Arrow, as DuckDB would give them."""
@@ -112,18 +115,7 @@ class SparkBackend:
     def _as_duckdb(self, table: pa.Table) -> pa.Table:
         """``table`` with the Arrow types DuckDB results have: integers as int64, timestamps as naive wall-clock
         times of the session's time zone (as the registered frames were), plain strings."""
-        columns = []
-        for column in table.columns:
-            t = column.type
-            if pa.types.is_integer(t):
-                column = column.cast(pa.int64())
-            elif pa.types.is_timestamp(t) and t.tz is not None:
-                column = pc.local_timestamp(column.cast(pa.timestamp(t.unit, self.time_zone)))
-            elif pa.types.is_large_string(t):
-                column = column.cast(pa.string())
-            elif pa.types.is_list(t) and pa.types.is_integer(t.value_type):
-                column = column.cast(pa.list_(pa.int64()))
-            columns.append(column)
+        columns = [_as_duckdb_column(c, self.time_zone) for c in table.columns]
         return pa.Table.from_arrays(columns, names=table.column_names)
 
     def close(self) -> None:
@@ -148,10 +140,23 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
 
 
-class _quiet(warnings.catch_warnings):
+def _as_duckdb_column(column: pa.ChunkedArray, time_zone: str) -> pa.ChunkedArray:
+    t = column.type
+    if pa.types.is_integer(t):
+        return column.cast(pa.int64())
+    if pa.types.is_timestamp(t) and t.tz is not None:
+        return pc.local_timestamp(column.cast(pa.timestamp(t.unit, time_zone)))
+    if pa.types.is_large_string(t):
+        return column.cast(pa.string())
+    if pa.types.is_list(t) and pa.types.is_integer(t.value_type):
+        return column.cast(pa.list_(pa.int64()))
+    return column
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
     """pyspark warns on pandas 3 ("does not yet fully support pandas >= 3.0.0"); the backend hands it Arrow
     tables, not pandas frames, so that warning does not apply."""
-
-    def __enter__(self) -> None:
-        super().__enter__()
+    with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+        yield
