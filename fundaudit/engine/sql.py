@@ -80,17 +80,24 @@ class Scope:
 def to_sql(query: exp.Expression, dialect: str = "duckdb") -> str:
     """The SQL text of ``query`` in ``dialect`` (``duckdb`` or ``spark``): the one place a query becomes text.
 
-    For Spark, what sqlglot (30) passes through although Spark cannot parse it is left out where it is only
-    a planning hint: a CTE's ``AS MATERIALIZED`` (DuckDB: compute once; results are the same)."""
+    The queries are written with DuckDB's meaning; for another dialect two things sqlglot (30) does not do
+    for a built (not parsed) query are done here: an ORDER BY key given bare (no ASC/DESC) is sorted as DuckDB
+    sorts it, NULLs last (Spark sorts them first); and a CTE's ``AS MATERIALIZED``, a DuckDB planning hint that
+    Spark cannot parse, is left out (results are the same)."""
     if dialect != "duckdb":
-        query = query.transform(_drop_materialized)
+        query = query.transform(_as_duckdb_means)
     return query.sql(dialect=dialect)
 
 
-def _drop_materialized(node: exp.Expression) -> exp.Expression:
+def _as_duckdb_means(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
         node = node.copy()
         node.set("materialized", None)
+    elif isinstance(node, exp.Order) and not all(isinstance(e, exp.Ordered) for e in node.expressions):
+        keys = [e if isinstance(e, exp.Ordered) else exp.Ordered(this=e.copy(), desc=False, nulls_first=False)
+                for e in node.expressions]
+        node = node.copy()
+        node.set("expressions", keys)
     return node
 
 
