@@ -88,6 +88,10 @@ class SparkBackend:
             self.spark.catalog.dropTempView(view)
 
     def sql(self, query: exp.Expression) -> str:
+        """Spark SQL of ``query`` (what a rule reports: its tables by their own names)."""
+        return to_sql(query, self.dialect)
+
+    def _runnable(self, query: exp.Expression) -> str:
         """Spark SQL of ``query``, its registered tables named by their views."""
 
         def rename(node: exp.Expression) -> exp.Expression:
@@ -101,7 +105,7 @@ class SparkBackend:
 
     def execute(self, query: exp.Expression) -> pd.DataFrame:
         """Run ``query`` on Spark; its rows, collected through Arrow, as DuckDB would give them."""
-        text = self.sql(query)
+        text = self._runnable(query)
         try:
             with _quiet():
                 table = self.spark.sql(text).toArrow()
