@@ -7,7 +7,8 @@ from them do not depend on where the query ran."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from abc import ABC, abstractmethod
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -30,30 +31,35 @@ class EngineUnsupported(Exception):  # noqa: N818 - a control signal the engine 
         super().__init__(f"{engine}: {detail}")
 
 
-class Backend(Protocol):
+class Backend(ABC):
     """Registers tables and runs queries; ``dialect`` is the sqlglot dialect its SQL is written in."""
 
     name: str
     dialect: str
 
+    def sql(self, query: exp.Expression) -> str:
+        """The SQL text of ``query`` in this backend's dialect (what a rule reports as its ``sql``)."""
+        return to_sql(query, self.dialect)
+
+    @abstractmethod
     def register(self, name: str, frame: pd.DataFrame) -> None:
         """Make ``frame`` queryable as the table ``name``."""
 
+    @abstractmethod
     def unregister(self, name: str) -> None:
         """Drop the table ``name``."""
 
-    def sql(self, query: exp.Expression) -> str:
-        """The SQL text this backend runs for ``query``."""
-
+    @abstractmethod
     def execute(self, query: exp.Expression) -> pd.DataFrame:
         """The rows of ``query`` as a pandas frame (DuckDB's ``.df()`` dtypes); raises
         :class:`EngineUnsupported` when the backend cannot run it."""
 
+    @abstractmethod
     def close(self) -> None:
         """Release what the backend holds (not a Spark session it was given)."""
 
 
-class DuckDBBackend:
+class DuckDBBackend(Backend):
     """A fresh in-process DuckDB connection: registered frames are zero-copy through Arrow, external
     access (files, URLs) is off."""
 
@@ -72,10 +78,6 @@ class DuckDBBackend:
     def unregister(self, name: str) -> None:
         """Drop ``name``."""
         self.con.unregister(name)
-
-    def sql(self, query: exp.Expression) -> str:
-        """DuckDB SQL of ``query``."""
-        return to_sql(query, self.dialect)
 
     def execute(self, query: exp.Expression) -> pd.DataFrame:
         """Run ``query``; its rows as DuckDB's pandas frame."""

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlglot.expressions as exp
 
-from fundaudit.engine.backend import EngineUnsupported
+from fundaudit.engine.backend import Backend, EngineUnsupported
 from fundaudit.engine.sql import to_sql
 
 __all__ = ["SparkBackend", "local_session"]
@@ -55,7 +55,7 @@ def local_session(master: str = "local[2]", **conf: str) -> Any:
         return builder.getOrCreate()
 
 
-class SparkBackend:
+class SparkBackend(Backend):
     """Runs the engine's queries on ``spark`` (a SparkSession; None: a :func:`local_session`, stopped on
     :meth:`close`)."""
 
@@ -86,10 +86,6 @@ class SparkBackend:
         view = self.views.pop(name, None)
         if view is not None:
             self.spark.catalog.dropTempView(view)
-
-    def sql(self, query: exp.Expression) -> str:
-        """Spark SQL of ``query`` (what a rule reports: its tables by their own names)."""
-        return to_sql(query, self.dialect)
 
     def _runnable(self, query: exp.Expression) -> str:
         """Spark SQL of ``query``, its registered tables named by their views."""
