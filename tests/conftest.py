@@ -2,9 +2,12 @@
 
 "fuzz" (``make fuzz``) runs the tests of tests/fuzz with FUZZ_FACTOR (25) times their budget (tests/fuzz)."""
 
+import importlib.util
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -34,3 +37,42 @@ def _subject_key_outside_home(tmp_path_factory: pytest.TempPathFactory) -> Itera
         mp.setenv("XDG_CONFIG_HOME", str(root / "config"))
         mp.setenv("APPDATA", str(root / "config"))
         yield key
+
+
+# --- Spark (issue 17): one session for the whole run, in multi-process mode --------------------------------
+
+SPARK_MASTER = os.environ.get("FUNDAUDIT_SPARK_MASTER", "local-cluster[2,1,1024]")
+
+
+def spark_missing() -> str | None:
+    """Why the Spark tests cannot run here (None: they can): pyspark or a Java runtime is missing."""
+    if importlib.util.find_spec("pyspark") is None:
+        return "pyspark is not installed (pip install 'fundaudit[spark]'): the Spark equivalence tests did not run"
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        return "no Java runtime (java not on PATH, JAVA_HOME unset): the Spark equivalence tests did not run"
+    return None
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """A SparkSession on ``local-cluster[2,1,1024]`` (two executor processes: rows really cross processes),
+    UTC, no UI, few shuffle partitions; skips with the reason when pyspark or Java is absent. Session-scoped:
+    starting Spark costs tens of seconds, so the Spark tests share one."""
+    missing = spark_missing()
+    if missing and os.environ.get("FUNDAUDIT_REQUIRE_SPARK"):  # CI: a Spark test that cannot run is a failure
+        pytest.fail(f"FUNDAUDIT_REQUIRE_SPARK is set but {missing}")
+    if missing:
+        pytest.skip(missing)
+    from fundaudit.engine.spark import local_session
+
+    session = local_session(SPARK_MASTER, **{"spark.sql.shuffle.partitions": "2"})
+    session.sparkContext.setLogLevel("FATAL")  # a query Spark refuses is a rule skipped, not a log line
+    yield session
+    session.stop()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say at the end of every run whether the Spark equivalence tests ran, so a skip is never missed."""
+    missing = spark_missing()
+    if missing:
+        terminalreporter.write_line(f"Spark: {missing}", yellow=True)

@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import sqlglot.expressions as exp
 
 from fundaudit.columns import catalogue
 from fundaudit.engine import sql
+from fundaudit.engine.backend import Backend, EngineUnsupported, open_backend
 from fundaudit.engine.checks import load_builtin
 from fundaudit.engine.context import CheckContext, Skip
 from fundaudit.engine.findings import Tables, add_evidence, add_subjects, build_findings
@@ -103,13 +103,34 @@ def run_rules(
     masked: bool = True,
     lang_progress: Progress | None = None,
     subject_key: bytes | None = None,
+    engine: str = "duckdb",
+    spark: Any = None,
 ) -> EngineResult:
-    """Run ``rules`` over ``ledgers`` on a fresh in-process DuckDB connection. With ``subject_key`` each finding
-    carries its ``subject`` (:mod:`fundaudit.subject`); without, ``subject`` is None."""
-    import duckdb
-
+    """Run ``rules`` over ``ledgers`` on ``engine``: a fresh in-process DuckDB connection (the default),
+    or Spark (``spark``: a SparkSession; None starts a local one), where each rule runs as the same query
+    transpiled by sqlglot and a query Spark cannot run makes its rule skip with the reason. With
+    ``subject_key`` each finding carries its ``subject`` (:mod:`fundaudit.subject`); without, ``subject`` is None."""
     impls = load_builtin()
-    con = duckdb.connect(config={"enable_external_access": False, "threads": 2})
+    con = open_backend(engine, spark)
+    try:
+        return _run(con, impls, ledgers, rules, period=period, region_code=region_code, masked=masked,
+                    lang_progress=lang_progress, subject_key=subject_key)
+    finally:
+        con.close()
+
+
+def _run(
+    con: Backend,
+    impls: Mapping[str, Any],
+    ledgers: Mapping[str, Ledger],
+    rules: Sequence[Rule],
+    *,
+    period: Period | None,
+    region_code: str | None,
+    masked: bool,
+    lang_progress: Progress | None,
+    subject_key: bytes | None,
+) -> EngineResult:
     tables = _register(con, ledgers, period)
     present, extra = _inputs(tables)
     statuses: list[RuleStatus] = []
@@ -124,13 +145,15 @@ def run_rules(
                 raise Skip("skip_no_table", table=rule.ledger)
             ctx = CheckContext(rule, rule.args, present, period, region_code, extra)
             query = impls[rule.check_type](ctx)
-            st.sql = query.sql(dialect="duckdb")
-            result = con.execute(st.sql).df()
+            st.sql = con.sql(query)
+            result = con.execute(query)
             result = _declared_amount(con, ctx, result)
             found = build_findings(rule, result, tables, masked=masked, units=ctx.units)
             st.findings = len(found)
             parts.append(found)
-        except Skip as s:
+        except (Skip, EngineUnsupported) as s:
+            if isinstance(s, EngineUnsupported):
+                s = Skip("skip_engine_unsupported", engine=s.engine, detail=s.detail)
             st.status = "skipped"
             st.skip_code, st.skip_fields = s.code, dict(s.fields)
             st.reason = render("errors", s.code, "zh", **s.fields)
@@ -140,7 +163,6 @@ def run_rules(
             st.reason = st.reason_en = f"{type(exc).__name__}: {exc}"[:500]
         st.seconds = time.perf_counter() - t0
         statuses.append(st)
-    con.close()
     findings = (
         pd.concat([p for p in parts if len(p)], ignore_index=True)
         if any(len(p) for p in parts)
@@ -189,10 +211,10 @@ def rule_sql(rule: Rule, ledgers: Mapping[str, Ledger], *, period: Period | None
     if rule.ledger != "*" and rule.ledger not in present:
         raise Skip("skip_no_table", table=rule.ledger)
     ctx = CheckContext(rule, rule.args, present, period, region_code, {**extra, "region_codes": {}})
-    return load_builtin()[rule.check_type](ctx).sql(dialect="duckdb")
+    return sql.to_sql(load_builtin()[rule.check_type](ctx))
 
 
-def _declared_amount(con: Any, ctx: CheckContext, result: pd.DataFrame) -> pd.DataFrame:
+def _declared_amount(con: Backend, ctx: CheckContext, result: pd.DataFrame) -> pd.DataFrame:
     """The rule's ``amount:`` for result rows of its ledger, where the check type did not return it.
 
     A check type that selects ``_amount`` itself (most do) decides; for the others (``group_cap``,
@@ -209,18 +231,18 @@ def _declared_amount(con: Any, ctx: CheckContext, result: pd.DataFrame) -> pd.Da
             .from_(sql.table(ctx.ledger, "t"))
             .join(sql.table(_WANTED, "w"), on=exp.EQ(this=sql.col(ROW_ID, "w"), expression=sql.col(ROW_ID, "t")))
         )
-        values = con.execute(query.sql(dialect="duckdb")).df().set_index(ROW_ID)["_amount"]
+        values = con.execute(query).set_index(ROW_ID)["_amount"]
     finally:
         con.unregister(_WANTED)
     result["_amount"] = result[ROW_ID].map(values).where(own)
     return result
 
 
-def _register(con: Any, ledgers: Mapping[str, Ledger], period: Period | None) -> Tables:
+def _register(con: Backend, ledgers: Mapping[str, Ledger], period: Period | None) -> Tables:
     """Register every input (plus row ids, in-period flags and ID check facts) and the declared totals."""
     tables = input_tables(ledgers, period)
     for name, frame in tables.frames.items():
-        con.register(name, pa.Table.from_pandas(frame, preserve_index=False))
+        con.register(name, frame)
     return tables
 
 

@@ -36,6 +36,8 @@ __all__ = [
     "col",
     "condition",
     "date_lit",
+    "greatest",
+    "least",
     "lit",
     "money_lit",
     "number",
@@ -43,6 +45,7 @@ __all__ = [
     "select",
     "string",
     "table",
+    "to_sql",
     "unit_of",
     "working_days",
 ]
@@ -72,6 +75,30 @@ class Scope:
     present: Mapping[str, frozenset[str]] | None = None  # input -> columns present (``{optional: …}``)
     match_prefix: str = MATCHED  # ``match.X`` is column ``match_prefix + X`` (``""``: the other input's own row)
     match_flags: Mapping[str, exp.Expression] | None = None  # {any_match/no_match: cond} -> its aggregated flag
+
+
+def to_sql(query: exp.Expression, dialect: str = "duckdb") -> str:
+    """The SQL text of ``query`` in ``dialect`` (``duckdb`` or ``spark``): the one place a query becomes text.
+
+    The queries are written with DuckDB's meaning; for another dialect two things sqlglot (30) does not do
+    for a built (not parsed) query are done here: an ORDER BY key given bare (no ASC/DESC) is sorted as DuckDB
+    sorts it, NULLs last (Spark sorts them first); and a CTE's ``AS MATERIALIZED``, a DuckDB planning hint that
+    Spark cannot parse, is left out (results are the same)."""
+    if dialect != "duckdb":
+        query = query.transform(_as_duckdb_means)
+    return query.sql(dialect=dialect)
+
+
+def _as_duckdb_means(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
+        node = node.copy()
+        node.set("materialized", None)
+    elif isinstance(node, exp.Order) and not all(isinstance(e, exp.Ordered) for e in node.expressions):
+        keys = [e if isinstance(e, exp.Ordered) else exp.Ordered(this=e.copy(), desc=False, nulls_first=False)
+                for e in node.expressions]
+        node = node.copy()
+        node.set("expressions", keys)
+    return node
 
 
 def col(name: str, table: str | None = None) -> exp.Column:
@@ -167,14 +194,32 @@ def working_days(start: exp.Expression, end: exp.Expression) -> exp.Expression:
     def before(d: exp.Expression) -> exp.Expression:  # weekdays from the epoch Monday up to d (exclusive)
         n = exp.DateDiff(this=d, expression=date_lit(EPOCH_MONDAY), unit=exp.var("DAY"))
         weeks = exp.Mul(this=exp.IntDiv(this=n, expression=number(7)), expression=number(5))
-        rest = exp.Least(this=exp.Mod(this=n, expression=number(7)), expressions=[number(5)])
+        rest = least(exp.Mod(this=n, expression=number(7)), number(5))
         return exp.Paren(this=exp.Add(this=weeks, expression=rest))
 
     return exp.Sub(this=before(_shift(end, 1, "DAY")), expression=before(start))
 
 
+def least(*args: exp.Expression) -> exp.Expression:
+    """The smallest of ``args``, NULL when any is NULL, on every engine. (DuckDB's and Spark's LEAST both skip
+    NULLs; sqlglot writes a NULL guard for DuckDB but not for Spark, so the guard is written here.)"""
+    return _null_if_any(exp.Least, args)
+
+
+def greatest(*args: exp.Expression) -> exp.Expression:
+    """The largest of ``args``, NULL when any is NULL, on every engine (see :func:`least`)."""
+    return _null_if_any(exp.Greatest, args)
+
+
+def _null_if_any(cls: type[exp.Least | exp.Greatest], args: Sequence[exp.Expression]) -> exp.Expression:
+    guard = exp.or_(*[a.copy().is_(exp.null()) for a in args], copy=False)
+    call = cls(this=args[0], expressions=list(args[1:]), ignore_nulls=True)
+    return exp.case().when(guard, exp.null(), copy=False).else_(call, copy=False)
+
+
 def _shift(d: exp.Expression, n: exp.Expression | int, unit: str) -> exp.Expression:
-    amount = number(n) if isinstance(n, int) else exp.cast(n, exp.DataType.build("BIGINT"))
+    # INT: Spark's date_add/add_months take an INT count (a BIGINT one cannot resolve)
+    amount = number(n) if isinstance(n, int) else exp.cast(n, exp.DataType.build("INT"))
     return exp.DateAdd(this=d, expression=amount, unit=exp.var(unit))
 
 
@@ -278,8 +323,7 @@ def operand(
             if op == "coalesce":
                 return exp.Coalesce(this=exprs[0], expressions=exprs[1:]), u
             if op in ("min", "max"):
-                cls = exp.Least if op == "min" else exp.Greatest
-                return cls(this=exprs[0], expressions=exprs[1:]), u
+                return (least if op == "min" else greatest)(*exprs), u
             out = exprs[0]
             for e in exprs[1:]:
                 out = exp.Add(this=out, expression=e) if op == "add" else exp.Sub(this=out, expression=e)

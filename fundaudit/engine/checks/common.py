@@ -120,7 +120,7 @@ def rids_where(table_name: str, alias: str, cond: exp.Expression) -> exp.Express
     """``(SELECT LIST(alias._rid) FROM table_name alias WHERE cond)``: the rows of ``table_name`` a result row
     rests on, for ``sql.cite``. ``cond`` refers to the result row's columns (correlated), so the lookup runs on
     the rows a query returns, not on every ledger row: citing costs per finding."""
-    found = select(exp.Anonymous(this="LIST", expressions=[col(ROW_ID, alias)])).from_(table(table_name, alias))
+    found = select(exp.ArrayAgg(this=col(ROW_ID, alias))).from_(table(table_name, alias))
     return found.where(cond).subquery()
 
 

@@ -282,7 +282,7 @@ def union_status(ctx: CheckContext) -> exp.Select:
     )
     # the employer's registry rows it judged (none: no union at all), joined to the findings only
     registry = (
-        select(col("employer_taxpayer_id"), named(exp.Anonymous(this="LIST", expressions=[col(ROW_ID)]), "_unions"))
+        select(col("employer_taxpayer_id"), named(exp.ArrayAgg(this=col(ROW_ID)), "_unions"))
         .from_(table(UNIONS))
         .group_by(col("employer_taxpayer_id"))
     )

@@ -40,6 +40,7 @@ from fundaudit.engine.sql import (
     col,
     decimal,
     eq,
+    greatest,
     is_null,
     months_len,
     named,
@@ -250,7 +251,7 @@ def dues_base_min(ctx: CheckContext) -> exp.Select:
     )
     d = "d"
     s, e = col("period_start", d), col("period_end", d)
-    months = exp.Greatest(this=months_len(s, e), expressions=[number(1)])
+    months = greatest(months_len(s, e), number(1))
     heads: exp.Expression = number(1)
     if ctx.args["use_headcount"] and ctx.has("headcount"):
         hc = col("headcount", d)

@@ -60,10 +60,7 @@ def dues_deadline(ctx: CheckContext) -> exp.Select:
     offset = int(ctx.args["deadline_day"]) - 1 + int(ctx.args["grace_days"] or 0)
     deadline = add_days(first_next, offset)
     late = [exp.GT(this=col(c, d), expression=deadline) for c in dates]
-    latest = exp.Greatest(
-        this=exp.Coalesce(this=col(dates[0], d), expressions=[deadline]),
-        expressions=[exp.Coalesce(this=col(c, d), expressions=[deadline]) for c in dates[1:]],
-    )
+    latest = sql.greatest(*[exp.Coalesce(this=col(c, d), expressions=[deadline]) for c in dates])
     return (
         select(
             col(ROW_ID, d),
