@@ -10,7 +10,7 @@ OUT    ?= report
 
 help:
 	@echo "make demo   - install into .venv, audit samples/, write $(OUT)/"
-	@echo "make test   - install fundaudit[test] into .venv and run lint, types and the test suite"
+	@echo "make test   - install fundaudit[test,spark] into .venv and run lint, types and the test suite"
 	@echo "make fuzz   - the fuzz tests of tests/fuzz with 25 times their make-test budget (FUZZ_FACTOR=25)"
 	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - loading beside pandas/pandera, the whole pack at scale, report writing (bench/)"
@@ -23,12 +23,13 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e .
 	@touch $@
 
+# the test environment includes the spark extra: the Spark equivalence tests run wherever Java is installed
 $(VENV)/.installed-test: pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test,spark]"
 	@touch $(VENV)/.installed $@
 
 $(VENV)/.installed-bench: pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e ".[test,bench]"
+	$(PY) -m pip install --quiet -e ".[test,spark,bench]"
 	@touch $(VENV)/.installed $(VENV)/.installed-test $@
 
 demo: $(VENV)/.installed
