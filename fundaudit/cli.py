@@ -76,6 +76,11 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--subject-key", metavar="FILE",
                    help="the key file subjects are hashed with (default: $FUNDAUDIT_SUBJECT_KEY, else subject.key in "
                         "the user's config folder, created on first use); keep it to match subjects across years")
+    a.add_argument("--engine", default="duckdb", choices=["duckdb", "spark"],
+                   help="where the rules run: in-process DuckDB (default) or Spark, with the same findings "
+                        "(pip install 'fundaudit[spark]' and a Java runtime; docs/scale.md)")
+    a.add_argument("--spark-master", metavar="URL",
+                   help="with --engine spark: the Spark master (default local[2]; e.g. spark://host:7077)")
 
     r = sub.add_parser("rules", help="list the rules, show one, or check a rule pack")
     rsub = r.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
@@ -193,7 +198,7 @@ def _audit(args: argparse.Namespace, argv: list[str], lang: Lang) -> int:
                        argv=["fundaudit", *argv], strict=args.strict,
                        columns=columns or None, entity=args.entity, preparer=args.preparer,
                        reviewer=args.reviewer, triage=args.triage, baseline=args.baseline,
-                       subject_key=args.subject_key)
+                       subject_key=args.subject_key, engine=args.engine, spark=args.spark_master)
         with reports.staging() as staging:  # every report of the run, then swapped in as one set
             written: list[Path] = []
             # the working papers last: their 附件 lists the run's other files with their hashes

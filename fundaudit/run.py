@@ -20,7 +20,7 @@ import pandas as pd
 
 from fundaudit._version import __version__
 from fundaudit.columns import catalogue
-from fundaudit.errors import FundauditError, render
+from fundaudit.errors import ConfigError, FundauditError, render
 from fundaudit.inputs import LedgerArg, Progress, SkippedInput, collect
 from fundaudit.io import Limits, display_name
 from fundaudit.ledger import Ledger, Source
@@ -284,6 +284,25 @@ def _found_only(unusable: Mapping[str, FundauditError], ledgers: Mapping[str, Le
     return found if any(catalogue()[k].ledger for k in ledgers if k not in found) else {}
 
 
+def _engine_session(engine: str, spark: Any) -> Any:
+    """The SparkSession a Spark run uses (None for DuckDB), refused before any input is read when the engine is
+    unknown or Spark cannot start here."""
+    from fundaudit.engine.backend import ENGINES
+
+    if engine not in ENGINES:
+        raise ConfigError("unknown_engine", name=engine, names=", ".join(ENGINES))
+    if engine != "spark" and spark is not None:  # a master given for a run that would silently ignore it
+        raise ConfigError("spark_without_engine")
+    if engine != "spark" or (spark is not None and not isinstance(spark, str)):
+        return spark
+    from fundaudit.engine.spark import local_session, unavailable
+
+    why = unavailable()
+    if why:
+        raise ConfigError(why)
+    return local_session(spark or "local[2]")
+
+
 def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
           paths: Iterable[str | os.PathLike[str]] = (), ledgers: Iterable[LedgerArg] = (),
           profile: str = "national", period: str | Period | None = None,
@@ -293,7 +312,8 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
           columns: Mapping[str, str] | None = None, entity: str | None = None, preparer: str | None = None,
           reviewer: str | None = None, triage: str | os.PathLike[str] | pd.DataFrame | None = None,
           baseline: str | os.PathLike[str] | Mapping[str, Any] | None = None,
-          subject_key: str | os.PathLike[str] | bytes | None = None) -> AuditResult:
+          subject_key: str | os.PathLike[str] | bytes | None = None, engine: str = "duckdb",
+          spark: Any = None) -> AuditResult:
     """Load every input and run the shipped rule packs (plus ``rules``) over them.
 
     ``inputs`` maps a kind to a path, a DataFrame or a list of them (the Python API form); ``paths``
@@ -320,6 +340,11 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
     ``subject.key``, created on first use: :func:`fundaudit.subject.read_key`) hashes each finding's ``subject``;
     ``run["subject_key_id"]`` names the key, and with a baseline hashed with another key ``recurs_after`` is not
     computed and ``run["recurrence"]`` says ``key_mismatch``.
+
+    ``engine`` runs the rules on in-process DuckDB (the default) or on Spark (``spark``: a SparkSession, or a
+    master URL such as ``local[2]`` or ``spark://host:7077`` to start one; None: ``local[2]``), with the same
+    findings (docs/scale.md); a Spark that cannot start here (no pyspark, no Java) is a ConfigError before any
+    input is read.
     """
     from importlib import resources
 
@@ -330,6 +355,7 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
     from fundaudit.subject import key_id, read_key
 
     per = parse_period(period) if isinstance(period, str) else period
+    session = _engine_session(engine, spark)
     ruleset, prof = resolve_rules(profile, rules, params)
     decisions = triage if isinstance(triage, pd.DataFrame) or triage is None else triage_mod.read_decisions(triage)
     previous = baseline if isinstance(baseline, Mapping) or baseline is None else triage_mod.read_baseline(baseline)
@@ -348,19 +374,19 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
         with resources.as_file(table) as path:
             loaded[kind] = load(kind, path, name=f"profile:{prof.name}/{table.name}")
     active = ruleset.active()
-    engine = run_rules(loaded, active, period=per, region_code=prof.region_code, masked=not unmask,
-                       lang_progress=progress, subject_key=key)
-    unusable = _unusable_ledgers(loaded, engine.statuses)
+    result = run_rules(loaded, active, period=per, region_code=prof.region_code, masked=not unmask,
+                       lang_progress=progress, subject_key=key, engine=engine, spark=session)
+    unusable = _unusable_ledgers(loaded, result.statuses)
     found = {} if strict else _found_only(unusable, loaded, named, detected)
     if found:  # run again without them: no rule may see a ledger the report says was not audited
         skipped += [SkippedInput(i.file, i.sheet, err) for kind, err in found.items() for i in loaded[kind].inputs]
         loaded = {k: v for k, v in loaded.items() if k not in found}
-        engine = run_rules(loaded, active, period=per, region_code=prof.region_code, masked=not unmask,
-                           lang_progress=progress, subject_key=key)
-        unusable = _unusable_ledgers(loaded, engine.statuses)
+        result = run_rules(loaded, active, period=per, region_code=prof.region_code, masked=not unmask,
+                           lang_progress=progress, subject_key=key, engine=engine, spark=session)
+        unusable = _unusable_ledgers(loaded, result.statuses)
     if unusable:
         raise next(iter(unusable.values()))
-    statuses = [st.to_dict() for st in engine.statuses]
+    statuses = [st.to_dict() for st in result.statuses]
     for rid, by in ruleset.disabled.items():
         statuses.append(RuleStatus.of(ruleset.rules[rid], "skipped", skip_code="skip_disabled",
                                       skip_fields={"pack": by},
@@ -378,8 +404,9 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
         "preparer": preparer or None,
         "reviewer": reviewer or None,
         "subject_key_id": key_name,
+        "engine": engine,
     }
-    findings = engine.findings
+    findings = result.findings
     extra: dict[str, list[dict[str, Any]]] = {}
     if decisions is not None or previous is not None:
         findings, extra = triage_mod.apply(findings, decisions=decisions, baseline=previous,

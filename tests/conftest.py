@@ -2,9 +2,7 @@
 
 "fuzz" (``make fuzz``) runs the tests of tests/fuzz with FUZZ_FACTOR (25) times their budget (tests/fuzz)."""
 
-import importlib.util
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -46,11 +44,11 @@ SPARK_MASTER = os.environ.get("FUNDAUDIT_SPARK_MASTER", "local-cluster[2,1,1024]
 
 def spark_missing() -> str | None:
     """Why the Spark tests cannot run here (None: they can): pyspark or a Java runtime is missing."""
-    if importlib.util.find_spec("pyspark") is None:
-        return "pyspark is not installed (pip install 'fundaudit[spark]'): the Spark equivalence tests did not run"
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        return "no Java runtime (java not on PATH, JAVA_HOME unset): the Spark equivalence tests did not run"
-    return None
+    from fundaudit.engine.spark import unavailable
+    from fundaudit.errors import render
+
+    code = unavailable()
+    return None if code is None else render("errors", code, "en") + ": the Spark equivalence tests did not run"
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,9 @@ never replaced, and dropped on :meth:`SparkBackend.close`."""
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
+import shutil
 import sys
 import uuid
 import warnings
@@ -25,12 +27,22 @@ import sqlglot.expressions as exp
 from fundaudit.engine.backend import Backend, EngineUnsupported
 from fundaudit.engine.sql import to_sql
 
-__all__ = ["SparkBackend", "local_session"]
+__all__ = ["SparkBackend", "local_session", "unavailable"]
 
 # Spark's analysis errors that mean "this SQL cannot run here" (a function or construct it lacks), not a
 # crash: the rule is skipped with the reason. Any other error is the rule's ``status: error``, as on DuckDB.
 _UNSUPPORTED = ("UNRESOLVED_ROUTINE", "UNSUPPORTED_", "PARSE_SYNTAX_ERROR", "DATATYPE_MISMATCH",
                 "WRONG_NUM_ARGS", "INVALID_SQL_SYNTAX")
+
+
+def unavailable() -> str | None:
+    """Why Spark cannot run here, as the code of its catalogue message (None: it can): ``spark_no_pyspark`` or
+    ``spark_no_java``. Checked before any input is read, so a run that cannot start Spark fails at once."""
+    if importlib.util.find_spec("pyspark") is None:
+        return "spark_no_pyspark"
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        return "spark_no_java"
+    return None
 
 
 def local_session(master: str = "local[2]", **conf: str) -> Any:
