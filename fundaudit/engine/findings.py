@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import string
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,11 +40,30 @@ SUBJECT_ID, SUBJECT_TYPE = "_subject_id", "_subject_type"
 
 @dataclass
 class Tables:
-    """The registered inputs: frames by table name, and which ledgers carry declared totals."""
+    """The registered inputs: frames by table name, and which ledgers carry declared totals. Findings read
+    input rows only through :meth:`rows`, :meth:`columns` and :meth:`whole`, by row id, so that a table held
+    by a backend rather than in memory (issue 17, out of core) can serve the few rows findings rest on."""
 
     frames: dict[str, pd.DataFrame]
     total_kinds: list[str] = field(default_factory=list)
     total_columns: dict[str, list[str]] = field(default_factory=dict)
+
+    def columns(self, table: str) -> list[str]:
+        """The columns of ``table`` (none when it is not registered)."""
+        frame = self.frames.get(table)
+        return [] if frame is None else list(frame.columns)
+
+    def rows(self, table: str, rids: Any, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """The rows ``rids`` (row ids, ``_rid``) of ``table``, in that order, repeated as often as given; only
+        ``columns`` when given."""
+        frame = self.frames[table]
+        rows = frame.iloc[np.asarray(rids, dtype="int64")]
+        return rows if columns is None else rows[list(columns)]
+
+    def whole(self, table: str, columns: Sequence[str]) -> pd.DataFrame | None:
+        """All of a small reference ``table``'s ``columns`` (None unless it is registered with all of them)."""
+        frame = self.frames.get(table)
+        return None if frame is None or not set(columns) <= set(frame.columns) else frame[list(columns)]
 
     def kind_of(self, table: str) -> str | None:
         """The input kind behind a table (None for the totals table, whose rows carry their own)."""
@@ -148,18 +167,18 @@ def _unions(first: pd.DataFrame, tables: Tables) -> pd.Series:
     catalogue's; first non-empty wins), a union code as its name in the union registry (a code the registry
     does not hold passes to the next column: a dues row's employer); None when none says."""
     out = pd.Series(None, index=first.index, dtype=object)
-    registry = tables.frames.get("unions")
+    registry = tables.whole("unions", ["union_code", "union_name"])
     names: dict[str, str] = {}
-    if registry is not None and {"union_code", "union_name"} <= set(registry.columns):
-        named = registry[["union_code", "union_name"]].dropna()
+    if registry is not None:
+        named = registry.dropna()
         names = dict(zip(named["union_code"].astype(str), named["union_name"].astype(str), strict=True))
     for tname, part in first.groupby("_table", sort=False):
         if tname not in catalogue():
             continue
-        frame = tables.frames[str(tname)]
-        rows = frame.iloc[part[ROW_ID].astype("int64").to_numpy()]
+        present = [c for c in catalogue()[str(tname)].union if c in tables.columns(str(tname))]
+        rows = tables.rows(str(tname), part[ROW_ID].to_numpy(), present)
         got = pd.Series(None, index=part.index, dtype=object)
-        for c in [c for c in catalogue()[str(tname)].union if c in frame.columns]:
+        for c in present:
             vals = rows[c].astype(object).where(rows[c].notna(), None)
             vals = pd.Series(vals.to_numpy(), index=part.index, dtype=object)
             if c == "union_code" and names:  # a code the registry does not name (a federation's) says no union
@@ -182,11 +201,11 @@ def _subject_ids(first: pd.DataFrame, tables: Tables) -> dict[str, pd.Series]:
         if tname not in catalogue():
             continue
         spec = catalogue()[tname]
-        frame = tables.frames[tname]
         at = np.flatnonzero(table == tname)
-        rids = first[ROW_ID].to_numpy()[at].astype("int64")
-        for c in [c for c in spec.subject if c in frame.columns]:
-            values = frame[c].iloc[rids].to_numpy(dtype=object, na_value=None)
+        present = [c for c in spec.subject if c in tables.columns(tname)]
+        rows = tables.rows(tname, first[ROW_ID].to_numpy()[at], present)
+        for c in present:
+            values = rows[c].to_numpy(dtype=object, na_value=None)
             for k, v in zip(at.tolist(), values.tolist(), strict=True):  # one step per finding, not per ledger row
                 if ids[k] is None and v is not None and str(v).strip():
                     ids[k], types[k] = v, spec.columns[c].type
@@ -238,8 +257,8 @@ def _merge_groups(res: pd.DataFrame) -> pd.Series:
 def _attach_provenance(res: pd.DataFrame, tables: Tables) -> pd.DataFrame:
     parts = []
     for tname, sub in res.groupby("_table", sort=False):
-        frame = tables.frames[str(tname)]
-        rows = frame.iloc[sub[ROW_ID].to_numpy()]
+        wanted = ["file", "sheet", "row", "_in_period", *(["kind"] if tables.kind_of(str(tname)) is None else [])]
+        rows = tables.rows(str(tname), sub[ROW_ID].to_numpy(), wanted)
         prov = pd.DataFrame(
             {
                 "file": rows["file"].to_numpy(),
@@ -262,14 +281,12 @@ def _attach_provenance(res: pd.DataFrame, tables: Tables) -> pd.DataFrame:
 def _add_template_columns(rule: Rule, res: pd.DataFrame, tables: Tables) -> pd.DataFrame:
     """Columns a message names but the query did not return, fetched from the ref rows."""
     names = {n for t in rule.message.values() for _, n, _, _ in _FORMATTER.parse(t) if n}
-    frame = tables.frames.get(rule.ledger)
-    if frame is None:
-        return res
-    wanted = [n for n in sorted(names) if n in frame.columns and n not in res.columns and n not in PROVENANCE]
+    present = tables.columns(rule.ledger)
+    wanted = [n for n in sorted(names) if n in present and n not in res.columns and n not in PROVENANCE]
     if not wanted:
         return res
     own = res["_table"] == rule.ledger
-    fetched = frame.iloc[res.loc[own, ROW_ID].to_numpy()][wanted]
+    fetched = tables.rows(rule.ledger, res.loc[own, ROW_ID].to_numpy(), wanted)
     fetched.index = res.index[own]
     return pd.concat([res, fetched.reindex(res.index)], axis=1)
 
@@ -290,9 +307,8 @@ def _cited(res: pd.DataFrame, refs: pd.DataFrame, tables: Tables) -> pd.DataFram
         ids = res[["_fkey", c]].explode(c).dropna()
         if ids.empty:
             continue
-        frame = tables.frames[tname]
         rids = ids[c].astype("int64").to_numpy()
-        rows = frame.iloc[rids]
+        rows = tables.rows(tname, rids, ["file", "sheet", "row", *(["kind"] if tables.kind_of(tname) is None else [])])
         kind = rows["kind"].to_numpy() if tables.kind_of(tname) is None else tname
         parts.append(pd.DataFrame({"_fkey": ids["_fkey"].to_numpy(), "_table": tname, ROW_ID: rids, "kind": kind,
                                    "file": rows["file"].to_numpy(), "sheet": rows["sheet"].to_numpy(),
@@ -325,9 +341,9 @@ def _fingerprints(rule: Rule, refs: pd.DataFrame, tables: Tables) -> pd.Series:
     """sha256 of the rule id and the content of its rows (provenance excluded, so moving rows keeps it)."""
     hashes = pd.Series(0, index=refs.index, dtype="uint64")
     for tname, sub in refs.groupby("_table", sort=False):
-        frame = tables.frames[str(tname)]
-        content = [c for c in frame.columns if not c.startswith("_") and c not in PROVENANCE and "__" not in c]
-        rows = frame.iloc[sub[ROW_ID].to_numpy()][content]
+        content = [c for c in tables.columns(str(tname))
+                   if not c.startswith("_") and c not in PROVENANCE and "__" not in c]
+        rows = tables.rows(str(tname), sub[ROW_ID].to_numpy(), content)
         hashes.loc[sub.index] = pd.util.hash_pandas_object(rows, index=False).to_numpy()
     out: dict[str, str] = {}
     for fk, group in hashes.groupby(refs["_fkey"]):
