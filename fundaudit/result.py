@@ -7,9 +7,11 @@ so the run and the reports do not depend on each other for a constant.
 
 from __future__ import annotations
 
+import pandas as pd
+
 from fundaudit.rules.severity import Severity
 
-__all__ = ["AT_ISSUE", "FINDING_COLUMNS", "FINDING_FRAME_COLUMNS", "TRIAGE_COLUMNS"]
+__all__ = ["AT_ISSUE", "FINDING_COLUMNS", "FINDING_FRAME_COLUMNS", "TRIAGE_COLUMNS", "at_issue_fen"]
 
 #: Fields a finding gains in a run given decisions or a baseline (``audit(triage=, baseline=)``; docs/triage.md).
 TRIAGE_COLUMNS = ["triage", "since_baseline", "recurs_after"]
@@ -23,3 +25,12 @@ FINDING_FRAME_COLUMNS = [*FINDING_COLUMNS[: FINDING_COLUMNS.index("amount") + 1]
 #: Severities whose amounts make the "money at issue": info findings are statistical signals (an
 #: under-spent allocation, a year-end rush) and their amounts are never added to it.
 AT_ISSUE: tuple[str, ...] = (Severity.ERROR.value, Severity.WARNING.value)
+
+
+def at_issue_fen(findings: pd.DataFrame) -> pd.Series:
+    """Per finding, the fen it adds to the money at issue: its ``amount_fen`` when error or warning, else 0 (info
+    findings and findings without money)."""
+    if "amount_fen" not in findings.columns or not len(findings):
+        return pd.Series(0, index=findings.index, dtype="int64")
+    fen = pd.to_numeric(findings["amount_fen"], errors="coerce").fillna(0).round().astype("int64")
+    return fen.where(findings["severity"].isin(AT_ISSUE), 0)

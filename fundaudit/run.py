@@ -27,7 +27,7 @@ from fundaudit.ledger import Ledger, Source
 from fundaudit.masking import mask_account, mask_data, mask_id, mask_objects, mask_series
 from fundaudit.normalize import format_fen
 from fundaudit.period import Period, parse_period
-from fundaudit.result import AT_ISSUE, FINDING_COLUMNS, FINDING_FRAME_COLUMNS, TRIAGE_COLUMNS
+from fundaudit.result import FINDING_COLUMNS, FINDING_FRAME_COLUMNS, TRIAGE_COLUMNS, at_issue_fen
 from fundaudit.rules.severity import LEVELS, at_or_above
 
 __all__ = ["FINDING_COLUMNS", "AuditResult", "audit"]
@@ -109,7 +109,7 @@ class AuditResult:
         ``excluded``) count in none of these; a run with decisions or a baseline adds ``by_triage`` (count
         and money per status) and ``by_baseline`` (new, persisting, resolved, and recurring: new findings with a
         ``recurs_after``)."""
-        from fundaudit.triage import STATUSES, counted
+        from fundaudit.triage import STATUSES, counted, status_of
 
         every = self.findings
         f = every[counted(every)] if len(every) else every
@@ -117,7 +117,7 @@ class AuditResult:
         by_rule = {str(k): int(v) for k, v in f["rule"].value_counts().items()} if len(f) else {}
         out = {"findings": len(f), "by_severity": by_sev, "by_rule": by_rule, "amount_at_issue": _at_issue(f)}
         if "triage" in every.columns:
-            status = every["triage"].map(lambda t: t.get("status") if isinstance(t, dict) else "pending")
+            status = status_of(every)
             out["by_triage"] = {s: {"findings": int(status.eq(s).sum()),
                                     "amount_at_issue": _at_issue(every[status.eq(s)])} for s in STATUSES}
         if "since_baseline" in every.columns and every["since_baseline"].notna().any():
@@ -192,10 +192,7 @@ _HASHES = ("sha256", "fingerprint", "subject_key_id")
 
 def _at_issue(f: pd.DataFrame) -> str:
     """The money at issue of findings ``f``: their error and warning amounts, as text."""
-    if not len(f) or "amount_fen" not in f:
-        return format_fen(0)
-    return format_fen(int(pd.to_numeric(f.loc[f["severity"].isin(AT_ISSUE), "amount_fen"], errors="coerce")
-                          .sum(skipna=True)))
+    return format_fen(int(at_issue_fen(f).sum()))
 
 
 def _mask_findings(f: pd.DataFrame) -> pd.DataFrame:

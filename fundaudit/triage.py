@@ -540,8 +540,14 @@ def _recurrence(earlier: Mapping[str, Any] | None, period: Any,
             "date": t.get("date", "")}
 
 
+def status_of(findings: pd.DataFrame) -> pd.Series:
+    """Each finding's triage status (``pending`` where it has none, as in a run given no decisions)."""
+    if "triage" not in findings.columns:
+        return pd.Series("pending", index=findings.index, dtype=object)
+    return findings["triage"].map(lambda t: str(t.get("status") or "pending") if isinstance(t, Mapping)
+                                  else "pending").astype(object)
+
+
 def counted(findings: pd.DataFrame) -> pd.Series:
     """Which findings count towards ``--fail-on``, the money at issue and the headline counts (not excluded)."""
-    if "triage" not in findings:
-        return pd.Series(True, index=findings.index)
-    return findings["triage"].map(lambda t: not isinstance(t, Mapping) or t.get("status") != "excluded")
+    return status_of(findings).ne("excluded")

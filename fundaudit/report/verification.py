@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from fundaudit.errors import Lang, render
-from fundaudit.result import AT_ISSUE
+from fundaudit.result import at_issue_fen
 
 if TYPE_CHECKING:
     from fundaudit.run import AuditResult
@@ -42,11 +42,10 @@ def decision(value: Any) -> Mapping[str, Any]:
 
 
 def statuses(findings: pd.DataFrame) -> pd.Series:
-    """Each finding's triage status (``pending`` where it has none)."""
-    if "triage" not in findings.columns:
-        return pd.Series("pending", index=findings.index, dtype=object)
-    return findings["triage"].map(lambda t: str(t.get("status") or "pending") if isinstance(t, Mapping)
-                                  else "pending").astype(object)
+    """Each finding's triage status (``pending`` where it has none): :func:`fundaudit.triage.status_of`."""
+    from fundaudit.triage import status_of
+
+    return status_of(findings)
 
 
 def unions(findings: pd.DataFrame) -> pd.Series:
@@ -61,14 +60,6 @@ def unions(findings: pd.DataFrame) -> pd.Series:
                       for u, v in zip(named, values, strict=True)], index=findings.index, dtype=object)
 
 
-def _at_issue_fen(findings: pd.DataFrame) -> pd.Series:
-    """Per finding, the fen it adds to the money at issue (0 for info findings and findings without money)."""
-    if "amount_fen" not in findings.columns or not len(findings):
-        return pd.Series(0, index=findings.index, dtype="int64")
-    fen = pd.to_numeric(findings["amount_fen"], errors="coerce").fillna(0).round().astype("int64")
-    return fen.where(findings["severity"].isin(AT_ISSUE), 0)
-
-
 def funnel(findings: pd.DataFrame, *, by_union: bool = False) -> pd.DataFrame:
     """Count and money at issue (fen) per stage: columns ``<stage>_n`` and ``<stage>_fen`` for every stage of
     ``STAGES`` and every status of ``UPHELD``. One row for all findings (index ``None``), or with ``by_union`` one
@@ -78,7 +69,7 @@ def funnel(findings: pd.DataFrame, *, by_union: bool = False) -> pd.DataFrame:
 
     status = statuses(findings)
     key = unions(findings) if by_union else pd.Series(None, index=findings.index, dtype=object)
-    frame = pd.DataFrame({"key": key.fillna("\uffff"), "status": status, "fen": _at_issue_fen(findings), "n": 1})
+    frame = pd.DataFrame({"key": key.fillna("\uffff"), "status": status, "fen": at_issue_fen(findings), "n": 1})
     grouped = frame.groupby(["key", "status"], sort=True)[["n", "fen"]].sum()
     counts = grouped["n"].unstack(fill_value=0).reindex(columns=list(STATUSES), fill_value=0)
     money = grouped["fen"].unstack(fill_value=0).reindex(columns=list(STATUSES), fill_value=0)
