@@ -24,8 +24,8 @@ from fundaudit.engine.context import CheckContext, Skip
 from fundaudit.engine.findings import Tables, add_evidence, add_subjects, build_findings
 from fundaudit.engine.sql import ROW_ID, TOTALS
 from fundaudit.errors import render
+from fundaudit.facts import IN_PERIOD, add_facts
 from fundaudit.ledger import TOTALS_COLUMNS, Ledger
-from fundaudit.normalize import address_key, name_key, resident_id_facts, taxpayer_id_facts
 from fundaudit.period import Period
 from fundaudit.result import FINDING_FRAME_COLUMNS
 from fundaudit.rules.model import Rule
@@ -253,24 +253,7 @@ def input_tables(ledgers: Mapping[str, Ledger], period: Period | None = None) ->
     ``audit.duckdb`` holds (:mod:`fundaudit.report.db`)."""
     frames: dict[str, pd.DataFrame] = {}
     for kind, ledger in ledgers.items():
-        df = ledger.frame.copy(deep=False)
-        df[ROW_ID] = np.arange(len(df), dtype="int64")
-        df["_in_period"] = in_period(kind, df, period)
-        for name, spec in catalogue()[kind].columns.items():
-            if name not in df.columns:
-                continue
-            if spec.type == "resident_id" and not {f"{name}__status", f"{name}__birth"} <= set(df.columns):
-                facts = resident_id_facts(df[name])  # a frame from fundaudit.load already has them
-                df[f"{name}__status"] = facts["status"].to_numpy()
-                df[f"{name}__birth"] = facts["birth_date"].to_numpy()
-            elif spec.type == "name":
-                df[f"{name}__key"] = name_key(df[name]).to_numpy()
-            elif name == "address":
-                df[f"{name}__key"] = address_key(df[name]).to_numpy()
-            elif spec.type == "taxpayer_id":
-                facts = taxpayer_id_facts(df[name])
-                df[f"{name}__status"] = facts["status"].to_numpy()
-                df[f"{name}__org_ok"] = facts["org_code_valid"].astype("boolean").to_numpy()
+        df = add_facts(kind, ledger.frame, period)
         frames[kind] = df
     totals = [led.totals for led in ledgers.values() if len(led.totals)]
     total_kinds: list[str] = []
@@ -279,37 +262,9 @@ def input_tables(ledgers: Mapping[str, Ledger], period: Period | None = None) ->
         t = pd.concat(totals, ignore_index=True)
         t["sheet"] = t["sheet"].astype("str")
         t[ROW_ID] = np.arange(len(t), dtype="int64")
-        t["_in_period"] = True
+        t[IN_PERIOD] = True
         t["declared"] = t["declared"].astype("int64")
         frames[TOTALS] = t
         total_kinds = sorted(t["kind"].unique())
         total_columns = {k: sorted(t.loc[t["kind"] == k, "column"].unique()) for k in total_kinds}
     return Tables(frames, total_kinds, total_columns)
-
-
-def in_period(kind: str, df: pd.DataFrame, period: Period | None) -> np.ndarray:
-    """Which rows of ``kind`` belong to the audit period: dues whose 所属期 overlaps it (else the
-    treasury or payment date), disbursements paid in it; register and reference rows always."""
-    n = len(df)
-    if period is None:
-        return np.ones(n, dtype=bool)
-    start, end = pd.Timestamp(period.start), pd.Timestamp(period.end)
-    if kind == "dues":
-        if "period_start" in df and "period_end" in df:
-            s, e = df["period_start"], df["period_end"]
-            known = s.notna() & e.notna()
-            inside = (s <= end) & (e >= start)
-            fallback = _date_in(df, ("treasury_date", "payment_date", "filing_date"), start, end)
-            return np.where(known, inside, fallback)
-        return _date_in(df, ("treasury_date", "payment_date", "filing_date"), start, end)
-    if kind == "disbursements":
-        return _date_in(df, ("payment_date", "approval_date"), start, end)
-    return np.ones(n, dtype=bool)
-
-
-def _date_in(df: pd.DataFrame, columns: Sequence[str], start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
-    for c in columns:
-        if c in df:
-            d = df[c]
-            return np.asarray(d.isna() | ((d >= start) & (d <= end)), dtype=bool)
-    return np.ones(len(df), dtype=bool)

@@ -20,6 +20,7 @@ import sqlglot
 import sqlglot.expressions as exp
 
 from fundaudit.errors import texts
+from fundaudit.facts import ROW_ID
 from fundaudit.rules.values import is_number, unit_of
 
 __all__ = [
@@ -50,7 +51,6 @@ __all__ = [
     "working_days",
 ]
 
-ROW_ID = "_rid"
 TOTALS = "ledger_totals"  # the registered table of every ledger's declared 合计/小计 amounts
 REF = "_ref:"  # a result column "_ref:<table>:<role>": row id(s) of <table> a finding also cites, as <role>
 ROLE = "_role"  # a result column: the role of the result row's own ref (default: its table's role)

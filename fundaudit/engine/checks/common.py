@@ -12,6 +12,7 @@ import sqlglot.expressions as exp
 
 from fundaudit.engine.context import CheckContext, Skip
 from fundaudit.engine.sql import ROW_ID, all_of, case, col, eq, named, not_null, number, select, string, table
+from fundaudit.facts import IN_PERIOD
 
 __all__ = [
     "BUDGET",
@@ -51,7 +52,6 @@ UNIONS = "unions"
 EMPLOYERS = "employers"
 MIN_WAGE = "min_wage"
 RATIOS = "ratios"
-IN_PERIOD = "_in_period"  # registered by the engine: the row belongs to the audit period
 
 
 def amount_column(
