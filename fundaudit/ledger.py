@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -45,7 +45,7 @@ from fundaudit.schemas import CANONICAL_DTYPES, TEXT, validate
 
 Source: TypeAlias = str | os.PathLike[str] | pd.DataFrame
 
-__all__ = ["InputSummary", "Ledger", "load", "load_grid", "read_sources"]
+__all__ = ["InputSummary", "Ledger", "StoredTable", "load", "load_grid", "read_sources"]
 
 REJECTED_COLUMNS = ["kind", "file", "sheet", "row", "column", "field", "value", "reason", "message",
                     "message_en", "action", "personal"]
@@ -97,6 +97,36 @@ class InputSummary:
         }
 
 
+class StoredTable(Protocol):
+    """A ledger's canonical table held outside pandas (issue 17): an on-disk DuckDB table filled batch by batch
+    from parquet (``fundaudit.scan``), or a Spark view normalised per partition (``fundaudit.spark_inputs``).
+
+    It holds the ledger's rows with provenance (``file``, ``sheet``, ``row``) and every fact of
+    :func:`fundaudit.facts.add_facts` (``_rid`` unique per row and ordered as the rows were read; ``_in_period``),
+    under the name ``name`` in the place its ``engine`` runs queries. Whatever reads single rows of a stored
+    ledger (a finding's refs, a report's lookup) asks it here, so the cost follows the rows asked for."""
+
+    engine: str  # "duckdb" | "spark": where the table lives and the rules must run
+    name: str  # the table's name there
+
+    def columns(self) -> list[str]:
+        """Every column of the table (canonical, provenance, facts)."""
+
+    def count(self) -> int:
+        """How many rows the table holds."""
+
+    def rows(self, rids: np.ndarray, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """The rows whose ``_rid`` is in ``rids``, in that order and repeated as often as given (``columns`` only,
+        when given), with the dtypes the in-memory ledger would have."""
+
+    def distinct(self, column: str) -> list[Any]:
+        """The distinct non-null values of ``column``, sorted."""
+
+    def lookup(self, keys: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+        """``keys`` (columns ``file``, ``sheet``, ``row``) with ``columns`` of the row each key names (missing where
+        none does), in the order of ``keys``."""
+
+
 @dataclass
 class Ledger:
     """One input kind, loaded: the canonical frame plus everything that did not make it in."""
@@ -108,6 +138,7 @@ class Ledger:
     totals: pd.DataFrame       # declared 合计/小计 amounts with the rows they cover
     inputs: list[InputSummary]
     as_read: list[RowsAsRead] = field(default_factory=list)  # each sheet's body rows as read (evidence)
+    stored: StoredTable | None = None  # the rows, when held outside pandas; ``frame`` is then their zero-row schema
 
     @property
     def spec(self) -> KindSpec:
@@ -119,8 +150,13 @@ class Ledger:
         """Canonical columns some input of this ledger supplied."""
         return frozenset(c for c in self.frame.columns if c in self.spec.columns)
 
+    @property
+    def row_count(self) -> int:
+        """Rows loaded, wherever they are held."""
+        return self.stored.count() if self.stored is not None else len(self.frame)
+
     def __repr__(self) -> str:
-        return (f"<Ledger {self.kind}: {len(self.frame)} rows loaded, "
+        return (f"<Ledger {self.kind}: {self.row_count} rows loaded, "
                 f"{sum(i.rows_rejected for i in self.inputs)} rejected, "
                 f"{sum(i.rows_non_data for i in self.inputs)} non-data, from {len(self.inputs)} input(s)>")
 
