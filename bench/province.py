@@ -4,6 +4,12 @@
     python -m bench.province             # generate bench/data/province when needed, then measure the loader
     python -m bench.province --no-load   # only generate
     python -m bench.province --data /tmp/p --dues 48000 --disbursements 5000 --workers 1000  # a quick look
+    python -m bench.province --no-load --audit duckdb spark   # the whole pack on it, each engine side by side
+
+``--audit`` runs ``fundaudit audit`` (the CLI, profile anhui-2016, period 2016, findings.json) on the province set
+from its parquet files, once per engine, each in a fresh process whose whole process tree (the Python driver and,
+on Spark, its JVM) is sampled from /proc for the peak of their summed resident memory; both engines' findings must
+be the same (fingerprints), and the figures go into ``audit`` of bench/results/province.json.
 
 Generation and each load run in a fresh subprocess, so each peak memory (VmHWM) is its own. A ledger of several
 part files is loaded whole only when the loads of its first part and first two parts, extrapolated, stay under
@@ -14,8 +20,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
+import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -81,6 +92,117 @@ def measure_load(kind: str, path: Path, *, max_gib: float) -> dict[str, Any]:
     return out
 
 
+#: The CLI's options per engine for the province run: DuckDB out of core under a memory limit; Spark in local
+#: mode on both cores (a cluster's figures depend on the cluster).
+ENGINE_ARGS = {
+    "duckdb": ["--engine", "duckdb", "--memory-limit", "8GB"],
+    "spark": ["--engine", "spark", "--spark-master", "local[2]"],
+}
+SPARK_DRIVER_MEMORY = "12g"
+
+
+def _tree_usage(root: int) -> tuple[int, float]:
+    """The summed resident memory (KiB) and CPU seconds (user + system) of ``root`` and every process below it,
+    from /proc (a JVM started by the driver is not waited for, so its CPU is not in the driver's rusage)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            pid, ppid, pages = int(entry), int(fields[1]), int(fields[21])
+            cpu[pid] = (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(pid)
+        rss[pid] = pages * (os.sysconf("SC_PAGE_SIZE") // 1024)
+    total, seconds, todo = 0, 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        seconds += cpu.get(pid, 0.0)
+        todo += children.get(pid, [])
+    return total, seconds
+
+
+def _ledger_args(data: Path, manifest: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    for kind, k in manifest["kinds"].items():
+        out += ["--ledger", f"{kind}={data / k['path']}"]
+    return out
+
+
+def measure_audit(engine: str, data: Path, manifest: dict[str, Any], *, key: Path) -> dict[str, Any]:
+    """``fundaudit audit`` of the province set on ``engine`` in a fresh process: wall and CPU seconds (the tree's),
+    peak summed RSS of the tree, rows per second, findings; the fingerprints are returned apart for comparison."""
+    out_dir = Path(tempfile.mkdtemp(prefix=f"province-{engine}-"))
+    cmd = [sys.executable, "-m", "fundaudit", "audit", *_ledger_args(data, manifest), "--profile", "anhui-2016",
+           "--period", "2016", "--format", "json", "--out", str(out_dir), "--fail-on", "never", "--quiet",
+           *ENGINE_ARGS[engine]]
+    env = {**os.environ, "FUNDAUDIT_SUBJECT_KEY": str(key),
+           "PYSPARK_SUBMIT_ARGS": f"--driver-memory {SPARK_DRIVER_MEMORY} pyspark-shell"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak, tree_cpu = [0], [0.0]
+
+    def sample() -> None:
+        while proc.poll() is None:
+            kib, cpu = _tree_usage(proc.pid)
+            peak[0], tree_cpu[0] = max(peak[0], kib), max(tree_cpu[0], cpu)
+            time.sleep(0.5)
+
+    watcher = threading.Thread(target=sample, daemon=True)
+    watcher.start()
+    _, stderr = proc.communicate()
+    seconds = time.perf_counter() - t0
+    watcher.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    try:
+        if proc.returncode != 0:
+            return {"engine": engine, "failed": proc.returncode, "stderr": stderr[-4000:], "seconds": round(seconds)}
+        doc = json.loads((out_dir / "findings.json").read_text(encoding="utf-8"))
+    finally:
+        shutil.rmtree(out_dir, ignore_errors=True)
+    rows = sum(i["rows_read"] for i in doc["inputs"])
+    statuses: dict[str, int] = {}
+    for r in doc["rules"]:
+        statuses[r["status"]] = statuses.get(r["status"], 0) + 1
+    return {
+        "engine": engine, "args": ENGINE_ARGS[engine], "seconds": round(seconds, 1),
+        "cpu_seconds": round(max(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, tree_cpu[0]), 1),
+        "peak_tree_rss_mib": round(peak[0] / 1024), "rows_read": rows, "rows_per_second": round(rows / seconds),
+        "findings": len(doc["findings"]), "rules": statuses,
+        "fingerprints": sorted(f["fingerprint"] for f in doc["findings"]),
+    }
+
+
+def audit_all(engines: list[str], data: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Audit the province set on each engine in turn; say whether their findings agree."""
+    runs: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        key = Path(tmp) / "subject.key"
+        key.write_bytes(os.urandom(32))
+        for engine in engines:
+            print(f"auditing the province set on {engine} …", flush=True)
+            r = runs[engine] = measure_audit(engine, data, manifest, key=key)
+            if "failed" in r:
+                print(f"  {engine} failed (exit {r['failed']}):\n{r['stderr']}")
+                continue
+            print(f"  {engine}: {r['seconds']:,.0f} s wall, {r['cpu_seconds']:,.0f} s CPU, "
+                  f"peak {r['peak_tree_rss_mib']:,} MiB (process tree), {r['rows_per_second']:,} rows/s, "
+                  f"{r['findings']:,} findings, rules {r['rules']}")
+    prints = {e: r.pop("fingerprints") for e, r in runs.items() if "fingerprints" in r}
+    same = len(set(map(tuple, prints.values()))) == 1 if len(prints) > 1 else None
+    if same is not None:
+        print(f"  same findings on {', '.join(prints)}: {same}")
+    return {"runs": runs, "same_findings": same, "when": time.strftime("%Y-%m-%d %H:%M")}
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(prog="python -m bench.province")
     ap.add_argument("--data", type=Path, default=scale.DATA / "province")
@@ -88,6 +210,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--max-gib", type=float, default=16.0, help="load a ledger whole only under this estimate")
     ap.add_argument("--kinds", nargs="*", default=["register", "disbursements", "dues"])
     ap.add_argument("--no-save", action="store_true", help="do not write bench/results/province.json")
+    ap.add_argument("--audit", nargs="*", choices=sorted(ENGINE_ARGS), default=[],
+                    help="audit the province set with the whole pack on these engines")
     for name, value in (*scale.PROVINCE.items(), ("chunk_rows", scale.CHUNK_ROWS),
                         ("directory_above", scale.DIRECTORY_ABOVE)):
         ap.add_argument(f"--{name.replace('_', '-')}", type=int, default=value, help=f"default {value:,}")
@@ -114,9 +238,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             if "whole" in r and r["whole"] is not f:
                 w = r["whole"]
                 print(f"  whole {w['rows']:,} rows {w['seconds']:.1f} s peak {w['max_rss_mib']:,} MiB")
+    if args.audit:
+        doc["audit"] = audit_all(args.audit, args.data, manifest)
     if args.no_save:
         return doc
     RESULTS.mkdir(exist_ok=True)
+    if not args.audit and (RESULTS / "province.json").exists():  # keep the last audit figures
+        last = json.loads((RESULTS / "province.json").read_text(encoding="utf-8"))
+        if "audit" in last:
+            doc["audit"] = last["audit"]
     (RESULTS / "province.json").write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
     return doc
 
