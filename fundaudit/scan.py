@@ -30,8 +30,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import sqlglot
-from pandas.api.types import is_object_dtype
 import sqlglot.expressions as exp
+from pandas.api.types import is_object_dtype
 
 from fundaudit.columns import catalogue, map_headers
 from fundaudit.errors import ConfigError, note
@@ -118,11 +118,12 @@ class Store:
         self.path = self.folder / "store.duckdb"
         spill = self.folder / "spill"
         spill.mkdir(mode=0o700)
-        config: dict[str, Any] = {"threads": 2, "temp_directory": str(spill), "enable_progress_bar": False}
+        config: dict[str, Any] = {"threads": 2, "temp_directory": str(spill)}
         if memory_limit:
             config["memory_limit"] = memory_limit
         try:
             self.con = duckdb.connect(str(self.path), config=config)
+            self.con.execute("SET enable_progress_bar = false")
             self.con.execute("SET enable_external_access = false")  # set after the spill folder, which it locks
         except BaseException:
             shutil.rmtree(self.folder, ignore_errors=True)
@@ -159,8 +160,7 @@ class Store:
         if name not in self._dtypes:
             return 0
         query = sqlglot.select(exp.Count(this=exp.Star())).from_(exp.to_table(name, quoted=True))
-        row = self.con.execute(query.sql("duckdb")).fetchone()
-        return int(row[0]) if row else 0
+        return int(self.con.execute(query.sql("duckdb")).fetchall()[0][0])
 
     def append(self, name: str, frame: pd.DataFrame) -> None:
         """Append ``frame`` to table ``name`` (created by the first frame; a column a later frame brings is
@@ -257,7 +257,7 @@ class DuckDBTable:
                      .join(exp.to_table(_RIDS, alias="w"),
                            on=exp.EQ(this=exp.column(ROW_ID, "t", quoted=True), expression=exp.column("_want", "w")))
                      .order_by(exp.column("_ord", "w")))
-            got = self.store.con.execute(query.sql("duckdb")).fetch_arrow_table()
+            got = self.store.con.sql(query.sql("duckdb")).to_arrow_table()
         finally:
             self.store.con.unregister(_RIDS)
         out = self._frame(got, cols)
@@ -294,7 +294,7 @@ class DuckDBTable:
                                                          this=exp.column(ROW_ID, "t", quoted=True))])),
                                      expression=exp.Literal.number(1)))
                      .order_by(exp.column("_ord", "k")))
-            got = self.store.con.execute(inner.sql("duckdb")).fetch_arrow_table()
+            got = self.store.con.sql(inner.sql("duckdb")).to_arrow_table()
         finally:
             self.store.con.unregister(_KEYS)
         out = self._frame(got, list(columns))
