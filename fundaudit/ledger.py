@@ -164,10 +164,13 @@ class Ledger:
         if self.stored is not None:
             got = self.stored.lookup(keys[["file", "sheet", "row"]], have) if have else keys[[]].copy()
         else:
-            look = self.frame[["file", "sheet", "row", *have]].drop_duplicates(["file", "sheet", "row"])
-            k = keys[["file", "sheet", "row"]].reset_index(drop=True)
-            k = k.astype({"file": object, "sheet": object, "row": "int64"})
-            look = look.astype({"file": object, "sheet": object, "row": "int64"})
+            def keyed(f: pd.DataFrame) -> pd.DataFrame:  # a missing sheet (CSV, parquet) matches a missing one
+                return f.assign(file=f["file"].astype(object).where(f["file"].notna(), ""),
+                                sheet=f["sheet"].astype(object).where(f["sheet"].notna(), ""),
+                                row=pd.to_numeric(f["row"], errors="coerce").fillna(-1).astype("int64"))
+
+            look = keyed(self.frame[["file", "sheet", "row", *have]]).drop_duplicates(["file", "sheet", "row"])
+            k = keyed(keys[["file", "sheet", "row"]].reset_index(drop=True))
             got = k.merge(look, on=["file", "sheet", "row"], how="left")[have]
         out = keys.reset_index(drop=True).copy()
         for c in columns:

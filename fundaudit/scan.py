@@ -21,8 +21,8 @@ import re
 import shutil
 import tempfile
 import weakref
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ from pandas.api.types import is_object_dtype
 from fundaudit.columns import catalogue, map_headers
 from fundaudit.errors import ConfigError, note
 from fundaudit.facts import ROW_ID, add_facts
-from fundaudit.io import Limits, display_name, open_parquet
+from fundaudit.io import Limits, display_name, open_parquet, parquet_rows
 from fundaudit.io.asread import ParquetRows
 from fundaudit.io.grid import number_ranges
 from fundaudit.io.tabular import arrow_grid
@@ -55,8 +55,8 @@ from fundaudit.ledger import (
 )
 from fundaudit.period import Period
 
-__all__ = ["BATCH_ROWS", "MODES", "THRESHOLD_ROWS", "DuckDBTable", "Store", "check_memory_limit", "check_temp_dir",
-           "scan_parquet"]
+__all__ = ["BATCH_ROWS", "MODES", "THRESHOLD_ROWS", "DuckDBTable", "OutOfCore", "Store", "check_memory_limit",
+           "check_temp_dir", "scan_parquet"]
 
 #: Rows from which a parquet input (a file, or a directory's files) is scanned out of core rather than loaded
 #: into pandas (``--out-of-core auto``): about 1.2 GiB of pandas frames per million dues rows.
@@ -252,7 +252,7 @@ class DuckDBTable:
         cols = list(self.dtypes) if columns is None else list(columns)
         self.store.con.register(_RIDS, pa.table({"_want": want, "_ord": np.arange(len(want), dtype=np.int64)}))
         try:
-            query = (sqlglot.select(*[exp.column(c, "t", quoted=True) for c in cols])
+            query = (sqlglot.select(*[exp.column(c, "t", quoted=True) for c in cols or [ROW_ID]])
                      .from_(exp.to_table(self.name, quoted=True, alias="t"))
                      .join(exp.to_table(_RIDS, alias="w"),
                            on=exp.EQ(this=exp.column(ROW_ID, "t", quoted=True), expression=exp.column("_want", "w")))
@@ -263,6 +263,20 @@ class DuckDBTable:
         out = self._frame(got, cols)
         out.index = pd.Index(want)
         return out
+
+    def batches(self, rows: int) -> Iterator[pd.DataFrame]:
+        """Every row in row-id order (the order they were appended, which DuckDB keeps), ``rows`` at a time, with
+        their dtypes: a copy streamed out (audit.duckdb), never the whole table in pandas. At least one frame,
+        perhaps empty."""
+        cols = list(self.dtypes)
+        query = sqlglot.select(*[exp.column(c, quoted=True) for c in cols]).from_(exp.to_table(self.name, quoted=True))
+        reader = self.store.con.cursor().sql(query.sql("duckdb")).fetch_record_batch(rows)
+        sent = False
+        for batch in reader:
+            sent = True
+            yield self._frame(pa.Table.from_batches([batch]), cols).reset_index(drop=True)
+        if not sent:
+            yield self.schema()
 
     def distinct(self, column: str) -> list[Any]:
         """The distinct non-null values of ``column``, sorted."""
@@ -300,6 +314,52 @@ class DuckDBTable:
         out = self._frame(got, list(columns))
         out.index = keys.index
         return out
+
+
+@dataclass
+class OutOfCore:
+    """How an audit run treats parquet inputs (``--out-of-core``, ``--memory-limit``, ``--temp-dir``): which it
+    scans (:meth:`scans`), and the store it scans them into, opened on the first scan and closed with the run."""
+
+    mode: str = "auto"
+    threshold: int = THRESHOLD_ROWS
+    memory_limit: str | None = None
+    temp_dir: Path | None = None
+    period: Period | None = None
+    batch_rows: int = BATCH_ROWS
+    store: Store | None = None
+
+    def scans(self, files: Sequence[tuple[Path, str]]) -> bool:
+        """Whether parquet ``files`` (one input: a file, or a directory's files) are scanned: always, never, or
+        when their rows, read from the footers, reach the threshold."""
+        if self.mode != "auto":
+            return self.mode == "always"
+        return sum(parquet_rows(f) or 0 for f, _ in files) >= self.threshold
+
+    def open(self) -> Store:
+        """The run's store (opened once)."""
+        if self.store is None:
+            self.store = Store(temp_dir=self.temp_dir, memory_limit=self.memory_limit)
+        return self.store
+
+    def scan(self, kind: str, files: Sequence[tuple[Path, str]], memory: Ledger | None, *,
+             columns: Mapping[str, str] | None = None, limits: Limits | None = None,
+             progress: Progress | None = None) -> Ledger:
+        """Scan ``files`` (path, name) of ``kind`` into the store; ``memory``, the kind's inputs loaded in pandas,
+        is appended after them, so the kind is one table."""
+        store = self.open()
+        led = scan_parquet(kind, [f for f, _ in files], store, names=[n for _, n in files],
+                           columns=dict(columns) if columns else None, period=self.period, limits=limits,
+                           batch_rows=self.batch_rows, progress=progress)
+        if memory is None:
+            return led
+        cols = append_frames(kind, store, memory, self.period)
+        return stored_ledger(kind, store, [led, memory], [*led.frame.columns, *cols])
+
+    def close(self) -> None:
+        """Close the store, if one was opened."""
+        if self.store is not None:
+            self.store.close()
 
 
 def scan_parquet(kind: str, files: Sequence[str | os.PathLike[str]], store: Store, *,
