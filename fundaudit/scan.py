@@ -167,7 +167,11 @@ class Store:
         added, missing ones are NULL). The pandas dtype of each column is kept, to give rows back as they went in.
         """
         table = exp.to_table(name, quoted=True)
-        self.con.register(_BATCH, pa.Table.from_pandas(frame, preserve_index=False))
+        arrow = pa.Table.from_pandas(frame, preserve_index=False)
+        for j, f in enumerate(arrow.schema):  # a text column with no value in this batch is text, not NULL-typed
+            if pa.types.is_null(f.type):
+                arrow = arrow.set_column(j, pa.field(f.name, pa.string()), pa.nulls(len(arrow), pa.string()))
+        self.con.register(_BATCH, arrow)
         try:
             known = self._dtypes.get(name)
             if known is None:
@@ -241,9 +245,20 @@ class DuckDBTable:
         return pd.DataFrame({c: pd.Series(dtype=d) for c, d in self.dtypes.items()})
 
     def _frame(self, table: pa.Table, columns: Sequence[str]) -> pd.DataFrame:
-        out = table.to_pandas(types_mapper=None)
-        return pd.DataFrame({c: out[c].astype(self.dtypes[c]) if len(out) else pd.Series(dtype=self.dtypes[c])
-                             for c in columns}, index=out.index)
+        """Query results as the frame the rows came from: each column in its dtype (an object column of text, such
+        as a name's key, missing as NaN, as the text Series it was made from has it)."""
+        out = table.to_pandas()
+        cols = {}
+        for c in columns:
+            dtype = self.dtypes[c]
+            if not len(out):
+                cols[c] = pd.Series(dtype=dtype)
+            elif is_object_dtype(dtype):
+                values = out[c].astype(object)
+                cols[c] = values.where(values.notna(), np.nan)
+            else:
+                cols[c] = out[c].astype(dtype)
+        return pd.DataFrame(cols, index=out.index)
 
     def rows(self, rids: np.ndarray, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """The rows whose ``_rid`` is in ``rids``, in that order and repeated as given (``columns`` only, when
