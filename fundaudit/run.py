@@ -367,6 +367,7 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
 
     from fundaudit import triage as triage_mod
     from fundaudit.rules.shipped import resolve_rules
+    from fundaudit import scan
     from fundaudit.scan import MODES, OutOfCore, check_memory_limit, check_temp_dir
     from fundaudit.subject import key_id, read_key
 
@@ -374,7 +375,8 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
     if out_of_core not in MODES:
         raise ConfigError("bad_out_of_core", value=str(out_of_core), modes=", ".join(MODES))
     ooc = OutOfCore(out_of_core if engine == "duckdb" else "never", memory_limit=check_memory_limit(memory_limit),
-                    temp_dir=check_temp_dir(temp_dir), period=per)
+                    temp_dir=check_temp_dir(temp_dir), period=per, threshold=scan.THRESHOLD_ROWS,
+                    batch_rows=scan.BATCH_ROWS)
     session = _engine_session(engine, spark)
     ruleset, prof = resolve_rules(profile, rules, params)
     decisions = triage if isinstance(triage, pd.DataFrame) or triage is None else triage_mod.read_decisions(triage)

@@ -226,6 +226,7 @@ class DuckDBTable:
         self.store = store
         self.name = name
         self.dtypes = dtypes
+        self._count = store.count(name)  # the table is complete when its ledger is made
 
     @property
     def connection(self) -> Any:
@@ -238,7 +239,7 @@ class DuckDBTable:
 
     def count(self) -> int:
         """How many rows the table holds."""
-        return self.store.count(self.name)
+        return self._count
 
     def schema(self) -> pd.DataFrame:
         """A zero-row frame with the table's columns and dtypes."""
@@ -285,13 +286,17 @@ class DuckDBTable:
         perhaps empty."""
         cols = list(self.dtypes)
         query = sqlglot.select(*[exp.column(c, quoted=True) for c in cols]).from_(exp.to_table(self.name, quoted=True))
-        reader = self.store.con.cursor().sql(query.sql("duckdb")).fetch_record_batch(rows)
-        sent = False
-        for batch in reader:
-            sent = True
-            yield self._frame(pa.Table.from_batches([batch]), cols).reset_index(drop=True)
-        if not sent:
-            yield self.schema()
+        cursor = self.store.con.cursor()  # its own, so the engine's connection stays free between batches
+        try:
+            reader = cursor.sql(query.sql("duckdb")).to_arrow_reader(rows)
+            sent = False
+            for batch in reader:
+                sent = True
+                yield self._frame(pa.Table.from_batches([batch]), cols).reset_index(drop=True)
+            if not sent:
+                yield self.schema()
+        finally:
+            cursor.close()
 
     def distinct(self, column: str) -> list[Any]:
         """The distinct non-null values of ``column``, sorted."""
