@@ -433,7 +433,7 @@ def _carry_other_table(row_type: pd.Series, rows: pd.Series, carry: BatchCarry) 
 def personal_columns(spec: KindSpec, mapping: HeaderMapping) -> dict[int, str]:
     """Column position -> personal type of the columns mapped to a personal canonical column (``text`` for
     personal free text), so evidence masks them by their type."""
-    personal = {}
+    personal: dict[int, str] = {}
     for pos, canonical in mapping.columns.items():
         col = spec.columns[canonical]
         if col.type in PERSONAL_TYPES or col.personal:

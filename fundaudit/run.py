@@ -365,9 +365,9 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
     block ends). All three are checked before any input is read.
     """
 
+    from fundaudit import scan
     from fundaudit import triage as triage_mod
     from fundaudit.rules.shipped import resolve_rules
-    from fundaudit import scan
     from fundaudit.scan import MODES, OutOfCore, check_memory_limit, check_temp_dir
     from fundaudit.subject import key_id, read_key
 

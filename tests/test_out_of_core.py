@@ -171,7 +171,7 @@ def _tables(path: Path) -> dict[str, list[tuple[Any, ...]]]:
                 continue
             cols = [r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE "
                                               "table_name = ? ORDER BY ordinal_position", [name]).fetchall()]
-            out[name] = [cols, *con.execute(f'SELECT * FROM "{name}"').fetchall()]  # noqa: S608 - names listed above
+            out[name] = [cols, *con.execute(f'SELECT * FROM "{name}"').fetchall()]
         return out
     finally:
         con.close()
