@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import sqlglot
 import sqlglot.expressions as exp
 from pandas.api.types import is_object_dtype
@@ -36,11 +37,11 @@ from pandas.api.types import is_object_dtype
 from fundaudit.columns import catalogue, map_headers
 from fundaudit.errors import ConfigError, note
 from fundaudit.facts import ROW_ID, add_facts
-from fundaudit.io import Limits, display_name, open_parquet, parquet_rows
+from fundaudit.io import Limits, ParquetInput, display_name, open_parquet, parquet_rows
 from fundaudit.io.asread import ParquetRows
 from fundaudit.io.grid import number_ranges
 from fundaudit.io.tabular import arrow_grid
-from fundaudit.layout import find_header, totals_coverage
+from fundaudit.layout import Layout, find_header, totals_coverage
 from fundaudit.ledger import (
     NON_DATA_COLUMNS,
     REJECTED_COLUMNS,
@@ -425,7 +426,6 @@ def _scan_file(kind: str, path: Path, name: str, store: Store, *, columns: dict[
                period: Period | None, limits: Limits, batch_rows: int,
                progress: Progress | None) -> tuple[Ledger, list[str]]:
     """One parquet file into the store: its ledger part (no frame) and the frame columns its batches had."""
-    import pyarrow.parquet as pq
 
     src = open_parquet(path, name=name, limits=limits)
     pf = pq.ParquetFile(src.path)
@@ -455,7 +455,8 @@ def _scan_file(kind: str, path: Path, name: str, store: Store, *, columns: dict[
             frame_columns)
 
 
-def _scan_pass(kind: str, src: Any, pf: Any, layout: Any, store: Store, carry: BatchCarry, start: int, *,
+def _scan_pass(kind: str, src: ParquetInput, pf: pq.ParquetFile, layout: Layout, store: Store, carry: BatchCarry,
+               start: int, *,
                columns: dict[str, str] | None, period: Period | None, limits: Limits, batch_rows: int,
                progress: Progress | None) -> tuple[list[Ledger], list[str], int] | None:
     """Every batch of one file through the loader into the store; None when a batch met a unit line not yet
