@@ -281,11 +281,11 @@ class DuckDBTable:
         out.index = pd.Index(want)
         return out
 
-    def batches(self, rows: int) -> Iterator[pd.DataFrame]:
+    def batches(self, rows: int, columns: Sequence[str] | None = None) -> Iterator[pd.DataFrame]:
         """Every row in row-id order (the order they were appended, which DuckDB keeps), ``rows`` at a time, with
-        their dtypes: a copy streamed out (audit.duckdb), never the whole table in pandas. At least one frame,
-        perhaps empty."""
-        cols = list(self.dtypes)
+        their dtypes (``columns`` only, when given): a copy streamed out (audit.duckdb), never the whole table in
+        pandas. At least one frame, perhaps empty."""
+        cols = list(self.dtypes) if columns is None else list(columns)
         query = sqlglot.select(*[exp.column(c, quoted=True) for c in cols]).from_(exp.to_table(self.name, quoted=True))
         cursor = self.store.con.cursor()  # its own, so the engine's connection stays free between batches
         try:
@@ -295,7 +295,7 @@ class DuckDBTable:
                 sent = True
                 yield self._frame(pa.Table.from_batches([batch]), cols).reset_index(drop=True)
             if not sent:
-                yield self.schema()
+                yield self.schema()[cols]
         finally:
             cursor.close()
 

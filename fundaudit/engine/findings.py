@@ -49,6 +49,7 @@ class Tables:
     total_kinds: list[str] = field(default_factory=list)
     total_columns: dict[str, list[str]] = field(default_factory=dict)
     stored: dict[str, StoredTable] = field(default_factory=dict)
+    _whole: dict[tuple[str, tuple[str, ...]], pd.DataFrame] = field(default_factory=dict, repr=False)
 
     @property
     def names(self) -> list[str]:
@@ -73,11 +74,17 @@ class Tables:
 
     def whole(self, table: str, columns: Sequence[str]) -> pd.DataFrame | None:
         """All of a small reference ``table``'s ``columns`` (None unless it is registered with all of them)."""
-        if table in self.stored:  # a reference table scanned because every parquet input was (``always``)
+        if table in self.stored:  # a reference table big enough to be scanned (a province's union registry)
             stored = self.stored[table]
             if not set(columns) <= set(stored.columns()):
                 return None
-            return stored.rows(np.arange(stored.count(), dtype="int64"), columns)
+            key = (table, tuple(columns))
+            if key not in self._whole:  # read once a run, not once a rule
+                batches = getattr(stored, "batches", None)
+                self._whole[key] = (pd.concat(list(batches(1 << 18, columns)), ignore_index=True)
+                                    if batches is not None
+                                    else stored.rows(np.arange(stored.count(), dtype="int64"), columns))
+            return self._whole[key]
         frame = self.frames.get(table)
         return None if frame is None or not set(columns) <= set(frame.columns) else frame[list(columns)]
 
