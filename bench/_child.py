@@ -31,6 +31,10 @@ def _audit(args: list[str]) -> dict:  # type: ignore[type-arg]
     engine.run_rules = timed_run_rules  # audit() imports it at call time
 
     only = args[args.index("--only") + 1] if "--only" in args else None
+    options = {}  # --out-of-core MODE, --memory-limit SIZE (issue 17: out of core on one machine)
+    for flag, name in (("--out-of-core", "out_of_core"), ("--memory-limit", "memory_limit")):
+        if flag in args:
+            options[name] = args[args.index(flag) + 1]
     inputs = dict(a.split("=", 1) for a in args if "=" in a)
     stamps: list[float] = []
 
@@ -42,7 +46,7 @@ def _audit(args: list[str]) -> dict:  # type: ignore[type-arg]
     if only:
         result = _audit_only(audit, inputs, progress, only)
     else:
-        result = audit(inputs, profile="anhui-2016", period="2016", progress=progress)
+        result = audit(inputs, profile="anhui-2016", period="2016", progress=progress, **options)
     t1 = time.perf_counter()
     loaded = stamps[0] if stamps else t1
     return {
@@ -55,6 +59,9 @@ def _audit(args: list[str]) -> dict:  # type: ignore[type-arg]
         "by_rule": {str(k): int(v) for k, v in result.findings["rule"].value_counts().items()},
         "rule_seconds": timed,
         "statuses": {r["id"]: r["status"] for r in result.rules},
+        "out_of_core": result.run.get("out_of_core"),
+        "fingerprints": __import__("hashlib").sha256("\n".join(sorted(result.findings["fingerprint"])).encode())
+        .hexdigest()[:16],
     }
 
 

@@ -81,6 +81,13 @@ def _parser() -> argparse.ArgumentParser:
                         "(pip install 'fundaudit[spark]' and a Java runtime; docs/scale.md)")
     a.add_argument("--spark-master", metavar="URL",
                    help="with --engine spark: the Spark master (default local[2]; e.g. spark://host:7077)")
+    a.add_argument("--out-of-core", default="auto", choices=["auto", "always", "never"],
+                   help="scan parquet inputs into an on-disk DuckDB database instead of pandas: auto (inputs of "
+                        "1,000,000 rows or more), always, never (docs/scale.md)")
+    a.add_argument("--memory-limit", metavar="SIZE",
+                   help="out of core: the database's memory limit, e.g. 4GB (default: DuckDB's, 80%% of RAM)")
+    a.add_argument("--temp-dir", metavar="DIR",
+                   help="out of core: the folder the run's database and spill files go in (default: the system's)")
 
     r = sub.add_parser("rules", help="list the rules, show one, or check a rule pack")
     rsub = r.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
@@ -198,8 +205,9 @@ def _audit(args: argparse.Namespace, argv: list[str], lang: Lang) -> int:
                        argv=["fundaudit", *argv], strict=args.strict,
                        columns=columns or None, entity=args.entity, preparer=args.preparer,
                        reviewer=args.reviewer, triage=args.triage, baseline=args.baseline,
-                       subject_key=args.subject_key, engine=args.engine, spark=args.spark_master)
-        with reports.staging() as staging:  # every report of the run, then swapped in as one set
+                       subject_key=args.subject_key, engine=args.engine, spark=args.spark_master,
+                       out_of_core=args.out_of_core, memory_limit=args.memory_limit, temp_dir=args.temp_dir)
+        with result, reports.staging() as staging:  # every report, then swapped in as one set; the store closed
             written: list[Path] = []
             # the working papers last: their 附件 lists the run's other files with their hashes
             for fmt in sorted(dict.fromkeys(formats), key=lambda f: f == "workpapers"):

@@ -17,13 +17,16 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fundaudit.columns import IGNORE, catalogue, detect_kind, kinds
 from fundaudit.errors import ConfigError, FundauditError, InputError, Lang, LayoutError, note
 from fundaudit.io import Limits, display_name, read_grids
 from fundaudit.layout import find_header
 from fundaudit.ledger import Ledger, Source, combine, load, load_grid
+
+if TYPE_CHECKING:
+    from fundaudit.scan import OutOfCore
 
 SUPPORTED_SUFFIXES = frozenset({".xls", ".xlsx", ".xlsm", ".csv", ".txt", ".tsv", ".parquet"})
 
@@ -128,7 +131,8 @@ def discover_files(directory: Path, others: list[Path] | None = None) -> list[Pa
 def collect(paths: Iterable[str | os.PathLike[str]] = (), ledgers: Iterable[LedgerArg] = (),
             frames: Mapping[str, Source | list[Source]] | None = None, *, limits: Limits | None = None,
             progress: Progress | None = None, skipped: list[SkippedInput] | None = None,
-            strict: bool = False, columns: Mapping[str, str] | None = None) -> dict[str, Ledger]:
+            strict: bool = False, columns: Mapping[str, str] | None = None,
+            out_of_core: OutOfCore | None = None) -> dict[str, Ledger]:
     """Load every input: detected kinds for ``paths`` (files or directories), stated kinds for
     ``ledgers`` and ``frames`` (``{kind: path | DataFrame | [..]}``, the Python API form).
 
@@ -137,7 +141,12 @@ def collect(paths: Iterable[str | os.PathLike[str]] = (), ledgers: Iterable[Ledg
     run stops (the one file's own error, or ``nothing_audited`` listing each). Without it, or with
     ``strict``, the first such file stops the run, as a file named explicitly always does (files of other
     types are still listed in ``skipped``). ``columns`` (header -> canonical column or ``-``) applies to every
-    sheet, as ``--map`` does."""
+    sheet, as ``--map`` does.
+
+    With ``out_of_core`` (:class:`fundaudit.scan.OutOfCore`), a parquet input (a file, or the parquet files of a
+    directory, which a stated kind may then name) whose rows, counted from the footers, reach its threshold (or
+    every one, ``always``) is scanned batch by batch into its on-disk store, not bound by ``max_rows``; the other
+    inputs of such a kind are appended to the same table."""
     limits = limits or Limits()
     if columns:
         check_columns_arg(columns)
@@ -145,15 +154,37 @@ def collect(paths: Iterable[str | os.PathLike[str]] = (), ledgers: Iterable[Ledg
     say = progress or (lambda _msg: None)
     found: list[SkippedInput] = []
 
+    scans: dict[str, list[tuple[Path, str]]] = {}  # kind -> parquet files scanned out of core, with their names
+
+    def stated(kind: str, src: Source, sheet: str | None = None) -> None:
+        """A stated kind's input: scanned when it is parquet big enough, else loaded."""
+        if out_of_core is not None and sheet is None and isinstance(src, str | os.PathLike):
+            files = _parquet_input(Path(src), src)
+            if files is not None and out_of_core.scans(files):
+                scans.setdefault(kind, []).extend(files)
+                return
+            if files is not None and Path(src).is_dir():  # a directory of parquet files, each small enough
+                for f, name in files:
+                    parts.setdefault(kind, []).append(load(kind, f, name=name, limits=limits, validate_schema=False,
+                                                           columns=columns))
+                return
+        parts.setdefault(kind, []).append(load(kind, src, sheet=sheet, limits=limits, validate_schema=False,
+                                               columns=columns))
+
     for arg in ledgers:
         say(f"{arg.kind}: {display_name(arg.path)}")
-        parts.setdefault(arg.kind, []).append(load(arg.kind, arg.path, sheet=arg.sheet, limits=limits,
-                                                   validate_schema=False, columns=columns))
+        stated(arg.kind, arg.path, arg.sheet)
     for kind, src in (frames or {}).items():
         if kind not in catalogue():
             raise ConfigError("unknown_kind", kind=kind, kinds=", ".join(kinds()))
         say(f"{kind}: {src if isinstance(src, str | os.PathLike) else type(src).__name__}")
-        parts.setdefault(kind, []).append(load(kind, src, limits=limits, validate_schema=False, columns=columns))
+        if isinstance(src, list | tuple) and out_of_core is not None:
+            for one in src:
+                stated(kind, one)
+        elif isinstance(src, str | os.PathLike):
+            stated(kind, src)
+        else:
+            parts.setdefault(kind, []).append(load(kind, src, limits=limits, validate_schema=False, columns=columns))
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
@@ -161,9 +192,19 @@ def collect(paths: Iterable[str | os.PathLike[str]] = (), ledgers: Iterable[Ledg
             files = discover_files(path, others)
             if not files:
                 raise InputError("no_ledger_files", path=display_name(raw), kinds=" ".join(sorted(SUPPORTED_SUFFIXES)))
+            parquet = [(f, display_name(f.relative_to(path).as_posix())) for f in files if _is_parquet(f)]
+            scanned = {f for f, _ in parquet} if out_of_core is not None and out_of_core.scans(parquet) else set()
             for f in files:
                 name = display_name(f.relative_to(path).as_posix())
                 say(display_name(f))
+                if f in scanned:
+                    try:
+                        scans.setdefault(_parquet_kind(f, name, limits), []).append((f, name))
+                    except InputError as exc:
+                        if skipped is None or strict:
+                            raise
+                        found.append(SkippedInput(name, None, exc))
+                    continue
                 if skipped is None or strict:
                     _detect_and_load(f, name, limits, parts, None, columns)
                     continue
@@ -174,6 +215,9 @@ def collect(paths: Iterable[str | os.PathLike[str]] = (), ledgers: Iterable[Ledg
             kinds_text = " ".join(sorted(SUPPORTED_SUFFIXES))
             found += [SkippedInput(name, None, InputError(NOT_LEDGER_TYPE, file=name, kinds=kinds_text))
                       for name in (display_name(o.relative_to(path).as_posix()) for o in others)]
+        elif out_of_core is not None and _is_parquet(path) and out_of_core.scans([(path, display_name(raw))]):
+            say(display_name(path))
+            scans.setdefault(_parquet_kind(path, display_name(raw), limits), []).append((path, display_name(raw)))
         else:
             say(display_name(path))
             _detect_and_load(path, display_name(raw), limits, parts, None, columns)
@@ -185,7 +229,57 @@ def collect(paths: Iterable[str | os.PathLike[str]] = (), ledgers: Iterable[Ledg
             raise unreadable[0].error
         if no_ledger and unreadable:
             raise _NothingAuditedError("nothing_audited", count=len(unreadable), errors=[s.error for s in unreadable])
-    return {kind: combine(kind, ps) for kind, ps in parts.items()}
+    out = {kind: combine(kind, ps) for kind, ps in parts.items() if kind not in scans}
+    for kind, scanned_files in scans.items():
+        assert out_of_core is not None
+        out[kind] = out_of_core.scan(kind, scanned_files, combine(kind, parts[kind]) if kind in parts else None,
+                                     columns=columns, limits=limits, progress=say)
+    return out
+
+
+def _is_parquet(path: Path) -> bool:
+    return path.suffix.lower() == ".parquet"
+
+
+def _parquet_input(path: Path, raw: str | os.PathLike[str]) -> list[tuple[Path, str]] | None:
+    """The parquet files of a stated kind's input, with their names: the file itself, or every file of a
+    directory (each must be parquet: a kind stated for a folder of spreadsheets is refused as before); None
+    when the input is not parquet."""
+    if path.is_dir():
+        others: list[Path] = []
+        files = discover_files(path, others)
+        if not files:
+            raise InputError("no_ledger_files", path=display_name(raw), kinds=".parquet")
+        if not all(_is_parquet(f) for f in files):
+            raise InputError("bad_source", what=f"{display_name(raw)} (a directory)", file=display_name(raw))
+        return [(f, display_name(f)) for f in files]
+    return [(path, display_name(raw))] if _is_parquet(path) and path.is_file() else None
+
+
+def _parquet_kind(path: Path, name: str, limits: Limits) -> str:
+    """The kind of a parquet file from its column names alone (its footer; no row is read), as
+    :func:`_detect_and_load` tells a sheet's."""
+    from fundaudit.io import open_parquet
+    from fundaudit.io.tabular import arrow_grid
+
+    src = open_parquet(path, name=name, limits=limits)
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(src.path)
+    grid = arrow_grid(schema.empty_table(), file=src.file, sha256=src.sha256, limits=limits, notes=[])
+    return _kind_of(grid, name)
+
+
+def _kind_of(grid: Any, name: str, layout: Any = None) -> str:
+    """The kind a sheet's headers show (its ``layout`` when found already), or ``kind_undetected``."""
+    layout = layout if layout is not None else find_header(grid)
+    ranking = detect_kind(list(layout.headers))
+    best, score = ranking[0]
+    runner = ranking[1][1] if len(ranking) > 1 else 0.0
+    if score <= 0 or score < runner * 1.5:
+        where = name if grid.sheet is None else f"{name} [{grid.sheet}]"
+        raise LayoutError("kind_undetected", where=where, headers=" | ".join(h for h in layout.headers if h)[:300])
+    return str(best)
 
 
 class _NothingAuditedError(InputError):
@@ -215,15 +309,11 @@ def _detect_and_load(path: Path, name: str, limits: Limits, parts: dict[str, lis
                 raise
             without_header.append(str(grid.sheet))
             continue
-        ranking = detect_kind(list(layout.headers))
-        best, score = ranking[0]
-        runner = ranking[1][1] if len(ranking) > 1 else 0.0
-        if score <= 0 or score < runner * 1.5:
-            where = name if grid.sheet is None else f"{name} [{grid.sheet}]"
-            error = LayoutError("kind_undetected", where=where,
-                                headers=" | ".join(h for h in layout.headers if h)[:300])
+        try:
+            best = _kind_of(grid, name, layout)
+        except LayoutError as error:
             if skipped is None or len(grids) == 1:
-                raise error
+                raise
             undetected.append(SkippedInput(name, grid.sheet, error))
             continue
         ledger = load_grid(best, grid, find_header(grid, best), columns=columns)

@@ -38,14 +38,15 @@ from fundaudit.columns import (
 )
 from fundaudit.errors import ConfigError, FundauditError, InputError, LayoutError, note, render
 from fundaudit.io import Grid, Limits, read_grids
-from fundaudit.io.asread import RowsAsRead
+from fundaudit.io.asread import EvidenceRows, RowsAsRead
 from fundaudit.io.grid import column_letter, number_ranges
 from fundaudit.layout import Layout, UnitLine, classify_rows, find_header, totals_coverage, unit_lines
 from fundaudit.schemas import CANONICAL_DTYPES, TEXT, validate
 
 Source: TypeAlias = str | os.PathLike[str] | pd.DataFrame
 
-__all__ = ["InputSummary", "Ledger", "StoredTable", "load", "load_grid", "read_sources"]
+__all__ = ["BatchCarry", "InputSummary", "Ledger", "StoredTable", "load", "load_grid", "personal_columns",
+           "read_sources"]
 
 REJECTED_COLUMNS = ["kind", "file", "sheet", "row", "column", "field", "value", "reason", "message",
                     "message_en", "action", "personal"]
@@ -137,7 +138,7 @@ class Ledger:
     non_data: pd.DataFrame     # blank, total, subtotal, repeated-header and note rows
     totals: pd.DataFrame       # declared 合计/小计 amounts with the rows they cover
     inputs: list[InputSummary]
-    as_read: list[RowsAsRead] = field(default_factory=list)  # each sheet's body rows as read (evidence)
+    as_read: list[EvidenceRows] = field(default_factory=list)  # each sheet's body rows as read (evidence)
     stored: StoredTable | None = None  # the rows, when held outside pandas; ``frame`` is then their zero-row schema
 
     @property
@@ -154,6 +155,28 @@ class Ledger:
     def row_count(self) -> int:
         """Rows loaded, wherever they are held."""
         return self.stored.count() if self.stored is not None else len(self.frame)
+
+    def lookup(self, keys: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+        """``keys`` (columns ``file``, ``sheet``, ``row``) with ``columns`` of the row each key names (missing where
+        none does, or where the ledger lacks the column), in the order of ``keys``: the stored table's lookup, or
+        the same merge over the frame. Where a report reads a few rows' values by their provenance."""
+        have = [c for c in columns if c in self.frame.columns]
+        if self.stored is not None:
+            got = self.stored.lookup(keys[["file", "sheet", "row"]], have) if have else keys[[]].copy()
+        else:
+            def keyed(f: pd.DataFrame) -> pd.DataFrame:  # a missing sheet (CSV, parquet) matches a missing one
+                return f.assign(file=f["file"].astype(object).where(f["file"].notna(), ""),
+                                sheet=f["sheet"].astype(object).where(f["sheet"].notna(), ""),
+                                row=pd.to_numeric(f["row"], errors="coerce").fillna(-1).astype("int64"))
+
+            look = keyed(self.frame[["file", "sheet", "row", *have]]).drop_duplicates(["file", "sheet", "row"])
+            k = keyed(keys[["file", "sheet", "row"]].reset_index(drop=True))
+            got = k.merge(look, on=["file", "sheet", "row"], how="left")[have]
+        out = keys.reset_index(drop=True).copy()
+        for c in columns:
+            out[c] = got[c].to_numpy() if c in have else None
+        out.index = keys.index
+        return out
 
     def __repr__(self) -> str:
         return (f"<Ledger {self.kind}: {self.row_count} rows loaded, "
@@ -229,10 +252,27 @@ def _load_grids(kind: str, grids: list[Grid], *, explicit_sheet: bool,
 
 # --- one sheet -----------------------------------------------------------------------------------
 
-def load_grid(kind: str, grid: Grid, layout: Layout, *, columns: Mapping[str, str] | None = None) -> Ledger:
+@dataclass
+class BatchCarry:
+    """What one batch of a file hands the next when the file is loaded batch by batch (:mod:`fundaudit.scan`), so
+    that the batches together load as the whole file would: the file's unit lines (``单位：万元``; the scan finds
+    them and restarts the file when a batch meets one its earlier batches did not apply), whether the previous
+    batch ended inside another table stacked below the first, and where each such table starts (noted once for
+    the file). Batches of a file keep no evidence store of their own (the scan's :class:`ParquetRows` reads the
+    rows cited again)."""
+
+    units: list[UnitLine] = field(default_factory=list)   # the lines applied to every batch of this pass
+    found: list[UnitLine] = field(default_factory=list)   # the first line of each unit met so far, in row order
+    inside_other: bool = False
+    other_starts: list[int] = field(default_factory=list)
+
+
+def load_grid(kind: str, grid: Grid, layout: Layout, *, columns: Mapping[str, str] | None = None,
+              carry: BatchCarry | None = None) -> Ledger:
     """Turn one grid with a known layout into a canonical frame, rejections and non-data rows.
 
-    ``columns``: header overrides, as for :func:`load`."""
+    ``columns``: header overrides, as for :func:`load`. ``carry``: the grid is one batch of a file
+    (:class:`BatchCarry`); 合计 coverage is then the caller's to settle over the whole file."""
     spec = catalogue()[kind]
     mapping = map_headers(kind, list(layout.headers), columns)
     notes = list(grid.notes)
@@ -245,8 +285,15 @@ def load_grid(kind: str, grid: Grid, layout: Layout, *, columns: Mapping[str, st
         rows = provenance[2]
 
     row_type = classify_rows(replace(grid, cells=cells), layout)
-    units, scales = _money_units(grid, spec, mapping, unit_lines(grid, layout, row_type), notes)
-    if row_type.eq("other_table").any():
+    if carry is not None:
+        row_type = _carry_other_table(row_type, rows, carry)
+    lines = unit_lines(grid, layout, row_type)
+    if carry is not None:
+        known = {u.unit for u in carry.found}
+        carry.found += [u for u in lines if u.unit not in known]
+        lines = carry.units
+    units, scales = _money_units(grid, spec, mapping, lines, notes)
+    if carry is None and row_type.eq("other_table").any():
         notes.append(note("other_table", rows=number_ranges(_segment_starts(rows, row_type.eq("other_table")))))
     is_data = row_type.eq("")
     all_data = bool(is_data.all())
@@ -357,19 +404,48 @@ def load_grid(kind: str, grid: Grid, layout: Layout, *, columns: Mapping[str, st
     if grid.hidden_rows:
         summary.notes.append(note("hidden_rows_loaded", rows=number_ranges(grid.hidden_rows)))
     assert summary.conserved, f"row conservation broken for {grid.file} [{grid.sheet}]"
+    if carry is not None:
+        return Ledger(kind, frame, rejected[REJECTED_COLUMNS], non_data, totals, [summary], [])
     as_read = _rows_as_read(grid, layout, spec, mapping, body, rows, provenance)
     return Ledger(kind, frame, rejected[REJECTED_COLUMNS], non_data, totals, [summary], [as_read])
+
+
+def _carry_other_table(row_type: pd.Series, rows: pd.Series, carry: BatchCarry) -> pd.Series:
+    """A batch's row types as the whole file would have them: when the previous batch ended inside another table
+    stacked below the first, its rows up to the next repeat of the header belong to that table too. Records where
+    each stretch of another table starts and whether this batch ends inside one."""
+    if not len(row_type):
+        return row_type
+    if carry.inside_other:
+        repeat = row_type.eq("repeated_header").to_numpy()
+        before = np.logical_or.accumulate(repeat) == 0
+        if before.any():
+            row_type = row_type.where(~before, "other_table")
+    other = row_type.eq("other_table")
+    starts = _segment_starts(rows, other)
+    if carry.inside_other and bool(other.iloc[0]):
+        starts = starts[1:]  # the stretch began in an earlier batch
+    carry.other_starts += starts
+    carry.inside_other = bool(other.iloc[-1])
+    return row_type
+
+
+def personal_columns(spec: KindSpec, mapping: HeaderMapping) -> dict[int, str]:
+    """Column position -> personal type of the columns mapped to a personal canonical column (``text`` for
+    personal free text), so evidence masks them by their type."""
+    personal: dict[int, str] = {}
+    for pos, canonical in mapping.columns.items():
+        col = spec.columns[canonical]
+        if col.type in PERSONAL_TYPES or col.personal:
+            personal[pos] = col.type if col.type in PERSONAL_TYPES else "text"
+    return personal
 
 
 def _rows_as_read(grid: Grid, layout: Layout, spec: KindSpec, mapping: HeaderMapping, body: pd.DataFrame,
                   rows: pd.Series, provenance: tuple[pd.Series, pd.Series, pd.Series] | None) -> RowsAsRead:
     """The sheet's body as read, compressed, for the evidence of the findings that cite its rows; the columns
     mapped to a personal canonical column keep their type, so evidence masks them as such."""
-    personal = {}
-    for pos, canonical in mapping.columns.items():
-        col = spec.columns[canonical]
-        if col.type in PERSONAL_TYPES or col.personal:
-            personal[pos] = col.type if col.type in PERSONAL_TYPES else "text"
+    personal = personal_columns(spec, mapping)
     origin = (provenance[0].to_numpy(), provenance[1].to_numpy()) if provenance is not None else None
     return RowsAsRead.build(grid.file, grid.sheet, layout.headers, body, rows.to_numpy(), personal=personal,
                             origin=origin)

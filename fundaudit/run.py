@@ -52,6 +52,19 @@ class AuditResult:
     stale_decisions: list[dict[str, Any]] = field(default_factory=list)  # decisions for findings that no longer occur
     version: str = __version__
     generated_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    store: Any = field(default=None, repr=False, compare=False)  # the out-of-core store the stored ledgers live in
+
+    def close(self) -> None:
+        """Close the run's out-of-core store (:mod:`fundaudit.scan`), removing its files: once the reports are
+        written. A run dropped unclosed removes them when collected, or at exit."""
+        if self.store is not None:
+            self.store.close()
+
+    def __enter__(self) -> AuditResult:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def __post_init__(self) -> None:
         if self.masked:
@@ -310,7 +323,8 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
           reviewer: str | None = None, triage: str | os.PathLike[str] | pd.DataFrame | None = None,
           baseline: str | os.PathLike[str] | Mapping[str, Any] | None = None,
           subject_key: str | os.PathLike[str] | bytes | None = None, engine: str = "duckdb",
-          spark: Any = None) -> AuditResult:
+          spark: Any = None, out_of_core: str = "auto", memory_limit: str | None = None,
+          temp_dir: str | os.PathLike[str] | None = None) -> AuditResult:
     """Load every input and run the shipped rule packs (plus ``rules``) over them.
 
     ``inputs`` maps a kind to a path, a DataFrame or a list of them (the Python API form); ``paths``
@@ -342,16 +356,27 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
     master URL such as ``local[2]`` or ``spark://host:7077`` to start one; None: ``local[2]``), with the same
     findings (docs/scale.md); a Spark that cannot start here (no pyspark, no Java) is a ConfigError before any
     input is read.
-    """
-    from importlib import resources
 
+    ``out_of_core`` (``auto``, ``always``, ``never``): a parquet input (a file, or a directory of parquet files) of
+    :data:`fundaudit.scan.THRESHOLD_ROWS` rows or more (``auto``), or every one (``always``), is scanned batch by
+    batch into an on-disk DuckDB database in a private folder under ``temp_dir`` with ``memory_limit`` (``4GB``;
+    DuckDB's default when None), where the rules run, instead of being loaded into pandas (docs/scale.md); the
+    findings are the same. The result then holds that database until :meth:`AuditResult.close` (or its ``with``
+    block ends). All three are checked before any input is read.
+    """
+
+    from fundaudit import scan
     from fundaudit import triage as triage_mod
-    from fundaudit.engine import RuleStatus, run_rules
-    from fundaudit.ledger import load
     from fundaudit.rules.shipped import resolve_rules
+    from fundaudit.scan import MODES, OutOfCore, check_memory_limit, check_temp_dir
     from fundaudit.subject import key_id, read_key
 
     per = parse_period(period) if isinstance(period, str) else period
+    if out_of_core not in MODES:
+        raise ConfigError("bad_out_of_core", value=str(out_of_core), modes=", ".join(MODES))
+    ooc = OutOfCore(out_of_core if engine == "duckdb" else "never", memory_limit=check_memory_limit(memory_limit),
+                    temp_dir=check_temp_dir(temp_dir), period=per, threshold=scan.THRESHOLD_ROWS,
+                    batch_rows=scan.BATCH_ROWS)
     session = _engine_session(engine, spark)
     ruleset, prof = resolve_rules(profile, rules, params)
     decisions = triage if isinstance(triage, pd.DataFrame) or triage is None else triage_mod.read_decisions(triage)
@@ -359,10 +384,33 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
     key = read_key(subject_key)
     key_name = key_id(key)
 
+    try:
+        return _audit(inputs, paths, ledgers, ooc, per, session, ruleset, prof, decisions, previous, key, key_name,
+                      limits=limits, progress=progress, strict=strict, columns=columns, unmask=unmask, argv=argv,
+                      entity=entity, preparer=preparer, reviewer=reviewer, triage=triage, baseline=baseline,
+                      engine=engine)
+    except BaseException:
+        ooc.close()  # nothing of a failed run is left behind
+        raise
+
+
+def _audit(inputs: Mapping[str, Source | list[Source]] | None, paths: Iterable[str | os.PathLike[str]],
+           ledgers: Iterable[LedgerArg], ooc: Any, per: Period | None, session: Any, ruleset: Any, prof: Any,
+           decisions: pd.DataFrame | None, previous: Mapping[str, Any] | None, key: bytes, key_name: str, *,
+           limits: Limits | None, progress: Progress | None, strict: bool, columns: Mapping[str, str] | None,
+           unmask: bool, argv: list[str] | None, entity: str | None, preparer: str | None, reviewer: str | None,
+           triage: Any, baseline: Any, engine: str) -> AuditResult:
+    """:func:`audit` once its arguments are checked: load, run the rules, keep what the reports need."""
+    from importlib import resources
+
+    from fundaudit import triage as triage_mod
+    from fundaudit.engine import RuleStatus, run_rules
+    from fundaudit.ledger import load
+
     skipped: list[SkippedInput] = []
     paths, ledgers = list(paths), list(ledgers)
     loaded = collect(paths, ledgers, inputs, limits=limits, progress=progress, skipped=skipped, strict=strict,
-                     columns=columns)
+                     columns=columns, out_of_core=ooc)
     detected = set(loaded) - {a.kind for a in ledgers} - set(inputs or {})  # kinds of detected files only
     named = {str(p) for p in paths if not Path(p).is_dir()}
     for kind, table in prof.tables.items():
@@ -402,6 +450,8 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
         "reviewer": reviewer or None,
         "subject_key_id": key_name,
         "engine": engine,
+        "out_of_core": sorted(k for k, led in loaded.items() if led.stored is not None),
+        "memory_limit": ooc.memory_limit,
     }
     findings = result.findings
     extra: dict[str, list[dict[str, Any]]] = {}
@@ -413,4 +463,4 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
         run["recurrence"] = extra.get("recurrence")
     return AuditResult(ledgers=loaded, run=run, rules=statuses, findings=findings, masked=not unmask,
                        skipped=skipped, resolved_since_baseline=extra.get("resolved_since_baseline", []),
-                       stale_decisions=extra.get("stale_decisions", []))
+                       stale_decisions=extra.get("stale_decisions", []), store=ooc.store)

@@ -25,7 +25,7 @@ from fundaudit.engine.findings import Tables, add_evidence, add_subjects, build_
 from fundaudit.engine.sql import ROW_ID, TOTALS
 from fundaudit.errors import render
 from fundaudit.facts import IN_PERIOD, add_facts
-from fundaudit.ledger import TOTALS_COLUMNS, Ledger
+from fundaudit.ledger import TOTALS_COLUMNS, Ledger, StoredTable
 from fundaudit.period import Period
 from fundaudit.result import FINDING_FRAME_COLUMNS
 from fundaudit.rules.model import Rule
@@ -111,7 +111,9 @@ def run_rules(
     transpiled by sqlglot and a query Spark cannot run makes its rule skip with the reason. With
     ``subject_key`` each finding carries its ``subject`` (:mod:`fundaudit.subject`); without, ``subject`` is None."""
     impls = load_builtin()
-    con = open_backend(engine, spark)
+    stored = [led.stored for led in ledgers.values() if led.stored is not None and led.stored.engine == "duckdb"]
+    connection = getattr(stored[0], "connection", None) if stored and engine == "duckdb" else None
+    con = open_backend(engine, spark, connection=connection)
     try:
         return _run(con, impls, ledgers, rules, period=period, region_code=region_code, masked=masked,
                     lang_progress=lang_progress, subject_key=subject_key)
@@ -177,10 +179,10 @@ def _run(
 def _inputs(tables: Tables) -> tuple[dict[str, frozenset[str]], dict[str, Any]]:
     """What a check's context says about the registered tables: their columns, and the facts some check
     types read (which ledgers declare totals of which columns, the regions of regional tables)."""
-    present = {name: frozenset(t.columns) for name, t in tables.frames.items()}
+    present = {name: frozenset(tables.columns(name)) for name in tables.names}
     extra = {"total_kinds": tables.total_kinds, "total_columns": tables.total_columns,
-             "region_codes": {name: sorted(str(v) for v in frame["region_code"].dropna().unique())
-                              for name, frame in tables.frames.items() if "region_code" in frame.columns}}
+             "region_codes": {name: sorted(str(v) for v in tables.distinct(name, "region_code"))
+                              for name in tables.names if "region_code" in tables.columns(name)}}
     return present, extra
 
 
@@ -243,16 +245,23 @@ def _register(con: Backend, ledgers: Mapping[str, Ledger], period: Period | None
     tables = input_tables(ledgers, period)
     for name, frame in tables.frames.items():
         con.register(name, frame)
+    for name, stored in tables.stored.items():  # already there, with its facts: adopted, never copied
+        con.adopt(name, stored)
     return tables
 
 
 def input_tables(ledgers: Mapping[str, Ledger], period: Period | None = None) -> Tables:
-    """The tables rules run on, by name: every input's frame with its row ids (``_rid``), in-period flags
+    """The tables rules run on, by name: every input's frame (or its stored table, whose rows stay where they are)
+    with its row ids (``_rid``), in-period flags
     (``_in_period``) and derived facts (``<col>__status``, ``__birth``, ``__key``, ``__org_ok``), and the
     declared totals (``ledger_totals``) when a ledger has any. What the engine registers, and what
     ``audit.duckdb`` holds (:mod:`fundaudit.report.db`)."""
     frames: dict[str, pd.DataFrame] = {}
+    stored: dict[str, StoredTable] = {}
     for kind, ledger in ledgers.items():
+        if ledger.stored is not None:  # its facts were added as it was stored (fundaudit.scan)
+            stored[kind] = ledger.stored
+            continue
         df = add_facts(kind, ledger.frame, period)
         frames[kind] = df
     totals = [led.totals for led in ledgers.values() if len(led.totals)]
@@ -267,4 +276,4 @@ def input_tables(ledgers: Mapping[str, Ledger], period: Period | None = None) ->
         frames[TOTALS] = t
         total_kinds = sorted(t["kind"].unique())
         total_columns = {k: sorted(t.loc[t["kind"] == k, "column"].unique()) for k in total_kinds}
-    return Tables(frames, total_kinds, total_columns)
+    return Tables(frames, total_kinds, total_columns, stored)

@@ -8,13 +8,16 @@ from them do not depend on where the query ran."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
 import sqlglot.expressions as exp
 
 from fundaudit.engine.sql import to_sql
+
+if TYPE_CHECKING:
+    from fundaudit.ledger import StoredTable
 
 __all__ = ["ENGINES", "Backend", "DuckDBBackend", "EngineUnsupported", "open_backend"]
 
@@ -45,6 +48,12 @@ class Backend(ABC):
     def register(self, name: str, frame: pd.DataFrame) -> None:
         """Make ``frame`` queryable as the table ``name``."""
 
+    def adopt(self, name: str, stored: StoredTable) -> None:
+        """Make a ledger's stored table (:class:`fundaudit.ledger.StoredTable`) queryable as ``name``, where it
+        already is: never by copying its rows through the driver. Raises ``ValueError`` when it is held where
+        this backend cannot reach it (each backend says where it can; this default reaches none)."""
+        raise ValueError(f"the {self.name} engine cannot run on the stored table {stored.name!r} ({stored.engine})")
+
     @abstractmethod
     def unregister(self, name: str) -> None:
         """Drop the table ``name``."""
@@ -66,33 +75,51 @@ class DuckDBBackend(Backend):
     name = "duckdb"
     dialect = "duckdb"
 
-    def __init__(self) -> None:
+    def __init__(self, connection: Any = None) -> None:
+        """A fresh in-memory connection, or ``connection`` (an out-of-core store's, :mod:`fundaudit.scan`): the
+        rules then run where the stored tables are, and closing unregisters what was registered, leaving the
+        connection open for its owner."""
         import duckdb
 
-        self.con = duckdb.connect(config={"enable_external_access": False, "threads": 2})
+        self.borrowed = connection is not None
+        self.con = connection if connection is not None else duckdb.connect(
+            config={"enable_external_access": False, "threads": 2})
+        self.registered: set[str] = set()
 
     def register(self, name: str, frame: pd.DataFrame) -> None:
         """Register ``frame`` (as an Arrow table) under ``name``."""
         self.con.register(name, pa.Table.from_pandas(frame, preserve_index=False))
+        self.registered.add(name)
+
+    def adopt(self, name: str, stored: StoredTable) -> None:
+        """A stored table of this very connection, under its own name ``name``."""
+        if stored.engine != "duckdb" or getattr(stored, "connection", None) is not self.con or stored.name != name:
+            raise ValueError(f"the stored table {stored.name!r} is not held by this DuckDB connection as {name!r}")
 
     def unregister(self, name: str) -> None:
         """Drop ``name``."""
         self.con.unregister(name)
+        self.registered.discard(name)
 
     def execute(self, query: exp.Expression) -> pd.DataFrame:
         """Run ``query``; its rows as DuckDB's pandas frame."""
         return self.con.execute(self.sql(query)).df()
 
     def close(self) -> None:
-        """Close the connection."""
-        self.con.close()
+        """Close the connection (a borrowed one: unregister what was registered on it)."""
+        if not self.borrowed:
+            self.con.close()
+            return
+        for name in sorted(self.registered):
+            self.con.unregister(name)
+        self.registered.clear()
 
 
-def open_backend(engine: str, spark: Any = None) -> Backend:
+def open_backend(engine: str, spark: Any = None, *, connection: Any = None) -> Backend:
     """The backend named ``engine`` (``duckdb`` or ``spark``; Spark runs on the given session, or a local
-    one it starts)."""
+    one it starts); DuckDB over ``connection`` when given (an out-of-core store's)."""
     if engine == "duckdb":
-        return DuckDBBackend()
+        return DuckDBBackend(connection)
     if engine == "spark":
         from fundaudit.engine.spark import SparkBackend
 

@@ -22,8 +22,8 @@ import pandas as pd
 from fundaudit.columns import catalogue
 from fundaudit.engine.sql import BIRTH_UNIT, REF, ROLE, ROW_ID, TOTALS, unit_of
 from fundaudit.errors import note, render
-from fundaudit.io.asread import RowsAsRead
-from fundaudit.ledger import Ledger
+from fundaudit.io.asread import EvidenceRows
+from fundaudit.ledger import Ledger, StoredTable
 from fundaudit.masking import mask_account, mask_free_text, mask_id, mask_series
 from fundaudit.normalize import format_fen_series
 from fundaudit.result import FINDING_FRAME_COLUMNS
@@ -40,30 +40,59 @@ SUBJECT_ID, SUBJECT_TYPE = "_subject_id", "_subject_type"
 
 @dataclass
 class Tables:
-    """The registered inputs: frames by table name, and which ledgers carry declared totals. Findings read
-    input rows only through :meth:`rows`, :meth:`columns` and :meth:`whole`, by row id, so that a table held
-    by a backend rather than in memory (issue 17, out of core) can serve the few rows findings rest on."""
+    """The registered inputs: frames by table name, tables held outside pandas (``stored``: a ledger scanned out of
+    core, :class:`fundaudit.ledger.StoredTable`), and which ledgers carry declared totals. Findings read input
+    rows only through :meth:`rows`, :meth:`columns` and :meth:`whole`, by row id, so that a stored table serves
+    just the few rows findings rest on."""
 
     frames: dict[str, pd.DataFrame]
     total_kinds: list[str] = field(default_factory=list)
     total_columns: dict[str, list[str]] = field(default_factory=dict)
+    stored: dict[str, StoredTable] = field(default_factory=dict)
+    _whole: dict[tuple[str, tuple[str, ...]], pd.DataFrame] = field(default_factory=dict, repr=False)
+
+    @property
+    def names(self) -> list[str]:
+        """Every table's name: the frames', then the stored ones'."""
+        return [*self.frames, *(n for n in self.stored if n not in self.frames)]
 
     def columns(self, table: str) -> list[str]:
         """The columns of ``table`` (none when it is not registered)."""
+        if table in self.stored:
+            return self.stored[table].columns()
         frame = self.frames.get(table)
         return [] if frame is None else list(frame.columns)
 
     def rows(self, table: str, rids: Any, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """The rows ``rids`` (row ids, ``_rid``) of ``table``, in that order, repeated as often as given; only
         ``columns`` when given."""
+        if table in self.stored:
+            return self.stored[table].rows(np.asarray(rids, dtype="int64"), columns)
         frame = self.frames[table]
         rows = frame.iloc[np.asarray(rids, dtype="int64")]
         return rows if columns is None else rows[list(columns)]
 
     def whole(self, table: str, columns: Sequence[str]) -> pd.DataFrame | None:
         """All of a small reference ``table``'s ``columns`` (None unless it is registered with all of them)."""
+        if table in self.stored:  # a reference table big enough to be scanned (a province's union registry)
+            stored = self.stored[table]
+            if not set(columns) <= set(stored.columns()):
+                return None
+            key = (table, tuple(columns))
+            if key not in self._whole:  # read once a run, not once a rule
+                batches = getattr(stored, "batches", None)
+                self._whole[key] = (pd.concat(list(batches(1 << 18, columns)), ignore_index=True)
+                                    if batches is not None
+                                    else stored.rows(np.arange(stored.count(), dtype="int64"), columns))
+            return self._whole[key]
         frame = self.frames.get(table)
         return None if frame is None or not set(columns) <= set(frame.columns) else frame[list(columns)]
+
+    def distinct(self, table: str, column: str) -> list[Any]:
+        """The distinct non-null values of ``column`` of ``table``, sorted."""
+        if table in self.stored:
+            return self.stored[table].distinct(column)
+        return sorted(self.frames[table][column].dropna().unique())
 
     def kind_of(self, table: str) -> str | None:
         """The input kind behind a table (None for the totals table, whose rows carry their own)."""
@@ -474,7 +503,7 @@ def add_evidence(findings: pd.DataFrame, ledgers: Mapping[str, Ledger], *, maske
     by_sheet: dict[tuple[str, str, str | None], list[int]] = {}
     for k, (_, _, r) in enumerate(flat):
         by_sheet.setdefault((str(r["kind"]), str(r["file"]), r["sheet"]), []).append(k)
-    found: list[tuple[RowsAsRead, np.ndarray, np.ndarray]] = []  # (store, flat ref numbers, positions)
+    found: list[tuple[EvidenceRows, np.ndarray, np.ndarray]] = []  # (store, flat ref numbers, positions)
     for (kind, file, sheet), ks in by_sheet.items():
         rows = np.asarray([int(flat[k][2]["row"]) for k in ks], dtype=np.int64)
         where = file if sheet is None else f"{file} [{sheet}]"
@@ -503,7 +532,7 @@ def add_evidence(findings: pd.DataFrame, ledgers: Mapping[str, Ledger], *, maske
     return findings
 
 
-def _cells(store: RowsAsRead, positions: np.ndarray, masked: bool) -> list[dict[str, str]]:
+def _cells(store: EvidenceRows, positions: np.ndarray, masked: bool) -> list[dict[str, str]]:
     """The rows at ``positions`` of ``store`` as header -> text dicts (masked when ``masked``); a column with a
     blank header is left out of a row where its cell is empty too."""
     unique, back = np.unique(positions, return_inverse=True)

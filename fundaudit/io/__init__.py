@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -23,7 +24,8 @@ from fundaudit.io.grid import DEFAULT_LIMITS, Grid, Limits
 from fundaudit.io.names import display_name
 from fundaudit.io.sniff import OLE2_MAGIC, FormatInfo, sniff
 
-__all__ = ["DEFAULT_LIMITS", "FormatInfo", "Grid", "Limits", "display_name", "read_grids", "sniff"]
+__all__ = ["DEFAULT_LIMITS", "FormatInfo", "Grid", "Limits", "ParquetInput", "display_name", "open_parquet",
+           "parquet_rows", "read_grids", "sniff"]
 
 _HASH_CHUNK = 1 << 20
 
@@ -77,6 +79,71 @@ def read_grids(
         display,
         ext,
     )
+
+
+@dataclass(frozen=True)
+class ParquetInput:
+    """A parquet file checked for scanning batch by batch (:mod:`fundaudit.scan`): where it is, the name shown,
+    its hash, its shape from the footer, and the reader's notes so far."""
+
+    path: Path
+    file: str
+    ext: str
+    sha256: str
+    rows: int
+    columns: int
+    notes: tuple[str, ...]
+
+
+def parquet_rows(path: str | os.PathLike[str]) -> int | None:
+    """The rows a parquet file holds, from its footer only (None when it is not a readable parquet file: the
+    ordinary reader then says why)."""
+    import pyarrow.parquet as pq
+
+    try:
+        return int(pq.read_metadata(path).num_rows)
+    except (KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except Exception:
+        return None
+
+
+def open_parquet(source: str | os.PathLike[str], *, name: str | None = None,
+                 limits: Limits = DEFAULT_LIMITS) -> ParquetInput:
+    """Check a parquet file as :func:`read_grids` does before reading it (it exists, is a file within
+    ``max_file_bytes``, is parquet, its footer reads, ``max_columns``), and hash it; its rows are not read and
+    ``max_rows`` does not apply (a scanned file never fills pandas memory)."""
+    import pyarrow.parquet as pq
+
+    from fundaudit.io.tabular import check_parquet_shape
+
+    display = display_name(name if name is not None else source)
+    path = Path(source)
+    ext = path.suffix.lower() or "(none)"
+    try:
+        if path.is_dir():
+            raise InputError("bad_source", what=f"{display} (a directory)", file=display)
+        size = path.stat().st_size
+    except FileNotFoundError as exc:
+        raise InputError("file_not_found", file=display) from exc
+    except OSError as exc:
+        raise UnreadableFileError("unreadable", file=display, what=exc.strerror or str(exc), ext=ext) from exc
+    if size > limits.max_file_bytes:
+        raise limits.exceeded("max_file_bytes", file=display, what=f"the file is {_size(size)}")
+    info = sniff(path, name=display)
+    if info.format != "parquet":
+        raise UnreadableFileError("unreadable", file=display, what=f"not parquet ({info.description})", ext=ext)
+
+    def footer() -> list[Grid]:
+        meta = pq.read_metadata(path)
+        check_parquet_shape(meta.num_rows, meta.num_columns, file=display, limits=limits, rows_bound=False)
+        shape.extend([meta.num_rows, len(pq.read_schema(path))])
+        return []
+
+    shape: list[int] = []
+    _guarded(footer, display, ext)
+    sha = _sha256_file(path, display, info.ext)
+    return ParquetInput(path, display, ext, sha, shape[0], shape[1], tuple(info.notes))
 
 
 def _dispatch(

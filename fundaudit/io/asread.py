@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -24,7 +26,7 @@ from pyarrow import ipc
 
 from fundaudit.io.grid import arrow_of, column_letter
 
-__all__ = ["BATCH_ROWS", "RowsAsRead", "display_headers"]
+__all__ = ["BATCH_ROWS", "EvidenceRows", "ParquetRows", "RowsAsRead", "display_headers"]
 
 #: Rows per compressed record batch: a fetch decompresses whole batches, so smaller batches cost less per
 #: cited row and compress a little worse.
@@ -46,6 +48,29 @@ def display_headers(headers: Sequence[str]) -> tuple[str, ...]:
         seen.add(name)
         out.append(name)
     return tuple(out)
+
+
+class EvidenceRows(Protocol):
+    """Where a finding's evidence reads the rows of one sheet as read: :class:`RowsAsRead` (kept compressed in
+    memory at load) or :class:`ParquetRows` (re-read from a parquet file scanned out of core)."""
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        """The name of each column (:func:`display_headers`)."""
+
+    @property
+    def personal(self) -> Mapping[int, str]:
+        """Column position -> personal type (``resident_id``, ``account``, ``phone``, ``text``)."""
+
+    @property
+    def blank(self) -> frozenset[int]:
+        """Positions of the columns whose header is blank."""
+
+    def positions(self, file: str, sheet: str | None, rows: np.ndarray) -> np.ndarray:
+        """Where rows ``rows`` of ``file`` / ``sheet`` are in the store (-1 for a row it does not hold)."""
+
+    def frame(self, positions: np.ndarray) -> pd.DataFrame:
+        """The cells of the rows at ``positions``, one text column per column of the sheet, at its position."""
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity (it holds arrays)
@@ -142,3 +167,65 @@ class RowsAsRead:
         if len(self.headers) == 0:
             return pd.DataFrame(index=pd.RangeIndex(len(at)))
         return pd.DataFrame({j: pd.Series(pd.array(table.column(j), dtype="str")) for j in range(len(self.headers))})
+
+
+@dataclass(frozen=True, eq=False)
+class ParquetRows:
+    """The rows of a parquet file scanned out of core (:mod:`fundaudit.scan`), as read: nothing is kept but where
+    the file is; the rows a finding cites are read again from the row groups holding them and turned into text by
+    the reader's own conversion (:func:`fundaudit.io.tabular.arrow_grid`), so their cells are those a whole-file
+    read gives. Data row ``i`` (0-based) of the file is row ``i + 2`` (the header is row 1)."""
+
+    path: Path
+    file: str
+    headers: tuple[str, ...]
+    num_rows: int
+    personal: Mapping[int, str] = field(default_factory=dict)
+    blank: frozenset[int] = frozenset()
+    sheet: str | None = None
+
+    @classmethod
+    def build(cls, path: Path, file: str, headers: Sequence[str], num_rows: int, *,
+              personal: Mapping[int, str] | None = None) -> ParquetRows:
+        """The store of ``path`` shown as ``file``, its columns named ``headers`` (as the layout read them)."""
+        texts = [str(h) for h in headers]
+        return cls(path, file, display_headers(texts), num_rows, dict(personal or {}),
+                   frozenset(j for j, h in enumerate(texts) if not h.strip()))
+
+    def positions(self, file: str, sheet: str | None, rows: np.ndarray) -> np.ndarray:
+        """Where rows ``rows`` of ``file`` are (their position among the data rows; -1 for a row it does not hold)."""
+        want = np.asarray(rows, dtype=np.int64)
+        if file != self.file or sheet is not None:
+            return np.full(len(want), -1, dtype=np.int64)
+        at = want - 2
+        return np.where((at >= 0) & (at < self.num_rows), at, -1)
+
+    def frame(self, positions: np.ndarray) -> pd.DataFrame:
+        """The cells of the data rows at ``positions`` (each >= 0), in that order; reads only the row groups
+        they fall in."""
+        import pyarrow.parquet as pq
+
+        from fundaudit.io.grid import Limits
+        from fundaudit.io.tabular import arrow_grid
+
+        at = np.asarray(positions, dtype=np.int64)
+        pf = pq.ParquetFile(self.path)
+        meta = pf.metadata
+        starts = np.cumsum([0] + [meta.row_group(g).num_rows for g in range(meta.num_row_groups)])
+        group_of = np.searchsorted(starts, at, side="right") - 1
+        parts: list[pa.Table] = []
+        order: list[np.ndarray] = []
+        for g in np.unique(group_of).tolist():
+            inside = np.flatnonzero(group_of == g)
+            parts.append(pf.read_row_group(g).take(pa.array(at[inside] - starts[g])))
+            order.append(inside)
+        if not parts:
+            return pd.DataFrame({j: pd.Series([], dtype="str") for j in range(len(self.headers))})
+        table = pa.concat_tables(parts)
+        back = np.empty(len(at), dtype=np.int64)
+        back[np.concatenate(order)] = np.arange(len(at))
+        table = table.take(pa.array(back))
+        big = Limits(max_rows=1 << 62, max_cells=1 << 62)  # the file passed the limits when it was scanned
+        cells = arrow_grid(table, file=self.file, sha256=None, limits=big, notes=[]).cells.iloc[1:]
+        return pd.DataFrame({j: pd.Series(pd.array(arrow_of(cells[j]), dtype="str"))
+                             for j in range(len(self.headers))})

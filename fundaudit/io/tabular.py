@@ -30,7 +30,7 @@ from fundaudit.io._text import (
 )
 from fundaudit.io.grid import Grid, Limits, make_cells, strip_nuls_and_check, warnings_as_notes
 
-__all__ = ["read_frame", "read_parquet"]
+__all__ = ["arrow_grid", "check_parquet_shape", "read_frame", "read_parquet"]
 
 _ID_LIKE = re.compile(
     r"身份|证件|证号|账号|帐号|卡号|代码|编号|号码|税号|(?:^|_)(?:id|no)(?:$|_)|id_?no|account|card|uscc|taxpayer",
@@ -57,9 +57,25 @@ def read_parquet(path: Path, *, file: str, ext: str, limits: Limits, sha256: str
         code = "truncated" if any(w in text.lower() for w in ("footer", "magic", "eof", "size")) else "unreadable"
         raise UnreadableFileError(code, file=file, what=f"parquet: {text[:200]}", ext=ext or "(none)") from exc
     notes.append(note("parquet_rows", rows=n_rows))
+    return arrow_grid(table, file=file, sha256=sha256, limits=limits, notes=notes)
+
+
+def arrow_grid(table: pa.Table | pa.RecordBatch, *, file: str, sha256: str | None, limits: Limits, notes: list[str],
+               first_row: int = 2) -> Grid:
+    """Typed parquet columns (a whole file's table, or one batch of it) as a text grid: the column names as row 1,
+    the rows numbered from ``first_row`` (2 for a whole file; a batch starting at data row ``k`` of its file,
+    0-based, has ``k + 2``). The one home of "arrow columns to text cells" for parquet, whether a file is read
+    whole (:func:`read_parquet`) or batch by batch (:mod:`fundaudit.scan`)."""
     names = [str(n) for n in table.column_names]
     columns = [_arrow_text(table.column(j), names[j], notes, source="source.parquet") for j in range(table.num_columns)]
-    return _grid(names, columns, table.num_rows, file=file, fmt="parquet", sha256=sha256, limits=limits, notes=notes)
+    return _grid(names, columns, table.num_rows, file=file, fmt="parquet", sha256=sha256, limits=limits, notes=notes,
+                 first_row=first_row)
+
+
+def check_parquet_shape(n_rows: int, n_cols: int, *, file: str, limits: Limits, rows_bound: bool = True) -> None:
+    """A parquet file's size from its footer against the limits, before any data is read; ``rows_bound=False``
+    for a file scanned out of core (``max_rows`` protects pandas memory, which such a file never fills)."""
+    _check(n_rows + 1 if rows_bound else 0, n_cols, file=file, limits=limits)
 
 
 def read_frame(frame: pd.DataFrame, *, name: str | None, limits: Limits) -> Grid:
@@ -101,6 +117,7 @@ def _grid(
     sha256: str | None,
     limits: Limits,
     notes: list[str],
+    first_row: int = 2,
 ) -> Grid:
     full = []
     for name, col in zip(names, columns, strict=True):
@@ -112,7 +129,7 @@ def _grid(
                 type=pa.large_string(),
             )
         )
-    rows = np.arange(1, n + 2, dtype=np.int64)
+    rows = np.concatenate(([1], np.arange(first_row, first_row + n, dtype=np.int64))).astype(np.int64)
     cells = make_cells(full, n + 1)
     cells = strip_nuls_and_check(cells, rows, file=file, where=file, limits=limits, notes=notes)
     return Grid(

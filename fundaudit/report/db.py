@@ -21,7 +21,7 @@ import json
 import os
 import secrets
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,7 +34,7 @@ import sqlglot.expressions as exp
 
 from fundaudit.columns import catalogue
 from fundaudit.engine import input_tables, sql
-from fundaudit.ledger import REJECTED_COLUMNS
+from fundaudit.ledger import REJECTED_COLUMNS, StoredTable
 from fundaudit.masking import mask_account, mask_free_text, mask_id, mask_series, mask_text
 from fundaudit.period import Period
 from fundaudit.report.json import _clean
@@ -91,6 +91,9 @@ def _write(con: Any, result: AuditResult) -> None:
         con.register(_KEYS, pa.table({"inner": [keys[0]], "outer": [keys[1]]}))
     for name, frame in tables.frames.items():
         _create(con, name, frame, masked=result.masked, kind=name if name in catalogue() else None)
+    for name, stored in tables.stored.items():  # streamed from the out-of-core store, a batch at a time
+        for i, chunk in enumerate(_chunks(stored)):
+            _create(con, name, chunk, masked=result.masked, kind=name if name in catalogue() else None, append=i > 0)
     if result.masked:
         con.unregister(_KEYS)
     _create(con, "findings", _findings(result.findings),
@@ -121,11 +124,27 @@ def _period(result: AuditResult) -> Period | None:
 _JSON = "JSON"
 
 
+#: Rows of a stored ledger copied into audit.duckdb at a time.
+_CHUNK_ROWS = 262_144
+
+
+def _chunks(stored: StoredTable) -> Iterator[pd.DataFrame]:
+    """A stored ledger's rows in row-id order, a chunk at a time, with the dtypes of the in-memory frame (the first
+    chunk, perhaps empty, always comes, so the table is created)."""
+    batches = getattr(stored, "batches", None)
+    if batches is not None:
+        yield from batches(_CHUNK_ROWS)
+        return
+    n = stored.count()
+    for lo in range(0, max(n, 1), _CHUNK_ROWS):
+        yield stored.rows(np.arange(lo, min(n, lo + _CHUNK_ROWS), dtype="int64")).reset_index(drop=True)
+
+
 def _create(con: Any, name: str, frame: pd.DataFrame, *, types: dict[str, str] | None = None, masked: bool = False,
-            kind: str | None = None) -> None:
-    """``CREATE TABLE name`` from ``frame``, its columns cast to ``types`` where given (text to JSON, DECIMAL,
-    DATE); with ``masked``, the text columns of an input (``kind``, or the totals table) as :func:`_shown`
-    says."""
+            kind: str | None = None, append: bool = False) -> None:
+    """``CREATE TABLE name`` from ``frame`` (or, with ``append``, ``INSERT INTO`` it), its columns cast to
+    ``types`` where given (text to JSON, DECIMAL, DATE); with ``masked``, the text columns of an input (``kind``,
+    or the totals table) as :func:`_shown` says."""
     src = frame.copy(deep=False)
     for c in src.columns[src.dtypes.eq(object)]:  # text (typed even when every value is missing)
         src[c] = src[c].astype("string")
@@ -144,8 +163,10 @@ def _create(con: Any, name: str, frame: pd.DataFrame, *, types: dict[str, str] |
         query = sql.select(*columns).from_(sql.table(_SRC))
         if shown:
             query = query.join(sql.table(_KEYS, "k"), join_type="cross")
-        create = exp.Create(this=sql.table(name), kind="TABLE", expression=query)
-        con.execute(create.sql(dialect="duckdb"))
+        if append:
+            con.execute(exp.insert(query, sql.table(name)).sql(dialect="duckdb"))
+        else:
+            con.execute(exp.Create(this=sql.table(name), kind="TABLE", expression=query).sql(dialect="duckdb"))
     finally:
         con.unregister(_SRC)
 

@@ -458,21 +458,16 @@ class _Context:
         month = pd.Series(none, index=keys["_pos"], dtype=object)
         for kind, part in keys.groupby("kind", sort=False):
             ledger = self.result.ledgers.get(str(kind))
-            if ledger is None or not len(ledger.frame):
+            if ledger is None or not ledger.row_count:
                 continue
-            frame = ledger.frame
-            mcols = [c for c in MONTH_COLUMNS.get(str(kind), FALLBACK_MONTH_COLUMNS) if c in frame][:1]
+            mcols = [c for c in MONTH_COLUMNS.get(str(kind), FALLBACK_MONTH_COLUMNS) if c in ledger.frame][:1]
             if not mcols:
                 continue
-            look = pd.DataFrame({
-                "file": frame["file"].map(_text), "sheet": frame["sheet"].map(_text),
-                "row": pd.to_numeric(frame["row"], errors="coerce").fillna(-1).astype("int64"),
-                "_month": pd.to_datetime(frame[mcols[0]], errors="coerce").dt.strftime("%Y-%m"),
-            })
-            look = look.drop_duplicates(["file", "sheet", "row"])
-            merged = part.merge(look, on=["file", "sheet", "row"], how="left")
-            got = merged["_month"].notna()
-            month.loc[merged.loc[got, "_pos"].to_numpy()] = merged.loc[got, "_month"].to_numpy()
+            keys = part[["file", "sheet", "row"]].assign(sheet=part["sheet"].where(part["sheet"].ne(""), None))
+            found = ledger.lookup(keys, mcols)  # the finding's first row, wherever the ledger's rows are held
+            months = pd.to_datetime(found[mcols[0]], errors="coerce").dt.strftime("%Y-%m")
+            got = months.notna().to_numpy()
+            month.loc[part["_pos"].to_numpy()[got]] = months.to_numpy()[got]
         by_union = [(str(k), int(v)) for k, v in union.value_counts().items()]
         return by_union, self.month_axis([(str(k), int(v)) for k, v in month.value_counts().items()])
 
