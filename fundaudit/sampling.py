@@ -127,8 +127,8 @@ def attribute_size(confidence: float, tolerable_rate: float, expected_rate: floa
     k = int(errors(np.asarray([n], dtype=np.float64))[0])
     bound = float(bounds(np.asarray([n], dtype=np.float64))[0])
     return Size(n, "binomial", float(k), bound,
-                f"n = min{{n : qbeta({confidence:g}, 1 + k, n − k) < {tolerable_rate:.6g}, k = ⌈{expected_rate:.6g}·n⌉}}"
-                f" = {n}; k = {k}, qbeta({confidence:g}, {1 + k}, {n - k}) = {bound:.6f}")
+                f"n = min{{n : qbeta({confidence:g}, 1 + k, n − k) < {tolerable_rate:.6g}, "
+                f"k = ⌈{expected_rate:.6g}·n⌉}} = {n}; k = {k}, qbeta({confidence:g}, {1 + k}, {n - k}) = {bound:.6f}")
 
 
 def _smallest(bounds: Any, limit: float, valid: Any, chunk: int = 4096) -> int:
@@ -147,7 +147,7 @@ def _smallest(bounds: Any, limit: float, valid: Any, chunk: int = 4096) -> int:
 def _check_rates(confidence: float, tolerable_rate: float, expected_rate: float) -> None:
     if not 0 < confidence < 1:
         raise ConfigError("sample_bad_confidence", value=confidence)
-    if not 0 < tolerable_rate:
+    if not tolerable_rate > 0:
         raise ConfigError("sample_bad_tolerable", value=tolerable_rate)
     if not 0 <= expected_rate < tolerable_rate:
         raise ConfigError("sample_expected_too_high", expected=expected_rate, tolerable=tolerable_rate)
@@ -237,7 +237,7 @@ def stringer_bound(taints: Sequence[float], hits: Sequence[int], n: int, interva
                       "amount": interval * float(ti) * (factors[i] - factors[i - 1])})
     basic = interval * factors[0]
     projected_over = interval * float(t[t > 0].sum())
-    projected_under = interval * float(-t[t < 0].sum())
+    projected_under = interval * float(-t[t < 0].sum()) + 0.0  # never -0.0
     upper = basic + sum(s["amount"] for s in steps)
     return {"method": "stringer", "n": int(n), "interval": interval, "basic_precision": basic,
             "factors": factors, "steps": steps, "projected": projected_over - projected_under,
@@ -472,7 +472,7 @@ def plan_frame(frame: pd.DataFrame, opts: Options, *, strata_values: pd.Series |
         "size_given": opts.size, "high_value": _fen(opts.high_value),
         "algorithm": {"name": ALGORITHM, "version": ALGORITHM_VERSION},
         "population": {"count": int(len(pop) + len(excluded)), "value": _fen(int(frame[opts.column].fillna(0).sum()))},
-        "excluded": {"count": int(len(excluded)), "value": _fen(int(excluded["book"].fillna(0).sum()))},
+        "excluded": {"count": len(excluded), "value": _fen(int(excluded["book"].fillna(0).sum()))},
     }
     strata: list[dict[str, Any]] = []
     if opts.method == "mus":
@@ -490,7 +490,12 @@ def plan_frame(frame: pd.DataFrame, opts: Options, *, strata_values: pd.Series |
     else:
         items, size, strata = _plan_stratified(pop, opts, full_mask)
         plan.update(size.__dict__ if size else {})
-    if size is None:
+    if size is not None:
+        value = int(pop["book"][~full_mask].clip(lower=0).sum())
+        plan["formula"] = (f"T / B = {_fen(opts.tolerable)} / {_fen(value)} = {(opts.tolerable or 0) / value:.6g}; "
+                           f"E / B = {_fen(opts.expected)} / {_fen(value)} = {opts.expected / value:.6g}; "
+                           + size.formula)
+    else:
         plan["model"] = "given"
         plan["formula"] = f"n = --size = {opts.size}"
     plan.pop("n", None)
@@ -498,7 +503,7 @@ def plan_frame(frame: pd.DataFrame, opts: Options, *, strata_values: pd.Series |
     rest = ~full_mask
     plan["full_examination"] = {"count": int(full_mask.sum()), "value": _fen(int(pop["book"][full_mask].sum()))}
     plan["sampling_population"] = {"count": int(rest.sum()), "value": _fen(int(pop["book"][rest].sum()))}
-    plan["size"] = int(len(items))
+    plan["size"] = len(items)
     plan["hits"] = int(items["hits"].sum()) if len(items) else 0
     return SamplePlan(plan=plan, items=items, full=full, excluded=excluded.reset_index(drop=True), strata=strata)
 
@@ -518,7 +523,7 @@ def _fen_float(v: float) -> str:
     """An interval or bound (fen, float) as yuan text rounded to the fen."""
     from fundaudit.normalize import format_fen
 
-    return format_fen(int(math.floor(v + 0.5)))
+    return format_fen(math.floor(v + 0.5))
 
 
 def _plan_mus(pop: pd.DataFrame, opts: Options, full_mask: np.ndarray,
@@ -611,7 +616,7 @@ def _plan_stratified(pop: pd.DataFrame, opts: Options,
     for (name, (low, high), members), n_h in zip(groups, sizes, strict=True):
         pos = select_random(len(members), n_h, opts.seed, f"stratum:{name}")
         frames.append(_items(pop, members[pos], np.ones(len(pos), dtype=np.int64)).assign(stratum=name))
-        strata.append({"stratum": name, "low": low, "high": high, "count": int(len(members)),
+        strata.append({"stratum": name, "low": low, "high": high, "count": len(members),
                        "value": _fen(int(amounts[members].sum())), "size": int(n_h)})
     items = pd.concat(frames, ignore_index=True) if frames else _items(pop, np.array([], dtype=np.int64),
                                                                        np.array([], dtype=np.int64))
@@ -702,6 +707,7 @@ def evaluate(doc: Mapping[str, Any], answers: pd.DataFrame) -> dict[str, Any]:
     (``item``, ``book`` and ``audited`` in fen, ``examined``). Misstatement per item ``book − audited``; the 全查
     items' misstatement is added as known; the sample's is projected and bounded by the method's estimator;
     the conclusion compares the upper bound with the tolerable misstatement."""
+    from fundaudit.errors import render
     from fundaudit.normalize import format_fen
 
     plan = doc["plan"]
@@ -743,27 +749,45 @@ def evaluate(doc: Mapping[str, Any], answers: pd.DataFrame) -> dict[str, Any]:
         "plan_sha256": doc.get("plan_sha256"), "method": method, "estimator": est["method"],
         "confidence": conf, "tolerable": plan.get("tolerable"),
         "examined": int(a["examined"].sum()), "not_examined": int((~a["examined"]).sum()),
-        "sample": {"items": int(len(sampled)), "misstated": int((sampled["misstatement"] != 0).sum()),
+        "sample": {"items": len(sampled), "misstated": int((sampled["misstatement"] != 0).sum()),
                    "misstatement": format_fen(int(sampled["misstatement"].sum()))},
         "known_misstatement": format_fen(known), "known_overstatement": format_fen(known_over),
         "projected_misstatement": _fen_float(est["projected"]),
         "upper_bound_sample": _fen_up(est["upper"]),
         "projected_total": _fen_float(projected_total), "upper_bound": _fen_up(upper_total),
-        "conclusion": verdict, "working": _jsonable(est), "items": items,
+        "conclusion": verdict, "conclusion_text": {lang: render("values", f"sample.{verdict}", lang)
+                                                   for lang in ("zh", "en")} if verdict else None,
+        "working": _jsonable(_yuan(est)), "items": items,
     }
 
 
-def _fen_of(text: str) -> int:
+#: The keys of an estimator's working that hold money (fen): shown in yuan in evaluation.json.
+_MONEY_KEYS = frozenset({"interval", "basic_precision", "amount", "projected", "projected_overstatement",
+                         "projected_understatement", "upper", "standard_error", "mean_difference", "sd_difference"})
+
+
+def _yuan(v: Any) -> Any:
+    """The working with every money value (fen, float) as yuan text to the fen; a variance (fen²) dropped."""
+    if isinstance(v, dict):
+        return {k: (f"{x / 100 + 0.0:.2f}" if k in _MONEY_KEYS and isinstance(x, float | int) else _yuan(x))
+                for k, x in v.items() if k != "variance"}
+    if isinstance(v, list):
+        return [_yuan(x) for x in v]
+    return v
+
+
+def _fen_of(text: Any) -> int:
+    """An amount written by fundaudit (yuan text, two decimals) as fen."""
     from fundaudit.normalize import parse_money
 
-    return int(parse_money(pd.Series([text], dtype=object)).values.iloc[0])
+    return int(parse_money(pd.Series([str(text)], dtype=object)).values.iloc[0])
 
 
 def _fen_up(v: float) -> str:
     """A bound (fen) rounded up to the fen, as yuan text."""
     from fundaudit.normalize import format_fen
 
-    return format_fen(int(math.ceil(v - 1e-9)))
+    return format_fen(math.ceil(v - 1e-9))
 
 
 def _jsonable(v: Any) -> Any:

@@ -174,9 +174,9 @@ def _plan_rows(doc: Mapping[str, Any], lang: str) -> list[tuple[str, str]]:
         (t["sample_plan_method"], t[f"sample_method_{p['method']}"]),
         (t["sample_plan_confidence"], f"{p['confidence']:.0%}" if p["confidence"] * 100 % 1 == 0
          else f"{p['confidence']:.2%}"),
-        (t["sample_plan_tolerable"], p.get("tolerable") or "-"),
-        (t["sample_plan_expected"], p.get("expected") or "-"),
-        (t["sample_plan_high_value"], p.get("high_value") or "-"),
+        (t["sample_plan_tolerable"], p.get("tolerable") or "—"),
+        (t["sample_plan_expected"], p.get("expected") or "—"),
+        (t["sample_plan_high_value"], p.get("high_value") or "—"),
         (t["sample_plan_seed"], str(p["seed"])),
         (t["sample_plan_population"], cv(p["population"])),
         (t["sample_plan_excluded"], cv(p["excluded"])),
@@ -341,7 +341,9 @@ def read_results(path: str | os.PathLike[str], doc: Mapping[str, Any], *, partia
     cells = meta.cells
     if cells.shape[0] < 2 or cells.iat[1, 1] != doc.get("plan_sha256"):
         raise SampleResultsError("sample_bad_results", count=1, problems=[("sample_other_plan", {"file": file})])
-    book = {i["item"]: _fen(i["book"]) for i in [*doc["items"], *doc["full"]]}
+    from fundaudit.sampling import _fen_of
+
+    book = {i["item"]: _fen_of(i["book"]) for i in [*doc["items"], *doc["full"]]}
     names = _header_names()
     problems: list[tuple[str, dict[str, Any]]] = []
     found: dict[str, dict[str, Any]] = {}
@@ -415,12 +417,6 @@ def read_results(path: str | os.PathLike[str], doc: Mapping[str, Any], *, partia
         {"book": "int64", "audited": "int64", "examined": bool})
 
 
-def _fen(text: Any) -> int:
-    from fundaudit.normalize import parse_money
-
-    return int(parse_money(pd.Series([str(text)], dtype=object)).values.iloc[0])
-
-
 # --- evaluation.json / evaluation.xlsx -----------------------------------------------------------------------
 
 def write_evaluation(result: Mapping[str, Any], out: Path, *, in_place: bool, lang: str = "zh") -> list[Path]:
@@ -456,22 +452,20 @@ def evaluation_lines(result: Mapping[str, Any], lang: str) -> list[tuple[str, st
         (t["eval_sample_misstatement"], result["sample"]["misstatement"]),
     ]
     if result["estimator"] == "stringer":
-        lines.append((t["sample_plan_interval"], f"{w['interval'] / 100:.2f}"))
-        lines.append((t["eval_basic_precision"], f"{w['interval'] / 100:.2f} × {w['factors'][0]:.4f} = "
-                                                 f"{w['basic_precision'] / 100:.2f}"))
+        lines.append((t["sample_plan_interval"], w["interval"]))
+        lines.append((t["eval_basic_precision"], f"{w['interval']} × {w['factors'][0]:.4f} = {w['basic_precision']}"))
         for s in w["steps"]:
             lines.append((t["eval_step"].format(rank=s["rank"]),
-                          f"{w['interval'] / 100:.2f} × {s['taint']:.4f} × ({s['factor']:.4f} − "
-                          f"{s['factor'] - s['increment']:.4f}) = {s['amount'] / 100:.2f}"))
-        lines.append((t["eval_projected_under"], f"{w['projected_understatement'] / 100:.2f}"))
+                          f"{w['interval']} × {s['taint']:.4f} × ({s['factor']:.4f} − "
+                          f"{s['factor'] - s['increment']:.4f}) = {s['amount']}"))
+        lines.append((t["eval_projected_under"], w["projected_understatement"]))
     else:
-        lines.append((t["eval_standard_error"], f"{w['standard_error'] / 100:.2f}"))
-        lines.append((t["eval_t"], f"t({result['confidence']:g}, {w['df']}) = {w['t']}"
+        lines.append((t["eval_standard_error"], w["standard_error"]))
+        lines.append((t["eval_t"], f"t({result['confidence']:g}, {w['df']}) = {w['t']:.4f}"
                       if w.get("t") is not None else "-"))
         for s in w.get("strata", []):
             lines.append((f"  {t['sample_col_stratum']} {s.get('stratum')}",
-                          f"n={s['n']}, N={s['population_count']}, {t['eval_projected']} "
-                          f"{s['projected'] / 100:.2f}"))
+                          f"n={s['n']}, N={s['population_count']}, {t['eval_projected']} {s['projected']}"))
     lines += [
         (t["eval_projected"], result["projected_misstatement"]),
         (t["eval_upper_sample"], result["upper_bound_sample"]),
