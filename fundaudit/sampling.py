@@ -194,30 +194,47 @@ def select_mus(amounts: np.ndarray, n: int, start: float) -> tuple[np.ndarray, n
 
 
 def allocate(weights: Sequence[float], capacity: Sequence[int], n: int, minimum: int = 2) -> list[int]:
-    """``n`` spread over strata proportionally to ``weights`` (largest remainder, ties to the earlier stratum),
-    each stratum at least ``min(minimum, capacity)`` and at most its ``capacity`` (its item count); what a full
-    stratum cannot take goes to the others in proportion."""
-    k = len(weights)
-    cap = np.asarray(capacity, dtype=np.int64)
-    n = int(min(n, int(cap.sum())))
-    out = np.minimum(cap, minimum).astype(np.int64)
+    """``n`` spread over strata in proportion to ``weights``, each stratum between ``min(minimum, capacity)`` (so each
+    has a variance; the total is raised to their sum when ``n`` is smaller) and its ``capacity`` (its item count):
+    ``clip(λ · weight, low, capacity)`` with λ such that the shares add up to ``n`` (water-filling), the fractions
+    then given by largest remainder (ties to the earlier stratum). Strata of zero weight get their minimum, and
+    the capacity the others cannot take, in proportion to their capacity."""
+    cap = np.asarray(capacity, dtype=np.float64)
+    lo = np.minimum(cap, minimum)
     w = np.asarray(weights, dtype=np.float64)
-    while int(out.sum()) < n:
-        room = cap - out
-        open_ = room > 0
-        left = n - int(out.sum())
-        ww = np.where(open_, w, 0.0)
-        if ww.sum() <= 0:
-            ww = open_.astype(np.float64)
-        share = ww / ww.sum() * left
-        base = np.minimum(np.floor(share).astype(np.int64), room)
-        if base.sum() == 0:
-            rema = np.where(open_, share - np.floor(share), -1.0)
-            order = sorted(range(k), key=lambda i: (-rema[i], i))
-            base = np.zeros(k, dtype=np.int64)
-            base[order[0]] = 1
-        out += base
-    return [int(x) for x in out]
+    w = w / w.max() if w.max() > 0 else w  # weights are fen or counts: scaled, λ stays in range
+    n = int(min(max(n, int(lo.sum())), int(cap.sum())))
+    pos = w > 0
+    if not pos.any():
+        w, pos = cap.copy(), cap > 0
+
+    def total(lam: float) -> float:
+        return float(np.where(pos, np.clip(lam * w, lo, cap), lo).sum())
+
+    top = float(np.max(cap[pos] / w[pos]))
+    if total(top) <= n:  # the weighted strata full: the rest to the others by capacity
+        share = np.where(pos, cap, lo)
+        rest = ~pos
+        if n > share.sum() and rest.any():
+            extra = allocate(list(cap[rest] - lo[rest]), list((cap - lo)[rest].astype(np.int64)),
+                             int(n - share.sum()), 0)
+            share[rest] += extra
+    else:
+        # total() is piecewise linear in λ, with a kink where a stratum reaches its low or its capacity
+        kinks = np.unique(np.concatenate([[0.0], lo[pos] / w[pos], cap[pos] / w[pos]]))
+        at = np.asarray([total(k) for k in kinks])  # one step per stratum bound, not per row
+        j = int(np.searchsorted(at, n, side="left"))
+        a, b = kinks[j - 1], kinks[j]
+        lam = b if at[j] == at[j - 1] else a + (n - at[j - 1]) / (at[j] - at[j - 1]) * (b - a)
+        share = np.where(pos, np.clip(lam * w, lo, cap), lo)
+    x = np.minimum(np.floor(share + 1e-9), cap).astype(np.int64)
+    short = n - int(x.sum())
+    if short > 0:
+        remainder = np.where(x < cap, share - x, -1.0)
+        order = sorted(range(len(cap)), key=lambda i: (-remainder[i], i))  # one step per stratum, not per row
+        for i in order[:short]:
+            x[i] += 1
+    return [int(v) for v in x]
 
 
 # --- evaluation ----------------------------------------------------------------------------------------------
@@ -490,8 +507,8 @@ def plan_frame(frame: pd.DataFrame, opts: Options, *, strata_values: pd.Series |
     else:
         items, size, strata = _plan_stratified(pop, opts, full_mask)
         plan.update(size.__dict__ if size else {})
-    if size is not None:
-        value = int(pop["book"][~full_mask].clip(lower=0).sum())
+    value = int(pop["book"][~full_mask].clip(lower=0).sum())
+    if size is not None and value > 0:
         plan["formula"] = (f"T / B = {_fen(opts.tolerable)} / {_fen(value)} = {(opts.tolerable or 0) / value:.6g}; "
                            f"E / B = {_fen(opts.expected)} / {_fen(value)} = {opts.expected / value:.6g}; "
                            + size.formula)
