@@ -691,7 +691,7 @@ def _sample(args: argparse.Namespace, lang: Lang, out: TextIO) -> int:
                            confidence=args.confidence, tolerable=args.tolerable, expected=args.expected,
                            size=args.size, strata=args.strata, high_value=args.high_value, seed=args.seed,
                            column=args.column, allocation=args.allocation, unmask=args.unmask,
-                           columns=columns or None)
+                           columns=columns or None, progress=_progress(False))
     paths = plan.write(args.out, lang=lang)
     print(_s("sample_written", lang, size=plan.plan["size"], full=plan.plan["full_examination"]["count"],
              excluded=plan.plan["excluded"]["count"], path=_shown(paths[1])), file=out)

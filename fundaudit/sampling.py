@@ -104,6 +104,7 @@ def mus_size(confidence: float, tolerable_rate: float, expected_rate: float = 0.
     n = _smallest(bounds, tolerable_rate, lambda n: n > n * expected_rate)
     k = n * expected_rate
     bound = float(bounds(np.asarray([n], dtype=np.float64))[0])
+    bound = float(f"{bound:.10g}")  # recorded to 10 digits: the same in every scipy version's last bits
     return Size(n, "poisson", k, bound,
                 f"n = min{{n : qgamma({confidence:g}, 1 + {expected_rate:.6g}·n) / n < {tolerable_rate:.6g}}} = {n}; "
                 f"qgamma({confidence:g}, {1 + k:.6g}) / {n} = {bound:.6f}")
@@ -126,6 +127,7 @@ def attribute_size(confidence: float, tolerable_rate: float, expected_rate: floa
     n = _smallest(bounds, tolerable_rate, lambda n: n > errors(n))
     k = int(errors(np.asarray([n], dtype=np.float64))[0])
     bound = float(bounds(np.asarray([n], dtype=np.float64))[0])
+    bound = float(f"{bound:.10g}")
     return Size(n, "binomial", float(k), bound,
                 f"n = min{{n : qbeta({confidence:g}, 1 + k, n − k) < {tolerable_rate:.6g}, "
                 f"k = ⌈{expected_rate:.6g}·n⌉}} = {n}; k = {k}, qbeta({confidence:g}, {1 + k}, {n - k}) = {bound:.6f}")
