@@ -514,9 +514,12 @@ def plan_frame(frame: pd.DataFrame, opts: Options, *, strata_values: pd.Series |
         plan["formula"] = (f"T / B = {_fen(opts.tolerable)} / {_fen(value)} = {(opts.tolerable or 0) / value:.6g}; "
                            f"E / B = {_fen(opts.expected)} / {_fen(value)} = {opts.expected / value:.6g}; "
                            + size.formula)
-    else:
+    elif opts.size is not None:
         plan["model"] = "given"
         plan["formula"] = f"n = --size = {opts.size}"
+    else:  # every row examined in full: nothing left to sample
+        plan["model"] = None
+        plan["formula"] = "B = 0"
     plan.pop("n", None)
     full = pop[full_mask].assign(reason=full_reason[full_mask]).reset_index(drop=True)
     rest = ~full_mask

@@ -149,6 +149,26 @@ def test_clean_sample_is_accepted_and_full_items_add_known_misstatement(example:
     assert (ev["known_misstatement"], ev["upper_bound"], ev["conclusion"]) == ("100.00", "5086.45", "extend")
 
 
+def test_resorted_workbook_reads_the_same(example: Path, tmp_path: Path) -> None:
+    """Items are matched by 样本编号, not by position: the sample sheet sorted by amount, descending, evaluates the
+    same."""
+    doc = json.loads((example / "sample.json").read_text("utf-8"))
+    s1 = doc["items"][0]
+    filled = _fill(example / "sample.xlsx", tmp_path / "f.xlsx", {s1["item"]: float(s1["book"]) / 2})
+    wb = openpyxl.load_workbook(filled)
+    ws = wb["样本"]
+    rows = [[c.value for c in row] for row in ws.iter_rows(min_row=4)]
+    rows.sort(key=lambda r: -float(r[5]))
+    for r, values in enumerate(rows, start=4):
+        for c, v in enumerate(values, start=1):
+            ws.cell(r, c).value = v
+    wb.save(tmp_path / "sorted.xlsx")
+    a = sampling.evaluate_sample(example / "sample.json", filled)
+    b = sampling.evaluate_sample(example / "sample.json", tmp_path / "sorted.xlsx")
+    assert a == b
+    assert a["upper_bound"] == "6441.35"
+
+
 def test_evaluation_beside_the_plan_keeps_the_plan(example: Path, tmp_path: Path) -> None:
     import shutil
 
