@@ -9,6 +9,7 @@ The whole public API is listed in ``__all__`` (pinned by ``tests/test_public_api
     import fundaudit
     ledger = fundaudit.load("disbursements", "送温暖2016.xlsx")
     result = fundaudit.audit({"disbursements": "送温暖2016.xlsx"}, period="2016")
+    plan = fundaudit.sample(paths=["ledgers/"], kind="disbursements", method="mus", tolerable="5000", seed=1)
 """
 
 from fundaudit._version import __version__
@@ -26,6 +27,7 @@ from fundaudit.io import Limits
 from fundaudit.ledger import InputSummary, Ledger, load
 from fundaudit.period import Period
 from fundaudit.run import AuditResult, audit
+from fundaudit.sampling import SamplePlan, evaluate_sample, sample
 
 __all__ = [
     "AuditResult",
@@ -40,8 +42,11 @@ __all__ = [
     "Limits",
     "Period",
     "RuleError",
+    "SamplePlan",
     "UnreadableFileError",
     "__version__",
     "audit",
+    "evaluate_sample",
     "load",
+    "sample",
 ]

@@ -121,6 +121,8 @@ def _parser() -> argparse.ArgumentParser:
     ti.add_argument("--merge", action="store_true", help="add to an existing decisions file (later answers win)")
     ti.add_argument("--lang", default="zh", choices=["zh", "en"])
 
+    _sample_parser(sub)
+
     i = sub.add_parser("inspect", help="show how a file is read: kind, header row, column mapping, counts")
     i.add_argument("paths", nargs="+", metavar="PATH")
     i.add_argument("--lang", default="zh", choices=["zh", "en"])
@@ -139,7 +141,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None, streams: MaskedStreams) -> int:
-    args = _parser().parse_args(argv)
+    given = list(argv) if argv is not None else sys.argv[1:]
+    args = (_sample_evaluate_parser().parse_args(given[2:]) if given[:2] == ["sample", "evaluate"]
+            else _parser().parse_args(argv))
     streams.masked = not getattr(args, "unmask", False)
     lang: Lang = args.lang
     try:
@@ -151,6 +155,8 @@ def _main(argv: Sequence[str] | None, streams: MaskedStreams) -> int:
             return _rules(args, lang, sys.stdout)
         if args.command == "triage":
             return _triage(args, lang, sys.stdout)
+        if args.command in ("sample", "sample-evaluate"):
+            return _sample(args, lang, sys.stdout)
         return _audit(args, list(argv) if argv is not None else sys.argv[1:], lang)
     except FundauditError as exc:
         print(f"fundaudit: {exc.message(lang, masked=not getattr(args, 'unmask', False))}", file=sys.stderr)
@@ -603,6 +609,101 @@ def _inspect(paths: Sequence[str], lang: Lang, out: TextIO, *, columns: dict[str
             for note in s.notes:
                 print(_s("note", lang) + render_note(note, lang), file=out)
     return status
+
+
+# --- fundaudit sample / sample evaluate (docs/sampling.md) ----------------------------------------------------
+
+EPILOG_SAMPLE = """\
+examples:
+  fundaudit sample samples/ --kind disbursements --method mus --tolerable 5000 --seed 2016 --out sample/
+  fundaudit sample samples/ --kind disbursements --method stratified --strata 500,1000 --size 40 --out sample/
+  fundaudit sample evaluate sample/sample.json --results filled.xlsx
+"""
+
+
+def _sample_parser(sub: argparse._SubParsersAction) -> None:
+    """``fundaudit sample``: plan and select an audit sample (``sample evaluate`` has a parser of its own)."""
+    s = sub.add_parser("sample", help="select an audit sample (MUS, random, systematic, stratified) to examine; "
+                                      "`fundaudit sample evaluate` evaluates it", epilog=EPILOG_SAMPLE,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    s.add_argument("paths", nargs="*", metavar="PATH", help="ledger files or directories (kinds detected)")
+    s.add_argument("--ledger", action="append", default=[], metavar="KIND=PATH[#SHEET]",
+                   help="an input with its kind stated (repeatable)")
+    s.add_argument("--kind", required=True, help="the ledger to sample (e.g. disbursements)")
+    s.add_argument("--method", required=True, choices=["mus", "random", "systematic", "stratified"])
+    s.add_argument("--confidence", type=float, default=0.95, help="confidence level (default 0.95)")
+    s.add_argument("--tolerable", metavar="AMOUNT", help="tolerable misstatement, yuan (sizes the sample)")
+    s.add_argument("--expected", metavar="AMOUNT", help="expected misstatement, yuan (default 0)")
+    s.add_argument("--size", type=int, help="the sample size, instead of computing it")
+    s.add_argument("--strata", metavar="B1,B2…|COLUMN",
+                   help="stratified: amount boundaries in yuan (1000,5000) or a column whose values are the strata")
+    s.add_argument("--allocation", default="value", choices=["value", "count"],
+                   help="stratified: spread the size by the strata's value (default) or item count")
+    s.add_argument("--high-value", metavar="AMOUNT", help="items at or above this amount are examined in full")
+    s.add_argument("--seed", type=int, help="the random seed (default: a new one, recorded in the plan)")
+    s.add_argument("--column", help="the money column to sample (default: the kind's amount column)")
+    s.add_argument("--map", action="append", default=[], metavar="HEADER=COLUMN",
+                   help="read HEADER as canonical COLUMN, or HEADER=- to ignore it (repeatable)")
+    s.add_argument("--unmask", action="store_true", help="show personal data unmasked in the sample's files")
+    s.add_argument("--lang", default="zh", choices=["zh", "en"])
+    s.add_argument("--out", required=True, metavar="DIR", help="folder for sample.json and sample.xlsx")
+
+
+def _sample_evaluate_parser() -> argparse.ArgumentParser:
+    e = argparse.ArgumentParser(prog="fundaudit sample evaluate",
+                                description="evaluate a filled sample.xlsx: projected misstatement, upper bound "
+                                            "and conclusion against the tolerable misstatement")
+    e.add_argument("plan", metavar="SAMPLE.json")
+    e.add_argument("--results", required=True, metavar="FILLED.xlsx", help="the filled sample.xlsx")
+    e.add_argument("--partial", action="store_true",
+                   help="evaluate with items not yet examined counted as wholly misstated")
+    e.add_argument("--out", metavar="DIR", help="folder for evaluation.json/.xlsx (default: beside SAMPLE.json)")
+    e.add_argument("--lang", default="zh", choices=["zh", "en"])
+    e.set_defaults(command="sample-evaluate")
+    return e
+
+
+def _sample(args: argparse.Namespace, lang: Lang, out: TextIO) -> int:
+    """``sample``: the plan written, one line; ``sample evaluate``: the conclusion, one line. Bad options and bad
+    answers are exit 2 before anything is written."""
+    from fundaudit import sampling
+    from fundaudit.errors import render
+
+    if args.command == "sample-evaluate":
+        from fundaudit.report.sample import write_evaluation
+
+        result = sampling.evaluate_sample(args.plan, args.results, partial=args.partial)
+        folder = Path(args.out) if args.out else Path(args.plan).parent
+        in_place = args.out is None or Path(args.out).resolve() == Path(args.plan).parent.resolve()
+        paths = write_evaluation(result, folder, in_place=in_place, lang=lang)
+        verdict = render("values", f"sample.{result['conclusion']}", lang) if result["conclusion"] else "-"
+        print(_s("sample_evaluated", lang, conclusion=verdict, projected=result["projected_total"],
+                 upper=result["upper_bound"], tolerable=result.get("tolerable") or "-", path=_shown(paths[0])),
+              file=out)
+        return ExitCode.OK
+    from fundaudit.errors import ConfigError
+    from fundaudit.inputs import parse_ledger_arg, parse_map_args
+    from fundaudit.report.outdir import ReportDir
+
+    ledgers = [parse_ledger_arg(x) for x in args.ledger]
+    if not args.paths and not ledgers:
+        raise ConfigError("no_paths")
+    columns = parse_map_args(args.map)
+    sampling.check_options(args.kind, args.method, confidence=args.confidence, tolerable=args.tolerable,
+                           expected=args.expected, size=args.size, strata=args.strata, high_value=args.high_value,
+                           seed=0 if args.seed is None else args.seed, column=args.column,
+                           allocation=args.allocation)
+    with ReportDir(Path(args.out)):  # checked before any input is read (the lock is taken again to write)
+        pass
+    plan = sampling.sample(paths=args.paths, ledgers=ledgers, kind=args.kind, method=args.method,
+                           confidence=args.confidence, tolerable=args.tolerable, expected=args.expected,
+                           size=args.size, strata=args.strata, high_value=args.high_value, seed=args.seed,
+                           column=args.column, allocation=args.allocation, unmask=args.unmask,
+                           columns=columns or None, progress=_progress(False))
+    paths = plan.write(args.out, lang=lang)
+    print(_s("sample_written", lang, size=plan.plan["size"], full=plan.plan["full_examination"]["count"],
+             excluded=plan.plan["excluded"]["count"], path=_shown(paths[1])), file=out)
+    return ExitCode.OK
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,6 +9,7 @@ EXPECTED = [
     "AuditResult", "ConfigError", "ExitCode", "FundauditError", "InputError", "InputSummary", "LayoutError",
     "Ledger", "LimitExceededError", "Limits", "Period", "RuleError", "UnreadableFileError", "__version__",
     "audit", "load",
+    "SamplePlan", "evaluate_sample", "sample",  # issue 18: audit sampling (docs/sampling.md)
 ]
 
 
@@ -52,3 +53,27 @@ def test_error_messages_come_from_the_catalogue() -> None:
     assert err.message("en") == "file x.xls does not exist"
     assert err.code == "file_not_found"
     assert err.file == "x.xls"
+
+
+#: ``fundaudit.sampling``: plan, size, selection and evaluation of audit samples (docs/sampling.md).
+SAMPLING = ["ALGORITHM", "ALGORITHM_VERSION", "METHODS", "SamplePlan", "allocate", "attribute_size",
+            "difference_bound", "evaluate", "evaluate_sample", "mus_size", "poisson_factor", "sample", "select_mus",
+            "select_random", "select_systematic", "stratified_bound", "stringer_bound", "uniforms"]
+
+
+def test_sampling_api_is_pinned() -> None:
+    from fundaudit import sampling
+
+    assert sorted(sampling.__all__) == sorted(SAMPLING)
+    for name in sampling.__all__:
+        assert hasattr(sampling, name), name
+    from fundaudit.report.sample import SampleResultsError
+
+    assert issubclass(SampleResultsError, fundaudit.InputError)
+
+
+def test_import_does_not_load_scipy() -> None:
+    """scipy is imported inside the sampling functions that need it, never by ``import fundaudit``."""
+    code = "import sys, fundaudit; print('scipy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False"]

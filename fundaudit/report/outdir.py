@@ -36,7 +36,9 @@ REPORT_FILES = {"html": "index.html", "xlsx": "findings.xlsx", "json": "findings
                 "workpapers": "workpapers.xlsx", "db": "audit.duckdb"}
 MARKER = ".fundaudit-report"
 CRASH_LOG = "fundaudit-error.log"
-_OURS = frozenset({*REPORT_FILES.values(), MARKER, CRASH_LOG})
+#: ``fundaudit sample`` and ``sample evaluate`` write these into a report folder of their own (docs/sampling.md)
+SAMPLE_FILES = ("sample.json", "sample.xlsx", "evaluation.json", "evaluation.xlsx")
+_OURS = frozenset({*REPORT_FILES.values(), *SAMPLE_FILES, MARKER, CRASH_LOG})
 
 
 def check_out(out: Path) -> None:
