@@ -19,6 +19,7 @@ part files is loaded whole only when the loads of its first part and first two p
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import resource
@@ -177,7 +178,8 @@ def measure_audit(engine: str, data: Path, manifest: dict[str, Any], *, key: Pat
         "cpu_seconds": round(max(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, tree_cpu[0]), 1),
         "peak_tree_rss_mib": round(peak[0] / 1024), "rows_read": rows, "rows_per_second": round(rows / seconds),
         "findings": len(doc["findings"]), "rules": statuses,
-        "fingerprints": sorted(f["fingerprint"] for f in doc["findings"]),
+        "fingerprints": hashlib.sha256("\n".join(sorted(f["fingerprint"] for f in doc["findings"])).encode())
+        .hexdigest()[:16],
     }
 
 
@@ -196,8 +198,8 @@ def audit_all(engines: list[str], data: Path, manifest: dict[str, Any]) -> dict[
             print(f"  {engine}: {r['seconds']:,.0f} s wall, {r['cpu_seconds']:,.0f} s CPU, "
                   f"peak {r['peak_tree_rss_mib']:,} MiB (process tree), {r['rows_per_second']:,} rows/s, "
                   f"{r['findings']:,} findings, rules {r['rules']}")
-    prints = {e: r.pop("fingerprints") for e, r in runs.items() if "fingerprints" in r}
-    same = len(set(map(tuple, prints.values()))) == 1 if len(prints) > 1 else None
+    prints = {e: r["fingerprints"] for e, r in runs.items() if "fingerprints" in r}  # a digest of them, sorted
+    same = len(set(prints.values())) == 1 if len(prints) > 1 else None
     if same is not None:
         print(f"  same findings on {', '.join(prints)}: {same}")
     return {"runs": runs, "same_findings": same, "when": time.strftime("%Y-%m-%d %H:%M")}
@@ -243,10 +245,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.no_save:
         return doc
     RESULTS.mkdir(exist_ok=True)
-    if not args.audit and (RESULTS / "province.json").exists():  # keep the last audit figures
-        last = json.loads((RESULTS / "province.json").read_text(encoding="utf-8"))
-        if "audit" in last:
-            doc["audit"] = last["audit"]
+    if (RESULTS / "province.json").exists():  # keep the last audit figures of the engines not run this time
+        last = json.loads((RESULTS / "province.json").read_text(encoding="utf-8")).get("audit")
+        if last and not args.audit:
+            doc["audit"] = last
+        elif last:
+            doc["audit"]["runs"] = {**{e: r for e, r in last["runs"].items() if e not in args.audit},
+                                    **doc["audit"]["runs"]}
     (RESULTS / "province.json").write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
     return doc
 
