@@ -120,10 +120,14 @@ class _Plan:
 
 
 def read_spark(sources: Mapping[str, Sequence[str]], spark: Any, *, period: Period | None = None,
-               columns: Mapping[str, str] | None = None) -> dict[str, Ledger]:
+               columns: Mapping[str, str] | None = None, beside: Iterable[str] = ()) -> dict[str, Ledger]:
     """One ledger per kind from ``sources`` (paths, URIs, ``spark:`` tables), each held on ``spark``
     (``Ledger.stored`` a :class:`SparkTable`; ``frame`` its zero-row schema). A path Spark cannot read, a
-    missing table or columns no header of the kind names: InputError (exit 2), before any rule runs."""
+    missing table or columns no header of the kind names: InputError (exit 2), before any rule runs. A kind
+    also among ``beside`` (the kinds read on the driver) is refused: one ledger is one table."""
+    mixed = next((k for k in sources if k in set(beside)), None)
+    if mixed is not None:
+        raise InputError("spark_mixed_sources", kind=mixed)
     return {kind: _read_kind(kind, list(srcs), spark, period, columns) for kind, srcs in sources.items()}
 
 
@@ -177,7 +181,7 @@ def _open(spark: Any, src: str, first: int) -> tuple[Any, dict[str, tuple[int, s
             df.schema  # noqa: B018 - analysed here: a source without a row index fails now, not mid-run
         except Exception as exc:
             if src.startswith(SPARK_TABLE):
-                raise InputError("spark_table_no_row_index", table=src[len(SPARK_TABLE):]) from exc
+                raise ConfigError("spark_table_no_row_index", table=src[len(SPARK_TABLE):]) from exc
             raise
     return df, files
 

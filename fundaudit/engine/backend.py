@@ -15,6 +15,7 @@ import pyarrow as pa
 import sqlglot.expressions as exp
 
 from fundaudit.engine.sql import to_sql
+from fundaudit.ledger import StoredTable
 
 __all__ = ["ENGINES", "Backend", "DuckDBBackend", "EngineUnsupported", "open_backend"]
 
@@ -46,6 +47,11 @@ class Backend(ABC):
         """Make ``frame`` queryable as the table ``name``."""
 
     @abstractmethod
+    def adopt(self, name: str, stored: StoredTable) -> None:
+        """Make an already stored table queryable as ``name``, no copy (``unregister`` forgets the name, never
+        the stored rows)."""
+
+    @abstractmethod
     def unregister(self, name: str) -> None:
         """Drop the table ``name``."""
 
@@ -74,6 +80,10 @@ class DuckDBBackend(Backend):
     def register(self, name: str, frame: pd.DataFrame) -> None:
         """Register ``frame`` (as an Arrow table) under ``name``."""
         self.con.register(name, pa.Table.from_pandas(frame, preserve_index=False))
+
+    def adopt(self, name: str, stored: StoredTable) -> None:
+        """Not yet: a table stored elsewhere (Spark) cannot be queried here."""
+        raise NotImplementedError(f"DuckDB cannot query a table stored on {stored.engine}")
 
     def unregister(self, name: str) -> None:
         """Drop ``name``."""

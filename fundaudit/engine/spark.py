@@ -26,6 +26,7 @@ import sqlglot.expressions as exp
 
 from fundaudit.engine.backend import Backend, EngineUnsupported
 from fundaudit.engine.sql import to_sql
+from fundaudit.ledger import StoredTable
 
 __all__ = ["SparkBackend", "local_session", "unavailable"]
 
@@ -91,6 +92,15 @@ class SparkBackend(Backend):
         view = self.prefix + name
         with _quiet():
             self.spark.createDataFrame(table).createOrReplaceTempView(view)
+        self.views[name] = view
+
+    def adopt(self, name: str, stored: StoredTable) -> None:
+        """Make a ledger stored on this session (``fundaudit.spark_inputs``: its rows normalised and cached on
+        Spark) queryable as ``name``: a second view of the same cached rows, no copy."""
+        if stored.engine != "spark":
+            raise NotImplementedError(f"Spark cannot query a table stored on {stored.engine}")
+        view = self.prefix + name
+        self.spark.table(stored.name).createOrReplaceTempView(view)
         self.views[name] = view
 
     def unregister(self, name: str) -> None:
