@@ -17,8 +17,10 @@ pyspark is imported only inside functions (it is optional)."""
 
 from __future__ import annotations
 
+import contextlib
 import pickle
 import uuid
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -46,7 +48,7 @@ from fundaudit.ledger import (
 )
 from fundaudit.period import Period
 
-__all__ = ["SPARK_TABLE", "SparkTable", "is_spark_source", "read_spark", "split_sources"]
+__all__ = ["SPARK_TABLE", "SparkTable", "is_spark_source", "quiet", "read_spark", "split_sources"]
 
 SPARK_TABLE = "spark:"  # ``--ledger dues=spark:db.table``: a table of the Spark session's catalog
 FILE_BITS = 40  # _rid = file ordinal << FILE_BITS | row index: 2**40 rows per file, 2**23 files
@@ -103,6 +105,15 @@ def split_sources(ledgers: Sequence[A], inputs: Mapping[str, Any] | None,
     return spark, rest_ledgers, rest_inputs
 
 
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """pyspark warns on pandas 3 ("does not yet fully support pandas >= 3.0.0"); fundaudit hands it Arrow
+    tables and batches, not pandas frames, so that warning does not apply."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+        yield
+
+
 # --- reading ----------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -148,14 +159,15 @@ def _read_kind(kind: str, sources: list[str], spark: Any, period: Period | None,
         elif list(frame.columns) != list(zero.columns):
             raise InputError("spark_columns_differ", kind=kind, source=src, columns=", ".join(frame.columns),
                              first=", ".join(zero.columns))
-        parts.append(df.mapInArrow(_normaliser(plan), struct))
+        with quiet():
+            parts.append(df.mapInArrow(_normaliser(plan), struct))
     assert zero is not None
     out = parts[0]
     for p in parts[1:]:
         out = out.unionByName(p)
     out = out.persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        with _reading(", ".join(sources)):
+        with _reading(", ".join(sources)), quiet():
             side = [pickle.loads(r[0]) for r in out.where(F.col(_SIDE).isNotNull()).select(_SIDE).collect()]
     except BaseException:
         out.unpersist()
@@ -270,7 +282,8 @@ def _plan(kind: str, df: Any, files: Mapping[str, tuple[int, str]], spark: Any, 
     frame = load_grid(kind, header, layout, columns=columns).frame
     facts = _with_facts(kind, frame, period)
     table = pa.Table.from_pandas(facts, preserve_index=False).replace_schema_metadata(None)
-    schema = spark.createDataFrame(table).schema  # as the engine's registered frames are typed (phase 1)
+    with quiet():
+        schema = spark.createDataFrame(table).schema  # as the engine's registered frames are typed (phase 1)
     out = to_arrow_schema(schema, timezone=str(spark.conf.get("spark.sql.session.timeZone")))
     out = out.append(pa.field(_SIDE, pa.binary()))
     return (_Plan(kind, names, layout, dict(columns) if columns else None, period, dict(files),
@@ -436,10 +449,11 @@ class SparkTable:
         cols = list(self.frame.columns if columns is None else columns)
         if not len(rids):
             return self.frame[cols].iloc[:0].reset_index(drop=True)
-        wanted = self.spark.createDataFrame(pa.table({ROW_ID: np.unique(rids)}))
-        got = self.data.join(F.broadcast(wanted), ROW_ID).select(*[F.col(f"`{c}`") for c in dict.fromkeys(
-            [ROW_ID, *cols])])
-        frame = self._pandas(got.toArrow()).set_index(ROW_ID)
+        with quiet():
+            wanted = self.spark.createDataFrame(pa.table({ROW_ID: np.unique(rids)}))
+            got = self.data.join(F.broadcast(wanted), ROW_ID).select(*[F.col(f"`{c}`") for c in dict.fromkeys(
+                [ROW_ID, *cols])]).toArrow()
+        frame = self._pandas(got).set_index(ROW_ID)
         out = frame.loc[rids].reset_index()
         return out[cols].reset_index(drop=True)
 
@@ -447,7 +461,8 @@ class SparkTable:
         """The distinct non-null values of ``column``, sorted."""
         from pyspark.sql import functions as F  # noqa: N812
 
-        got = self.data.select(F.col(f"`{column}`")).where(F.col(f"`{column}`").isNotNull()).distinct().toArrow()
+        with quiet():
+            got = self.data.select(F.col(f"`{column}`")).where(F.col(f"`{column}`").isNotNull()).distinct().toArrow()
         return sorted(self._pandas(got)[column].tolist())
 
     def lookup(self, keys: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
@@ -459,10 +474,11 @@ class SparkTable:
         if wanted.empty:
             found = self.frame[["file", "sheet", "row", *columns]].iloc[:0]
         else:
-            w = self.spark.createDataFrame(pa.Table.from_pandas(wanted, preserve_index=False))
             cols = list(dict.fromkeys(["file", "sheet", "row", *columns]))
-            found = self._pandas(self.data.join(F.broadcast(w), ["file", "row"]).select(
-                *[F.col(f"`{c}`") for c in cols]).toArrow())
+            with quiet():
+                w = self.spark.createDataFrame(pa.Table.from_pandas(wanted, preserve_index=False))
+                found = self._pandas(self.data.join(F.broadcast(w), ["file", "row"]).select(
+                    *[F.col(f"`{c}`") for c in cols]).toArrow())
         on = pd.DataFrame({"file": k["file"].astype(str), "sheet": k["sheet"].astype(object).where(k["sheet"].notna(),
                            None), "row": k["row"].astype("int64")})
         found = found.assign(sheet=found["sheet"].astype(object).where(found["sheet"].notna(), None))

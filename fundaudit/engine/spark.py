@@ -9,14 +9,11 @@ never replaced, and dropped on :meth:`SparkBackend.close`."""
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import os
 import shutil
 import sys
 import uuid
-import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
@@ -27,6 +24,7 @@ import sqlglot.expressions as exp
 from fundaudit.engine.backend import Backend, EngineUnsupported
 from fundaudit.engine.sql import to_sql
 from fundaudit.ledger import StoredTable
+from fundaudit.spark_inputs import quiet as _quiet
 
 __all__ = ["SparkBackend", "local_session", "unavailable"]
 
@@ -173,12 +171,3 @@ def _as_duckdb_column(column: pa.ChunkedArray, time_zone: str) -> pa.ChunkedArra
     if pa.types.is_list(t) and pa.types.is_integer(t.value_type):
         return column.cast(pa.list_(pa.int64()))
     return column
-
-
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """pyspark warns on pandas 3 ("does not yet fully support pandas >= 3.0.0"); the backend hands it Arrow
-    tables, not pandas frames, so that warning does not apply."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
-        yield
