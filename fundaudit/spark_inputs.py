@@ -281,7 +281,7 @@ def _plan(kind: str, df: Any, files: Mapping[str, tuple[int, str]], spark: Any, 
     layout = find_header(header, kind)
     frame = load_grid(kind, header, layout, columns=columns).frame
     facts = _with_facts(kind, frame, period)
-    table = pa.Table.from_pandas(facts, preserve_index=False).replace_schema_metadata(None)
+    table = _arrow_table(facts)
     with quiet():
         schema = spark.createDataFrame(table).schema  # as the engine's registered frames are typed (phase 1)
     out = to_arrow_schema(schema, timezone=str(spark.conf.get("spark.sql.session.timeZone")))
@@ -295,9 +295,20 @@ def _with_facts(kind: str, frame: pd.DataFrame, period: Period | None) -> pd.Dat
     is ``object``; from rows, ``str``)."""
     out = add_facts(kind, frame, period)
     for c in out.columns:
-        if out[c].dtype == object:
+        if out[c].dtype == object and not c.endswith(_BOOLEAN_FACTS):
             out[c] = out[c].astype("str")
     return out
+
+
+#: Facts held as ``object`` arrays of True/False/NA (``facts.add_facts``: ``__org_ok``), booleans on Spark.
+_BOOLEAN_FACTS = ("__org_ok",)
+
+
+def _arrow_table(frame: pd.DataFrame) -> pa.Table:
+    """The zero-row ``frame`` as Arrow, typed as its columns are over rows (a boolean fact is ``object``)."""
+    table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+    fields = [pa.field(f.name, pa.bool_()) if f.name.endswith(_BOOLEAN_FACTS) else f for f in table.schema]
+    return table.cast(pa.schema(fields))
 
 
 # --- per partition (runs on the executors) ----------------------------------------------------------
@@ -497,6 +508,9 @@ class SparkTable:
             col = table.column(name)
             if pa.types.is_timestamp(col.type) and col.type.tz is not None:
                 col = pc.local_timestamp(col.cast(pa.timestamp(col.type.unit, self.time_zone)))
+            if pa.types.is_boolean(col.type) and name.endswith(_BOOLEAN_FACTS):  # as add_facts: bool, or object
+                out[name] = pd.Series(col.to_pandas().astype("boolean").to_numpy())  # True/False/NA with NA
+                continue
             series = col.to_pandas()
             out[name] = series.astype(self.frame[name].dtype) if name in self.frame.columns else series
         return pd.DataFrame(out)

@@ -125,9 +125,11 @@ def test_parquet_parts_on_spark_find_what_duckdb_finds(parquet: dict[str, list[s
     bad = parquet["dues"][-1]
     assert on_spark.rejected_rows.loc[on_spark.rejected_rows["file"] == bad,
                                       ["row", "field", "reason", "action"]].values.tolist() == [
-        [2, "amount_paid", "bad_money", "row_rejected"],
-        [3, "taxpayer_id", "bad_taxpayer_id", "field_flagged"],
-        [6, "amount_paid", "money_rounded", "field_flagged"]]
+        [2, "amount_paid", "amount_unparseable", "row_rejected"],
+        [3, "taxpayer_id", "id_bad_chars", "field_blanked"],
+        [6, "amount_paid", "more_than_two_decimals", "field_flagged"]]
+    assert spark_dues.totals[["file", "row", "declared", "covers_from", "covers_to"]].values.tolist() == [
+        [bad, 5, 2450, 2, 4]]
     assert spark_dues.non_data[["file", "row", "type"]].values.tolist() == [[bad, 4, "blank"], [bad, 5, "total"]]
 
 
