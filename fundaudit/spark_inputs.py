@@ -70,8 +70,11 @@ def is_spark_source(source: object) -> bool:
 
 
 class _Arg(Protocol):
-    kind: str
-    path: str
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def path(self) -> str: ...
 
 
 A = TypeVar("A", bound=_Arg)
@@ -168,7 +171,9 @@ def _read_kind(kind: str, sources: list[str], spark: Any, period: Period | None,
     out = out.persist(StorageLevel.MEMORY_AND_DISK)
     try:
         with _reading(", ".join(sources)), quiet():
-            side = [pickle.loads(r[0]) for r in out.where(F.col(_SIDE).isNotNull()).select(_SIDE).collect()]
+            records = out.where(F.col(_SIDE).isNotNull()).select(_SIDE).collect()
+        # this job's own executors pickled them (as PySpark pickles every Python function and row it ships)
+        side = [pickle.loads(r[0]) for r in records]  # noqa: S301
     except BaseException:
         out.unpersist()
         raise
@@ -264,8 +269,8 @@ class _reading:  # noqa: N801 - a context manager named for what it guards
 
 
 _READ_ERRORS = ("PATH_NOT_FOUND", "FAILED_READ_FILE", "UNABLE_TO_INFER_SCHEMA", "CANNOT_READ_FILE_FOOTER",
-                "DATATYPE_MISMATCH", "INVALID_PARQUET", "UNSUPPORTED_FILE_FORMAT", "_LEGACY_ERROR_TEMP_2093", "PARQUET_TYPE_ILLEGAL",
-                "FAILED_READ", "CANNOT_READ")
+                "DATATYPE_MISMATCH", "INVALID_PARQUET", "UNSUPPORTED_FILE_FORMAT", "_LEGACY_ERROR_TEMP_2093",
+                "PARQUET_TYPE_ILLEGAL", "FAILED_READ", "CANNOT_READ")
 
 
 def _plan(kind: str, df: Any, files: Mapping[str, tuple[int, str]], spark: Any, period: Period | None,
@@ -347,7 +352,7 @@ def _normalise(plan: _Plan, batch: pa.RecordBatch, path: str) -> Iterator[pa.Rec
     side = {"ordinal": ordinal, "first": int(index[0]), "summary": summary, "rejected": ledger.rejected,
             "non_data": ledger.non_data, "totals": ledger.totals,
             "first_data_row": int(data_rows[0]) if len(data_rows) else None}
-    arrays = [pa.nulls(1, f.type) for f in plan.schema][:-1] + [pa.array([pickle.dumps(side)], pa.binary())]
+    arrays = [*[pa.nulls(1, f.type) for f in list(plan.schema)[:-1]], pa.array([pickle.dumps(side)], pa.binary())]
     yield pa.RecordBatch.from_arrays(arrays, schema=plan.schema)
 
 
