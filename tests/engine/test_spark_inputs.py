@@ -213,9 +213,38 @@ def test_only_results_reach_the_driver(parquet: dict[str, list[str]], spark: Any
     assert sizes and max(sizes) < dues // 2, sizes
 
 
-def test_a_spark_table_without_the_spark_engine_is_refused(capsys: pytest.CaptureFixture[str],
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+def test_which_sources_spark_reads(engine: str, tmp_path: Path) -> None:
+    """With the Spark engine, parquet files, directories, URIs and ``spark:`` tables go to Spark, spreadsheets,
+    CSVs and DataFrames stay on the driver; without it nothing goes to Spark."""
+    from fundaudit.inputs import LedgerArg
+    from fundaudit.spark_inputs import split_sources
+
+    frame = pd.DataFrame({"x": [1]})
+    ledgers = [LedgerArg("dues", str(tmp_path)), LedgerArg("dues", "a.xlsx"), LedgerArg("register", "r.parquet"),
+               LedgerArg("staff", "s3a://b/staff/"), LedgerArg("unions", "u.csv")]
+    inputs = {"disbursements": ["spark:db.disb", "d.xlsx"], "employers": frame, "budget": "file:///b.parquet"}
+    if engine == "duckdb":
+        assert split_sources(ledgers, {"employers": frame}, engine) == ({}, ledgers, {"employers": frame})
+        return
+    spark, rest, others = split_sources(ledgers, inputs, engine)
+    assert spark == {"dues": [str(tmp_path)], "register": ["r.parquet"], "staff": ["s3a://b/staff/"],
+                     "disbursements": ["spark:db.disb"], "budget": ["file:///b.parquet"]}
+    assert rest == [ledgers[1], ledgers[4]]
+    assert others == {"disbursements": ["d.xlsx"], "employers": frame}
+
+
+@pytest.mark.parametrize("where", ["cli", "api"])
+def test_a_spark_table_without_the_spark_engine_is_refused(where: str, capsys: pytest.CaptureFixture[str],
                                                           tmp_path: Path) -> None:
-    assert main(["audit", "--ledger", "dues=spark:db.dues", "--out", str(tmp_path / "r"), "--lang", "en"]) == 2
+    """Refused before any input is read (the missing file beside it is never looked at)."""
+    if where == "api":
+        with pytest.raises(fundaudit.ConfigError) as e:
+            fundaudit.audit(inputs={"dues": "spark:db.dues"}, paths=[tmp_path / "missing.xlsx"])
+        assert e.value.code == "spark_source_without_engine"
+        return
+    assert main(["audit", str(tmp_path / "missing.xlsx"), "--ledger", "dues=spark:db.dues", "--out",
+                 str(tmp_path / "r"), "--lang", "en"]) == 2
     assert capsys.readouterr().err == ("fundaudit: the input spark:db.dues is a Spark table, which only the Spark "
                                        "engine reads: add --engine spark\n")
 
