@@ -32,7 +32,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fundaudit.columns import catalogue
+from fundaudit.columns import catalogue, normalize_header
 from fundaudit.errors import ConfigError, FundauditError, InputError, note
 from fundaudit.facts import ROW_ID, add_facts
 from fundaudit.io import Limits, display_name
@@ -40,6 +40,7 @@ from fundaudit.io.tabular import _arrow_text, _grid  # private: io.tabular is be
 from fundaudit.layout import Layout, find_header, totals_coverage
 from fundaudit.ledger import (
     NON_DATA_COLUMNS,
+    PROVENANCE_NAMES,
     REJECTED_COLUMNS,
     TOTALS_COLUMNS,
     InputSummary,
@@ -131,6 +132,7 @@ class _Plan:
     files: Mapping[str, tuple[int, str]]  # normalised part path -> (ordinal, file shown in provenance)
     data: tuple[str, ...]  # the canonical frame's columns (facts included), in order
     schema: pa.Schema  # the output batches' schema: ``data`` as Spark stores them, then the side record
+    own: bool  # rows carry their own file/sheet/row (a DataFrame-like table): read as a DataFrame's are
 
 
 def read_spark(sources: Mapping[str, Sequence[str]], spark: Any, *, period: Period | None = None,
@@ -153,17 +155,22 @@ def _read_kind(kind: str, sources: list[str], spark: Any, period: Period | None,
     parts = []
     every: dict[str, tuple[int, str]] = {}
     zero: pd.DataFrame | None = None
+    ordinal = 0
     for src in sources:
-        df, files = _open(spark, src, len(every))
+        df, files, own = _open(spark, src, ordinal)
         every.update(files)
-        plan, frame, struct = _plan(kind, df, files, spark, period, columns, src)
+        plan, frame, struct = _plan(kind, df, files, spark, period, columns, src, own)
         if zero is None:
             zero = frame
         elif list(frame.columns) != list(zero.columns):
             raise InputError("spark_columns_differ", kind=kind, source=src, columns=", ".join(frame.columns),
                              first=", ".join(zero.columns))
         with quiet():
-            parts.append(df.mapInArrow(_normaliser(plan), struct))
+            part = df.mapInArrow(_normaliser(plan), struct)
+        if own:  # row ids as read, without a shuffle: partition << 33 | position, under this source's ordinal
+            part = part.withColumn(ROW_ID, F.monotonically_increasing_id() + F.lit(ordinal << FILE_BITS))
+        parts.append(part)
+        ordinal += _OWN_ORDINALS if own else len(files)
     assert zero is not None
     out = parts[0]
     for p in parts[1:]:
@@ -179,6 +186,10 @@ def _read_kind(kind: str, sources: list[str], spark: Any, period: Period | None,
         raise
     data = out.where(F.col(_SIDE).isNull()).drop(_SIDE)
     ledger = _gather(kind, side, zero, every)
+    unusable = next((i.file for i in ledger.inputs for n in i.notes if getattr(n, "code", "") in _NO_OWN_ROWS), None)
+    if unusable is not None:  # its rows' own numbers cannot be used, and a batch's positions mean nothing
+        out.unpersist()
+        raise ConfigError("spark_table_bad_provenance", table=unusable)
     view = f"fundaudit_in_{uuid.uuid4().hex[:12]}_{kind}"
     data.createOrReplaceTempView(view)
     ledger.stored = SparkTable(spark, view, data, out, _with_facts(kind, zero, period),
@@ -186,12 +197,20 @@ def _read_kind(kind: str, sources: list[str], spark: Any, period: Period | None,
     return ledger
 
 
-def _open(spark: Any, src: str, first: int) -> tuple[Any, dict[str, tuple[int, str]]]:
-    """The DataFrame of ``src`` with each row's part file and row index, and its part files (ordinals from
-    ``first``, in path order, with the names provenance shows)."""
+def _open(spark: Any, src: str, first: int) -> tuple[Any, dict[str, tuple[int, str]], bool]:
+    """The DataFrame of ``src`` with each row's part file and row index, its part files (ordinals from ``first``,
+    in path order, with the names provenance shows), and whether it is a table whose rows carry their own
+    ``file`` and ``row`` columns (then those are the provenance: one entry, the table)."""
     from pyspark.sql import functions as F  # noqa: N812
 
     with _reading(src):
+        if src.startswith(SPARK_TABLE) and spark.catalog.tableExists(src[len(SPARK_TABLE):]):
+            table = src[len(SPARK_TABLE):]
+            df = spark.table(table)
+            named = {normalize_header(c) for c in df.columns}
+            if all(named & set(PROVENANCE_NAMES[w]) for w in ("file", "row")):
+                df = df.select("*", F.lit("").alias(_FILE), F.monotonically_increasing_id().alias(_ROW))
+                return df, {_norm(""): (first, table)}, True
         df, files = _files_of(spark, src, first)
         try:
             df = df.select("*", F.col("_metadata.file_path").alias(_FILE), F.col("_metadata.row_index").alias(_ROW))
@@ -200,7 +219,11 @@ def _open(spark: Any, src: str, first: int) -> tuple[Any, dict[str, tuple[int, s
             if src.startswith(SPARK_TABLE):
                 raise ConfigError("spark_table_no_row_index", table=src[len(SPARK_TABLE):]) from exc
             raise
-    return df, files
+    return df, files, False
+
+
+_NO_OWN_ROWS = ("dataframe_provenance_not_numbers", "dataframe_provenance_repeated")
+_OWN_ORDINALS = 1 << 16  # a table with its own provenance takes 2**56 row ids (monotonically_increasing_id's)
 
 
 def _files_of(spark: Any, src: str, first: int) -> tuple[Any, dict[str, tuple[int, str]]]:
@@ -274,7 +297,7 @@ _READ_ERRORS = ("PATH_NOT_FOUND", "FAILED_READ_FILE", "UNABLE_TO_INFER_SCHEMA", 
 
 
 def _plan(kind: str, df: Any, files: Mapping[str, tuple[int, str]], spark: Any, period: Period | None,
-          columns: Mapping[str, str] | None, src: str) -> tuple[_Plan, pd.DataFrame, Any]:
+          columns: Mapping[str, str] | None, src: str, own: bool) -> tuple[_Plan, pd.DataFrame, Any]:
     """The plan of ``df``'s batches, the zero-row canonical frame they give (their columns and dtypes) and
     their Spark schema, found on the driver from the schema alone by the same code the batches run."""
     from pyspark.sql.pandas.types import to_arrow_schema
@@ -292,7 +315,7 @@ def _plan(kind: str, df: Any, files: Mapping[str, tuple[int, str]], spark: Any, 
     out = to_arrow_schema(schema, timezone=str(spark.conf.get("spark.sql.session.timeZone")))
     out = out.append(pa.field(_SIDE, pa.binary()))
     return (_Plan(kind, names, layout, dict(columns) if columns else None, period, dict(files),
-                  tuple(facts.columns), out), frame, schema.add(_SIDE, BinaryType()))
+                  tuple(facts.columns), out, own), frame, schema.add(_SIDE, BinaryType()))
 
 
 def _with_facts(kind: str, frame: pd.DataFrame, period: Period | None) -> pd.DataFrame:
@@ -339,13 +362,15 @@ def _normalise(plan: _Plan, batch: pa.RecordBatch, path: str) -> Iterator[pa.Rec
     ordinal, shown = plan.files[_norm(path)]
     notes: list[str] = []
     text = [_arrow_text(batch.column(n), n, notes, source="source.parquet") for n in plan.names]
-    grid = _grid(list(plan.names), text, batch.num_rows, file=shown, fmt="parquet", sha256=None, limits=Limits(),
-                 notes=notes)
+    grid = _grid(list(plan.names), text, batch.num_rows, file=shown, fmt="dataframe" if plan.own else "parquet",
+                 sha256=None, limits=Limits(), notes=notes)
     index = batch.column(_ROW).to_numpy().astype(np.int64)
-    grid = replace(grid, rows=np.concatenate(([1], index + 2)).astype(np.int64))
+    if not plan.own:  # rows numbered in their part file, not the batch
+        grid = replace(grid, rows=np.concatenate(([1], index + 2)).astype(np.int64))
     ledger = load_grid(plan.kind, grid, plan.layout, columns=plan.columns)
     frame = add_facts(plan.kind, ledger.frame, plan.period)
-    frame[ROW_ID] = (np.int64(ordinal) << FILE_BITS) + frame["row"].to_numpy(dtype=np.int64) - 2
+    if not plan.own:  # (a table's own provenance: row ids given after this step)
+        frame[ROW_ID] = (np.int64(ordinal) << FILE_BITS) + frame["row"].to_numpy(dtype=np.int64) - 2
     yield _arrow_batch(frame[list(plan.data)], plan.schema)
     (summary,) = ledger.inputs
     data_rows = np.setdiff1d(grid.rows[1:], ledger.non_data["row"].to_numpy(dtype=np.int64))
@@ -401,7 +426,8 @@ def _summary(kind: str, shown: str, parts: list[InputSummary], amount_col: str |
     total = None if amount_col is None else sum(p.amount_total or 0 for p in parts)
     rejected = None if amount_col is None else sum(p.amount_rejected or 0 for p in parts)
     out = InputSummary(
-        kind=kind, file=shown, sheet=None, format="parquet", sha256=None, encoding=None, header_row=1,
+        kind=kind, file=shown, sheet=None, format=first.format if first else "parquet", sha256=None, encoding=None,
+        header_row=1,
         title=first.title if first else "", rows_read=rows, rows_loaded=sum(p.rows_loaded for p in parts),
         rows_rejected=sum(p.rows_rejected for p in parts), rows_non_data=sum(p.rows_non_data for p in parts),
         amount_column=amount_col, amount_total=total, amount_rejected=rejected,
