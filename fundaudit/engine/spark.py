@@ -2,8 +2,9 @@
 transpiled by sqlglot to Spark SQL, results collected through Arrow and converted to pandas the way
 DuckDB converts its own, so :func:`fundaudit.engine.run_rules` builds the same findings on either.
 
-The only module that imports pyspark (``pip install fundaudit[spark]``). Phase 1: the canonical frames
-are built on the driver (as for DuckDB) and sent to Spark through Arrow; only the queries run there.
+The only engine module that imports pyspark (``pip install fundaudit[spark]``). Frames built on the driver
+(spreadsheets, CSVs) are sent to Spark through Arrow; ledgers Spark read and normalised itself
+(:mod:`fundaudit.spark_inputs`) are adopted as views of their cached rows, never copied.
 Temporary views are named ``fundaudit_<token>_<table>``, so a user's own views of the same names are
 never replaced, and dropped on :meth:`SparkBackend.close`."""
 

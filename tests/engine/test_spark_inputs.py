@@ -186,6 +186,38 @@ def test_a_directory_and_a_spark_table(parquet: dict[str, list[str]], spark: Any
     _same(on_spark, on_duckdb, rename)
 
 
+def _arrow(frame: pd.DataFrame) -> pa.Table:
+    """``frame`` as Arrow for ``createDataFrame``, timestamps in microseconds (Spark's)."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    return table.cast(pa.schema([pa.field(f.name, pa.timestamp("us")) if pa.types.is_timestamp(f.type) else f
+                                 for f in table.schema]))
+
+
+def test_a_spark_table_carrying_its_own_provenance(parquet: dict[str, list[str]], spark: Any, database: str,
+                                                   tmp_path: Path) -> None:
+    """A table whose rows carry their own ``file`` and ``row`` (a table built from other sources): those are the
+    provenance, so its findings cite the files and rows it names, as DuckDB's audit of those files does; a table
+    whose row numbers cannot be used is refused, exit 2."""
+    register = tmp_path / "register.parquet"
+    whole = pd.concat([pd.read_parquet(p) for p in parquet["register"]], ignore_index=True)
+    whole.to_parquet(register, index=False, coerce_timestamps="ms")
+    own = whole.assign(file=str(register), row=np.arange(2, len(whole) + 2).astype(str))
+    spark.createDataFrame(_arrow(own)).write.saveAsTable(f"{database}.register_own")
+    on_duckdb = _audit({**parquet, "register": str(register)})
+    on_spark = _audit({**parquet, "register": f"spark:{database}.register_own"}, engine="spark", spark=spark)
+    assert on_spark.findings[SHOWN].to_dict("records") == on_duckdb.findings[SHOWN].to_dict("records")
+    pd.testing.assert_frame_equal(on_spark.rejected_rows, on_duckdb.rejected_rows)
+    (entry,) = [i for i in on_spark.inputs if i["kind"] == "register"]
+    assert (entry["file"], entry["format"], entry["rows_read"], entry["rows_loaded"], entry["unmapped_columns"]) == (
+        f"{database}.register_own", "dataframe", len(whole), len(whole), ["file", "row"])
+    spark.createDataFrame(_arrow(own.assign(row="x").iloc[:3])).write.saveAsTable(f"{database}.register_bad")
+    with pytest.raises(fundaudit.ConfigError) as e:
+        _audit({"register": f"spark:{database}.register_bad"}, engine="spark", spark=spark)
+    assert e.value.message("en") == (
+        f"the provenance columns (file, row) of the Spark table {database}.register_bad cannot be used: every row "
+        "needs a positive whole row number, and no (file, sheet, row) may repeat")
+
+
 def test_only_results_reach_the_driver(parquet: dict[str, list[str]], spark: Any,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """Nothing the driver collects from Spark during a whole audit is ledger-sized: every collect and Arrow
