@@ -179,9 +179,7 @@ def _inputs(tables: Tables) -> tuple[dict[str, frozenset[str]], dict[str, Any]]:
     types read (which ledgers declare totals of which columns, the regions of regional tables)."""
     present = {name: frozenset(t.columns) for name, t in tables.frames.items()}
     extra = {"total_kinds": tables.total_kinds, "total_columns": tables.total_columns,
-             "region_codes": {name: sorted(str(v) for v in (
-                 tables.stored[name].distinct("region_code") if name in tables.stored
-                 else frame["region_code"].dropna().unique()))
+             "region_codes": {name: sorted(str(v) for v in frame["region_code"].dropna().unique())
                               for name, frame in tables.frames.items() if "region_code" in frame.columns}}
     return present, extra
 
@@ -244,10 +242,7 @@ def _register(con: Backend, ledgers: Mapping[str, Ledger], period: Period | None
     """Register every input (plus row ids, in-period flags and ID check facts) and the declared totals."""
     tables = input_tables(ledgers, period)
     for name, frame in tables.frames.items():
-        if name in tables.stored:
-            con.adopt(name, tables.stored[name])
-        else:
-            con.register(name, frame)
+        con.register(name, frame)
     return tables
 
 
@@ -272,5 +267,4 @@ def input_tables(ledgers: Mapping[str, Ledger], period: Period | None = None) ->
         frames[TOTALS] = t
         total_kinds = sorted(t["kind"].unique())
         total_columns = {k: sorted(t.loc[t["kind"] == k, "column"].unique()) for k in total_kinds}
-    stored = {kind: ledger.stored for kind, ledger in ledgers.items() if ledger.stored is not None}
-    return Tables(frames, total_kinds, total_columns, stored)
+    return Tables(frames, total_kinds, total_columns)

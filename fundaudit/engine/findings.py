@@ -47,7 +47,6 @@ class Tables:
     frames: dict[str, pd.DataFrame]
     total_kinds: list[str] = field(default_factory=list)
     total_columns: dict[str, list[str]] = field(default_factory=dict)
-    stored: dict[str, Any] = field(default_factory=dict)  # TEMP (i17-ooc wires this): stored tables by name
 
     def columns(self, table: str) -> list[str]:
         """The columns of ``table`` (none when it is not registered)."""
@@ -57,8 +56,6 @@ class Tables:
     def rows(self, table: str, rids: Any, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """The rows ``rids`` (row ids, ``_rid``) of ``table``, in that order, repeated as often as given; only
         ``columns`` when given."""
-        if table in self.stored:
-            return self.stored[table].rows(np.asarray(rids, dtype="int64"), columns)
         frame = self.frames[table]
         rows = frame.iloc[np.asarray(rids, dtype="int64")]
         return rows if columns is None else rows[list(columns)]
@@ -66,8 +63,6 @@ class Tables:
     def whole(self, table: str, columns: Sequence[str]) -> pd.DataFrame | None:
         """All of a small reference ``table``'s ``columns`` (None unless it is registered with all of them)."""
         frame = self.frames.get(table)
-        if frame is not None and table in self.stored and set(columns) <= set(frame.columns):
-            return self.rows(table, np.asarray(self.stored[table].distinct(ROW_ID), dtype="int64"), columns)
         return None if frame is None or not set(columns) <= set(frame.columns) else frame[list(columns)]
 
     def kind_of(self, table: str) -> str | None:
