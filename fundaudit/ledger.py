@@ -14,7 +14,7 @@ decimals) is listed as flagged. Nothing is dropped silently.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, TypeAlias
 
@@ -119,6 +119,10 @@ class StoredTable(Protocol):
     def rows(self, rids: np.ndarray, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """The rows whose ``_rid`` is in ``rids``, in that order and repeated as often as given (``columns`` only,
         when given), with the dtypes the in-memory ledger would have."""
+
+    def batches(self, rows: int, columns: Sequence[str] | None = None) -> Iterator[pd.DataFrame]:
+        """Every row in row-id order, ``rows`` at a time (``columns`` only, when given), with the in-memory dtypes:
+        a copy streamed out (``audit.duckdb``, a reference table read whole). At least one frame, perhaps empty."""
 
     def distinct(self, column: str) -> list[Any]:
         """The distinct non-null values of ``column``, sorted."""

@@ -369,6 +369,7 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
     from fundaudit import triage as triage_mod
     from fundaudit.rules.shipped import resolve_rules
     from fundaudit.scan import MODES, OutOfCore, check_memory_limit, check_temp_dir
+    from fundaudit.spark_inputs import split_sources
     from fundaudit.subject import key_id, read_key
 
     per = parse_period(period) if isinstance(period, str) else period
@@ -378,6 +379,8 @@ def audit(inputs: Mapping[str, Source | list[Source]] | None = None, *,
                     temp_dir=check_temp_dir(temp_dir), period=per, threshold=scan.THRESHOLD_ROWS,
                     batch_rows=scan.BATCH_ROWS)
     session = _engine_session(engine, spark)
+    ledgers = list(ledgers)
+    split_sources(ledgers, inputs, engine)  # a spark: table without the Spark engine: refused now
     ruleset, prof = resolve_rules(profile, rules, params)
     decisions = triage if isinstance(triage, pd.DataFrame) or triage is None else triage_mod.read_decisions(triage)
     previous = baseline if isinstance(baseline, Mapping) or baseline is None else triage_mod.read_baseline(baseline)
@@ -406,11 +409,15 @@ def _audit(inputs: Mapping[str, Source | list[Source]] | None, paths: Iterable[s
     from fundaudit import triage as triage_mod
     from fundaudit.engine import RuleStatus, run_rules
     from fundaudit.ledger import load
+    from fundaudit.spark_inputs import read_spark, split_sources
 
     skipped: list[SkippedInput] = []
     paths, ledgers = list(paths), list(ledgers)
-    loaded = collect(paths, ledgers, inputs, limits=limits, progress=progress, skipped=skipped, strict=strict,
-                     columns=columns, out_of_core=ooc)
+    on_spark, driver_ledgers, driver_inputs = split_sources(ledgers, inputs, engine)  # parquet, spark: tables
+    loaded = collect(paths, driver_ledgers, driver_inputs, limits=limits, progress=progress, skipped=skipped,
+                     strict=strict, columns=columns, out_of_core=ooc)
+    if on_spark:  # read, normalised and held by Spark (docs/scale.md, "Inputs on Spark")
+        loaded.update(read_spark(on_spark, session, period=per, columns=columns, beside=loaded))
     detected = set(loaded) - {a.kind for a in ledgers} - set(inputs or {})  # kinds of detected files only
     named = {str(p) for p in paths if not Path(p).is_dir()}
     for kind, table in prof.tables.items():

@@ -15,6 +15,7 @@ import pyarrow as pa
 import sqlglot.expressions as exp
 
 from fundaudit.engine.sql import to_sql
+from fundaudit.ledger import StoredTable
 
 if TYPE_CHECKING:
     from fundaudit.ledger import StoredTable
@@ -48,11 +49,11 @@ class Backend(ABC):
     def register(self, name: str, frame: pd.DataFrame) -> None:
         """Make ``frame`` queryable as the table ``name``."""
 
+    @abstractmethod
     def adopt(self, name: str, stored: StoredTable) -> None:
         """Make a ledger's stored table (:class:`fundaudit.ledger.StoredTable`) queryable as ``name``, where it
-        already is: never by copying its rows through the driver. Raises ``ValueError`` when it is held where
-        this backend cannot reach it (each backend says where it can; this default reaches none)."""
-        raise ValueError(f"the {self.name} engine cannot run on the stored table {stored.name!r} ({stored.engine})")
+        already is: never by copying its rows through the driver (``unregister`` forgets the name, never the stored
+        rows). Raises ``ValueError`` when it is held where this backend cannot reach it."""
 
     @abstractmethod
     def unregister(self, name: str) -> None:

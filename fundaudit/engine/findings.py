@@ -80,10 +80,7 @@ class Tables:
                 return None
             key = (table, tuple(columns))
             if key not in self._whole:  # read once a run, not once a rule
-                batches = getattr(stored, "batches", None)
-                self._whole[key] = (pd.concat(list(batches(1 << 18, columns)), ignore_index=True)
-                                    if batches is not None
-                                    else stored.rows(np.arange(stored.count(), dtype="int64"), columns))
+                self._whole[key] = pd.concat(list(stored.batches(1 << 18, columns)), ignore_index=True)
             return self._whole[key]
         frame = self.frames.get(table)
         return None if frame is None or not set(columns) <= set(frame.columns) else frame[list(columns)]

@@ -2,21 +2,19 @@
 transpiled by sqlglot to Spark SQL, results collected through Arrow and converted to pandas the way
 DuckDB converts its own, so :func:`fundaudit.engine.run_rules` builds the same findings on either.
 
-The only module that imports pyspark (``pip install fundaudit[spark]``). Phase 1: the canonical frames
-are built on the driver (as for DuckDB) and sent to Spark through Arrow; only the queries run there.
+The only engine module that imports pyspark (``pip install fundaudit[spark]``). Frames built on the driver
+(spreadsheets, CSVs) are sent to Spark through Arrow; ledgers Spark read and normalised itself
+(:mod:`fundaudit.spark_inputs`) are adopted as views of their cached rows, never copied.
 Temporary views are named ``fundaudit_<token>_<table>``, so a user's own views of the same names are
 never replaced, and dropped on :meth:`SparkBackend.close`."""
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import os
 import shutil
 import sys
 import uuid
-import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
@@ -26,6 +24,8 @@ import sqlglot.expressions as exp
 
 from fundaudit.engine.backend import Backend, EngineUnsupported
 from fundaudit.engine.sql import to_sql
+from fundaudit.ledger import StoredTable
+from fundaudit.spark_inputs import quiet as _quiet
 
 __all__ = ["SparkBackend", "local_session", "unavailable"]
 
@@ -91,6 +91,15 @@ class SparkBackend(Backend):
         view = self.prefix + name
         with _quiet():
             self.spark.createDataFrame(table).createOrReplaceTempView(view)
+        self.views[name] = view
+
+    def adopt(self, name: str, stored: StoredTable) -> None:
+        """Make a ledger stored on this session (``fundaudit.spark_inputs``: its rows normalised and cached on
+        Spark) queryable as ``name``: a second view of the same cached rows, no copy."""
+        if stored.engine != "spark":
+            raise ValueError(f"Spark cannot query a table stored on {stored.engine}")
+        view = self.prefix + name
+        self.spark.table(stored.name).createOrReplaceTempView(view)
         self.views[name] = view
 
     def unregister(self, name: str) -> None:
@@ -163,12 +172,3 @@ def _as_duckdb_column(column: pa.ChunkedArray, time_zone: str) -> pa.ChunkedArra
     if pa.types.is_list(t) and pa.types.is_integer(t.value_type):
         return column.cast(pa.list_(pa.int64()))
     return column
-
-
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """pyspark warns on pandas 3 ("does not yet fully support pandas >= 3.0.0"); the backend hands it Arrow
-    tables, not pandas frames, so that warning does not apply."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
-        yield

@@ -131,13 +131,7 @@ _CHUNK_ROWS = 262_144
 def _chunks(stored: StoredTable) -> Iterator[pd.DataFrame]:
     """A stored ledger's rows in row-id order, a chunk at a time, with the dtypes of the in-memory frame (the first
     chunk, perhaps empty, always comes, so the table is created)."""
-    batches = getattr(stored, "batches", None)
-    if batches is not None:
-        yield from batches(_CHUNK_ROWS)
-        return
-    n = stored.count()
-    for lo in range(0, max(n, 1), _CHUNK_ROWS):
-        yield stored.rows(np.arange(lo, min(n, lo + _CHUNK_ROWS), dtype="int64")).reset_index(drop=True)
+    yield from stored.batches(_CHUNK_ROWS)
 
 
 def _create(con: Any, name: str, frame: pd.DataFrame, *, types: dict[str, str] | None = None, masked: bool = False,
