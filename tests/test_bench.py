@@ -138,3 +138,28 @@ def test_province_bench_generates_and_measures_the_loader_at_a_tiny_size(tmp_pat
     # over the memory budget the ledger is not loaded whole: the estimate is reported instead
     capped = province.measure_load("dues", tmp_path / "dues", max_gib=0.0)
     assert "whole" not in capped and capped["estimated_gib"] > 0
+
+
+@pytest.mark.slow
+def test_province_bench_audits_out_of_core_and_keeps_each_engines_figures(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--audit duckdb`` runs the CLI on the generated set (dues as a directory of parts, scanned out of core) in
+    a fresh process and records its figures; a later run of another engine keeps them beside its own."""
+    from bench import province
+
+    results = tmp_path / "results"
+    monkeypatch.setattr(province, "RESULTS", results)
+    argv = ["--data", str(tmp_path / "data"), "--dues", "4800", "--disbursements", "500", "--workers", "100",
+            "--chunk-rows", "1000", "--directory-above", "1000", "--no-load"]
+    doc = province.main([*argv, "--audit", "duckdb"])
+    run = doc["audit"]["runs"]["duckdb"]
+    assert "failed" not in run, run
+    assert run["rows_read"] == 4800 + 500 + 100 + 200 + 180 + 3 + 2
+    assert run["findings"] > 0 and run["peak_tree_rss_mib"] > 0 and run["cpu_seconds"] > 0
+    assert len(run["fingerprints"]) == 16 and doc["audit"]["same_findings"] is None
+    saved = json.loads((results / "province.json").read_text(encoding="utf-8"))
+    assert saved["audit"]["runs"]["duckdb"] == run
+    monkeypatch.setitem(province.ENGINE_ARGS, "again", province.ENGINE_ARGS["duckdb"])  # a second "engine"
+    later = province.main([*argv, "--audit", "again"])
+    assert set(later["audit"]["runs"]) == {"duckdb", "again"}
+    assert later["audit"]["runs"]["again"]["fingerprints"] == run["fingerprints"]
