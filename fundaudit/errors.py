@@ -35,6 +35,7 @@ __all__ = [
     "LayoutError",
     "LimitExceededError",
     "Note",
+    "ProblemsError",
     "RuleError",
     "UnreadableFileError",
     "catalogue",
@@ -157,6 +158,21 @@ class InputError(FundauditError, ValueError):
         """The file the problem is in, when there is one."""
         value = self.fields.get("file")
         return None if value is None else str(value)
+
+
+class ProblemsError(InputError):
+    """A filled-in workbook read back with problems (triage answers, sample results): every problem at once, each
+    a catalogue code with its fields (file, sheet, row), listed under the error's own message."""
+
+    def _text(self, lang: Lang) -> str:
+        lines = "\n".join(render("errors", code, lang, **fields) for code, fields in self.problems)
+        return render(self.section, self.code, lang, **{**self.fields, "problems": lines})
+
+    @property
+    def problems(self) -> list[tuple[str, dict[str, Any]]]:
+        """(catalogue code, fields) per problem, in file, sheet and row order."""
+        value = self.fields.get("problems")
+        return list(value) if isinstance(value, list) else []
 
 
 class UnreadableFileError(InputError):

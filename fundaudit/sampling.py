@@ -578,20 +578,24 @@ def _plan_mus(pop: pd.DataFrame, opts: Options, full_mask: np.ndarray,
     return _items(pop, idx[pos], hits), size, interval, start
 
 
+def _item_size(amounts: np.ndarray, opts: Options) -> tuple[Size | None, int]:
+    """The size of an item sample: ``--size`` as given (no model), else the attribute model's on the sampling
+    population's value (``amounts``, fen) with the tolerable and expected amounts as rates of it."""
+    if opts.size is not None:
+        return None, opts.size
+    value = int(amounts.clip(min=0).sum())
+    if value <= 0:
+        raise ConfigError("sample_population_empty", kind=opts.kind)
+    assert opts.tolerable is not None
+    size = attribute_size(opts.confidence, opts.tolerable / value, opts.expected / value)
+    return size, size.n
+
+
 def _plan_items(pop: pd.DataFrame, opts: Options,
                 full_mask: np.ndarray) -> tuple[pd.DataFrame, Size | None, float, float]:
     """Random or systematic item selection from the sampling population."""
     idx = np.flatnonzero(~full_mask)
-    size = None
-    if opts.size is None:
-        value = int(pop["book"].to_numpy()[idx].clip(min=0).sum())
-        if value <= 0:
-            raise ConfigError("sample_population_empty", kind=opts.kind)
-        assert opts.tolerable is not None
-        size = attribute_size(opts.confidence, opts.tolerable / value, opts.expected / value)
-        n = size.n
-    else:
-        n = opts.size
+    size, n = _item_size(pop["book"].to_numpy()[idx], opts)
     if opts.method == "random":
         pos = select_random(len(idx), n, opts.seed)
         return _items(pop, idx[pos], np.ones(len(pos), dtype=np.int64)), size, 0.0, 0.0
@@ -621,16 +625,7 @@ def _plan_stratified(pop: pd.DataFrame, opts: Options,
                         dtype=object)
         groups = [(str(v), (None, None), idx[text == v]) for v in sorted(set(text.tolist()))]
     groups = [g for g in groups if len(g[2])]
-    size = None
-    if opts.size is None:
-        value = int(amounts[idx].clip(min=0).sum())
-        if value <= 0:
-            raise ConfigError("sample_population_empty", kind=opts.kind)
-        assert opts.tolerable is not None
-        size = attribute_size(opts.confidence, opts.tolerable / value, opts.expected / value)
-        n = size.n
-    else:
-        n = opts.size
+    size, n = _item_size(amounts[idx], opts)
     weights = [float(np.abs(amounts[g[2]]).sum()) if opts.allocation == "value" else float(len(g[2]))
                for g in groups]
     sizes = allocate(weights, [len(g[2]) for g in groups], n)

@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from fundaudit.errors import ConfigError, InputError, Lang, render
+from fundaudit.errors import ConfigError, InputError, Lang, ProblemsError, render
 from fundaudit.rules.severity import LEVELS
 
 __all__ = ["ANSWERS", "BY", "DECISION_COLUMNS", "STATUSES", "TriageError", "apply", "export", "load",
@@ -50,7 +50,7 @@ _HEADER_ROW = 3  # 1-based: a title row, a line of instructions, then the header
 _UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f\\/:*?"<>|]+')
 
 
-class TriageError(InputError):
+class TriageError(ProblemsError):
     """Answers that cannot be imported: every problem, each naming file, sheet and row (``problems``)."""
 
     def message(self, lang: Lang = "zh", *, masked: bool = True) -> str:
@@ -61,16 +61,6 @@ class TriageError(InputError):
 
         return mask_text(self._text(lang), codes={str(f["fingerprint"]) for _, f in self.problems
                                                   if "fingerprint" in f})
-
-    def _text(self, lang: Lang) -> str:
-        lines = "\n".join(render("errors", code, lang, **fields) for code, fields in self.problems)
-        return render(self.section, self.code, lang, **{**self.fields, "problems": lines})
-
-    @property
-    def problems(self) -> list[tuple[str, dict[str, Any]]]:
-        """(catalogue code, fields) per problem, in file and row order."""
-        value = self.fields.get("problems")
-        return list(value) if isinstance(value, list) else []
 
 
 def _strings(lang: str) -> dict[str, str]:
@@ -202,20 +192,13 @@ def _evidence_text(entries: Sequence[Mapping[str, Any]]) -> str:
 
 def _write_workbook(path: Path, items: Sequence[Mapping[str, Any]], *, group: str, by: str, lang: str, sha: str,
                     doc: Mapping[str, Any], titles: Mapping[Any, Any]) -> None:
-    from fundaudit.report.excel import neutralise, safe_workbook, wrapped_height
+    from fundaudit.report.excel import fill_in_formats, neutralise, safe_workbook, wrapped_height
 
     t = _strings(lang)
     with safe_workbook(path) as wb:
-        head = wb.add_format({"bold": True, "bg_color": "#DDE4EE", "border": 1, "text_wrap": True,
-                              "valign": "top"})
-        fill_head = wb.add_format({"bold": True, "bg_color": "#FFF2CC", "border": 1, "text_wrap": True,
-                                   "valign": "top"})
-        wrap = wb.add_format({"text_wrap": True, "valign": "top"})
-        money = wb.add_format({"num_format": "#,##0.00", "valign": "top"})
-        fill = wb.add_format({"locked": False, "bg_color": "#FFF9E6", "text_wrap": True, "valign": "top",
-                              "border": 1, "border_color": "#D9D9D9"})
-        fill_date = wb.add_format({"locked": False, "bg_color": "#FFF9E6", "num_format": "yyyy-mm-dd",
-                                   "valign": "top", "border": 1, "border_color": "#D9D9D9"})
+        fmt = fill_in_formats(wb)
+        head, fill_head, wrap, money = fmt["head"], fmt["fill_head"], fmt["wrap"], fmt["money"]
+        fill, fill_date = fmt["fill"], fmt["fill_date"]
         ws = wb.add_worksheet(t["triage_sheet"])
         columns = [*_SHOWN, *_FILL]
         ws.write_string(0, 0, neutralise(f"{t['triage_title']} — {group}"), wb.add_format({"bold": True,

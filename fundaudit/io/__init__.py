@@ -55,18 +55,7 @@ def read_grids(
     if not isinstance(source, str | os.PathLike):
         raise InputError("bad_source", what=type(source).__name__)
     display = display_name(name if name is not None else source)  # shown; the file is opened by its real name
-    path = Path(source)
-    ext = path.suffix.lower() or "(none)"
-    try:
-        if path.is_dir():
-            raise InputError("bad_source", what=f"{display} (a directory)", file=display)
-        size = path.stat().st_size
-    except FileNotFoundError as exc:
-        raise InputError("file_not_found", file=display) from exc
-    except OSError as exc:
-        raise UnreadableFileError("unreadable", file=display, what=exc.strerror or str(exc), ext=ext) from exc
-    if size > limits.max_file_bytes:
-        raise limits.exceeded("max_file_bytes", file=display, what=f"the file is {_size(size)}")
+    path, ext = _checked_file(source, display, limits)
     data = _read_bytes(path, display, ext) if _is_ole2(path) else None  # read once: sniff and xlrd need it all
     info = sniff(path, name=display, data=data)
     notes = list(info.notes)
@@ -108,16 +97,9 @@ def parquet_rows(path: str | os.PathLike[str]) -> int | None:
         return None
 
 
-def open_parquet(source: str | os.PathLike[str], *, name: str | None = None,
-                 limits: Limits = DEFAULT_LIMITS) -> ParquetInput:
-    """Check a parquet file as :func:`read_grids` does before reading it (it exists, is a file within
-    ``max_file_bytes``, is parquet, its footer reads, ``max_columns``), and hash it; its rows are not read and
-    ``max_rows`` does not apply (a scanned file never fills pandas memory)."""
-    import pyarrow.parquet as pq
-
-    from fundaudit.io.tabular import check_parquet_shape
-
-    display = display_name(name if name is not None else source)
+def _checked_file(source: str | os.PathLike[str], display: str, limits: Limits) -> tuple[Path, str]:
+    """``source`` as a path and its extension, once it is known to be a file within ``max_file_bytes``
+    (``bad_source`` for a directory, ``file_not_found``, ``unreadable``, ``max_file_bytes``)."""
     path = Path(source)
     ext = path.suffix.lower() or "(none)"
     try:
@@ -130,6 +112,20 @@ def open_parquet(source: str | os.PathLike[str], *, name: str | None = None,
         raise UnreadableFileError("unreadable", file=display, what=exc.strerror or str(exc), ext=ext) from exc
     if size > limits.max_file_bytes:
         raise limits.exceeded("max_file_bytes", file=display, what=f"the file is {_size(size)}")
+    return path, ext
+
+
+def open_parquet(source: str | os.PathLike[str], *, name: str | None = None,
+                 limits: Limits = DEFAULT_LIMITS) -> ParquetInput:
+    """Check a parquet file as :func:`read_grids` does before reading it (it exists, is a file within
+    ``max_file_bytes``, is parquet, its footer reads, ``max_columns``), and hash it; its rows are not read and
+    ``max_rows`` does not apply (a scanned file never fills pandas memory)."""
+    import pyarrow.parquet as pq
+
+    from fundaudit.io.tabular import check_parquet_shape
+
+    display = display_name(name if name is not None else source)
+    path, ext = _checked_file(source, display, limits)
     info = sniff(path, name=display)
     if info.format != "parquet":
         raise UnreadableFileError("unreadable", file=display, what=f"not parquet ({info.description})", ext=ext)

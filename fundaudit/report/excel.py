@@ -135,6 +135,27 @@ def safe_workbook(path: str | os.PathLike[str], **options: Any) -> Iterator[Any]
         raise
 
 
+#: The cell formats of a workbook people fill in and send back (triage answers, sample results): header cells,
+#: fill-in headers and cells (unlocked, tinted), wrapped text, money.
+_FILL_IN: dict[str, dict[str, Any]] = {
+    "head": {"bold": True, "bg_color": "#DDE4EE", "border": 1, "text_wrap": True, "valign": "top"},
+    "fill_head": {"bold": True, "bg_color": "#FFF2CC", "border": 1, "text_wrap": True, "valign": "top"},
+    "wrap": {"text_wrap": True, "valign": "top"},
+    "money": {"num_format": "#,##0.00", "valign": "top"},
+    "fill": {"locked": False, "bg_color": "#FFF9E6", "text_wrap": True, "valign": "top", "border": 1,
+             "border_color": "#D9D9D9"},
+    "fill_money": {"locked": False, "bg_color": "#FFF9E6", "num_format": "#,##0.00", "valign": "top", "border": 1,
+                   "border_color": "#D9D9D9"},
+    "fill_date": {"locked": False, "bg_color": "#FFF9E6", "num_format": "yyyy-mm-dd", "valign": "top", "border": 1,
+                  "border_color": "#D9D9D9"},
+}
+
+
+def fill_in_formats(wb: Any) -> dict[str, Any]:
+    """The formats of a fill-in workbook (:data:`_FILL_IN`) added to ``wb``, by name."""
+    return {name: wb.add_format(dict(spec)) for name, spec in _FILL_IN.items()}
+
+
 def write_excel(result: AuditResult, path: str | os.PathLike[str], *, lang: str = "zh") -> Path:
     """Write findings.xlsx under a temporary name, then rename it into place."""
     t = _labels(lang)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from fundaudit.errors import ConfigError, InputError, Lang, render
+from fundaudit.errors import ConfigError, InputError, ProblemsError, render
 
 if TYPE_CHECKING:
     from fundaudit.sampling import SamplePlan
@@ -44,18 +44,8 @@ _WIDTHS = {"item": 9, "file": 26, "sheet": 12, "row": 7, "stratum": 10, "hits": 
 _HEADER_ROW = 3  # 1-based: title, instructions, header
 
 
-class SampleResultsError(InputError):
+class SampleResultsError(ProblemsError):
     """A filled sample workbook that cannot be evaluated: every problem, each naming file, sheet and row."""
-
-    def _text(self, lang: Lang) -> str:
-        lines = "\n".join(render("errors", code, lang, **fields) for code, fields in self.problems)
-        return render(self.section, self.code, lang, **{**self.fields, "problems": lines})
-
-    @property
-    def problems(self) -> list[tuple[str, dict[str, Any]]]:
-        """(catalogue code, fields) per problem, in file, sheet and row order."""
-        value = self.fields.get("problems")
-        return list(value) if isinstance(value, list) else []
 
 
 def _t(lang: str) -> dict[str, str]:
@@ -216,20 +206,14 @@ def _cells_text(rec: Mapping[str, Any]) -> str:
 
 
 def _write_workbook(path: Path, doc: Mapping[str, Any], *, lang: str) -> None:
-    from fundaudit.report.excel import neutralise, safe_workbook, wrapped_height
+    from fundaudit.report.excel import fill_in_formats, neutralise, safe_workbook, wrapped_height
 
     t = _t(lang)
     with safe_workbook(path) as wb:
         bold = wb.add_format({"bold": True, "valign": "top"})
-        head = wb.add_format({"bold": True, "bg_color": "#DDE4EE", "border": 1, "text_wrap": True, "valign": "top"})
-        fill_head = wb.add_format({"bold": True, "bg_color": "#FFF2CC", "border": 1, "text_wrap": True,
-                                   "valign": "top"})
-        wrap = wb.add_format({"text_wrap": True, "valign": "top"})
-        money = wb.add_format({"num_format": "#,##0.00", "valign": "top"})
-        fill = wb.add_format({"locked": False, "bg_color": "#FFF9E6", "text_wrap": True, "valign": "top",
-                              "border": 1, "border_color": "#D9D9D9"})
-        fill_money = wb.add_format({"locked": False, "bg_color": "#FFF9E6", "num_format": "#,##0.00",
-                                    "valign": "top", "border": 1, "border_color": "#D9D9D9"})
+        fmt = fill_in_formats(wb)
+        head, fill_head, wrap, money = fmt["head"], fmt["fill_head"], fmt["wrap"], fmt["money"]
+        fill, fill_money = fmt["fill"], fmt["fill_money"]
         title = wb.add_format({"bold": True, "font_size": 14})
 
         ws = wb.add_worksheet(t["sample_sheet_plan"])
