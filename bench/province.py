@@ -178,6 +178,7 @@ def measure_audit(engine: str, data: Path, manifest: dict[str, Any], *, key: Pat
         "cpu_seconds": round(max(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, tree_cpu[0]), 1),
         "peak_tree_rss_mib": round(peak[0] / 1024), "rows_read": rows, "rows_per_second": round(rows / seconds),
         "findings": len(doc["findings"]), "rules": statuses,
+        "rule_errors": {r["id"]: r["reason"] for r in doc["rules"] if r["status"] == "error"},
         "fingerprints": hashlib.sha256("\n".join(sorted(f["fingerprint"] for f in doc["findings"])).encode())
         .hexdigest()[:16],
     }
