@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,15 @@ from typing import Any
 import pandas as pd
 
 from fundaudit.errors import ConfigError, InputError, Lang, ProblemsError, render
+from fundaudit.report.excel import (
+    fill_in_formats,
+    fill_in_headers,
+    finish_fill_in_sheet,
+    header_key,
+    neutralise,
+    safe_workbook,
+    wrapped_height,
+)
 from fundaudit.rules.severity import LEVELS
 
 __all__ = ["ANSWERS", "BY", "DECISION_COLUMNS", "STATUSES", "TriageError", "apply", "export", "load",
@@ -74,31 +82,21 @@ def status_label(status: str, lang: str = "zh") -> str:
     return render("values", f"triage.{status}", lang)  # type: ignore[arg-type]
 
 
-def _norm(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).strip().casefold()
-
-
 @functools.cache
 def _answer_codes() -> dict[str, str]:
     """Every spelling an answer may have (its label in either language, its code) -> the status code."""
     out = {}
     for s in ANSWERS:
-        out[_norm(s)] = s
-        out[_norm(s.replace("_", " "))] = s
+        out[header_key(s)] = s
+        out[header_key(s.replace("_", " "))] = s
         for lang in ("zh", "en"):
-            out[_norm(status_label(s, lang))] = s
+            out[header_key(status_label(s, lang))] = s
     return out
 
 
-@functools.cache
 def _header_names() -> dict[str, str]:
-    """A column header in either language -> the column's name (``fingerprint``, ``answer``…)."""
-    out = {}
-    for lang in ("zh", "en"):
-        t = _strings(lang)
-        for name in (*_SHOWN, *_FILL):
-            out[_norm(t[f"triage_col_{name}"])] = name
-    return out
+    """A column header in either language -> the column's name."""
+    return fill_in_headers("triage_col_", (*_SHOWN, *_FILL))
 
 
 # --- export ------------------------------------------------------------------------------------------------
@@ -192,7 +190,6 @@ def _evidence_text(entries: Sequence[Mapping[str, Any]]) -> str:
 
 def _write_workbook(path: Path, items: Sequence[Mapping[str, Any]], *, group: str, by: str, lang: str, sha: str,
                     doc: Mapping[str, Any], titles: Mapping[Any, Any]) -> None:
-    from fundaudit.report.excel import fill_in_formats, neutralise, safe_workbook, wrapped_height
 
     t = _strings(lang)
     with safe_workbook(path) as wb:
@@ -235,16 +232,7 @@ def _write_workbook(path: Path, items: Sequence[Mapping[str, Any]], *, group: st
         ws.data_validation(h + 1, answer_col, last, answer_col, {
             "validate": "list", "source": [status_label(s, lang) for s in ANSWERS],
             "error_title": t["triage_col_answer"], "error_message": t["triage_answer_help"]})
-        ws.freeze_panes(h + 1, 1)
-        ws.autofilter(h, 0, last, len(columns) - 1)
-        # printed for signing: A4 landscape, every column on one page's width, the header on every page
-        ws.set_paper(9)
-        ws.set_landscape()
-        ws.fit_to_pages(1, 0)
-        ws.repeat_rows(0, h)
-        ws.set_footer("&L" + neutralise(group).replace("&", "&&") + "&R&P / &N")  # && is a literal &
-        ws.protect("", {"sort": True, "autofilter": True, "format_columns": True, "format_rows": True,
-                        "select_locked_cells": True, "select_unlocked_cells": True})
+        finish_fill_in_sheet(ws, header_row=h, last_row=last, columns=len(columns), footer=group)
         meta = wb.add_worksheet(META_SHEET)
         meta.very_hidden()
         rows: list[list[str]] = [[FORMAT, FORMAT_VERSION], ["findings_sha256", sha],
@@ -314,14 +302,14 @@ def _answers(grid: Any, sent: Mapping[str, str], problems: list[tuple[str, dict[
     names = _header_names()
     header_at = None
     for r in range(min(len(cells), 20)):
-        if any(names.get(_norm(str(v))) == "fingerprint" for v in cells.iloc[r]):
+        if any(names.get(header_key(str(v))) == "fingerprint" for v in cells.iloc[r]):
             header_at = r
             break
     if header_at is None:
         return None
     col_of = {}
     for c, v in cells.iloc[header_at].items():
-        name = names.get(_norm(str(v)))
+        name = names.get(header_key(str(v)))
         if name and name not in col_of:
             col_of[name] = c
     body = cells.iloc[header_at + 1:]
@@ -334,7 +322,7 @@ def _answers(grid: Any, sent: Mapping[str, str], problems: list[tuple[str, dict[
     for r in rows[fp.eq("") & filled]:
         problems.append(("triage_no_fingerprint", {**where, "row": int(r)}))
     answered = fp.ne("") & filled
-    status = get["answer"].map(lambda v: _answer_codes().get(_norm(v)) if v else None)
+    status = get["answer"].map(lambda v: _answer_codes().get(header_key(v)) if v else None)
     for i in body.index[answered & get["answer"].eq("")]:
         problems.append(("triage_answer_missing", {**where, "row": int(rows[i]), "fingerprint": fp[i]}))
     bad = answered & get["answer"].ne("") & status.isna()

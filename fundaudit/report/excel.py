@@ -14,6 +14,7 @@ The money at issue on the summary sheet is ``summary.amount_at_issue``: error an
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import os
@@ -149,6 +150,35 @@ _FILL_IN: dict[str, dict[str, Any]] = {
     "fill_date": {"locked": False, "bg_color": "#FFF9E6", "num_format": "yyyy-mm-dd", "valign": "top", "border": 1,
                   "border_color": "#D9D9D9"},
 }
+
+
+def header_key(text: Any) -> str:
+    """How a header or answer typed into a fill-in workbook is matched: NFKC, trimmed, case-folded."""
+    return unicodedata.normalize("NFKC", str(text)).strip().casefold()
+
+
+@functools.cache
+def fill_in_headers(prefix: str, names: tuple[str, ...]) -> dict[str, str]:
+    """A fill-in workbook's column header, in either language (the strings ``<prefix><name>``), by
+    :func:`header_key` -> the column's name: how a workbook sent back is read whatever its language."""
+    from fundaudit.report.html import strings
+
+    return {header_key(strings()[lang][f"{prefix}{name}"]): name for lang in ("zh", "en") for name in names}
+
+
+def finish_fill_in_sheet(ws: Any, *, header_row: int, last_row: int, columns: int, footer: str) -> None:
+    """A fill-in sheet made ready to send: header frozen and filtered, printed for signing (A4 landscape, every
+    column on one page's width, the header rows on every page, ``footer`` left and the page number right), and
+    protected but for its unlocked fill-in cells (sorting and filtering still allowed)."""
+    ws.freeze_panes(header_row + 1, 1)
+    ws.autofilter(header_row, 0, last_row, columns - 1)
+    ws.set_paper(9)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(0, header_row)
+    ws.set_footer("&L" + neutralise(footer).replace("&", "&&") + "&R&P / &N")  # && is a literal &
+    ws.protect("", {"sort": True, "autofilter": True, "format_columns": True, "format_rows": True,
+                    "select_locked_cells": True, "select_unlocked_cells": True})
 
 
 def fill_in_formats(wb: Any) -> dict[str, Any]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import unicodedata
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,15 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from fundaudit.errors import ConfigError, InputError, ProblemsError, render
+from fundaudit.report.excel import (
+    fill_in_formats,
+    fill_in_headers,
+    finish_fill_in_sheet,
+    header_key,
+    neutralise,
+    safe_workbook,
+    wrapped_height,
+)
 
 if TYPE_CHECKING:
     from fundaudit.sampling import SamplePlan
@@ -52,10 +60,6 @@ def _t(lang: str) -> dict[str, str]:
     from fundaudit.report.html import strings
 
     return strings()[lang]
-
-
-def _norm(text: str) -> str:
-    return unicodedata.normalize("NFKC", str(text)).strip().casefold()
 
 
 # --- sample.json ---------------------------------------------------------------------------------------------
@@ -206,7 +210,6 @@ def _cells_text(rec: Mapping[str, Any]) -> str:
 
 
 def _write_workbook(path: Path, doc: Mapping[str, Any], *, lang: str) -> None:
-    from fundaudit.report.excel import fill_in_formats, neutralise, safe_workbook, wrapped_height
 
     t = _t(lang)
     with safe_workbook(path) as wb:
@@ -251,7 +254,6 @@ def _write_workbook(path: Path, doc: Mapping[str, Any], *, lang: str) -> None:
 
 def _items_sheet(wb: Any, name: str, records: Sequence[Mapping[str, Any]], shown: list[str], fillable: bool,
                  t: Mapping[str, str], lang: str, fmts: tuple[Any, ...]) -> None:
-    from fundaudit.report.excel import neutralise, wrapped_height
 
     head, fill_head, wrap, money, fill, fill_money, title = fmts
     ws = wb.add_worksheet(name)
@@ -286,26 +288,14 @@ def _items_sheet(wb: Any, name: str, records: Sequence[Mapping[str, Any]], shown
             else:
                 ws.write_string(i, c, neutralise(str(values[col] or "")), wrap)
     last = h + max(len(records), 1)
-    ws.freeze_panes(h + 1, 1)
-    ws.autofilter(h, 0, last, len(columns) - 1)
-    ws.set_paper(9)
-    ws.set_landscape()
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(0, h)
-    ws.set_footer("&L" + neutralise(name).replace("&", "&&") + "&R&P / &N")
-    ws.protect("", {"sort": True, "autofilter": True, "format_columns": True, "format_rows": True,
-                    "select_locked_cells": True, "select_unlocked_cells": True})
+    finish_fill_in_sheet(ws, header_row=h, last_row=last, columns=len(columns), footer=name)
 
 
 # --- reading a filled workbook back --------------------------------------------------------------------------
 
 def _header_names() -> dict[str, str]:
-    out = {}
-    for lang in ("zh", "en"):
-        t = _t(lang)
-        for col in (*_SHOWN, *_FILL):
-            out[_norm(t[f"sample_col_{col}"])] = col
-    return out
+    """A column header in either language -> the column's name."""
+    return fill_in_headers("sample_col_", (*_SHOWN, *_FILL))
 
 
 def read_results(path: str | os.PathLike[str], doc: Mapping[str, Any], *, partial: bool = False) -> pd.DataFrame:
@@ -336,12 +326,12 @@ def read_results(path: str | os.PathLike[str], doc: Mapping[str, Any], *, partia
             continue
         c = grid.cells
         header_at = next((r for r in range(min(len(c), 20))
-                          if any(names.get(_norm(v)) == "item" for v in c.iloc[r])), None)
+                          if any(names.get(header_key(v)) == "item" for v in c.iloc[r])), None)
         if header_at is None:
             continue
         col_of: dict[str, Any] = {}
         for j, v in c.iloc[header_at].items():
-            n = names.get(_norm(v))
+            n = names.get(header_key(v))
             if n and n not in col_of:
                 col_of[n] = j
         if "audited" not in col_of:
@@ -464,7 +454,6 @@ def evaluation_lines(result: Mapping[str, Any], lang: str) -> list[tuple[str, st
 
 
 def _write_evaluation_workbook(path: Path, result: Mapping[str, Any], *, lang: str) -> None:
-    from fundaudit.report.excel import neutralise, safe_workbook
 
     t = _t(lang)
     with safe_workbook(path) as wb:
