@@ -82,15 +82,19 @@ def to_sql(query: exp.Expression, dialect: str = "duckdb") -> str:
 
     The queries are written with DuckDB's meaning; for another dialect two things sqlglot (30) does not do
     for a built (not parsed) query are done here: an ORDER BY key given bare (no ASC/DESC) is sorted as DuckDB
-    sorts it, NULLs last (Spark sorts them first); and a CTE's ``AS MATERIALIZED``, a DuckDB planning hint that
-    Spark cannot parse, is left out (results are the same)."""
+    sorts it, NULLs last (Spark sorts them first); a CTE's ``AS MATERIALIZED``, a DuckDB planning hint that
+    Spark cannot parse, is left out (results are the same); and a MEDIAN over a window frame, which Spark's
+    ``median`` refuses, is written ``PERCENTILE(x, 0.5)``, the same exact interpolated median."""
     if dialect != "duckdb":
         query = query.transform(_as_duckdb_means)
     return query.sql(dialect=dialect)
 
 
 def _as_duckdb_means(node: exp.Expression) -> exp.Expression:
-    if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
+    if isinstance(node, exp.Window) and isinstance(node.this, exp.Median) and node.args.get("spec") is not None:
+        node = node.copy()
+        node.set("this", exp.Anonymous(this="PERCENTILE", expressions=[node.this.this, number(0.5)]))
+    elif isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
         node = node.copy()
         node.set("materialized", None)
     elif isinstance(node, exp.Order) and not all(isinstance(e, exp.Ordered) for e in node.expressions):
@@ -622,8 +626,12 @@ def window(
     fn: exp.Expression,
     partition: Sequence[exp.Expression] = (),
     order: Sequence[exp.Expression | tuple[exp.Expression, bool]] = (),
+    preceding: tuple[int, int] | None = None,
 ) -> exp.Window:
-    """``fn OVER (PARTITION BY … ORDER BY …)``; an order item ``(expr, True)`` is descending."""
+    """``fn OVER (PARTITION BY … ORDER BY …)``; an order item ``(expr, True)`` is descending.
+
+    ``preceding=(a, b)`` frames the window ``ROWS BETWEEN a PRECEDING AND b PRECEDING``: the ``a`` … ``b`` rows
+    just before the current one (a sliding history, read in one sorted pass instead of a self-join)."""
     ordered = [
         exp.Ordered(this=o[0], desc=o[1]) if isinstance(o, tuple) else exp.Ordered(this=o, desc=False) for o in order
     ]
@@ -632,6 +640,14 @@ def window(
         kw["partition_by"] = list(partition)
     if ordered:
         kw["order"] = exp.Order(expressions=ordered)
+    if preceding is not None:
+        kw["spec"] = exp.WindowSpec(
+            kind="ROWS",
+            start=number(preceding[0]),
+            start_side="PRECEDING",
+            end=number(preceding[1]),
+            end_side="PRECEDING",
+        )
     return exp.Window(**kw)
 
 

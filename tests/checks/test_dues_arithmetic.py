@@ -5,9 +5,13 @@ rule through tests/checks/harness.py."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+from statistics import median
 from typing import Any, ClassVar
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.checks.harness import (
     MIN_WAGE,
@@ -130,6 +134,41 @@ class TestBaseDrop:
         assert run("DUES-BASE-DROP", {"dues": rows}).rows == []
         assert run("DUES-BASE-DROP", {"dues": rows}, params={"drop_ratio": 0.3}).rows == [5]
         assert run("DUES-BASE-DROP", {"dues": rows}, params={"drop_ratio": 0.3, "min_history": 4}).rows == []
+
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(
+        st.lists(
+            st.tuples(
+                st.integers(0, 1),  # taxpayer
+                st.integers(8, 23),  # month, 2015-09 … 2016-12 (2016 is the period)
+                st.sampled_from(["100000", "100000", "60000", "40000", "100"]),
+                st.booleans(),  # 工会经费 or 工会筹备金 (the history spans both)
+            ),
+            min_size=4,
+            max_size=30,
+        ),
+        st.integers(1, 7),
+    )
+    def test_same_rows_as_the_definition(self, spec: list[tuple[int, int, str, bool]], lookback: int) -> None:
+        """Against the rule's definition written out in Python: per taxpayer, rows ordered by period start
+        then row; a row's history is the ``lookback`` rows before the first row of its period start; with
+        at least 3 of them it fires when base < median × 0.5. Ties of period start, both fund types, history
+        from the year before, and every lookback from 1 to 7 (the query is a sliding window frame)."""
+        rows = [
+            dues_row((A, B)[t], m % 12 + 1, year=2015 + m // 12, base=b, fund="工会经费" if f else "工会筹备金")
+            for t, m, b, f in spec
+        ]
+        expected = []
+        for t in (0, 1):
+            mine = sorted((m, i) for i, (tt, m, _, _) in enumerate(spec) if tt == t)
+            for m, i in mine:
+                first = next(k for k, (mm, _) in enumerate(mine) if mm == m)
+                history = [Decimal(spec[j][2]) for _, j in mine[max(0, first - lookback):first]]
+                if m >= 12 and len(history) >= 3 and Decimal(spec[i][2]) < median(history) * Decimal("0.5"):
+                    expected.append(i + 2)
+        got = run("DUES-BASE-DROP", {"dues": rows}, params={"lookback": lookback}).rows if rows else []
+        assert got == sorted(expected)
 
 
 class TestSplitSum:

@@ -167,6 +167,17 @@ def test_date_shifts_count_in_int_and_materialized_is_duckdbs_alone() -> None:
     assert q.sql(dialect="spark") == "WITH m AS MATERIALIZED (SELECT 1 AS x) SELECT x FROM m"  # sqlglot's own
 
 
+def test_a_median_over_a_window_frame_is_spark_percentile() -> None:
+    """Spark's MEDIAN refuses a window frame (INVALID_WINDOW_SPEC_FOR_AGGREGATION_FUNC); PERCENTILE(x, 0.5) is
+    the same exact interpolated median and takes one. A MEDIAN aggregate, and DuckDB's text, stay as they were."""
+    w = sql.window(sqlglot.exp.Median(this=sql.col("b")), [sql.col("t")], [sql.col("p")], (6, 1))
+    frame = "ROWS BETWEEN 6 PRECEDING AND 1 PRECEDING)"
+    assert sql.to_sql(w, "duckdb") == 'MEDIAN("b") OVER (PARTITION BY "t" ORDER BY "p" ASC ' + frame
+    assert sql.to_sql(w, "spark") == "PERCENTILE(`b`, 0.5) OVER (PARTITION BY `t` ORDER BY `p` ASC NULLS LAST " + frame
+    agg = sqlglot.exp.Median(this=sql.col("b"))
+    assert sql.to_sql(agg, "spark") == "MEDIAN(`b`)"
+
+
 def test_a_bare_order_key_sorts_nulls_last_on_spark_as_on_duckdb() -> None:
     """A key given bare to ORDER BY (a group number's DENSE_RANK, a result's order) sorts NULLs last on DuckDB
     and first on Spark unless said: the Spark SQL says NULLS LAST; DuckDB's text is as it was."""
