@@ -80,7 +80,7 @@ class Scope:
 def to_sql(query: exp.Expression, dialect: str = "duckdb") -> str:
     """The SQL text of ``query`` in ``dialect`` (``duckdb`` or ``spark``): the one place a query becomes text.
 
-    The queries are written with DuckDB's meaning; for another dialect two things sqlglot (30) does not do
+    The queries are written with DuckDB's meaning; for another dialect three things sqlglot (30) does not do
     for a built (not parsed) query are done here: an ORDER BY key given bare (no ASC/DESC) is sorted as DuckDB
     sorts it, NULLs last (Spark sorts them first); a CTE's ``AS MATERIALIZED``, a DuckDB planning hint that
     Spark cannot parse, is left out (results are the same); and a MEDIAN over a window frame, which Spark's
